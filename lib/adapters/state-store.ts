@@ -1,0 +1,76 @@
+// DynamoDB adapter for per-camera state: one item per camera, optimistic concurrency on `v`.
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { decodeState, encodeState } from '../core/state-codec.js';
+import type { CameraState } from '../core/camera-state.js';
+import { STATE_TABLE } from '../resources.js';
+
+const A = STATE_TABLE.attributes;
+
+export interface VersionedState {
+  state: CameraState;
+  /** 0 when the camera has no item yet. */
+  version: number;
+}
+
+export type SaveResult = { ok: true; version: number } | { ok: false; current: VersionedState };
+
+function fromItem(item: Record<string, AttributeValue> | undefined): VersionedState {
+  if (!item) return { state: decodeState(undefined), version: 0 };
+  return {
+    state: decodeState({ streams: item[A.streams]?.B, rest: item[A.rest]?.S }),
+    version: Number(item[A.version]?.N ?? 0),
+  };
+}
+
+export class CameraStateStore {
+  constructor(private readonly ddb: DynamoDBClient, private readonly tableName: string) {}
+
+  async load(cameraId: string): Promise<VersionedState> {
+    const r = await this.ddb.send(new GetItemCommand({
+      TableName: this.tableName,
+      Key: { [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) } },
+      ConsistentRead: true,
+    }));
+    return fromItem(r.Item);
+  }
+
+  /**
+   * Writes the whole state if the stored version is still `expected`. On a conflict the current
+   * item comes back with the failure (ReturnValuesOnConditionCheckFailure), so a retry needs no read.
+   */
+  async save(cameraId: string, state: CameraState, expected: number, nowMs: number): Promise<SaveResult> {
+    const enc = encodeState(state);
+    const next = expected + 1;
+    const item: Record<string, AttributeValue> = {
+      [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) },
+      [A.version]: { N: String(next) },
+      [A.rest]: { S: enc.rest },
+      [A.updatedAt]: { N: String(nowMs) },
+    };
+    if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
+    try {
+      await this.ddb.send(new PutItemCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: expected === 0 ? 'attribute_not_exists(#pk)' : '#v = :expected',
+        ExpressionAttributeNames: expected === 0 ? { '#pk': STATE_TABLE.partitionKey.name } : { '#v': A.version },
+        ...(expected === 0 ? {} : { ExpressionAttributeValues: { ':expected': { N: String(expected) } } }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      return { ok: true, version: next };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
+        const old = (err as ConditionalCheckFailedException).Item;
+        // Some emulators omit the old item: read it then.
+        return { ok: false, current: old ? fromItem(old) : await this.load(cameraId) };
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+// The detector contract: pure code plus a small serializable state. No AWS imports.
+import type { MetricEvent, MetricKind } from '../metric-event.js';
+import type { InsertOutcome, WindowEntry } from '../stream-window.js';
+
+export interface DetectorInput {
+  event: MetricEvent;
+  /** 'newest' events advance the stream; 'late' ones only joined the window. */
+  outcome: Extract<InsertOutcome, 'newest' | 'late'>;
+  /** The stream's entries after the event was inserted, oldest first. */
+  window: readonly WindowEntry[];
+  /** Whether this detector's alert is currently firing (for hysteresis). */
+  firing: boolean;
+}
+
+export interface Evaluation {
+  /** The condition holds: a firing alert starts (or stays). */
+  breach: boolean;
+  /** The condition has cleared past the hysteresis band: a firing alert resolves. */
+  clear: boolean;
+  statistic: number;
+  threshold: number;
+  /** How many values the statistic summarizes. */
+  n: number;
+  /** Extra facts that explain the decision (window stats, baseline, change point…). */
+  details?: Record<string, unknown>;
+}
+
+export interface DetectorResult<S> {
+  state: S;
+  /** null while warming up or when the input does not concern this detector. */
+  evaluation: Evaluation | null;
+}
+
+export interface Detector<C, S> {
+  readonly kind: string;
+  /** Stream entries this detector needs held (0: it keeps its own running state). */
+  windowSize(config: C): number;
+  update(state: S | undefined, input: DetectorInput, config: C): DetectorResult<S>;
+}

@@ -1,0 +1,85 @@
+// Compact encoding of CameraState for one DynamoDB item: stream entries packed in binary,
+// the rest as JSON. Pure: returns bytes and text; the state store adapter maps them to attributes.
+import { METRICS, MODALITIES } from './metric-event.js';
+import { emptyState, parseStreamKey, streamKey, type CameraState } from './camera-state.js';
+import type { WindowEntry } from './stream-window.js';
+
+const STREAM_HEADER = 1 + 1 + 1 + 8; // modality, metric, count, newest ts (f64)
+const ENTRY = 4 + 2 + 4; // age ms (u32), id tag (u16), value (f32)
+const MAX_AGE = 0xffffffff;
+
+export interface EncodedState {
+  /** Packed stream entries. */
+  streams: Uint8Array;
+  /** JSON of everything else. */
+  rest: string;
+}
+
+export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Array {
+  const keys = Object.keys(streams).filter((k) => streams[k]!.length > 0);
+  let size = 1;
+  for (const k of keys) size += STREAM_HEADER + ENTRY * streams[k]!.length;
+  const buf = new Uint8Array(size);
+  const view = new DataView(buf.buffer);
+  let o = 0;
+  view.setUint8(o++, keys.length);
+  for (const k of keys) {
+    const entries = streams[k]!;
+    if (entries.length > 255) throw new Error(`stream ${k} holds ${entries.length} entries; at most 255 fit`);
+    const { modality, metric } = parseStreamKey(k);
+    const newest = entries[entries.length - 1]!.ts;
+    view.setUint8(o++, MODALITIES.indexOf(modality));
+    view.setUint8(o++, METRICS.indexOf(metric));
+    view.setUint8(o++, entries.length);
+    view.setFloat64(o, newest); o += 8;
+    for (const e of entries) {
+      // Entries over ~49.7 days older than the newest are clamped: they only serve dedup.
+      view.setUint32(o, Math.min(MAX_AGE, newest - e.ts)); o += 4;
+      view.setUint16(o, e.tag); o += 2;
+      view.setFloat32(o, e.value); o += 4;
+    }
+  }
+  return buf;
+}
+
+export function decodeStreams(buf: Uint8Array): Record<string, WindowEntry[]> {
+  const out: Record<string, WindowEntry[]> = {};
+  if (buf.length === 0) return out;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let o = 0;
+  const count = view.getUint8(o++);
+  for (let s = 0; s < count; s++) {
+    const modality = MODALITIES[view.getUint8(o++)];
+    const metric = METRICS[view.getUint8(o++)];
+    if (!modality || !metric) throw new Error('corrupt stream header');
+    const n = view.getUint8(o++);
+    const newest = view.getFloat64(o); o += 8;
+    const entries: WindowEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      const age = view.getUint32(o); o += 4;
+      const tag = view.getUint16(o); o += 2;
+      const value = view.getFloat32(o); o += 4;
+      entries.push({ ts: newest - age, tag, value });
+    }
+    out[streamKey(modality, metric)] = entries;
+  }
+  return out;
+}
+
+export function encodeState(state: CameraState): EncodedState {
+  const { streams, ...rest } = state;
+  const compact: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) {
+    const empty = Array.isArray(v) ? v.length === 0 : v && typeof v === 'object' && Object.keys(v).length === 0;
+    if (!empty) compact[k] = v;
+  }
+  return { streams: encodeStreams(streams), rest: JSON.stringify(compact) };
+}
+
+export function decodeState(encoded: Partial<EncodedState> | undefined): CameraState {
+  const state = emptyState();
+  if (!encoded) return state;
+  if (encoded.rest) Object.assign(state, JSON.parse(encoded.rest));
+  if (encoded.streams) state.streams = decodeStreams(encoded.streams);
+  return state;
+}

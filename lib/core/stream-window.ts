@@ -1,0 +1,78 @@
+// Per (camera, modality, metric) stream: the newest entries ordered by (event time, id tag).
+// The window is a set function of the events applied (top-N by time), so it does not depend on
+// the order or the number of times events arrive: that is what makes redelivery harmless.
+// Pure: no AWS imports.
+
+export interface WindowEntry {
+  /** Event time, epoch ms. */
+  ts: number;
+  /** 16-bit tag of the event id: tells apart events of the same millisecond. */
+  tag: number;
+  value: number;
+}
+
+export type InsertOutcome = 'newest' | 'late' | 'duplicate' | 'too-late';
+
+/** 16-bit FNV-1a tag of an event id. */
+export function idTag(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h ^ (h >>> 16)) & 0xffff;
+}
+
+const cmp = (a: { ts: number; tag: number }, b: { ts: number; tag: number }) => a.ts - b.ts || a.tag - b.tag;
+
+/**
+ * Inserts an entry into an ascending window holding at most `capacity` entries.
+ * - 'duplicate': an entry with the same (ts, tag) is held: the event was applied before.
+ * - 'newest': newer than everything held (sequential detectors see it).
+ * - 'late': older than the newest but inside the window: it joins the window only.
+ * - 'too-late': the window is full and the entry is older than all it holds: it is beyond the
+ *   dedup horizon, so it cannot be told apart from a redelivered duplicate and changes nothing.
+ */
+export function insertEntry(entries: WindowEntry[], entry: WindowEntry, capacity: number): InsertOutcome {
+  const n = entries.length;
+  if (n === 0 || cmp(entry, entries[n - 1]!) > 0) {
+    entries.push(entry);
+    if (entries.length > capacity) entries.splice(0, entries.length - capacity);
+    return 'newest';
+  }
+  // binary search for the first entry >= entry
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(entries[mid]!, entry) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < n && cmp(entries[lo]!, entry) === 0) return 'duplicate';
+  if (lo === 0 && n >= capacity) return 'too-late';
+  entries.splice(lo, 0, entry);
+  if (entries.length > capacity) entries.splice(0, entries.length - capacity);
+  return 'late';
+}
+
+/** The values of the newest `size` entries. */
+export function lastValues(entries: readonly WindowEntry[], size: number): number[] {
+  const from = Math.max(0, entries.length - size);
+  const out: number[] = [];
+  for (let i = from; i < entries.length; i++) out.push(entries[i]!.value);
+  return out;
+}
+
+export function mean(values: readonly number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return values.length ? s / values.length : NaN;
+}
+
+/** Quantile with linear interpolation between closest ranks (type 7, as numpy's default). */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}

@@ -1,0 +1,101 @@
+// Creates the stack's resources on a local emulator from the same definitions the CDK stack uses.
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { INGEST, RETRAINING_PATTERN, STATE_TABLE, TAP_PATTERN, resourceNames } from '../resources.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './moto-server.js';
+
+export interface LocalStack {
+  endpoint: string;
+  region: string;
+  ingestQueueUrl: string;
+  deadLetterQueueUrl: string;
+  tableName: string;
+  eventBusName: string;
+  retrainingQueueUrl: string;
+  tapQueueUrl: string;
+}
+
+export function localClientConfig(endpoint: string) {
+  return { endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+}
+
+export interface LocalStackOptions {
+  stage?: string;
+  /** Local visibility timeout (s): shorter than the deployed one so redeliveries show up quickly. */
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  const r = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  return r.Attributes!.QueueArn!;
+}
+
+export async function createLocalStack(endpoint: string, opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const names = resourceNames(opts.stage ?? 'local');
+  const cfg = localClientConfig(endpoint);
+  const sqs = new SQSClient(cfg);
+  const ddb = new DynamoDBClient(cfg);
+  const eb = new EventBridgeClient(cfg);
+  try {
+    const dlq = await sqs.send(new CreateQueueCommand({
+      QueueName: names.deadLetterQueue,
+      Attributes: { MessageRetentionPeriod: String(INGEST.deadLetterRetentionDays * 86400) },
+    }));
+    const dlqArn = await queueArn(sqs, dlq.QueueUrl!);
+    const ingest = await sqs.send(new CreateQueueCommand({
+      QueueName: names.ingestQueue,
+      Attributes: {
+        VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? INGEST.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(INGEST.retentionDays * 86400),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount ?? INGEST.maxReceiveCount }),
+      },
+    }));
+    const retraining = await sqs.send(new CreateQueueCommand({ QueueName: names.retrainingQueue }));
+    const tap = await sqs.send(new CreateQueueCommand({ QueueName: names.tapQueue }));
+
+    await ddb.send(new CreateTableCommand({
+      TableName: names.stateTable,
+      KeySchema: [{ AttributeName: STATE_TABLE.partitionKey.name, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: STATE_TABLE.partitionKey.name, AttributeType: STATE_TABLE.partitionKey.type }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }));
+
+    await eb.send(new CreateEventBusCommand({ Name: names.eventBus }));
+    const routes: [string, object, string][] = [
+      [names.retrainingRule, RETRAINING_PATTERN, retraining.QueueUrl!],
+      [names.tapRule, TAP_PATTERN, tap.QueueUrl!],
+    ];
+    for (const [rule, pattern, url] of routes) {
+      await eb.send(new PutRuleCommand({ Name: rule, EventBusName: names.eventBus, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }));
+      const arn = await queueArn(sqs, url);
+      await eb.send(new PutTargetsCommand({ Rule: rule, EventBusName: names.eventBus, Targets: [{ Id: 'queue', Arn: arn }] }));
+    }
+    return {
+      endpoint,
+      region: LOCAL_REGION,
+      ingestQueueUrl: ingest.QueueUrl!,
+      deadLetterQueueUrl: dlq.QueueUrl!,
+      tableName: names.stateTable,
+      eventBusName: names.eventBus,
+      retrainingQueueUrl: retraining.QueueUrl!,
+      tapQueueUrl: tap.QueueUrl!,
+    };
+  } finally {
+    sqs.destroy(); ddb.destroy(); eb.destroy();
+  }
+}
+
+/** Environment the ingest function reads, pointing at a local stack. */
+export function functionEnv(stack: LocalStack): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: stack.endpoint,
+    AWS_REGION: stack.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    STATE_TABLE_NAME: stack.tableName,
+    EVENT_BUS_NAME: stack.eventBusName,
+    DEAD_LETTER_QUEUE_URL: stack.deadLetterQueueUrl,
+  };
+}

@@ -1,0 +1,75 @@
+// Resource definitions written once: the CDK stack, the local runner and the tests all read these.
+// No AWS SDK or CDK imports here, only data.
+import { EVENT_SOURCE } from './core/trigger.js';
+
+export { EVENT_SOURCE };
+
+export interface ResourceNames {
+  ingestQueue: string;
+  deadLetterQueue: string;
+  stateTable: string;
+  eventBus: string;
+  retrainingQueue: string;
+  retrainingRule: string;
+  tapQueue: string;
+  tapRule: string;
+}
+
+/** Physical names for one stage, e.g. `visutility-dev-ingest`. */
+export function resourceNames(stage: string): ResourceNames {
+  const p = `visutility-${stage}`;
+  return {
+    ingestQueue: `${p}-ingest`,
+    deadLetterQueue: `${p}-ingest-dlq`,
+    stateTable: `${p}-state`,
+    eventBus: `${p}-bus`,
+    retrainingQueue: `${p}-retraining-requests`,
+    retrainingRule: `${p}-retraining-requested`,
+    tapQueue: `${p}-tap`,
+    tapRule: `${p}-tap-all`,
+  };
+}
+
+/** State table: one item per camera, partition key = `camera#<camera_id>`. */
+export const STATE_TABLE = {
+  partitionKey: { name: 'pk', type: 'S' as const },
+  /** Attribute names of a camera item. */
+  attributes: { version: 'v', streams: 'w', rest: 's', updatedAt: 'u' },
+  cameraKey: (cameraId: string) => `camera#${cameraId}`,
+};
+
+export const INGEST = {
+  /** Lambda timeout; the queue's visibility timeout is 6× this, as AWS advises for SQS sources. */
+  functionTimeoutSeconds: 30,
+  visibilityTimeoutSeconds: 180,
+  maxReceiveCount: 5,
+  batchSize: 100,
+  maxBatchingWindowSeconds: 1,
+  retentionDays: 4,
+  deadLetterRetentionDays: 14,
+};
+
+/** Message attributes set on everything the monitor itself dead-letters. */
+export const DEAD_LETTER_ATTRIBUTES = {
+  reason: 'vmon-reason',
+  sourceMessageId: 'vmon-source-message-id',
+  index: 'vmon-index',
+  rejectedAt: 'vmon-rejected-at',
+  /** Present ('base64') when the rejected bytes held characters SQS does not accept in a body. */
+  encoding: 'vmon-encoding',
+};
+
+export const RETRAINING_PATTERN = { source: [EVENT_SOURCE], 'detail-type': ['RetrainingRequested'] };
+/** Catch-all: every event the monitor publishes. */
+export const TAP_PATTERN = { source: [EVENT_SOURCE] };
+
+/** Environment keys of the ingest function. */
+export const ENV = {
+  tableName: 'STATE_TABLE_NAME',
+  eventBusName: 'EVENT_BUS_NAME',
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  windowSize: 'DRIFT_WINDOW_SIZE',
+  threshold: 'DRIFT_THRESHOLD',
+} as const;
+
+export const DEFAULT_DRIFT = { windowSize: 10, threshold: 0.7 };
