@@ -24,9 +24,10 @@ export function unacknowledgedFindings(app: App): Finding[] {
   for (const v of report.violations ?? []) {
     const base = v.ruleName.replace(/\[.*$/, '');
     for (const r of v.violatingResources) {
-      const a = acks(byPath.get(r.constructPath));
+      const path = r.constructPath ?? '';
+      const a = acks(byPath.get(path));
       const reason = a[`AwsSolutions::${v.ruleName}`] ?? a[`AwsSolutions::${base}`] ?? a[v.ruleName] ?? a[base];
-      if (!reason || reason.trim().length < 10) open.push({ rule: v.ruleName, path: r.constructPath });
+      if (!reason || reason.trim().length < 10) open.push({ rule: v.ruleName, path });
     }
   }
   return open;
