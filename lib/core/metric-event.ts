@@ -1,6 +1,7 @@
 // The wire format existing producers already speak: the Rust `MetricEvent` as serde serializes it.
 // Pure: no AWS imports. One SQS body is one event object or a JSON array of them.
-import { z } from 'zod';
+// Namespace import: lets the bundler drop zod's locales (about 360 KB of the Lambda bundle).
+import * as z from 'zod';
 
 export const MODALITIES = ['Rgb', 'Thermal', 'Depth'] as const;
 export const METRICS = ['Accuracy', 'Precision', 'Recall', 'DriftScore', 'LatencyMs'] as const;
