@@ -6,10 +6,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { CameraStateStore } from '../lib/adapters/state-store.js';
 import { TriggerPublisher } from '../lib/adapters/trigger-publisher.js';
 import { DeadLetterQueue } from '../lib/adapters/dead-letter.js';
+import { CachedPolicies, PolicyStore } from '../lib/adapters/policy-store.js';
 import { numberEnv, requireEnv } from '../lib/adapters/env.js';
-import { driftPolicy } from '../lib/core/policy.js';
+import { DEFAULT_POLICY, parsePolicy } from '../lib/core/policy.js';
 import { ingestBatch } from '../lib/app/ingest-batch.js';
-import { DEFAULT_DRIFT, ENV } from '../lib/resources.js';
+import { ENV, POLICY_CACHE_SECONDS } from '../lib/resources.js';
 
 // Built once per container. Exported so tests can add fault-injection middleware to these very clients.
 export const clients = {
@@ -18,12 +19,14 @@ export const clients = {
   sqs: new SQSClient({}),
 };
 
-const policy = driftPolicy(numberEnv(ENV.windowSize, DEFAULT_DRIFT.windowSize), numberEnv(ENV.threshold, DEFAULT_DRIFT.threshold));
+const tableName = requireEnv(ENV.tableName);
+const fallbackPolicy = process.env[ENV.defaultPolicy] ? parsePolicy(process.env[ENV.defaultPolicy]) : DEFAULT_POLICY;
+const policies = new CachedPolicies(new PolicyStore(clients.dynamodb, tableName), numberEnv(ENV.policyCacheSeconds, POLICY_CACHE_SECONDS) * 1000, fallbackPolicy);
 const deps = {
-  store: new CameraStateStore(clients.dynamodb, requireEnv(ENV.tableName)),
+  store: new CameraStateStore(clients.dynamodb, tableName),
   publisher: new TriggerPublisher(clients.eventBridge, requireEnv(ENV.eventBusName)),
   deadLetters: new DeadLetterQueue(clients.sqs, requireEnv(ENV.deadLetterQueueUrl)),
-  policy: () => policy,
+  policy: () => policies.lookup(),
 };
 
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {

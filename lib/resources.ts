@@ -36,6 +36,9 @@ export const STATE_TABLE = {
   /** Attribute names of a camera item. */
   attributes: { version: 'v', streams: 'w', rest: 's', updatedAt: 'u' },
   cameraKey: (cameraId: string) => `camera#${cameraId}`,
+  /** One item holds every scoped policy, so a change is one conditional write and never half-applied. */
+  policiesKey: 'policies',
+  policyAttributes: { version: 'v', policies: 'p', updatedAt: 'u' },
 };
 
 export const INGEST = {
@@ -68,8 +71,11 @@ export const ENV = {
   tableName: 'STATE_TABLE_NAME',
   eventBusName: 'EVENT_BUS_NAME',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
-  windowSize: 'DRIFT_WINDOW_SIZE',
-  threshold: 'DRIFT_THRESHOLD',
+  /** JSON policy used when the table holds no fleet policy (the stack's `defaultPolicy` context). */
+  defaultPolicy: 'DEFAULT_POLICY',
+  /** How long a container reuses the policies it read (s); a change is seen within this. */
+  policyCacheSeconds: 'POLICY_CACHE_SECONDS',
 } as const;
 
-export const DEFAULT_DRIFT = { windowSize: 10, threshold: 0.7 };
+export const POLICY_CACHE_SECONDS = 30;
+
