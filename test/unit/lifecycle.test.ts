@@ -19,7 +19,7 @@ const policy = (extra: Partial<PolicyInput> = {}) => parsePolicy({
 });
 
 /** Applies one event at second `i` and returns the published detail-types. */
-const step = (state: CameraState, p: ReturnType<typeof policy>, i: number, over: Partial<WireEvent>) =>
+const step = (state: CameraState, p: ReturnType<typeof policy>, i: number, over: Partial<WireEvent> & { i?: number }) =>
   applyEvents(state, toEvents([wireEvent({ camera_id: 'cam', i, ...over })]), p);
 const up = (i: number) => ({ i, metric: 'LatencyMs' as const, value: 500 });
 
