@@ -1,6 +1,6 @@
 // The closed loop: a RetrainingCompleted or ModelDeployed event from the training pipeline resets
 // the camera's baselines, resolves its alerts and lifts the retrain-in-flight suppression.
-import { z } from 'zod';
+import * as z from 'zod'; // namespace import keeps zod's locales out of Lambda bundles
 import { applyModelLifecycle } from '../core/camera-state.js';
 import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';

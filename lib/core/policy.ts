@@ -1,6 +1,6 @@
 // Policies as data: which detectors watch which metric, what each asks for, and the alert
 // lifecycle settings. Scoped fleet → modality → camera (most specific wins). Pure: no AWS imports.
-import { z } from 'zod';
+import * as z from 'zod'; // namespace import keeps zod's locales out of Lambda bundles
 import { METRICS, MODALITIES, QUALITY_METRICS, type MetricKind, type Modality } from './metric-event.js';
 import type { Detector } from './detectors/detector.js';
 import { windowMean } from './detectors/window-mean.js';
