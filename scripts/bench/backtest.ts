@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera-state.js';
 import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
-import { driftPolicy } from '../../lib/core/policy.js';
-import { DEFAULT_DRIFT } from '../../lib/resources.js';
+import { DEFAULT_POLICY } from '../../lib/core/policy.js';
 import { Fleet, WORKLOAD_NOW_MS } from './workload.js';
 
 export const BACKTEST_LABEL = 'in-process replay of JSONL (parse + applyEvents); vmon backtest not built yet';
@@ -21,7 +20,7 @@ export function benchBacktest(events: number): { eventsPerSec: number; events: n
     for (const batch of fleet.batches()) for (const m of batch) lines.push(m.body.slice(1, -1).replace(/\},\{/g, '}\n{'));
     writeFileSync(file, lines.join('\n') + '\n');
 
-    const policy = driftPolicy(DEFAULT_DRIFT.windowSize, DEFAULT_DRIFT.threshold);
+    const policy = DEFAULT_POLICY;
     const t0 = performance.now();
     const text = readFileSync(file, 'utf8');
     const states = new Map<string, CameraState>();

@@ -1,34 +1,9 @@
-// DynamoDB item sizes and capacity units by the published rules, and request counting through SDK
+// DynamoDB capacity units by the published rules (item sizes from lib/adapters/item-size.ts), and request counting through SDK
 // middleware on the real clients (the same clients the code under test uses).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { itemSizeBytes } from '../../lib/adapters/item-size.js';
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
-
-/** Size of a number: 1 byte per two significant digits, plus 1 (leading/trailing zeros trimmed). */
-function numberSize(text: string): number {
-  const digits = text.replace(/^-/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
-  return Math.ceil(Math.max(1, digits.length) / 2) + 1 + (text.startsWith('-') ? 1 : 0);
-}
-
-export function attributeValueSize(v: AttributeValue): number {
-  if (v.S !== undefined) return utf8(v.S);
-  if (v.N !== undefined) return numberSize(v.N);
-  if (v.B !== undefined) return v.B.byteLength;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.SS) return v.SS.reduce((s, x) => s + utf8(x), 0);
-  if (v.NS) return v.NS.reduce((s, x) => s + numberSize(x), 0);
-  if (v.BS) return v.BS.reduce((s, x) => s + x.byteLength, 0);
-  // Lists and maps: 3 bytes overhead plus 1 byte per element.
-  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + attributeValueSize(x), 0);
-  if (v.M) return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + utf8(k) + attributeValueSize(x), 0);
-  return 0;
-}
-
-export function itemSize(item: Record<string, AttributeValue>): number {
-  let size = 0;
-  for (const [name, v] of Object.entries(item)) size += utf8(name) + attributeValueSize(v);
-  return size;
-}
 
 /** Standard write: 1 WCU per 1 KB, rounded up; a PutItem over an existing item pays for the larger. */
 export const writeUnits = (newBytes: number, oldBytes = 0) => Math.max(1, Math.ceil(Math.max(newBytes, oldBytes) / 1024));
@@ -43,14 +18,14 @@ export interface RequestCounter {
   calls: Record<string, number>;
   writeUnits: number;
   readUnits: number;
-  /** Bytes of every item written, for size statistics. */
-  writtenItemBytes: number[];
+  /** Every PutItem: the item's partition key value, its size and the units it was billed. */
+  writes: { key: string; bytes: number; units: number }[];
   /** SQS message bodies sent (bytes), for per-64 KB-chunk billing. */
   sentBodyBytes: number[];
   eventBridgeEntries: number;
 }
 
-export const newCounter = (): RequestCounter => ({ calls: {}, writeUnits: 0, readUnits: 0, writtenItemBytes: [], sentBodyBytes: [], eventBridgeEntries: 0 });
+export const newCounter = (): RequestCounter => ({ calls: {}, writeUnits: 0, readUnits: 0, writes: [], sentBodyBytes: [], eventBridgeEntries: 0 });
 
 export function resetCounter(c: RequestCounter): void {
   Object.assign(c, newCounter());
@@ -79,16 +54,17 @@ export function countRequests(client: MiddlewareClient, service: string, counter
       if (name === 'EventBridge.PutEvents') c.eventBridgeEntries += (input.Entries ?? []).length;
       if (name === 'DynamoDB.PutItem') {
         const key = keyOf({ [partitionKey]: input.Item[partitionKey] });
-        const bytes = itemSize(input.Item);
-        c.writtenItemBytes.push(bytes);
-        c.writeUnits += writeUnits(bytes, stored.get(key) ?? 0);
+        const bytes = itemSizeBytes(input.Item);
+        const units = writeUnits(bytes, stored.get(key) ?? 0);
+        c.writes.push({ key: input.Item[partitionKey]?.S ?? key, bytes, units });
+        c.writeUnits += units;
         // Counted before sending: a failed condition still consumes the write units.
         const out = await next(args);
         stored.set(key, bytes);
         return out;
       }
       const out = await next(args);
-      if (name === 'DynamoDB.GetItem') c.readUnits += readUnits(out.output.Item ? itemSize(out.output.Item) : 0, input.ConsistentRead === true);
+      if (name === 'DynamoDB.GetItem') c.readUnits += readUnits(out.output.Item ? itemSizeBytes(out.output.Item) : 0, input.ConsistentRead === true);
       return out;
     },
     { step: 'initialize', name: `benchCount${service}`, override: true },

@@ -7,10 +7,11 @@ import { ingestBatch, type IngestDeps } from '../../lib/app/ingest-batch.js';
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
 import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
 import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
-import { driftPolicy } from '../../lib/core/policy.js';
-import { DEFAULT_DRIFT, INGEST } from '../../lib/resources.js';
+import { CachedPolicies, PolicyStore } from '../../lib/adapters/policy-store.js';
+import { DEFAULT_POLICY } from '../../lib/core/policy.js';
+import { INGEST, POLICY_CACHE_SECONDS, STATE_TABLE } from '../../lib/resources.js';
 import { countRequests, newCounter, resetCounter, sumConsumedCapacity, totalCalls, type RequestCounter } from './capacity.js';
-import { startDynamoDbLocal, type CountedMoto } from './emulators.js';
+import { startDynamoDbLocal, type CountedMoto, type DynamoDbLocal } from './emulators.js';
 import { NaivePort } from './naive.js';
 import { PRICES, billedChunks, dollars, type CostBreakdown, type UsagePerMillion } from './prices.js';
 import { Fleet, WORKLOAD_NOW_MS, type Message } from './workload.js';
@@ -31,6 +32,9 @@ export interface MixResult {
   writesPerCameraBatch: number;
   wcuPerWrite: number;
   maxItemBytes: number;
+  /** Camera-batches that decided no trigger (the steady state) and those that did (outbox write + clear). */
+  quiet: { cameraBatches: number; writesPerCameraBatch: number; wcuPerWrite: number; maxItemBytes: number };
+  triggering: { cameraBatches: number; writesPerCameraBatch: number; wcuPerWrite: number; maxItemBytes: number };
   medianBatchMs: number;
   eventsPerSecOnEmulator: number;
   usdPerMillionEvents: number;
@@ -47,14 +51,21 @@ export interface NaiveResult {
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };
-const policy = driftPolicy(DEFAULT_DRIFT.windowSize, DEFAULT_DRIFT.threshold);
+/** The original module's parameters: the default policy's window-mean drift detector. */
+const ORIGINAL = (() => {
+  const spec = DEFAULT_POLICY.detectors.find((d) => d.kind === 'window-mean');
+  if (!spec || spec.kind !== 'window-mean') throw new Error('DEFAULT_POLICY has no window-mean detector');
+  return { windowSize: spec.windowSize, threshold: spec.threshold };
+})();
 
+/** The production wiring (functions/wiring.ts) on the given clients: policies cached from the table. */
 function realDeps(env: Pick<CountedMoto, 'ddb' | 'sqs' | 'eventBridge' | 'stack'>, tableName = env.stack.tableName): IngestDeps {
+  const policies = new CachedPolicies(new PolicyStore(env.ddb, env.stack.tableName), POLICY_CACHE_SECONDS * 1000, DEFAULT_POLICY);
   return {
     store: new CameraStateStore(env.ddb, tableName),
     publisher: new TriggerPublisher(env.eventBridge, env.stack.eventBusName),
     deadLetters: new DeadLetterQueue(env.sqs, env.stack.deadLetterQueueUrl),
-    policy: () => policy,
+    policy: () => policies.lookup(),
     now: () => WORKLOAD_NOW_MS,
   };
 }
@@ -100,10 +111,17 @@ export async function benchMix(env: CountedMoto, k: number, opts: { cameras: num
   const durations: number[] = [];
   const bodies: number[] = [];
   let events = 0;
+  const quiet = { cameraBatches: 0, writes: [] as RequestCounter['writes'] };
+  const triggering = { cameraBatches: 0, writes: [] as RequestCounter['writes'] };
   for (const batch of fleet.batches()) {
+    const before = env.counter.writes.length;
     const t0 = performance.now();
     const r = await ingestBatch(records(batch), deps);
     durations.push(performance.now() - t0);
+    const fired = new Set(r.triggers.map((t) => STATE_TABLE.cameraKey(t.detail.cameraId)));
+    const cams = new Set(batch.map((m) => STATE_TABLE.cameraKey(m.cameraId)));
+    for (const key of cams) (fired.has(key) ? triggering : quiet).cameraBatches++;
+    for (const w of env.counter.writes.slice(before)) (fired.has(w.key) ? triggering : quiet).writes.push(w);
     if (r.failedMessageIds.length > 0 || r.applied !== batch.length * k) throw new Error(`mix ${k}: batch failed ${JSON.stringify(r.cameraErrors)}`);
     events += r.applied;
     for (const m of batch) bodies.push(Buffer.byteLength(m.body));
@@ -112,6 +130,12 @@ export async function benchMix(env: CountedMoto, k: number, opts: { cameras: num
   const writes = c.calls['DynamoDB.PutItem'] ?? 0, reads = c.calls['DynamoDB.GetItem'] ?? 0;
   const cameraBatches = opts.batches * opts.cameras;
   const usd = dollars(usage(c, events, bodies, durations));
+  const summary = (g: typeof quiet) => ({
+    cameraBatches: g.cameraBatches,
+    writesPerCameraBatch: g.writes.length / g.cameraBatches,
+    wcuPerWrite: g.writes.reduce((s, w) => s + w.units, 0) / g.writes.length,
+    maxItemBytes: Math.max(0, ...g.writes.map((w) => w.bytes)),
+  });
   return {
     eventsPerCameraPerBatch: k, events, cameraBatches,
     ddbWritesPer1kEvents: (writes / events) * 1000,
@@ -120,7 +144,8 @@ export async function benchMix(env: CountedMoto, k: number, opts: { cameras: num
     rcuPer1kEvents: (c.readUnits / events) * 1000,
     writesPerCameraBatch: writes / cameraBatches,
     wcuPerWrite: c.writeUnits / writes,
-    maxItemBytes: Math.max(...c.writtenItemBytes),
+    maxItemBytes: Math.max(...c.writes.map((w) => w.bytes)),
+    quiet: summary(quiet), triggering: summary(triggering),
     medianBatchMs: median(durations),
     eventsPerSecOnEmulator: events / (durations.reduce((s, d) => s + d, 0) / 1000),
     usdPerMillionEvents: usd.total, usd,
@@ -132,7 +157,7 @@ export async function benchNaive(env: CountedMoto, events: number, concurrency =
   const cameras = Math.max(10, Math.floor(events / 20));
   const fleet = new Fleet({ cameras, eventsPerMessage: 1, messagesPerBatch: cameras, batches: Math.ceil(events / cameras), prefix: 'naive', seed: 5 });
   const bodies = [...fleet.batches()].flat().slice(0, events).map((m) => m.body.slice(1, -1)); // one object per message
-  const port = new NaivePort(env.ddb, env.eventBridge, { tableName: env.stack.tableName, eventBusName: env.stack.eventBusName, ...DEFAULT_DRIFT, nowMs: WORKLOAD_NOW_MS });
+  const port = new NaivePort(env.ddb, env.eventBridge, { tableName: env.stack.tableName, eventBusName: env.stack.eventBusName, ...ORIGINAL, nowMs: WORKLOAD_NOW_MS });
   const invocations: string[][] = [];
   for (let i = 0; i < bodies.length; i += NAIVE_BATCH_SIZE) invocations.push(bodies.slice(i, i + NAIVE_BATCH_SIZE));
   resetCounter(env.counter);
@@ -162,8 +187,8 @@ export async function benchNaive(env: CountedMoto, events: number, concurrency =
 export interface CapacityCrossCheck { counted: { wcu: number; rcu: number }; reported: { wcu: number; rcu: number }; requests: number }
 
 /** Runs the real CameraStateStore against DynamoDB Local and compares our unit count with the engine's. */
-export async function crossCheckCapacity(env: CountedMoto, opts: { cameras: number; batches: number }): Promise<CapacityCrossCheck> {
-  const local = await startDynamoDbLocal();
+export async function crossCheckCapacity(env: CountedMoto, opts: { cameras: number; batches: number }, starting: Promise<DynamoDbLocal> = startDynamoDbLocal()): Promise<CapacityCrossCheck> {
+  const local = await starting;
   try {
     const counter = newCounter();
     const reported = { write: 0, read: 0, requests: 0 };

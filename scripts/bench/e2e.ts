@@ -7,12 +7,13 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { DEDUP_DEPTH } from '../../lib/core/camera-state.js';
+import { DEDUP_DEPTH, parseStreamKey } from '../../lib/core/camera-state.js';
 import { decodeState } from '../../lib/core/state-codec.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../../lib/local/local-stack.js';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { startMoto } from '../../lib/local/moto-server.js';
-import { DEFAULT_DRIFT, INGEST, STATE_TABLE } from '../../lib/resources.js';
+import { DEFAULT_POLICY, windowSizes } from '../../lib/core/policy.js';
+import { INGEST, STATE_TABLE } from '../../lib/resources.js';
 import { Fleet, type Message } from './workload.js';
 
 export interface E2eOptions { events: number; eventsPerMessage: number; cameras: number; pollers: number; timeoutMs: number }
@@ -92,6 +93,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
 
     // State check: each camera's newest stored time is its last event sent, and every window is full.
     let stateMismatches = 0;
+    const sizes = windowSizes(DEFAULT_POLICY); // the handler's fallback policy: no policy is stored
     const cameras = Array.from({ length: Math.min(o.cameras, messages) }, (_, i) => fleet.cameraId(i));
     let next = 0;
     await Promise.all(Array.from({ length: 8 }, async () => {
@@ -102,7 +104,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
         const clock = fleet.clockOf(id)!;
         const streams = Object.entries(state.streams);
         const newest = Math.max(...streams.map(([, es]) => es[es.length - 1]?.ts ?? -Infinity));
-        const expectedLength = (key: string) => Math.min(Math.ceil(clock.n / 5), key.endsWith('.DriftScore') ? Math.max(DEDUP_DEPTH, DEFAULT_DRIFT.windowSize) : DEDUP_DEPTH);
+        const expectedLength = (key: string) => Math.min(Math.ceil(clock.n / 5), Math.max(DEDUP_DEPTH, sizes[parseStreamKey(key).metric] ?? 0));
         const ok = newest === clock.t && streams.length === Math.min(5, clock.n) && streams.every(([k, es]) => es.length === expectedLength(k));
         if (!ok) stateMismatches++;
       }

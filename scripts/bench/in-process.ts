@@ -5,9 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { ingestBatch, type IngestDeps, type IngestRecord } from '../../lib/app/ingest-batch.js';
 import { decodeState, encodeState, type EncodedState } from '../../lib/core/state-codec.js';
 import type { CameraState } from '../../lib/core/camera-state.js';
-import { driftPolicy } from '../../lib/core/policy.js';
+import { DEFAULT_POLICY } from '../../lib/core/policy.js';
 import type { Trigger } from '../../lib/core/trigger.js';
-import { DEFAULT_DRIFT } from '../../lib/resources.js';
 import type { CameraStateStore } from '../../lib/adapters/state-store.js';
 import type { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
 import type { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
@@ -36,7 +35,7 @@ export function memoryDeps(store = new MemoryStateStore()) {
     store: store as unknown as CameraStateStore,
     publisher: { publish: async (t: readonly Trigger[]) => { published.push(...t); } } as unknown as TriggerPublisher,
     deadLetters: { send: async () => new Set<string>() } as unknown as DeadLetterQueue,
-    policy: () => driftPolicy(DEFAULT_DRIFT.windowSize, DEFAULT_DRIFT.threshold),
+    policy: () => DEFAULT_POLICY,
     now: () => WORKLOAD_NOW_MS,
   };
   return { deps, store, published };
