@@ -25,7 +25,7 @@ const P = quick
   ? { inProcess: { cameras: 200, batches: 5, rounds: 2 }, mix: { cameras: 20, batches: 2 }, naive: 200, xcheck: { cameras: 10, batches: 1 },
       coldRuns: 3, e2e: { events: 10_000, perMessage: 100, cameras: 50, timeoutS: 45 }, det: { runs: 200, cap: 2_000 }, backtest: 50_000 }
   : { inProcess: { cameras: 1000, batches: 50, rounds: 3 }, mix: { cameras: 100, batches: 5 }, naive: 1000, xcheck: { cameras: 50, batches: 2 },
-      coldRuns: 7, e2e: { events: 1_000_000, perMessage: 500, cameras: 1000, timeoutS: 900 }, det: { runs: 4_000, cap: 20_000 }, backtest: 500_000 };
+      coldRuns: 7, e2e: { events: 1_000_000, perMessage: 500, cameras: 1000, timeoutS: 900 }, det: { runs: 2_000, cap: 20_000 }, backtest: 500_000 };
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const time = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
