@@ -3,14 +3,15 @@
 // have fired. State stays in memory per camera: no encode/decode between events.
 import { applyEvents, emptyState, type CameraState } from '../core/camera-state.js';
 import { parseBody, validateEvent, type MetricEvent } from '../core/metric-event.js';
+import type { Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
 import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
 import { readEventFile, type EventFileFormat, type EventLine } from './event-file.js';
 import { iso, num } from './format.js';
 
-/** The policy for a camera (a fixed policy, or a scoped lookup). */
-export type PolicyFor = (cameraId: string) => Policy;
+/** The policy for a camera + modality (a fixed policy, or scoped policies resolved as the Lambda does). */
+export type PolicyFor = (cameraId: string, modality: Modality) => Policy;
 
 export interface BacktestTotals {
   events: number;
@@ -18,6 +19,8 @@ export interface BacktestTotals {
   duplicates: number;
   late: number;
   tooLate: number;
+  /** Breaches held back by the alert lifecycle (cooldown, silences, retrain in flight). */
+  suppressed: number;
   rejected: number;
   cameras: number;
   triggers: number;
@@ -77,7 +80,7 @@ export class Backtest {
   }
 
   run(): BacktestResult {
-    const totals: BacktestTotals = { events: this.events, applied: 0, duplicates: 0, late: 0, tooLate: 0, rejected: this.rejectedCount, cameras: this.byCamera.size, triggers: 0, detectorErrors: 0 };
+    const totals: BacktestTotals = { events: this.events, applied: 0, duplicates: 0, late: 0, tooLate: 0, suppressed: 0, rejected: this.rejectedCount, cameras: this.byCamera.size, triggers: 0, detectorErrors: 0 };
     const triggers: Trigger[] = [];
     const states = new Map<string, CameraState>();
     let first = Infinity, last = -Infinity;
@@ -85,13 +88,14 @@ export class Backtest {
       // Event-time order once, up front; applyEvents sorts too, and a sorted input is its cheap case.
       events.sort((a, b) => a.ts - b.ts);
       if (events.length) { first = Math.min(first, events[0]!.ts); last = Math.max(last, events[events.length - 1]!.ts); }
-      const r = applyEvents(emptyState(), events, this.policyFor(cameraId));
+      const r = applyEvents(emptyState(), events, (modality) => this.policyFor(cameraId, modality));
       states.set(cameraId, r.state);
       triggers.push(...r.triggers);
       totals.applied += r.stats.applied;
       totals.duplicates += r.stats.duplicates;
       totals.late += r.stats.late;
       totals.tooLate += r.stats.tooLate;
+      for (const n of Object.values(r.stats.suppressed)) totals.suppressed += n ?? 0;
       totals.detectorErrors += r.stats.detectorErrors.length;
     }
     triggers.sort((a, b) => a.detail.lastEventAt.localeCompare(b.detail.lastEventAt) || a.detail.cameraId.localeCompare(b.detail.cameraId) || a.detail.detector.localeCompare(b.detail.detector));
@@ -139,11 +143,10 @@ export function backtestReport(result: BacktestResult, opts: { source: string; p
   const cameras = [...triggersByCamera.keys(), ...[...result.eventsByCamera.keys()].filter((c) => !triggersByCamera.has(c)).sort()];
   for (const cameraId of cameras) {
     if (charts.length >= maxCharts) break;
-    const policy = opts.policyFor(cameraId);
     const events = result.eventsByCamera.get(cameraId) ?? [];
     const streams = new Map<string, SeriesPoint[]>();
     for (const e of events) {
-      if (!policy.detectors.some((d) => d.metric === e.metric)) continue;
+      if (!opts.policyFor(cameraId, e.modality).detectors.some((d) => d.metric === e.metric)) continue;
       const key = `${e.modality}\u0000${e.metric}`;
       let pts = streams.get(key);
       if (!pts) streams.set(key, (pts = []));
@@ -151,13 +154,21 @@ export function backtestReport(result: BacktestResult, opts: { source: string; p
     }
     for (const [key, points] of streams) {
       if (charts.length >= maxCharts) break;
-      const [modality, metric] = key.split('\u0000') as [string, string];
-      const thresholds = policy.detectors
-        .filter((d) => d.metric === metric && typeof (d.config as unknown as Record<string, unknown>).threshold === 'number')
-        .map((d) => ({ value: (d.config as unknown as { threshold: number }).threshold, label: d.id }));
+      const [modality, metric] = key.split('\u0000') as [Modality, string];
+      const thresholds = opts.policyFor(cameraId, modality).detectors.filter((d) => d.metric === metric).flatMap((d) => {
+        // Lines only for thresholds in the metric's own units.
+        if (d.kind === 'window-mean') return [{ value: d.threshold, label: `${d.id} (mean of ${d.windowSize})` }];
+        if (d.kind === 'latency-quantile') return [{ value: d.slaMs, label: `${d.id} (p${Math.round(d.quantile * 100)} SLA)` }];
+        return [];
+      });
       const markers: ChartMarker[] = (triggersByCamera.get(cameraId) ?? [])
         .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
-        .map((t) => ({ t: Date.parse(t.detail.lastEventAt), value: t.detail.statistic, label: `${t.detailType} · ${t.detail.detector} · ${num(t.detail.statistic)}` }));
+        .map((t) => ({
+          t: Date.parse(t.detail.lastEventAt),
+          // Window statistics are in the metric's units; others (CUSUM, EWMA, regression) are marked at the top.
+          ...(['window-mean', 'latency-quantile'].includes(t.detail.detectorKind) ? { value: t.detail.statistic } : {}),
+          label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
+        }));
       charts.push({ title: `${cameraId} · ${modality} · ${metric}`, yName: metric, series: [{ name: `${cameraId} ${metric}`, points }], thresholds, markers });
     }
   }

@@ -3,8 +3,8 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CameraStateStore } from '../adapters/state-store.js';
-import { driftPolicy, type Policy } from '../core/policy.js';
-import { DEFAULT_DRIFT } from '../resources.js';
+import { PolicyStore } from '../adapters/policy-store.js';
+import { DEFAULT_POLICY, resolvePolicy, type Policy } from '../core/policy.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
 import { formatDeadLetter, formatDeadLetterList, formatRedrive, listDeadLetters, redriveDeadLetters, showDeadLetter } from './dlq.js';
@@ -13,7 +13,9 @@ import { checkReadable, formatOf } from './event-file.js';
 import { tailEvents } from './events-tail.js';
 import { iso, plural, table } from './format.js';
 import { println, processIO, progressBar, type CliIO } from './io.js';
-import { loadPolicyFile } from './policy-file.js';
+import { loadPolicyFile, readPolicyFile } from './policy-file.js';
+import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
+import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
 import { formatCameraState, loadCameraState } from './state.js';
 import { awsError, DEFAULT_STACK_FILE, DEFAULT_STACK_NAME, resolveTarget, TargetClients, type Target, type TargetOptions } from './target.js';
@@ -24,7 +26,7 @@ Exit codes:
   1  the command failed (an AWS call failed, events could not be delivered)
   2  bad usage or bad input (unknown option, missing file, a bad line, an invalid policy)
   3  target unreachable (no local stack running, no AWS credentials or region, stack not found)
-  4  not found (no state for that camera, no such dead-letter message or policy)`;
+  4  not found (no state for that camera, no such dead-letter message, no policy at that scope)`;
 
 const TARGET_HELP = `
 Target: AWS by default (standard credential and region chain; resource names from the outputs
@@ -104,7 +106,8 @@ stops the command (exit 2) naming the line number and the field. Example:
   program.command('backtest')
     .description('replay a history of events through the production detectors and policy, offline; print the triggers it would have fired and write an HTML report')
     .argument('<file>', 'events: .jsonl or .csv, as for send')
-    .option('--policy <file>', `policy JSON (default: the deployed default, window-mean drift with window ${DEFAULT_DRIFT.windowSize} and threshold ${DEFAULT_DRIFT.threshold})`)
+    .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
+    .option('--stored-policies', 'use the target\'s stored scoped policies (camera → modality → fleet), --policy or the default where none applies')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--report <path>', 'where to write the HTML report', 'backtest-report.html')
     .option('--no-report', 'do not write the HTML report')
@@ -114,13 +117,21 @@ stops the command (exit 2) naming the line number and the field. Example:
     .option('--no-progress', 'no progress bar')
     .addHelpText('after', `
 Each line is parsed as the ingest function parses a message body, and each camera's events are
-applied in event-time order by the same core code (applyEvents) the function runs. Example:
+applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
+included (cooldown, suppression while a retrain is in flight; completions are not in the file).
+Example:
   vmon backtest last-month.jsonl --policy policy.json --report report.html`)
-    .action(async (file: string, o: { policy?: string; format?: string; report: string | false; charts: number; strict?: boolean; json?: boolean; progress: boolean }) => {
+    .action(async (file: string, o: { policy?: string; storedPolicies?: boolean; format?: string; report: string | false; charts: number; strict?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
       const format = formatOf(file, o.format);
       const size = await checkReadable(file);
-      const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : driftPolicy(DEFAULT_DRIFT.windowSize, DEFAULT_DRIFT.threshold);
-      const policyFor = () => policy;
+      const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : DEFAULT_POLICY;
+      let policyFor: PolicyFor = () => policy;
+      let stored: Map<string, Policy> | undefined;
+      if (o.storedPolicies) {
+        stored = await withTarget(cmd, async (c, t) => (await new PolicyStore(c.ddb, t.tableName).list()).policies);
+        const scoped = stored;
+        policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
+      }
       const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
       let read = 0;
       const result = await backtestFile(file, format, policyFor, { onBytes: (n) => { read += n; bar.update(read); } });
@@ -130,7 +141,7 @@ applied in event-time order by the same core code (applyEvents) the function run
       const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
       if (o.json) {
         printJson(io, {
-          file, policy, totals: result.totals,
+          file, policy, storedPolicies: stored ? Object.fromEntries(stored) : undefined, totals: result.totals,
           from: result.firstEventMs !== null ? iso(result.firstEventMs) : null, to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
           triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
           rejected: result.rejected, report: reportPath, elapsedMs: Math.round(result.elapsedMs), eventsPerSecond: Math.round(rate),
@@ -139,8 +150,9 @@ applied in event-time order by the same core code (applyEvents) the function run
         const t = result.totals;
         const lines = [
           `backtest of ${file}: ${plural(t.events, 'event')} (${t.applied} applied, ${t.duplicates} duplicates, ${t.tooLate} too late, ${t.rejected} rejected) from ${plural(t.cameras, 'camera')}`,
+          ...(t.suppressed ? [`${plural(t.suppressed, 'breach', 'breaches')} held back by the alert lifecycle (cooldown, silence, retrain in flight)`] : []),
           result.firstEventMs !== null ? `events from ${iso(result.firstEventMs)} to ${iso(result.lastEventMs!)}` : 'no valid events',
-          `policy ${policy.id}: ${policy.detectors.map((d) => `${d.id} (${d.kind} on ${d.metric} → ${d.action})`).join(', ')}`,
+          `policy ${policy.id}: ${policy.detectors.map((d) => `${d.id} (${d.kind} on ${d.metric} → ${d.action})`).join(', ')}${stored ? `; ${plural(stored.size, 'stored scoped policy', 'stored scoped policies')} take precedence` : ''}`,
           '',
           result.triggers.length ? `${plural(result.triggers.length, 'trigger')} would have fired:` : 'no triggers would have fired',
         ];
@@ -223,6 +235,62 @@ applied in event-time order by the same core code (applyEvents) the function run
         const queueUrl = o.queue ?? t.tapQueueUrl;
         if (!queueUrl) throw usageError(`${t.description} has no tap queue: pass --queue <url> (a queue that receives the bus's events)`);
         await tailEvents({ sqs: c.sqs, queueUrl, io, json: o.json, max: o.max, timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined, keep: o.keep, signal: run.signal });
+      });
+    });
+
+  const policyCmd = program.command('policy')
+    .description('scoped policies stored in the state table: fleet default → modality → camera, most specific wins')
+    .addHelpText('after', `
+Scopes: fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>. The ingest function sees a
+change within its policy cache time (30 s by default). Examples:
+  vmon --local policy put camera:cam01 policy.json
+  vmon --local policy get fleet --json
+  vmon --local policy list
+  vmon --local policy delete camera:cam01`);
+  const policyStore = (c: TargetClients, t: Target) => new PolicyStore(c.ddb, t.tableName);
+  policyCmd.command('put')
+    .description('validate a policy file and store it at a scope (refused with every fault named when invalid)')
+    .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
+    .argument('<file>', 'policy JSON')
+    .option('--json', 'print the stored policy (defaults filled) as JSON')
+    .action(async (scope: string, file: string, o: { json?: boolean }, cmd: Command) => {
+      const input = await readPolicyFile(file);
+      await withTarget(cmd, async (c, t) => {
+        const p = await putPolicy(policyStore(c, t), scope, input);
+        if (o.json) printJson(io, { scope, policy: p });
+        else println(io.stdout, `stored policy ${p.id} at ${scope} (${plural(p.detectors.length, 'detector')})`);
+      });
+    });
+  policyCmd.command('get')
+    .description('print the policy stored at a scope')
+    .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
+    .option('--json', 'JSON only (the default output is JSON too, with a header line)')
+    .action(async (scope: string, o: { json?: boolean }, cmd: Command) => {
+      await withTarget(cmd, async (c, t) => {
+        const p = await getPolicy(policyStore(c, t), scope);
+        if (!o.json) println(io.stdout, `policy at ${scope}:`);
+        printJson(io, p);
+      });
+    });
+  policyCmd.command('list')
+    .description('list the stored policies by scope')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      await withTarget(cmd, async (c, t) => {
+        const l = await listPolicies(policyStore(c, t));
+        if (o.json) printJson(io, l);
+        else println(io.stdout, formatPolicyList(l));
+      });
+    });
+  policyCmd.command('delete')
+    .description('remove the policy at a scope (cameras fall back to the next scope)')
+    .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
+    .option('--json', 'print the result as JSON')
+    .action(async (scope: string, o: { json?: boolean }, cmd: Command) => {
+      await withTarget(cmd, async (c, t) => {
+        await deletePolicy(policyStore(c, t), scope);
+        if (o.json) printJson(io, { scope, deleted: true });
+        else println(io.stdout, `deleted the policy at ${scope}`);
       });
     });
 

@@ -1,6 +1,6 @@
 // `vmon state <cameraId>`: one camera's item as the ingest function sees it: windows, detector
 // states, alerts, model versions, the outbox, and any further fields (rendered generically).
-import type { CameraState } from '../core/camera-state.js';
+import type { AlertState, CameraState } from '../core/camera-state.js';
 import type { CameraStateStore } from '../adapters/state-store.js';
 import { CliError, EXIT } from './errors.js';
 import { iso, num, table } from './format.js';
@@ -31,7 +31,7 @@ function keyed(title: string, record: Record<string, unknown> | undefined): stri
   return [`${title}:`, ...entries.map(([k, v]) => `  ${k}  ${inline(v, k)}`)];
 }
 
-const KNOWN = new Set(['streams', 'det', 'alerts', 'mv', 'outbox']);
+const KNOWN = new Set(['streams', 'det', 'alerts', 'mv', 'outbox', 'cooldown', 'silences', 'inFlight', 'reset']);
 
 export function formatCameraState(view: CameraStateView): string {
   const { state } = view;
@@ -52,18 +52,26 @@ export function formatCameraState(view: CameraStateView): string {
   if (alerts.length === 0) out.push('alerts: none');
   else {
     out.push('alerts:');
-    out.push(indent(table(['ALERT', 'STATE', 'EPISODES', 'FIRING SINCE', 'OTHER'], alerts.map(([k, a]) => {
-      const { f, e, at, ...rest } = a as { f: boolean; e: number; at?: number } & Record<string, unknown>;
-      return [k, f ? 'firing' : 'ok', e, at !== undefined ? iso(at) : '-', Object.keys(rest).length ? inline(rest) : ''];
+    out.push(indent(table(['ALERT', 'STATE', 'EPISODES', 'FIRING SINCE', 'ACTION', 'PUBLISHED', 'OTHER'], alerts.map(([k, a]) => {
+      const { f, e, at, a: action, p, ...rest } = a as AlertState & Record<string, unknown>;
+      return [k, f ? 'firing' : 'ok', e, at !== undefined ? iso(at) : '-', action ?? '-', p === undefined ? '-' : p ? 'yes' : 'no (suppressed)', Object.keys(rest).length ? inline(rest) : ''];
     }))));
   }
   out.push('');
-  out.push(...keyed('detector state', state.det as Record<string, unknown>));
+  out.push('lifecycle:');
+  const cooldown = Object.entries(state.cooldown ?? {});
+  out.push(`  cooldown: ${cooldown.length ? cooldown.map(([action, until]) => `${action} until ${iso(until as number)}`).join(', ') : 'none'}`);
+  out.push(`  silences: ${state.silences?.length ? state.silences.map((x) => `${x.metric ?? 'all metrics'} until ${iso(x.until)}${x.reason ? ` (${x.reason})` : ''}`).join(', ') : 'none'}`);
+  out.push(`  retrain in flight: ${state.inFlight ? `since ${iso(state.inFlight.since)} (trigger ${state.inFlight.triggerId})` : 'no'}`);
+  const reset = Object.entries(state.reset ?? {});
+  out.push(`  baselines reset: ${reset.length ? reset.map(([m, at]) => `${m} at ${iso(at as number)}`).join(', ') : 'never'}`);
+  out.push('');
+  out.push(...keyed('detector state (baselines, running statistics)', state.det as Record<string, unknown>));
   out.push(...keyed('model versions', state.mv as Record<string, unknown>));
   out.push(state.outbox?.length
     ? `outbox: ${state.outbox.length} trigger(s) decided and not yet confirmed published: ${state.outbox.map((t) => `${t.detailType} ${t.detail.triggerId}`).join(', ')}`
     : 'outbox: empty');
-  // Fields this version of vmon does not know (lifecycle, baselines…): shown as they are.
+  // Fields this version of vmon does not know: shown as they are.
   for (const [k, v] of Object.entries(state as unknown as Record<string, unknown>)) {
     if (KNOWN.has(k)) continue;
     if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...keyed(k, v as Record<string, unknown>));
