@@ -87,17 +87,18 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
     .argument('<file>', 'events: .jsonl (one event object or array per line) or .csv (header = wire field names)')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--queue <url>', 'send to this queue instead of the target\'s ingest queue')
+    .option('--in-flight <n>', 'SendMessageBatch calls at once (1 keeps messages in file order)', positiveInt('--in-flight'), 4)
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar')
     .addHelpText('after', `
 Every line is checked with the ingest function's own parser before anything is sent: a bad line
 stops the command (exit 2) naming the line number and the field. Example:
   vmon --local send events.jsonl`)
-    .action(async (file: string, o: { format?: string; queue?: string; json?: boolean; progress: boolean }, cmd: Command) => {
+    .action(async (file: string, o: { format?: string; queue?: string; inFlight: number; json?: boolean; progress: boolean }, cmd: Command) => {
       const format = formatOf(file, o.format);
       await checkReadable(file);
       await withTarget(cmd, async (c, t) => {
-        const summary = await sendFile({ path: file, format, sqs: c.sqs, queueUrl: o.queue ?? t.ingestQueueUrl, io, progress: o.progress && !o.json });
+        const summary = await sendFile({ path: file, format, sqs: c.sqs, queueUrl: o.queue ?? t.ingestQueueUrl, io, progress: o.progress && !o.json, publisher: { maxInFlight: o.inFlight } });
         if (o.json) printJson(io, summary);
         else println(io.stdout, formatSendSummary(summary));
       });
