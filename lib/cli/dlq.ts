@@ -84,7 +84,13 @@ export interface DlqOptions { sqs: SQSClient; queueUrl: string; max?: number; vi
 export async function listDeadLetters(o: DlqOptions): Promise<DeadLetterMessage[]> {
   const held = await hold(o.sqs, o.queueUrl, o.max ?? 100, o.visibilitySeconds ?? 30);
   await release(o.sqs, o.queueUrl, held);
-  return held.map((h) => h.letter).sort((a, b) => (a.sentAt ?? '').localeCompare(b.sentAt ?? '') || a.messageId.localeCompare(b.messageId));
+  // Oldest first; letters of one source message in array order.
+  const key = (l: DeadLetterMessage) => [l.sentAt ?? '', l.rejectedAt ?? '', l.sourceMessageId ?? '', String(l.index ?? -1).padStart(6, '0'), l.messageId];
+  return held.map((h) => h.letter).sort((a, b) => {
+    const ka = key(a), kb = key(b);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
+    return 0;
+  });
 }
 
 export async function showDeadLetter(o: DlqOptions & { messageId: string }): Promise<DeadLetterMessage> {
@@ -141,7 +147,9 @@ export async function redriveDeadLetters(o: DlqOptions & { targetQueueUrl: strin
 }
 
 const oneLine = (s: string, max = 60) => {
-  const flat = s.replace(/\s+/g, ' ');
+  // Control characters shown escaped, so a listing never garbles the terminal.
+  // eslint-disable-next-line no-control-regex
+  const flat = s.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 

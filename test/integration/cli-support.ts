@@ -68,7 +68,7 @@ export function normalise(text: string, opts: { keepUuids?: boolean; extra?: [Re
   let t = text;
   for (const [re, to] of opts.extra ?? []) t = t.replace(re, to);
   t = t
-    .replace(/http:\/\/127\.0\.0\.1:\d+\S*/g, '<url>')
+    .replace(/http:\/\/127\.0\.0\.1:\d+[^\s;]*/g, '<url>')
     .replace(/\/tmp\/vmon-test-[^\s/]+/g, '<tmp>')
     .replace(/processed in [\d.]+ s \(\d+ events\/s\)/g, 'processed in <time>');
   return opts.keepUuids ? t : t.replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '<uuid>');
