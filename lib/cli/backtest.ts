@@ -111,7 +111,7 @@ export class Backtest {
 /** Backtests a whole file. `onBytes` reports progress through the file. */
 export async function backtestFile(path: string, format: EventFileFormat, policyFor: PolicyFor, opts: { nowMs?: number; onBytes?: (n: number) => void } = {}): Promise<BacktestResult> {
   const bt = new Backtest(policyFor, opts.nowMs);
-  for await (const line of readEventFile(path, format, opts.onBytes)) bt.addLine(line);
+  for await (const batch of readEventFile(path, format, opts.onBytes)) for (const line of batch) bt.addLine(line);
   return bt.run();
 }
 

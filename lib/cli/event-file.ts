@@ -4,7 +4,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { usageError } from './errors.js';
 
 export type EventFileFormat = 'jsonl' | 'csv';
@@ -69,33 +68,54 @@ export function parseCsvRecord(text: string): string[] | string {
   }
 }
 
-/** Lines of an event file, with byte progress for a progress bar. */
-export async function* readEventFile(path: string, format: EventFileFormat, onBytes?: (bytes: number) => void): AsyncGenerator<EventLine> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  if (onBytes) stream.on('data', (chunk) => onBytes(Buffer.byteLength(chunk as string)));
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let n = 0;
+/** Raw lines of a file in batches, numbered from 1 (a batch per chunk read: few promises, little garbage). */
+async function* lineBatches(path: string, onBytes?: (bytes: number) => void): AsyncGenerator<{ first: number; lines: string[] }> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let carry = '';
+  let next = 1;
+  for await (const chunk of stream as AsyncIterable<string>) {
+    onBytes?.(Buffer.byteLength(chunk));
+    const lines = (carry + chunk).split('\n');
+    carry = lines.pop()!;
+    const first = next;
+    next += lines.length;
+    yield { first, lines };
+  }
+  if (carry !== '') yield { first: next, lines: [carry] };
+}
+
+/**
+ * The lines of an event file in batches (blank lines skipped), with byte progress for a progress
+ * bar. CSV: the header line names the wire fields; each later line becomes one object.
+ */
+export async function* readEventFile(path: string, format: EventFileFormat, onBytes?: (bytes: number) => void): AsyncGenerator<EventLine[]> {
   let header: string[] | undefined;
-  for await (const raw of lines) {
-    n++;
-    const text = n === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-    if (text.trim() === '') continue;
-    if (format === 'jsonl') { yield { line: n, text }; continue; }
-    const cells = parseCsvRecord(text);
-    if (typeof cells === 'string') { yield { line: n, error: `CSV: ${cells}` }; continue; }
-    if (!header) {
-      header = cells.map((c) => c.trim());
-      const missing = REQUIRED_CSV_COLUMNS.filter((c) => !header!.includes(c));
-      if (missing.length) throw usageError(`${path} line ${n}: CSV header lacks ${missing.join(', ')} (the header names the wire fields: ${REQUIRED_CSV_COLUMNS.join(',')},model_version,sample_count)`);
-      continue;
+  for await (const { first, lines } of lineBatches(path, onBytes)) {
+    const out: EventLine[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const n = first + i;
+      let text = lines[i]!;
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      if (n === 1) text = text.replace(/^\uFEFF/, '');
+      if (text.trim() === '') continue;
+      if (format === 'jsonl') { out.push({ line: n, text }); continue; }
+      const cells = parseCsvRecord(text);
+      if (typeof cells === 'string') { out.push({ line: n, error: `CSV: ${cells}` }); continue; }
+      if (!header) {
+        header = cells.map((c) => c.trim());
+        const missing = REQUIRED_CSV_COLUMNS.filter((c) => !header!.includes(c));
+        if (missing.length) throw usageError(`${path} line ${n}: CSV header lacks ${missing.join(', ')} (the header names the wire fields: ${REQUIRED_CSV_COLUMNS.join(',')},model_version,sample_count)`);
+        continue;
+      }
+      if (cells.length !== header.length) { out.push({ line: n, error: `CSV: ${cells.length} fields, the header has ${header.length}` }); continue; }
+      const object: Record<string, unknown> = {};
+      header.forEach((name, k) => {
+        const cell = cells[k]!;
+        if (cell === '') return; // an empty cell is an absent field
+        object[name] = NUMERIC_CSV_COLUMNS.has(name) && NUMBER_RE.test(cell.trim()) ? Number(cell) : cell;
+      });
+      out.push({ line: n, object });
     }
-    if (cells.length !== header.length) { yield { line: n, error: `CSV: ${cells.length} fields, the header has ${header.length}` }; continue; }
-    const object: Record<string, unknown> = {};
-    header.forEach((name, i) => {
-      const cell = cells[i]!;
-      if (cell === '') return; // an empty cell is an absent field
-      object[name] = NUMERIC_CSV_COLUMNS.has(name) && NUMBER_RE.test(cell.trim()) ? Number(cell) : cell;
-    });
-    yield { line: n, object };
+    if (out.length) yield out;
   }
 }

@@ -33,7 +33,7 @@ async function checkFile(path: string, format: EventFileFormat, maxShown: number
   const bad: string[] = [];
   let badCount = 0, events = 0, lines = 0;
   const nowMs = Date.now();
-  for await (const l of readEventFile(path, format)) {
+  for await (const batch of readEventFile(path, format)) for (const l of batch) {
     lines++;
     let reasons: string[] = [];
     if ('error' in l) reasons = [l.error];
@@ -68,7 +68,7 @@ export async function sendFile(opts: SendOptions): Promise<SendSummary> {
   const bar = progressBar(opts.io, opts.progress !== false, 'sending', events, 'events');
   const ticker = setInterval(() => bar.update(publisher.counters.sent), 100);
   try {
-    for await (const l of readEventFile(opts.path, opts.format)) {
+    for await (const batch of readEventFile(opts.path, opts.format)) for (const l of batch) {
       if ('error' in l) continue; // cannot happen after the check; kept for the type
       const value: unknown = 'text' in l ? JSON.parse(l.text) : l.object;
       for (const e of Array.isArray(value) ? value : [value]) await publisher.publish(e);

@@ -4,7 +4,7 @@
 // bodies decoded, deleted only once sent), events tail (text and JSON, bounded by --max and
 // --timeout), policy put/get/list/delete (invalid policy refused, nothing stored), and the exit
 // code and message when no local stack is running.
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -36,7 +36,10 @@ beforeAll(async () => {
   stackFile = await writeStackFile(dir, aws.stack);
   await writeFile(join(dir, 'policy.json'), JSON.stringify(POLICY));
 });
-afterAll(async () => { await aws?.stop(); });
+afterAll(async () => {
+  await aws?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 describe('vmon send', () => {
   it('publishes every event of a JSONL file and of a CSV file to the ingest queue', async () => {

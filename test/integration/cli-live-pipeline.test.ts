@@ -3,7 +3,7 @@
 // `vmon events tail` collects what the pipeline published, and `vmon backtest` on the same file
 // must report exactly the same triggers (same triggerIds and types). `vmon state` and
 // `vmon dlq list` agree with what was sent.
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -25,6 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await mapping?.stop();
   await aws?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** Six cameras over ~2.5 hours, one value a minute, interleaved in time order as a fleet sends them. */

@@ -2,9 +2,9 @@
 // output against a golden file, JSONL and CSV giving the same result, bad lines reported with their
 // line numbers (and --strict), clear usage errors, and the HTML report (ECharts inlined, one chart
 // per charted stream, trigger markers, safe embedding). Also the CSV record parser and downsampling.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsvRecord } from '../../lib/cli/event-file.js';
 import { downsample, renderHtmlReport } from '../../lib/report/html-report.js';
 import { expectGolden, normalise, runVmon, series, tempDir, toJsonl, type WireLike } from '../integration/cli-support.js';
@@ -39,6 +39,8 @@ beforeAll(async () => {
   const csv = [header, ...events.map((e) => [e.id, e.timestamp, e.camera_id, e.modality, e.metric, e.value, e.model_version].join(','))];
   await writeFile(join(dir, 'events.csv'), csv.join('\r\n') + '\r\n');
 });
+
+afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
 
 describe('vmon backtest', () => {
   it('prints the triggers the production core would have fired, with event times (golden)', async () => {
@@ -104,6 +106,16 @@ describe('vmon backtest', () => {
 });
 
 describe('event files and report helpers', () => {
+  it('numbers lines right across read chunks (a file over 1 MiB)', async () => {
+    const many = series('cam-big', 'DriftScore', Array(7000).fill(0.1), START, 1000);
+    const lines = toJsonl(many).split('\n');
+    lines.splice(6500, 0, '{"broken":');
+    await writeFile(join(dir, 'big.jsonl'), lines.join('\n'));
+    const r = JSON.parse((await runVmon(['backtest', join(dir, 'big.jsonl'), '--no-report', '--json'])).stdout);
+    expect(r.totals).toMatchObject({ events: 7000, applied: 7000, rejected: 1 });
+    expect(r.rejected).toEqual([{ line: 6501, index: null, reason: expect.stringMatching(/^body is not valid JSON/) }]);
+  });
+
   it('parses CSV records with RFC 4180 quoting', () => {
     expect(parseCsvRecord('a,"b,c","d ""e""",')).toEqual(['a', 'b,c', 'd "e"', '']);
     expect(parseCsvRecord('"open')).toBe('unterminated quoted field');
