@@ -133,9 +133,12 @@ export function applyEvents(state: CameraState, events: readonly MetricEvent[], 
     const policy = policyFor(event.modality);
     const key = streamKey(event.modality, event.metric);
     const entries = (state.streams[key] ??= []);
-    const capacity = Math.max(DEDUP_DEPTH, windowSizes(policy)[event.metric] ?? 0);
-    // Stored as float32 so that encode/decode is lossless and results never depend on batch splits.
-    const outcome = insertEntry(entries, { ts: event.ts, tag: event.tag, value: Math.fround(event.value) }, capacity);
+    const windowSize = windowSizes(policy)[event.metric] ?? 0;
+    const capacity = Math.max(DEDUP_DEPTH, windowSize);
+    // Stored as float32 so that encode/decode is lossless and results never depend on batch splits;
+    // streams no window detector reads keep only keys (NaN value) for dedup.
+    const value = windowSize > 0 ? Math.fround(event.value) : NaN;
+    const outcome = insertEntry(entries, { ts: event.ts, tag: event.tag, value }, capacity);
     if (outcome === 'duplicate') { stats.duplicates++; continue; }
     if (outcome === 'too-late') { stats.tooLate++; continue; }
     stats.applied++;
