@@ -43,7 +43,8 @@ export function formatCameraState(view: CameraStateView): string {
     out.push('windows (values oldest → newest):');
     out.push(indent(table(['STREAM', 'ENTRIES', 'OLDEST', 'NEWEST', 'VALUES'], streams.map(([k, entries]) => [
       k, entries.length, entries.length ? iso(entries[0]!.ts) : '-', entries.length ? iso(entries[entries.length - 1]!.ts) : '-',
-      entries.map((e) => num(e.value)).join(' '),
+      // Streams no window detector reads keep only event keys (for dedup), not values.
+      entries.every((e) => Number.isNaN(e.value)) ? '(keys only, for dedup)' : entries.map((e) => num(e.value)).join(' '),
     ]))));
   }
   out.push('');

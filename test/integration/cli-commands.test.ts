@@ -87,6 +87,8 @@ describe('vmon state', () => {
     const policy = parsePolicy(POLICY);
     const events = parseBody(JSON.stringify(series('cam-state', 'DriftScore', [0.2, 0.3, 0.9, 0.95, 0.8], START)), START).events;
     const { state } = applyEvents(emptyState(), events, policy);
+    // A stream no window detector reads keeps keys only (values NaN in memory).
+    state.streams['Rgb.LatencyMs'] = [{ ts: START, tag: 7, value: NaN }];
     state.silences.push({ metric: 'LatencyMs', until: START + 86_400_000, reason: 'maintenance' });
     (state as unknown as Record<string, unknown>).futureField = { addedBy: 'a later version', at: START };
     expect((await new CameraStateStore(aws.ddb, aws.stack.tableName).save('cam-state', state, 0, START)).ok).toBe(true);
