@@ -5,6 +5,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CameraStateStore } from '../adapters/state-store.js';
 import { PolicyStore } from '../adapters/policy-store.js';
 import { DEFAULT_POLICY, resolvePolicy, type Policy } from '../core/policy.js';
+import { METRICS, parseRfc3339, type MetricKind } from '../core/metric-event.js';
+import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
 import { formatDeadLetter, formatDeadLetterList, formatRedrive, listDeadLetters, redriveDeadLetters, showDeadLetter } from './dlq.js';
@@ -32,6 +34,23 @@ const TARGET_HELP = `
 Target: AWS by default (standard credential and region chain; resource names from the outputs
 of CloudFormation stack --stack, default ${DEFAULT_STACK_NAME}), or --local for the stack that
 "npm run local" runs (connection details in ${DEFAULT_STACK_FILE}).`;
+
+const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
+function silenceEnd(until: string | undefined, duration: string | undefined, nowMs = Date.now()): number {
+  if ((until === undefined) === (duration === undefined)) throw usageError('give exactly one of --until <RFC 3339 time> or --for <duration>');
+  if (until !== undefined) {
+    const t = parseRfc3339(until);
+    if (typeof t === 'string') throw usageError(`--until ${JSON.stringify(until)} ${t}`);
+    return t;
+  }
+  const m = DURATION.exec(duration!);
+  if (!m) throw usageError(`--for must look like 30m, 2h or 1d, got ${JSON.stringify(duration)}`);
+  return nowMs + Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+function parseMetric(text: string): MetricKind {
+  if (!(METRICS as readonly string[]).includes(text)) throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(text)}`);
+  return text as MetricKind;
+}
 
 export interface RunOptions {
   /** Stops long-running commands (events tail) early, e.g. on Ctrl-C. */
@@ -292,6 +311,42 @@ change within its policy cache time (30 s by default). Examples:
         await deletePolicy(policyStore(c, t), scope);
         if (o.json) printJson(io, { scope, deleted: true });
         else println(io.stdout, `deleted the policy at ${scope}`);
+      });
+    });
+
+  const silence = program.command('silence')
+    .description('mute a camera, or a camera + metric, until a time (cooldown and episodes still run; triggers are not published)')
+    .addHelpText('after', `
+Silences run on event time, like every lifecycle clock. Examples:
+  vmon --local silence add cam01 --until 2026-12-01T00:00:00Z --reason "lens cleaning"
+  vmon --local silence add cam01 --metric LatencyMs --for 2h
+  vmon --local silence clear cam01`);
+  silence.command('add')
+    .description('add a silence to a camera')
+    .argument('<cameraId>', 'camera id')
+    .option('--metric <metric>', 'mute only this metric (Accuracy | Precision | Recall | DriftScore | LatencyMs)')
+    .option('--until <time>', 'RFC 3339 end time')
+    .option('--for <duration>', 'duration from now, e.g. 30m, 2h, 1d')
+    .option('--reason <text>', 'why (shown by vmon state)')
+    .option('--json', 'print the camera\'s silences as JSON')
+    .action(async (cameraId: string, o: { metric?: string; until?: string; for?: string; reason?: string; json?: boolean }, cmd: Command) => {
+      const until = silenceEnd(o.until, o.for);
+      const metric = o.metric === undefined ? undefined : parseMetric(o.metric);
+      await withTarget(cmd, async (c, t) => {
+        const list = await addSilence(new CameraStateStore(c.ddb, t.tableName), cameraId, { until, ...(metric ? { metric } : {}), ...(o.reason ? { reason: o.reason } : {}) });
+        if (o.json) printJson(io, list);
+        else println(io.stdout, `silenced ${cameraId}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`);
+      });
+    });
+  silence.command('clear')
+    .description('remove a camera\'s silences')
+    .argument('<cameraId>', 'camera id')
+    .option('--metric <metric>', 'only the silences on this metric')
+    .action(async (cameraId: string, o: { metric?: string }, cmd: Command) => {
+      const metric = o.metric === undefined ? undefined : parseMetric(o.metric);
+      await withTarget(cmd, async (c, t) => {
+        const n = await clearSilences(new CameraStateStore(c.ddb, t.tableName), cameraId, metric);
+        println(io.stdout, `removed ${plural(n, 'silence')} from ${cameraId}`);
       });
     });
 

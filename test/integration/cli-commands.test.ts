@@ -201,6 +201,33 @@ describe('vmon policy', () => {
   });
 });
 
+describe('vmon silence', () => {
+  it('adds a camera + metric silence that ingest then honours, and clears it', async () => {
+    const cameras = new CameraStateStore(aws.ddb, aws.stack.tableName);
+    const added = await vmon('silence', 'add', 'cam-quiet', '--metric', 'DriftScore', '--until', '2026-02-01T00:00:00Z', '--reason', 'lens cleaning', '--json');
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual([{ metric: 'DriftScore', until: Date.parse('2026-02-01T00:00:00Z'), reason: 'lens cleaning' }]);
+    // The silence lives in the camera's state, where applyEvents sees it: a breach is suppressed.
+    const { state } = await cameras.load('cam-quiet');
+    const events = parseBody(JSON.stringify(series('cam-quiet', 'DriftScore', [0.9, 0.9, 0.9], START))).events;
+    const r = applyEvents(state, events, parsePolicy(POLICY));
+    expect(r.triggers).toEqual([]);
+    expect(r.stats.suppressed).toEqual({ silenced: 1 });
+    const cleared = await vmon('silence', 'clear', 'cam-quiet');
+    expect(cleared.stdout).toBe('removed 1 silence from cam-quiet\n');
+    expect((await cameras.load('cam-quiet')).state.silences).toEqual([]);
+  });
+
+  it('refuses a bad --until or --metric with exit 2', async () => {
+    const r = await vmon('silence', 'add', 'cam-quiet', '--until', 'tomorrow');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--until "tomorrow" is not an RFC 3339 date-time/);
+    const m = await vmon('silence', 'add', 'cam-quiet', '--for', '1h', '--metric', 'Speed');
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/--metric must be one of/);
+  });
+});
+
 describe('targeting', () => {
   it('says no local stack is running when the endpoint does not answer (exit 3)', async () => {
     const port = await freePort();
