@@ -13,6 +13,13 @@ export interface ResourceNames {
   retrainingRule: string;
   tapQueue: string;
   tapRule: string;
+  /** Where the retraining rule puts events it could not deliver after its retries. */
+  retrainingDeadLetterQueue: string;
+  eventArchive: string;
+  alarmTopic: string;
+  dashboard: string;
+  /** Prefix of every alarm name. */
+  alarmPrefix: string;
 }
 
 /** Physical names for one stage, e.g. `visutility-dev-ingest`. */
@@ -27,6 +34,11 @@ export function resourceNames(stage: string): ResourceNames {
     retrainingRule: `${p}-retraining-requested`,
     tapQueue: `${p}-tap`,
     tapRule: `${p}-tap-all`,
+    retrainingDeadLetterQueue: `${p}-retraining-requests-dlq`,
+    eventArchive: `${p}-events`,
+    alarmTopic: `${p}-alarms`,
+    dashboard: `${p}-monitor`,
+    alarmPrefix: `${p}-`,
   };
 }
 

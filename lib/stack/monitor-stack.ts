@@ -1,30 +1,35 @@
-// The whole monitor as one CDK stack. Names, key schema, patterns and redrive come from resources.ts.
-import { fileURLToPath } from 'node:url';
+// The whole monitor as one CDK stack. Names, key schema, patterns and redrive come from resources.ts;
+// per-environment settings come from the validated StackConfig (stack-config.ts).
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { GraphWidget } from 'aws-cdk-lib/aws-cloudwatch';
+import { Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { AccountPrincipal, AnyPrincipal, ArnPrincipal, Effect, PolicyStatement, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_DRIFT, ENV, INGEST, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import { ENV, EVENT_SOURCE, INGEST, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import { METRIC, SERVICE } from '../telemetry.js';
+import { MonitorFunction } from './monitor-function.js';
+import { MonitorOperations } from './operations.js';
+import type { ProducerPrincipal, StackConfig } from './stack-config.js';
 
 export interface MonitorStackProps extends StackProps {
-  stage: string;
-  driftWindowSize?: number;
-  driftThreshold?: number;
+  config: StackConfig;
 }
 
-const fn = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
+/** How long EventBridge keeps retrying delivery to a rule target before dead-lettering the event. */
+export const RULE_TARGET_RETRY = { attempts: 185, maxEventAgeHours: 24 };
+const HANDOFF_RETENTION_DAYS = 14;
 
 export class MonitorStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitorStackProps) {
     super(scope, id, props);
-    const names = resourceNames(props.stage);
+    const config = props.config;
+    const names = resourceNames(config.stage);
 
+    // --- Ingest: queue (producers only), dead-letter queue ---
     const deadLetterQueue = new Queue(this, 'IngestDeadLetterQueue', {
       queueName: names.deadLetterQueue,
       retentionPeriod: Duration.days(INGEST.deadLetterRetentionDays),
@@ -39,7 +44,9 @@ export class MonitorStack extends Stack {
       enforceSSL: true,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: INGEST.maxReceiveCount },
     });
+    for (const statement of producerStatements(ingestQueue.queueArn, config.producerPrincipals)) ingestQueue.addToResourcePolicy(statement);
 
+    // --- State ---
     const table = new TableV2(this, 'StateTable', {
       tableName: names.stateTable,
       partitionKey: { name: STATE_TABLE.partitionKey.name, type: AttributeType.STRING },
@@ -49,60 +56,148 @@ export class MonitorStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // --- Triggers: bus, archive, retraining rule with retries and a dead-letter queue ---
     const bus = new EventBus(this, 'MonitorBus', { eventBusName: names.eventBus });
+    const archive = new Archive(this, 'MonitorEventsArchive', {
+      sourceEventBus: bus,
+      archiveName: names.eventArchive,
+      description: `Every ${EVENT_SOURCE} event, for replay`,
+      eventPattern: { source: [EVENT_SOURCE] },
+      // 0 keeps events forever (EventBridge's own meaning).
+      ...(config.archiveRetentionDays > 0 ? { retention: Duration.days(config.archiveRetentionDays) } : {}),
+    });
 
     const retrainingQueue = new Queue(this, 'RetrainingRequestsQueue', {
       queueName: names.retrainingQueue,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(HANDOFF_RETENTION_DAYS),
+    });
+    const retrainingDeadLetterQueue = new Queue(this, 'RetrainingRuleDeadLetterQueue', {
+      queueName: names.retrainingDeadLetterQueue,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(HANDOFF_RETENTION_DAYS),
     });
     new Rule(this, 'RetrainingRequestedRule', {
       ruleName: names.retrainingRule,
       eventBus: bus,
       eventPattern: { source: RETRAINING_PATTERN.source, detailType: RETRAINING_PATTERN['detail-type'] },
-      targets: [new SqsQueue(retrainingQueue)],
+      targets: [new SqsQueue(retrainingQueue, {
+        retryAttempts: RULE_TARGET_RETRY.attempts,
+        maxEventAge: Duration.hours(RULE_TARGET_RETRY.maxEventAgeHours),
+        deadLetterQueue: retrainingDeadLetterQueue,
+      })],
     });
 
-    const logGroup = new LogGroup(this, 'IngestLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    const ingest = new NodejsFunction(this, 'IngestFunction', {
-      entry: fn('ingest'),
-      handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: 512,
+    // --- Ingest function ---
+    const ingest = new MonitorFunction(this, 'Ingest', {
+      entry: 'ingest',
+      serviceName: SERVICE.ingest,
+      stage: config.stage,
+      description: 'VisuTility Monitor ingest: metric events to per-camera state and triggers',
+      memorySize: config.functionMemoryMb,
       timeout: Duration.seconds(INGEST.functionTimeoutSeconds),
-      logGroup,
+      logLevel: config.logLevel,
+      logRetentionDays: config.logRetentionDays,
       environment: {
         [ENV.tableName]: table.tableName,
         [ENV.eventBusName]: bus.eventBusName,
         [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
-        [ENV.windowSize]: String(props.driftWindowSize ?? DEFAULT_DRIFT.windowSize),
-        [ENV.threshold]: String(props.driftThreshold ?? DEFAULT_DRIFT.threshold),
+        ...(config.defaultPolicy !== undefined
+          ? { DEFAULT_POLICY: config.defaultPolicy }
+          : { [ENV.windowSize]: String(config.driftWindowSize), [ENV.threshold]: String(config.driftThreshold) }),
       },
-      bundling: { format: OutputFormat.ESM, minify: true, sourceMap: false, target: 'node24',
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
+      permissions: [
+        // Exactly the calls the adapters make: GetItem/PutItem (state-store), PutEvents, SendMessageBatch.
+        new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [table.tableArn] }),
+        new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
+        new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetterQueue.queueArn] }),
+      ],
     });
-    table.grantReadWriteData(ingest);
-    bus.grantPutEventsTo(ingest);
-    deadLetterQueue.grantSendMessages(ingest);
-    ingest.addEventSource(new SqsEventSource(ingestQueue, {
-      batchSize: INGEST.batchSize,
-      maxBatchingWindow: Duration.seconds(INGEST.maxBatchingWindowSeconds),
+    ingest.function.addEventSource(new SqsEventSource(ingestQueue, {
+      batchSize: config.batchSize,
+      maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
+      maxConcurrency: config.maxConcurrency,
       reportBatchItemFailures: true,
     }));
 
-    Validations.of(ingest).acknowledge(
-      { id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWSLambdaBasicExecutionRole only allows writing this function\'s own CloudWatch logs.' },
-      { id: 'AwsSolutions-IAM5', reason: 'The wildcards are the CDK grants\' index/* on the state table and the log streams of the function\'s own log group.' },
+    // --- Alarms and dashboard ---
+    const ops = new MonitorOperations(this, 'Operations', { names, stage: config.stage, ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}) });
+    const m = (name: string) => ops.metric(SERVICE.ingest, name);
+    ops.addRow(
+      new GraphWidget({ title: 'Events per minute', left: [m(METRIC.eventsProcessed), m(METRIC.eventsRejected), m(METRIC.eventsDuplicate), m(METRIC.eventsLate)], width: 12 }),
+      new GraphWidget({ title: 'Triggers per minute, by type', left: [ops.triggersByType(SERVICE.ingest)], width: 12 }),
     );
-    Validations.of(deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the ingest queue.' });
+    ops.addRow(
+      new GraphWidget({ title: 'Ingest queue: oldest message (s)', left: [ingestQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })], right: [ingestQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })], width: 8 }),
+      new GraphWidget({ title: 'Dead-letter queues: visible messages', left: [deadLetterQueue, retrainingDeadLetterQueue].map((q) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })), width: 8 }),
+      new GraphWidget({ title: 'State conflicts, publish and camera failures', left: [m(METRIC.stateConflicts), m(METRIC.publishFailures), m(METRIC.cameraFailures), m(METRIC.detectorErrors)], width: 8 }),
+    );
+    ops.watchDeadLetterQueue('IngestDeadLetterAlarm', deadLetterQueue, 'ingest-dlq-visible',
+      `Messages in ${names.deadLetterQueue}: rejected input (reason in the vmon-reason attribute) or records that failed ${INGEST.maxReceiveCount} receives. Inspect, fix, then redrive.`);
+    ops.watchDeadLetterQueue('RetrainingDeadLetterAlarm', retrainingDeadLetterQueue, 'retraining-rule-dlq-visible',
+      `Messages in ${names.retrainingDeadLetterQueue}: EventBridge could not deliver RetrainingRequested events to ${names.retrainingQueue} within ${RULE_TARGET_RETRY.maxEventAgeHours} h of retries. The ERROR_CODE message attribute says why; replay from the archive once fixed.`);
+    ops.watchQueueAge('IngestQueueAgeAlarm', ingestQueue, names.ingestQueue, 'ingest-oldest-message-age', config.oldestMessageAlarmSeconds);
+    ops.watchFunction(ingest);
+    ops.alarm('PublishFailuresAlarm', {
+      name: 'trigger-publish-failures',
+      description: 'Triggers could not be put on the bus after retries; they stay in the camera outbox and are republished when the records are redelivered.',
+      metric: m(METRIC.publishFailures),
+      threshold: 0,
+    });
+    ops.addAlarmStatus();
+
+    // --- cdk-nag acknowledgements, each with its reason ---
+    Validations.of(ingest.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
+    });
+    Validations.of(retrainingDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the retraining rule target (EventBridge DeadLetterConfig).' });
     Validations.of(retrainingQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'Hand-off queue for the training pipeline; its consumer owns redrive.' });
 
     new CfnOutput(this, 'IngestQueueUrl', { value: ingestQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
     new CfnOutput(this, 'StateTableName', { value: table.tableName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'EventArchiveArn', { value: archive.archiveArn });
     new CfnOutput(this, 'RetrainingQueueUrl', { value: retrainingQueue.queueUrl });
+    new CfnOutput(this, 'RetrainingDeadLetterQueueUrl', { value: retrainingDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'IngestFunctionName', { value: ingest.function.functionName });
+    new CfnOutput(this, 'IngestLogGroupName', { value: ingest.logGroup.logGroupName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: ops.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: names.dashboard });
   }
+}
+
+/**
+ * The ingest queue's resource policy for named producers: they may send; nobody else may, whatever
+ * their IAM policies say (a Deny for any other principal). Without producers, only IAM principals of
+ * this account that are granted sqs:SendMessage can send (the SQS default).
+ */
+export function producerStatements(queueArn: string, producers: readonly ProducerPrincipal[]): PolicyStatement[] {
+  if (producers.length === 0) return [];
+  const accounts = producers.flatMap((p) => (p.kind === 'account' ? [p.accountId] : []));
+  const arns = producers.flatMap((p) => (p.kind === 'arn' ? [p.arn] : []));
+  const principals: IPrincipal[] = [...accounts.map((a) => new AccountPrincipal(a)), ...arns.map((a) => new ArnPrincipal(a))];
+  // Both keys in one operator are ANDed: deny unless the caller's account OR its ARN is listed.
+  const notListed: Record<string, string[]> = {};
+  if (accounts.length) notListed['aws:PrincipalAccount'] = accounts;
+  if (arns.length) notListed['aws:PrincipalArn'] = arns;
+  return [
+    new PolicyStatement({
+      sid: 'ProducersMaySend',
+      principals,
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resources: [queueArn],
+    }),
+    new PolicyStatement({
+      sid: 'OnlyProducersMaySend',
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      actions: ['sqs:SendMessage'],
+      resources: [queueArn],
+      conditions: { StringNotEquals: notListed },
+    }),
+  ];
 }

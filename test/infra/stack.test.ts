@@ -4,12 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { MonitorStack } from '../../lib/stack/monitor-stack.js';
+import { defaultStackConfig } from '../../lib/stack/stack-config.js';
 import { acknowledgements, unacknowledgedFindings } from '../support/nag.js';
 import { INGEST, RETRAINING_PATTERN, resourceNames } from '../../lib/resources.js';
 
 // Skip bundling: assertions don't need the asset, and tests stay fast.
 const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-const stack = new MonitorStack(app, 'Test', { stage: 'test' });
+const stack = new MonitorStack(app, 'Test', { config: { ...defaultStackConfig(), stage: 'test' } });
 const template = Template.fromStack(stack);
 const names = resourceNames('test');
 
