@@ -6,7 +6,7 @@
 export const METRICS_NAMESPACE = 'VisuTilityMonitor';
 
 /** Powertools service name per function: the `service` dimension and the `service` log key. */
-export const SERVICE = { ingest: 'ingest' } as const;
+export const SERVICE = { ingest: 'ingest', lifecycle: 'model-lifecycle' } as const;
 
 export const DIMENSION = { service: 'service', stage: 'stage', triggerType: 'TriggerType' } as const;
 
@@ -29,6 +29,12 @@ export const METRIC = {
   cameraFailures: 'CameraFailures',
   /** Detector evaluations that threw; the event stays applied. */
   detectorErrors: 'DetectorErrors',
+  /** Triggers a detector raised but the policy held back (cooldown, retrain in flight, ...). */
+  triggersSuppressed: 'TriggersSuppressed',
+  /** RetrainingCompleted / ModelDeployed events applied to a camera (model-lifecycle function). */
+  lifecycleApplied: 'LifecycleEventsApplied',
+  /** Lifecycle events rejected to the model-lifecycle dead-letter queue. */
+  lifecycleRejected: 'LifecycleEventsRejected',
 } as const;
 
 /** Environment the stack sets for Powertools; names are Powertools' own. */

@@ -7,6 +7,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { BatchResult } from '../app/ingest-batch.js';
+import type { LifecycleResult } from '../app/model-lifecycle.js';
 import type { Trigger } from '../core/trigger.js';
 import { DIMENSION, METRIC, POWERTOOLS_ENV } from '../telemetry.js';
 import { DeadLetterQueue, type DeadLetter } from './dead-letter.js';
@@ -123,7 +124,28 @@ export class ObservedDeadLetterQueue extends DeadLetterQueue {
   }
 }
 
-/** Turns one batch's outcome into metrics and logs. */
+/** One series per trigger type: a bounded set (the policy's action types), so a dimension is fine. */
+function recordTriggers(obs: Observability, triggers: readonly Trigger[]): void {
+  if (!obs.metricsEnabled) return;
+  const byType = new Map<string, number>();
+  for (const t of triggers) byType.set(t.detailType, (byType.get(t.detailType) ?? 0) + 1);
+  for (const [type, n] of byType) {
+    const single = obs.metrics.singleMetric();
+    single.addDimension(DIMENSION.triggerType, type);
+    single.addMetric(METRIC.triggers, MetricUnit.Count, n);
+  }
+}
+
+/** The model-lifecycle function's outcome as metrics and logs. */
+export function recordLifecycle(obs: Observability, result: LifecycleResult, publishFailures: number): void {
+  obs.metrics.addMetric(METRIC.lifecycleApplied, MetricUnit.Count, result.applied);
+  obs.metrics.addMetric(METRIC.lifecycleRejected, MetricUnit.Count, result.rejected);
+  obs.metrics.addMetric(METRIC.publishFailures, MetricUnit.Count, publishFailures);
+  recordTriggers(obs, result.triggers);
+  for (const messageId of result.failedMessageIds) obs.logger.warn('record failed back to the queue', { messageId });
+}
+
+/** Turns one ingest batch's outcome into metrics and logs. */
 export function recordBatch(obs: Observability, result: BatchResult, publishFailures: number): void {
   const { logger, metrics } = obs;
   const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
@@ -135,16 +157,8 @@ export function recordBatch(obs: Observability, result: BatchResult, publishFail
   count(METRIC.publishFailures, publishFailures);
   count(METRIC.cameraFailures, result.cameraErrors.length);
   count(METRIC.detectorErrors, result.detectorErrors.length);
-  // One series per trigger type: a bounded set (the policy's action types), so a dimension is fine.
-  const byType = new Map<string, number>();
-  for (const t of result.triggers) byType.set(t.detailType, (byType.get(t.detailType) ?? 0) + 1);
-  if (obs.metricsEnabled) {
-    for (const [type, n] of byType) {
-      const single = metrics.singleMetric();
-      single.addDimension(DIMENSION.triggerType, type);
-      single.addMetric(METRIC.triggers, MetricUnit.Count, n);
-    }
-  }
+  count(METRIC.triggersSuppressed, Object.values(result.suppressed).reduce((a, n) => a + (n ?? 0), 0));
+  recordTriggers(obs, result.triggers);
 
   for (const e of result.cameraErrors) logger.error('camera failed; its records return to the queue', { cameraId: e.cameraId, error: e.error });
   for (const d of result.detectorErrors) logger.error('detector failed', { ...d });

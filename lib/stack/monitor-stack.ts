@@ -2,14 +2,17 @@
 // per-environment settings come from the validated StackConfig (stack-config.ts).
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { GraphWidget } from 'aws-cdk-lib/aws-cloudwatch';
+import { GraphWidget, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import { Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { AccountPrincipal, AnyPrincipal, ArnPrincipal, Effect, PolicyStatement, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV, EVENT_SOURCE, INGEST, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
 import { METRIC, SERVICE } from '../telemetry.js';
 import { MonitorFunction } from './monitor-function.js';
 import { MonitorOperations } from './operations.js';
@@ -73,54 +76,86 @@ export class MonitorStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(HANDOFF_RETENTION_DAYS),
     });
-    const retrainingDeadLetterQueue = new Queue(this, 'RetrainingRuleDeadLetterQueue', {
-      queueName: names.retrainingDeadLetterQueue,
+    // Events a rule could not deliver within its retries, with EventBridge's ERROR_CODE attributes.
+    const ruleDeadLetterQueue = new Queue(this, 'RuleDeadLetterQueue', {
+      queueName: names.ruleDeadLetterQueue,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(HANDOFF_RETENTION_DAYS),
+    });
+    const ruleTarget = (queue: IQueue) => new SqsQueue(queue, {
+      retryAttempts: RULE_TARGET_RETRY.attempts,
+      maxEventAge: Duration.hours(RULE_TARGET_RETRY.maxEventAgeHours),
+      deadLetterQueue: ruleDeadLetterQueue,
     });
     new Rule(this, 'RetrainingRequestedRule', {
       ruleName: names.retrainingRule,
       eventBus: bus,
       eventPattern: { source: RETRAINING_PATTERN.source, detailType: RETRAINING_PATTERN['detail-type'] },
-      targets: [new SqsQueue(retrainingQueue, {
-        retryAttempts: RULE_TARGET_RETRY.attempts,
-        maxEventAge: Duration.hours(RULE_TARGET_RETRY.maxEventAgeHours),
-        deadLetterQueue: retrainingDeadLetterQueue,
-      })],
+      targets: [ruleTarget(retrainingQueue)],
+    });
+
+    // --- Closed loop: the training pipeline's RetrainingCompleted / ModelDeployed back to the monitor ---
+    const lifecycleDeadLetterQueue = new Queue(this, 'LifecycleDeadLetterQueue', {
+      queueName: names.lifecycleDeadLetterQueue,
+      retentionPeriod: Duration.days(INGEST.deadLetterRetentionDays),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const lifecycleQueue = new Queue(this, 'LifecycleQueue', {
+      queueName: names.lifecycleQueue,
+      visibilityTimeout: Duration.seconds(INGEST.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(INGEST.retentionDays),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: lifecycleDeadLetterQueue, maxReceiveCount: INGEST.maxReceiveCount },
+    });
+    new Rule(this, 'LifecycleRule', {
+      ruleName: names.lifecycleRule,
+      eventBus: bus,
+      eventPattern: { detailType: LIFECYCLE_PATTERN['detail-type'] },
+      targets: [ruleTarget(lifecycleQueue)],
     });
 
     // --- Ingest function ---
-    const ingest = new MonitorFunction(this, 'Ingest', {
-      entry: 'ingest',
-      serviceName: SERVICE.ingest,
+    const functionDefaults = {
       stage: config.stage,
-      description: 'VisuTility Monitor ingest: metric events to per-camera state and triggers',
       memorySize: config.functionMemoryMb,
       timeout: Duration.seconds(INGEST.functionTimeoutSeconds),
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
-      environment: {
-        [ENV.tableName]: table.tableName,
-        [ENV.eventBusName]: bus.eventBusName,
-        [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
-        ...(config.defaultPolicy !== undefined
-          ? { DEFAULT_POLICY: config.defaultPolicy }
-          : { [ENV.windowSize]: String(config.driftWindowSize), [ENV.threshold]: String(config.driftThreshold) }),
-      },
-      permissions: [
-        // Exactly the calls the adapters make: GetItem/PutItem (state-store), PutEvents, SendMessageBatch.
-        new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [table.tableArn] }),
-        new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
-        new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetterQueue.queueArn] }),
-      ],
-    });
-    ingest.function.addEventSource(new SqsEventSource(ingestQueue, {
+    };
+    const eventSource = (queue: IQueue) => new SqsEventSource(queue, {
       batchSize: config.batchSize,
       maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
       maxConcurrency: config.maxConcurrency,
       reportBatchItemFailures: true,
-    }));
+    });
+    const ingest = new MonitorFunction(this, 'Ingest', {
+      ...functionDefaults,
+      entry: 'ingest',
+      serviceName: SERVICE.ingest,
+      description: 'VisuTility Monitor ingest: metric events to per-camera state and triggers',
+      environment: {
+        ...monitorEnvironment(table, bus, config.defaultPolicy),
+        [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
+      },
+      permissions: monitorPermissions(table, bus, deadLetterQueue),
+    });
+    ingest.function.addEventSource(eventSource(ingestQueue));
+
+    const lifecycle = new MonitorFunction(this, 'Lifecycle', {
+      ...functionDefaults,
+      entry: 'model-lifecycle',
+      serviceName: SERVICE.lifecycle,
+      description: 'VisuTility Monitor model lifecycle: retraining results and deployments reset camera baselines',
+      environment: {
+        ...monitorEnvironment(table, bus, config.defaultPolicy),
+        [ENV.lifecycleDeadLetterQueueUrl]: lifecycleDeadLetterQueue.queueUrl,
+      },
+      permissions: monitorPermissions(table, bus, lifecycleDeadLetterQueue),
+    });
+    lifecycle.function.addEventSource(eventSource(lifecycleQueue));
 
     // --- Alarms and dashboard ---
     const ops = new MonitorOperations(this, 'Operations', { names, stage: config.stage, ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}) });
@@ -131,29 +166,39 @@ export class MonitorStack extends Stack {
     );
     ops.addRow(
       new GraphWidget({ title: 'Ingest queue: oldest message (s)', left: [ingestQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })], right: [ingestQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })], width: 8 }),
-      new GraphWidget({ title: 'Dead-letter queues: visible messages', left: [deadLetterQueue, retrainingDeadLetterQueue].map((q) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })), width: 8 }),
+      new GraphWidget({ title: 'Dead-letter queues: visible messages', left: [deadLetterQueue, ruleDeadLetterQueue, lifecycleDeadLetterQueue].map((q) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })), width: 8 }),
       new GraphWidget({ title: 'State conflicts, publish and camera failures', left: [m(METRIC.stateConflicts), m(METRIC.publishFailures), m(METRIC.cameraFailures), m(METRIC.detectorErrors)], width: 8 }),
     );
     ops.watchDeadLetterQueue('IngestDeadLetterAlarm', deadLetterQueue, 'ingest-dlq-visible',
       `Messages in ${names.deadLetterQueue}: rejected input (reason in the vmon-reason attribute) or records that failed ${INGEST.maxReceiveCount} receives. Inspect, fix, then redrive.`);
-    ops.watchDeadLetterQueue('RetrainingDeadLetterAlarm', retrainingDeadLetterQueue, 'retraining-rule-dlq-visible',
-      `Messages in ${names.retrainingDeadLetterQueue}: EventBridge could not deliver RetrainingRequested events to ${names.retrainingQueue} within ${RULE_TARGET_RETRY.maxEventAgeHours} h of retries. The ERROR_CODE message attribute says why; replay from the archive once fixed.`);
+    ops.watchDeadLetterQueue('RuleDeadLetterAlarm', ruleDeadLetterQueue, 'rule-dlq-visible',
+      `Messages in ${names.ruleDeadLetterQueue}: EventBridge could not deliver events to a rule target within ${RULE_TARGET_RETRY.maxEventAgeHours} h of retries. The ERROR_CODE and RULE_ARN message attributes say why and which rule; replay from the archive once fixed.`);
+    ops.watchDeadLetterQueue('LifecycleDeadLetterAlarm', lifecycleDeadLetterQueue, 'lifecycle-dlq-visible',
+      `Messages in ${names.lifecycleDeadLetterQueue}: rejected RetrainingCompleted / ModelDeployed events (reason in vmon-reason) or records that failed ${INGEST.maxReceiveCount} receives.`);
     ops.watchQueueAge('IngestQueueAgeAlarm', ingestQueue, names.ingestQueue, 'ingest-oldest-message-age', config.oldestMessageAlarmSeconds);
     ops.watchFunction(ingest);
+    ops.watchFunction(lifecycle);
     ops.alarm('PublishFailuresAlarm', {
       name: 'trigger-publish-failures',
       description: 'Triggers could not be put on the bus after retries; they stay in the camera outbox and are republished when the records are redelivered.',
-      metric: m(METRIC.publishFailures),
+      metric: new MathExpression({
+        expression: 'FILL(ingest, 0) + FILL(lifecycle, 0)',
+        usingMetrics: { ingest: m(METRIC.publishFailures), lifecycle: ops.metric(SERVICE.lifecycle, METRIC.publishFailures) },
+        label: 'Trigger publish failures',
+        period: Duration.minutes(1),
+      }),
       threshold: 0,
     });
     ops.addAlarmStatus();
 
     // --- cdk-nag acknowledgements, each with its reason ---
-    Validations.of(ingest.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
-    });
-    Validations.of(retrainingDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the retraining rule target (EventBridge DeadLetterConfig).' });
+    for (const fn of [ingest, lifecycle]) {
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
+      });
+    }
+    Validations.of(ruleDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the bus rules\' targets (EventBridge DeadLetterConfig).' });
     Validations.of(retrainingQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'Hand-off queue for the training pipeline; its consumer owns redrive.' });
 
     new CfnOutput(this, 'IngestQueueUrl', { value: ingestQueue.queueUrl });
@@ -162,12 +207,47 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'EventArchiveArn', { value: archive.archiveArn });
     new CfnOutput(this, 'RetrainingQueueUrl', { value: retrainingQueue.queueUrl });
-    new CfnOutput(this, 'RetrainingDeadLetterQueueUrl', { value: retrainingDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'RuleDeadLetterQueueUrl', { value: ruleDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'LifecycleDeadLetterQueueUrl', { value: lifecycleDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'LifecycleFunctionName', { value: lifecycle.function.functionName });
     new CfnOutput(this, 'IngestFunctionName', { value: ingest.function.functionName });
     new CfnOutput(this, 'IngestLogGroupName', { value: ingest.logGroup.logGroupName });
     new CfnOutput(this, 'AlarmTopicArn', { value: ops.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: names.dashboard });
   }
+}
+
+/** Environment every monitor function reads (functions/wiring.ts). */
+function monitorEnvironment(table: ITableV2, bus: IEventBus, defaultPolicy: string): Record<string, string> {
+  return {
+    [ENV.tableName]: table.tableName,
+    [ENV.eventBusName]: bus.eventBusName,
+    [ENV.defaultPolicy]: defaultPolicy,
+    [ENV.policyCacheSeconds]: String(POLICY_CACHE_SECONDS),
+  };
+}
+
+/**
+ * Exactly the calls the adapters make: GetItem on camera items and the policies item, PutItem on
+ * camera items only (policies are changed by operators, not by the functions), PutEvents on the
+ * monitor bus, SendMessage(Batch) to the function's own dead-letter queue.
+ */
+function monitorPermissions(table: ITableV2, bus: IEventBus, deadLetters: IQueue): PolicyStatement[] {
+  const cameraItems = STATE_TABLE.cameraKey('*');
+  return [
+    new PolicyStatement({
+      actions: ['dynamodb:GetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [cameraItems, STATE_TABLE.policiesKey] } },
+    }),
+    new PolicyStatement({
+      actions: ['dynamodb:PutItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [cameraItems] } },
+    }),
+    new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
+    new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetters.queueArn] }),
+  ];
 }
 
 /**

@@ -1,7 +1,8 @@
 // CDK context (`-c key=value` or cdk.json "context") → a validated stack configuration.
 // Every key is documented in README "Configuration"; a bad value fails `cdk synth` naming the key.
 // No CDK imports: the parser is plain data in, data out, so it is unit-tested without synthesis.
-import { DEFAULT_DRIFT, INGEST } from '../resources.js';
+import { DEFAULT_POLICY, parsePolicy, PolicyError } from '../core/policy.js';
+import { INGEST } from '../resources.js';
 
 export type ProducerPrincipal = { kind: 'account'; accountId: string } | { kind: 'arn'; arn: string };
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -12,10 +13,8 @@ export interface StackConfig {
   batchSize: number;
   batchingWindowSeconds: number;
   maxConcurrency: number;
-  driftWindowSize: number;
-  driftThreshold: number;
-  /** The default detector policy as compact JSON, when given; passed to the function as DEFAULT_POLICY. */
-  defaultPolicy?: string;
+  /** The validated default detector policy (defaults filled) as compact JSON: the functions' DEFAULT_POLICY. */
+  defaultPolicy: string;
   producerPrincipals: ProducerPrincipal[];
   alarmEmail?: string;
   logLevel: LogLevel;
@@ -34,8 +33,7 @@ export const DEFAULTS = {
   batchSize: INGEST.batchSize,
   batchingWindowSeconds: INGEST.maxBatchingWindowSeconds,
   maxConcurrency: 10,
-  driftWindowSize: DEFAULT_DRIFT.windowSize,
-  driftThreshold: DEFAULT_DRIFT.threshold,
+  defaultPolicy: JSON.stringify(DEFAULT_POLICY),
   logLevel: 'INFO' as LogLevel,
   logRetentionDays: 30,
   archiveRetentionDays: 30,
@@ -44,8 +42,7 @@ export const DEFAULTS = {
 
 /** Every context key the stack reads. */
 export const CONTEXT_KEYS = [
-  'stage', 'functionMemoryMb', 'batchSize', 'batchingWindowSeconds', 'maxConcurrency', 'driftWindowSize',
-  'driftThreshold', 'defaultPolicy', 'producerPrincipals', 'alarmEmail', 'logLevel', 'logRetentionDays',
+  'stage', 'functionMemoryMb', 'batchSize', 'batchingWindowSeconds', 'maxConcurrency', 'defaultPolicy', 'producerPrincipals', 'alarmEmail', 'logLevel', 'logRetentionDays',
   'archiveRetentionDays', 'oldestMessageAlarmSeconds',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -60,14 +57,6 @@ export class StackConfigError extends Error {
   }
 }
 
-export interface ParseOptions {
-  /**
-   * Checks the content of `defaultPolicy` (already known to be a JSON object); returns a problem or
-   * undefined. The detector policy parser plugs in here.
-   */
-  validatePolicy?: (policy: Record<string, unknown>) => string | undefined;
-}
-
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : `${typeof v} ${JSON.stringify(v)}`);
 
 /**
@@ -75,7 +64,7 @@ const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : `${typ
  * Values from `-c` arrive as strings, values from cdk.json keep their JSON type: both are accepted.
  * All problems are reported at once.
  */
-export function parseStackConfig(get: (key: ContextKey) => unknown, opts: ParseOptions = {}): StackConfig {
+export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig {
   const problems: string[] = [];
   const given = (key: ContextKey) => {
     const v = get(key);
@@ -92,17 +81,6 @@ export function parseStackConfig(get: (key: ContextKey) => unknown, opts: ParseO
     }
     return n;
   };
-  const num = (key: ContextKey, fallback: number, min: number): number => {
-    const v = given(key);
-    if (v === undefined) return fallback;
-    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-    if (!Number.isFinite(n) || n < min) {
-      problems.push(`${key}: must be a finite number ≥ ${min}, got ${show(v)}`);
-      return fallback;
-    }
-    return n;
-  };
-
   let stage = DEFAULTS.stage;
   const rawStage = given('stage');
   if (rawStage !== undefined) {
@@ -118,35 +96,18 @@ export function parseStackConfig(get: (key: ContextKey) => unknown, opts: ParseO
   }
   const maxConcurrency = int('maxConcurrency', DEFAULTS.maxConcurrency, 2, 1000, ' (concurrent batches of the SQS event source)');
 
-  const driftGiven = given('driftWindowSize') !== undefined || given('driftThreshold') !== undefined;
-  const driftWindowSize = int('driftWindowSize', DEFAULTS.driftWindowSize, 1, 1000);
-  const driftThreshold = num('driftThreshold', DEFAULTS.driftThreshold, 0);
-
-  let defaultPolicy: string | undefined;
+  let defaultPolicy = DEFAULTS.defaultPolicy;
   const rawPolicy = given('defaultPolicy');
   if (rawPolicy !== undefined) {
-    let value: unknown = rawPolicy;
-    let parsedOk = true;
-    if (typeof rawPolicy === 'string') {
-      try {
-        value = JSON.parse(rawPolicy);
-      } catch (err) {
-        parsedOk = false;
-        problems.push(`defaultPolicy: is not valid JSON (${(err as Error).message})`);
-      }
+    // The rules the functions apply (lib/core/policy.ts), so a bad policy never deploys.
+    try {
+      const json = JSON.stringify(parsePolicy(rawPolicy));
+      if (json.length > MAX_POLICY_CHARS) problems.push(`defaultPolicy: is ${json.length} characters as JSON; at most ${MAX_POLICY_CHARS} fit in the function's environment (put a larger policy in the state table as the fleet policy instead)`);
+      else defaultPolicy = json;
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      problems.push(`defaultPolicy: ${err.message}`);
     }
-    if (parsedOk) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        problems.push(`defaultPolicy: must be a JSON object, got ${Array.isArray(value) ? 'an array' : show(value)}`);
-      } else {
-        const problem = opts.validatePolicy?.(value as Record<string, unknown>);
-        const json = JSON.stringify(value);
-        if (problem) problems.push(`defaultPolicy: ${problem}`);
-        else if (json.length > MAX_POLICY_CHARS) problems.push(`defaultPolicy: is ${json.length} characters as JSON; at most ${MAX_POLICY_CHARS} fit in the function's environment`);
-        else defaultPolicy = json;
-      }
-    }
-    if (driftGiven) problems.push('defaultPolicy: give either defaultPolicy or driftWindowSize/driftThreshold, not both (the policy holds the drift detector)');
   }
 
   const producerPrincipals: ProducerPrincipal[] = [];
@@ -188,9 +149,7 @@ export function parseStackConfig(get: (key: ContextKey) => unknown, opts: ParseO
 
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
-    stage, functionMemoryMb, batchSize, batchingWindowSeconds, maxConcurrency, driftWindowSize, driftThreshold,
-    ...(defaultPolicy !== undefined ? { defaultPolicy } : {}),
-    producerPrincipals,
+    stage, functionMemoryMb, batchSize, batchingWindowSeconds, maxConcurrency, defaultPolicy, producerPrincipals,
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     logLevel, logRetentionDays, archiveRetentionDays, oldestMessageAlarmSeconds,
   };

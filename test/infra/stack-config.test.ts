@@ -2,9 +2,9 @@
 // (strings) and as cdk.json holds them (JSON types), and a clear error naming each bad key.
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_KEYS, DEFAULTS, defaultStackConfig, parseStackConfig, producerPrincipal, StackConfigError, type ContextKey } from '../../lib/stack/stack-config.js';
+import { DEFAULT_POLICY, driftPolicy, parsePolicy } from '../../lib/core/policy.js';
 
-const parse = (context: Partial<Record<ContextKey, unknown>>, validatePolicy?: (p: Record<string, unknown>) => string | undefined) =>
-  parseStackConfig((key) => context[key], validatePolicy ? { validatePolicy } : {});
+const parse = (context: Partial<Record<ContextKey, unknown>>) => parseStackConfig((key) => context[key]);
 
 /** The problems reported for a context, or [] when it parses. */
 function problems(context: Partial<Record<ContextKey, unknown>>): string[] {
@@ -23,33 +23,34 @@ describe('stack config from CDK context', () => {
       ...DEFAULTS, producerPrincipals: [],
     });
     expect(DEFAULTS.batchSize > 10 && DEFAULTS.batchingWindowSeconds >= 1).toBe(true);
+    expect(JSON.parse(DEFAULTS.defaultPolicy)).toEqual(DEFAULT_POLICY);
   });
 
   it('reads strings from -c and JSON types from cdk.json alike', () => {
     const fromCli = parse({
       stage: 'prod', functionMemoryMb: '1024', batchSize: '500', batchingWindowSeconds: '5', maxConcurrency: '50',
-      driftWindowSize: '20', driftThreshold: '0.65', producerPrincipals: '123456789012, arn:aws:iam::210987654321:role/fleet',
+      producerPrincipals: '123456789012, arn:aws:iam::210987654321:role/fleet',
       alarmEmail: 'oncall@example.com', logLevel: 'debug', logRetentionDays: '90', archiveRetentionDays: '0', oldestMessageAlarmSeconds: '600',
     });
     const fromJson = parse({
       stage: 'prod', functionMemoryMb: 1024, batchSize: 500, batchingWindowSeconds: 5, maxConcurrency: 50,
-      driftWindowSize: 20, driftThreshold: 0.65, producerPrincipals: ['123456789012', 'arn:aws:iam::210987654321:role/fleet'],
+      producerPrincipals: ['123456789012', 'arn:aws:iam::210987654321:role/fleet'],
       alarmEmail: 'oncall@example.com', logLevel: 'DEBUG', logRetentionDays: 90, archiveRetentionDays: 0, oldestMessageAlarmSeconds: 600,
     });
     expect(fromCli).toEqual(fromJson);
     expect(fromCli).toMatchObject({
-      stage: 'prod', functionMemoryMb: 1024, batchSize: 500, driftThreshold: 0.65, logLevel: 'DEBUG', archiveRetentionDays: 0,
+      stage: 'prod', functionMemoryMb: 1024, batchSize: 500, logLevel: 'DEBUG', archiveRetentionDays: 0,
       producerPrincipals: [{ kind: 'account', accountId: '123456789012' }, { kind: 'arn', arn: 'arn:aws:iam::210987654321:role/fleet' }],
     });
   });
 
   it('names the key, the rule and the value for each bad setting, all at once', () => {
-    expect(problems({ functionMemoryMb: '64', batchSize: '2.5', maxConcurrency: 1, driftThreshold: 'high', logLevel: 'verbose' })).toEqual([
+    expect(problems({ functionMemoryMb: '64', batchSize: '2.5', maxConcurrency: 1, archiveRetentionDays: '-1', logLevel: 'verbose' })).toEqual([
       'functionMemoryMb: must be an integer from 128 to 10240 (MB), got "64"',
       'batchSize: must be an integer from 1 to 10000, got "2.5"',
       'maxConcurrency: must be an integer from 2 to 1000 (concurrent batches of the SQS event source), got number 1',
-      'driftThreshold: must be a finite number ≥ 0, got "high"',
       'logLevel: must be one of DEBUG | INFO | WARN | ERROR, got "verbose"',
+      'archiveRetentionDays: must be an integer from 0 to 36500 (0 keeps events forever), got "-1"',
     ]);
   });
 
@@ -70,20 +71,22 @@ describe('stack config from CDK context', () => {
     expect(problems({ logRetentionDays: '100' })[0]).toMatch(/^logRetentionDays: must be one of the periods CloudWatch Logs accepts \(1, 3, 5, .*\), got 100$/);
   });
 
-  it('takes the default policy as a JSON object or JSON text, stored compact for DEFAULT_POLICY', () => {
-    const policy = { id: 'fleet', detectors: [{ id: 'drift', kind: 'window-mean' }] };
-    expect(parse({ defaultPolicy: policy }).defaultPolicy).toBe(JSON.stringify(policy));
-    expect(parse({ defaultPolicy: JSON.stringify(policy, null, 2) }).defaultPolicy).toBe(JSON.stringify(policy));
-    expect(problems({ defaultPolicy: '{"id":' })[0]).toMatch(/^defaultPolicy: is not valid JSON \(/);
-    expect(problems({ defaultPolicy: '"default"' })).toEqual(['defaultPolicy: must be a JSON object, got "default"']);
-    expect(problems({ defaultPolicy: { id: 'p', pad: 'x'.repeat(4000) } })[0]).toMatch(/^defaultPolicy: is \d+ characters as JSON; at most 3000 fit/);
-    expect(problems({ defaultPolicy: policy, driftThreshold: '0.5' })).toEqual(['defaultPolicy: give either defaultPolicy or driftWindowSize/driftThreshold, not both (the policy holds the drift detector)']);
+  it('takes the default policy as a JSON object or JSON text, validated and stored compact for DEFAULT_POLICY', () => {
+    const policy = { id: 'fleet', detectors: [{ id: 'drift', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 5, threshold: 0.6 }] };
+    const expected = JSON.stringify(parsePolicy(policy)); // defaults filled, as the functions will read it
+    expect(parse({ defaultPolicy: policy }).defaultPolicy).toBe(expected);
+    expect(parse({ defaultPolicy: JSON.stringify(policy, null, 2) }).defaultPolicy).toBe(expected);
+    expect(JSON.parse(parse({ defaultPolicy: JSON.stringify(driftPolicy(3, 0.7)) }).defaultPolicy)).toEqual(driftPolicy(3, 0.7));
   });
 
-  it('passes the default policy through the policy validator when one is plugged in', () => {
-    const validate = (p: Record<string, unknown>) => (Array.isArray(p.detectors) ? undefined : 'detectors: must be an array');
-    expect(() => parse({ defaultPolicy: { id: 'x' } }, validate)).toThrow('  - defaultPolicy: detectors: must be an array');
-    expect(parse({ defaultPolicy: { id: 'x', detectors: [] } }, validate).defaultPolicy).toBe('{"id":"x","detectors":[]}');
+  it('refuses a default policy the functions would refuse, saying what is wrong in it', () => {
+    expect(problems({ defaultPolicy: '{"id":' })[0]).toMatch(/^defaultPolicy: invalid policy: not valid JSON/);
+    const [problem] = problems({ defaultPolicy: { id: 'p', detectors: [{ id: 'd', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 0, threshold: 0.7 }] } });
+    expect(problem).toMatch(/^defaultPolicy: invalid policy: detectors\[0\]\.windowSize: /);
+    const many = Array.from({ length: 40 }, (_, i) => ({ id: `drift-${i}`, kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 10, threshold: 0.7 }));
+    const big = problems({ defaultPolicy: { id: 'big', detectors: many } });
+    expect(big).toHaveLength(1);
+    expect(big[0]).toMatch(/^defaultPolicy: (is \d+ characters as JSON; at most 3000 fit|invalid policy)/);
   });
 
   it('accepts account ids, account root ARNs and role or user ARNs as producers, nothing wider', () => {

@@ -8,8 +8,9 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { MonitorStack, RULE_TARGET_RETRY } from '../../lib/stack/monitor-stack.js';
 import { defaultStackConfig, DEFAULTS, type StackConfig } from '../../lib/stack/stack-config.js';
+import { driftPolicy } from '../../lib/core/policy.js';
 import { acknowledgements, unacknowledgedFindings } from '../support/nag.js';
-import { ENV, EVENT_SOURCE, INGEST, RETRAINING_PATTERN, resourceNames } from '../../lib/resources.js';
+import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, resourceNames } from '../../lib/resources.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../lib/telemetry.js';
 
 // Skip bundling: assertions don't need the asset, and tests stay fast.
@@ -22,7 +23,7 @@ const configured: StackConfig = {
   ...defaultStackConfig(), stage: 'prod', functionMemoryMb: 1024, batchSize: 500, batchingWindowSeconds: 5, maxConcurrency: 50,
   producerPrincipals: [{ kind: 'account', accountId: '123456789012' }, { kind: 'arn', arn: 'arn:aws:iam::210987654321:role/camera-fleet' }],
   alarmEmail: 'oncall@example.com', logLevel: 'WARN', logRetentionDays: 90, archiveRetentionDays: 0, oldestMessageAlarmSeconds: 600,
-  defaultPolicy: '{"id":"fleet","detectors":[]}',
+  defaultPolicy: JSON.stringify(driftPolicy(20, 0.6)),
 };
 const prodStack = new MonitorStack(app, 'Prod', { config: configured });
 const template = Template.fromStack(stack);
@@ -34,7 +35,13 @@ const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Act
 function statements(t: Template, type: string, key = 'PolicyDocument'): Statement[] {
   return Object.values(t.findResources(type)).flatMap((r) => (r.Properties[key].Statement as Statement[]));
 }
-const ingestFunction = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function'))[0]!.Properties;
+/** Properties of the function whose logical id starts with `prefix` (Ingest or Lifecycle). */
+const fnProps = (t: Template, prefix = 'Ingest') => {
+  const found = Object.entries(t.findResources('AWS::Lambda::Function')).filter(([id]) => id.startsWith(`${prefix}Function`));
+  expect(found, prefix).toHaveLength(1);
+  return found[0]![1].Properties;
+};
+const ingestFunction = (t: Template) => fnProps(t, 'Ingest');
 /** Statements of the resource policy of the queue with this logical id (or id prefix). */
 const queuePolicyOf = (t: Template, queueId: string): Statement[] => {
   const policy = Object.values(t.findResources('AWS::SQS::QueuePolicy'))
@@ -102,7 +109,7 @@ describe('alarms and dashboard', () => {
   const topicRef = () => ({ Ref: Object.keys(template.findResources('AWS::SNS::Topic'))[0] });
 
   it('alarms on a visible message in either dead-letter queue', () => {
-    for (const [name, queue] of [['ingest-dlq-visible', 'IngestDeadLetterQueue'], ['retraining-rule-dlq-visible', 'RetrainingRuleDeadLetterQueue']] as const) {
+    for (const [name, queue] of [['ingest-dlq-visible', 'IngestDeadLetterQueue'], ['rule-dlq-visible', 'RuleDeadLetterQueue'], ['lifecycle-dlq-visible', 'LifecycleDeadLetterQueue']] as const) {
       expect(alarm(name)).toMatchObject({
         Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Statistic: 'Maximum',
         Threshold: 0, ComparisonOperator: 'GreaterThanThreshold',
@@ -119,25 +126,33 @@ describe('alarms and dashboard', () => {
     prod.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${prodNames.alarmPrefix}ingest-oldest-message-age`, Threshold: 600 });
   });
 
-  it('alarms on function errors and throttles', () => {
-    for (const [name, metric] of [['ingest-errors', 'Errors'], ['ingest-throttles', 'Throttles']] as const) {
-      expect(alarm(name)).toMatchObject({
-        Namespace: 'AWS/Lambda', MetricName: metric, Statistic: 'Sum', Threshold: 0,
-        Dimensions: [{ Name: 'FunctionName', Value: { Ref: expect.stringMatching(/^IngestFunction/) } }],
-      });
+  it('alarms on errors and throttles of each function', () => {
+    for (const [svc, fn] of [[SERVICE.ingest, 'Ingest'], [SERVICE.lifecycle, 'Lifecycle']] as const) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(alarm(`${svc}-${metric.toLowerCase()}`)).toMatchObject({
+          Namespace: 'AWS/Lambda', MetricName: metric, Statistic: 'Sum', Threshold: 0,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: expect.stringMatching(new RegExp(`^${fn}Function`)) } }],
+        });
+      }
     }
   });
 
-  it('alarms on trigger publish failures, on the metric the function emits (no camera dimension)', () => {
-    expect(alarm('trigger-publish-failures')).toMatchObject({
-      Namespace: METRICS_NAMESPACE, MetricName: METRIC.publishFailures, Statistic: 'Sum', Threshold: 0,
-      Dimensions: [{ Name: 'service', Value: SERVICE.ingest }, { Name: 'stage', Value: 'test' }],
-    });
+  it('alarms on trigger publish failures of either function, on the metric they emit (no camera dimension)', () => {
+    const a = alarm('trigger-publish-failures');
+    expect(a).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    const queries = a.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] }; Stat: string } }[];
+    expect(queries.find((q) => q.Expression)!.Expression).toBe('FILL(ingest, 0) + FILL(lifecycle, 0)');
+    for (const svc of [SERVICE.ingest, SERVICE.lifecycle]) {
+      expect(queries.map((q) => q.MetricStat)).toContainEqual(expect.objectContaining({
+        Metric: { Namespace: METRICS_NAMESPACE, MetricName: METRIC.publishFailures, Dimensions: [{ Name: 'service', Value: svc }, { Name: 'stage', Value: 'test' }] },
+        Stat: 'Sum',
+      }));
+    }
   });
 
   it('sends every alarm, firing and recovering, to the alarm topic; e-mail only when configured', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(9);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([topicRef()]);
       expect(a.Properties.OKActions).toEqual([topicRef()]);
@@ -162,11 +177,11 @@ describe('alarms and dashboard', () => {
     // One series per trigger type, found by SEARCH on the TriggerType dimension.
     expect(graph('Triggers per minute, by type')).toContain(`SEARCH('{${METRICS_NAMESPACE},service,stage,TriggerType} MetricName=\\"${METRIC.triggers}\\" service=\\"ingest\\" stage=\\"test\\"', 'Sum', 60)`);
     expect(graph('Ingest queue: oldest message (s)')).toContain('ApproximateAgeOfOldestMessage');
-    expect(graph('Dead-letter queues: visible messages').match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(2);
+    expect(graph('Dead-letter queues: visible messages').match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(3);
     expect(graph('State conflicts, publish and camera failures')).toContain(METRIC.publishFailures);
     expect(graph('ingest: errors and throttles')).toContain('Throttles');
     const status = widgets.find((w) => w.type === 'alarm')!;
-    expect(status.properties.alarms).toHaveLength(6);
+    expect(status.properties.alarms).toHaveLength(9);
     // Custom metrics carry bounded dimensions only (a camera id never is one).
     const custom = widgets.flatMap((w) => (w.properties.metrics as unknown[][] | undefined) ?? []).filter((m) => m[0] === METRICS_NAMESPACE);
     expect(custom.length).toBeGreaterThan(5);
@@ -189,17 +204,42 @@ describe('events: archive, retries, dead-letter queue', () => {
     expect(archive!.Properties.RetentionDays ?? 0).toBe(0);
   });
 
-  it('retries the retraining target and dead-letters what it cannot deliver', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      Name: names.retrainingRule,
-      Targets: [Match.objectLike({
+  it('retries every rule target and dead-letters what it cannot deliver', () => {
+    const rules = template.findResources('AWS::Events::Rule');
+    expect(Object.values(rules).map((r) => r.Properties.Name).sort()).toEqual([names.lifecycleRule, names.retrainingRule].sort());
+    for (const rule of Object.values(rules)) {
+      expect(rule.Properties.Targets).toEqual([expect.objectContaining({
         RetryPolicy: { MaximumRetryAttempts: RULE_TARGET_RETRY.attempts, MaximumEventAgeInSeconds: RULE_TARGET_RETRY.maxEventAgeHours * 3600 },
-        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RetrainingRuleDeadLetterQueue'), 'Arn'] } },
-      })],
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/^RuleDeadLetterQueue/), 'Arn'] } },
+      })]);
+    }
+    // EventBridge may write to that queue, only on behalf of these rules.
+    const allows = queuePolicyOf(template, 'RuleDeadLetterQueue').filter((s) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(2);
+    for (const allow of allows) {
+      expect(allow).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } } });
+    }
+  });
+
+  it('routes the training pipeline\'s lifecycle events to the model-lifecycle function', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Name: names.lifecycleRule,
+      EventPattern: { 'detail-type': LIFECYCLE_PATTERN['detail-type'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LifecycleQueue'), 'Arn'] } })],
     });
-    // EventBridge may write to that queue, only for this rule.
-    const allow = queuePolicyOf(template, 'RetrainingRuleDeadLetterQueue').find((s) => s.Effect === 'Allow')!;
-    expect(allow).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } } });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: names.lifecycleQueue,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LifecycleDeadLetterQueue'), 'Arn'] }, maxReceiveCount: INGEST.maxReceiveCount },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LifecycleQueue'), 'Arn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('^LifecycleFunction') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(fnProps(template, 'Lifecycle').Environment.Variables).toMatchObject({
+      [ENV.lifecycleDeadLetterQueueUrl]: { Ref: expect.stringMatching(/^LifecycleDeadLetterQueue/) },
+      POWERTOOLS_SERVICE_NAME: SERVICE.lifecycle,
+    });
   });
 });
 
@@ -219,25 +259,34 @@ describe('security', () => {
     }
   });
 
-  it('gives the ingest role exactly the calls the adapters make, and no managed policy', () => {
-    const [role] = Object.values(template.findResources('AWS::IAM::Role'));
-    expect(role!.Properties.ManagedPolicyArns).toBeUndefined();
-    const byAction = new Map(statements(template, 'AWS::IAM::Policy').flatMap((s) => actionsOf(s).map((a) => [a, s.Resource] as const)));
-    expect([...byAction.keys()].sort()).toEqual([
-      'dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents',
-      'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
-      'sqs:SendMessage', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
-    ]);
-    expect(byAction.get('dynamodb:PutItem')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^StateTable/), 'Arn'] });
-    expect(byAction.get('events:PutEvents')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^MonitorBus/), 'Arn'] });
-    expect(byAction.get('sqs:SendMessage')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^IngestDeadLetterQueue/), 'Arn'] });
-    expect(byAction.get('sqs:ReceiveMessage')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^IngestQueue/), 'Arn'] });
-    expect(byAction.get('logs:PutLogEvents')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^IngestLogs/), 'Arn'] });
+  it('gives each function role exactly the calls the adapters make, and no managed policy', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    expect(Object.keys(roles)).toHaveLength(2);
+    for (const [roleId, role] of Object.entries(roles)) {
+      expect(role.Properties.ManagedPolicyArns, roleId).toBeUndefined();
+      const fn = roleId.startsWith('Ingest') ? 'Ingest' : 'Lifecycle';
+      const [policy] = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => (p.Properties.Roles as { Ref: string }[])[0]!.Ref === roleId);
+      const stmts = policy!.Properties.PolicyDocument.Statement as Statement[];
+      const byAction = new Map(stmts.flatMap((st) => actionsOf(st).map((a) => [a, st] as const)));
+      expect([...byAction.keys()].sort(), roleId).toEqual([
+        'dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+        'sqs:SendMessage', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+      ]);
+      const arn = (prefix: string) => ({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${prefix}`)), 'Arn'] });
+      // Camera items to read and write; the policies item to read only.
+      expect(byAction.get('dynamodb:GetItem')).toMatchObject({ Resource: arn('StateTable'), Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['camera#*', 'policies'] } } });
+      expect(byAction.get('dynamodb:PutItem')).toMatchObject({ Resource: arn('StateTable'), Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['camera#*'] } } });
+      expect(byAction.get('events:PutEvents')!.Resource).toEqual(arn('MonitorBus'));
+      expect(byAction.get('sqs:SendMessage')!.Resource).toEqual(arn(fn === 'Ingest' ? 'IngestDeadLetterQueue' : 'LifecycleDeadLetterQueue'));
+      expect(byAction.get('sqs:ReceiveMessage')!.Resource).toEqual(arn(fn === 'Ingest' ? 'IngestQueue' : 'LifecycleQueue'));
+      expect(byAction.get('logs:PutLogEvents')!.Resource).toEqual(arn(`${fn}Logs`));
+    }
   });
 
   it('encrypts every queue and denies it to non-TLS requests', () => {
     const queues = template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(4);
+    expect(Object.keys(queues)).toHaveLength(6);
     for (const [id, q] of Object.entries(queues)) {
       expect(q.Properties.SqsManagedSseEnabled, id).toBe(true);
       const tlsDeny = queuePolicyOf(template, id).find((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}');
@@ -266,10 +315,14 @@ describe('security', () => {
     })]);
   });
 
-  it('sets log retention on the function log group, from config', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: DEFAULTS.logRetentionDays });
-    prod.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
-    expect(ingestFunction(template).LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^IngestLogs/) });
+  it('sets log retention on each function\'s own log group, from config', () => {
+    for (const [t, days] of [[template, DEFAULTS.logRetentionDays], [prod, 90]] as const) {
+      const groups = Object.values(t.findResources('AWS::Logs::LogGroup'));
+      expect(groups).toHaveLength(2);
+      for (const g of groups) expect(g.Properties.RetentionInDays).toBe(days);
+    }
+    expect(fnProps(template, 'Ingest').LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^IngestLogs/) });
+    expect(fnProps(template, 'Lifecycle').LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^LifecycleLogs/) });
   });
 
   it('leaves the ingest queue to IAM when no producers are named', () => {
@@ -291,8 +344,8 @@ describe('security', () => {
   });
 
   it('puts no secret-looking value in the function environment', () => {
-    for (const t of [template, prod]) {
-      const env = ingestFunction(t).Environment.Variables as Record<string, unknown>;
+    for (const [t, fn] of [[template, 'Ingest'], [prod, 'Ingest'], [template, 'Lifecycle']] as const) {
+      const env = fnProps(t, fn).Environment.Variables as Record<string, unknown>;
       for (const key of Object.keys(env)) expect(key).not.toMatch(/SECRET|PASSWORD|TOKEN|ACCESS_KEY|CREDENTIAL/i);
       expect(JSON.stringify(env)).not.toMatch(/AKIA[0-9A-Z]{16}/);
     }
@@ -302,7 +355,7 @@ describe('security', () => {
 describe('configuration per stage', () => {
   it('applies memory, batch size, batching window and max concurrency from config', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: DEFAULTS.functionMemoryMb, TracingConfig: { Mode: 'Active' } });
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: DEFAULTS.maxConcurrency } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: DEFAULTS.batchSize, ScalingConfig: { MaximumConcurrency: DEFAULTS.maxConcurrency } });
     prod.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024 });
     prod.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 500, MaximumBatchingWindowInSeconds: 5, ScalingConfig: { MaximumConcurrency: 50 } });
   });
@@ -310,10 +363,10 @@ describe('configuration per stage', () => {
   it('configures Powertools and the detector policy through the environment', () => {
     expect(ingestFunction(template).Environment.Variables).toMatchObject({
       POWERTOOLS_SERVICE_NAME: SERVICE.ingest, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL: 'INFO', VMON_STAGE: 'test',
-      [ENV.windowSize]: String(DEFAULTS.driftWindowSize), [ENV.threshold]: String(DEFAULTS.driftThreshold),
+      [ENV.defaultPolicy]: DEFAULTS.defaultPolicy, [ENV.policyCacheSeconds]: String(POLICY_CACHE_SECONDS),
     });
-    const prodEnv = ingestFunction(prod).Environment.Variables;
-    expect(prodEnv).toMatchObject({ POWERTOOLS_LOG_LEVEL: 'WARN', VMON_STAGE: 'prod', DEFAULT_POLICY: configured.defaultPolicy });
-    expect(prodEnv[ENV.windowSize]).toBeUndefined();
+    for (const fn of ['Ingest', 'Lifecycle']) {
+      expect(fnProps(prod, fn).Environment.Variables).toMatchObject({ POWERTOOLS_LOG_LEVEL: 'WARN', VMON_STAGE: 'prod', [ENV.defaultPolicy]: configured.defaultPolicy });
+    }
   });
 });

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { buildMonitorApp } from '../../lib/stack/app.js';
+import { driftPolicy } from '../../lib/core/policy.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cfnLint = join(root, '.venv/bin/cfn-lint');
@@ -28,7 +29,7 @@ describe('cdk synth', () => {
     synth({});
     synth({
       stage: 'prod', functionMemoryMb: '1024', batchSize: '500', batchingWindowSeconds: '5', maxConcurrency: '50',
-      driftWindowSize: '20', driftThreshold: '0.6', producerPrincipals: '123456789012,arn:aws:iam::210987654321:role/camera-fleet',
+      defaultPolicy: JSON.stringify(driftPolicy(20, 0.6)), producerPrincipals: '123456789012,arn:aws:iam::210987654321:role/camera-fleet',
       alarmEmail: 'oncall@example.com', logLevel: 'warn', logRetentionDays: '90', archiveRetentionDays: '0', oldestMessageAlarmSeconds: '600',
     });
     const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json')).sort();
@@ -56,7 +57,7 @@ describe('cdk synth', () => {
     expect(message).toContain('stage: must be 1–24 lowercase letters');
     expect(message).toContain('batchSize: must be an integer from 1 to 10000, got "lots"');
     expect(message).toContain('alarmEmail: must be one e-mail address, got "ops at example"');
-    expect(message).toContain('defaultPolicy: must be a JSON object, got an array');
+    expect(message).toContain('defaultPolicy: invalid policy: Invalid input: expected object, received array');
     expect(app.node.children).toHaveLength(0);
   });
 });

@@ -9,6 +9,7 @@ import type { PutEventsRequest } from '@aws-sdk/client-eventbridge';
 import { startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { sqsRecord, wireEvent } from '../support/fixtures.js';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE } from '../../lib/telemetry.js';
+import { driftPolicy } from '../../lib/core/policy.js';
 
 let aws: LocalAws;
 let ingest: typeof import('../../functions/ingest.js');
@@ -22,7 +23,7 @@ const context = {
 beforeAll(async () => {
   aws = await startLocalAws();
   useFunctionEnv(aws.stack, {
-    DRIFT_WINDOW_SIZE: '3', DRIFT_THRESHOLD: '0.7',
+    DEFAULT_POLICY: JSON.stringify(driftPolicy(3, 0.7)),
     POWERTOOLS_SERVICE_NAME: SERVICE.ingest, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL: 'INFO', VMON_STAGE: 'test',
   });
   ingest = await import('../../functions/ingest.js');
@@ -125,7 +126,7 @@ describe('ingest handler observability', () => {
     const printed: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { printed.push(String(chunk)); return true; });
     const result = {
-      failedMessageIds: [], events: 3, applied: 3, late: 0, duplicates: 0, tooLate: 0, rejected: 0, writes: 1, conflicts: 0,
+      failedMessageIds: [], events: 3, applied: 3, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, rejected: 0, writes: 1, conflicts: 0,
       triggers: [], cameraErrors: [], detectorErrors: [],
     };
     await instrumented(obs, undefined, async () => recordBatch(obs, result, 0));
