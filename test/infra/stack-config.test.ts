@@ -83,10 +83,12 @@ describe('stack config from CDK context', () => {
     expect(problems({ defaultPolicy: '{"id":' })[0]).toMatch(/^defaultPolicy: invalid policy: not valid JSON/);
     const [problem] = problems({ defaultPolicy: { id: 'p', detectors: [{ id: 'd', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 0, threshold: 0.7 }] } });
     expect(problem).toMatch(/^defaultPolicy: invalid policy: detectors\[0\]\.windowSize: /);
-    const many = Array.from({ length: 40 }, (_, i) => ({ id: `drift-${i}`, kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 10, threshold: 0.7 }));
-    const big = problems({ defaultPolicy: { id: 'big', detectors: many } });
-    expect(big).toHaveLength(1);
-    expect(big[0]).toMatch(/^defaultPolicy: (is \d+ characters as JSON; at most 3000 fit|invalid policy)/);
+    const detectors = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `drift-${i}`, kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 10, threshold: 0.7 }));
+    expect(problems({ defaultPolicy: { id: 'big', detectors: detectors(40) } })).toEqual(['defaultPolicy: invalid policy: detectors: at most 20 detectors']);
+    // Valid, but too large for the 4 KB Lambda environment.
+    const tooBig = problems({ defaultPolicy: { id: 'big', detectors: detectors(20) } });
+    expect(tooBig).toHaveLength(1);
+    expect(tooBig[0]).toMatch(/^defaultPolicy: is \d{4} characters as JSON; at most 3000 fit in the function's environment \(put a larger policy in the state table/);
   });
 
   it('accepts account ids, account root ARNs and role or user ARNs as producers, nothing wider', () => {
