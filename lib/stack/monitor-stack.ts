@@ -1,17 +1,14 @@
 // The whole monitor as one CDK stack. Names, key schema, patterns and redrive come from resources.ts;
 // per-environment settings come from the validated StackConfig (stack-config.ts).
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { GraphWidget, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
-import { Archive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { Archive, EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { AccountPrincipal, AnyPrincipal, ArnPrincipal, Effect, PolicyStatement, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
 import { METRIC, SERVICE } from '../telemetry.js';
 import { MonitorFunction } from './monitor-function.js';
@@ -162,7 +159,7 @@ export class MonitorStack extends Stack {
     const m = (name: string) => ops.metric(SERVICE.ingest, name);
     ops.addRow(
       new GraphWidget({ title: 'Events per minute', left: [m(METRIC.eventsProcessed), m(METRIC.eventsRejected), m(METRIC.eventsDuplicate), m(METRIC.eventsLate)], width: 12 }),
-      new GraphWidget({ title: 'Triggers per minute, by type', left: [ops.triggersByType(SERVICE.ingest)], width: 12 }),
+      new GraphWidget({ title: 'Triggers per minute, by type', left: [ops.triggersByType()], width: 12 }),
     );
     ops.addRow(
       new GraphWidget({ title: 'Ingest queue: oldest message (s)', left: [ingestQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })], right: [ingestQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })], width: 8 }),

@@ -65,11 +65,11 @@ export class MonitorOperations extends Construct {
     });
   }
 
-  /** One series per trigger type, whichever types the policy produces. */
-  triggersByType(serviceName: string): MathExpression {
+  /** One series per function and trigger type, whichever types the policies produce. */
+  triggersByType(): MathExpression {
     const d = DIMENSION;
     return new MathExpression({
-      expression: `SEARCH('{${METRICS_NAMESPACE},${d.service},${d.stage},${d.triggerType}} MetricName="${METRIC.triggers}" ${d.service}="${serviceName}" ${d.stage}="${this.stage}"', 'Sum', 60)`,
+      expression: `SEARCH('{${METRICS_NAMESPACE},${d.service},${d.stage},${d.triggerType}} MetricName="${METRIC.triggers}" ${d.stage}="${this.stage}"', 'Sum', 60)`,
       usingMetrics: {},
       label: 'Triggers',
       period: MINUTE,

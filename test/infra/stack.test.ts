@@ -174,8 +174,8 @@ describe('alarms and dashboard', () => {
     for (const m of [METRIC.eventsProcessed, METRIC.eventsRejected, METRIC.eventsDuplicate]) {
       expect(events).toContain(`"${METRICS_NAMESPACE}","${m}","service","${SERVICE.ingest}","stage","test",{"period":60,"stat":"Sum"}`);
     }
-    // One series per trigger type, found by SEARCH on the TriggerType dimension.
-    expect(graph('Triggers per minute, by type')).toContain(`SEARCH('{${METRICS_NAMESPACE},service,stage,TriggerType} MetricName=\\"${METRIC.triggers}\\" service=\\"ingest\\" stage=\\"test\\"', 'Sum', 60)`);
+    // One series per function and trigger type, found by SEARCH on the TriggerType dimension.
+    expect(graph('Triggers per minute, by type')).toContain(`SEARCH('{${METRICS_NAMESPACE},service,stage,TriggerType} MetricName=\\"${METRIC.triggers}\\" stage=\\"test\\"', 'Sum', 60)`);
     expect(graph('Ingest queue: oldest message (s)')).toContain('ApproximateAgeOfOldestMessage');
     expect(graph('Dead-letter queues: visible messages').match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(3);
     expect(graph('State conflicts, publish and camera failures')).toContain(METRIC.publishFailures);
