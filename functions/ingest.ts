@@ -1,13 +1,20 @@
-// Ingest Lambda: SQS batch of metric messages → ingestBatch → partial batch response. Wiring only.
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+// Ingest Lambda: SQS batch of metric messages → ingestBatch → partial batch response. Wiring only;
+// logs, metrics and traces come from lib/adapters/observability.ts.
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ingestBatch } from '../lib/app/ingest-batch.js';
+import { createObservability, instrumented, recordBatch } from '../lib/adapters/observability.js';
 import { ENV } from '../lib/resources.js';
+import { SERVICE } from '../lib/telemetry.js';
 import { monitorWiring } from './wiring.js';
 
-const wiring = monitorWiring(ENV.deadLetterQueueUrl);
+const obs = createObservability(SERVICE.ingest);
+const wiring = monitorWiring(ENV.deadLetterQueueUrl, obs);
 export const clients = wiring.clients;
+const publisher = wiring.deps.publisher;
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => instrumented(obs, context, async () => {
+  publisher.takeFailures(); // count this invocation's failures only
   const result = await ingestBatch(event.Records.map((r) => ({ messageId: r.messageId, body: r.body })), wiring.deps);
+  recordBatch(obs, result, publisher.takeFailures());
   return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
-};
+});

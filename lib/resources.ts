@@ -16,6 +16,13 @@ export interface ResourceNames {
   lifecycleQueue: string;
   lifecycleDeadLetterQueue: string;
   lifecycleRule: string;
+  /** Where the bus rules put events they could not deliver to their targets after retries. */
+  ruleDeadLetterQueue: string;
+  eventArchive: string;
+  alarmTopic: string;
+  dashboard: string;
+  /** Prefix of every alarm name. */
+  alarmPrefix: string;
 }
 
 /** Physical names for one stage, e.g. `visutility-dev-ingest`. */
@@ -33,6 +40,11 @@ export function resourceNames(stage: string): ResourceNames {
     lifecycleQueue: `${p}-model-lifecycle`,
     lifecycleDeadLetterQueue: `${p}-model-lifecycle-dlq`,
     lifecycleRule: `${p}-model-lifecycle`,
+    ruleDeadLetterQueue: `${p}-rule-dlq`,
+    eventArchive: `${p}-events`,
+    alarmTopic: `${p}-alarms`,
+    dashboard: `${p}-monitor`,
+    alarmPrefix: `${p}-`,
   };
 }
 

@@ -1,56 +1,34 @@
-// (7) Backtest throughput. `vmon backtest` (issue 6) is not built yet, so this measures what it will
-// run: an in-process replay of a JSONL file (one event per line) through parseBody and applyEvents,
-// with every camera's state kept in memory. Labelled as such in the table.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// (7) Backtest throughput: the real `vmon backtest` executable (bin/vmon.mjs) over a JSONL file of
+// the fleet workload, default policy, no report. Events/s over the process's wall time (start-up
+// included, as a user sees it), with the rate the CLI reports for its own replay alongside.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera-state.js';
-import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
-import { DEFAULT_POLICY } from '../../lib/core/policy.js';
-import { Fleet, WORKLOAD_NOW_MS } from './workload.js';
+import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
+import { Fleet } from './workload.js';
 
-export const BACKTEST_LABEL = 'in-process replay of JSONL (parse + applyEvents); vmon backtest not built yet';
+export const BACKTEST_LABEL = 'vmon backtest on a JSONL file (wall time, start-up included)';
 
-export function benchBacktest(events: number): { eventsPerSec: number; events: number; triggers: number } {
+export function benchBacktest(events: number): { eventsPerSec: number; cliEventsPerSec: number; events: number; triggers: number; seconds: number } {
   const dir = mkdtempSync(join(tmpdir(), 'vmon-backtest-'));
   try {
     const file = join(dir, 'events.jsonl');
-    const fleet = new Fleet({ cameras: 500, eventsPerMessage: 100, messagesPerBatch: 500, batches: Math.ceil(events / 50_000), prefix: 'bt', seed: 9 });
+    const cameras = 500, perMessage = 100;
+    const fleet = new Fleet({ cameras, eventsPerMessage: perMessage, messagesPerBatch: cameras, batches: Math.ceil(events / (cameras * perMessage)), prefix: 'bt', seed: 9 });
     const lines: string[] = [];
     for (const batch of fleet.batches()) for (const m of batch) lines.push(m.body.slice(1, -1).replace(/\},\{/g, '}\n{'));
     writeFileSync(file, lines.join('\n') + '\n');
+    const expected = lines.length * perMessage;
 
-    const policy = DEFAULT_POLICY;
     const t0 = performance.now();
-    const text = readFileSync(file, 'utf8');
-    const states = new Map<string, CameraState>();
-    const pending = new Map<string, MetricEvent[]>();
-    let count = 0, triggers = 0;
-    const flush = () => {
-      for (const [camera, evs] of pending) {
-        const state = states.get(camera) ?? emptyState();
-        triggers += applyEvents(state, evs, policy).triggers.length;
-        states.set(camera, state);
-      }
-      pending.clear();
-    };
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
-      if (end > start) {
-        for (const e of parseBody(text.slice(start, end), WORKLOAD_NOW_MS).events) {
-          let list = pending.get(e.camera_id);
-          if (!list) pending.set(e.camera_id, (list = []));
-          list.push(e);
-          count++;
-        }
-        if (count % 10_000 === 0) flush();
-      }
-      start = end + 1;
-    }
-    flush();
-    return { eventsPerSec: count / ((performance.now() - t0) / 1000), events: count, triggers };
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/vmon.mjs'), 'backtest', file, '--json', '--no-report', '--no-progress'],
+      { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`vmon backtest exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
+    const out = JSON.parse(r.stdout) as { totals: { events: number; applied: number; rejected: number; triggers: number }; eventsPerSecond: number };
+    if (out.totals.events !== expected || out.totals.rejected !== 0) throw new Error(`vmon backtest read ${out.totals.events} events (${out.totals.rejected} rejected) of ${expected}`);
+    return { eventsPerSec: expected / seconds, cliEventsPerSec: out.eventsPerSecond, events: expected, triggers: out.totals.triggers, seconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -116,7 +116,7 @@ section('Throughput (events/s)');
 rows.push(['ingest path in process (parse+validate+apply+encode/decode)', n(inProcess.handlerEventsPerSec), `JSON.parse floor ${n(inProcess.floorEventsPerSec)}`, `floor/ours ${x(inProcess.floorEventsPerSec, inProcess.handlerEventsPerSec)}`, '≥500k/s, ≤3× floor',
   met(inProcess.handlerEventsPerSec >= 500_000 && inProcess.floorEventsPerSec / inProcess.handlerEventsPerSec <= 3)]);
 rows.push(['ours on moto (real adapters, 100 ev/camera/batch)', n(m100.eventsPerSecOnEmulator), `naive port on moto ${n(naive!.eventsPerSec)}`, `ours/naive ${x(m100.eventsPerSecOnEmulator, naive!.eventsPerSec)}`, '', '']);
-rows.push([`backtest: ${BACKTEST_LABEL}`, n(backtest.eventsPerSec), `ingest in process ${n(inProcess.handlerEventsPerSec)}`, x(backtest.eventsPerSec, inProcess.handlerEventsPerSec), '', '']);
+rows.push([`backtest: ${BACKTEST_LABEL}, ${n(backtest.events)} events`, n(backtest.eventsPerSec), `its own replay rate ${n(backtest.cliEventsPerSec)}; ingest in process ${n(inProcess.handlerEventsPerSec)}`, `${x(backtest.eventsPerSec, inProcess.handlerEventsPerSec)} ingest`, '', '']);
 
 section('DynamoDB per 1,000 events (counted at the SDK; units by item-size rules)');
 for (const m of mixes) {
