@@ -71,9 +71,6 @@ export function countRequests(client: MiddlewareClient, service: string, counter
   );
 }
 
-export const totalCalls = (c: RequestCounter, prefix: string) =>
-  Object.entries(c.calls).filter(([k]) => k.startsWith(prefix)).reduce((s, [, n]) => s + n, 0);
-
 /** Adds ReturnConsumedCapacity: 'TOTAL' to every request and sums what the engine reports. */
 export function sumConsumedCapacity(client: MiddlewareClient, sink: { write: number; read: number; requests: number }): void {
   client.middlewareStack.add(

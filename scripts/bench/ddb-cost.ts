@@ -9,8 +9,8 @@ import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
 import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
 import { CachedPolicies, PolicyStore } from '../../lib/adapters/policy-store.js';
 import { DEFAULT_POLICY } from '../../lib/core/policy.js';
-import { INGEST, POLICY_CACHE_SECONDS, STATE_TABLE } from '../../lib/resources.js';
-import { countRequests, newCounter, resetCounter, sumConsumedCapacity, totalCalls, type RequestCounter } from './capacity.js';
+import { POLICY_CACHE_SECONDS, STATE_TABLE } from '../../lib/resources.js';
+import { countRequests, newCounter, resetCounter, sumConsumedCapacity, type RequestCounter } from './capacity.js';
 import { startDynamoDbLocal, type CountedMoto, type DynamoDbLocal } from './emulators.js';
 import { NaivePort } from './naive.js';
 import { PRICES, billedChunks, dollars, type CostBreakdown, type UsagePerMillion } from './prices.js';
@@ -205,4 +205,3 @@ export async function crossCheckCapacity(env: CountedMoto, opts: { cameras: numb
   }
 }
 
-export { INGEST, totalCalls };

@@ -73,13 +73,14 @@ const constant = (fire: boolean): Detector<null, null> => ({
 /**
  * How each shipped kind runs on a standardized stream (mean 0, σ 1): the default policy's spec for
  * that kind (else the schema defaults), with the settings that are in a metric's own units restated
- * in σ units. A kind missing here still gets a row, saying that it needs one.
+ * in σ units. A kind missing here still gets a row, saying that it needs one. Labels show the
+ * configuration actually run.
  */
-export const STANDARDIZED: Record<string, { metric: MetricKind; overrides: Record<string, unknown>; label: string } | { skip: string }> = {
-  'window-mean': { metric: 'DriftScore', overrides: { threshold: 3 / Math.sqrt(10) }, label: 'default window 10, full window, threshold 3σ/√10' },
-  cusum: { metric: 'DriftScore', overrides: { minShift: 0 }, label: 'default k=0.5 h=5, one-sided up, baseline learnt from 50 values; minShift gate off' },
-  ewma: { metric: 'DriftScore', overrides: { minShift: 0 }, label: 'default λ=0.1 L=2.814, one-sided up, baseline learnt from 50 values; minShift gate off' },
-  'latency-quantile': { metric: 'LatencyMs', overrides: { slaMs: 2.6 }, label: 'default p95 of 20, SLA at 2.6σ' },
+export const STANDARDIZED: Record<string, { metric: MetricKind; overrides: Record<string, unknown>; label: (c: Record<string, unknown>) => string } | { skip: string }> = {
+  'window-mean': { metric: 'DriftScore', overrides: { threshold: 3 / Math.sqrt(10) }, label: (c) => `window ${c.windowSize}, full window ${c.requireFullWindow}, threshold 3σ/√${c.windowSize}` },
+  cusum: { metric: 'DriftScore', overrides: { minShift: 0 }, label: (c) => `k=${c.k} h=${c.h}, one-sided ${c.direction}, baseline from ${c.warmup} values; minShift gate off` },
+  ewma: { metric: 'DriftScore', overrides: { minShift: 0 }, label: (c) => `λ=${c.lambda} L=${c.L}, one-sided ${c.direction}, baseline from ${c.warmup} values; minShift gate off` },
+  'latency-quantile': { metric: 'LatencyMs', overrides: { slaMs: 2.6 }, label: (c) => `p${Number(c.quantile) * 100} of ${c.windowSize}, SLA at ${c.slaMs}σ` },
   regression: { skip: 'works on labelled-sample proportions (sample_count), not on a N(0,1) stream' },
 };
 
@@ -101,7 +102,9 @@ export function detectorCases(): DetectorCase[] {
       cases.push({ name: `shipped ${kind}`, detector, config: undefined, metric: 'DriftScore', note: std ? `not measured: ${std.skip}` : 'no standardized config: add one to STANDARDIZED in scripts/bench/detectors.ts' });
       continue;
     }
-    cases.push({ name: `shipped ${kind} (${std.label})`, detector, config: shippedConfig(kind, std), metric: std.metric });
+    const config = shippedConfig(kind, std) as Record<string, unknown>;
+    const source = DEFAULT_POLICY.detectors.some((d) => d.kind === kind) ? 'default policy' : 'schema defaults';
+    cases.push({ name: `shipped ${kind} (${source}: ${std.label(config)})`, detector, config, metric: std.metric });
   }
   cases.push({ name: 'always-fire (sanity)', detector: constant(true), config: null, metric: 'DriftScore', anchor: { arl0: 1, arl1_1sigma: 1, arl1_2sigma: 1, source: 'by definition' } });
   cases.push({ name: 'never-fire (sanity)', detector: constant(false), config: null, metric: 'DriftScore' });
@@ -143,7 +146,7 @@ function runLength(c: DetectorCase, shift: number, burnIn: number, gauss: () => 
 }
 
 export function arl(c: DetectorCase, shift: number, runs: number, cap: number): { mean: number; capped: boolean } {
-  const gauss = normal(mulberry32(seedOf(`${c.name}|${shift}`)));
+  const gauss = normal(mulberry32(seedOf(`${c.detector.kind}|${shift}`))); // seeded by kind: labels may change
   // Textbook anchors are zero-state (shift from the first value); detectors that hold a window see
   // the shift once it is full of in-control values, the way they meet a change in service.
   const burnIn = shift === 0 || c.anchor ? 0 : c.detector.windowSize(c.config);

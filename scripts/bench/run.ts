@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { BACKTEST_LABEL, benchBacktest } from './backtest.js';
 import { benchColdStart } from './cold-start.js';
 import { benchMix, benchNaive, crossCheckCapacity, LAMBDA_MEMORY_MB, type MixResult } from './ddb-cost.js';
-import { benchDetectors, type DetectorReport } from './detectors.js';
+import { benchDetectors } from './detectors.js';
 import type { E2eResult } from './e2e.js';
 import { startCountedMoto, startDynamoDbLocal } from './emulators.js';
 import { benchInProcess } from './in-process.js';
@@ -163,4 +163,3 @@ for (const d of detectors) {
 
 process.stdout.write(formatTable(['measure', 'ours', 'reference', 'ratio', 'goal', ''], rows));
 process.stdout.write(`\nmachine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${quick ? 'QUICK run (reduced sizes)' : 'full run'}; written to ${out}\n`);
-export type { DetectorReport };
