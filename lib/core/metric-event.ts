@@ -1,6 +1,11 @@
 // The wire format existing producers already speak: the Rust `MetricEvent` as serde serializes it.
 // Pure: no AWS imports. One SQS body is one event object or a JSON array of them.
-import { z } from 'zod';
+// zod/mini: the same validation as classic zod in a tenth of the bundle (cold start).
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
+
+// zod/mini ships no messages; English ones for the few issues we do not word ourselves.
+z.config(en());
 
 export const MODALITIES = ['Rgb', 'Thermal', 'Depth'] as const;
 export const METRICS = ['Accuracy', 'Precision', 'Recall', 'DriftScore', 'LatencyMs'] as const;
@@ -47,28 +52,29 @@ export function parseRfc3339(text: string): number | string {
 
 const finiteNumber = (what: string) =>
   z.number({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be a number, got ${describe(i.input)}`) })
-    .refine(Number.isFinite, { message: `${what} must be finite` });
+    .check(z.refine(Number.isFinite, { message: `${what} must be finite` }));
 
-export const MetricEventSchema = z
-  .object({
-    id: z.string({ error: (i) => (i.input === undefined ? 'id is required' : `id must be a string UUID, got ${describe(i.input)}`) })
-      .regex(UUID_RE, { message: 'id must be a UUID (8-4-4-4-12 hex digits)' }),
-    timestamp: z.string({ error: (i) => (i.input === undefined ? 'timestamp is required' : `timestamp must be an RFC 3339 string, got ${describe(i.input)}`) }),
-    camera_id: z.string({ error: (i) => (i.input === undefined ? 'camera_id is required' : `camera_id must be a string, got ${describe(i.input)}`) })
-      .min(1, { message: 'camera_id must not be empty' })
-      .max(MAX_CAMERA_ID_LENGTH, { message: `camera_id must be at most ${MAX_CAMERA_ID_LENGTH} characters` })
-      .refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'camera_id must not contain control characters' })
-      .refine((s) => s.trim().length > 0, { message: 'camera_id must not be blank' }),
-    modality: z.enum(MODALITIES, { error: (i) => `modality must be one of ${MODALITIES.join(' | ')}, got ${describe(i.input)}` }),
-    metric: z.enum(METRICS, { error: (i) => `metric must be one of ${METRICS.join(' | ')}, got ${describe(i.input)}` }),
-    value: finiteNumber('value'),
-    model_version: z.string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` })
-      .min(1, { message: 'model_version must not be empty' }).max(128, { message: 'model_version must be at most 128 characters' }).optional(),
-    sample_count: z.number({ error: (i) => `sample_count must be an integer >= 0, got ${describe(i.input)}` })
-      .int({ message: 'sample_count must be an integer' }).min(0, { message: 'sample_count must be >= 0' })
-      .max(Number.MAX_SAFE_INTEGER, { message: 'sample_count is too large' }).optional(),
-  })
-  .loose();
+const requiredString = (what: string, expected: string) =>
+  z.string({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be ${expected}, got ${describe(i.input)}`) });
+
+export const MetricEventSchema = z.looseObject({
+  id: requiredString('id', 'a string UUID').check(z.regex(UUID_RE, { message: 'id must be a UUID (8-4-4-4-12 hex digits)' })),
+  timestamp: requiredString('timestamp', 'an RFC 3339 string'),
+  camera_id: requiredString('camera_id', 'a string').check(
+    z.minLength(1, { message: 'camera_id must not be empty' }),
+    z.maxLength(MAX_CAMERA_ID_LENGTH, { message: `camera_id must be at most ${MAX_CAMERA_ID_LENGTH} characters` }),
+    z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'camera_id must not contain control characters' }),
+    z.refine((s) => s.trim().length > 0, { message: 'camera_id must not be blank' }),
+  ),
+  modality: z.enum(MODALITIES, { error: (i) => `modality must be one of ${MODALITIES.join(' | ')}, got ${describe(i.input)}` }),
+  metric: z.enum(METRICS, { error: (i) => `metric must be one of ${METRICS.join(' | ')}, got ${describe(i.input)}` }),
+  value: finiteNumber('value'),
+  model_version: z.optional(z.string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` }).check(
+    z.minLength(1, { message: 'model_version must not be empty' }), z.maxLength(128, { message: 'model_version must be at most 128 characters' }))),
+  sample_count: z.optional(z.int({ error: (i) => (typeof i.input === 'number' ? 'sample_count must be an integer' : `sample_count must be an integer >= 0, got ${describe(i.input)}`) }).check(
+    z.minimum(0, { message: 'sample_count must be >= 0' }),
+    z.maximum(Number.MAX_SAFE_INTEGER, { message: 'sample_count is too large' }))),
+});
 
 /** A validated event. `ts` is epoch ms; `timestamp` keeps the producer's exact text. */
 export interface MetricEvent {
