@@ -213,7 +213,7 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
   }
   const validate = (item: unknown, prefix: string): { event: MetricEvent } | { errors: FieldError[] } => {
     const bad = badUtf8Path(item);
-    if (bad !== null) return { errors: [{ path: `${prefix}${bad}`, message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}` }] };
+    if (bad !== null) return { errors: [{ path: prefix && bad ? `${prefix}.${bad}` : prefix || bad, message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}` }] };
     const r = validateEvent(item, nowMs);
     if ('event' in r) return r;
     return { errors: r.errors.map((e) => ({ ...e, path: `${prefix}${e.path ? (prefix ? '.' : '') + e.path : ''}` })) };

@@ -87,7 +87,7 @@ const scenario = fc.integer({ min: 2, max: 4 }).chain((windowSize) => fc.record(
   faultRate: fc.constantFrom(0, 0.05, 0.15),
   faultSeed: fc.integer(),
 }));
-type Scenario = fc.Infer<typeof scenario>;
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
 let runNo = 0;
 
