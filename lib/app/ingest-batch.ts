@@ -48,6 +48,12 @@ export class StateConflictError extends Error {
   }
 }
 
+/**
+ * Observers of every batch result in this process. The handler returns only the failed records;
+ * the local chaos run tallies applied / duplicate counts here without reaching into the handler.
+ */
+export const batchResultObservers = new Set<(result: BatchResult) => void>();
+
 const clone = (s: CameraState): CameraState => structuredClone(s);
 
 export async function ingestBatch(records: readonly IngestRecord[], deps: IngestDeps): Promise<BatchResult> {
@@ -94,6 +100,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   };
   await Promise.all(Array.from({ length: Math.min(limit, cameras.length) }, worker));
   result.failedMessageIds = [...failed];
+  for (const observe of batchResultObservers) observe(result);
   return result;
 }
 
