@@ -4,7 +4,7 @@
 // failures and 5xx; SQS dead-letter throttling; a crash after the state write). Each scenario checks
 // that every event is counted exactly once in its camera's window, that each trigger reaches the bus
 // (read through the catch-all tap rule) with one stable triggerId, and that the fault did fire.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, DeleteMessageBatchCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
@@ -28,7 +28,19 @@ beforeAll(async () => {
   faults.dynamodb = injectFaults(fn.clients.dynamodb, []);
   faults.eventBridge = injectFaults(fn.clients.eventBridge, []);
   faults.sqs = injectFaults(fn.clients.sqs, []);
-  mapping = new LocalEventSourceMapping(aws.sqs, crashable(fn.handler), {
+  // Records which deliveries failed, per message, so scenarios running side by side stay apart.
+  const invoke = crashable(fn.handler);
+  const recording = async (event: Parameters<typeof fn.handler>[0]) => {
+    try {
+      const r = await invoke(event);
+      for (const f of r.batchItemFailures) failures.set(f.itemIdentifier, (failures.get(f.itemIdentifier) ?? 0) + 1);
+      return r;
+    } catch (err) {
+      for (const rec of event.Records) crashes.set(rec.messageId, (crashes.get(rec.messageId) ?? 0) + 1);
+      throw err;
+    }
+  };
+  mapping = new LocalEventSourceMapping(aws.sqs, recording, {
     queueUrl: aws.stack.ingestQueueUrl, batchSize: 10, maxBatchingWindowMs: 100, pollers: 2, waitTimeSeconds: 1,
   }).start();
 });
@@ -38,7 +50,11 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-beforeEach(() => { for (const f of Object.values(faults)) { f.setRules([]); f.resetCounters(); } });
+/** Failed deliveries (batchItemFailures) and crashed invocations, by message id. */
+const failures = new Map<string, number>();
+const crashes = new Map<string, number>();
+/** Deliveries of a message that did not succeed. */
+const failedDeliveries = (id: string) => (failures.get(id) ?? 0) + (crashes.get(id) ?? 0);
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -48,7 +64,7 @@ const onCamera = (cameraId: string) => (input: Record<string, unknown>) => camer
 const publishesFor = (cameraId: string) => (input: Record<string, unknown>) =>
   ((input.Entries ?? []) as { Detail?: string }[]).some((e) => JSON.parse(e.Detail ?? '{}').cameraId === cameraId);
 
-const send = (body: string) => aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: body }));
+const send = async (body: string) => (await aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: body }))).MessageId!;
 
 async function readState(cameraId: string): Promise<CameraState | undefined> {
   const r = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } }, ConsistentRead: true }));
@@ -117,157 +133,159 @@ function series(cameraId: string, values: number[], over: Partial<WireEvent> = {
 const HIGH = [0.9, 0.95, 0.85];
 const LOW = [0.1, 0.2, 0.1];
 
-function use(rules: Partial<Record<keyof typeof faults, FaultRule[]>>) {
-  for (const [k, r] of Object.entries(rules)) faults[k as keyof typeof faults].setRules(r);
+/** Adds rules for one scenario; each targets the scenario's own camera. Returns the rules' hit counts. */
+function use<K extends keyof typeof faults>(client: K, ...rules: FaultRule[]): () => number[] {
+  faults[client].addRules(rules);
+  return () => rules.map((r) => faults[client].hits(r));
 }
-const injected = (k: keyof typeof faults, key: string) => faults[k].counters.injected[key] ?? 0;
 
 // ---- scenarios -----------------------------------------------------------------------------
 
-describe('faults on the real clients: every event counted once, every trigger delivered with a stable id', () => {
-  it('DynamoDB throttling on read and write: the records are redelivered and applied once', async () => {
+// These scenarios run side by side (each on its own cameras): most of their time is waiting for redelivery.
+describe.concurrent('faults on the real clients: every event counted once, every trigger delivered with a stable id', () => {
+  it('DynamoDB throttling on read and write: the records are redelivered and applied once', async ({ expect }) => {
     const cam = 'f-throttle';
-    use({ dynamodb: [
+    const hits = use('dynamodb',
       { command: 'GetItem', fault: 'throttle', times: 1, when: onCamera(cam) },
-      { command: 'PutItem', fault: 'throttle', times: 1, when: onCamera(cam) },
-    ] });
-    const failedBefore = mapping.counters.failedRecords;
+      { command: 'PutItem', fault: 'throttle', times: 1, when: onCamera(cam) });
     const events = series(cam, HIGH);
-    await send(JSON.stringify(events));
+    const id = await send(JSON.stringify(events));
     const state = await settled(cam, 'Rgb.DriftScore', events, 1);
-    expect(injected('dynamodb', 'GetItem:throttle')).toBe(1);
-    expect(injected('dynamodb', 'PutItem:throttle')).toBe(1);
-    expect(mapping.counters.failedRecords - failedBefore).toBeGreaterThanOrEqual(2);
+    expect(hits()).toEqual([1, 1]);
+    expect(failedDeliveries(id)).toBe(2);
     expect(state.alerts['drift-window-mean@Rgb']).toMatchObject({ f: true, e: 1 });
     expect(new Set(deliveredTriggerIds(cam)).size).toBe(1);
   });
 
-  it('DynamoDB 5xx, and a write that took effect though its response was lost: no event counted twice', async () => {
+  it('DynamoDB 5xx, and a write that took effect though its response was lost: no event counted twice', async ({ expect }) => {
     const cam = 'f-5xx';
-    use({ dynamodb: [
+    const hits = use('dynamodb',
       { command: 'PutItem', fault: 'server-error', times: 1, when: onCamera(cam) },
-      { command: 'PutItem', fault: 'lost-response', times: 1, when: onCamera(cam) },
-    ] });
+      { command: 'PutItem', fault: 'lost-response', times: 1, when: onCamera(cam) });
     const events = series(cam, HIGH);
-    await send(JSON.stringify(events));
+    const id = await send(JSON.stringify(events));
     const state = await settled(cam, 'Rgb.DriftScore', events, 1);
-    expect(injected('dynamodb', 'PutItem:server-error')).toBe(1);
-    expect(injected('dynamodb', 'PutItem:lost-response')).toBe(1);
+    expect(hits()).toEqual([1, 1]);
+    expect(failedDeliveries(id)).toBe(2);
     expect(state.alerts['drift-window-mean@Rgb']).toMatchObject({ f: true, e: 1 });
     expect(new Set(deliveredTriggerIds(cam)).size).toBe(1);
   });
 
-  it('conditional-check conflicts below the retry bound are absorbed in the invocation', async () => {
+  it('conditional-check conflicts below the retry bound are absorbed in the invocation', async ({ expect }) => {
     const cam = 'f-conflict-absorbed';
-    use({ dynamodb: [{ command: 'PutItem', fault: 'conditional-conflict', times: 3, when: onCamera(cam) }] });
-    const failedBefore = mapping.counters.failedRecords;
+    const hits = use('dynamodb', { command: 'PutItem', fault: 'conditional-conflict', times: 3, when: onCamera(cam) });
     const events = series(cam, LOW);
-    await send(JSON.stringify(events));
+    const id = await send(JSON.stringify(events));
     await settled(cam, 'Rgb.DriftScore', events, 0);
-    expect(injected('dynamodb', 'PutItem:conditional-conflict')).toBe(3);
-    expect(mapping.counters.failedRecords).toBe(failedBefore);
+    expect(hits()).toEqual([3]);
+    expect(failures.get(id)).toBeUndefined();
   });
 
-  it('conflicts past the retry bound fail the record (StateConflictError) and the redelivery applies it once', async () => {
+  it('conflicts past the retry bound fail the record (StateConflictError) and the redelivery applies it once', async ({ expect }) => {
     const cam = 'f-conflict-redelivered';
-    use({ dynamodb: [{ command: 'PutItem', fault: 'conditional-conflict', times: 6, when: onCamera(cam) }] });
-    const failedBefore = mapping.counters.failedRecords;
+    const hits = use('dynamodb', { command: 'PutItem', fault: 'conditional-conflict', times: 6, when: onCamera(cam) });
     const events = series(cam, LOW);
-    await send(JSON.stringify(events));
+    const id = await send(JSON.stringify(events));
     await settled(cam, 'Rgb.DriftScore', events, 0);
-    expect(injected('dynamodb', 'PutItem:conditional-conflict')).toBe(6);
-    expect(mapping.counters.failedRecords - failedBefore).toBeGreaterThanOrEqual(1);
+    expect(hits()).toEqual([6]);
+    expect(failedDeliveries(id)).toBe(1);
   });
 
-  it('a real concurrent writer between our read and our write: the write conflicts, retries on the returned item, both batches count', async () => {
+  it('a real concurrent writer between our read and our write: the write conflicts, retries on the returned item, both batches count', async ({ expect }) => {
     const cam = 'f-interleave';
     const ours = series(cam, LOW);
     const theirs = series(cam, LOW);
-    const calls = () => faults.dynamodb.counters.calls.PutItem ?? 0;
-    use({ dynamodb: [{
+    const hits = use('dynamodb', {
       command: 'PutItem', fault: 'interleave', times: 1, when: onCamera(cam),
       // Another invocation of the same handler commits first (a direct call with an SQS record).
       action: async () => { const r = await handler({ Records: [sqsRecord(JSON.stringify(theirs))] }); expect(r.batchItemFailures).toEqual([]); },
-    }] });
-    await send(JSON.stringify(ours));
+    }, { command: 'PutItem', fault: 'interleave', when: onCamera(cam) });
+    const id = await send(JSON.stringify(ours));
     await settled(cam, 'Rgb.DriftScore', [...ours, ...theirs], 0);
-    // theirs: 1 write; ours: 1 conflicting + 1 successful retry on the item the conflict returned.
-    expect(calls()).toBe(3);
-    expect(faults.dynamodb.counters.calls.GetItem).toBeGreaterThan(0);
+    // Ours: the write that conflicted and its retry; theirs: one write (inside the first hit).
+    expect(hits()).toEqual([1, 2]);
+    expect(failures.get(id)).toBeUndefined();
   });
 
-  it('PutEvents partial failure: only the failed entry is retried, so each trigger reaches the bus once', async () => {
+  it('PutEvents partial failure: only the failed entry is retried, so each trigger reaches the bus once', async ({ expect }) => {
     const cam = 'f-partial';
-    use({ eventBridge: [{ command: 'PutEvents', fault: 'partial-failure', times: 1, when: publishesFor(cam) }] });
+    const hits = use('eventBridge', { command: 'PutEvents', fault: 'partial-failure', times: 1, when: publishesFor(cam) });
     const rgb = series(cam, HIGH);
     const thermal = series(cam, HIGH, { modality: 'Thermal' });
-    await send(JSON.stringify([...rgb, ...thermal]));
+    const id = await send(JSON.stringify([...rgb, ...thermal]));
     await settled(cam, 'Thermal.DriftScore', thermal, 2);
     await settled(cam, 'Rgb.DriftScore', rgb, 2);
-    expect(injected('eventBridge', 'PutEvents:partial-failure')).toBe(1);
+    expect(hits()).toEqual([1]);
+    expect(failures.get(id)).toBeUndefined();
     const ids = deliveredTriggerIds(cam);
     expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(2);
   });
 
-  it('PutEvents 5xx on every attempt fails the record; the redelivery publishes the outbox with the same triggerId and applies nothing twice', async () => {
+  it('PutEvents 5xx on every attempt fails the record; the redelivery publishes the outbox with the same triggerId and applies nothing twice', async ({ expect }) => {
     const cam = 'f-publish-5xx';
-    use({ eventBridge: [{ command: 'PutEvents', fault: 'server-error', times: 4, when: publishesFor(cam) }] });
-    const failedBefore = mapping.counters.failedRecords;
+    const hits = use('eventBridge', { command: 'PutEvents', fault: 'server-error', times: 4, when: publishesFor(cam) });
     const events = series(cam, HIGH);
-    await send(JSON.stringify(events));
+    const id = await send(JSON.stringify(events));
     const state = await settled(cam, 'Rgb.DriftScore', events, 1);
-    expect(injected('eventBridge', 'PutEvents:server-error')).toBe(4);
-    expect(mapping.counters.failedRecords - failedBefore).toBeGreaterThanOrEqual(1);
+    expect(hits()).toEqual([4]);
+    expect(failedDeliveries(id)).toBe(1);
     expect(state.alerts['drift-window-mean@Rgb']).toMatchObject({ f: true, e: 1 });
     expect(deliveredTriggerIds(cam)).toHaveLength(1);
   });
 
-  it('a crash after the state write and before the publish: the redelivery publishes the committed trigger', async () => {
+  it('dead-letter sends throttled: retried, the bad part arrives with its reason and the valid sibling is applied once', async ({ expect }) => {
+    const cam = 'f-dlq';
+    const mine = (input: Record<string, unknown>) => JSON.stringify(input.Entries ?? []).includes(cam);
+    // The adapter tries 4 times per invocation: the first delivery fails, the redelivery succeeds.
+    const hits = use('sqs', { command: 'SendMessageBatch', fault: 'throttle', times: 5, when: mine });
+    const good = series(cam, LOW);
+    const bad = { ...wireEvent({ camera_id: cam }), metric: 'Nope' };
+    const id = await send(JSON.stringify([...good, bad]));
+    await settled(cam, 'Rgb.DriftScore', good, 0);
+    await waitFor('the dead letter', async () => {
+      await deadLetters.poll();
+      return deadLetters.seen.some((m) => m.Body!.includes(cam));
+    });
+    const letters = deadLetters.seen.filter((m) => m.Body!.includes(cam));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.MessageAttributes![DEAD_LETTER_ATTRIBUTES.reason]!.StringValue).toMatch(/^\[3\]\.metric: metric must be one of/);
+    expect(letters[0]!.MessageAttributes![DEAD_LETTER_ATTRIBUTES.sourceMessageId]!.StringValue).toBe(id);
+    expect(hits()).toEqual([5]);
+    expect(failedDeliveries(id)).toBe(1);
+  });
+});
+
+// Crashes fail a whole batch, other scenarios' records included: these run one at a time.
+describe('crashes', () => {
+  it('a crash after the state write and before the publish: the redelivery publishes the committed trigger', async ({ expect }) => {
     const cam = 'f-crash';
     const bystander = 'f-crash-bystander';
-    use({ eventBridge: [{ command: 'PutEvents', fault: 'crash', times: 1, when: publishesFor(cam) }] });
-    const handlerErrors = mapping.counters.handlerErrors;
+    const hits = use('eventBridge', { command: 'PutEvents', fault: 'crash', times: 1, when: publishesFor(cam) });
     const events = series(cam, HIGH);
     const other = series(bystander, LOW);
     // One message, two cameras: the whole batch is redelivered after the crash.
-    await send(JSON.stringify([...events, ...other]));
+    const id = await send(JSON.stringify([...events, ...other]));
     const state = await settled(cam, 'Rgb.DriftScore', events, 1);
     await settled(bystander, 'Rgb.DriftScore', other, 0);
-    expect(injected('eventBridge', 'PutEvents:crash')).toBe(1);
-    expect(mapping.counters.handlerErrors - handlerErrors).toBeGreaterThanOrEqual(1);
+    expect(hits()).toEqual([1]);
+    expect(crashes.get(id)).toBe(1);
     expect(state.alerts['drift-window-mean@Rgb']).toMatchObject({ f: true, e: 1 });
     expect(new Set(deliveredTriggerIds(cam)).size).toBe(1);
   });
 
-  it('a crash after the publish and before the outbox is cleared: the trigger is delivered again with the same triggerId', async () => {
+  it('a crash after the publish and before the outbox is cleared: the trigger is delivered again with the same triggerId', async ({ expect }) => {
     const cam = 'f-crash-before-clear';
     // The camera's second PutItem is the outbox-clearing write.
-    use({ dynamodb: [{ command: 'PutItem', fault: 'crash', skip: 1, times: 1, when: onCamera(cam) }] });
+    const hits = use('dynamodb', { command: 'PutItem', fault: 'crash', skip: 1, times: 1, when: onCamera(cam) });
     const events = series(cam, HIGH);
-    await send(JSON.stringify(events));
+    const id = await send(JSON.stringify(events));
     await settled(cam, 'Rgb.DriftScore', events, 1);
     await waitFor('the redelivered trigger', async () => { await tap.poll(); return deliveredTriggerIds(cam).length >= 2; });
     const ids = deliveredTriggerIds(cam);
-    expect(ids.length).toBeGreaterThanOrEqual(2);
+    expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(1);
-    expect(injected('dynamodb', 'PutItem:crash')).toBe(1);
-  });
-
-  it('dead-letter sends throttled: retried, the bad part arrives with its reason and the valid sibling is applied once', async () => {
-    const cam = 'f-dlq';
-    use({ sqs: [{ command: 'SendMessageBatch', fault: 'throttle', times: 5 }] });
-    const good = series(cam, LOW);
-    const bad = { ...wireEvent({ camera_id: cam }), metric: 'Nope' };
-    await send(JSON.stringify([...good, bad]));
-    await settled(cam, 'Rgb.DriftScore', good, 0);
-    await waitFor('the dead letter', async () => {
-      await deadLetters.poll();
-      return deadLetters.seen.some((m) => m.Body!.includes('"Nope"'));
-    });
-    const letters = deadLetters.seen.filter((m) => m.Body!.includes('"Nope"'));
-    expect(letters).toHaveLength(1);
-    expect(letters[0]!.MessageAttributes![DEAD_LETTER_ATTRIBUTES.reason]!.StringValue).toMatch(/^\[3\]\.metric: metric must be one of/);
-    expect(injected('sqs', 'SendMessageBatch:throttle')).toBe(5);
+    expect(hits()).toEqual([1]);
+    expect(crashes.get(id)).toBe(1);
   });
 });

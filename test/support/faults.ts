@@ -87,6 +87,10 @@ export interface FaultInjector {
   total(): number;
   /** Replaces the rules (keeps the middleware and the counters). */
   setRules(rules: FaultRule[]): void;
+  /** Adds rules after the current ones (for tests running side by side on different cameras). */
+  addRules(rules: FaultRule[]): void;
+  /** Calls the given rule has hit so far. */
+  hits(rule: FaultRule): number;
   resetCounters(): void;
   remove(): void;
 }
@@ -186,6 +190,8 @@ export function injectFaults(client: AnyClient, rules: FaultRule[], random: () =
     counters,
     total: () => Object.values(counters.injected).reduce((a, b) => a + b, 0),
     setRules(next: FaultRule[]) { active = next.map((rule) => ({ rule, seen: 0, hits: 0 })); },
+    addRules(more: FaultRule[]) { active = [...active, ...more.map((rule) => ({ rule, seen: 0, hits: 0 }))]; },
+    hits: (rule: FaultRule) => active.find((a) => a.rule === rule)?.hits ?? 0,
     resetCounters() { counters.injected = {}; counters.calls = {}; counters.succeeded = {}; },
     remove() { client.middlewareStack.remove(name); },
   };
