@@ -13,20 +13,22 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { startMoto, PROJECT_ROOT, type MotoServer } from '../lib/local/moto-server.js';
 import { createLocalStack, functionEnv, localClientConfig, type LocalStack } from '../lib/local/local-stack.js';
 import { LocalEventSourceMapping } from '../lib/local/event-source-mapping.js';
 import { batchResultObservers, ingestBatch, type BatchResult, type IngestRecord } from '../lib/app/ingest-batch.js';
-import { CameraStateStore } from '../lib/adapters/state-store.js';
+import { CameraStateStore, cameraItem } from '../lib/adapters/state-store.js';
 import { TriggerPublisher } from '../lib/adapters/trigger-publisher.js';
 import { DeadLetterQueue } from '../lib/adapters/dead-letter.js';
-import { DEDUP_DEPTH, type CameraState } from '../lib/core/camera-state.js';
-import { decodeState, encodeState } from '../lib/core/state-codec.js';
+import { DEDUP_DEPTH, emptyState, type CameraState } from '../lib/core/camera-state.js';
+import { decodeState } from '../lib/core/state-codec.js';
 import { idTag } from '../lib/core/stream-window.js';
-import { parseBody } from '../lib/core/metric-event.js';
 import { episodeId, triggerId } from '../lib/core/trigger.js';
-import { driftPolicy } from '../lib/core/policy.js';
+import { DEFAULT_POLICY, driftPolicy, parsePolicy, windowSizes } from '../lib/core/policy.js';
+import { METRICS, MODALITIES, parseBody } from '../lib/core/metric-event.js';
+import { itemSizeBytes } from '../lib/adapters/item-size.js';
 import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../lib/resources.js';
 import { crashable, injectFaults, seededRandom, type FaultRule } from '../test/support/faults.js';
 
@@ -106,7 +108,9 @@ async function readState(ddb: DynamoDBClient, table: string, camera: string): Pr
 
 async function chaosRun(stack: LocalStack, sqs: SQSClient, ddb: DynamoDBClient) {
   const rand = seededRandom(SEED);
-  Object.assign(process.env, functionEnv(stack), { DRIFT_WINDOW_SIZE: String(WINDOW), DRIFT_THRESHOLD: String(THRESHOLD) });
+  // The original drift detector; every episode published (no cooldown, retrain-in-flight hold of 1 ms).
+  const policy = parsePolicy({ ...driftPolicy(WINDOW, THRESHOLD), inFlightTimeoutSeconds: 0.001 });
+  Object.assign(process.env, functionEnv(stack), { DEFAULT_POLICY: JSON.stringify(policy) });
   const fn = await import('../functions/ingest.js');
   const faultRandom = seededRandom(SEED ^ 0xc4a05);
   const rules = faultRules(FAULT_RATE);
@@ -183,7 +187,12 @@ async function chaosRun(stack: LocalStack, sqs: SQSClient, ddb: DynamoDBClient) 
     for (const [cam, state] of states) {
       for (const [key, alert] of Object.entries(state?.alerts ?? {})) {
         const [detector, modality] = key.split('@') as [string, 'Rgb'];
-        for (let e = 1; e <= alert.e; e++) expectedTriggers.add(triggerId(episodeId(cam, modality, detector, e), 'RetrainingRequested'));
+        for (let e = 1; e <= alert.e; e++) {
+          const episode = episodeId(cam, modality, detector, e);
+          expectedTriggers.add(triggerId(episode, 'RetrainingRequested'));
+          // Every episode but a still firing last one has resolved.
+          if (e < alert.e || !alert.f) expectedTriggers.add(triggerId(episode, 'AlertResolved'));
+        }
       }
     }
     const missingTriggers = [...expectedTriggers].filter((id) => !deliveries.has(id)).length;
@@ -235,7 +244,6 @@ async function chaosRun(stack: LocalStack, sqs: SQSClient, ddb: DynamoDBClient) 
 async function writeCost(stack: LocalStack, endpoint: string) {
   const cfg = localClientConfig(endpoint);
   const ddb = new DynamoDBClient(cfg);
-  const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
   const eb = new EventBridgeClient(cfg);
   const sqs = new SQSClient(cfg);
   const counter = injectFaults(ddb, []);
@@ -262,21 +270,25 @@ async function writeCost(stack: LocalStack, endpoint: string) {
   const halfDuplicate = await puts([...fresh, ...batch('wc-cam', Array(10).fill(0.1), 10)]);
   const decidesTrigger = await puts(batch('wc-cam', Array(10).fill(0.95), 20));
   const whileFiring = await puts(batch('wc-cam', Array(10).fill(0.95), 30));
-  // Item size: what the dedup memory adds (all 15 streams of a camera active, 10-value drift window).
-  const full: CameraState = { streams: {}, det: {}, alerts: { 'drift-window-mean@Rgb': { f: false, e: 0 } }, mv: {}, outbox: [] };
-  const sized = (depth: number) => {
-    for (const m of ['Rgb', 'Thermal', 'Depth']) for (const metric of ['Accuracy', 'Precision', 'Recall', 'DriftScore', 'LatencyMs']) {
-      const len = metric === 'DriftScore' ? Math.max(10, depth) : depth;
-      full.streams[`${m}.${metric}`] = Array.from({ length: len }, (_, k) => ({ ts: BASE + k * 1000, tag: k, value: 0.5 }));
+  // Item size: what the dedup memory adds under the fleet default policy. Streams a window detector
+  // reads hold max(DEDUP_DEPTH, window) entries with values; others DEDUP_DEPTH keys only. Without
+  // dedup memory they would hold the window only (and other streams nothing).
+  const windows = windowSizes(DEFAULT_POLICY);
+  const sized = (modalities: readonly string[], dedup: boolean) => {
+    const state: CameraState = { ...emptyState(), alerts: { 'drift-window-mean@Rgb': { f: false, e: 3 } }, mv: { Rgb: 'model-v12' } };
+    for (const m of modalities) for (const metric of METRICS) {
+      const w = windows[metric] ?? 0;
+      const len = dedup ? Math.max(DEDUP_DEPTH, w) : w;
+      if (len > 0) state.streams[`${m}.${metric}`] = Array.from({ length: len }, (_, k) => ({ ts: BASE + k * 1000, tag: k, value: w > 0 ? 0.5 : NaN }));
     }
-    const enc = encodeState(full);
-    return enc.streams.length + enc.rest.length + 40; // + key, version and timestamp attributes
+    return itemSizeBytes(cameraItem('cam-0001', state, 12345, BASE));
   };
-  const withDedup = sized(DEDUP_DEPTH), windowOnly = sized(1);
+  const oneModality = { withDedupMemory: sized(['Rgb'], true), windowsOnly: sized(['Rgb'], false) };
+  const allModalities = { withDedupMemory: sized(MODALITIES, true), windowsOnly: sized(MODALITIES, false) };
   ddb.destroy(); eb.destroy(); sqs.destroy();
   return {
     putItemPerBatch: { newEvents, redelivered, halfDuplicate, decidesTrigger, whileFiring },
-    itemBytesAllStreams: { withDedupMemory: withDedup, windowsOnly: windowOnly, wcuWith: Math.ceil(withDedup / 1024), wcuWithout: Math.ceil(windowOnly / 1024) },
+    itemBytes: { oneModality, allModalities },
     perEventIdempotencyRecordsWouldAdd: 10,
   };
 }
@@ -306,8 +318,10 @@ async function main() {
     console.log('\nwrite cost (fault-free, one camera, batches of 10 events)');
     console.log(`  PutItem per batch: new events ${cost.putItemPerBatch.newEvents}, all redelivered ${cost.putItemPerBatch.redelivered}, ` +
       `half redelivered ${cost.putItemPerBatch.halfDuplicate}, deciding a trigger ${cost.putItemPerBatch.decidesTrigger}, while the alert keeps firing ${cost.putItemPerBatch.whileFiring}`);
-    console.log(`  item bytes, all 15 streams active: ${cost.itemBytesAllStreams.withDedupMemory} with dedup memory (${cost.itemBytesAllStreams.wcuWith} WCU/write), ` +
-      `${cost.itemBytesAllStreams.windowsOnly} with windows only (${cost.itemBytesAllStreams.wcuWithout} WCU/write)`);
+    const wcu = (b: number) => Math.max(1, Math.ceil(b / 1024));
+    for (const [label, v] of [['one modality (5 streams)', cost.itemBytes.oneModality], ['three modalities (15 streams)', cost.itemBytes.allModalities]] as const) {
+      console.log(`  item bytes, ${label}, default policy: ${v.withDedupMemory} with dedup memory (${wcu(v.withDedupMemory)} WCU/write), ${v.windowsOnly} with windows only (${wcu(v.windowsOnly)} WCU/write)`);
+    }
     console.log(`  a per-event idempotency record would add ${cost.perEventIdempotencyRecordsWouldAdd} writes per such batch`);
 
     mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });

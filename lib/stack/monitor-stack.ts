@@ -10,12 +10,13 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_DRIFT, ENV, INGEST, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import { DEFAULT_POLICY, parsePolicy, type Policy } from '../core/policy.js';
+import { ENV, POLICY_CACHE_SECONDS, INGEST, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
 
 export interface MonitorStackProps extends StackProps {
   stage: string;
-  driftWindowSize?: number;
-  driftThreshold?: number;
+  /** Policy used when the table holds no fleet policy; validated at synth. */
+  defaultPolicy?: unknown;
 }
 
 const fn = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
@@ -24,6 +25,7 @@ export class MonitorStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitorStackProps) {
     super(scope, id, props);
     const names = resourceNames(props.stage);
+    const defaultPolicy: Policy = props.defaultPolicy === undefined ? DEFAULT_POLICY : parsePolicy(props.defaultPolicy);
 
     const deadLetterQueue = new Queue(this, 'IngestDeadLetterQueue', {
       queueName: names.deadLetterQueue,
@@ -77,8 +79,8 @@ export class MonitorStack extends Stack {
         [ENV.tableName]: table.tableName,
         [ENV.eventBusName]: bus.eventBusName,
         [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
-        [ENV.windowSize]: String(props.driftWindowSize ?? DEFAULT_DRIFT.windowSize),
-        [ENV.threshold]: String(props.driftThreshold ?? DEFAULT_DRIFT.threshold),
+        [ENV.defaultPolicy]: JSON.stringify(defaultPolicy),
+        [ENV.policyCacheSeconds]: String(POLICY_CACHE_SECONDS),
       },
       bundling: { format: OutputFormat.ESM, minify: true, sourceMap: false, target: 'node24',
         banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },

@@ -29,7 +29,7 @@ import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
 import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera-state.js';
 import { decodeState, encodeState } from '../../lib/core/state-codec.js';
 import { parseBody } from '../../lib/core/metric-event.js';
-import type { Policy } from '../../lib/core/policy.js';
+import { parsePolicy, type Policy } from '../../lib/core/policy.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
 import { STATE_TABLE } from '../../lib/resources.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
@@ -57,12 +57,16 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-const policyFor = (windowSize: number): Policy => ({
+// One detector per modality with different actions, so that the retrain-in-flight suppression of one
+// never depends on when the other fired; no cooldown.
+const policyFor = (windowSize: number): Policy => parsePolicy({
   id: 'property',
-  detectors: [{
-    id: 'drift', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested',
-    config: { windowSize, threshold: THRESHOLD, hysteresis: THRESHOLD },
-  }],
+  detectors: (['Rgb', 'Thermal'] as const).map((modality) => ({
+    id: `drift-${modality.toLowerCase()}`, kind: 'window-mean', metric: 'DriftScore', modalities: [modality],
+    action: modality === 'Rgb' ? 'RetrainingRequested' : 'HyperparameterTuningRequested',
+    windowSize, threshold: THRESHOLD, hysteresis: THRESHOLD, requireFullWindow: false,
+  })),
+  cooldownSeconds: 0,
 });
 
 // ---- the workload --------------------------------------------------------------------------

@@ -15,6 +15,17 @@ import { startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-a
 import { sqsRecord, wireEvent, type WireEvent } from '../support/fixtures.js';
 import { crashable, injectFaults, type FaultInjector, type FaultRule } from '../support/faults.js';
 
+// Drift per modality, with different actions so that both can fire in one batch (a second
+// RetrainingRequested for the camera would be held back while the first retrain is in flight).
+const POLICY = {
+  id: 'faults',
+  detectors: [
+    { id: 'drift-window-mean', kind: 'window-mean', metric: 'DriftScore', modalities: ['Rgb'], action: 'RetrainingRequested', windowSize: 3, threshold: 0.7, hysteresis: 0 },
+    { id: 'drift-thermal', kind: 'window-mean', metric: 'DriftScore', modalities: ['Thermal'], action: 'HyperparameterTuningRequested', windowSize: 3, threshold: 0.7, hysteresis: 0 },
+  ],
+  cooldownSeconds: 0,
+};
+
 let aws: LocalAws;
 let mapping: LocalEventSourceMapping;
 let handler: typeof import('../../functions/ingest.js').handler;
@@ -22,7 +33,7 @@ const faults: Record<'dynamodb' | 'eventBridge' | 'sqs', FaultInjector> = {} as 
 
 beforeAll(async () => {
   aws = await startLocalAws({ visibilityTimeoutSeconds: 1, maxReceiveCount: 50 });
-  useFunctionEnv(aws.stack, { DRIFT_WINDOW_SIZE: '3', DRIFT_THRESHOLD: '0.7' });
+  useFunctionEnv(aws.stack, { DEFAULT_POLICY: JSON.stringify(POLICY) });
   const fn = await import('../../functions/ingest.js');
   handler = fn.handler;
   faults.dynamodb = injectFaults(fn.clients.dynamodb, []);
