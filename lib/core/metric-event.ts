@@ -145,18 +145,24 @@ const summarize = (errors: FieldError[]) => errors.map((e) => (e.path && !e.mess
 export const MAX_REJECTED_PARTS_PER_BODY = 10;
 
 const BAD_UTF8_RE = /\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const BAD_UTF8_MESSAGE = 'is not valid UTF-8 (replacement character U+FFFD or lone surrogate found)';
 
-/** Path of the first key or string value holding bytes that were not valid UTF-8; iterative, so any depth is safe. */
-function badUtf8Path(value: unknown): string | null {
+/**
+ * Path of the first key or string value that no UTF-8 text can hold (a lone surrogate, e.g. from a
+ * \\ud800 escape) or, when the received text itself holds U+FFFD (bytes a decoder replaced), that
+ * holds U+FFFD. An escaped \\ufffd alone is a deliberate character and passes. Iterative: any depth is safe.
+ */
+function badUtf8Path(value: unknown, rawText: string): string | null {
+  const bad = rawText.includes('\uFFFD') ? BAD_UTF8_RE : LONE_SURROGATE_RE;
   const stack: [unknown, string][] = [[value, '']];
   while (stack.length > 0) {
     const [v, path] = stack.pop()!;
-    if (typeof v === 'string') { if (BAD_UTF8_RE.test(v)) return path; continue; }
+    if (typeof v === 'string') { if (bad.test(v)) return path; continue; }
     if (typeof v !== 'object' || v === null) continue;
     for (const [k, child] of Object.entries(v)) {
       const childPath = Array.isArray(v) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
-      if (BAD_UTF8_RE.test(k)) return childPath;
+      if (bad.test(k)) return childPath;
       stack.push([child, childPath]);
     }
   }
@@ -211,15 +217,15 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     reject(null, body, [{ path: '', message }]);
     return { events, rejections };
   }
-  const validate = (item: unknown, prefix: string): { event: MetricEvent } | { errors: FieldError[] } => {
-    const bad = badUtf8Path(item);
+  const validate = (item: unknown, prefix: string, raw: string): { event: MetricEvent } | { errors: FieldError[] } => {
+    const bad = badUtf8Path(item, raw);
     if (bad !== null) return { errors: [{ path: prefix && bad ? `${prefix}.${bad}` : prefix || bad, message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}` }] };
     const r = validateEvent(item, nowMs);
     if ('event' in r) return r;
     return { errors: r.errors.map((e) => ({ ...e, path: `${prefix}${e.path ? (prefix ? '.' : '') + e.path : ''}` })) };
   };
   if (!Array.isArray(decoded)) {
-    const r = validate(decoded, '');
+    const r = validate(decoded, '', text);
     if ('event' in r) events.push(r.event);
     else reject(null, body, r.errors);
     return { events, rejections };
@@ -232,7 +238,7 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
   const seen = new Set<string>();
   decoded.forEach((item, index) => {
     const raw = texts[index] ?? '';
-    const r = validate(item, `[${index}]`);
+    const r = validate(item, `[${index}]`, raw);
     if (!('event' in r)) {
       reject(index, raw, r.errors);
       return;
