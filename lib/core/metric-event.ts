@@ -150,8 +150,8 @@ const BAD_UTF8_MESSAGE = 'is not valid UTF-8 (replacement character U+FFFD or lo
 
 /**
  * Path of the first key or string value that no UTF-8 text can hold (a lone surrogate, e.g. from a
- * \\ud800 escape) or, when the received text itself holds U+FFFD (bytes a decoder replaced), that
- * holds U+FFFD. An escaped \\ufffd alone is a deliberate character and passes. Iterative: any depth is safe.
+ * \ud800 escape) or, when the received text itself holds U+FFFD (bytes a decoder replaced), that
+ * holds U+FFFD. An escaped \ufffd alone is a deliberate character and passes. Iterative: any depth is safe.
  */
 function badUtf8Path(value: unknown, rawText: string): string | null {
   const bad = rawText.includes('\uFFFD') ? BAD_UTF8_RE : LONE_SURROGATE_RE;
