@@ -76,7 +76,7 @@ export const DEAD_LETTER_ATTRIBUTES = {
   sourceMessageId: 'vmon-source-message-id',
   index: 'vmon-index',
   rejectedAt: 'vmon-rejected-at',
-  /** Present ('base64') when the rejected bytes held characters SQS does not accept in a body. */
+  /** 'base64' when the rejected bytes held characters SQS refuses in a body; 'gzip+base64' when they would not fit otherwise. */
   encoding: 'vmon-encoding',
 };
 
