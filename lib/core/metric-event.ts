@@ -79,17 +79,25 @@ export const MetricEventSchema = z.looseObject({
     z.maximum(Number.MAX_SAFE_INTEGER, { message: 'sample_count is too large' }))),
 });
 
-/** A validated event. `ts` is epoch ms; `timestamp` keeps the producer's exact text. */
-export interface MetricEvent {
+/** One metric event in the wire format (the original Rust `MetricEvent` as serde serializes it). */
+export interface WireMetricEvent {
+  /** UUID. */
   id: string;
+  /** RFC 3339, e.g. 2026-11-27T08:15:30.123456789Z. */
   timestamp: string;
-  ts: number;
   camera_id: string;
   modality: Modality;
   metric: MetricKind;
   value: number;
   model_version?: string;
+  /** Labelled samples behind an Accuracy/Precision/Recall value. */
   sample_count?: number;
+}
+
+/** A validated event. `ts` is epoch ms; `timestamp` keeps the producer's exact text. */
+export interface MetricEvent extends WireMetricEvent {
+  /** Event time, epoch ms. */
+  ts: number;
 }
 
 export interface FieldError { path: string; message: string }
