@@ -24,6 +24,8 @@ export interface MappingCounters {
   deleted: number;
   failedRecords: number;
   handlerErrors: number;
+  /** Receive or delete calls that failed (retried). */
+  pollErrors: number;
 }
 
 function toRecord(m: Message, arn: string, region: string): SQSRecord {
@@ -50,7 +52,7 @@ function toRecord(m: Message, arn: string, region: string): SQSRecord {
 }
 
 export class LocalEventSourceMapping {
-  readonly counters: MappingCounters = { invocations: 0, received: 0, deleted: 0, failedRecords: 0, handlerErrors: 0 };
+  readonly counters: MappingCounters = { invocations: 0, received: 0, deleted: 0, failedRecords: 0, handlerErrors: 0, pollErrors: 0 };
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
@@ -92,14 +94,23 @@ export class LocalEventSourceMapping {
     const windowMs = this.opts.maxBatchingWindowMs ?? 0;
     const arn = this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:${this.opts.queueUrl.split('/').pop()}`;
     while (this.running) {
-      const batch = await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1);
-      if (batch.length === 0) continue;
-      // Batching window: keep gathering until the batch is full or the window has passed.
-      const until = Date.now() + windowMs;
-      while (this.running && batch.length < batchSize && Date.now() < until) {
-        const more = await this.receive(batchSize - batch.length, 0);
-        if (more.length === 0) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, until - Date.now()))));
-        batch.push(...more);
+      const batch: Message[] = [];
+      try {
+        batch.push(...await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1));
+        if (batch.length === 0) continue;
+        // Batching window: keep gathering until the batch is full or the window has passed.
+        const until = Date.now() + windowMs;
+        while (this.running && batch.length < batchSize && Date.now() < until) {
+          const more = await this.receive(batchSize - batch.length, 0);
+          if (more.length === 0) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, until - Date.now()))));
+          batch.push(...more);
+        }
+      } catch {
+        // As Lambda's poller does: a failed receive is retried; what was received reappears after
+        // its visibility timeout.
+        this.counters.pollErrors++;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
       }
       this.counters.received += batch.length;
       await this.invoke(batch.map((m) => toRecord(m, arn, this.opts.region ?? 'us-east-1')));
@@ -121,11 +132,16 @@ export class LocalEventSourceMapping {
     const done = records.filter((r) => !failedIds.has(r.messageId));
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);
-      await this.sqs.send(new DeleteMessageBatchCommand({
-        QueueUrl: this.opts.queueUrl,
-        Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
-      }));
-      this.counters.deleted += chunk.length;
+      try {
+        await this.sqs.send(new DeleteMessageBatchCommand({
+          QueueUrl: this.opts.queueUrl,
+          Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+        }));
+        this.counters.deleted += chunk.length;
+      } catch {
+        // Not deleted: the records come back after the visibility timeout and are applied as duplicates.
+        this.counters.pollErrors++;
+      }
     }
   }
 }
