@@ -2,8 +2,8 @@
 // - Baseline: the sample-weighted mean of the first `baselineSamples` labelled samples after each
 //   model_version change (or after a ModelDeployed / RetrainingCompleted reset).
 // - Current: an exponentially weighted, sample-weighted mean (half-life in labelled samples).
-// - Fires when current is `drop` below baseline AND the drop is significant (z-test on a
-//   proportion with the current labelled-sample count), so neither tiny samples (noise) nor huge
+// - Fires when current is `drop` below baseline AND the drop is significant (two-sample z-test on
+//   proportions with the baseline and current labelled-sample counts), so neither tiny samples (noise) nor huge
 //   ones (trivial differences) raise alarms. Values without sample_count carry no labelled weight.
 import type { Detector } from './detector.js';
 
@@ -52,7 +52,8 @@ export const regression: Detector<RegressionConfig, RegressionState> = {
     const current = st.cs / st.cn;
     const drop = baseline - current;
     const p = Math.min(1 - 1e-4, Math.max(1e-4, baseline));
-    const zScore = drop / Math.sqrt((p * (1 - p)) / st.cn);
+    // Two-sample test: both the baseline and the current estimate carry sampling noise.
+    const zScore = drop / Math.sqrt(p * (1 - p) * (1 / st.cn + 1 / st.bn));
     return {
       state: st,
       evaluation: {
