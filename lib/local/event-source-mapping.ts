@@ -16,6 +16,15 @@ export interface MappingOptions {
   pollers?: number;
   /** Long-poll wait per ReceiveMessage, seconds. */
   waitTimeSeconds?: number;
+  /** Called after every invocation with the records and the ids the handler failed (all of them when it threw). */
+  onBatch?: (outcome: BatchOutcome) => void;
+}
+
+export interface BatchOutcome {
+  records: SQSRecord[];
+  failedIds: Set<string>;
+  /** Set when the handler threw (the whole batch failed, as in Lambda). */
+  error?: Error;
 }
 
 export interface MappingCounters {
@@ -24,6 +33,8 @@ export interface MappingCounters {
   deleted: number;
   failedRecords: number;
   handlerErrors: number;
+  /** Receive or delete calls that failed; the poller backs off and carries on, as Lambda's does. */
+  pollErrors: number;
 }
 
 function toRecord(m: Message, arn: string, region: string): SQSRecord {
@@ -50,7 +61,7 @@ function toRecord(m: Message, arn: string, region: string): SQSRecord {
 }
 
 export class LocalEventSourceMapping {
-  readonly counters: MappingCounters = { invocations: 0, received: 0, deleted: 0, failedRecords: 0, handlerErrors: 0 };
+  readonly counters: MappingCounters = { invocations: 0, received: 0, deleted: 0, failedRecords: 0, handlerErrors: 0, pollErrors: 0 };
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
@@ -92,32 +103,41 @@ export class LocalEventSourceMapping {
     const windowMs = this.opts.maxBatchingWindowMs ?? 0;
     const arn = this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:${this.opts.queueUrl.split('/').pop()}`;
     while (this.running) {
-      const batch = await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1);
-      if (batch.length === 0) continue;
-      // Batching window: keep gathering until the batch is full or the window has passed.
-      const until = Date.now() + windowMs;
-      while (this.running && batch.length < batchSize && Date.now() < until) {
-        const more = await this.receive(batchSize - batch.length, 0);
-        if (more.length === 0) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, until - Date.now()))));
-        batch.push(...more);
+      try {
+        const batch = await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1);
+        if (batch.length === 0) continue;
+        // Batching window: keep gathering until the batch is full or the window has passed.
+        const until = Date.now() + windowMs;
+        while (this.running && batch.length < batchSize && Date.now() < until) {
+          const more = await this.receive(batchSize - batch.length, 0);
+          if (more.length === 0) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, until - Date.now()))));
+          batch.push(...more);
+        }
+        this.counters.received += batch.length;
+        await this.invoke(batch.map((m) => toRecord(m, arn, this.opts.region ?? 'us-east-1')));
+      } catch {
+        // Received-but-unhandled messages simply reappear after the visibility timeout.
+        this.counters.pollErrors++;
+        if (this.running) await new Promise((r) => setTimeout(r, 200));
       }
-      this.counters.received += batch.length;
-      await this.invoke(batch.map((m) => toRecord(m, arn, this.opts.region ?? 'us-east-1')));
     }
   }
 
   private async invoke(records: SQSRecord[]): Promise<void> {
     this.counters.invocations++;
     let failedIds: Set<string>;
+    let error: Error | undefined;
     try {
       const r = await this.handler({ Records: records });
       failedIds = new Set((r?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-    } catch {
+    } catch (err) {
       // A thrown error fails the whole batch, as in Lambda.
       this.counters.handlerErrors++;
+      error = err as Error;
       failedIds = new Set(records.map((r) => r.messageId));
     }
     this.counters.failedRecords += failedIds.size;
+    this.opts.onBatch?.({ records, failedIds, ...(error ? { error } : {}) });
     const done = records.filter((r) => !failedIds.has(r.messageId));
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);

@@ -1,0 +1,225 @@
+// The demo's verdict: what each scenario expected against what the monitor published, plus the
+// accounting of every event sent. Pure: takes what was observed, returns rows and text.
+import type { ActionType } from '../core/policy.js';
+import type { SimCamera } from '../sim/fleet-simulator.js';
+import { SCENARIOS, type ScenarioId } from '../sim/scenarios.js';
+
+/** An event the monitor put on the bus, as read from the tap queue. */
+export interface ObservedTrigger {
+  detailType: string;
+  cameraId: string;
+  metric?: string;
+  detector?: string;
+  statistic?: number;
+  threshold?: number;
+  /** Event time the decision was made at (the detail's lastEventAt), ms. */
+  firedAtMs: number;
+}
+
+/** A message found in the dead-letter queue. */
+export interface ObservedDeadLetter {
+  /** vmon-reason when the handler rejected it; absent when SQS redrove it after maxReceiveCount. */
+  reason?: string;
+  /** The ingest message it came from (vmon-source-message-id, or its own id when redriven). */
+  sourceMessageId: string;
+  receiveCount: number;
+}
+
+export interface EventAccounting {
+  messagesSent: number;
+  /** Valid events sent. */
+  sent: number;
+  /** Valid events in messages the handler acknowledged (first acknowledgement of each message). */
+  applied: number;
+  /** Bad parts sent (array elements or whole bodies). */
+  badPartsSent: number;
+  /** Dead letters with a handler reason. */
+  rejected: number;
+  /** Valid events in messages SQS redrove to the DLQ after maxReceiveCount. */
+  redriven: number;
+  /** Valid events neither applied nor dead-lettered: must be 0. */
+  lost: number;
+  /** Bad parts that did not reach the DLQ: must be 0. */
+  badPartsLost: number;
+}
+
+export interface ScenarioRow {
+  scenario: ScenarioId;
+  description: string;
+  cameras: number;
+  /** The expected detail-type, 'no trigger', or `${type} (needs detector)` when the policy has none for it. */
+  expected: string;
+  /** Cameras whose expected trigger arrived after onset. */
+  detected: number;
+  /** Simulated minutes from onset to trigger: median and max over detected cameras. */
+  delayMinutes: { median: number; max: number } | null;
+  /** Triggers other than the expected one (on healthy cameras: false triggers). */
+  unexpectedTriggers: number;
+  status: 'ok' | 'FAIL' | 'needs detector';
+}
+
+export interface DeadLetterSummary {
+  total: number;
+  rejected: number;
+  redrivenMessages: number;
+  byReason: { reason: string; count: number }[];
+}
+
+export interface StateCheck {
+  /** Cameras whose stored newest event per stream is the last event sent for it. */
+  matching: number;
+  expected: number;
+  mismatches: string[];
+}
+
+export interface DemoSummary {
+  rows: ScenarioRow[];
+  falseTriggersOnHealthy: number;
+  healthyCameras: number;
+  resolved: number;
+  triggersByType: Record<string, number>;
+  deadLetters: DeadLetterSummary;
+  events: EventAccounting;
+  state: StateCheck;
+  problems: string[];
+  ok: boolean;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Groups reasons that differ only by array position, e.g. `[3].metric: …` and `[7].metric: …`. */
+export function reasonGroup(reason: string | undefined, maxReceiveCount: number): string {
+  if (reason === undefined) return `redriven by SQS after ${maxReceiveCount} failed receives (maxReceiveCount)`;
+  return reason.replace(/^\[\d+\]\./, '').replace(/position \d+ \(line \d+ column \d+\)/, 'position …').replace(/at position \d+/, 'at position …');
+}
+
+export function summarize(input: {
+  cameras: readonly SimCamera[];
+  triggers: readonly ObservedTrigger[];
+  deadLetters: readonly ObservedDeadLetter[];
+  events: EventAccounting;
+  state: StateCheck;
+  /** Actions the running policy can publish: a scenario expecting another one is marked 'needs detector'. */
+  availableActions: readonly ActionType[];
+  maxReceiveCount: number;
+}): DemoSummary {
+  const byCamera = new Map<string, ObservedTrigger[]>();
+  const triggersByType: Record<string, number> = {};
+  let resolved = 0;
+  for (const t of input.triggers) {
+    triggersByType[t.detailType] = (triggersByType[t.detailType] ?? 0) + 1;
+    if (t.detailType === 'AlertResolved') { resolved++; continue; }
+    let list = byCamera.get(t.cameraId);
+    if (!list) byCamera.set(t.cameraId, (list = []));
+    list.push(t);
+  }
+  const problems: string[] = [];
+  const rows: ScenarioRow[] = [];
+  for (const s of SCENARIOS) {
+    const cams = input.cameras.filter((c) => c.scenario === s.id);
+    if (cams.length === 0) continue;
+    const available = s.expectedAction === null || input.availableActions.includes(s.expectedAction);
+    let detected = 0, unexpected = 0;
+    const delays: number[] = [];
+    for (const cam of cams) {
+      let hit = false;
+      for (const t of byCamera.get(cam.id) ?? []) {
+        const expectedHit = s.expectedAction !== null && t.detailType === s.expectedAction && cam.onsetMs !== null && t.firedAtMs >= cam.onsetMs;
+        if (expectedHit && !hit) {
+          hit = true;
+          delays.push((t.firedAtMs - cam.onsetMs!) / 60_000);
+        } else if (!expectedHit) {
+          // A later episode of the expected trigger is fine; anything else is not.
+          unexpected++;
+        }
+      }
+      if (hit) detected++;
+    }
+    const status: ScenarioRow['status'] = !available ? 'needs detector'
+      : (s.expectedAction === null ? unexpected === 0 : detected === cams.length && unexpected === 0) ? 'ok' : 'FAIL';
+    if (status === 'FAIL') {
+      problems.push(s.expectedAction === null
+        ? `${s.id}: ${unexpected} trigger(s) where none was expected`
+        : `${s.id}: ${detected}/${cams.length} cameras got ${s.expectedAction}, ${unexpected} unexpected trigger(s)`);
+    }
+    rows.push({
+      scenario: s.id,
+      description: s.description,
+      cameras: cams.length,
+      expected: s.expectedAction === null ? 'no trigger' : available ? s.expectedAction : `${s.expectedAction} (needs detector)`,
+      detected,
+      delayMinutes: delays.length ? { median: median(delays), max: Math.max(...delays) } : null,
+      unexpectedTriggers: unexpected,
+      status,
+    });
+  }
+  const healthy = rows.find((r) => r.scenario === 'healthy');
+
+  const groups = new Map<string, number>();
+  for (const d of input.deadLetters) {
+    const g = reasonGroup(d.reason, input.maxReceiveCount);
+    groups.set(g, (groups.get(g) ?? 0) + 1);
+  }
+  const deadLetters: DeadLetterSummary = {
+    total: input.deadLetters.length,
+    rejected: input.deadLetters.filter((d) => d.reason !== undefined).length,
+    redrivenMessages: input.deadLetters.filter((d) => d.reason === undefined).length,
+    byReason: [...groups.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
+  };
+  const ev = input.events;
+  if (ev.lost !== 0) problems.push(`${ev.lost} valid event(s) lost: neither applied nor dead-lettered`);
+  if (ev.badPartsLost !== 0) problems.push(`${ev.badPartsLost} bad part(s) sent never reached the DLQ`);
+  if (ev.rejected !== ev.badPartsSent) problems.push(`DLQ holds ${ev.rejected} rejected part(s), ${ev.badPartsSent} bad part(s) were sent`);
+  if (input.state.matching !== input.state.expected) problems.push(`stored state differs from what was sent for ${input.state.expected - input.state.matching} camera(s): ${input.state.mismatches.slice(0, 3).join('; ')}`);
+  return {
+    rows,
+    falseTriggersOnHealthy: healthy?.unexpectedTriggers ?? 0,
+    healthyCameras: healthy?.cameras ?? 0,
+    resolved,
+    triggersByType,
+    deadLetters,
+    events: ev,
+    state: input.state,
+    problems,
+    ok: problems.length === 0,
+  };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** The summary as plain text for a terminal or a CI log. */
+export function formatSummary(s: DemoSummary): string {
+  const scenarioTable = table(
+    ['scenario', 'cameras', 'expected', 'detected', 'delay p50/max (sim min)', 'unexpected', 'status'],
+    s.rows.map((r) => [
+      r.scenario, String(r.cameras), r.expected,
+      r.expected === 'no trigger' ? '-' : `${r.detected}/${r.cameras}`,
+      r.delayMinutes ? `${r.delayMinutes.median.toFixed(0)} / ${r.delayMinutes.max.toFixed(0)}` : '-',
+      String(r.unexpectedTriggers), r.status,
+    ]),
+  );
+  const e = s.events;
+  const lines = [
+    scenarioTable,
+    '',
+    `false triggers on healthy cameras: ${s.falseTriggersOnHealthy} (${s.healthyCameras} cameras)`,
+    `events on the bus: ${Object.entries(s.triggersByType).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `dead-letter queue: ${s.deadLetters.total} message(s)`,
+    ...s.deadLetters.byReason.map((r) => `  ${String(r.count).padStart(5)}  ${r.reason}`),
+    `events: sent ${n(e.sent)}, applied ${n(e.applied)}, dead-lettered by redrive ${n(e.redriven)}, lost ${n(e.lost)}` +
+      ` | bad parts: sent ${n(e.badPartsSent)}, in DLQ with reason ${n(e.rejected)}`,
+    `stored state: ${s.state.matching}/${s.state.expected} cameras hold the last event sent on every stream`,
+  ];
+  if (s.problems.length) lines.push('', 'PROBLEMS:', ...s.problems.map((p) => `  - ${p}`));
+  return lines.join('\n');
+}
