@@ -1,18 +1,14 @@
 #!/usr/bin/env node
-// CDK app: `npx cdk synth` / `npx cdk deploy`. Context: stage, driftWindowSize, driftThreshold.
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { MonitorStack } from '../lib/stack/monitor-stack.js';
+// CDK app: `npx cdk synth` / `npx cdk deploy`. Every setting comes from CDK context, validated by
+// lib/stack/stack-config.ts (README "Configuration"); a bad value stops synth with the key named.
+import { App } from 'aws-cdk-lib';
+import { buildMonitorApp } from '../lib/stack/app.js';
+import { StackConfigError } from '../lib/stack/stack-config.js';
 
-const app = new App();
-const stage = String(app.node.tryGetContext('stage') ?? 'dev');
-const num = (key: string) => {
-  const v = app.node.tryGetContext(key);
-  return v === undefined ? undefined : Number(v);
-};
-new MonitorStack(app, `VisuTilityMonitor-${stage}`, {
-  stage,
-  driftWindowSize: num('driftWindowSize'),
-  driftThreshold: num('driftThreshold'),
-});
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+try {
+  buildMonitorApp(new App());
+} catch (err) {
+  if (!(err instanceof StackConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}

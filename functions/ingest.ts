@@ -1,32 +1,20 @@
-// Ingest Lambda: SQS batch → ingestBatch → partial batch response. Wiring only.
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { CameraStateStore } from '../lib/adapters/state-store.js';
-import { TriggerPublisher } from '../lib/adapters/trigger-publisher.js';
-import { DeadLetterQueue } from '../lib/adapters/dead-letter.js';
-import { numberEnv, requireEnv } from '../lib/adapters/env.js';
-import { driftPolicy } from '../lib/core/policy.js';
+// Ingest Lambda: SQS batch of metric messages → ingestBatch → partial batch response. Wiring only;
+// logs, metrics and traces come from lib/adapters/observability.ts.
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ingestBatch } from '../lib/app/ingest-batch.js';
-import { DEFAULT_DRIFT, ENV } from '../lib/resources.js';
+import { createObservability, instrumented, recordBatch } from '../lib/adapters/observability.js';
+import { ENV } from '../lib/resources.js';
+import { SERVICE } from '../lib/telemetry.js';
+import { monitorWiring } from './wiring.js';
 
-// Built once per container. Exported so tests can add fault-injection middleware to these very clients.
-export const clients = {
-  dynamodb: new DynamoDBClient({}),
-  eventBridge: new EventBridgeClient({}),
-  sqs: new SQSClient({}),
-};
+const obs = createObservability(SERVICE.ingest);
+const wiring = monitorWiring(ENV.deadLetterQueueUrl, obs);
+export const clients = wiring.clients;
+const publisher = wiring.deps.publisher;
 
-const policy = driftPolicy(numberEnv(ENV.windowSize, DEFAULT_DRIFT.windowSize), numberEnv(ENV.threshold, DEFAULT_DRIFT.threshold));
-const deps = {
-  store: new CameraStateStore(clients.dynamodb, requireEnv(ENV.tableName)),
-  publisher: new TriggerPublisher(clients.eventBridge, requireEnv(ENV.eventBusName)),
-  deadLetters: new DeadLetterQueue(clients.sqs, requireEnv(ENV.deadLetterQueueUrl)),
-  policy: () => policy,
-};
-
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const result = await ingestBatch(event.Records.map((r) => ({ messageId: r.messageId, body: r.body })), deps);
+export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => instrumented(obs, context, async () => {
+  publisher.takeFailures(); // count this invocation's failures only
+  const result = await ingestBatch(event.Records.map((r) => ({ messageId: r.messageId, body: r.body })), wiring.deps);
+  recordBatch(obs, result, publisher.takeFailures());
   return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
-};
+});

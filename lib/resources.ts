@@ -13,6 +13,16 @@ export interface ResourceNames {
   retrainingRule: string;
   tapQueue: string;
   tapRule: string;
+  lifecycleQueue: string;
+  lifecycleDeadLetterQueue: string;
+  lifecycleRule: string;
+  /** Where the bus rules put events they could not deliver to their targets after retries. */
+  ruleDeadLetterQueue: string;
+  eventArchive: string;
+  alarmTopic: string;
+  dashboard: string;
+  /** Prefix of every alarm name. */
+  alarmPrefix: string;
 }
 
 /** Physical names for one stage, e.g. `visutility-dev-ingest`. */
@@ -27,6 +37,14 @@ export function resourceNames(stage: string): ResourceNames {
     retrainingRule: `${p}-retraining-requested`,
     tapQueue: `${p}-tap`,
     tapRule: `${p}-tap-all`,
+    lifecycleQueue: `${p}-model-lifecycle`,
+    lifecycleDeadLetterQueue: `${p}-model-lifecycle-dlq`,
+    lifecycleRule: `${p}-model-lifecycle`,
+    ruleDeadLetterQueue: `${p}-rule-dlq`,
+    eventArchive: `${p}-events`,
+    alarmTopic: `${p}-alarms`,
+    dashboard: `${p}-monitor`,
+    alarmPrefix: `${p}-`,
   };
 }
 
@@ -36,6 +54,9 @@ export const STATE_TABLE = {
   /** Attribute names of a camera item. */
   attributes: { version: 'v', streams: 'w', rest: 's', updatedAt: 'u' },
   cameraKey: (cameraId: string) => `camera#${cameraId}`,
+  /** One item holds every scoped policy, so a change is one conditional write and never half-applied. */
+  policiesKey: 'policies',
+  policyAttributes: { version: 'v', policies: 'p', updatedAt: 'u' },
 };
 
 export const INGEST = {
@@ -60,6 +81,9 @@ export const DEAD_LETTER_ATTRIBUTES = {
 };
 
 export const RETRAINING_PATTERN = { source: [EVENT_SOURCE], 'detail-type': ['RetrainingRequested'] };
+/** The training pipeline's reports that close the loop (any source, on the monitor's bus). */
+export const LIFECYCLE_DETAIL_TYPES = ['RetrainingCompleted', 'ModelDeployed'] as const;
+export const LIFECYCLE_PATTERN = { 'detail-type': [...LIFECYCLE_DETAIL_TYPES] };
 /** Catch-all: every event the monitor publishes. */
 export const TAP_PATTERN = { source: [EVENT_SOURCE] };
 
@@ -68,8 +92,12 @@ export const ENV = {
   tableName: 'STATE_TABLE_NAME',
   eventBusName: 'EVENT_BUS_NAME',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
-  windowSize: 'DRIFT_WINDOW_SIZE',
-  threshold: 'DRIFT_THRESHOLD',
+  lifecycleDeadLetterQueueUrl: 'LIFECYCLE_DEAD_LETTER_QUEUE_URL',
+  /** JSON policy used when the table holds no fleet policy (the stack's `defaultPolicy` context). */
+  defaultPolicy: 'DEFAULT_POLICY',
+  /** How long a container reuses the policies it read (s); a change is seen within this. */
+  policyCacheSeconds: 'POLICY_CACHE_SECONDS',
 } as const;
 
-export const DEFAULT_DRIFT = { windowSize: 10, threshold: 0.7 };
+export const POLICY_CACHE_SECONDS = 30;
+

@@ -28,6 +28,19 @@ function fromItem(item: Record<string, AttributeValue> | undefined): VersionedSt
   };
 }
 
+/** The item one camera's state is stored as (exported for size accounting). */
+export function cameraItem(cameraId: string, state: CameraState, version: number, nowMs: number): Record<string, AttributeValue> {
+  const enc = encodeState(state);
+  const item: Record<string, AttributeValue> = {
+    [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) },
+    [A.version]: { N: String(version) },
+    [A.rest]: { S: enc.rest },
+    [A.updatedAt]: { N: String(nowMs) },
+  };
+  if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
+  return item;
+}
+
 export class CameraStateStore {
   constructor(private readonly ddb: DynamoDBClient, private readonly tableName: string) {}
 
@@ -45,15 +58,8 @@ export class CameraStateStore {
    * item comes back with the failure (ReturnValuesOnConditionCheckFailure), so a retry needs no read.
    */
   async save(cameraId: string, state: CameraState, expected: number, nowMs: number): Promise<SaveResult> {
-    const enc = encodeState(state);
     const next = expected + 1;
-    const item: Record<string, AttributeValue> = {
-      [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) },
-      [A.version]: { N: String(next) },
-      [A.rest]: { S: enc.rest },
-      [A.updatedAt]: { N: String(nowMs) },
-    };
-    if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
+    const item = cameraItem(cameraId, state, next, nowMs);
     try {
       await this.ddb.send(new PutItemCommand({
         TableName: this.tableName,

@@ -1,29 +1,26 @@
 // The ingest story: an SQS batch of metric messages → validated events → per-camera state
 // (one conditional write per camera per batch) → triggers on the bus; bad parts to dead-letter.
 // Knows nothing of Lambda or SQS event shapes beyond { messageId, body }.
-import { applyEvents, type ApplyStats, type CameraState } from '../core/camera-state.js';
+import { applyEvents, type ApplyStats, type PolicySource, type SuppressionReason } from '../core/camera-state.js';
 import { parseBody, type MetricEvent } from '../core/metric-event.js';
+import type { Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
 import type { DeadLetter, DeadLetterQueue } from '../adapters/dead-letter.js';
-import type { CameraStateStore } from '../adapters/state-store.js';
-import type { TriggerPublisher } from '../adapters/trigger-publisher.js';
-import { backoffMs, sleep } from '../adapters/retry.js';
+import { StateConflictError, updateCamera, type CameraUpdateDeps } from './camera-update.js';
 
 export interface IngestRecord { messageId: string; body: string }
 
-export interface IngestDeps {
-  store: CameraStateStore;
-  publisher: TriggerPublisher;
+/** The policy for a camera + modality (scoped policies resolve most-specific first). */
+export type PolicyLookup = (cameraId: string, modality: Modality) => Policy;
+
+export interface IngestDeps extends CameraUpdateDeps {
   deadLetters: DeadLetterQueue;
-  policy: () => Policy | Promise<Policy>;
+  /** Called once per batch: a fixed policy, or a lookup over scoped policies. */
+  policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
   now?: () => number;
-  /** Conditional-write attempts per camera before the camera's records are failed for redelivery. */
-  maxWriteAttempts?: number;
   /** Cameras processed at once. */
   concurrency?: number;
-  /** Test hook: runs after a camera's state write and before its publish (crash injection). */
-  afterStateWrite?: (cameraId: string) => void | Promise<void>;
 }
 
 export interface BatchResult {
@@ -33,6 +30,7 @@ export interface BatchResult {
   late: number;
   duplicates: number;
   tooLate: number;
+  suppressed: Partial<Record<SuppressionReason, number>>;
   rejected: number;
   writes: number;
   conflicts: number;
@@ -41,20 +39,13 @@ export interface BatchResult {
   detectorErrors: ApplyStats['detectorErrors'];
 }
 
-export class StateConflictError extends Error {
-  constructor(cameraId: string, attempts: number) {
-    super(`state of camera ${cameraId} kept changing under us: ${attempts} conditional writes conflicted`);
-    this.name = 'StateConflictError';
-  }
-}
-
-const clone = (s: CameraState): CameraState => structuredClone(s);
+export { StateConflictError };
 
 export async function ingestBatch(records: readonly IngestRecord[], deps: IngestDeps): Promise<BatchResult> {
   const now = deps.now ?? Date.now;
   const nowMs = now();
   const result: BatchResult = {
-    failedMessageIds: [], events: 0, applied: 0, late: 0, duplicates: 0, tooLate: 0, rejected: 0,
+    failedMessageIds: [], events: 0, applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, rejected: 0,
     writes: 0, conflicts: 0, triggers: [], cameraErrors: [], detectorErrors: [],
   };
   const failed = new Set<string>();
@@ -85,7 +76,8 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
     while (next < cameras.length) {
       const [cameraId, group] = cameras[next++]!;
       try {
-        await processCamera(cameraId, group.events, policy, deps, nowMs, result);
+        const source: PolicySource = typeof policy === 'function' ? (m: Modality) => policy(cameraId, m) : policy;
+        await processCamera(cameraId, group.events, source, deps, nowMs, result);
       } catch (err) {
         result.cameraErrors.push({ cameraId, error: `${(err as Error).name}: ${(err as Error).message}` });
         for (const id of group.messageIds) failed.add(id);
@@ -97,43 +89,19 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   return result;
 }
 
-async function processCamera(cameraId: string, events: MetricEvent[], policy: Policy, deps: IngestDeps, nowMs: number, result: BatchResult) {
-  const maxAttempts = deps.maxWriteAttempts ?? 5;
-  let current = await deps.store.load(cameraId);
-  for (let attempt = 1; ; attempt++) {
-    const working = clone(current.state);
-    const pending = working.outbox;
-    const { state, triggers, stats } = applyEvents(working, events, policy);
-    state.outbox = [...pending, ...triggers];
-    let version = current.version;
-    if (stats.applied > 0 || triggers.length > 0) {
-      const saved = await deps.store.save(cameraId, state, current.version, nowMs);
-      result.writes++;
-      if (!saved.ok) {
-        result.conflicts++;
-        if (attempt >= maxAttempts) throw new StateConflictError(cameraId, attempt);
-        current = saved.current;
-        await sleep(backoffMs(attempt));
-        continue;
-      }
-      version = saved.version;
-    }
-    result.applied += stats.applied;
-    result.late += stats.late;
-    result.duplicates += stats.duplicates;
-    result.tooLate += stats.tooLate;
-    result.detectorErrors.push(...stats.detectorErrors);
-    if (state.outbox.length === 0) return;
-
-    // 3. The outbox: triggers are committed with the state, then published, then cleared.
-    await deps.afterStateWrite?.(cameraId);
-    await deps.publisher.publish(state.outbox);
-    result.triggers.push(...triggers);
-    state.outbox = [];
-    // Clearing is best effort: if another writer got in first, it republishes the same triggerIds.
-    const cleared = await deps.store.save(cameraId, state, version, nowMs);
-    result.writes++;
-    if (!cleared.ok) result.conflicts++;
-    return;
-  }
+async function processCamera(cameraId: string, events: MetricEvent[], policy: PolicySource, deps: IngestDeps, nowMs: number, result: BatchResult) {
+  const out = await updateCamera(cameraId, (state) => {
+    const r = applyEvents(state, events, policy);
+    return { changed: r.stats.applied > 0, triggers: r.triggers, result: r.stats };
+  }, deps, nowMs);
+  const stats = out.result;
+  result.writes += out.writes;
+  result.conflicts += out.conflicts;
+  result.applied += stats.applied;
+  result.late += stats.late;
+  result.duplicates += stats.duplicates;
+  result.tooLate += stats.tooLate;
+  for (const [k, n] of Object.entries(stats.suppressed)) result.suppressed[k as SuppressionReason] = (result.suppressed[k as SuppressionReason] ?? 0) + n;
+  result.detectorErrors.push(...stats.detectorErrors);
+  result.triggers.push(...out.triggers);
 }

@@ -1,9 +1,11 @@
-// One camera's monitoring state and the pure step that applies a batch of its events.
+// One camera's monitoring state and the pure step that applies a batch of its events: windows,
+// detectors, and the alert lifecycle (episodes, cooldown, silences, retrain-in-flight suppression).
 // The handler loads this, calls applyEvents, and writes it back with one conditional write.
 import { METRICS, MODALITIES, type MetricEvent, type MetricKind, type Modality } from './metric-event.js';
-import { DETECTORS, windowSizes, type Policy } from './policy.js';
+import { appliesTo, detectorConfig, DETECTORS, windowSizes, type ActionType, type DetectorSpec, type Policy } from './policy.js';
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
 import { episodeId, isoTime, triggerId, TRIGGER_SCHEMA_VERSION, type Trigger } from './trigger.js';
+import type { Evaluation } from './detectors/detector.js';
 
 /**
  * Every stream keeps at least this many newest entries so that redelivered events are recognised
@@ -18,6 +20,18 @@ export interface AlertState {
   e: number;
   /** When the current episode fired (event time, ms). */
   at?: number;
+  /** The current episode's trigger was published (so its resolution will be too). */
+  p?: boolean;
+  /** The action the current episode asked for. */
+  a?: ActionType;
+}
+
+export interface Silence {
+  /** Mute only this metric; all of the camera's alerts when absent. */
+  metric?: MetricKind;
+  /** Epoch ms (compared with event time). */
+  until: number;
+  reason?: string;
 }
 
 export interface CameraState {
@@ -28,19 +42,29 @@ export interface CameraState {
   alerts: Record<string, AlertState>;
   /** Last model_version seen, by modality. */
   mv: Partial<Record<Modality, string>>;
+  /** Per action: no new trigger of that action before this event time (ms). */
+  cooldown: Partial<Record<ActionType, number>>;
+  /** A retrain asked for and not yet reported complete. */
+  inFlight?: { triggerId: string; since: number };
+  silences: Silence[];
+  /** Window detectors ignore entries at or before this time (ms), by modality: set by a model reset. */
+  reset: Partial<Record<Modality, number>>;
   /** Triggers decided by a committed write and not yet known to be published (the outbox). */
   outbox: Trigger[];
 }
+
+export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown';
 
 export interface ApplyStats {
   applied: number;
   late: number;
   duplicates: number;
   tooLate: number;
+  suppressed: Partial<Record<SuppressionReason, number>>;
   detectorErrors: { detector: string; message: string }[];
 }
 
-export const emptyState = (): CameraState => ({ streams: {}, det: {}, alerts: {}, mv: {}, outbox: [] });
+export const emptyState = (): CameraState => ({ streams: {}, det: {}, alerts: {}, mv: {}, cooldown: {}, silences: [], reset: {}, outbox: [] });
 
 export const streamKey = (modality: Modality, metric: MetricKind) => `${modality}.${metric}`;
 export const alertKey = (detectorId: string, modality: Modality) => `${detectorId}@${modality}`;
@@ -51,71 +75,113 @@ export function parseStreamKey(key: string): { modality: Modality; metric: Metri
   return { modality, metric };
 }
 
+export type PolicySource = Policy | ((modality: Modality) => Policy);
+
 const byTime = (a: MetricEvent & { tag: number }, b: MetricEvent & { tag: number }) => a.ts - b.ts || a.tag - b.tag;
+
+function suppression(state: CameraState, action: ActionType, metric: MetricKind, at: number, policy: Policy): SuppressionReason | null {
+  if (state.silences.some((s) => s.until > at && (s.metric === undefined || s.metric === metric))) return 'silenced';
+  if (action === 'RetrainingRequested' && state.inFlight) {
+    if (at < state.inFlight.since + policy.inFlightTimeoutSeconds * 1000) return 'retrain-in-flight';
+    delete state.inFlight; // timed out: the retrain never reported back
+  }
+  if ((state.cooldown[action] ?? -Infinity) > at) return 'cooldown';
+  return null;
+}
+
+function chooseAction(spec: DetectorSpec, ev: Evaluation, state: CameraState, modality: Modality): ActionType {
+  if (spec.kind === 'regression' && spec.severeDrop !== undefined && ev.statistic >= spec.severeDrop) return spec.severeAction;
+  if (spec.escalate && spec.escalate.ifFiring.some((id) => state.alerts[alertKey(id, modality)]?.f)) return spec.escalate.action;
+  return spec.action;
+}
+
+function detail(state: CameraState, event: MetricEvent, spec: DetectorSpec, policy: Policy, ev: Evaluation, episode: string, type: string) {
+  const { firstEventMs, lastEventMs, changePointMs, ...rest } = (ev.details ?? {}) as { firstEventMs?: number; lastEventMs?: number; changePointMs?: number };
+  return {
+    schemaVersion: TRIGGER_SCHEMA_VERSION,
+    triggerId: triggerId(episode, type),
+    episodeId: episode,
+    cameraId: event.camera_id,
+    modality: event.modality,
+    metric: event.metric,
+    detector: spec.id,
+    detectorKind: spec.kind,
+    policyId: policy.id,
+    statistic: ev.statistic,
+    threshold: ev.threshold,
+    sampleCount: ev.n,
+    firstEventAt: isoTime(firstEventMs ?? changePointMs ?? event.ts),
+    lastEventAt: isoTime(lastEventMs ?? event.ts),
+    ...(changePointMs !== undefined ? { changePointAt: isoTime(changePointMs) } : {}),
+    ...(state.mv[event.modality] !== undefined ? { modelVersion: state.mv[event.modality] } : {}),
+    ...rest,
+  };
+}
 
 /**
  * Applies one camera's events to its state, in event-time order, and returns the triggers decided.
- * Mutates and returns `state`. Deterministic: same state + same events + same policy → same result.
+ * Mutates and returns `state`. Deterministic: same state + same events + same policy → same result;
+ * all lifecycle clocks (cooldown, silences, in-flight timeout) run on event time.
  */
-export function applyEvents(state: CameraState, events: readonly MetricEvent[], policy: Policy): { state: CameraState; triggers: Trigger[]; stats: ApplyStats } {
-  const stats: ApplyStats = { applied: 0, late: 0, duplicates: 0, tooLate: 0, detectorErrors: [] };
+export function applyEvents(state: CameraState, events: readonly MetricEvent[], source: PolicySource): { state: CameraState; triggers: Trigger[]; stats: ApplyStats } {
+  const stats: ApplyStats = { applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, detectorErrors: [] };
   const triggers: Trigger[] = [];
-  const sizes = windowSizes(policy);
+  const policyFor = typeof source === 'function' ? source : () => source;
   const tagged = events.map((e) => ({ ...e, tag: idTag(e.id) })).sort(byTime);
 
   for (const event of tagged) {
+    const policy = policyFor(event.modality);
     const key = streamKey(event.modality, event.metric);
     const entries = (state.streams[key] ??= []);
-    const capacity = Math.max(DEDUP_DEPTH, sizes[event.metric] ?? 0);
-    // Stored as float32 so that encode/decode is lossless and results never depend on batch splits.
-    const outcome = insertEntry(entries, { ts: event.ts, tag: event.tag, value: Math.fround(event.value) }, capacity);
+    const windowSize = windowSizes(policy)[event.metric] ?? 0;
+    const capacity = Math.max(DEDUP_DEPTH, windowSize);
+    // Stored as float32 so that encode/decode is lossless and results never depend on batch splits;
+    // streams no window detector reads keep only keys (NaN value) for dedup.
+    const value = windowSize > 0 ? Math.fround(event.value) : NaN;
+    const outcome = insertEntry(entries, { ts: event.ts, tag: event.tag, value }, capacity);
     if (outcome === 'duplicate') { stats.duplicates++; continue; }
     if (outcome === 'too-late') { stats.tooLate++; continue; }
     stats.applied++;
     if (outcome === 'late') stats.late++;
     if (event.model_version !== undefined && outcome === 'newest') state.mv[event.modality] = event.model_version;
+    const resetAt = state.reset[event.modality];
+    const window = resetAt === undefined ? entries : entries.filter((e) => e.ts > resetAt);
+    if (window.length === 0) continue;
 
     for (const spec of policy.detectors) {
-      if (spec.metric !== event.metric) continue;
+      if (spec.metric !== event.metric || !appliesTo(spec, event.modality)) continue;
       const akey = alertKey(spec.id, event.modality);
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
-        const r = DETECTORS[spec.kind].update(state.det[akey], { event, outcome, window: entries, firing: alert.f }, spec.config);
+        const r = DETECTORS[spec.kind].update(state.det[akey], { event, outcome, window, firing: alert.f }, detectorConfig(spec));
         if (r.state === null || r.state === undefined) delete state.det[akey];
         else state.det[akey] = r.state;
         const ev = r.evaluation;
         if (!ev) continue;
         if (!alert.f && ev.breach) {
+          const actionType = chooseAction(spec, ev, state, event.modality);
           alert.f = true;
           alert.e += 1;
           alert.at = event.ts;
+          alert.a = actionType;
           const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
-          const details = ev.details ?? {};
-          const { firstEventMs, lastEventMs, ...rest } = details as { firstEventMs?: number; lastEventMs?: number };
-          triggers.push({
-            detailType: spec.action,
-            detail: {
-              schemaVersion: TRIGGER_SCHEMA_VERSION,
-              triggerId: triggerId(epi, spec.action),
-              episodeId: epi,
-              cameraId: event.camera_id,
-              modality: event.modality,
-              metric: event.metric,
-              detector: spec.id,
-              detectorKind: spec.kind,
-              policyId: policy.id,
-              statistic: ev.statistic,
-              threshold: ev.threshold,
-              sampleCount: ev.n,
-              firstEventAt: isoTime(firstEventMs ?? event.ts),
-              lastEventAt: isoTime(lastEventMs ?? event.ts),
-              ...(state.mv[event.modality] !== undefined ? { modelVersion: state.mv[event.modality] } : {}),
-              ...rest,
-            },
-          });
+          const why = suppression(state, actionType, event.metric, event.ts, policy);
+          if (why) {
+            alert.p = false;
+            stats.suppressed[why] = (stats.suppressed[why] ?? 0) + 1;
+            continue;
+          }
+          alert.p = true;
+          const d = detail(state, event, spec, policy, ev, epi, actionType);
+          triggers.push({ detailType: actionType, detail: d });
+          if (policy.cooldownSeconds > 0) state.cooldown[actionType] = event.ts + policy.cooldownSeconds * 1000;
+          if (actionType === 'RetrainingRequested') state.inFlight = { triggerId: d.triggerId, since: event.ts };
         } else if (alert.f && ev.clear) {
-          alert.f = false;
-          delete alert.at;
+          if (alert.p) {
+            const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
+            triggers.push({ detailType: 'AlertResolved', detail: { ...detail(state, event, spec, policy, ev, epi, 'AlertResolved'), resolvedAction: alert.a, firedAt: isoTime(alert.at ?? event.ts) } });
+          }
+          state.alerts[akey] = { f: false, e: alert.e };
         }
       } catch (err) {
         // One failing detector never blocks the others (the original's error isolation).
@@ -123,5 +189,57 @@ export function applyEvents(state: CameraState, events: readonly MetricEvent[], 
       }
     }
   }
+  for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
   return { state, triggers, stats };
+}
+
+/** A model lifecycle signal from the training pipeline (RetrainingCompleted or ModelDeployed). */
+export interface ModelLifecycleSignal {
+  type: 'RetrainingCompleted' | 'ModelDeployed';
+  /** Limit the reset to one modality; all of the camera's when absent. */
+  modality?: Modality;
+  modelVersion?: string;
+  /** When the pipeline says it happened (ms). */
+  at: number;
+}
+
+/**
+ * Closes the loop: resets the camera's baselines and window detectors (for one modality or all),
+ * resolves its published alerts, and lifts the retrain-in-flight suppression.
+ */
+export function applyModelLifecycle(state: CameraState, cameraId: string, signal: ModelLifecycleSignal, policyFor: (m: Modality) => Policy): Trigger[] {
+  const triggers: Trigger[] = [];
+  const touches = (m: Modality) => signal.modality === undefined || signal.modality === m;
+  for (const key of Object.keys(state.det)) {
+    const modality = key.split('@')[1] as Modality;
+    if (touches(modality)) delete state.det[key];
+  }
+  for (const [key, alert] of Object.entries(state.alerts)) {
+    const [detectorId, m] = key.split('@') as [string, Modality];
+    if (!touches(m) || !alert.f) continue;
+    if (alert.p) {
+      const policy = policyFor(m);
+      const spec = policy.detectors.find((d) => d.id === detectorId);
+      const epi = episodeId(cameraId, m, detectorId, alert.e);
+      triggers.push({
+        detailType: 'AlertResolved',
+        detail: {
+          schemaVersion: TRIGGER_SCHEMA_VERSION, triggerId: triggerId(epi, 'AlertResolved'), episodeId: epi,
+          cameraId, modality: m, metric: spec?.metric ?? 'DriftScore', detector: detectorId, detectorKind: spec?.kind ?? 'unknown',
+          policyId: policy.id, statistic: 0, threshold: 0, sampleCount: 0,
+          firstEventAt: isoTime(alert.at ?? signal.at), lastEventAt: isoTime(signal.at),
+          resolvedAction: alert.a, firedAt: isoTime(alert.at ?? signal.at), resolvedBy: signal.type,
+          ...(signal.modelVersion !== undefined ? { modelVersion: signal.modelVersion } : {}),
+        },
+      });
+    }
+    state.alerts[key] = { f: false, e: alert.e };
+  }
+  for (const m of MODALITIES) {
+    if (!touches(m)) continue;
+    if (Object.keys(state.streams).some((k) => k.startsWith(`${m}.`))) state.reset[m] = signal.at;
+    if (signal.modelVersion !== undefined && state.mv[m] !== undefined) state.mv[m] = signal.modelVersion;
+  }
+  delete state.inFlight;
+  return triggers;
 }

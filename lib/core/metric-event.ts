@@ -16,7 +16,7 @@ export const EARLIEST_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
 /** How far ahead of the receiver's clock a timestamp may be (clock skew allowance). */
 export const MAX_FUTURE_SKEW_MS = 24 * 3600 * 1000;
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 // RFC 3339 date-time: 0-9 fractional digits, Z or ±hh:mm.
 const RFC3339_RE =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;

@@ -4,8 +4,12 @@ import { METRICS, MODALITIES } from './metric-event.js';
 import { emptyState, parseStreamKey, streamKey, type CameraState } from './camera-state.js';
 import type { WindowEntry } from './stream-window.js';
 
-const STREAM_HEADER = 1 + 1 + 1 + 8; // modality, metric, count, newest ts (f64)
-const ENTRY = 4 + 2 + 4; // age ms (u32), id tag (u16), value (f32)
+const STREAM_HEADER = 1 + 1 + 1 + 8; // modality, metric (high bit: values kept), count, newest ts (f64)
+const KEY = 4 + 2; // age ms (u32), id tag (u16)
+const VALUE = 4; // f32, only for streams whose values a window detector reads
+const VALUES_KEPT = 0x80;
+/** Detector-state numbers are stored to this many significant digits. */
+const DIGITS = 9;
 const MAX_AGE = 0xffffffff;
 
 export interface EncodedState {
@@ -17,8 +21,9 @@ export interface EncodedState {
 
 export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Array {
   const keys = Object.keys(streams).filter((k) => streams[k]!.length > 0);
+  const kept = (k: string) => streams[k]!.some((e) => !Number.isNaN(e.value));
   let size = 1;
-  for (const k of keys) size += STREAM_HEADER + ENTRY * streams[k]!.length;
+  for (const k of keys) size += STREAM_HEADER + (KEY + (kept(k) ? VALUE : 0)) * streams[k]!.length;
   const buf = new Uint8Array(size);
   const view = new DataView(buf.buffer);
   let o = 0;
@@ -29,14 +34,15 @@ export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Arra
     const { modality, metric } = parseStreamKey(k);
     const newest = entries[entries.length - 1]!.ts;
     view.setUint8(o++, MODALITIES.indexOf(modality));
-    view.setUint8(o++, METRICS.indexOf(metric));
+    const values = kept(k);
+    view.setUint8(o++, METRICS.indexOf(metric) | (values ? VALUES_KEPT : 0));
     view.setUint8(o++, entries.length);
     view.setFloat64(o, newest); o += 8;
     for (const e of entries) {
       // Entries over ~49.7 days older than the newest are clamped: they only serve dedup.
       view.setUint32(o, Math.min(MAX_AGE, newest - e.ts)); o += 4;
       view.setUint16(o, e.tag); o += 2;
-      view.setFloat32(o, e.value); o += 4;
+      if (values) { view.setFloat32(o, e.value); o += 4; }
     }
   }
   return buf;
@@ -50,7 +56,9 @@ export function decodeStreams(buf: Uint8Array): Record<string, WindowEntry[]> {
   const count = view.getUint8(o++);
   for (let s = 0; s < count; s++) {
     const modality = MODALITIES[view.getUint8(o++)];
-    const metric = METRICS[view.getUint8(o++)];
+    const metricByte = view.getUint8(o++);
+    const values = (metricByte & VALUES_KEPT) !== 0;
+    const metric = METRICS[metricByte & ~VALUES_KEPT];
     if (!modality || !metric) throw new Error('corrupt stream header');
     const n = view.getUint8(o++);
     const newest = view.getFloat64(o); o += 8;
@@ -58,7 +66,8 @@ export function decodeStreams(buf: Uint8Array): Record<string, WindowEntry[]> {
     for (let i = 0; i < n; i++) {
       const age = view.getUint32(o); o += 4;
       const tag = view.getUint16(o); o += 2;
-      const value = view.getFloat32(o); o += 4;
+      let value = NaN;
+      if (values) { value = view.getFloat32(o); o += 4; }
       entries.push({ ts: newest - age, tag, value });
     }
     out[streamKey(modality, metric)] = entries;
@@ -73,7 +82,8 @@ export function encodeState(state: CameraState): EncodedState {
     const empty = Array.isArray(v) ? v.length === 0 : v && typeof v === 'object' && Object.keys(v).length === 0;
     if (!empty) compact[k] = v;
   }
-  return { streams: encodeStreams(streams), rest: JSON.stringify(compact) };
+  const round = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(DIGITS)) : v);
+  return { streams: encodeStreams(streams), rest: JSON.stringify(compact, round) };
 }
 
 export function decodeState(encoded: Partial<EncodedState> | undefined): CameraState {

@@ -54,11 +54,11 @@ export function insertEntry(entries: WindowEntry[], entry: WindowEntry, capacity
   return 'late';
 }
 
-/** The values of the newest `size` entries. */
+/** The values of the newest `size` entries (entries kept for dedup only hold NaN and are skipped). */
 export function lastValues(entries: readonly WindowEntry[], size: number): number[] {
   const from = Math.max(0, entries.length - size);
   const out: number[] = [];
-  for (let i = from; i < entries.length; i++) out.push(entries[i]!.value);
+  for (let i = from; i < entries.length; i++) if (!Number.isNaN(entries[i]!.value)) out.push(entries[i]!.value);
   return out;
 }
 

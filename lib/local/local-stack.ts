@@ -2,7 +2,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { INGEST, RETRAINING_PATTERN, STATE_TABLE, TAP_PATTERN, resourceNames } from '../resources.js';
+import { INGEST, LIFECYCLE_PATTERN, RETRAINING_PATTERN, STATE_TABLE, TAP_PATTERN, resourceNames } from '../resources.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './moto-server.js';
 
 export interface LocalStack {
@@ -14,6 +14,8 @@ export interface LocalStack {
   eventBusName: string;
   retrainingQueueUrl: string;
   tapQueueUrl: string;
+  lifecycleQueueUrl: string;
+  lifecycleDeadLetterQueueUrl: string;
 }
 
 export function localClientConfig(endpoint: string) {
@@ -54,6 +56,14 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
     }));
     const retraining = await sqs.send(new CreateQueueCommand({ QueueName: names.retrainingQueue }));
     const tap = await sqs.send(new CreateQueueCommand({ QueueName: names.tapQueue }));
+    const lifecycleDlq = await sqs.send(new CreateQueueCommand({ QueueName: names.lifecycleDeadLetterQueue }));
+    const lifecycle = await sqs.send(new CreateQueueCommand({
+      QueueName: names.lifecycleQueue,
+      Attributes: {
+        VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? INGEST.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, lifecycleDlq.QueueUrl!), maxReceiveCount: opts.maxReceiveCount ?? INGEST.maxReceiveCount }),
+      },
+    }));
 
     await ddb.send(new CreateTableCommand({
       TableName: names.stateTable,
@@ -66,6 +76,7 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
     const routes: [string, object, string][] = [
       [names.retrainingRule, RETRAINING_PATTERN, retraining.QueueUrl!],
       [names.tapRule, TAP_PATTERN, tap.QueueUrl!],
+      [names.lifecycleRule, LIFECYCLE_PATTERN, lifecycle.QueueUrl!],
     ];
     for (const [rule, pattern, url] of routes) {
       await eb.send(new PutRuleCommand({ Name: rule, EventBusName: names.eventBus, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }));
@@ -81,6 +92,8 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
       eventBusName: names.eventBus,
       retrainingQueueUrl: retraining.QueueUrl!,
       tapQueueUrl: tap.QueueUrl!,
+      lifecycleQueueUrl: lifecycle.QueueUrl!,
+      lifecycleDeadLetterQueueUrl: lifecycleDlq.QueueUrl!,
     };
   } finally {
     sqs.destroy(); ddb.destroy(); eb.destroy();
@@ -97,5 +110,6 @@ export function functionEnv(stack: LocalStack): Record<string, string> {
     STATE_TABLE_NAME: stack.tableName,
     EVENT_BUS_NAME: stack.eventBusName,
     DEAD_LETTER_QUEUE_URL: stack.deadLetterQueueUrl,
+    LIFECYCLE_DEAD_LETTER_QUEUE_URL: stack.lifecycleDeadLetterQueueUrl,
   };
 }

@@ -1,30 +1,35 @@
-// The whole monitor as one CDK stack. Names, key schema, patterns and redrive come from resources.ts.
-import { fileURLToPath } from 'node:url';
+// The whole monitor as one CDK stack. Names, key schema, patterns and redrive come from resources.ts;
+// per-environment settings come from the validated StackConfig (stack-config.ts).
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { AttributeType, Billing, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { GraphWidget, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
+import { Archive, EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { AccountPrincipal, AnyPrincipal, ArnPrincipal, Effect, PolicyStatement, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_DRIFT, ENV, INGEST, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import { METRIC, SERVICE } from '../telemetry.js';
+import { MonitorFunction } from './monitor-function.js';
+import { MonitorOperations } from './operations.js';
+import type { ProducerPrincipal, StackConfig } from './stack-config.js';
 
 export interface MonitorStackProps extends StackProps {
-  stage: string;
-  driftWindowSize?: number;
-  driftThreshold?: number;
+  config: StackConfig;
 }
 
-const fn = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
+/** How long EventBridge keeps retrying delivery to a rule target before dead-lettering the event. */
+export const RULE_TARGET_RETRY = { attempts: 185, maxEventAgeHours: 24 };
+const HANDOFF_RETENTION_DAYS = 14;
 
 export class MonitorStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitorStackProps) {
     super(scope, id, props);
-    const names = resourceNames(props.stage);
+    const config = props.config;
+    const names = resourceNames(config.stage);
 
+    // --- Ingest: queue (producers only), dead-letter queue ---
     const deadLetterQueue = new Queue(this, 'IngestDeadLetterQueue', {
       queueName: names.deadLetterQueue,
       retentionPeriod: Duration.days(INGEST.deadLetterRetentionDays),
@@ -39,7 +44,9 @@ export class MonitorStack extends Stack {
       enforceSSL: true,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: INGEST.maxReceiveCount },
     });
+    for (const statement of producerStatements(ingestQueue.queueArn, config.producerPrincipals)) ingestQueue.addToResourcePolicy(statement);
 
+    // --- State ---
     const table = new TableV2(this, 'StateTable', {
       tableName: names.stateTable,
       partitionKey: { name: STATE_TABLE.partitionKey.name, type: AttributeType.STRING },
@@ -49,60 +56,225 @@ export class MonitorStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // --- Triggers: bus, archive, retraining rule with retries and a dead-letter queue ---
     const bus = new EventBus(this, 'MonitorBus', { eventBusName: names.eventBus });
+    const archive = new Archive(this, 'MonitorEventsArchive', {
+      sourceEventBus: bus,
+      archiveName: names.eventArchive,
+      description: `Every ${EVENT_SOURCE} event, for replay`,
+      eventPattern: { source: [EVENT_SOURCE] },
+      // 0 keeps events forever (EventBridge's own meaning).
+      ...(config.archiveRetentionDays > 0 ? { retention: Duration.days(config.archiveRetentionDays) } : {}),
+    });
 
     const retrainingQueue = new Queue(this, 'RetrainingRequestsQueue', {
       queueName: names.retrainingQueue,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(HANDOFF_RETENTION_DAYS),
+    });
+    // Events a rule could not deliver within its retries, with EventBridge's ERROR_CODE attributes.
+    const ruleDeadLetterQueue = new Queue(this, 'RuleDeadLetterQueue', {
+      queueName: names.ruleDeadLetterQueue,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(HANDOFF_RETENTION_DAYS),
+    });
+    const ruleTarget = (queue: IQueue) => new SqsQueue(queue, {
+      retryAttempts: RULE_TARGET_RETRY.attempts,
+      maxEventAge: Duration.hours(RULE_TARGET_RETRY.maxEventAgeHours),
+      deadLetterQueue: ruleDeadLetterQueue,
     });
     new Rule(this, 'RetrainingRequestedRule', {
       ruleName: names.retrainingRule,
       eventBus: bus,
       eventPattern: { source: RETRAINING_PATTERN.source, detailType: RETRAINING_PATTERN['detail-type'] },
-      targets: [new SqsQueue(retrainingQueue)],
+      targets: [ruleTarget(retrainingQueue)],
     });
 
-    const logGroup = new LogGroup(this, 'IngestLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    const ingest = new NodejsFunction(this, 'IngestFunction', {
-      entry: fn('ingest'),
-      handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: 512,
+    // --- Closed loop: the training pipeline's RetrainingCompleted / ModelDeployed back to the monitor ---
+    const lifecycleDeadLetterQueue = new Queue(this, 'LifecycleDeadLetterQueue', {
+      queueName: names.lifecycleDeadLetterQueue,
+      retentionPeriod: Duration.days(INGEST.deadLetterRetentionDays),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const lifecycleQueue = new Queue(this, 'LifecycleQueue', {
+      queueName: names.lifecycleQueue,
+      visibilityTimeout: Duration.seconds(INGEST.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(INGEST.retentionDays),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: lifecycleDeadLetterQueue, maxReceiveCount: INGEST.maxReceiveCount },
+    });
+    new Rule(this, 'LifecycleRule', {
+      ruleName: names.lifecycleRule,
+      eventBus: bus,
+      eventPattern: { detailType: LIFECYCLE_PATTERN['detail-type'] },
+      targets: [ruleTarget(lifecycleQueue)],
+    });
+
+    // --- Ingest function ---
+    const functionDefaults = {
+      stage: config.stage,
+      memorySize: config.functionMemoryMb,
       timeout: Duration.seconds(INGEST.functionTimeoutSeconds),
-      logGroup,
-      environment: {
-        [ENV.tableName]: table.tableName,
-        [ENV.eventBusName]: bus.eventBusName,
-        [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
-        [ENV.windowSize]: String(props.driftWindowSize ?? DEFAULT_DRIFT.windowSize),
-        [ENV.threshold]: String(props.driftThreshold ?? DEFAULT_DRIFT.threshold),
-      },
-      bundling: { format: OutputFormat.ESM, minify: true, sourceMap: false, target: 'node24',
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
-    });
-    table.grantReadWriteData(ingest);
-    bus.grantPutEventsTo(ingest);
-    deadLetterQueue.grantSendMessages(ingest);
-    ingest.addEventSource(new SqsEventSource(ingestQueue, {
-      batchSize: INGEST.batchSize,
-      maxBatchingWindow: Duration.seconds(INGEST.maxBatchingWindowSeconds),
+      logLevel: config.logLevel,
+      logRetentionDays: config.logRetentionDays,
+    };
+    const eventSource = (queue: IQueue) => new SqsEventSource(queue, {
+      batchSize: config.batchSize,
+      maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
+      maxConcurrency: config.maxConcurrency,
       reportBatchItemFailures: true,
-    }));
+    });
+    const ingest = new MonitorFunction(this, 'Ingest', {
+      ...functionDefaults,
+      entry: 'ingest',
+      serviceName: SERVICE.ingest,
+      description: 'VisuTility Monitor ingest: metric events to per-camera state and triggers',
+      environment: {
+        ...monitorEnvironment(table, bus, config.defaultPolicy),
+        [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
+      },
+      permissions: monitorPermissions(table, bus, deadLetterQueue),
+    });
+    ingest.function.addEventSource(eventSource(ingestQueue));
 
-    Validations.of(ingest).acknowledge(
-      { id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWSLambdaBasicExecutionRole only allows writing this function\'s own CloudWatch logs.' },
-      { id: 'AwsSolutions-IAM5', reason: 'The wildcards are the CDK grants\' index/* on the state table and the log streams of the function\'s own log group.' },
+    const lifecycle = new MonitorFunction(this, 'Lifecycle', {
+      ...functionDefaults,
+      entry: 'model-lifecycle',
+      serviceName: SERVICE.lifecycle,
+      description: 'VisuTility Monitor model lifecycle: retraining results and deployments reset camera baselines',
+      environment: {
+        ...monitorEnvironment(table, bus, config.defaultPolicy),
+        [ENV.lifecycleDeadLetterQueueUrl]: lifecycleDeadLetterQueue.queueUrl,
+      },
+      permissions: monitorPermissions(table, bus, lifecycleDeadLetterQueue),
+    });
+    lifecycle.function.addEventSource(eventSource(lifecycleQueue));
+
+    // --- Alarms and dashboard ---
+    const ops = new MonitorOperations(this, 'Operations', { names, stage: config.stage, ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}) });
+    const m = (name: string) => ops.metric(SERVICE.ingest, name);
+    ops.addRow(
+      new GraphWidget({ title: 'Events per minute', left: [m(METRIC.eventsProcessed), m(METRIC.eventsRejected), m(METRIC.eventsDuplicate), m(METRIC.eventsLate)], width: 12 }),
+      new GraphWidget({ title: 'Triggers per minute, by type', left: [ops.triggersByType()], width: 12 }),
     );
-    Validations.of(deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the ingest queue.' });
+    ops.addRow(
+      new GraphWidget({ title: 'Ingest queue: oldest message (s)', left: [ingestQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })], right: [ingestQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })], width: 8 }),
+      new GraphWidget({ title: 'Dead-letter queues: visible messages', left: [deadLetterQueue, ruleDeadLetterQueue, lifecycleDeadLetterQueue].map((q) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })), width: 8 }),
+      new GraphWidget({ title: 'State conflicts, publish and camera failures', left: [m(METRIC.stateConflicts), m(METRIC.publishFailures), m(METRIC.cameraFailures), m(METRIC.detectorErrors)], width: 8 }),
+    );
+    ops.watchDeadLetterQueue('IngestDeadLetterAlarm', deadLetterQueue, 'ingest-dlq-visible',
+      `Messages in ${names.deadLetterQueue}: rejected input (reason in the vmon-reason attribute) or records that failed ${INGEST.maxReceiveCount} receives. Inspect, fix, then redrive.`);
+    ops.watchDeadLetterQueue('RuleDeadLetterAlarm', ruleDeadLetterQueue, 'rule-dlq-visible',
+      `Messages in ${names.ruleDeadLetterQueue}: EventBridge could not deliver events to a rule target within ${RULE_TARGET_RETRY.maxEventAgeHours} h of retries. The ERROR_CODE and RULE_ARN message attributes say why and which rule; replay from the archive once fixed.`);
+    ops.watchDeadLetterQueue('LifecycleDeadLetterAlarm', lifecycleDeadLetterQueue, 'lifecycle-dlq-visible',
+      `Messages in ${names.lifecycleDeadLetterQueue}: rejected RetrainingCompleted / ModelDeployed events (reason in vmon-reason) or records that failed ${INGEST.maxReceiveCount} receives.`);
+    ops.watchQueueAge('IngestQueueAgeAlarm', ingestQueue, names.ingestQueue, 'ingest-oldest-message-age', config.oldestMessageAlarmSeconds);
+    ops.watchFunction(ingest);
+    ops.watchFunction(lifecycle);
+    ops.alarm('PublishFailuresAlarm', {
+      name: 'trigger-publish-failures',
+      description: 'Triggers could not be put on the bus after retries; they stay in the camera outbox and are republished when the records are redelivered.',
+      metric: new MathExpression({
+        expression: 'FILL(ingest, 0) + FILL(lifecycle, 0)',
+        usingMetrics: { ingest: m(METRIC.publishFailures), lifecycle: ops.metric(SERVICE.lifecycle, METRIC.publishFailures) },
+        label: 'Trigger publish failures',
+        period: Duration.minutes(1),
+      }),
+      threshold: 0,
+    });
+    ops.addAlarmStatus();
+
+    // --- cdk-nag acknowledgements, each with its reason ---
+    for (const fn of [ingest, lifecycle]) {
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
+      });
+    }
+    Validations.of(ruleDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the bus rules\' targets (EventBridge DeadLetterConfig).' });
     Validations.of(retrainingQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'Hand-off queue for the training pipeline; its consumer owns redrive.' });
 
     new CfnOutput(this, 'IngestQueueUrl', { value: ingestQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
     new CfnOutput(this, 'StateTableName', { value: table.tableName });
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'EventArchiveArn', { value: archive.archiveArn });
     new CfnOutput(this, 'RetrainingQueueUrl', { value: retrainingQueue.queueUrl });
+    new CfnOutput(this, 'RuleDeadLetterQueueUrl', { value: ruleDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'LifecycleDeadLetterQueueUrl', { value: lifecycleDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'LifecycleFunctionName', { value: lifecycle.function.functionName });
+    new CfnOutput(this, 'IngestFunctionName', { value: ingest.function.functionName });
+    new CfnOutput(this, 'IngestLogGroupName', { value: ingest.logGroup.logGroupName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: ops.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: names.dashboard });
   }
+}
+
+/** Environment every monitor function reads (functions/wiring.ts). */
+function monitorEnvironment(table: ITableV2, bus: IEventBus, defaultPolicy: string): Record<string, string> {
+  return {
+    [ENV.tableName]: table.tableName,
+    [ENV.eventBusName]: bus.eventBusName,
+    [ENV.defaultPolicy]: defaultPolicy,
+    [ENV.policyCacheSeconds]: String(POLICY_CACHE_SECONDS),
+  };
+}
+
+/**
+ * Exactly the calls the adapters make: GetItem on camera items and the policies item, PutItem on
+ * camera items only (policies are changed by operators, not by the functions), PutEvents on the
+ * monitor bus, SendMessage(Batch) to the function's own dead-letter queue.
+ */
+function monitorPermissions(table: ITableV2, bus: IEventBus, deadLetters: IQueue): PolicyStatement[] {
+  const cameraItems = STATE_TABLE.cameraKey('*');
+  return [
+    new PolicyStatement({
+      actions: ['dynamodb:GetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [cameraItems, STATE_TABLE.policiesKey] } },
+    }),
+    new PolicyStatement({
+      actions: ['dynamodb:PutItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [cameraItems] } },
+    }),
+    new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
+    new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetters.queueArn] }),
+  ];
+}
+
+/**
+ * The ingest queue's resource policy for named producers: they may send; nobody else may, whatever
+ * their IAM policies say (a Deny for any other principal). Without producers, only IAM principals of
+ * this account that are granted sqs:SendMessage can send (the SQS default).
+ */
+export function producerStatements(queueArn: string, producers: readonly ProducerPrincipal[]): PolicyStatement[] {
+  if (producers.length === 0) return [];
+  const accounts = producers.flatMap((p) => (p.kind === 'account' ? [p.accountId] : []));
+  const arns = producers.flatMap((p) => (p.kind === 'arn' ? [p.arn] : []));
+  const principals: IPrincipal[] = [...accounts.map((a) => new AccountPrincipal(a)), ...arns.map((a) => new ArnPrincipal(a))];
+  // Both keys in one operator are ANDed: deny unless the caller's account OR its ARN is listed.
+  const notListed: Record<string, string[]> = {};
+  if (accounts.length) notListed['aws:PrincipalAccount'] = accounts;
+  if (arns.length) notListed['aws:PrincipalArn'] = arns;
+  return [
+    new PolicyStatement({
+      sid: 'ProducersMaySend',
+      principals,
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resources: [queueArn],
+    }),
+    new PolicyStatement({
+      sid: 'OnlyProducersMaySend',
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      actions: ['sqs:SendMessage'],
+      resources: [queueArn],
+      conditions: { StringNotEquals: notListed },
+    }),
+  ];
 }

@@ -7,6 +7,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { decodeState } from '../../lib/core/state-codec.js';
+import { driftPolicy } from '../../lib/core/policy.js';
 import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../../lib/resources.js';
 import { drain, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { ORIGINAL_SCORES, WIRE_EXAMPLE, wireEvent } from '../support/fixtures.js';
@@ -16,7 +17,7 @@ let mapping: LocalEventSourceMapping;
 
 beforeAll(async () => {
   aws = await startLocalAws({ visibilityTimeoutSeconds: 2 });
-  useFunctionEnv(aws.stack, { DRIFT_WINDOW_SIZE: '3', DRIFT_THRESHOLD: '0.7' });
+  useFunctionEnv(aws.stack, { DEFAULT_POLICY: JSON.stringify(driftPolicy(3, 0.7)) });
   const { handler } = await import('../../functions/ingest.js');
   mapping = new LocalEventSourceMapping(aws.sqs, handler, { queueUrl: aws.stack.ingestQueueUrl, batchSize: 10, maxBatchingWindowMs: 200, pollers: 2 }).start();
 });

@@ -1,0 +1,36 @@
+// What every monitor Lambda builds once per container: SDK clients and the adapters over them.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { CameraStateStore } from '../lib/adapters/state-store.js';
+import { ObservedDeadLetterQueue, ObservedTriggerPublisher, traced, type Observability } from '../lib/adapters/observability.js';
+import { CachedPolicies, PolicyStore } from '../lib/adapters/policy-store.js';
+import { numberEnv, requireEnv } from '../lib/adapters/env.js';
+import { DEFAULT_POLICY, parsePolicy } from '../lib/core/policy.js';
+import { ENV, POLICY_CACHE_SECONDS } from '../lib/resources.js';
+
+/**
+ * Clients and adapters from the function's environment; `deadLetterEnv` names its DLQ's URL variable.
+ * The clients are traced and the publisher and dead-letter adapters log by triggerId / messageId.
+ */
+export function monitorWiring(deadLetterEnv: string, obs: Observability) {
+  // Exported by each handler so tests can add fault-injection middleware to these very clients.
+  const clients = {
+    dynamodb: traced(obs, new DynamoDBClient({})),
+    eventBridge: traced(obs, new EventBridgeClient({})),
+    sqs: traced(obs, new SQSClient({})),
+  };
+  const tableName = requireEnv(ENV.tableName);
+  const defaultJson = process.env[ENV.defaultPolicy];
+  const fallback = defaultJson ? parsePolicy(defaultJson) : DEFAULT_POLICY;
+  const policies = new CachedPolicies(new PolicyStore(clients.dynamodb, tableName), numberEnv(ENV.policyCacheSeconds, POLICY_CACHE_SECONDS) * 1000, fallback);
+  return {
+    clients,
+    deps: {
+      store: new CameraStateStore(clients.dynamodb, tableName),
+      publisher: new ObservedTriggerPublisher(obs.logger, clients.eventBridge, requireEnv(ENV.eventBusName)),
+      deadLetters: new ObservedDeadLetterQueue(obs.logger, clients.sqs, requireEnv(deadLetterEnv)),
+      policy: () => policies.lookup(),
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// The one way camera state changes: load → mutate (pure) → conditional write carrying the new
+// triggers in the outbox → publish → clear the outbox. Shared by ingest and the model lifecycle.
+import type { CameraState } from '../core/camera-state.js';
+import type { Trigger } from '../core/trigger.js';
+import type { CameraStateStore } from '../adapters/state-store.js';
+import type { TriggerPublisher } from '../adapters/trigger-publisher.js';
+import { backoffMs, sleep } from '../adapters/retry.js';
+
+export interface CameraUpdateDeps {
+  store: CameraStateStore;
+  publisher: TriggerPublisher;
+  /** Conditional-write attempts before giving up (the caller fails the records for redelivery). */
+  maxWriteAttempts?: number;
+  /** Test hook: runs after a camera's state write and before its publish (crash injection). */
+  afterStateWrite?: (cameraId: string) => void | Promise<void>;
+}
+
+export interface Mutation<R> {
+  /** Whether the state changed and must be written. */
+  changed: boolean;
+  triggers: Trigger[];
+  result: R;
+}
+
+export interface UpdateOutcome<R> {
+  result: R;
+  /** Triggers decided by this update (now published). */
+  triggers: Trigger[];
+  /** Every trigger published, older outbox entries included. */
+  published: Trigger[];
+  writes: number;
+  conflicts: number;
+}
+
+export class StateConflictError extends Error {
+  constructor(cameraId: string, attempts: number) {
+    super(`state of camera ${cameraId} kept changing under us: ${attempts} conditional writes conflicted`);
+    this.name = 'StateConflictError';
+  }
+}
+
+/**
+ * Applies `mutate` to the camera's current state until a conditional write succeeds (bounded).
+ * `mutate` gets a fresh copy on every attempt and must be pure. Triggers are committed with the
+ * state (the outbox), so a crash before publishing is repaired by the next update of the camera.
+ */
+export async function updateCamera<R>(cameraId: string, mutate: (state: CameraState) => Mutation<R>, deps: CameraUpdateDeps, nowMs: number): Promise<UpdateOutcome<R>> {
+  const maxAttempts = deps.maxWriteAttempts ?? 5;
+  let writes = 0, conflicts = 0;
+  let current = await deps.store.load(cameraId);
+  for (let attempt = 1; ; attempt++) {
+    const state = structuredClone(current.state);
+    const pending = state.outbox;
+    const m = mutate(state);
+    state.outbox = [...pending, ...m.triggers];
+    let version = current.version;
+    if (m.changed || m.triggers.length > 0) {
+      const saved = await deps.store.save(cameraId, state, current.version, nowMs);
+      writes++;
+      if (!saved.ok) {
+        conflicts++;
+        if (attempt >= maxAttempts) throw new StateConflictError(cameraId, attempt);
+        current = saved.current;
+        await sleep(backoffMs(attempt));
+        continue;
+      }
+      version = saved.version;
+    }
+    const published = state.outbox;
+    if (published.length > 0) {
+      await deps.afterStateWrite?.(cameraId);
+      await deps.publisher.publish(published);
+      state.outbox = [];
+      // Clearing is best effort: if another writer got in first, it republishes the same triggerIds.
+      const cleared = await deps.store.save(cameraId, state, version, nowMs);
+      writes++;
+      if (!cleared.ok) conflicts++;
+    }
+    return { result: m.result, triggers: m.triggers, published, writes, conflicts };
+  }
+}

@@ -1,0 +1,74 @@
+// The closed loop: a RetrainingCompleted or ModelDeployed event from the training pipeline resets
+// the camera's baselines, resolves its alerts and lifts the retrain-in-flight suppression.
+import { z } from 'zod';
+import { applyModelLifecycle } from '../core/camera-state.js';
+import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
+import type { Policy } from '../core/policy.js';
+import type { Trigger } from '../core/trigger.js';
+import type { DeadLetterQueue } from '../adapters/dead-letter.js';
+import { LIFECYCLE_DETAIL_TYPES } from '../resources.js';
+import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import type { IngestRecord, PolicyLookup } from './ingest-batch.js';
+
+/** The EventBridge envelope as an SQS target delivers it. */
+export const LifecycleEnvelopeSchema = z.object({
+  'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, { error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}` }),
+  time: z.string().optional(),
+  detail: z.object({
+    cameraId: z.string({ error: 'detail.cameraId is required' }).min(1).max(MAX_CAMERA_ID_LENGTH),
+    modality: z.enum(MODALITIES).optional(),
+    modelVersion: z.string().min(1).max(128).optional(),
+    /** The RetrainingRequested this answers, if any (for the record). */
+    triggerId: z.string().optional(),
+    /** When it happened (RFC 3339); the envelope's time otherwise. */
+    at: z.string().optional(),
+  }).loose(),
+}).loose();
+
+export interface LifecycleDeps extends CameraUpdateDeps {
+  deadLetters: DeadLetterQueue;
+  policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
+  now?: () => number;
+}
+
+export interface LifecycleResult { failedMessageIds: string[]; applied: number; rejected: number; triggers: Trigger[] }
+
+export async function handleModelLifecycle(records: readonly IngestRecord[], deps: LifecycleDeps): Promise<LifecycleResult> {
+  const nowMs = (deps.now ?? Date.now)();
+  const result: LifecycleResult = { failedMessageIds: [], applied: 0, rejected: 0, triggers: [] };
+  const policy = await deps.policy();
+  for (const rec of records) {
+    let parsed;
+    try {
+      parsed = LifecycleEnvelopeSchema.safeParse(JSON.parse(rec.body));
+    } catch (err) {
+      parsed = { success: false as const, error: { issues: [{ path: [], message: `body is not valid JSON: ${(err as Error).message}` }] } };
+    }
+    if (!parsed.success) {
+      const reason = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+      result.rejected++;
+      const failed = await deps.deadLetters.send([{ sourceMessageId: rec.messageId, rejection: { index: null, raw: rec.body, reason, errors: [] } }], nowMs);
+      if (failed.size) result.failedMessageIds.push(rec.messageId);
+      continue;
+    }
+    const env = parsed.data;
+    const when = [env.detail.at, env.time].map((t) => (t ? parseRfc3339(t) : NaN)).find((t): t is number => typeof t === 'number' && Number.isFinite(t)) ?? nowMs;
+    const cameraId = env.detail.cameraId;
+    const policyFor = (m: Modality) => (typeof policy === 'function' ? policy(cameraId, m) : policy);
+    try {
+      const out = await updateCamera(cameraId, (state) => {
+        const triggers = applyModelLifecycle(state, cameraId, {
+          type: env['detail-type'], at: when,
+          ...(env.detail.modality ? { modality: env.detail.modality } : {}),
+          ...(env.detail.modelVersion ? { modelVersion: env.detail.modelVersion } : {}),
+        }, policyFor);
+        return { changed: true, triggers, result: null };
+      }, deps, nowMs);
+      result.applied++;
+      result.triggers.push(...out.triggers);
+    } catch {
+      result.failedMessageIds.push(rec.messageId);
+    }
+  }
+  return result;
+}

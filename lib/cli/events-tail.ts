@@ -1,0 +1,77 @@
+// `vmon events tail`: follows a queue that receives the monitor's published events (the local
+// stack's tap queue, or any queue a rule targets) and prints each one as it arrives.
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { num } from './format.js';
+import { println, type CliIO } from './io.js';
+
+export interface TailOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  io: CliIO;
+  json?: boolean;
+  /** Stop after this many events. */
+  max?: number;
+  /** Stop after this long, ms. */
+  timeoutMs?: number;
+  /** Leave messages on the queue (default: delete each once printed, as a tail consumes). */
+  keep?: boolean;
+  signal?: AbortSignal;
+}
+
+interface BusEvent { time?: string; 'detail-type'?: string; source?: string; detail?: Record<string, unknown> }
+
+/** One line per published event: when, what, which camera and stream, why. */
+export function formatBusEvent(body: string): string {
+  let e: BusEvent;
+  try { e = JSON.parse(body) as BusEvent; } catch { return `(not JSON) ${body}`; }
+  const d = e.detail ?? {};
+  if (!e['detail-type'] || typeof d !== 'object') return body;
+  const parts = [
+    String(d.lastEventAt ?? e.time ?? '-'), e['detail-type'],
+    [d.cameraId, d.modality, d.metric].filter((x) => x !== undefined).join(' '),
+    d.detector !== undefined ? String(d.detector) : '',
+    d.statistic !== undefined ? `statistic=${num(d.statistic)}` : '',
+    d.threshold !== undefined ? `threshold=${num(d.threshold)}` : '',
+    d.triggerId !== undefined ? `trigger=${String(d.triggerId)}` : '',
+  ];
+  return parts.filter((p) => p !== '').join('  ');
+}
+
+/** The event as one JSON line; a body that is not JSON comes through as { "body": … }. */
+function jsonLine(body: string): string {
+  try { return JSON.stringify(JSON.parse(body)); } catch { return JSON.stringify({ body }); }
+}
+
+/** Returns the number of events printed. */
+export async function tailEvents(o: TailOptions): Promise<number> {
+  const deadline = o.timeoutMs !== undefined ? Date.now() + o.timeoutMs : Infinity;
+  let printed = 0;
+  while (!o.signal?.aborted && (o.max === undefined || printed < o.max)) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    let messages;
+    try {
+      const r = await o.sqs.send(new ReceiveMessageCommand({
+        QueueUrl: o.queueUrl,
+        MaxNumberOfMessages: Math.min(10, o.max !== undefined ? o.max - printed : 10),
+        WaitTimeSeconds: Math.max(0, Math.min(5, Math.floor(left / 1000))),
+        // When keeping messages, hide them long enough not to print one twice in this session.
+        ...(o.keep ? { VisibilityTimeout: 300 } : {}),
+      }), { abortSignal: o.signal });
+      messages = r.Messages ?? [];
+    } catch (err) {
+      if (o.signal?.aborted) break;
+      throw err;
+    }
+    for (const m of messages) {
+      println(o.io.stdout, o.json ? jsonLine(m.Body ?? '') : formatBusEvent(m.Body ?? ''));
+      printed++;
+    }
+    if (!o.keep && messages.length) {
+      await o.sqs.send(new DeleteMessageBatchCommand({
+        QueueUrl: o.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }));
+    }
+  }
+  return printed;
+}

@@ -1,0 +1,346 @@
+// MetricPublisher: how a Node serving process posts metric events to the ingest queue.
+// Validates with the Lambda's own schema, packs many events per SQS message (JSON array body),
+// sends 10 entries per SendMessageBatch, retries only the failed entries (backoff + full jitter),
+// and holds a bounded buffer with backpressure. Nothing is dropped unless the caller opts in.
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { validateEvent, type FieldError, type MetricKind, type Modality } from '../core/metric-event.js';
+import { backoffMs, sleep } from '../adapters/retry.js';
+
+/** SQS's limit for one message and for one SendMessageBatch request (the sum of its entries). */
+export const SQS_MAX_REQUEST_BYTES = 256 * 1024;
+export const SQS_MAX_BATCH_ENTRIES = 10;
+
+/** One metric event in the wire format (the original Rust `MetricEvent` as serde serializes it). */
+export interface WireMetricEvent {
+  /** UUID. */
+  id: string;
+  /** RFC 3339, e.g. 2026-11-27T08:15:30.123456789Z. */
+  timestamp: string;
+  camera_id: string;
+  modality: Modality;
+  metric: MetricKind;
+  value: number;
+  model_version?: string;
+  /** Labelled samples behind an Accuracy/Precision/Recall value. */
+  sample_count?: number;
+}
+
+export type BufferFullMode = 'wait' | 'error' | 'drop';
+
+export interface MetricPublisherOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  /**
+   * Events held (buffered or in flight, not yet acknowledged by SQS) before backpressure applies.
+   * Default 10,000.
+   */
+  maxBufferedEvents?: number;
+  /**
+   * What `publish()` does when the buffer is full:
+   * - 'wait' (default): its promise resolves once there is room (backpressure);
+   * - 'error': it rejects with BufferFullError;
+   * - 'drop': it resolves `{ accepted: false, dropped: true }` and counts the event in `dropped`.
+   */
+  whenFull?: BufferFullMode;
+  /**
+   * Largest message body, in UTF-8 bytes. Default: a tenth of the batch limit, so that one request
+   * carries 10 full messages (SQS bills per 64 KiB of payload, so message size does not change cost;
+   * smaller messages mean a finer grain of redelivery on the Lambda side).
+   */
+  maxMessageBytes?: number;
+  /** Largest SendMessageBatch payload (sum of bodies). Default and maximum 256 KiB. */
+  maxBatchBytes?: number;
+  /** Longest an event waits in the buffer before a partial batch is sent, ms. Default 200. */
+  flushIntervalMs?: number;
+  /** SendMessageBatch calls in flight at once. Default 4. */
+  maxInFlight?: number;
+  /** Attempts per entry (first send included) before its events become undeliverable. Default 10. */
+  maxAttempts?: number;
+  /** Backoff base and cap for retries, ms (full jitter). Defaults 50 and 5,000. */
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** Clock for the validation's future-skew bound. */
+  now?: () => number;
+}
+
+export interface PublisherCounters {
+  /** Events SQS acknowledged. */
+  sent: number;
+  /** SQS messages acknowledged. */
+  messages: number;
+  /** SendMessageBatch calls made (retries included). */
+  requests: number;
+  /** Message entries sent again after a failure (each holds several events). */
+  retried: number;
+  /** Events dropped because the buffer was full: only with `whenFull: 'drop'`. */
+  dropped: number;
+  /** Events refused by validation (never sent). */
+  rejected: number;
+  /** Events that could not be delivered after maxAttempts (handed back, see UndeliveredEventsError). */
+  undelivered: number;
+}
+
+export interface Rejected { reason: string; errors: FieldError[]; event: unknown }
+
+export type PublishResult =
+  | { accepted: true }
+  | { accepted: false; dropped: true }
+  | { accepted: false; dropped?: false; reason: string; errors: FieldError[] };
+
+export class BufferFullError extends Error {
+  constructor(readonly capacity: number) {
+    super(`MetricPublisher buffer is full (${capacity} events awaiting delivery)`);
+    this.name = 'BufferFullError';
+  }
+}
+
+export class PublisherClosedError extends Error {
+  constructor() {
+    super('MetricPublisher is closed');
+    this.name = 'PublisherClosedError';
+  }
+}
+
+/** Events SQS would not take after every attempt, with the last error: the caller decides their fate. */
+export class UndeliveredEventsError extends Error {
+  constructor(readonly events: unknown[], readonly lastError: string) {
+    super(`${events.length} event(s) could not be delivered to SQS: ${lastError}`);
+    this.name = 'UndeliveredEventsError';
+  }
+}
+
+interface Pending { json: string; bytes: number; id: string; at: number }
+interface Entry { body: string; events: Pending[]; attempts: number }
+
+// Characters SQS refuses in a body (and U+FFFD, which the Lambda reads as broken UTF-8): JSON allows
+// escaping them, and the decoded value is unchanged.
+const SQS_UNSAFE_IN_JSON = /[\uFFFD\uFFFE\uFFFF]/g;
+const escapeUnsafe = (json: string) => json.replace(SQS_UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+
+/** Bytes of a JSON array body holding these events. */
+const arrayBytes = (count: number, eventBytes: number) => 2 + eventBytes + Math.max(0, count - 1);
+
+export class MetricPublisher {
+  readonly counters: PublisherCounters = { sent: 0, messages: 0, requests: 0, retried: 0, dropped: 0, rejected: 0, undelivered: 0 };
+  /** The most recent validation rejections (up to 100), newest last. */
+  readonly rejections: Rejected[] = [];
+
+  private readonly sqs: SQSClient;
+  private readonly queueUrl: string;
+  private readonly capacity: number;
+  private readonly whenFull: BufferFullMode;
+  private readonly maxBatchBytes: number;
+  /** Buffered bytes that make a full batch: sent at once, without waiting for the interval. */
+  private readonly fullBatchBytes: number;
+  private readonly maxMessageBytes: number;
+  private readonly flushIntervalMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxAttempts: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffCapMs: number;
+  private readonly now: () => number;
+
+  private queue: Pending[] = [];
+  private queuedBytes = 0;
+  /** Events accepted and not yet acknowledged or given up on. */
+  private held = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly roomWaiters: (() => void)[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  private undeliveredEvents: unknown[] = [];
+  private lastError = '';
+
+  constructor(opts: MetricPublisherOptions) {
+    this.sqs = opts.sqs;
+    this.queueUrl = opts.queueUrl;
+    this.capacity = Math.max(1, opts.maxBufferedEvents ?? 10_000);
+    this.whenFull = opts.whenFull ?? 'wait';
+    this.maxBatchBytes = Math.min(SQS_MAX_REQUEST_BYTES, opts.maxBatchBytes ?? SQS_MAX_REQUEST_BYTES);
+    this.maxMessageBytes = Math.min(this.maxBatchBytes, opts.maxMessageBytes ?? Math.floor(this.maxBatchBytes / SQS_MAX_BATCH_ENTRIES));
+    this.fullBatchBytes = 0.9 * Math.min(this.maxBatchBytes, SQS_MAX_BATCH_ENTRIES * this.maxMessageBytes);
+    this.flushIntervalMs = opts.flushIntervalMs ?? 200;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 10);
+    this.backoffBaseMs = opts.backoffBaseMs ?? 50;
+    this.backoffCapMs = opts.backoffCapMs ?? 5_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Events accepted and not yet acknowledged by SQS. */
+  get pending(): number { return this.held; }
+
+  /**
+   * Validates one wire-format event and buffers it for sending. Resolves once the event is in the
+   * buffer (not when SQS has it: see flush/close). Invalid events resolve `accepted: false` with
+   * the Lambda's own reasons and are counted in `rejected`; they are never sent.
+   */
+  async publish(event: unknown): Promise<PublishResult> {
+    if (this.closed) throw new PublisherClosedError();
+    // Validate what SQS will carry (the JSON text), exactly as the Lambda will read it.
+    let json: string | undefined;
+    try { json = JSON.stringify(event); } catch (err) { return this.reject(event, [{ path: '', message: `event is not serializable as JSON: ${(err as Error).message}` }]); }
+    if (json === undefined) return this.reject(event, [{ path: '', message: `event must be a JSON object, got ${typeof event}` }]);
+    json = escapeUnsafe(json);
+    const checked = validateEvent(JSON.parse(json), this.now());
+    if (!('event' in checked)) return this.reject(event, checked.errors);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (arrayBytes(1, bytes) > this.maxMessageBytes)
+      return this.reject(event, [{ path: '', message: `event is ${bytes} bytes of JSON; at most ${this.maxMessageBytes - 2} fit in one message` }]);
+
+    while (this.held >= this.capacity) {
+      if (this.whenFull === 'error') throw new BufferFullError(this.capacity);
+      if (this.whenFull === 'drop') { this.counters.dropped++; return { accepted: false, dropped: true }; }
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+      if (this.closed) throw new PublisherClosedError();
+    }
+    this.held++;
+    this.queue.push({ json, bytes, id: checked.event.id, at: Date.now() });
+    this.queuedBytes += bytes + 1;
+    this.schedule();
+    return { accepted: true };
+  }
+
+  /**
+   * Sends everything buffered and waits until SQS acknowledged it. Rejects with
+   * UndeliveredEventsError (holding the events) if some could not be delivered.
+   */
+  async flush(): Promise<void> {
+    this.clearTimer();
+    this.pump(true);
+    if (this.held > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.undeliveredEvents.length > 0) {
+      const events = this.undeliveredEvents;
+      this.undeliveredEvents = [];
+      throw new UndeliveredEventsError(events, this.lastError);
+    }
+  }
+
+  /** Refuses new events, drains the buffer (see flush) and stops the interval timer. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.roomWaiters.splice(0)) w();
+    await this.flush();
+  }
+
+  private reject(event: unknown, errors: FieldError[]): PublishResult {
+    const reason = errors.map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message)).join('; ');
+    this.counters.rejected++;
+    this.rejections.push({ reason, errors, event });
+    if (this.rejections.length > 100) this.rejections.shift();
+    return { accepted: false, reason, errors };
+  }
+
+  /** Full batch buffered: send now. Otherwise make sure the interval timer runs. */
+  private schedule(): void {
+    if (this.queuedBytes >= this.fullBatchBytes) this.pump(false);
+    if (this.queue.length > 0 && !this.timer) {
+      this.timer = setTimeout(() => { this.timer = undefined; this.pump(true); }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Starts batches while there are free slots; with `partial`, sends a batch that is not full. */
+  private pump(partial: boolean): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      if (!partial && this.queuedBytes < this.fullBatchBytes) break;
+      const entries = this.takeBatch();
+      this.inFlight++;
+      void this.sendBatch(entries).finally(() => {
+        this.inFlight--;
+        const overdue = this.queue.length > 0 && Date.now() - this.queue[0]!.at >= this.flushIntervalMs;
+        this.pump(overdue || this.closed || this.idleWaiters.length > 0);
+        if (this.queue.length > 0 && !this.timer) this.schedule();
+        this.notify();
+      });
+    }
+  }
+
+  /** Packs queued events into up to 10 messages whose bodies sum to at most maxBatchBytes. */
+  private takeBatch(): Entry[] {
+    const entries: Entry[] = [];
+    let batchBytes = 0;
+    while (entries.length < SQS_MAX_BATCH_ENTRIES && this.queue.length > 0) {
+      const events: Pending[] = [];
+      const ids = new Set<string>();
+      let eventBytes = 0;
+      while (this.queue.length > 0) {
+        const next = this.queue[0]!;
+        const size = arrayBytes(events.length + 1, eventBytes + next.bytes);
+        if (size > this.maxMessageBytes || batchBytes + size > this.maxBatchBytes) break;
+        // The Lambda refuses a second event with the same id in one message: it goes in the next.
+        if (ids.has(next.id)) break;
+        ids.add(next.id);
+        events.push(next);
+        eventBytes += next.bytes;
+        this.queue.shift();
+        this.queuedBytes -= next.bytes + 1;
+      }
+      if (events.length === 0) break;
+      const body = `[${events.map((e) => e.json).join(',')}]`;
+      batchBytes += Buffer.byteLength(body, 'utf8');
+      entries.push({ body, events, attempts: 0 });
+    }
+    return entries;
+  }
+
+  /** Sends one batch, retrying only the entries that failed, with full-jitter backoff. */
+  private async sendBatch(entries: Entry[]): Promise<void> {
+    let pending = entries;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) {
+        this.counters.retried += pending.length;
+        await sleep(backoffMs(attempt - 1, this.backoffBaseMs, this.backoffCapMs));
+      }
+      for (const e of pending) e.attempts++;
+      let failedIds: Map<string, { message: string; senderFault: boolean }>;
+      try {
+        this.counters.requests++;
+        const r = await this.sqs.send(new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: pending.map((e, i) => ({ Id: String(i), MessageBody: e.body })),
+        }));
+        failedIds = new Map((r.Failed ?? []).map((f) => [f.Id!, { message: `${f.Code ?? 'Failed'}${f.Message ? `: ${f.Message}` : ''}`, senderFault: f.SenderFault === true }]));
+      } catch (err) {
+        const msg = `${(err as Error).name}: ${(err as Error).message}`;
+        failedIds = new Map(pending.map((_, i) => [String(i), { message: msg, senderFault: false }]));
+      }
+      const again: Entry[] = [];
+      pending.forEach((e, i) => {
+        const failure = failedIds.get(String(i));
+        if (failure === undefined) {
+          this.counters.sent += e.events.length;
+          this.counters.messages++;
+          this.release(e.events.length);
+          return;
+        }
+        this.lastError = failure.message;
+        // A sender fault (the entry itself is refused) will not succeed on retry.
+        if (e.attempts >= this.maxAttempts || failure.senderFault) {
+          this.counters.undelivered += e.events.length;
+          for (const ev of e.events) this.undeliveredEvents.push(JSON.parse(ev.json));
+          this.release(e.events.length);
+        } else {
+          again.push(e);
+        }
+      });
+      pending = again;
+    }
+  }
+
+  private release(n: number): void {
+    this.held -= n;
+    // Wake as many waiting publishers as there is room for; each re-checks before taking a slot.
+    for (let room = this.capacity - this.held; room > 0 && this.roomWaiters.length > 0; room--) this.roomWaiters.shift()!();
+  }
+
+  private notify(): void {
+    if (this.held === 0 && this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+}

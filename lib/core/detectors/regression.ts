@@ -1,0 +1,72 @@
+// Performance regression on Accuracy / Precision / Recall. Direction-aware: only drops count.
+// - Baseline: the sample-weighted mean of the first `baselineSamples` labelled samples after each
+//   model_version change (or after a ModelDeployed / RetrainingCompleted reset).
+// - Current: an exponentially weighted, sample-weighted mean (half-life in labelled samples).
+// - Fires when current is `drop` below baseline AND the drop is significant (z-test on a
+//   proportion with the current labelled-sample count), so neither tiny samples (noise) nor huge
+//   ones (trivial differences) raise alarms. Values without sample_count carry no labelled weight.
+import type { Detector } from './detector.js';
+
+export interface RegressionConfig {
+  baselineSamples: number;
+  minSamples: number;
+  drop: number;
+  z: number;
+  halfLifeSamples: number;
+  hysteresis: number;
+}
+
+export interface RegressionState {
+  /** model_version the baseline belongs to */
+  mv?: string;
+  /** baseline labelled samples and sum of value × samples */
+  bn: number;
+  bs: number;
+  /** current (exponentially weighted) labelled samples and weighted sum */
+  cn: number;
+  cs: number;
+}
+
+const fresh = (mv?: string): RegressionState => ({ ...(mv !== undefined ? { mv } : {}), bn: 0, bs: 0, cn: 0, cs: 0 });
+
+export const regression: Detector<RegressionConfig, RegressionState> = {
+  kind: 'regression',
+  windowSize: () => 0,
+  update(state, input, c) {
+    let st = state ?? fresh(input.event.model_version);
+    if (input.outcome !== 'newest') return { state: st, evaluation: null };
+    const e = input.event;
+    if (e.model_version !== undefined && e.model_version !== st.mv) st = fresh(e.model_version);
+    const n = e.sample_count ?? 0;
+    if (n === 0) return { state: st, evaluation: null };
+    if (st.bn < c.baselineSamples) {
+      st.bn += n;
+      st.bs += e.value * n;
+      return { state: st, evaluation: null };
+    }
+    const decay = 2 ** (-n / c.halfLifeSamples);
+    st.cn = st.cn * decay + n;
+    st.cs = st.cs * decay + e.value * n;
+    if (st.cn < c.minSamples) return { state: st, evaluation: null };
+    const baseline = st.bs / st.bn;
+    const current = st.cs / st.cn;
+    const drop = baseline - current;
+    const p = Math.min(1 - 1e-4, Math.max(1e-4, baseline));
+    const zScore = drop / Math.sqrt((p * (1 - p)) / st.cn);
+    return {
+      state: st,
+      evaluation: {
+        breach: drop > c.drop && zScore > c.z,
+        clear: drop <= c.drop - c.hysteresis,
+        statistic: drop,
+        threshold: c.drop,
+        n: Math.round(st.cn),
+        details: {
+          baseline, current, zScore, baselineSamples: st.bn,
+          ...(st.mv !== undefined ? { baselineModelVersion: st.mv } : {}),
+          lastEventMs: e.ts,
+        },
+      },
+    };
+  },
+};

@@ -1,0 +1,82 @@
+// Schemas of every event the monitor reads or publishes, versioned. `npm run schemas` writes them
+// as JSON Schema files to schemas/; a test keeps the files in step with this code.
+import { z } from 'zod';
+import { METRICS, MODALITIES, MetricEventSchema } from './metric-event.js';
+import { ACTIONS, PolicySchema } from './policy.js';
+import { TRIGGER_SCHEMA_VERSION } from './trigger.js';
+
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+
+/** Fields every published detail carries: what was decided, by what, on which data. */
+const TriggerBase = z.object({
+  schemaVersion: z.literal(TRIGGER_SCHEMA_VERSION),
+  triggerId: uuid.describe('Deterministic: the same camera + modality + detector + episode + type gives the same id. Deduplicate on it.'),
+  episodeId: uuid.describe('Shared by an episode\'s trigger and its AlertResolved.'),
+  cameraId: z.string().min(1).max(128),
+  modality: z.enum(MODALITIES),
+  metric: z.enum(METRICS),
+  detector: z.string().describe('Detector id within the policy.'),
+  detectorKind: z.string().describe('window-mean | latency-quantile | regression | cusum | ewma'),
+  policyId: z.string(),
+  statistic: z.number().describe('The detector statistic at the decision (window mean, quantile, drop, CUSUM S, EWMA Z).'),
+  threshold: z.number(),
+  sampleCount: z.number().int().min(0).describe('Values (or labelled samples, for regression) behind the statistic.'),
+  firstEventAt: isoTime,
+  lastEventAt: isoTime,
+  changePointAt: isoTime.optional().describe('Estimated start of the change (sequential detectors).'),
+  modelVersion: z.string().optional(),
+  windowSize: z.number().int().optional(),
+  quantile: z.number().optional(),
+  windowMax: z.number().optional(),
+  windowMin: z.number().optional(),
+  baseline: z.number().optional(),
+  current: z.number().optional(),
+  zScore: z.number().optional(),
+  baselineSamples: z.number().optional(),
+  baselineModelVersion: z.string().optional(),
+  baselineMean: z.number().optional(),
+  baselineSigma: z.number().optional(),
+  direction: z.enum(['up', 'down']).optional(),
+  k: z.number().optional(),
+  lambda: z.number().optional(),
+  L: z.number().optional(),
+});
+
+export const TriggerDetailSchema = TriggerBase.strict();
+export const AlertResolvedDetailSchema = TriggerBase.extend({
+  resolvedAction: z.enum(ACTIONS).optional(),
+  firedAt: isoTime,
+  resolvedBy: z.enum(['RetrainingCompleted', 'ModelDeployed']).optional().describe('Present when the closed loop resolved it.'),
+}).strict();
+
+export const ModelLifecycleDetailSchema = z.object({
+  cameraId: z.string().min(1).max(128),
+  modality: z.enum(MODALITIES).optional(),
+  modelVersion: z.string().min(1).max(128).optional(),
+  triggerId: z.string().optional(),
+  at: z.string().optional().describe('RFC 3339; the envelope time otherwise.'),
+});
+
+/** Every schema file, by name: `in.*` read by the monitor, `out.*` published on the bus. */
+export const EVENT_SCHEMAS: Record<string, { schema: z.ZodType; title: string }> = {
+  'in.MetricEvent': { schema: MetricEventSchema, title: 'MetricEvent (SQS body: one object or an array of them)' },
+  'in.RetrainingCompleted': { schema: ModelLifecycleDetailSchema, title: 'RetrainingCompleted detail (put on the monitor bus by the pipeline)' },
+  'in.ModelDeployed': { schema: ModelLifecycleDetailSchema, title: 'ModelDeployed detail (put on the monitor bus by the pipeline)' },
+  'in.Policy': { schema: PolicySchema, title: 'Detector policy (vmon policy put)' },
+  'out.RetrainingRequested': { schema: TriggerDetailSchema, title: 'RetrainingRequested detail' },
+  'out.HyperparameterTuningRequested': { schema: TriggerDetailSchema, title: 'HyperparameterTuningRequested detail' },
+  'out.SlaBreached': { schema: TriggerDetailSchema, title: 'SlaBreached detail' },
+  'out.AlertResolved': { schema: AlertResolvedDetailSchema, title: 'AlertResolved detail' },
+};
+
+export function jsonSchemaFor(name: string): Record<string, unknown> {
+  const entry = EVENT_SCHEMAS[name];
+  if (!entry) throw new Error(`no schema ${name}`);
+  const io = name.startsWith('in.') ? 'input' : 'output';
+  return {
+    $id: `urn:visutility-monitor:schema:v${TRIGGER_SCHEMA_VERSION}:${name}`,
+    title: entry.title,
+    ...z.toJSONSchema(entry.schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }),
+  };
+}
