@@ -1,8 +1,9 @@
 // The policy the ingest handler runs with, seen from the demo: which actions it can publish (a
 // scenario expecting another one is 'needs detector') and the detectors to draw in the report.
-import { numberEnv } from '../adapters/env.js';
-import { driftPolicy, type ActionType, type DetectorSpec, type Policy } from '../core/policy.js';
-import { DEFAULT_DRIFT, ENV } from '../resources.js';
+// Mirrors functions/wiring.ts: DEFAULT_POLICY from the environment, else the built-in default
+// (the demo stores no policy in the table).
+import { DEFAULT_POLICY, parsePolicy, type ActionType, type DetectorSpec, type Policy } from '../core/policy.js';
+import { ENV } from '../resources.js';
 
 export interface MonitorPolicy {
   policy: Policy;
@@ -10,8 +11,14 @@ export interface MonitorPolicy {
   detectors: DetectorSpec[];
 }
 
-/** Built the way functions/ingest.ts builds it, from the same environment. */
-export async function monitorPolicy(): Promise<MonitorPolicy> {
-  const policy = driftPolicy(numberEnv(ENV.windowSize, DEFAULT_DRIFT.windowSize), numberEnv(ENV.threshold, DEFAULT_DRIFT.threshold));
-  return { policy, actions: [...new Set(policy.detectors.map((d) => d.action))], detectors: policy.detectors };
+export function monitorPolicy(env: NodeJS.ProcessEnv = process.env): MonitorPolicy {
+  const json = env[ENV.defaultPolicy];
+  const policy = json ? parsePolicy(json) : DEFAULT_POLICY;
+  const actions = new Set<ActionType>();
+  for (const d of policy.detectors) {
+    actions.add(d.action);
+    if (d.escalate) actions.add(d.escalate.action);
+    if (d.kind === 'regression' && d.severeDrop !== undefined) actions.add(d.severeAction);
+  }
+  return { policy, actions: [...actions], detectors: policy.detectors };
 }

@@ -14,7 +14,7 @@ import { createLocalStack, functionEnv, localClientConfig, type LocalStack } fro
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
 import { scenario } from '../sim/scenarios.js';
-import { monitorPolicy } from './policy.js';
+import { monitorPolicy, type MonitorPolicy } from './policy.js';
 import { summarize, type DemoSummary, type ObservedDeadLetter, type ObservedTrigger, type StateCheck } from './summary.js';
 
 export interface DemoOptions extends FleetOptions {
@@ -50,7 +50,7 @@ export interface DemoRun {
   wallMs: number;
   mapping: LocalEventSourceMapping['counters'];
   /** Threshold per metric of the running policy, for charts. */
-  policy: Awaited<ReturnType<typeof monitorPolicy>>;
+  policy: MonitorPolicy;
 }
 
 const DEFAULTS = { pollers: 3, batchSize: 40, maxBatchingWindowMs: 100, visibilityTimeoutSeconds: 4, maxBacklog: 120, timeoutMs: 150_000 };
@@ -214,9 +214,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       throw new Error('runDemo can run once per process: the ingest handler module has already read its environment');
     }
     Object.assign(process.env, functionEnv(stack));
+    // The demo reports injected faults and rejections itself; the handler's own logs stay quiet unless asked for.
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     handlerEndpoint = moto.endpoint;
     const ingest = await import('../../functions/ingest.js');
-    const policy = await monitorPolicy();
+    const policy = monitorPolicy();
 
     const faults = new Map<string, 'transient' | 'permanent'>();
     for (const cam of sim.cameras) {

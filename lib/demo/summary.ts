@@ -49,7 +49,7 @@ export interface ScenarioRow {
   cameras: number;
   /** The expected detail-type, 'no trigger', or `${type} (needs detector)` when the policy has none for it. */
   expected: string;
-  /** Cameras whose expected trigger arrived after onset. */
+  /** Cameras whose expected trigger arrived after onset (and resolved later, when that is expected). */
   detected: number;
   /** Simulated minutes from onset to trigger: median and max over detected cameras. */
   delayMinutes: { median: number; max: number } | null;
@@ -74,6 +74,8 @@ export interface StateCheck {
 
 export interface DemoSummary {
   rows: ScenarioRow[];
+  /** Every trigger the scenarios did not call for, with its camera's scenario. */
+  unexpected: (ObservedTrigger & { scenario: ScenarioId })[];
   falseTriggersOnHealthy: number;
   healthyCameras: number;
   resolved: number;
@@ -84,6 +86,9 @@ export interface DemoSummary {
   problems: string[];
   ok: boolean;
 }
+
+/** False triggers tolerated on healthy cameras: 2% of them (rounded down). */
+export const falseTriggerBudget = (healthyCameras: number) => Math.floor(0.02 * healthyCameras);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -110,15 +115,21 @@ export function summarize(input: {
   const byCamera = new Map<string, ObservedTrigger[]>();
   const triggersByType: Record<string, number> = {};
   let resolved = 0;
+  const resolvedAt = new Map<string, number[]>();
   for (const t of input.triggers) {
     triggersByType[t.detailType] = (triggersByType[t.detailType] ?? 0) + 1;
-    if (t.detailType === 'AlertResolved') { resolved++; continue; }
+    if (t.detailType === 'AlertResolved') {
+      resolved++;
+      resolvedAt.set(t.cameraId, [...(resolvedAt.get(t.cameraId) ?? []), t.firedAtMs]);
+      continue;
+    }
     let list = byCamera.get(t.cameraId);
     if (!list) byCamera.set(t.cameraId, (list = []));
     list.push(t);
   }
   const problems: string[] = [];
   const rows: ScenarioRow[] = [];
+  const unexpectedList: DemoSummary['unexpected'] = [];
   for (const s of SCENARIOS) {
     const cams = input.cameras.filter((c) => c.scenario === s.id);
     if (cams.length === 0) continue;
@@ -130,27 +141,31 @@ export function summarize(input: {
       for (const t of byCamera.get(cam.id) ?? []) {
         const expectedHit = s.expectedAction !== null && t.detailType === s.expectedAction && cam.onsetMs !== null && t.firedAtMs >= cam.onsetMs;
         if (expectedHit && !hit) {
-          hit = true;
-          delays.push((t.firedAtMs - cam.onsetMs!) / 60_000);
+          hit = !s.expectResolved || (resolvedAt.get(cam.id) ?? []).some((at) => at > t.firedAtMs);
+          if (hit) delays.push((t.firedAtMs - cam.onsetMs!) / 60_000);
         } else if (!expectedHit) {
           // A later episode of the expected trigger is fine; anything else is not.
           unexpected++;
+          unexpectedList.push({ ...t, scenario: s.id });
         }
       }
       if (hit) detected++;
     }
+    // Healthy cameras may raise the odd false alarm (that is what the row measures), within a budget.
+    const allowed = s.id === 'healthy' ? falseTriggerBudget(cams.length) : 0;
     const status: ScenarioRow['status'] = !available ? 'needs detector'
-      : (s.expectedAction === null ? unexpected === 0 : detected === cams.length && unexpected === 0) ? 'ok' : 'FAIL';
+      : (s.expectedAction === null ? unexpected <= allowed : detected === cams.length && unexpected === 0) ? 'ok' : 'FAIL';
     if (status === 'FAIL') {
       problems.push(s.expectedAction === null
-        ? `${s.id}: ${unexpected} trigger(s) where none was expected`
+        ? `${s.id}: ${unexpected} trigger(s) where ${allowed ? `at most ${allowed}` : 'none'} was expected`
         : `${s.id}: ${detected}/${cams.length} cameras got ${s.expectedAction}, ${unexpected} unexpected trigger(s)`);
     }
     rows.push({
       scenario: s.id,
       description: s.description,
       cameras: cams.length,
-      expected: s.expectedAction === null ? 'no trigger' : available ? s.expectedAction : `${s.expectedAction} (needs detector)`,
+      expected: s.expectedAction === null ? 'no trigger'
+        : `${s.expectedAction}${s.expectResolved ? ' + AlertResolved' : ''}${available ? '' : ' (needs detector)'}`,
       detected,
       delayMinutes: delays.length ? { median: median(delays), max: Math.max(...delays) } : null,
       unexpectedTriggers: unexpected,
@@ -177,6 +192,7 @@ export function summarize(input: {
   if (input.state.matching !== input.state.expected) problems.push(`stored state differs from what was sent for ${input.state.expected - input.state.matching} camera(s): ${input.state.mismatches.slice(0, 3).join('; ')}`);
   return {
     rows,
+    unexpected: unexpectedList,
     falseTriggersOnHealthy: healthy?.unexpectedTriggers ?? 0,
     healthyCameras: healthy?.cameras ?? 0,
     resolved,
@@ -212,7 +228,8 @@ export function formatSummary(s: DemoSummary): string {
   const lines = [
     scenarioTable,
     '',
-    `false triggers on healthy cameras: ${s.falseTriggersOnHealthy} (${s.healthyCameras} cameras)`,
+    `false triggers on healthy cameras: ${s.falseTriggersOnHealthy} (${s.healthyCameras} cameras, budget ${falseTriggerBudget(s.healthyCameras)})`,
+    ...s.unexpected.slice(0, 10).map((t) => `  unexpected: ${t.cameraId} (${t.scenario}) ${t.detailType} by ${t.detector ?? '?'} at ${new Date(t.firedAtMs).toISOString()}: ${t.statistic?.toFixed(3)} vs ${t.threshold}`),
     `events on the bus: ${Object.entries(s.triggersByType).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `dead-letter queue: ${s.deadLetters.total} message(s)`,
     ...s.deadLetters.byReason.map((r) => `  ${String(r.count).padStart(5)}  ${r.reason}`),

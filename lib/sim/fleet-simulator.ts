@@ -31,7 +31,7 @@ export interface SimCamera {
 }
 
 /** A metric value as sent, kept for the report's charts. */
-export interface SentPoint { ts: number; value: number; sampleCount?: number }
+export interface SentPoint { ts: number; value: number; sampleCount?: number; modelVersion?: string }
 
 export interface SimMessage {
   /** Event time at which the camera sends it. */
@@ -52,12 +52,14 @@ interface CameraRuntime {
   badParts: number;
   driftAr: number;
   /** Sampled parameters of the scenario's change. */
-  change: { target: number; factor: number; drop: number };
+  change: { target: number; slowMs: number; drop: number; rollout: number };
 }
 
-const MODALITY_LATENCY_MS: Record<Modality, number> = { Rgb: 38, Thermal: 52, Depth: 66 };
+const MODALITY_LATENCY_MS: Record<Modality, number> = { Rgb: 30, Thermal: 40, Depth: 55 };
 const MIN = 60_000;
 
+/** The version a rollout moves to: minor + 1 (rgb-det-v3.2.1 → rgb-det-v3.3.0). */
+const nextVersion = (v: string) => v.replace(/v(\d+)\.(\d+)\.\d+$/, (_m, major: string, minor: string) => `v${major}.${Number(minor) + 1}.0`);
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 const ramp = (sinceMs: number, durationMs: number) => (sinceMs < 0 ? 0 : Math.min(1, sinceMs / durationMs));
@@ -118,7 +120,7 @@ export class FleetSimulator {
         cam, rng,
         phaseMs: rng.int(0, sendIntervalSec / sampleIntervalSec - 1) * sampleIntervalSec * 1000,
         buffer: [], badParts: 0, driftAr: 0,
-        change: { target: rng.uniform(0.82, 0.95), factor: rng.uniform(3, 5), drop: rng.uniform(0.08, 0.14) },
+        change: { target: rng.uniform(0.82, 0.95), slowMs: rng.uniform(330, 480), drop: rng.uniform(0.07, 0.12), rollout: rng.uniform(-0.06, 0.03) },
       };
     });
   }
@@ -157,17 +159,22 @@ export class FleetSimulator {
     const samples = rng.chance(0.05) ? rng.int(2, 12) : Math.max(20, Math.round(cam.base.samples * daylight + rng.normal(0, 15)));
     const ts = t + rng.int(0, 999);
 
-    const drop = cam.scenario === 'accuracy-regression' ? rt.change.drop * ramp(since, 15 * MIN) : 0;
+    const rolledOut = cam.scenario === 'model-rollout' && since >= 0;
+    const drop = cam.scenario === 'accuracy-regression' ? rt.change.drop * ramp(since, 15 * MIN) : rolledOut ? -rt.change.rollout : 0;
     const rate = (base: number) => {
       const p = clamp(base - drop, 0.01, 0.99);
       return round(clamp(p + rng.normal(0, Math.sqrt((p * (1 - p)) / samples)), 0, 1), 4);
     };
     rt.driftAr = 0.6 * rt.driftAr + rng.normal(0, 0.035);
-    const driftShift = cam.scenario === 'drift' ? (rt.change.target - cam.base.drift) * ramp(since, 40 * MIN) : 0;
+    let driftLevel = 0;
+    if (cam.scenario === 'drift') driftLevel = ramp(since, 40 * MIN);
+    // Drifts for 90 minutes, then back to normal over 20.
+    if (cam.scenario === 'drift-recovers') driftLevel = ramp(since, 40 * MIN) - ramp(since - 90 * MIN, 20 * MIN);
+    const driftShift = (rt.change.target - cam.base.drift) * driftLevel;
     const drift = round(Math.max(0, cam.base.drift + rt.driftAr + driftShift), 4);
-    const slow = cam.scenario === 'latency-regression' ? 1 + (rt.change.factor - 1) * ramp(since, 20 * MIN) : 1;
-    const spike = rng.chance(0.01) ? rng.uniform(2, 3.5) : 1;
-    const latency = round(cam.base.latencyMs * Math.exp(rng.normal(0, 0.12)) * spike * slow, 1);
+    const typical = cam.scenario === 'latency-regression' ? cam.base.latencyMs + (rt.change.slowMs - cam.base.latencyMs) * ramp(since, 20 * MIN) : cam.base.latencyMs;
+    const spike = rng.chance(0.01) ? rng.uniform(1.5, 2.5) : 1;
+    const latency = round(typical * Math.exp(rng.normal(0, 0.12)) * spike, 1);
 
     const values: [MetricKind, number, number | undefined][] = [
       ['Accuracy', rate(cam.base.accuracy), samples],
@@ -176,14 +183,15 @@ export class FleetSimulator {
       ['DriftScore', drift, undefined],
       ['LatencyMs', latency, undefined],
     ];
+    const modelVersion = rolledOut ? nextVersion(cam.modelVersion) : cam.modelVersion;
     for (const [metric, value, sampleCount] of values) {
       const event: Record<string, unknown> = {
         id: rng.uuid(), timestamp: this.timestamp(rng, ts), camera_id: cam.id, modality: cam.modality,
-        metric, value, model_version: cam.modelVersion,
+        metric, value, model_version: modelVersion,
       };
       if (sampleCount !== undefined) event.sample_count = sampleCount;
       rt.buffer.push(event);
-      this.point(cam, metric, sampleCount === undefined ? { ts, value } : { ts, value, sampleCount });
+      this.point(cam, metric, sampleCount === undefined ? { ts, value } : { ts, value, sampleCount, modelVersion });
     }
     if (cam.scenario === 'malformed' && rng.chance(0.03)) {
       rt.buffer.splice(rng.int(0, rt.buffer.length), 0, this.badElement(rt, ts));

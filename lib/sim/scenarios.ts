@@ -3,7 +3,7 @@
 // new detector gets a new row here.
 import type { ActionType } from '../core/policy.js';
 
-export const SCENARIO_IDS = ['healthy', 'drift', 'accuracy-regression', 'latency-regression', 'malformed', 'flaky-storage', 'poison-storage'] as const;
+export const SCENARIO_IDS = ['healthy', 'drift', 'drift-recovers', 'accuracy-regression', 'latency-regression', 'model-rollout', 'malformed', 'flaky-storage', 'poison-storage'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface Scenario {
@@ -12,6 +12,8 @@ export interface Scenario {
   description: string;
   /** The event each camera of this scenario must cause after its onset; null: no trigger at all. */
   expectedAction: ActionType | null;
+  /** The alert must also resolve (AlertResolved) once the condition clears. */
+  expectResolved?: boolean;
   /** Fraction of the fleet, with at least `min` cameras (the healthy rest takes what is left). */
   share: number;
   min: number;
@@ -31,12 +33,20 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'input distribution shifts: DriftScore ramps up over ~40 min',
   },
   {
+    id: 'drift-recovers', share: 0.02, min: 1, onset: [0.2, 0.35], expectedAction: 'RetrainingRequested', expectResolved: true,
+    description: 'DriftScore rises for ~90 min, then the scene returns to normal: retrain, then AlertResolved',
+  },
+  {
     id: 'accuracy-regression', share: 0.05, min: 1, onset: [0.25, 0.55], expectedAction: 'HyperparameterTuningRequested',
-    description: 'Accuracy/Precision/Recall drop 8-14 points without drift (same model_version)',
+    description: 'Accuracy/Precision/Recall drop 7-12 points without drift, same model_version',
   },
   {
     id: 'latency-regression', share: 0.05, min: 1, onset: [0.25, 0.55], expectedAction: 'SlaBreached',
-    description: 'inference gets slow: LatencyMs rises 3-5x over ~20 min',
+    description: 'inference gets slow: LatencyMs climbs to 330-480 ms over ~20 min',
+  },
+  {
+    id: 'model-rollout', share: 0.03, min: 1, onset: [0.3, 0.6], expectedAction: null,
+    description: 'a new model_version rolls out, Accuracy -6..+3 points: the baseline is relearned, no trigger',
   },
   {
     id: 'malformed', share: 0.02, min: 1, onset: null, expectedAction: null,
