@@ -1,6 +1,7 @@
 // `npm run local`: the local stack in the foreground for other programs (a serving fleet, vmon,
 // your scripts). moto + the stack's resources, the real ingest and model-lifecycle handlers on
 // their queues, connection details in .local/stack.json. Ctrl-C stops everything and removes it.
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -22,6 +23,24 @@ const program = new Command('local')
   .parse();
 const opts = program.opts<{ stackFile: string; port?: number; visibilityTimeout: number }>();
 
+/**
+ * Under `npm run local`, npm sits two processes up (npm → tsx → this) and does not pass SIGTERM
+ * on: when npm is gone, stop too rather than leave moto behind. Linux /proc; elsewhere a no-op.
+ */
+function watchLauncher(onGone: () => void) {
+  if (!process.env.npm_lifecycle_event) return;
+  let launcher: number;
+  try {
+    launcher = Number(readFileSync(`/proc/${process.ppid}/stat`, 'utf8').replace(/^.*\)\s+\S+\s+/, '').split(' ')[0]);
+  } catch {
+    return;
+  }
+  if (!(launcher > 1)) return;
+  setInterval(() => {
+    try { process.kill(launcher, 0); } catch { onGone(); }
+  }, 1000).unref();
+}
+
 async function main() {
   const stackFile = resolve(opts.stackFile);
   const moto = await startMoto(opts.port ? { port: opts.port } : {});
@@ -39,6 +58,7 @@ async function main() {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  watchLauncher(() => void stop(0));
   try {
     const stack = await createLocalStack(moto.endpoint, { visibilityTimeoutSeconds: opts.visibilityTimeout, maxReceiveCount: INGEST.maxReceiveCount });
     Object.assign(process.env, functionEnv(stack));
