@@ -241,7 +241,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
         }
         if (acknowledged.has(r.messageId)) continue;
         acknowledged.add(r.messageId);
-        applied += byMessageId.get(r.messageId)?.validEvents ?? 0;
+        const m = byMessageId.get(r.messageId);
+        applied += m?.validEvents ?? 0;
+        // The simulated clock shown is how far the pipeline has got, not the fleet.
+        if (m && m.sendAtMs > progress.simulatedMs) progress.simulatedMs = m.sendAtMs;
       }
       progress.messagesHandled = acknowledged.size + doomed.size;
       progress.failedRecords += b.failedIds.size;
@@ -280,7 +283,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       const p = sendChunk(chunk).finally(() => inFlight.delete(p));
       inFlight.add(p);
       progress.messagesSent += chunk.length;
-      progress.simulatedMs = chunk[chunk.length - 1]!.sendAtMs;
     }
     await Promise.all(inFlight);
 

@@ -108,7 +108,13 @@ const CLIENT_SCRIPT = `
       legend: { bottom: 0, type: 'scroll' },
       grid: { left: 56, right: 24, top: 40, bottom: 70 },
       xAxis: { type: 'time' },
-      yAxis: { type: 'value', name: c.yName || '', scale: true },
+      // Thresholds stay in view even when the data keeps well below them (a healthy camera).
+      yAxis: { type: 'value', name: c.yName || '', scale: true,
+        max: c.thresholds.length ? function (v) {
+          var m = Math.max(v.max, Math.max.apply(null, c.thresholds.map(function (th) { return th.value; })) * 1.05);
+          var step = Math.pow(10, Math.floor(Math.log10(Math.abs(m) || 1)) - 1);
+          return Math.ceil(m / step) * step;
+        } : null },
       dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 28, height: 16 }],
       series: series
     });

@@ -16,7 +16,7 @@ export interface FleetOptions {
 }
 
 /** Each event summarizes a 3-minute interval; a camera uploads hourly (100 events a message). */
-export const FLEET_DEFAULTS = { cameras: 300, hours: 6, seed: 42, sampleIntervalSec: 180, sendIntervalSec: 3600 };
+export const FLEET_DEFAULTS = { cameras: 240, hours: 5, seed: 42, sampleIntervalSec: 180, sendIntervalSec: 3600 };
 
 export interface SimCamera {
   id: string;
