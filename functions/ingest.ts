@@ -5,10 +5,10 @@ import { ingestBatch } from '../lib/app/ingest-batch.js';
 import { createObservability, instrumented, recordBatch } from '../lib/adapters/observability.js';
 import { ENV } from '../lib/resources.js';
 import { SERVICE } from '../lib/telemetry.js';
-import { monitorWiring } from './wiring.js';
+import { monitorWiring, withDeadLetters } from './wiring.js';
 
 const obs = createObservability(SERVICE.ingest);
-const wiring = monitorWiring(ENV.deadLetterQueueUrl, obs);
+const wiring = withDeadLetters(monitorWiring(obs), ENV.deadLetterQueueUrl, obs);
 export const clients = wiring.clients;
 const publisher = wiring.deps.publisher;
 

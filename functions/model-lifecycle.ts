@@ -5,10 +5,10 @@ import { handleModelLifecycle } from '../lib/app/model-lifecycle.js';
 import { createObservability, instrumented, recordLifecycle } from '../lib/adapters/observability.js';
 import { ENV } from '../lib/resources.js';
 import { SERVICE } from '../lib/telemetry.js';
-import { monitorWiring } from './wiring.js';
+import { monitorWiring, withDeadLetters } from './wiring.js';
 
 const obs = createObservability(SERVICE.lifecycle);
-const wiring = monitorWiring(ENV.lifecycleDeadLetterQueueUrl, obs);
+const wiring = withDeadLetters(monitorWiring(obs), ENV.lifecycleDeadLetterQueueUrl, obs);
 export const clients = wiring.clients;
 const publisher = wiring.deps.publisher;
 

@@ -10,10 +10,10 @@ import { DEFAULT_POLICY, parsePolicy } from '../lib/core/policy.js';
 import { ENV, POLICY_CACHE_SECONDS } from '../lib/resources.js';
 
 /**
- * Clients and adapters from the function's environment; `deadLetterEnv` names its DLQ's URL variable.
- * The clients are traced and the publisher and dead-letter adapters log by triggerId / messageId.
+ * Clients and adapters from the function's environment. The clients are traced and the publisher
+ * and dead-letter adapters log by triggerId / messageId.
  */
-export function monitorWiring(deadLetterEnv: string, obs: Observability) {
+export function monitorWiring(obs: Observability) {
   // Exported by each handler so tests can add fault-injection middleware to these very clients.
   const clients = {
     dynamodb: traced(obs, new DynamoDBClient({})),
@@ -29,8 +29,12 @@ export function monitorWiring(deadLetterEnv: string, obs: Observability) {
     deps: {
       store: new CameraStateStore(clients.dynamodb, tableName),
       publisher: new ObservedTriggerPublisher(obs.logger, clients.eventBridge, requireEnv(ENV.eventBusName)),
-      deadLetters: new ObservedDeadLetterQueue(obs.logger, clients.sqs, requireEnv(deadLetterEnv)),
       policy: () => policies.lookup(),
     },
   };
+}
+
+/** The wiring plus the function's own dead-letter queue, whose URL is in `deadLetterEnv`. */
+export function withDeadLetters(wiring: ReturnType<typeof monitorWiring>, deadLetterEnv: string, obs: Observability) {
+  return { ...wiring, deps: { ...wiring.deps, deadLetters: new ObservedDeadLetterQueue(obs.logger, wiring.clients.sqs, requireEnv(deadLetterEnv)) } };
 }

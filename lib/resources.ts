@@ -23,6 +23,7 @@ export interface ResourceNames {
   dashboard: string;
   /** Prefix of every alarm name. */
   alarmPrefix: string;
+  outboxSweepRule: string;
 }
 
 /** Physical names for one stage, e.g. `visutility-dev-ingest`. */
@@ -40,6 +41,7 @@ export function resourceNames(stage: string): ResourceNames {
     lifecycleQueue: `${p}-model-lifecycle`,
     lifecycleDeadLetterQueue: `${p}-model-lifecycle-dlq`,
     lifecycleRule: `${p}-model-lifecycle`,
+    outboxSweepRule: `${p}-outbox-sweep`,
     ruleDeadLetterQueue: `${p}-rule-dlq`,
     eventArchive: `${p}-events`,
     alarmTopic: `${p}-alarms`,
@@ -57,7 +59,15 @@ export const STATE_TABLE = {
   /** One item holds every scoped policy, so a change is one conditional write and never half-applied. */
   policiesKey: 'policies',
   policyAttributes: { version: 'v', policies: 'p', updatedAt: 'u' },
+  /**
+   * Sparse index of camera items whose outbox holds unpublished triggers (attribute `ob` is set only
+   * then), by last update: the outbox sweeper finds them without scanning the table.
+   */
+  pendingOutboxIndex: { name: 'pending-outbox', partitionKey: { name: 'ob', type: 'S' as const }, sortKey: { name: 'u', type: 'N' as const }, value: 'pending' },
 };
+
+/** The sweeper publishes outboxes left pending longer than `graceSeconds` (a crashed or parked invocation). */
+export const OUTBOX_SWEEP = { everyMinutes: 5, graceSeconds: 120, maxCamerasPerRun: 500 };
 
 export const INGEST = {
   /** Lambda timeout; the queue's visibility timeout is 6× this, as AWS advises for SQS sources. */
@@ -76,7 +86,7 @@ export const DEAD_LETTER_ATTRIBUTES = {
   sourceMessageId: 'vmon-source-message-id',
   index: 'vmon-index',
   rejectedAt: 'vmon-rejected-at',
-  /** Present ('base64') when the rejected bytes held characters SQS does not accept in a body. */
+  /** 'base64' when the rejected bytes held characters SQS refuses in a body; 'gzip+base64' when they would not fit otherwise. */
   encoding: 'vmon-encoding',
 };
 

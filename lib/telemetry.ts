@@ -6,7 +6,7 @@
 export const METRICS_NAMESPACE = 'VisuTilityMonitor';
 
 /** Powertools service name per function: the `service` dimension and the `service` log key. */
-export const SERVICE = { ingest: 'ingest', lifecycle: 'model-lifecycle' } as const;
+export const SERVICE = { ingest: 'ingest', lifecycle: 'model-lifecycle', outboxSweep: 'outbox-sweep' } as const;
 
 export const DIMENSION = { service: 'service', stage: 'stage', triggerType: 'TriggerType' } as const;
 
@@ -35,6 +35,8 @@ export const METRIC = {
   lifecycleApplied: 'LifecycleEventsApplied',
   /** Lifecycle events rejected to the model-lifecycle dead-letter queue. */
   lifecycleRejected: 'LifecycleEventsRejected',
+  /** Triggers the outbox sweep found unpublished past the grace period, and published. */
+  outboxSwept: 'OutboxTriggersSwept',
 } as const;
 
 /** Environment the stack sets for Powertools; names are Powertools' own. */

@@ -7,6 +7,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { BatchResult } from '../app/ingest-batch.js';
+import type { SweepResult } from '../app/outbox-sweep.js';
 import type { LifecycleResult } from '../app/model-lifecycle.js';
 import type { Trigger } from '../core/trigger.js';
 import { DIMENSION, METRIC, POWERTOOLS_ENV } from '../telemetry.js';
@@ -134,6 +135,14 @@ function recordTriggers(obs: Observability, triggers: readonly Trigger[]): void 
     single.addDimension(DIMENSION.triggerType, type);
     single.addMetric(METRIC.triggers, MetricUnit.Count, n);
   }
+}
+
+/** The outbox sweep's outcome: a non-zero count means an invocation died between write and publish. */
+export function recordSweep(obs: Observability, result: SweepResult, publishFailures: number): void {
+  obs.metrics.addMetric(METRIC.outboxSwept, MetricUnit.Count, result.published);
+  obs.metrics.addMetric(METRIC.publishFailures, MetricUnit.Count, publishFailures);
+  if (result.published > 0) obs.logger.warn('published triggers left in camera outboxes', { cameras: result.cameras, triggers: result.published });
+  for (const f of result.failed) obs.logger.error('outbox sweep failed for a camera; the next run retries', { cameraId: f.cameraId, error: f.error });
 }
 
 /** The model-lifecycle function's outcome as metrics and logs. */

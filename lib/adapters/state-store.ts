@@ -3,6 +3,7 @@ import {
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -38,11 +39,34 @@ export function cameraItem(cameraId: string, state: CameraState, version: number
     [A.updatedAt]: { N: String(nowMs) },
   };
   if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
+  if (state.outbox.length > 0) item[STATE_TABLE.pendingOutboxIndex.partitionKey.name] = { S: STATE_TABLE.pendingOutboxIndex.value };
   return item;
 }
 
 export class CameraStateStore {
   constructor(private readonly ddb: DynamoDBClient, private readonly tableName: string) {}
+
+  /** Cameras whose outbox has held unpublished triggers since before `updatedBeforeMs`. */
+  async pendingOutboxes(updatedBeforeMs: number, limit: number): Promise<string[]> {
+    const ix = STATE_TABLE.pendingOutboxIndex;
+    const out: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const r = await this.ddb.send(new QueryCommand({
+        TableName: this.tableName,
+        IndexName: ix.name,
+        KeyConditionExpression: '#ob = :pending AND #u < :before',
+        ExpressionAttributeNames: { '#ob': ix.partitionKey.name, '#u': ix.sortKey.name },
+        ExpressionAttributeValues: { ':pending': { S: ix.value }, ':before': { N: String(updatedBeforeMs) } },
+        Limit: limit - out.length,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }));
+      const prefix = STATE_TABLE.cameraKey('');
+      for (const item of r.Items ?? []) out.push(item[STATE_TABLE.partitionKey.name]!.S!.slice(prefix.length));
+      start = r.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out;
+  }
 
   async load(cameraId: string): Promise<VersionedState> {
     const r = await this.ddb.send(new GetItemCommand({

@@ -1,6 +1,6 @@
 // The closed loop: a RetrainingCompleted or ModelDeployed event from the training pipeline resets
 // the camera's baselines, resolves its alerts and lifts the retrain-in-flight suppression.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { applyModelLifecycle } from '../core/camera-state.js';
 import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
@@ -11,19 +11,19 @@ import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
 import type { IngestRecord, PolicyLookup } from './ingest-batch.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
-export const LifecycleEnvelopeSchema = z.object({
+export const LifecycleEnvelopeSchema = z.looseObject({
   'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, { error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}` }),
-  time: z.string().optional(),
-  detail: z.object({
-    cameraId: z.string({ error: 'detail.cameraId is required' }).min(1).max(MAX_CAMERA_ID_LENGTH),
-    modality: z.enum(MODALITIES).optional(),
-    modelVersion: z.string().min(1).max(128).optional(),
+  time: z.optional(z.string()),
+  detail: z.looseObject({
+    cameraId: z.string({ error: 'detail.cameraId is required' }).check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
+    modality: z.optional(z.enum(MODALITIES)),
+    modelVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
     /** The RetrainingRequested this answers, if any (for the record). */
-    triggerId: z.string().optional(),
+    triggerId: z.optional(z.string()),
     /** When it happened (RFC 3339); the envelope's time otherwise. */
-    at: z.string().optional(),
-  }).loose(),
-}).loose();
+    at: z.optional(z.string()),
+  }),
+});
 
 export interface LifecycleDeps extends CameraUpdateDeps {
   deadLetters: DeadLetterQueue;

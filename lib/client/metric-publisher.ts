@@ -3,27 +3,15 @@
 // sends 10 entries per SendMessageBatch, retries only the failed entries (backoff + full jitter),
 // and holds a bounded buffer with backpressure. Nothing is dropped unless the caller opts in.
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { validateEvent, type FieldError, type MetricKind, type Modality } from '../core/metric-event.js';
+import { validateEvent, type FieldError, type WireMetricEvent } from '../core/metric-event.js';
+
+export type { WireMetricEvent };
 import { backoffMs, sleep } from '../adapters/retry.js';
 
 /** SQS's limit for one message and for one SendMessageBatch request (the sum of its entries). */
 export const SQS_MAX_REQUEST_BYTES = 256 * 1024;
 export const SQS_MAX_BATCH_ENTRIES = 10;
 
-/** One metric event in the wire format (the original Rust `MetricEvent` as serde serializes it). */
-export interface WireMetricEvent {
-  /** UUID. */
-  id: string;
-  /** RFC 3339, e.g. 2026-11-27T08:15:30.123456789Z. */
-  timestamp: string;
-  camera_id: string;
-  modality: Modality;
-  metric: MetricKind;
-  value: number;
-  model_version?: string;
-  /** Labelled samples behind an Accuracy/Precision/Recall value. */
-  sample_count?: number;
-}
 
 export type BufferFullMode = 'wait' | 'error' | 'drop';
 

@@ -1,4 +1,5 @@
-// Schemas of every event the monitor reads or publishes, versioned. `npm run schemas` writes them
+// Schemas of every event the monitor reads or publishes, versioned (classic zod is fine here: this
+// module is for tooling and tests, never bundled into a function). `npm run schemas` writes them
 // as JSON Schema files to schemas/; a test keeps the files in step with this code.
 import { z } from 'zod';
 import { METRICS, MODALITIES, MetricEventSchema } from './metric-event.js';
@@ -59,7 +60,7 @@ export const ModelLifecycleDetailSchema = z.object({
 });
 
 /** Every schema file, by name: `in.*` read by the monitor, `out.*` published on the bus. */
-export const EVENT_SCHEMAS: Record<string, { schema: z.ZodType; title: string }> = {
+export const EVENT_SCHEMAS: Record<string, { schema: z.core.$ZodType; title: string }> = {
   'in.MetricEvent': { schema: MetricEventSchema, title: 'MetricEvent (SQS body: one object or an array of them)' },
   'in.RetrainingCompleted': { schema: ModelLifecycleDetailSchema, title: 'RetrainingCompleted detail (put on the monitor bus by the pipeline)' },
   'in.ModelDeployed': { schema: ModelLifecycleDetailSchema, title: 'ModelDeployed detail (put on the monitor bus by the pipeline)' },

@@ -1,6 +1,6 @@
 // Policies as data: which detectors watch which metric, what each asks for, and the alert
 // lifecycle settings. Scoped fleet → modality → camera (most specific wins). Pure: no AWS imports.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { METRICS, MODALITIES, QUALITY_METRICS, type MetricKind, type Modality } from './metric-event.js';
 import type { Detector } from './detectors/detector.js';
 import { windowMean } from './detectors/window-mean.js';
@@ -16,80 +16,83 @@ export const POLICY_SCHEMA_VERSION = 1;
 const action = z.enum(ACTIONS, { error: (i) => `must be one of ${ACTIONS.join(' | ')}, got ${JSON.stringify(i.input)}` });
 const metric = z.enum(METRICS, { error: (i) => `must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(i.input)}` });
 const direction = z.enum(['up', 'down'], { error: () => 'must be "up" or "down"' });
-const positive = z.number({ error: 'must be a number' }).positive({ message: 'must be > 0' });
-const nonNegative = z.number({ error: 'must be a number' }).min(0, { message: 'must be >= 0' });
+const num = () => z.number({ error: 'must be a number' });
+const positive = () => num().check(z.positive({ message: 'must be > 0' }));
+const nonNegative = () => num().check(z.minimum(0, { message: 'must be >= 0' }));
 const count = (min: number, max: number) =>
-  z.number({ error: 'must be an integer' }).int({ message: 'must be an integer' }).min(min, { message: `must be >= ${min}` }).max(max, { message: `must be <= ${max}` });
+  z.int({ error: 'must be an integer' }).check(z.minimum(min, { message: `must be >= ${min}` }), z.maximum(max, { message: `must be <= ${max}` }));
+const fraction = (msg: string) => num().check(z.gt(0, { message: msg }), z.lt(1, { message: msg }));
+const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) => z._default(schema, value as never);
 
 const common = {
-  id: z.string({ error: 'must be a string' }).regex(/^[a-z0-9][a-z0-9-]{0,47}$/, { message: 'must be 1-48 chars of a-z, 0-9 and "-"' }),
+  id: z.string({ error: 'must be a string' }).check(z.regex(/^[a-z0-9][a-z0-9-]{0,47}$/, { message: 'must be 1-48 chars of a-z, 0-9 and "-"' })),
   metric,
   action,
   /** Restrict to some modalities (default: all). */
-  modalities: z.array(z.enum(MODALITIES)).min(1).optional(),
+  modalities: z.optional(z.array(z.enum(MODALITIES)).check(z.minLength(1))),
   /** Ask for this action instead while any of these detectors fires on the same camera + modality. */
-  escalate: z.object({ ifFiring: z.array(z.string()).min(1), action }).strict().optional(),
+  escalate: z.optional(z.strictObject({ ifFiring: z.array(z.string()).check(z.minLength(1)), action })),
 };
 
 const sequential = {
-  direction: direction.optional(),
-  warmup: count(5, 10_000).default(100),
-  minSigma: positive.optional(),
+  direction: z.optional(direction),
+  warmup: withDefault(count(5, 10_000), 100),
+  minSigma: z.optional(positive()),
   /** Practical-significance gate in the metric's units: the EW mean must have moved this far. */
-  minShift: nonNegative.default(0),
+  minShift: withDefault(nonNegative(), 0),
 };
 
-const WindowMeanSpec = z.object({
+const WindowMeanSpec = z.strictObject({
   ...common, kind: z.literal('window-mean'),
-  windowSize: count(1, 120).default(10),
-  threshold: z.number({ error: 'must be a number' }),
-  hysteresis: nonNegative.default(0.05),
-  requireFullWindow: z.boolean().default(true),
-}).strict();
+  windowSize: withDefault(count(1, 120), 10),
+  threshold: num(),
+  hysteresis: withDefault(nonNegative(), 0.05),
+  requireFullWindow: withDefault(z.boolean(), true),
+});
 
-const LatencyQuantileSpec = z.object({
+const LatencyQuantileSpec = z.strictObject({
   ...common, kind: z.literal('latency-quantile'),
-  windowSize: count(5, 120).default(20),
-  quantile: z.number().gt(0, { message: 'must be in (0, 1)' }).lt(1, { message: 'must be in (0, 1)' }).default(0.95),
-  slaMs: positive,
-  hysteresis: z.number().min(0).lt(1, { message: 'must be in [0, 1)' }).default(0.1),
-  minSamples: count(1, 120).optional(),
-}).strict();
+  windowSize: withDefault(count(5, 120), 20),
+  quantile: withDefault(fraction('must be in (0, 1)'), 0.95),
+  slaMs: positive(),
+  hysteresis: withDefault(num().check(z.minimum(0, { message: 'must be in [0, 1)' }), z.lt(1, { message: 'must be in [0, 1)' })), 0.1),
+  minSamples: z.optional(count(1, 120)),
+});
 
-const RegressionSpec = z.object({
+const RegressionSpec = z.strictObject({
   ...common, kind: z.literal('regression'),
-  baselineSamples: count(1, 1e9).default(1000),
-  minSamples: count(1, 1e9).default(300),
-  drop: positive.max(1).default(0.05),
-  z: nonNegative.default(3),
-  halfLifeSamples: positive.default(500),
-  hysteresis: nonNegative.default(0.02),
+  baselineSamples: withDefault(count(1, 1e9), 1000),
+  minSamples: withDefault(count(1, 1e9), 300),
+  drop: withDefault(positive().check(z.maximum(1, { message: 'must be <= 1' })), 0.05),
+  z: withDefault(nonNegative(), 3),
+  halfLifeSamples: withDefault(positive(), 500),
+  hysteresis: withDefault(nonNegative(), 0.02),
   /** A drop this large asks for `severeAction` (default RetrainingRequested) instead. */
-  severeDrop: positive.max(1).optional(),
-  severeAction: action.default('RetrainingRequested'),
-}).strict();
+  severeDrop: z.optional(positive().check(z.maximum(1, { message: 'must be <= 1' }))),
+  severeAction: withDefault(action, 'RetrainingRequested'),
+});
 
-const CusumSpec = z.object({ ...common, kind: z.literal('cusum'), ...sequential, k: nonNegative.default(0.5), h: positive.default(5) }).strict();
-const EwmaSpec = z.object({
+const CusumSpec = z.strictObject({ ...common, kind: z.literal('cusum'), ...sequential, k: withDefault(nonNegative(), 0.5), h: withDefault(positive(), 5) });
+const EwmaSpec = z.strictObject({
   ...common, kind: z.literal('ewma'), ...sequential,
-  lambda: z.number().gt(0).max(1, { message: 'must be in (0, 1]' }).default(0.1),
-  L: positive.default(2.814),
-}).strict();
+  lambda: withDefault(num().check(z.gt(0, { message: 'must be in (0, 1]' }), z.maximum(1, { message: 'must be in (0, 1]' })), 0.1),
+  L: withDefault(positive(), 2.814),
+});
 
 export const DetectorSpecSchema = z.discriminatedUnion('kind', [WindowMeanSpec, LatencyQuantileSpec, RegressionSpec, CusumSpec, EwmaSpec], {
   error: (i) => `kind must be one of window-mean | latency-quantile | regression | cusum | ewma, got ${JSON.stringify((i.input as { kind?: unknown })?.kind)}`,
 });
 
-export const PolicySchema = z.object({
-  schemaVersion: z.literal(POLICY_SCHEMA_VERSION).default(POLICY_SCHEMA_VERSION),
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 chars of letters, digits, ".", "_" and "-"' }),
-  description: z.string().max(500).optional(),
-  detectors: z.array(DetectorSpecSchema).min(1, { message: 'needs at least one detector' }).max(20, { message: 'at most 20 detectors' }),
+export const PolicySchema = z.strictObject({
+  schemaVersion: withDefault(z.literal(POLICY_SCHEMA_VERSION), POLICY_SCHEMA_VERSION),
+  id: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 chars of letters, digits, ".", "_" and "-"' })),
+  description: z.optional(z.string().check(z.maxLength(500))),
+  detectors: z.array(DetectorSpecSchema).check(z.minLength(1, { message: 'needs at least one detector' }), z.maxLength(20, { message: 'at most 20 detectors' })),
   /** After an action fires for a camera, the same action is held back this long (event time). */
-  cooldownSeconds: nonNegative.default(3600),
+  cooldownSeconds: withDefault(nonNegative(), 3600),
   /** A retrain that never reports completion stops suppressing new ones after this long. */
-  inFlightTimeoutSeconds: positive.default(86_400),
-}).strict().superRefine((p, ctx) => {
+  inFlightTimeoutSeconds: withDefault(positive(), 86_400),
+}).check(z.superRefine((p, ctx) => {
   const ids = new Set<string>();
   p.detectors.forEach((d, i) => {
     if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['detectors', i, 'id'], message: `duplicate detector id "${d.id}"` });
@@ -103,7 +106,7 @@ export const PolicySchema = z.object({
     for (const ref of d.escalate?.ifFiring ?? [])
       if (!ids.has(ref)) ctx.addIssue({ code: 'custom', path: ['detectors', i, 'escalate', 'ifFiring'], message: `unknown detector id "${ref}"` });
   });
-});
+}));
 
 export type DetectorSpec = z.output<typeof DetectorSpecSchema>;
 export type Policy = z.output<typeof PolicySchema>;

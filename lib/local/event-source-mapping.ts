@@ -33,7 +33,7 @@ export interface MappingCounters {
   deleted: number;
   failedRecords: number;
   handlerErrors: number;
-  /** Receive or delete calls that failed; the poller backs off and carries on, as Lambda's does. */
+  /** Receive or delete calls that failed (retried). */
   pollErrors: number;
 }
 
@@ -103,8 +103,9 @@ export class LocalEventSourceMapping {
     const windowMs = this.opts.maxBatchingWindowMs ?? 0;
     const arn = this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:${this.opts.queueUrl.split('/').pop()}`;
     while (this.running) {
+      const batch: Message[] = [];
       try {
-        const batch = await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1);
+        batch.push(...await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1));
         if (batch.length === 0) continue;
         // Batching window: keep gathering until the batch is full or the window has passed.
         const until = Date.now() + windowMs;
@@ -113,13 +114,15 @@ export class LocalEventSourceMapping {
           if (more.length === 0) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, until - Date.now()))));
           batch.push(...more);
         }
-        this.counters.received += batch.length;
-        await this.invoke(batch.map((m) => toRecord(m, arn, this.opts.region ?? 'us-east-1')));
       } catch {
-        // Received-but-unhandled messages simply reappear after the visibility timeout.
+        // As Lambda's poller does: a failed receive is retried; what was received reappears after
+        // its visibility timeout.
         this.counters.pollErrors++;
-        if (this.running) await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
       }
+      this.counters.received += batch.length;
+      await this.invoke(batch.map((m) => toRecord(m, arn, this.opts.region ?? 'us-east-1')));
     }
   }
 
@@ -141,11 +144,16 @@ export class LocalEventSourceMapping {
     const done = records.filter((r) => !failedIds.has(r.messageId));
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);
-      await this.sqs.send(new DeleteMessageBatchCommand({
-        QueueUrl: this.opts.queueUrl,
-        Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
-      }));
-      this.counters.deleted += chunk.length;
+      try {
+        await this.sqs.send(new DeleteMessageBatchCommand({
+          QueueUrl: this.opts.queueUrl,
+          Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+        }));
+        this.counters.deleted += chunk.length;
+      } catch {
+        // Not deleted: the records come back after the visibility timeout and are applied as duplicates.
+        this.counters.pollErrors++;
+      }
     }
   }
 }

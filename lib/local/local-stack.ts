@@ -65,10 +65,20 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
       },
     }));
 
+    const ix = STATE_TABLE.pendingOutboxIndex;
     await ddb.send(new CreateTableCommand({
       TableName: names.stateTable,
       KeySchema: [{ AttributeName: STATE_TABLE.partitionKey.name, KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: STATE_TABLE.partitionKey.name, AttributeType: STATE_TABLE.partitionKey.type }],
+      AttributeDefinitions: [
+        { AttributeName: STATE_TABLE.partitionKey.name, AttributeType: STATE_TABLE.partitionKey.type },
+        { AttributeName: ix.partitionKey.name, AttributeType: ix.partitionKey.type },
+        { AttributeName: ix.sortKey.name, AttributeType: ix.sortKey.type },
+      ],
+      GlobalSecondaryIndexes: [{
+        IndexName: ix.name,
+        KeySchema: [{ AttributeName: ix.partitionKey.name, KeyType: 'HASH' }, { AttributeName: ix.sortKey.name, KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      }],
       BillingMode: 'PAY_PER_REQUEST',
     }));
 

@@ -1,15 +1,15 @@
 // The whole monitor as one CDK stack. Names, key schema, patterns and redrive come from resources.ts;
 // per-environment settings come from the validated StackConfig (stack-config.ts).
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { GraphWidget, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
-import { Archive, EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
-import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { Archive, EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { AccountPrincipal, AnyPrincipal, ArnPrincipal, Effect, PolicyStatement, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, OUTBOX_SWEEP, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
 import { METRIC, SERVICE } from '../telemetry.js';
 import { MonitorFunction } from './monitor-function.js';
 import { MonitorOperations } from './operations.js';
@@ -54,6 +54,13 @@ export class MonitorStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Sparse: only camera items with unpublished triggers carry its key, so it costs a write only then.
+      globalSecondaryIndexes: [{
+        indexName: STATE_TABLE.pendingOutboxIndex.name,
+        partitionKey: { name: STATE_TABLE.pendingOutboxIndex.partitionKey.name, type: AttributeType.STRING },
+        sortKey: { name: STATE_TABLE.pendingOutboxIndex.sortKey.name, type: AttributeType.NUMBER },
+        projectionType: ProjectionType.KEYS_ONLY,
+      }],
     });
 
     // --- Triggers: bus, archive, retraining rule with retries and a dead-letter queue ---
@@ -154,6 +161,25 @@ export class MonitorStack extends Stack {
     });
     lifecycle.function.addEventSource(eventSource(lifecycleQueue));
 
+    // Publishes triggers a committed write decided but no invocation published (died after the write).
+    const sweeper = new MonitorFunction(this, 'OutboxSweep', {
+      ...functionDefaults,
+      entry: 'outbox-sweep',
+      serviceName: SERVICE.outboxSweep,
+      description: 'VisuTility Monitor outbox sweep: publishes triggers left in camera outboxes',
+      environment: monitorEnvironment(table, bus, config.defaultPolicy),
+      permissions: [
+        ...monitorPermissions(table, bus),
+        new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${STATE_TABLE.pendingOutboxIndex.name}`] }),
+      ],
+    });
+    new Rule(this, 'OutboxSweepSchedule', {
+      ruleName: names.outboxSweepRule,
+      description: `Runs the outbox sweep every ${OUTBOX_SWEEP.everyMinutes} minutes`,
+      schedule: Schedule.rate(Duration.minutes(OUTBOX_SWEEP.everyMinutes)),
+      targets: [new LambdaFunction(sweeper.function, { retryAttempts: 2, deadLetterQueue: ruleDeadLetterQueue })],
+    });
+
     // --- Alarms and dashboard ---
     const ops = new MonitorOperations(this, 'Operations', { names, stage: config.stage, ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}) });
     const m = (name: string) => ops.metric(SERVICE.ingest, name);
@@ -175,12 +201,13 @@ export class MonitorStack extends Stack {
     ops.watchQueueAge('IngestQueueAgeAlarm', ingestQueue, names.ingestQueue, 'ingest-oldest-message-age', config.oldestMessageAlarmSeconds);
     ops.watchFunction(ingest);
     ops.watchFunction(lifecycle);
+    ops.watchFunction(sweeper);
     ops.alarm('PublishFailuresAlarm', {
       name: 'trigger-publish-failures',
       description: 'Triggers could not be put on the bus after retries; they stay in the camera outbox and are republished when the records are redelivered.',
       metric: new MathExpression({
-        expression: 'FILL(ingest, 0) + FILL(lifecycle, 0)',
-        usingMetrics: { ingest: m(METRIC.publishFailures), lifecycle: ops.metric(SERVICE.lifecycle, METRIC.publishFailures) },
+        expression: 'FILL(ingest, 0) + FILL(lifecycle, 0) + FILL(sweep, 0)',
+        usingMetrics: { ingest: m(METRIC.publishFailures), lifecycle: ops.metric(SERVICE.lifecycle, METRIC.publishFailures), sweep: ops.metric(SERVICE.outboxSweep, METRIC.publishFailures) },
         label: 'Trigger publish failures',
         period: Duration.minutes(1),
       }),
@@ -189,7 +216,7 @@ export class MonitorStack extends Stack {
     ops.addAlarmStatus();
 
     // --- cdk-nag acknowledgements, each with its reason ---
-    for (const fn of [ingest, lifecycle]) {
+    for (const fn of [ingest, lifecycle, sweeper]) {
       Validations.of(fn.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
@@ -207,6 +234,7 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, 'RuleDeadLetterQueueUrl', { value: ruleDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'LifecycleDeadLetterQueueUrl', { value: lifecycleDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'LifecycleFunctionName', { value: lifecycle.function.functionName });
+    new CfnOutput(this, 'OutboxSweepFunctionName', { value: sweeper.function.functionName });
     new CfnOutput(this, 'IngestFunctionName', { value: ingest.function.functionName });
     new CfnOutput(this, 'IngestLogGroupName', { value: ingest.logGroup.logGroupName });
     new CfnOutput(this, 'AlarmTopicArn', { value: ops.topic.topicArn });
@@ -229,7 +257,7 @@ function monitorEnvironment(table: ITableV2, bus: IEventBus, defaultPolicy: stri
  * camera items only (policies are changed by operators, not by the functions), PutEvents on the
  * monitor bus, SendMessage(Batch) to the function's own dead-letter queue.
  */
-function monitorPermissions(table: ITableV2, bus: IEventBus, deadLetters: IQueue): PolicyStatement[] {
+function monitorPermissions(table: ITableV2, bus: IEventBus, deadLetters?: IQueue): PolicyStatement[] {
   const cameraItems = STATE_TABLE.cameraKey('*');
   return [
     new PolicyStatement({
@@ -243,7 +271,7 @@ function monitorPermissions(table: ITableV2, bus: IEventBus, deadLetters: IQueue
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [cameraItems] } },
     }),
     new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
-    new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetters.queueArn] }),
+    ...(deadLetters ? [new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetters.queueArn] })] : []),
   ];
 }
 

@@ -10,7 +10,7 @@ import { MonitorStack, RULE_TARGET_RETRY } from '../../lib/stack/monitor-stack.j
 import { defaultStackConfig, DEFAULTS, type StackConfig } from '../../lib/stack/stack-config.js';
 import { driftPolicy } from '../../lib/core/policy.js';
 import { acknowledgements, unacknowledgedFindings } from '../support/nag.js';
-import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, resourceNames } from '../../lib/resources.js';
+import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, OUTBOX_SWEEP, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, resourceNames } from '../../lib/resources.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../lib/telemetry.js';
 
 // Skip bundling: assertions don't need the asset, and tests stay fast.
@@ -141,8 +141,8 @@ describe('alarms and dashboard', () => {
     const a = alarm('trigger-publish-failures');
     expect(a).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     const queries = a.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] }; Stat: string } }[];
-    expect(queries.find((q) => q.Expression)!.Expression).toBe('FILL(ingest, 0) + FILL(lifecycle, 0)');
-    for (const svc of [SERVICE.ingest, SERVICE.lifecycle]) {
+    expect(queries.find((q) => q.Expression)!.Expression).toBe('FILL(ingest, 0) + FILL(lifecycle, 0) + FILL(sweep, 0)');
+    for (const svc of [SERVICE.ingest, SERVICE.lifecycle, SERVICE.outboxSweep]) {
       expect(queries.map((q) => q.MetricStat)).toContainEqual(expect.objectContaining({
         Metric: { Namespace: METRICS_NAMESPACE, MetricName: METRIC.publishFailures, Dimensions: [{ Name: 'service', Value: svc }, { Name: 'stage', Value: 'test' }] },
         Stat: 'Sum',
@@ -152,7 +152,7 @@ describe('alarms and dashboard', () => {
 
   it('sends every alarm, firing and recovering, to the alarm topic; e-mail only when configured', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(11); // 3 DLQs, queue age, errors + throttles of 3 functions, publish failures
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([topicRef()]);
       expect(a.Properties.OKActions).toEqual([topicRef()]);
@@ -181,7 +181,7 @@ describe('alarms and dashboard', () => {
     expect(graph('State conflicts, publish and camera failures')).toContain(METRIC.publishFailures);
     expect(graph('ingest: errors and throttles')).toContain('Throttles');
     const status = widgets.find((w) => w.type === 'alarm')!;
-    expect(status.properties.alarms).toHaveLength(9);
+    expect(status.properties.alarms).toHaveLength(11);
     // Custom metrics carry bounded dimensions only (a camera id never is one).
     const custom = widgets.flatMap((w) => (w.properties.metrics as unknown[][] | undefined) ?? []).filter((m) => m[0] === METRICS_NAMESPACE);
     expect(custom.length).toBeGreaterThan(5);
@@ -206,19 +206,33 @@ describe('events: archive, retries, dead-letter queue', () => {
 
   it('retries every rule target and dead-letters what it cannot deliver', () => {
     const rules = template.findResources('AWS::Events::Rule');
-    expect(Object.values(rules).map((r) => r.Properties.Name).sort()).toEqual([names.lifecycleRule, names.retrainingRule].sort());
-    for (const rule of Object.values(rules)) {
+    expect(Object.values(rules).map((r) => r.Properties.Name).sort()).toEqual([names.lifecycleRule, names.outboxSweepRule, names.retrainingRule].sort());
+    for (const rule of Object.values(rules).filter((r) => r.Properties.Name !== names.outboxSweepRule)) {
       expect(rule.Properties.Targets).toEqual([expect.objectContaining({
         RetryPolicy: { MaximumRetryAttempts: RULE_TARGET_RETRY.attempts, MaximumEventAgeInSeconds: RULE_TARGET_RETRY.maxEventAgeHours * 3600 },
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/^RuleDeadLetterQueue/), 'Arn'] } },
       })]);
     }
-    // EventBridge may write to that queue, only on behalf of these rules.
+    // EventBridge may write to that queue, only on behalf of these rules (the sweep schedule's too).
     const allows = queuePolicyOf(template, 'RuleDeadLetterQueue').filter((s) => s.Effect === 'Allow');
-    expect(allows).toHaveLength(2);
+    expect(allows).toHaveLength(3);
     for (const allow of allows) {
       expect(allow).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } } });
     }
+  });
+
+  it('runs the outbox sweep on a schedule, with the sparse pending-outbox index and only the calls it makes', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: [{ IndexName: 'pending-outbox', KeySchema: [{ AttributeName: 'ob', KeyType: 'HASH' }, { AttributeName: 'u', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Name: names.outboxSweepRule, ScheduleExpression: `rate(${OUTBOX_SWEEP.everyMinutes} minutes)`,
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OutboxSweepFunction'), 'Arn'] } })],
+    });
+    const [roleId] = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('OutboxSweep'));
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => (p.Properties.Roles as { Ref: string }[])[0]!.Ref === roleId);
+    const actions = (policy!.Properties.PolicyDocument.Statement as Statement[]).flatMap(actionsOf).sort();
+    expect(actions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
 
   it('routes the training pipeline\'s lifecycle events to the model-lifecycle function', () => {
@@ -261,8 +275,8 @@ describe('security', () => {
 
   it('gives each function role exactly the calls the adapters make, and no managed policy', () => {
     const roles = template.findResources('AWS::IAM::Role');
-    expect(Object.keys(roles)).toHaveLength(2);
-    for (const [roleId, role] of Object.entries(roles)) {
+    expect(Object.keys(roles)).toHaveLength(3);
+    for (const [roleId, role] of Object.entries(roles).filter(([id]) => !id.startsWith('OutboxSweep'))) {
       expect(role.Properties.ManagedPolicyArns, roleId).toBeUndefined();
       const fn = roleId.startsWith('Ingest') ? 'Ingest' : 'Lifecycle';
       const [policy] = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => (p.Properties.Roles as { Ref: string }[])[0]!.Ref === roleId);
@@ -318,7 +332,7 @@ describe('security', () => {
   it('sets log retention on each function\'s own log group, from config', () => {
     for (const [t, days] of [[template, DEFAULTS.logRetentionDays], [prod, 90]] as const) {
       const groups = Object.values(t.findResources('AWS::Logs::LogGroup'));
-      expect(groups).toHaveLength(2);
+      expect(groups).toHaveLength(3);
       for (const g of groups) expect(g.Properties.RetentionInDays).toBe(days);
     }
     expect(fnProps(template, 'Ingest').LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^IngestLogs/) });

@@ -57,9 +57,14 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
     expect(d.lastEventAt).toBe(new Date(Date.parse('2026-11-27T08:00:03Z')).toISOString());
     expect(d.modelVersion).toBe('m-3');
 
-    const item = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey('cam99') } }, ConsistentRead: true }));
-    expect(Number(item.Item!.v!.N)).toBeGreaterThanOrEqual(2);
-    const state = decodeState({ streams: item.Item!.w?.B, rest: item.Item!.s?.S });
+    // The outbox is cleared by a write after the publish: wait for it rather than race it.
+    const read = async () => {
+      const item = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey('cam99') } }, ConsistentRead: true }));
+      return { version: Number(item.Item!.v!.N), state: decodeState({ streams: item.Item!.w?.B, rest: item.Item!.s?.S }) };
+    };
+    let { version, state } = await read();
+    for (const until = Date.now() + 5000; state.outbox.length > 0 && Date.now() < until;) ({ version, state } = await read());
+    expect(version).toBeGreaterThanOrEqual(2);
     expect(state.streams['Rgb.DriftScore']!.map((e) => Number(e.value.toFixed(2)))).toEqual([0.2, 0.3, 0.9, 0.95, 0.8]);
     expect(state.alerts['drift-window-mean@Rgb']).toMatchObject({ f: true, e: 1 });
     expect(state.outbox).toEqual([]);

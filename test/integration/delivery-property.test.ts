@@ -1,0 +1,264 @@
+// Property: under at-least-once delivery the effect is exactly once. fast-check draws per-camera
+// event sets, random duplication (whole messages and single events), random message and batch splits,
+// N concurrent workers and random faults (DynamoDB throttling / 5xx / lost responses / conditional
+// conflicts, PutEvents partial failures / 5xx, crashes). The use case runs in-process with real SDK
+// clients on one moto; failed records and crashed batches are redelivered as SQS would. The final
+// state and the set of triggerIds on the bus (read through the catch-all tap rule) must equal those
+// of one clean sequential run of the same messages.
+//
+// Determinism: the window is a set function of the events applied, but a detector's decisions depend
+// on the order it sees values. The workload makes the window-mean detector order independent: each
+// drift stream is healthy (value 0) and then, for its newest events only, either stays healthy or
+// drifts with at least `windowSize` values in [0.8, 1]; the alert clears only at a mean of 0
+// (hysteresis = threshold). Once a drifting value is applied it stays among the newest, so the alert
+// can fire at most once; with ≥ windowSize drifting values the last evaluation always fires it; with
+// none it never fires. So the episode count, and with it the triggerIds, do not depend on order. The
+// compared projection is the order-independent part of the state: stream entries, alert firing flag
+// and episode count, empty outbox (the trigger's statistic and firing time do depend on order).
+//
+// CI runs a fixed seed. Many seeds: PROPERTY_RUNS=200 PROPERTY_SEED=<n> npx vitest run test/integration/delivery-property.test.ts
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ingestBatch, type IngestDeps, type IngestRecord } from '../../lib/app/ingest-batch.js';
+import { CameraStateStore } from '../../lib/adapters/state-store.js';
+import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
+import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
+import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera-state.js';
+import { decodeState, encodeState } from '../../lib/core/state-codec.js';
+import { parseBody } from '../../lib/core/metric-event.js';
+import { parsePolicy, type Policy } from '../../lib/core/policy.js';
+import { localClientConfig } from '../../lib/local/local-stack.js';
+import { STATE_TABLE } from '../../lib/resources.js';
+import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { BASE_TIME } from '../support/fixtures.js';
+import { crashable, injectFaults, seededRandom, type FaultInjector, type FaultRule } from '../support/faults.js';
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
+const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
+const THRESHOLD = 0.7;
+const NOW = BASE_TIME + 3600_000;
+
+let aws: LocalAws;
+let clients: { dynamodb: DynamoDBClient; eventBridge: EventBridgeClient; sqs: SQSClient };
+let faults: { dynamodb: FaultInjector; eventBridge: FaultInjector };
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  const cfg = localClientConfig(aws.moto.endpoint);
+  clients = { dynamodb: new DynamoDBClient(cfg), eventBridge: new EventBridgeClient(cfg), sqs: new SQSClient(cfg) };
+  faults = { dynamodb: injectFaults(clients.dynamodb, []), eventBridge: injectFaults(clients.eventBridge, []) };
+});
+
+afterAll(async () => {
+  for (const c of Object.values(clients ?? {})) c.destroy();
+  await aws?.stop();
+});
+
+// One detector per modality with different actions, so that the retrain-in-flight suppression of one
+// never depends on when the other fired; no cooldown.
+const policyFor = (windowSize: number): Policy => parsePolicy({
+  id: 'property',
+  detectors: (['Rgb', 'Thermal'] as const).map((modality) => ({
+    id: `drift-${modality.toLowerCase()}`, kind: 'window-mean', metric: 'DriftScore', modalities: [modality],
+    action: modality === 'Rgb' ? 'RetrainingRequested' : 'HyperparameterTuningRequested',
+    windowSize, threshold: THRESHOLD, hysteresis: THRESHOLD, requireFullWindow: false,
+  })),
+  cooldownSeconds: 0,
+});
+
+// ---- the workload --------------------------------------------------------------------------
+
+const streamShape = (windowSize: number) => fc.record({
+  healthy: fc.integer({ min: 0, max: 10 }),
+  drifting: fc.oneof(fc.constant(0), fc.integer({ min: windowSize, max: 8 })),
+  driftValues: fc.array(fc.integer({ min: 80, max: 100 }), { minLength: 8, maxLength: 8 }),
+  latency: fc.integer({ min: 0, max: 4 }),
+});
+
+const scenario = fc.integer({ min: 2, max: 4 }).chain((windowSize) => fc.record({
+  windowSize: fc.constant(windowSize),
+  cameras: fc.array(fc.record({ rgb: streamShape(windowSize), thermal: streamShape(windowSize) }), { minLength: 1, maxLength: 3 }),
+  /** Random keys: the order events are packed into messages. */
+  orderSeed: fc.integer(),
+  messageSizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 40, maxLength: 40 }),
+  duplicateMessages: fc.double({ min: 0, max: 0.5, noNaN: true }),
+  duplicateEvents: fc.double({ min: 0, max: 0.3, noNaN: true }),
+  batchSizes: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 40, maxLength: 40 }),
+  workers: fc.integer({ min: 1, max: 4 }),
+  faultRate: fc.constantFrom(0, 0.05, 0.15),
+  faultSeed: fc.integer(),
+}));
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+let runNo = 0;
+
+interface Workload { cameras: string[]; messages: IngestRecord[]; expectedEpisodes: number }
+
+function buildWorkload(s: Scenario, prefix: string): Workload {
+  const rand = seededRandom(s.orderSeed);
+  let counter = 0;
+  const id = () => `00000000-0000-4000-8000-${(runNo * 1e6 + counter++).toString(16).padStart(12, '0')}`;
+  const events: object[] = [];
+  const cameras: string[] = [];
+  let expectedEpisodes = 0;
+  s.cameras.forEach((cam, c) => {
+    const cameraId = `${prefix}-cam${c}`;
+    cameras.push(cameraId);
+    for (const [modality, shape] of [['Rgb', cam.rgb], ['Thermal', cam.thermal]] as const) {
+      let k = 0;
+      const at = () => new Date(BASE_TIME + (k++) * 1000).toISOString();
+      for (let i = 0; i < shape.healthy; i++) events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'DriftScore', value: 0 });
+      for (let i = 0; i < shape.drifting; i++) events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'DriftScore', value: shape.driftValues[i]! / 100 });
+      for (let i = 0; i < shape.latency; i++) events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'LatencyMs', value: 10 + i });
+      if (shape.drifting > 0) expectedEpisodes++;
+    }
+  });
+  // Shuffle (seeded), then pack into messages; some events are also sent again in a later message.
+  const shuffled = events.map((e) => ({ e, k: rand() })).sort((a, b) => a.k - b.k).map((x) => x.e);
+  const messages: IngestRecord[] = [];
+  let i = 0, m = 0;
+  while (i < shuffled.length) {
+    const size = s.messageSizes[m % s.messageSizes.length]!;
+    const part = shuffled.slice(i, i + size);
+    i += size;
+    if (m > 0 && rand() < s.duplicateEvents) part.push(shuffled[Math.floor(rand() * i)]!);
+    const unique = [...new Set(part)];
+    messages.push({ messageId: `${prefix}-m${m++}`, body: JSON.stringify(unique.length === 1 ? unique[0] : unique) });
+  }
+  return { cameras, messages, expectedEpisodes };
+}
+
+// ---- the clean sequential reference --------------------------------------------------------
+
+function sequentialRun(w: Workload, policy: Policy): { states: Map<string, CameraState>; triggerIds: Set<string> } {
+  const states = new Map<string, CameraState>();
+  const triggerIds = new Set<string>();
+  for (const msg of w.messages) {
+    const byCamera = new Map<string, ReturnType<typeof parseBody>['events']>();
+    for (const e of parseBody(msg.body, NOW).events) byCamera.set(e.camera_id, [...(byCamera.get(e.camera_id) ?? []), e]);
+    for (const [cam, events] of byCamera) {
+      // Through the codec, as every stored state is.
+      const before = decodeState(encodeState(states.get(cam) ?? emptyState()));
+      const { state, triggers } = applyEvents(before, events, policy);
+      for (const t of triggers) triggerIds.add(t.detail.triggerId);
+      state.outbox = [];
+      states.set(cam, decodeState(encodeState(state)));
+    }
+  }
+  return { states, triggerIds };
+}
+
+// ---- the faulty concurrent run -------------------------------------------------------------
+
+function faultRules(rate: number): { dynamodb: FaultRule[]; eventBridge: FaultRule[] } {
+  if (rate === 0) return { dynamodb: [], eventBridge: [] };
+  const each = (command: string, kinds: FaultRule['fault'][]) => kinds.map((fault) => ({ command, fault, probability: rate / kinds.length }));
+  return {
+    dynamodb: [
+      ...each('GetItem', ['throttle', 'server-error']),
+      ...each('PutItem', ['throttle', 'server-error', 'lost-response', 'conditional-conflict', 'crash']),
+    ],
+    eventBridge: each('PutEvents', ['partial-failure', 'server-error', 'lost-response', 'crash']),
+  };
+}
+
+async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<{ deliveries: number }> {
+  const random = seededRandom(s.faultSeed);
+  const rules = faultRules(s.faultRate);
+  faults.dynamodb.setRules(rules.dynamodb);
+  faults.eventBridge.setRules(rules.eventBridge);
+  // The same publisher instance per run is fine: it holds no per-trigger state.
+  const deps: IngestDeps = {
+    store: new CameraStateStore(clients.dynamodb, aws.stack.tableName),
+    publisher: new TriggerPublisher(clients.eventBridge, aws.stack.eventBusName),
+    deadLetters: new DeadLetterQueue(clients.sqs, aws.stack.deadLetterQueueUrl),
+    policy: () => policy,
+    now: () => NOW,
+  };
+  const invoke = crashable((records: IngestRecord[]) => ingestBatch(records, deps));
+
+  // The queue: every message, plus whole-message duplicates (at-least-once delivery), shuffled.
+  const rand = seededRandom(s.orderSeed ^ 0x5eed);
+  const queue: IngestRecord[] = [...w.messages];
+  for (const msg of w.messages) if (rand() < s.duplicateMessages) queue.push({ ...msg });
+  queue.sort(() => rand() - 0.5);
+
+  let deliveries = 0, b = 0;
+  const worker = async () => {
+    for (;;) {
+      if (queue.length === 0) return;
+      const batch = queue.splice(0, s.batchSizes[b++ % s.batchSizes.length]!);
+      deliveries++;
+      if (deliveries > 3000) throw new Error('no progress: more than 3000 deliveries');
+      try {
+        const r = await invoke(batch);
+        const failed = new Set(r.failedMessageIds);
+        queue.push(...batch.filter((rec) => failed.has(rec.messageId)));
+      } catch {
+        queue.push(...batch); // the invocation died: the whole batch comes back
+      }
+      // Let the other workers' redeliveries interleave.
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await Promise.all(Array.from({ length: s.workers }, worker));
+  faults.dynamodb.setRules([]);
+  faults.eventBridge.setRules([]);
+  return { deliveries };
+}
+
+async function storedState(cameraId: string): Promise<CameraState> {
+  const r = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } }, ConsistentRead: true }));
+  return r.Item ? decodeState({ streams: r.Item.w?.B, rest: r.Item.s?.S }) : emptyState();
+}
+
+async function publishedTriggerIds(prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (;;) {
+    const r = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.stack.tapQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const msgs = r.Messages ?? [];
+    if (msgs.length === 0) return ids;
+    for (const m of msgs) {
+      const d = JSON.parse(m.Body!).detail;
+      if (String(d.cameraId).startsWith(`${prefix}-`)) ids.push(d.triggerId);
+    }
+    await aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: aws.stack.tapQueueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+}
+
+/** The order-independent part of a camera's state. */
+const projection = (s: CameraState) => ({
+  streams: Object.fromEntries(Object.entries(s.streams).filter(([, e]) => e.length > 0).sort(([a], [b]) => a.localeCompare(b))),
+  alerts: Object.fromEntries(Object.entries(s.alerts).map(([k, a]) => [k, { f: a.f, e: a.e }]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
+  outbox: s.outbox,
+});
+
+describe('exactly-once effect under duplicates, batch splits, concurrency and faults', () => {
+  it(`matches one clean sequential run (seed ${SEED}, ${RUNS} runs)`, async () => {
+    let faultsInjected = 0;
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const prefix = `p${++runNo}`;
+        const policy = policyFor(s.windowSize);
+        const w = buildWorkload(s, prefix);
+        const reference = sequentialRun(w, policy);
+        const before = faults.dynamodb.total() + faults.eventBridge.total();
+        await concurrentRun(s, w, policy);
+        faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
+
+        for (const cam of w.cameras) {
+          expect(projection(await storedState(cam)), cam).toEqual(projection(reference.states.get(cam) ?? emptyState()));
+        }
+        const published = await publishedTriggerIds(prefix);
+        expect(new Set(published)).toEqual(reference.triggerIds);
+        expect(reference.triggerIds.size).toBe(w.expectedEpisodes);
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
+    // The runs did exercise the fault paths.
+    expect(faultsInjected).toBeGreaterThan(0);
+  }, 240_000);
+});
