@@ -225,8 +225,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       const f = scenario(cam.scenario).storageFault;
       if (f) faults.set(STATE_TABLE.cameraKey(cam.id), f);
     }
-    // Transient faults fail fewer times than maxReceiveCount, so no message of theirs is redriven.
-    cleanups.push(injectStorageFaults(ingest.clients.dynamodb, faults, maxReceiveCount - 2));
+    // A transient fault fails the camera's first write only: its message comes back after the
+    // visibility timeout, well before the camera's next upload, so its events stay in order.
+    cleanups.push(injectStorageFaults(ingest.clients.dynamodb, faults, 1));
 
     // Accounting from the handler's own answers: a message counts as applied when first acknowledged.
     const byMessageId = new Map<string, SimMessage>();

@@ -1,6 +1,7 @@
 // A simulated camera fleet speaking the producers' exact wire format. Each camera measures its
 // five metrics once per sample interval and sends what it buffered as one JSON array per send
-// interval. Deterministic: the same options give byte-identical messages.
+// interval. Deterministic: the same options give byte-identical messages, and the same seed gives the same
+// values whatever the start time.
 import { MODALITIES, METRICS, type MetricKind, type Modality } from '../core/metric-event.js';
 import { Prng } from './prng.js';
 import { SCENARIOS, scenario, scenarioCounts, type ScenarioId } from './scenarios.js';
@@ -153,7 +154,8 @@ export class FleetSimulator {
   private sample(rt: CameraRuntime, t: number) {
     const { cam, rng } = rt;
     const since = cam.onsetMs === null ? -1 : t - cam.onsetMs;
-    const hourOfDay = ((t / 3600_000) % 24 + 24) % 24;
+    // The fleet's day starts at 08:00 when the run starts, so values do not depend on the wall clock.
+    const hourOfDay = (8 + (t - this.startMs) / 3600_000) % 24;
     const daylight = 0.65 + 0.35 * Math.sin(((hourOfDay - 6) / 24) * 2 * Math.PI);
     // Labelled samples per interval; now and then very few (a quiet scene): noisy, to be gated out.
     const samples = rng.chance(0.05) ? rng.int(2, 12) : Math.max(20, Math.round(cam.base.samples * daylight + rng.normal(0, 15)));

@@ -54,7 +54,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'flaky-storage', share: 0.01, min: 1, onset: null, expectedAction: null, storageFault: 'transient',
-    description: 'injected: its first state writes fail, so its messages are retried (partial batch failure) and then applied',
+    description: 'injected: its first state write fails, so that message is retried (partial batch failure), then applied',
   },
   {
     id: 'poison-storage', share: 0.005, min: 1, onset: null, expectedAction: null, storageFault: 'permanent',
