@@ -113,7 +113,7 @@ const CLIENT_SCRIPT = `
         max: c.thresholds.length ? function (v) {
           var m = Math.max(v.max, Math.max.apply(null, c.thresholds.map(function (th) { return th.value; })) * 1.05);
           var step = Math.pow(10, Math.floor(Math.log10(Math.abs(m) || 1)) - 1);
-          return Math.ceil(m / step) * step;
+          return Number((Math.ceil(m / step) * step).toPrecision(12));
         } : null },
       dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 28, height: 16 }],
       series: series
