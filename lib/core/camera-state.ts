@@ -77,7 +77,17 @@ export function parseStreamKey(key: string): { modality: Modality; metric: Metri
 
 export type PolicySource = Policy | ((modality: Modality) => Policy);
 
-const byTime = (a: MetricEvent & { tag: number }, b: MetricEvent & { tag: number }) => a.ts - b.ts || a.tag - b.tag;
+/**
+ * Indices of `events` in (event time, id tag) order. Tags sit in a side array rather than on copies
+ * of the events: copying every event was the largest allocation on the ingest path.
+ */
+function timeOrder(events: readonly MetricEvent[], tags: readonly number[]): number[] {
+  const order = events.map((_, i) => i);
+  let sorted = true;
+  for (let i = 1; i < events.length && sorted; i++) sorted = (events[i - 1]!.ts - events[i]!.ts || tags[i - 1]! - tags[i]!) <= 0;
+  if (!sorted) order.sort((a, b) => events[a]!.ts - events[b]!.ts || tags[a]! - tags[b]!);
+  return order;
+}
 
 function suppression(state: CameraState, action: ActionType, metric: MetricKind, at: number, policy: Policy): SuppressionReason | null {
   if (state.silences.some((s) => s.until > at && (s.metric === undefined || s.metric === metric))) return 'silenced';
@@ -127,9 +137,10 @@ export function applyEvents(state: CameraState, events: readonly MetricEvent[], 
   const stats: ApplyStats = { applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, detectorErrors: [] };
   const triggers: Trigger[] = [];
   const policyFor = typeof source === 'function' ? source : () => source;
-  const tagged = events.map((e) => ({ ...e, tag: idTag(e.id) })).sort(byTime);
+  const tags = events.map((e) => idTag(e.id));
 
-  for (const event of tagged) {
+  for (const index of timeOrder(events, tags)) {
+    const event = events[index]!;
     const policy = policyFor(event.modality);
     const key = streamKey(event.modality, event.metric);
     const entries = (state.streams[key] ??= []);
@@ -138,7 +149,7 @@ export function applyEvents(state: CameraState, events: readonly MetricEvent[], 
     // Stored as float32 so that encode/decode is lossless and results never depend on batch splits;
     // streams no window detector reads keep only keys (NaN value) for dedup.
     const value = windowSize > 0 ? Math.fround(event.value) : NaN;
-    const outcome = insertEntry(entries, { ts: event.ts, tag: event.tag, value }, capacity);
+    const outcome = insertEntry(entries, { ts: event.ts, tag: tags[index]!, value }, capacity);
     if (outcome === 'duplicate') { stats.duplicates++; continue; }
     if (outcome === 'too-late') { stats.tooLate++; continue; }
     stats.applied++;

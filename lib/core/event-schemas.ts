@@ -1,7 +1,7 @@
 // Schemas of every event the monitor reads or publishes, versioned (classic zod is fine here: this
 // module is for tooling and tests, never bundled into a function). `npm run schemas` writes them
 // as JSON Schema files to schemas/; a test keeps the files in step with this code.
-import { z } from 'zod';
+import * as z from 'zod'; // namespace import keeps zod's locales out of Lambda bundles
 import { METRICS, MODALITIES, MetricEventSchema } from './metric-event.js';
 import { ACTIONS, PolicySchema } from './policy.js';
 import { TRIGGER_SCHEMA_VERSION } from './trigger.js';

@@ -1,0 +1,74 @@
+// (4) Cold start: functions/ingest.ts bundled as the stack bundles it (esbuild, ESM, minified,
+// node24, AWS SDK included), its size, and its module-init time in fresh Node processes next to an
+// empty handler bundled the same way.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
+import { ENV } from '../../lib/resources.js';
+
+/** The NodejsFunction bundling options of lib/stack/monitor-stack.ts, as esbuild options. */
+const STACK_BUNDLING = {
+  bundle: true, platform: 'node', format: 'esm', minify: true, sourcemap: false, target: 'node24',
+  banner: { js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
+} as const;
+
+export interface ColdStartResult {
+  bundleBytes: number; emptyBundleBytes: number; sdkOnlyBundleBytes: number;
+  coldInitMs: number; emptyInitMs: number;
+  /** A handler that only creates the three SDK clients: how much of the init is the SDK's. */
+  sdkOnlyInitMs: number;
+  runs: number;
+}
+
+const SDK_ONLY = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+export const clients = { dynamodb: new DynamoDBClient({}), eventBridge: new EventBridgeClient({}), sqs: new SQSClient({}) };
+export const handler = async () => ({ batchItemFailures: [] });
+`;
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+
+/** Import time of a module in a fresh Node process, measured inside that process. */
+function initMs(file: string, env: Record<string, string>): number {
+  const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return Number(out);
+}
+
+export async function benchColdStart(runs: number): Promise<ColdStartResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'vmon-bench-'));
+  try {
+    const ingest = join(dir, 'ingest.mjs'), empty = join(dir, 'empty.mjs'), sdkOnly = join(dir, 'sdk-only.mjs');
+    const emptySrc = join(dir, 'empty.ts'), sdkOnlySrc = join(PROJECT_ROOT, 'functions', `.bench-sdk-only-${process.pid}.ts`);
+    writeFileSync(emptySrc, 'export const handler = async () => ({ batchItemFailures: [] });\n');
+    writeFileSync(sdkOnlySrc, SDK_ONLY); // inside the project, so the SDK resolves from node_modules
+    try {
+      await build({ ...STACK_BUNDLING, entryPoints: [sdkOnlySrc], outfile: sdkOnly, logLevel: 'error' });
+    } finally {
+      rmSync(sdkOnlySrc, { force: true });
+    }
+    await build({ ...STACK_BUNDLING, entryPoints: [join(PROJECT_ROOT, 'functions/ingest.ts')], outfile: ingest, logLevel: 'error' });
+    await build({ ...STACK_BUNDLING, entryPoints: [emptySrc], outfile: empty, logLevel: 'error' });
+    // Module init reads its configuration; the values only need to be present (no call is made).
+    const env = {
+      [ENV.tableName]: 'bench', [ENV.eventBusName]: 'bench', [ENV.deadLetterQueueUrl]: 'http://127.0.0.1:1/000000000000/bench',
+      AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing',
+    };
+    const cold: number[] = [], base: number[] = [], sdk: number[] = [];
+    for (let i = 0; i < runs; i++) { // interleaved, so machine load hits all alike
+      cold.push(initMs(ingest, env));
+      base.push(initMs(empty, env));
+      sdk.push(initMs(sdkOnly, env));
+    }
+    return {
+      bundleBytes: statSync(ingest).size, emptyBundleBytes: statSync(empty).size, sdkOnlyBundleBytes: statSync(sdkOnly).size,
+      coldInitMs: median(cold), emptyInitMs: median(base), sdkOnlyInitMs: median(sdk), runs,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

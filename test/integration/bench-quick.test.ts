@@ -1,0 +1,59 @@
+// Covers `npm run bench -- --quick` (scripts/bench): it runs every section end to end on moto and
+// DynamoDB Local, and writes results with exactly the documented flat keys, counts that hold
+// (no event lost end to end, capacity units as DynamoDB Local reports them), a detector row for
+// every registered kind and sane sanity rows. Timings are printed by the bench, never asserted.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DETECTORS } from '../../lib/core/policy.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmon-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const KEYS = [
+  'handlerEventsPerSec', 'floorEventsPerSec', 'naiveEventsPerSec',
+  'ddbWritesPer1kEvents', 'ddbReadsPer1kEvents', 'wcuPer1kEvents', 'naiveWcuPer1kEvents', 'mixes',
+  'usdPerMillionEvents', 'naiveUsdPerMillionEvents',
+  'bundleBytes', 'coldInitMs', 'emptyInitMs',
+  'e2eEventsPerSec', 'e2eEventsLost', 'e2eEvents',
+  'backtestEventsPerSec', 'detectors', 'machine', 'at',
+];
+
+describe('npm run bench -- --quick', () => {
+  it('writes the documented results and loses no event', () => {
+    const out = join(dir, 'results.json');
+    const run = spawnSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--out', out], { encoding: 'utf8', timeout: 170_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/\| measure +\| ours/);
+
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(r).sort()).toEqual([...KEYS].sort());
+    for (const k of KEYS.filter((k) => !['mixes', 'detectors', 'machine', 'at'].includes(k))) {
+      expect(typeof r[k], k).toBe('number');
+      expect(Number.isFinite(r[k]), k).toBe(true);
+    }
+    expect(r.e2eEvents).toBeGreaterThan(0);
+    expect(r.e2eEventsLost).toBe(0);
+    // Counted, not timed: the 100-event mix batches 100 events per camera into about one write.
+    expect(r.mixes.map((m: { eventsPerCameraPerBatch: number }) => m.eventsPerCameraPerBatch)).toEqual([1, 10, 100]);
+    expect(r.ddbReadsPer1kEvents).toBeCloseTo(10, 5);
+    expect(r.naiveWcuPer1kEvents).toBeGreaterThanOrEqual(1000);
+    expect(r.usdPerMillionEvents).toBeLessThan(r.naiveUsdPerMillionEvents);
+    expect(r.bundleBytes).toBeGreaterThan(0);
+
+    const names: string[] = r.detectors.map((d: { name: string }) => d.name);
+    for (const kind of Object.keys(DETECTORS)) expect(names.some((n) => n.startsWith(`shipped ${kind}`)), kind).toBe(true);
+    for (const d of r.detectors) expect(Object.keys(d).sort()).toEqual(['arl0', 'arl1_1sigma', 'arl1_2sigma', 'name']);
+    const row = (prefix: string) => r.detectors.find((d: { name: string }) => d.name.startsWith(prefix));
+    expect(row('always-fire')).toMatchObject({ arl0: 1, arl1_1sigma: 1, arl1_2sigma: 1 });
+    expect(row('never-fire').arl0).toBeGreaterThanOrEqual(1000);
+    // The reference CUSUM reproduces the textbook's order of magnitude even in quick mode.
+    expect(row('textbook CUSUM').arl1_1sigma).toBeGreaterThan(8);
+    expect(row('textbook CUSUM').arl1_1sigma).toBeLessThan(13);
+
+    expect(r.machine).toMatchObject({ cores: expect.any(Number), node: expect.stringMatching(/^v\d+/) });
+    expect(Number.isNaN(Date.parse(r.at))).toBe(false);
+  }, 180_000);
+});
