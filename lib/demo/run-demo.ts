@@ -15,7 +15,7 @@ import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
 import { scenario } from '../sim/scenarios.js';
 import { monitorPolicy, type MonitorPolicy } from './policy.js';
-import { summarize, type DemoSummary, type ObservedDeadLetter, type ObservedTrigger, type StateCheck } from './summary.js';
+import { deadLetterKey, summarize, type DemoSummary, type ObservedDeadLetter, type ObservedTrigger, type StateCheck } from './summary.js';
 
 export interface DemoOptions extends FleetOptions {
   /** Handler invocations at once (Lambda concurrency). */
@@ -128,7 +128,9 @@ async function readDeadLetters(sqs: SQSClient, queueUrl: string): Promise<(Obser
     for (const m of msgs) {
       const attrs = m.MessageAttributes ?? {};
       const reason = attrs[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
+      const index = attrs[DEAD_LETTER_ATTRIBUTES.index]?.StringValue;
       out.push({
+        ...(index !== undefined ? { index } : {}),
         messageId: m.MessageId!,
         sourceMessageId: attrs[DEAD_LETTER_ATTRIBUTES.sourceMessageId]?.StringValue ?? m.MessageId!,
         receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
@@ -305,6 +307,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     const letters = await readDeadLetters(sqs, stack.deadLetterQueueUrl);
     const redrivenIds = new Set(letters.filter((l) => l.reason === undefined).map((l) => l.messageId));
     const rejectedBySource = new Set(letters.filter((l) => l.reason !== undefined).map((l) => l.sourceMessageId));
+    const distinctRejected = new Set(letters.filter((l) => l.reason !== undefined).map(deadLetterKey)).size;
     let sent = 0, badPartsSent = 0, redriven = 0, lost = 0, badPartsLost = 0;
     for (const [id, m] of byMessageId) {
       sent += m.validEvents;
@@ -320,7 +323,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       deadLetters: letters,
       events: {
         messagesSent: byMessageId.size, sent, applied, badPartsSent,
-        rejected: letters.filter((l) => l.reason !== undefined).length, redriven, lost, badPartsLost,
+        rejected: distinctRejected, duplicateDeadLetters: letters.length - new Set(letters.map(deadLetterKey)).size, redriven, lost, badPartsLost,
       },
       state,
       availableActions: policy.actions,

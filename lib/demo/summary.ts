@@ -22,8 +22,13 @@ export interface ObservedDeadLetter {
   reason?: string;
   /** The ingest message it came from (vmon-source-message-id, or its own id when redriven). */
   sourceMessageId: string;
+  /** vmon-index: the bad element's array position (absent for a whole body or a redrive). */
+  index?: string;
   receiveCount: number;
 }
+
+/** One bad part can be dead-lettered twice when its message is redelivered (at-least-once). */
+export const deadLetterKey = (d: ObservedDeadLetter) => `${d.sourceMessageId}#${d.index ?? '-'}#${d.reason === undefined ? 'redrive' : 'reason'}`;
 
 export interface EventAccounting {
   messagesSent: number;
@@ -33,8 +38,10 @@ export interface EventAccounting {
   applied: number;
   /** Bad parts sent (array elements or whole bodies). */
   badPartsSent: number;
-  /** Dead letters with a handler reason. */
+  /** Distinct bad parts in the DLQ with a handler reason. */
   rejected: number;
+  /** Further copies of the same bad part, from redelivered messages. */
+  duplicateDeadLetters: number;
   /** Valid events in messages SQS redrove to the DLQ after maxReceiveCount. */
   redriven: number;
   /** Valid events neither applied nor dead-lettered: must be 0. */
@@ -59,6 +66,7 @@ export interface ScenarioRow {
 }
 
 export interface DeadLetterSummary {
+  /** Distinct dead letters (a part dead-lettered again on redelivery counts once). */
   total: number;
   rejected: number;
   redrivenMessages: number;
@@ -175,14 +183,16 @@ export function summarize(input: {
   const healthy = rows.find((r) => r.scenario === 'healthy');
 
   const groups = new Map<string, number>();
-  for (const d of input.deadLetters) {
+  const seenLetters = new Set<string>();
+  const letters = input.deadLetters.filter((d) => !seenLetters.has(deadLetterKey(d)) && seenLetters.add(deadLetterKey(d)));
+  for (const d of letters) {
     const g = reasonGroup(d.reason, input.maxReceiveCount);
     groups.set(g, (groups.get(g) ?? 0) + 1);
   }
   const deadLetters: DeadLetterSummary = {
-    total: input.deadLetters.length,
-    rejected: input.deadLetters.filter((d) => d.reason !== undefined).length,
-    redrivenMessages: input.deadLetters.filter((d) => d.reason === undefined).length,
+    total: letters.length,
+    rejected: letters.filter((d) => d.reason !== undefined).length,
+    redrivenMessages: letters.filter((d) => d.reason === undefined).length,
     byReason: [...groups.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
   };
   const ev = input.events;
@@ -215,6 +225,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 /** The summary as plain text for a terminal or a CI log. */
 export function formatSummary(s: DemoSummary): string {
+  const e = s.events;
   const scenarioTable = table(
     ['scenario', 'cameras', 'expected', 'detected', 'delay p50/max (sim min)', 'unexpected', 'status'],
     s.rows.map((r) => [
@@ -224,14 +235,13 @@ export function formatSummary(s: DemoSummary): string {
       String(r.unexpectedTriggers), r.status,
     ]),
   );
-  const e = s.events;
   const lines = [
     scenarioTable,
     '',
     `false triggers on healthy cameras: ${s.falseTriggersOnHealthy} (${s.healthyCameras} cameras, budget ${falseTriggerBudget(s.healthyCameras)})`,
     ...s.unexpected.slice(0, 10).map((t) => `  unexpected: ${t.cameraId} (${t.scenario}) ${t.detailType} by ${t.detector ?? '?'} at ${new Date(t.firedAtMs).toISOString()}: ${t.statistic?.toFixed(3)} vs ${t.threshold}`),
     `events on the bus: ${Object.entries(s.triggersByType).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
-    `dead-letter queue: ${s.deadLetters.total} message(s)`,
+    `dead-letter queue: ${s.deadLetters.total} message(s)${e.duplicateDeadLetters ? ` (+${e.duplicateDeadLetters} copies from redelivered messages)` : ''}`,
     ...s.deadLetters.byReason.map((r) => `  ${String(r.count).padStart(5)}  ${r.reason}`),
     `events: sent ${n(e.sent)}, applied ${n(e.applied)}, dead-lettered by redrive ${n(e.redriven)}, lost ${n(e.lost)}` +
       ` | bad parts: sent ${n(e.badPartsSent)}, in DLQ with reason ${n(e.rejected)}`,

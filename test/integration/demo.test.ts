@@ -18,7 +18,7 @@ const SCREENSHOT = resolve('reports/test/demo-report.png');
 let run: DemoRun;
 
 beforeAll(async () => {
-  run = await runDemo({ cameras: 40, hours: 4, seed: 7, visibilityTimeoutSeconds: 2, timeoutMs: 100_000 });
+  run = await runDemo({ cameras: 40, hours: 4, seed: 7, visibilityTimeoutSeconds: 3, timeoutMs: 100_000 });
   await writeHtmlReport(REPORT, demoReport(run));
 }, 120_000);
 

@@ -71,7 +71,7 @@ describe('fleet simulator', () => {
 
 describe('demo summary', () => {
   const sim = small();
-  const events: EventAccounting = { messagesSent: 1, sent: 10, applied: 10, badPartsSent: 0, rejected: 0, redriven: 0, lost: 0, badPartsLost: 0 };
+  const events: EventAccounting = { messagesSent: 1, sent: 10, applied: 10, badPartsSent: 0, rejected: 0, duplicateDeadLetters: 0, redriven: 0, lost: 0, badPartsLost: 0 };
   const state = { matching: 40, expected: 40, mismatches: [] };
   const drift = sim.cameras.filter((c) => c.scenario === 'drift');
   const healthy = sim.cameras.find((c) => c.scenario === 'healthy')!;
@@ -96,8 +96,15 @@ describe('demo summary', () => {
     expect(s.ok).toBe(false);
   });
 
-  it('groups DLQ reasons that differ only by array position', () => {
+  it('groups DLQ reasons that differ only by array position, and counts a re-sent dead letter once', () => {
     expect(reasonGroup('[3].metric: bad', 5)).toBe('metric: bad');
     expect(reasonGroup(undefined, 5)).toMatch(/after 5 failed receives/);
+    const letter = { sourceMessageId: 'm1', index: '3', reason: '[3].metric: bad', receiveCount: 1 };
+    const s = summarize({
+      cameras: sim.cameras, triggers: [], events, state, maxReceiveCount: 5, availableActions: [],
+      deadLetters: [letter, { ...letter, receiveCount: 2 }, { ...letter, index: '4', reason: '[4].metric: bad' }, { sourceMessageId: 'm2', receiveCount: 6 }],
+    });
+    expect(s.deadLetters).toMatchObject({ total: 3, rejected: 2, redrivenMessages: 1 });
+    expect(s.deadLetters.byReason).toEqual([{ reason: 'metric: bad', count: 2 }, { reason: reasonGroup(undefined, 5), count: 1 }]);
   });
 });
