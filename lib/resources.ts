@@ -111,3 +111,16 @@ export const ENV = {
 
 export const POLICY_CACHE_SECONDS = 30;
 
+
+/**
+ * How every function is bundled (esbuild through NodejsFunction, and the bench the same way).
+ * The AWS SDK v3 is left to the copy in the nodejs24.x runtime, as NodejsFunction does by default.
+ */
+export const FUNCTION_BUNDLING = {
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  sourceMap: false,
+  externalModules: ['@aws-sdk/*'],
+  banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+} as const;

@@ -36,7 +36,7 @@ const common = {
 
 const sequential = {
   direction: z.optional(direction),
-  warmup: withDefault(count(5, 10_000), 100),
+  warmup: withDefault(count(5, 10_000), 200),
   minSigma: z.optional(positive()),
   /** Practical-significance gate in the metric's units: the EW mean must have moved this far. */
   minShift: withDefault(nonNegative(), 0),
@@ -72,7 +72,7 @@ const RegressionSpec = z.strictObject({
   severeAction: withDefault(action, 'RetrainingRequested'),
 });
 
-const CusumSpec = z.strictObject({ ...common, kind: z.literal('cusum'), ...sequential, k: withDefault(nonNegative(), 0.5), h: withDefault(positive(), 5) });
+const CusumSpec = z.strictObject({ ...common, kind: z.literal('cusum'), ...sequential, k: withDefault(nonNegative(), 0.5), h: withDefault(positive(), 4.5) });
 const EwmaSpec = z.strictObject({
   ...common, kind: z.literal('ewma'), ...sequential,
   lambda: withDefault(num().check(z.gt(0, { message: 'must be in (0, 1]' }), z.maximum(1, { message: 'must be in (0, 1]' })), 0.1),
@@ -202,7 +202,7 @@ export const DEFAULT_POLICY_INPUT: PolicyInput = {
   description: 'Fleet default: drift → retrain; accuracy drop → tuning (retrain with drift or when severe); p95 latency → SLA.',
   detectors: [
     { id: 'drift-window-mean', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 10, threshold: 0.7, hysteresis: 0.05 },
-    { id: 'drift-ewma', kind: 'ewma', metric: 'DriftScore', action: 'RetrainingRequested', lambda: 0.1, L: 2.814, warmup: 100, minShift: 0.1 },
+    { id: 'drift-ewma', kind: 'ewma', metric: 'DriftScore', action: 'RetrainingRequested', lambda: 0.1, L: 2.814, warmup: 200, minShift: 0.1 },
     {
       id: 'accuracy-regression', kind: 'regression', metric: 'Accuracy', action: 'HyperparameterTuningRequested',
       baselineSamples: 1000, minSamples: 300, drop: 0.05, z: 3, severeDrop: 0.15,

@@ -6,6 +6,7 @@ import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { FUNCTION_BUNDLING } from '../resources.js';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, POWERTOOLS_ENV } from '../telemetry.js';
@@ -74,8 +75,8 @@ export class MonitorFunction extends Construct {
         [POWERTOOLS_ENV.tracerCaptureResponse]: 'false',
       },
       bundling: {
-        format: OutputFormat.ESM, minify: true, sourceMap: false, target: 'node24',
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+        format: OutputFormat.ESM, minify: FUNCTION_BUNDLING.minify, sourceMap: FUNCTION_BUNDLING.sourceMap, target: FUNCTION_BUNDLING.target,
+        externalModules: [...FUNCTION_BUNDLING.externalModules], banner: FUNCTION_BUNDLING.banner,
       },
     });
     // CDK makes the function depend on its role, which it already references by GetAtt (cfn-lint

@@ -1,19 +1,19 @@
-// (4) Cold start: functions/ingest.ts bundled as the stack bundles it (esbuild, ESM, minified,
-// node24, AWS SDK included), its size, and its module-init time in fresh Node processes next to an
+// (4) Cold start: functions/ingest.ts bundled as the stack bundles it (FUNCTION_BUNDLING: esbuild,
+// ESM, minified, node24, the AWS SDK left to the runtime's copy), its size, and its module-init time
+// in fresh Node processes (the SDK loaded from node_modules, as the runtime loads its own) next to an
 // empty handler bundled the same way.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
-import { ENV } from '../../lib/resources.js';
+import { ENV, FUNCTION_BUNDLING } from '../../lib/resources.js';
 
-/** The NodejsFunction bundling options of lib/stack/monitor-stack.ts, as esbuild options. */
-const STACK_BUNDLING = {
-  bundle: true, platform: 'node', format: 'esm', minify: true, sourcemap: false, target: 'node24',
-  banner: { js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
-} as const;
+/** The stack's bundling options (lib/resources.ts FUNCTION_BUNDLING), as esbuild options. */
+const STACK_BUNDLING: BuildOptions = {
+  bundle: true, platform: 'node', format: FUNCTION_BUNDLING.format, minify: FUNCTION_BUNDLING.minify, sourcemap: FUNCTION_BUNDLING.sourceMap,
+  target: FUNCTION_BUNDLING.target, external: [...FUNCTION_BUNDLING.externalModules], banner: { js: FUNCTION_BUNDLING.banner },
+};
 
 export interface ColdStartResult {
   bundleBytes: number; emptyBundleBytes: number; sdkOnlyBundleBytes: number;
@@ -40,7 +40,9 @@ function initMs(file: string, env: Record<string, string>): number {
 }
 
 export async function benchColdStart(runs: number): Promise<ColdStartResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'vmon-bench-'));
+  // Inside the project, so the external SDK resolves from node_modules.
+  mkdirSync(join(PROJECT_ROOT, 'node_modules/.cache'), { recursive: true });
+  const dir = mkdtempSync(join(PROJECT_ROOT, 'node_modules/.cache/vmon-bench-'));
   try {
     const ingest = join(dir, 'ingest.mjs'), empty = join(dir, 'empty.mjs'), sdkOnly = join(dir, 'sdk-only.mjs');
     const emptySrc = join(dir, 'empty.ts'), sdkOnlySrc = join(PROJECT_ROOT, 'functions', `.bench-sdk-only-${process.pid}.ts`);
