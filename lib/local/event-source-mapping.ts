@@ -16,6 +16,15 @@ export interface MappingOptions {
   pollers?: number;
   /** Long-poll wait per ReceiveMessage, seconds. */
   waitTimeSeconds?: number;
+  /** Called after every invocation with the records and the ids the handler failed (all of them when it threw). */
+  onBatch?: (outcome: BatchOutcome) => void;
+}
+
+export interface BatchOutcome {
+  records: SQSRecord[];
+  failedIds: Set<string>;
+  /** Set when the handler threw (the whole batch failed, as in Lambda). */
+  error?: Error;
 }
 
 export interface MappingCounters {
@@ -120,15 +129,18 @@ export class LocalEventSourceMapping {
   private async invoke(records: SQSRecord[]): Promise<void> {
     this.counters.invocations++;
     let failedIds: Set<string>;
+    let error: Error | undefined;
     try {
       const r = await this.handler({ Records: records });
       failedIds = new Set((r?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-    } catch {
+    } catch (err) {
       // A thrown error fails the whole batch, as in Lambda.
       this.counters.handlerErrors++;
+      error = err as Error;
       failedIds = new Set(records.map((r) => r.messageId));
     }
     this.counters.failedRecords += failedIds.size;
+    this.opts.onBatch?.({ records, failedIds, ...(error ? { error } : {}) });
     const done = records.filter((r) => !failedIds.has(r.messageId));
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);

@@ -12,11 +12,14 @@ export interface ChartSeries { name: string; points: SeriesPoint[] }
 export interface ThresholdLine { value: number; label: string }
 /** A point in time worth pointing at, e.g. a trigger; drawn at `value` (or at the chart's top). */
 export interface ChartMarker { t: number; value?: number; label: string }
+/** A moment drawn as a vertical dashed line, e.g. when a simulated fault began. */
+export interface ChartEvent { t: number; label: string }
 export interface ReportChart {
   title: string;
   series: ChartSeries[];
   thresholds?: ThresholdLine[];
   markers?: ChartMarker[];
+  events?: ChartEvent[];
   yName?: string;
 }
 export interface ReportTable { title: string; columns: string[]; rows: (string | number)[][] }
@@ -85,10 +88,11 @@ const CLIENT_SCRIPT = `
     var chart = echarts.init(el, null, { renderer: 'canvas' });
     var series = c.series.map(function (s, k) {
       var line = { name: s.name, type: 'line', showSymbol: false, sampling: 'lttb', data: s.points };
-      if (k === 0 && c.thresholds.length) {
+      if (k === 0 && (c.thresholds.length || c.events.length)) {
         line.markLine = { symbol: 'none', silent: true, lineStyle: { type: 'dashed', color: '#d9480f' },
           label: { formatter: '{b}: {c}', position: 'insideEndTop' },
-          data: c.thresholds.map(function (th) { return { name: th.label, yAxis: th.value }; }) };
+          data: c.thresholds.map(function (th) { return { name: th.label, yAxis: th.value }; })
+            .concat(c.events.map(function (ev) { return { name: ev.label, xAxis: ev.t, lineStyle: { color: '#495057' }, label: { formatter: '{b}', position: 'insideEndTop' } }; })) };
       }
       return line;
     });
@@ -104,7 +108,13 @@ const CLIENT_SCRIPT = `
       legend: { bottom: 0, type: 'scroll' },
       grid: { left: 56, right: 24, top: 40, bottom: 70 },
       xAxis: { type: 'time' },
-      yAxis: { type: 'value', name: c.yName || '', scale: true },
+      // Thresholds stay in view even when the data keeps well below them (a healthy camera).
+      yAxis: { type: 'value', name: c.yName || '', scale: true,
+        max: c.thresholds.length ? function (v) {
+          var m = Math.max(v.max, Math.max.apply(null, c.thresholds.map(function (th) { return th.value; })) * 1.05);
+          var step = Math.pow(10, Math.floor(Math.log10(Math.abs(m) || 1)) - 1);
+          return Number((Math.ceil(m / step) * step).toPrecision(12));
+        } : null },
       dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 28, height: 16 }],
       series: series
     });
@@ -128,6 +138,7 @@ export function renderHtmlReport(doc: ReportDocument): string {
       yName: c.yName ?? '',
       series,
       thresholds: c.thresholds ?? [],
+      events: c.events ?? [],
       markers: (c.markers ?? []).map((m) => ({ t: m.t, value: m.value ?? (Number.isFinite(top) ? top : 0), label: m.label })),
     };
   });

@@ -1,0 +1,338 @@
+// The main job, locally: moto + the stack's resources, the real ingest handler behind a local
+// event-source mapping, a simulated fleet sending the wire format, and a verdict per scenario.
+// Everything it starts it stops, also on failure.
+import { ScanCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { DynamoDBClient as DdbClient } from '@aws-sdk/client-dynamodb';
+import { decodeState } from '../core/state-codec.js';
+import { parseStreamKey } from '../core/camera-state.js';
+import { DEAD_LETTER_ATTRIBUTES, INGEST, STATE_TABLE } from '../resources.js';
+import { LocalEventSourceMapping, type BatchOutcome } from '../local/event-source-mapping.js';
+import { createLocalStack, functionEnv, localClientConfig, type LocalStack } from '../local/local-stack.js';
+import { startMoto, type MotoServer } from '../local/moto-server.js';
+import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
+import { scenario } from '../sim/scenarios.js';
+import { monitorPolicy, type MonitorPolicy } from './policy.js';
+import { deadLetterKey, summarize, type DemoSummary, type ObservedDeadLetter, type ObservedTrigger, type StateCheck } from './summary.js';
+
+export interface DemoOptions extends FleetOptions {
+  /** Handler invocations at once (Lambda concurrency). */
+  pollers?: number;
+  batchSize?: number;
+  maxBatchingWindowMs?: number;
+  /** Local visibility timeout (s): short, so failed records come back within the run. */
+  visibilityTimeoutSeconds?: number;
+  /** Messages sent but not yet handled before the fleet waits (keeps arrival close to event order). */
+  maxBacklog?: number;
+  /** Give up (and fail) after this long. */
+  timeoutMs?: number;
+  onProgress?: (p: DemoProgress) => void;
+}
+
+export interface DemoProgress {
+  phase: 'starting' | 'sending' | 'draining' | 'checking';
+  simulatedMs: number;
+  startMs: number;
+  endMs: number;
+  messagesSent: number;
+  messagesTotal: number;
+  messagesHandled: number;
+  triggers: number;
+  failedRecords: number;
+}
+
+export interface DemoRun {
+  summary: DemoSummary;
+  sim: FleetSimulator;
+  triggers: ObservedTrigger[];
+  wallMs: number;
+  mapping: LocalEventSourceMapping['counters'];
+  /** Threshold per metric of the running policy, for charts. */
+  policy: MonitorPolicy;
+}
+
+const DEFAULTS = { pollers: 3, batchSize: 40, maxBatchingWindowMs: 100, visibilityTimeoutSeconds: 4, maxBacklog: 120, timeoutMs: 150_000 };
+
+/** Fails the handler's state writes for chosen cameras: SDK middleware on its own DynamoDB client. */
+function injectStorageFaults(ddb: DdbClient, faults: Map<string, 'transient' | 'permanent'>, transientFailures: number): () => void {
+  const name = 'vmon-demo-storage-faults';
+  const failures = new Map<string, number>();
+  ddb.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'PutItemCommand') {
+      const item = (args.input as { Item?: Record<string, AttributeValue> }).Item;
+      const pk = item?.[STATE_TABLE.partitionKey.name]?.S ?? '';
+      const kind = faults.get(pk);
+      const count = failures.get(pk) ?? 0;
+      if (kind === 'permanent' || (kind === 'transient' && count < transientFailures)) {
+        failures.set(pk, count + 1);
+        const err = new Error(`injected by the demo: state write for ${pk} throttled`);
+        err.name = 'ProvisionedThroughputExceededException';
+        throw err;
+      }
+    }
+    return next(args);
+  }, { step: 'initialize', name });
+  return () => { ddb.middlewareStack.remove(name); };
+}
+
+/** Long-polls the tap queue (every event the monitor publishes) until stopped. */
+class TapCollector {
+  readonly triggers: ObservedTrigger[] = [];
+  private running = true;
+  private loop: Promise<void>;
+  private readonly abort = new AbortController();
+  constructor(private readonly sqs: SQSClient, private readonly queueUrl: string) {
+    this.loop = this.run();
+  }
+  private async receiveOnce(wait: number, abortSignal?: AbortSignal): Promise<number> {
+    const r = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }), { abortSignal });
+    const msgs = r.Messages ?? [];
+    for (const m of msgs) {
+      const e = JSON.parse(m.Body!) as { 'detail-type': string; detail: Record<string, unknown> };
+      const d = e.detail;
+      this.triggers.push({
+        detailType: e['detail-type'],
+        cameraId: String(d.cameraId),
+        metric: d.metric as string | undefined,
+        detector: d.detector as string | undefined,
+        statistic: d.statistic as number | undefined,
+        threshold: d.threshold as number | undefined,
+        firedAtMs: Date.parse(String(d.lastEventAt ?? d.firstEventAt)),
+      });
+    }
+    if (msgs.length) await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    return msgs.length;
+  }
+  private async run() {
+    while (this.running) {
+      try { await this.receiveOnce(1, this.abort.signal); } catch { if (this.running) await new Promise((r) => setTimeout(r, 200)); }
+    }
+  }
+  async stop() { this.running = false; this.abort.abort(); await this.loop.catch(() => undefined); }
+  async drainRemaining(): Promise<void> {
+    // Events are put on the tap synchronously with the handler's PutEvents, so an empty receive means done.
+    while ((await this.receiveOnce(0)) > 0) { /* keep reading */ }
+  }
+}
+
+async function readDeadLetters(sqs: SQSClient, queueUrl: string): Promise<(ObservedDeadLetter & { messageId: string })[]> {
+  const out: (ObservedDeadLetter & { messageId: string })[] = [];
+  for (let empty = 0; empty < 2;) {
+    const r = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'],
+    }));
+    const msgs = r.Messages ?? [];
+    if (msgs.length === 0) { empty++; continue; }
+    for (const m of msgs) {
+      const attrs = m.MessageAttributes ?? {};
+      const reason = attrs[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
+      const index = attrs[DEAD_LETTER_ATTRIBUTES.index]?.StringValue;
+      out.push({
+        ...(index !== undefined ? { index } : {}),
+        messageId: m.MessageId!,
+        sourceMessageId: attrs[DEAD_LETTER_ATTRIBUTES.sourceMessageId]?.StringValue ?? m.MessageId!,
+        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+        ...(reason !== undefined ? { reason } : {}),
+      });
+    }
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return out;
+}
+
+/** Compares each camera's stored newest event per stream with the last one the fleet sent. */
+async function checkStoredState(ddb: DynamoDBClient, stack: LocalStack, sim: FleetSimulator): Promise<StateCheck> {
+  const stored = new Map<string, Record<string, number>>();
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const r = await ddb.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: startKey }));
+    for (const item of r.Items ?? []) {
+      const pk = item[STATE_TABLE.partitionKey.name]!.S!;
+      if (!pk.startsWith('camera#')) continue;
+      const state = decodeState({ streams: item[STATE_TABLE.attributes.streams]?.B, rest: item[STATE_TABLE.attributes.rest]?.S });
+      const newest: Record<string, number> = {};
+      for (const [key, entries] of Object.entries(state.streams)) {
+        parseStreamKey(key);
+        if (entries.length) newest[key] = entries[entries.length - 1]!.ts;
+      }
+      stored.set(pk.slice('camera#'.length), newest);
+    }
+    startKey = r.LastEvaluatedKey;
+  } while (startKey);
+
+  const check: StateCheck = { matching: 0, expected: 0, mismatches: [] };
+  for (const cam of sim.cameras) {
+    // A camera whose every write fails has no item: its messages are in the DLQ instead.
+    if (scenario(cam.scenario).storageFault === 'permanent') {
+      check.expected++;
+      if (!stored.has(cam.id)) check.matching++;
+      else check.mismatches.push(`${cam.id} has a state item although every write was failed`);
+      continue;
+    }
+    check.expected++;
+    const want = sim.lastSentByStream(cam.id);
+    const got = stored.get(cam.id) ?? {};
+    const bad = Object.entries(want).filter(([k, ts]) => got[k] !== ts);
+    if (bad.length === 0) check.matching++;
+    else check.mismatches.push(`${cam.id} ${bad[0]![0]}: stored ${got[bad[0]![0]] === undefined ? 'nothing' : new Date(got[bad[0]![0]]!).toISOString()}, sent ${new Date(bad[0]![1]).toISOString()}`);
+  }
+  return check;
+}
+
+let handlerEndpoint: string | undefined;
+
+/** Runs the demo and returns its verdict. One run per process: the handler module reads its env once. */
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & DemoOptions;
+  const started = Date.now();
+  const deadline = started + o.timeoutMs;
+  const sim = new FleetSimulator(opts);
+  const progress: DemoProgress = {
+    phase: 'starting', simulatedMs: sim.startMs, startMs: sim.startMs, endMs: sim.endMs,
+    messagesSent: 0, messagesTotal: 0, messagesHandled: 0, triggers: 0, failedRecords: 0,
+  };
+  const report = () => o.onProgress?.({ ...progress });
+  report();
+
+  // Messages are generated up front: the total drives the progress bar and costs ~1 s.
+  const messages: SimMessage[] = [...sim.messages()];
+  progress.messagesTotal = messages.length;
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let moto: MotoServer | undefined;
+  try {
+    moto = await startMoto();
+    cleanups.push(() => moto!.stop());
+    const maxReceiveCount = INGEST.maxReceiveCount;
+    const stack = await createLocalStack(moto.endpoint, { visibilityTimeoutSeconds: o.visibilityTimeoutSeconds, maxReceiveCount });
+    const sqs = new SQSClient(localClientConfig(moto.endpoint));
+    const ddb = new DynamoDBClient(localClientConfig(moto.endpoint));
+    cleanups.push(() => { sqs.destroy(); ddb.destroy(); });
+
+    // The real handler, configured as Lambda would configure it: env first, then import.
+    if (handlerEndpoint !== undefined && handlerEndpoint !== moto.endpoint) {
+      throw new Error('runDemo can run once per process: the ingest handler module has already read its environment');
+    }
+    Object.assign(process.env, functionEnv(stack));
+    // The demo reports injected faults and rejections itself; the handler's own logs stay quiet unless asked for.
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    handlerEndpoint = moto.endpoint;
+    const ingest = await import('../../functions/ingest.js');
+    const policy = monitorPolicy();
+
+    const faults = new Map<string, 'transient' | 'permanent'>();
+    for (const cam of sim.cameras) {
+      const f = scenario(cam.scenario).storageFault;
+      if (f) faults.set(STATE_TABLE.cameraKey(cam.id), f);
+    }
+    // A transient fault fails the camera's first write only: its message comes back after the
+    // visibility timeout, well before the camera's next upload, so its events stay in order.
+    cleanups.push(injectStorageFaults(ingest.clients.dynamodb, faults, 1));
+
+    // Accounting from the handler's own answers: a message counts as applied when first acknowledged.
+    const byMessageId = new Map<string, SimMessage>();
+    const acknowledged = new Set<string>();
+    const doomed = new Set<string>();
+    let applied = 0;
+    const onBatch = (b: BatchOutcome) => {
+      for (const r of b.records) {
+        if (b.failedIds.has(r.messageId)) {
+          if (Number(r.attributes.ApproximateReceiveCount) >= maxReceiveCount) doomed.add(r.messageId);
+          continue;
+        }
+        if (acknowledged.has(r.messageId)) continue;
+        acknowledged.add(r.messageId);
+        const m = byMessageId.get(r.messageId);
+        applied += m?.validEvents ?? 0;
+        // The simulated clock shown is how far the pipeline has got, not the fleet.
+        if (m && m.sendAtMs > progress.simulatedMs) progress.simulatedMs = m.sendAtMs;
+      }
+      progress.messagesHandled = acknowledged.size + doomed.size;
+      progress.failedRecords += b.failedIds.size;
+    };
+    const mapping = new LocalEventSourceMapping(sqs, ingest.handler, {
+      queueUrl: stack.ingestQueueUrl, batchSize: o.batchSize, maxBatchingWindowMs: o.maxBatchingWindowMs, pollers: o.pollers, onBatch,
+    }).start();
+    cleanups.push(() => mapping.stop());
+    const tap = new TapCollector(sqs, stack.tapQueueUrl);
+    cleanups.push(() => tap.stop());
+
+    const ticker = setInterval(() => { progress.triggers = tap.triggers.length; report(); }, 250);
+    cleanups.push(() => clearInterval(ticker));
+    const checkTime = (what: string) => {
+      if (Date.now() > deadline) throw new Error(`demo timed out after ${o.timeoutMs / 1000} s while ${what} (${progress.messagesHandled}/${progress.messagesSent} messages handled)`);
+    };
+
+    // Send in event-time order, 10 per call, a few calls at once, never too far ahead of the handler.
+    progress.phase = 'sending';
+    const sendChunk = async (chunk: SimMessage[]) => {
+      const r = await sqs.send(new SendMessageBatchCommand({
+        QueueUrl: stack.ingestQueueUrl,
+        Entries: chunk.map((m, i) => ({ Id: String(i), MessageBody: m.body })),
+      }));
+      if (r.Failed?.length) throw new Error(`SendMessageBatch refused ${r.Failed.length} message(s): ${r.Failed[0]!.Message ?? r.Failed[0]!.Code}`);
+      for (const s of r.Successful ?? []) byMessageId.set(s.MessageId!, chunk[Number(s.Id)]!);
+    };
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 0; i < messages.length; i += 10) {
+      while (progress.messagesSent - progress.messagesHandled > o.maxBacklog || inFlight.size >= 4) {
+        checkTime('sending');
+        if (inFlight.size >= 4) await Promise.race(inFlight);
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      const chunk = messages.slice(i, i + 10);
+      const p = sendChunk(chunk).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      progress.messagesSent += chunk.length;
+    }
+    await Promise.all(inFlight);
+
+    progress.phase = 'draining';
+    for (;;) {
+      checkTime('waiting for the ingest queue to drain');
+      // Done when nothing is left, visible or in flight (redrive happens on a poller's receive).
+      const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.ingestQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      if (Number(a.Attributes!.ApproximateNumberOfMessages) + Number(a.Attributes!.ApproximateNumberOfMessagesNotVisible) === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await mapping.stop();
+    await tap.stop();
+    await tap.drainRemaining();
+    progress.phase = 'checking';
+    progress.triggers = tap.triggers.length;
+    report();
+
+    const letters = await readDeadLetters(sqs, stack.deadLetterQueueUrl);
+    const redrivenIds = new Set(letters.filter((l) => l.reason === undefined).map((l) => l.messageId));
+    const rejectedBySource = new Set(letters.filter((l) => l.reason !== undefined).map((l) => l.sourceMessageId));
+    const distinctRejected = new Set(letters.filter((l) => l.reason !== undefined).map(deadLetterKey)).size;
+    let sent = 0, badPartsSent = 0, redriven = 0, lost = 0, badPartsLost = 0;
+    for (const [id, m] of byMessageId) {
+      sent += m.validEvents;
+      badPartsSent += m.badParts;
+      if (redrivenIds.has(id)) redriven += m.validEvents;
+      else if (!acknowledged.has(id)) lost += m.validEvents;
+      if (m.badParts > 0 && !rejectedBySource.has(id) && !redrivenIds.has(id)) badPartsLost += m.badParts;
+    }
+    const state = await checkStoredState(ddb, stack, sim);
+    const summary = summarize({
+      cameras: sim.cameras,
+      triggers: tap.triggers,
+      deadLetters: letters,
+      events: {
+        messagesSent: byMessageId.size, sent, applied, badPartsSent,
+        rejected: distinctRejected, duplicateDeadLetters: letters.length - new Set(letters.map(deadLetterKey)).size, redriven, lost, badPartsLost,
+      },
+      state,
+      availableActions: policy.actions,
+      maxReceiveCount,
+    });
+    return { summary, sim, triggers: tap.triggers, wallMs: Date.now() - started, mapping: { ...mapping.counters }, policy };
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try { await c(); } catch { /* keep stopping the rest */ }
+    }
+  }
+}

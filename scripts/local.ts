@@ -1,0 +1,92 @@
+// `npm run local`: the local stack in the foreground for other programs (a serving fleet, vmon,
+// your scripts). moto + the stack's resources, the real ingest and model-lifecycle handlers on
+// their queues, connection details in .local/stack.json. Ctrl-C stops everything and removes it.
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { INGEST } from '../lib/resources.js';
+import { LocalEventSourceMapping, type BatchOutcome } from '../lib/local/event-source-mapping.js';
+import { createLocalStack, functionEnv, localClientConfig } from '../lib/local/local-stack.js';
+import { startMoto } from '../lib/local/moto-server.js';
+
+const program = new Command('local')
+  .description('Runs the monitor locally on moto until interrupted; writes connection details for other programs.')
+  .option('--stack-file <path>', 'where to write the connection details', '.local/stack.json')
+  .option('--port <n>', 'moto port (default: a free one)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`--port must be 1-65535, got ${JSON.stringify(v)}`);
+    return n;
+  })
+  .option('--visibility-timeout <s>', 'ingest queue visibility timeout (s): failed records come back after it', (v) => Number(v), 30)
+  .parse();
+const opts = program.opts<{ stackFile: string; port?: number; visibilityTimeout: number }>();
+
+/**
+ * Under `npm run local`, npm sits two processes up (npm → tsx → this) and does not pass SIGTERM
+ * on: when npm is gone, stop too rather than leave moto behind. Linux /proc; elsewhere a no-op.
+ */
+function watchLauncher(onGone: () => void) {
+  if (!process.env.npm_lifecycle_event) return;
+  let launcher: number;
+  try {
+    launcher = Number(readFileSync(`/proc/${process.ppid}/stat`, 'utf8').replace(/^.*\)\s+\S+\s+/, '').split(' ')[0]);
+  } catch {
+    return;
+  }
+  if (!(launcher > 1)) return;
+  setInterval(() => {
+    try { process.kill(launcher, 0); } catch { onGone(); }
+  }, 1000).unref();
+}
+
+async function main() {
+  const stackFile = resolve(opts.stackFile);
+  const moto = await startMoto(opts.port ? { port: opts.port } : {});
+  const mappings: LocalEventSourceMapping[] = [];
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping…');
+    await Promise.allSettled(mappings.map((m) => m.stop()));
+    await rm(stackFile, { force: true });
+    await moto.stop();
+    console.log(`stopped; removed ${stackFile}`);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  watchLauncher(() => void stop(0));
+  try {
+    const stack = await createLocalStack(moto.endpoint, { visibilityTimeoutSeconds: opts.visibilityTimeout, maxReceiveCount: INGEST.maxReceiveCount });
+    Object.assign(process.env, functionEnv(stack));
+    const ingest = await import('../functions/ingest.js');
+    const lifecycle = await import('../functions/model-lifecycle.js');
+    const sqs = new SQSClient(localClientConfig(moto.endpoint));
+    const log = (queue: string) => (b: BatchOutcome) => {
+      const failed = b.failedIds.size;
+      console.log(`${new Date().toISOString()} ${queue}: ${b.records.length} message(s) handled${failed ? `, ${failed} failed (back after the visibility timeout)` : ''}${b.error ? `: ${b.error.message}` : ''}`);
+    };
+    mappings.push(
+      new LocalEventSourceMapping(sqs, ingest.handler, {
+        queueUrl: stack.ingestQueueUrl, batchSize: INGEST.batchSize, maxBatchingWindowMs: INGEST.maxBatchingWindowSeconds * 1000, pollers: 2, onBatch: log('ingest'),
+      }).start(),
+      new LocalEventSourceMapping(sqs, lifecycle.handler, { queueUrl: stack.lifecycleQueueUrl, batchSize: 10, pollers: 1, onBatch: log('model-lifecycle') }).start(),
+    );
+    await mkdir(dirname(stackFile), { recursive: true });
+    await writeFile(stackFile, JSON.stringify(stack, null, 2) + '\n', 'utf8');
+    console.log(`local stack running on ${moto.endpoint} (moto); connection details in ${stackFile}:`);
+    for (const [k, v] of Object.entries(stack)) console.log(`  ${k.padEnd(28)} ${v}`);
+    console.log('send metric events to ingestQueueUrl; every event the monitor publishes arrives on tapQueueUrl. Ctrl-C stops.');
+  } catch (err) {
+    console.error(`local stack failed to start: ${(err as Error).message}`);
+    await stop(1);
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`local stack failed: ${err.message}`);
+  process.exit(1);
+});

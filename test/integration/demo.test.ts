@@ -1,0 +1,83 @@
+// Covers `npm run demo` end to end at a small size, so the demo cannot silently rot: a seeded
+// fleet through moto, the local event-source mapping and the real ingest handler, then the
+// expected-vs-detected table, the event accounting (nothing lost), the DLQ reasons, partial batch
+// failures and redrive; and the HTML report rendered in headless chromium (charts visible, no page
+// errors, nothing fetched), with a screenshot written next to it.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runDemo, type DemoRun } from '../../lib/demo/run-demo.js';
+import { demoReport } from '../../lib/demo/report.js';
+import { falseTriggerBudget, formatSummary } from '../../lib/demo/summary.js';
+import { writeHtmlReport } from '../../lib/report/html-report.js';
+import { SCENARIOS } from '../../lib/sim/scenarios.js';
+import { renderInChromium } from '../browser/chromium.js';
+
+const REPORT = resolve('reports/test/demo-report.html');
+const SCREENSHOT = resolve('reports/test/demo-report.png');
+let run: DemoRun;
+
+beforeAll(async () => {
+  run = await runDemo({ cameras: 40, hours: 4, seed: 7, visibilityTimeoutSeconds: 3, timeoutMs: 100_000 });
+  await writeHtmlReport(REPORT, demoReport(run));
+}, 120_000);
+
+describe('npm run demo, small', () => {
+  it('detects every scenario it expects, and nothing else beyond the false-alarm budget', () => {
+    const s = run.summary;
+    expect(s.rows.map((r) => r.scenario)).toEqual(SCENARIOS.map((x) => x.id));
+    for (const row of s.rows) {
+      const scenario = SCENARIOS.find((x) => x.id === row.scenario)!;
+      expect(row.status, `${row.scenario}\n${formatSummary(s)}`).toBe('ok');
+      if (scenario.expectedAction !== null) {
+        expect(row.detected, row.scenario).toBe(row.cameras);
+        expect(row.unexpectedTriggers, row.scenario).toBe(0);
+        // Detection comes within a couple of simulated hours of onset, never before it.
+        expect(row.delayMinutes!.median).toBeGreaterThan(0);
+        expect(row.delayMinutes!.max).toBeLessThan(120);
+      } else if (row.scenario !== 'healthy') {
+        expect(row.unexpectedTriggers, row.scenario).toBe(0);
+      }
+    }
+    expect(s.falseTriggersOnHealthy).toBeLessThanOrEqual(falseTriggerBudget(s.healthyCameras));
+    expect(s.ok).toBe(true);
+  });
+
+  it('loses nothing: every valid event applied or redriven, every bad part in the DLQ with its reason', () => {
+    const { events, deadLetters, state } = run.summary;
+    const poison = run.sim.cameras.filter((c) => c.scenario === 'poison-storage').length;
+    expect(events.lost).toBe(0);
+    expect(events.applied + events.redriven).toBe(events.sent);
+    // The poison camera's whole history (5 metrics per 3-minute sample) went to the DLQ by redrive.
+    expect(events.redriven).toBe(poison * 4 * 20 * 5);
+    expect(deadLetters.redrivenMessages).toBe(poison * 4);
+    expect(events.badPartsSent).toBeGreaterThan(0);
+    expect(events.rejected).toBe(events.badPartsSent);
+    expect(deadLetters.byReason.some((r) => r.reason.startsWith('redriven by SQS after 5 failed receives'))).toBe(true);
+    for (const r of deadLetters.byReason) expect(r.reason).not.toMatch(/^\[\d+\]/);
+    expect(state.matching).toBe(state.expected);
+  });
+
+  it('exercised the event-source mapping: several pollers, partial batch failures, no handler crash', () => {
+    expect(run.mapping.failedRecords).toBeGreaterThan(0);
+    expect(run.mapping.handlerErrors).toBe(0);
+    expect(run.mapping.invocations).toBeGreaterThan(1);
+  });
+});
+
+describe('the demo report in headless chromium', () => {
+  it('renders every chart visibly, offline, without errors, and leaves a screenshot next to the report', async () => {
+    const doc = demoReport(run);
+    const page = await renderInChromium(REPORT, SCREENSHOT);
+    expect(page.pageErrors).toEqual([]);
+    expect(page.externalRequests).toEqual([]);
+    expect(page.title).toBe(doc.title);
+    expect(page.chartsReady).toBe(doc.charts!.length);
+    expect(page.canvases.length).toBeGreaterThanOrEqual(doc.charts!.length);
+    for (const c of page.canvases) {
+      expect(c.width).toBeGreaterThan(200);
+      expect(c.height).toBeGreaterThan(200);
+    }
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(50_000);
+  }, 60_000);
+});

@@ -1,0 +1,110 @@
+// Covers the demo's fleet simulator and verdict logic without AWS: same seed → byte-identical
+// messages; every message is the producers' wire format (valid events parse, each bad part is
+// rejected with a reason); messages come in event-time order; scenarios change the metric they
+// claim to, after their onset; and the summary's expected-vs-detected rules.
+import { describe, expect, it } from 'vitest';
+import { parseBody } from '../../lib/core/metric-event.js';
+import { FleetSimulator } from '../../lib/sim/fleet-simulator.js';
+import { scenarioCounts, SCENARIOS } from '../../lib/sim/scenarios.js';
+import { reasonGroup, summarize, type EventAccounting } from '../../lib/demo/summary.js';
+
+const START = Date.parse('2026-11-26T00:00:00Z');
+const NOW = START + 12 * 3600_000;
+const small = (seed = 3) => new FleetSimulator({ cameras: 40, hours: 4, seed, startMs: START });
+
+describe('fleet simulator', () => {
+  it('is deterministic for a seed and differs across seeds', () => {
+    const a = [...small().messages()].map((m) => m.body);
+    const b = [...small().messages()].map((m) => m.body);
+    const c = [...small(4).messages()].map((m) => m.body);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    // Another start time shifts the timestamps only: the demo's verdict does not depend on the clock.
+    const values = (sim: FleetSimulator) => { [...sim.messages()]; return sim.cameras.map((cam) => sim.sent.get(cam.id)!.Accuracy!.map((p) => p.value)); };
+    expect(values(new FleetSimulator({ cameras: 40, hours: 4, seed: 3, startMs: START + 5 * 3600_000 }))).toEqual(values(small()));
+  });
+
+  it('speaks the wire format: valid events parse, each bad part is rejected with a reason', () => {
+    let valid = 0, bad = 0;
+    for (const m of small().messages()) {
+      const parsed = parseBody(m.body, NOW);
+      expect(parsed.events).toHaveLength(m.validEvents);
+      expect(parsed.rejections).toHaveLength(m.badParts);
+      for (const r of parsed.rejections) expect(r.reason.length).toBeGreaterThan(10);
+      valid += m.validEvents;
+      bad += m.badParts;
+    }
+    expect(valid).toBe(40 * 4 * 20 * 5);
+    expect(bad).toBeGreaterThan(0);
+  });
+
+  it('sends in event-time order, every camera hourly, and gives every scenario its cameras', () => {
+    const sim = small();
+    const msgs = [...sim.messages()];
+    for (let i = 1; i < msgs.length; i++) expect(msgs[i]!.sendAtMs).toBeGreaterThanOrEqual(msgs[i - 1]!.sendAtMs);
+    const counts = scenarioCounts(40);
+    for (const s of SCENARIOS) expect(sim.cameras.filter((c) => c.scenario === s.id)).toHaveLength(counts[s.id]);
+    expect(counts.healthy).toBeGreaterThan(20);
+    expect(() => scenarioCounts(5)).toThrow(/too small/);
+  });
+
+  it('changes the metric each scenario is about, after its onset only', () => {
+    const sim = small();
+    [...sim.messages()];
+    const meanOf = (id: string, metric: 'DriftScore' | 'Accuracy' | 'LatencyMs', from: number, to: number) => {
+      const pts = sim.sent.get(id)![metric]!.filter((p) => p.ts >= from && p.ts < to);
+      return pts.reduce((s, p) => s + p.value, 0) / pts.length;
+    };
+    const check = (scenario: string, metric: 'DriftScore' | 'Accuracy' | 'LatencyMs', direction: 1 | -1, minChange: number) => {
+      const cam = sim.cameras.find((c) => c.scenario === scenario)!;
+      const before = meanOf(cam.id, metric, START, cam.onsetMs!);
+      const after = meanOf(cam.id, metric, cam.onsetMs! + 45 * 60_000, cam.onsetMs! + 80 * 60_000);
+      expect(direction * (after - before), scenario).toBeGreaterThan(minChange);
+    };
+    check('drift', 'DriftScore', 1, 0.4);
+    check('accuracy-regression', 'Accuracy', -1, 0.05);
+    check('latency-regression', 'LatencyMs', 1, 200);
+    const healthy = sim.cameras.find((c) => c.scenario === 'healthy')!;
+    expect(Math.max(...sim.sent.get(healthy.id)!.DriftScore!.map((p) => p.value))).toBeLessThan(0.6);
+  });
+});
+
+describe('demo summary', () => {
+  const sim = small();
+  const events: EventAccounting = { messagesSent: 1, sent: 10, applied: 10, badPartsSent: 0, rejected: 0, duplicateDeadLetters: 0, redriven: 0, lost: 0, badPartsLost: 0 };
+  const state = { matching: 40, expected: 40, mismatches: [] };
+  const drift = sim.cameras.filter((c) => c.scenario === 'drift');
+  const healthy = sim.cameras.find((c) => c.scenario === 'healthy')!;
+
+  it('counts a trigger before onset or of another type as unexpected, and marks missing detectors', () => {
+    const s = summarize({
+      cameras: sim.cameras, deadLetters: [], events, state, maxReceiveCount: 5,
+      availableActions: ['RetrainingRequested'],
+      triggers: [
+        ...drift.map((c) => ({ detailType: 'RetrainingRequested', cameraId: c.id, firedAtMs: c.onsetMs! + 30 * 60_000 })),
+        { detailType: 'RetrainingRequested', cameraId: drift[0]!.id, firedAtMs: drift[0]!.onsetMs! - 60_000 },
+        { detailType: 'SlaBreached', cameraId: healthy.id, firedAtMs: START },
+      ],
+    });
+    const row = (id: string) => s.rows.find((r) => r.scenario === id)!;
+    expect(row('drift')).toMatchObject({ detected: drift.length, unexpectedTriggers: 1, status: 'FAIL' });
+    expect(row('drift').delayMinutes).toEqual({ median: 30, max: 30 });
+    // 2% of 29 healthy cameras rounds down to no false alarm allowed.
+    expect(row('healthy')).toMatchObject({ cameras: 29, unexpectedTriggers: 1, status: 'FAIL' });
+    expect(row('latency-regression')).toMatchObject({ expected: 'SlaBreached (needs detector)', status: 'needs detector' });
+    expect(row('drift-recovers').status).toBe('FAIL'); // no AlertResolved came
+    expect(s.ok).toBe(false);
+  });
+
+  it('groups DLQ reasons that differ only by array position, and counts a re-sent dead letter once', () => {
+    expect(reasonGroup('[3].metric: bad', 5)).toBe('metric: bad');
+    expect(reasonGroup(undefined, 5)).toMatch(/after 5 failed receives/);
+    const letter = { sourceMessageId: 'm1', index: '3', reason: '[3].metric: bad', receiveCount: 1 };
+    const s = summarize({
+      cameras: sim.cameras, triggers: [], events, state, maxReceiveCount: 5, availableActions: [],
+      deadLetters: [letter, { ...letter, receiveCount: 2 }, { ...letter, index: '4', reason: '[4].metric: bad' }, { sourceMessageId: 'm2', receiveCount: 6 }],
+    });
+    expect(s.deadLetters).toMatchObject({ total: 3, rejected: 2, redrivenMessages: 1 });
+    expect(s.deadLetters.byReason).toEqual([{ reason: 'metric: bad', count: 2 }, { reason: reasonGroup(undefined, 5), count: 1 }]);
+  });
+});
