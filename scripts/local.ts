@@ -6,7 +6,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { INGEST } from '../lib/resources.js';
+import { INGEST, OUTBOX_SWEEP } from '../lib/resources.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../lib/local/event-source-mapping.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../lib/local/local-stack.js';
 import { startMoto } from '../lib/local/moto-server.js';
@@ -64,6 +64,7 @@ async function main() {
     Object.assign(process.env, functionEnv(stack));
     const ingest = await import('../functions/ingest.js');
     const lifecycle = await import('../functions/model-lifecycle.js');
+    const sweep = await import('../functions/outbox-sweep.js');
     const sqs = new SQSClient(localClientConfig(moto.endpoint));
     const log = (queue: string) => (b: BatchOutcome) => {
       const failed = b.failedIds.size;
@@ -75,6 +76,12 @@ async function main() {
       }).start(),
       new LocalEventSourceMapping(sqs, lifecycle.handler, { queueUrl: stack.lifecycleQueueUrl, batchSize: 10, pollers: 1, onBatch: log('model-lifecycle') }).start(),
     );
+    // The deployed stack runs the outbox sweep on a schedule; so does the local one.
+    const sweeper = setInterval(() => {
+      sweep.handler({}).then((r) => { if (r.published) console.log(`${new Date().toISOString()} outbox-sweep: published ${r.published} trigger(s) left in ${r.cameras} camera outbox(es)`); })
+        .catch((err: Error) => console.error(`outbox-sweep failed: ${err.message}`));
+    }, OUTBOX_SWEEP.everyMinutes * 60_000);
+    sweeper.unref();
     await mkdir(dirname(stackFile), { recursive: true });
     await writeFile(stackFile, JSON.stringify(stack, null, 2) + '\n', 'utf8');
     console.log(`local stack running on ${moto.endpoint} (moto); connection details in ${stackFile}:`);

@@ -33,7 +33,8 @@ const faults: Record<'dynamodb' | 'eventBridge' | 'sqs', FaultInjector> = {} as 
 
 beforeAll(async () => {
   aws = await startLocalAws({ visibilityTimeoutSeconds: 1, maxReceiveCount: 50 });
-  useFunctionEnv(aws.stack, { DEFAULT_POLICY: JSON.stringify(POLICY) });
+  // The injected faults make the handler log errors by design; the assertions below check them.
+  useFunctionEnv(aws.stack, { DEFAULT_POLICY: JSON.stringify(POLICY), POWERTOOLS_LOG_LEVEL: 'SILENT' });
   const fn = await import('../../functions/ingest.js');
   handler = fn.handler;
   faults.dynamodb = injectFaults(fn.clients.dynamodb, []);
