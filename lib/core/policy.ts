@@ -64,7 +64,7 @@ const RegressionSpec = z.strictObject({
   baselineSamples: withDefault(count(1, 1e9), 1000),
   minSamples: withDefault(count(1, 1e9), 300),
   drop: withDefault(positive().check(z.maximum(1, { message: 'must be <= 1' })), 0.05),
-  z: withDefault(nonNegative(), 3),
+  z: withDefault(nonNegative(), 4),
   halfLifeSamples: withDefault(positive(), 500),
   hysteresis: withDefault(nonNegative(), 0.02),
   /** A drop this large asks for `severeAction` (default RetrainingRequested) instead. */
@@ -205,7 +205,7 @@ export const DEFAULT_POLICY_INPUT: PolicyInput = {
     { id: 'drift-ewma', kind: 'ewma', metric: 'DriftScore', action: 'RetrainingRequested', lambda: 0.1, L: 2.814, warmup: 200, minShift: 0.1 },
     {
       id: 'accuracy-regression', kind: 'regression', metric: 'Accuracy', action: 'HyperparameterTuningRequested',
-      baselineSamples: 1000, minSamples: 300, drop: 0.05, z: 3, severeDrop: 0.15,
+      baselineSamples: 1000, minSamples: 300, drop: 0.05, z: 4, severeDrop: 0.15,
       escalate: { ifFiring: ['drift-window-mean', 'drift-ewma'], action: 'RetrainingRequested' },
     },
     { id: 'latency-p95', kind: 'latency-quantile', metric: 'LatencyMs', action: 'SlaBreached', windowSize: 20, quantile: 0.95, slaMs: 250 },
