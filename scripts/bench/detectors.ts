@@ -7,7 +7,7 @@ import type { Detector } from '../../lib/core/detectors/detector.js';
 import type { MetricEvent, MetricKind } from '../../lib/core/metric-event.js';
 import { DEFAULT_POLICY, DETECTORS, DetectorSpecSchema, detectorConfig, type DetectorSpec } from '../../lib/core/policy.js';
 import { insertEntry, type WindowEntry } from '../../lib/core/stream-window.js';
-import { mulberry32, normal } from './prng.js';
+import { mulberry32, normal } from '../../lib/sim/prng.js';
 
 type AnyDetector = Detector<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -2,7 +2,7 @@
 // process posts its camera's metrics in arrays); a camera has one modality and reports all five
 // metrics in turn; a few cameras drift half-way so triggers happen too.
 import { METRICS, MODALITIES, type MetricKind } from '../../lib/core/metric-event.js';
-import { mulberry32, normal, seededUuid } from './prng.js';
+import { mulberry32, normal, seededUuid } from '../../lib/sim/prng.js';
 
 export const WORKLOAD_START_MS = Date.UTC(2026, 0, 1);
 /** Validation's "now": the workload lies in the past of it. */

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { InternalException, ThrottlingException } from '@aws-sdk/client-eventbridge';
 import type { PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
+import { mulberry32 } from '../../lib/sim/prng.js';
 
 export type FaultKind =
   /** 400 ProvisionedThroughputExceededException (DynamoDB) or ThrottlingException (others). */
@@ -197,14 +198,5 @@ export function injectFaults(client: AnyClient, rules: FaultRule[], random: () =
   };
 }
 
-/** A small seeded PRNG (mulberry32), so fault schedules and workloads replay from a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG, so fault schedules and workloads replay from a seed. */
+export const seededRandom = mulberry32;

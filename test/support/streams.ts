@@ -4,6 +4,7 @@ import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
 import type { Policy } from '../../lib/core/policy.js';
 import type { Trigger } from '../../lib/core/trigger.js';
 import { wireEvent, type WireEvent } from './fixtures.js';
+import { mulberry32, normal } from '../../lib/sim/prng.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 export const toEvents = (wire: WireEvent[]): MetricEvent[] => {
@@ -12,18 +13,10 @@ export const toEvents = (wire: WireEvent[]): MetricEvent[] => {
   return r.events;
 };
 
-/** Seeded PRNG (mulberry32) and a standard normal from it (Box–Muller). */
+/** Seeded uniform and standard-normal draws. */
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, normal };
+  const uniform = mulberry32(seed);
+  return { uniform, normal: normal(uniform) };
 }
 
 /** Feeds values one event at a time (one batch each); returns the index at which each trigger fired. */
