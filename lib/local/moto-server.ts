@@ -1,5 +1,6 @@
 // Starts moto server (the project venv's) on a free loopback port and stops it: nothing left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { superviseEmulator } from './emulator-process.js';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -36,31 +37,8 @@ export async function startMoto(opts: { port?: number; timeoutMs?: number } = {}
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
   });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const proc = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-  // Don't leave moto behind if this process exits without calling stop().
-  const onExit = () => { if (child.exitCode === null) child.kill('SIGKILL'); };
-  process.once('exit', onExit);
-
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto server exited with code ${child.exitCode}: ${stderr}`);
-    try {
-      const r = await fetch(`${endpoint}/moto-api/data.json`);
-      if (r.ok) return { endpoint, port, stop: async () => { process.off('exit', onExit); await stop(); } };
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`moto server did not answer on ${endpoint} within ${opts.timeoutMs ?? 30_000} ms: ${stderr}`);
+  await proc.ready(`moto server on ${endpoint}`, async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, opts.timeoutMs ?? 30_000);
+  return { endpoint, port, stop: proc.stop };
 }

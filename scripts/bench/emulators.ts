@@ -9,6 +9,7 @@ import { createLocalStack, localClientConfig, type LocalStack } from '../../lib/
 import { freePort, startMoto, type MotoServer } from '../../lib/local/moto-server.js';
 import { STATE_TABLE } from '../../lib/resources.js';
 import { countRequests, newCounter, type RequestCounter } from './capacity.js';
+import { superviseEmulator } from '../../lib/local/emulator-process.js';
 
 export interface CountedMoto {
   moto: MotoServer;
@@ -47,29 +48,15 @@ export interface DynamoDbLocal { endpoint: string; ddb: DynamoDBClient; tableNam
 export async function startDynamoDbLocal(timeoutMs = 60_000): Promise<DynamoDbLocal> {
   const port = await freePort();
   const child = spawnDynamoDbLocal({ port, stdio: 'pipe' });
-  let log = '';
-  child.stdout?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2000); });
-  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2000); });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-  const onExit = () => { if (child.exitCode === null) child.kill('SIGKILL'); };
-  process.once('exit', onExit);
+  const proc = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
   const ddb = new DynamoDBClient(localClientConfig(endpoint));
-  const stop = async () => { ddb.destroy(); process.off('exit', onExit); await kill(); };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) { await stop(); throw new Error(`DynamoDB Local exited (${child.exitCode}): ${log}`); }
-    try { await ddb.send(new ListTablesCommand({})); break; } catch { /* not up yet */ }
-    if (Date.now() > deadline) { await stop(); throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${log}`); }
-    await new Promise((r) => setTimeout(r, 250));
+  const stop = async () => { ddb.destroy(); await proc.stop(); };
+  try {
+    await proc.ready(`DynamoDB Local on ${endpoint}`, async () => { await ddb.send(new ListTablesCommand({})); return true; }, timeoutMs, 250);
+  } catch (err) {
+    ddb.destroy();
+    throw err;
   }
   const tableName = 'bench-state';
   await ddb.send(new CreateTableCommand({
