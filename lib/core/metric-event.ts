@@ -249,6 +249,8 @@ export const MAX_REJECTED_PARTS_PER_BODY = 10;
 const BAD_UTF8_RE = /\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const BAD_UTF8_MESSAGE = 'is not valid UTF-8 (replacement character U+FFFD or lone surrogate found)';
+/** Nothing in a text without these can decode to bad UTF-8: the common case skips the per-value walk. */
+const MAYBE_BAD_UTF8_RE = /\uFFFD|[\uD800-\uDFFF]|\\u[dD][89abcdefABCDEF]/;
 
 /**
  * Path of the first key or string value that no UTF-8 text can hold (a lone surrogate, e.g. from a
@@ -319,15 +321,16 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     reject(null, body, [{ path: '', message }]);
     return { events, rejections };
   }
-  const validate = (item: unknown, prefix: string, raw: string): { event: MetricEvent } | { errors: FieldError[] } => {
-    const bad = badUtf8Path(item, raw);
+  const maybeBadUtf8 = MAYBE_BAD_UTF8_RE.test(text);
+  const validate = (item: unknown, prefix: string, raw: () => string): { event: MetricEvent } | { errors: FieldError[] } => {
+    const bad = maybeBadUtf8 ? badUtf8Path(item, raw()) : null;
     if (bad !== null) return { errors: [{ path: prefix && bad ? `${prefix}.${bad}` : prefix || bad, message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}` }] };
     const r = validateEvent(item, nowMs);
     if ('event' in r) return r;
     return { errors: r.errors.map((e) => ({ ...e, path: `${prefix}${e.path ? (prefix ? '.' : '') + e.path : ''}` })) };
   };
   if (!Array.isArray(decoded)) {
-    const r = validate(decoded, '', text);
+    const r = validate(decoded, '', () => text);
     if ('event' in r) events.push(r.event);
     else reject(null, body, r.errors);
     return { events, rejections };
@@ -336,17 +339,18 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     reject(null, body, [{ path: '', message: 'body is an empty array' }]);
     return { events, rejections };
   }
-  const texts = arrayElementTexts(text);
+  // Element texts (for byte-exact dead letters) are only cut out when something is rejected.
+  let texts: string[] | undefined;
+  const rawOf = (index: number) => (texts ??= arrayElementTexts(text))[index] ?? '';
   const seen = new Set<string>();
   decoded.forEach((item, index) => {
-    const raw = texts[index] ?? '';
-    const r = validate(item, `[${index}]`, raw);
+    const r = validate(item, `[${index}]`, () => rawOf(index));
     if (!('event' in r)) {
-      reject(index, raw, r.errors);
+      reject(index, rawOf(index), r.errors);
       return;
     }
     if (seen.has(r.event.id)) {
-      reject(index, raw, [{ path: `[${index}].id`, message: `duplicate id ${r.event.id} within one message` }]);
+      reject(index, rawOf(index), [{ path: `[${index}].id`, message: `duplicate id ${r.event.id} within one message` }]);
       return;
     }
     seen.add(r.event.id);
