@@ -41,15 +41,17 @@ export class StateConflictError extends Error {
 
 /**
  * Applies `mutate` to the camera's current state until a conditional write succeeds (bounded).
- * `mutate` gets a fresh copy on every attempt and must be pure. Triggers are committed with the
- * state (the outbox), so a crash before publishing is repaired by the next update of the camera.
+ * `mutate` gets a freshly decoded state on every attempt and must depend on nothing else.
+ * Triggers are committed with the state (the outbox), so a crash before publishing is repaired by
+ * the next update of the camera (or the outbox sweep).
  */
 export async function updateCamera<R>(cameraId: string, mutate: (state: CameraState) => Mutation<R>, deps: CameraUpdateDeps, nowMs: number): Promise<UpdateOutcome<R>> {
   const maxAttempts = deps.maxWriteAttempts ?? 5;
   let writes = 0, conflicts = 0;
   let current = await deps.store.load(cameraId);
   for (let attempt = 1; ; attempt++) {
-    const state = structuredClone(current.state);
+    // Each attempt works on a freshly decoded state (a conflict returns the current item), so no copy.
+    const state = current.state;
     const pending = state.outbox;
     const m = mutate(state);
     state.outbox = [...pending, ...m.triggers];
