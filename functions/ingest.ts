@@ -12,9 +12,13 @@ const wiring = withDeadLetters(monitorWiring(obs), ENV.deadLetterQueueUrl, obs);
 export const clients = wiring.clients;
 const publisher = wiring.deps.publisher;
 
-export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => instrumented(obs, context, async () => {
-  publisher.takeFailures(); // count this invocation's failures only
-  const result = await ingestBatch(event.Records.map((r) => ({ messageId: r.messageId, body: r.body })), wiring.deps);
-  recordBatch(obs, result, publisher.takeFailures());
-  return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
-});
+export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
+  instrumented(obs, context, async () => {
+    publisher.takeFailures(); // count this invocation's failures only
+    const result = await ingestBatch(
+      event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
+      wiring.deps,
+    );
+    recordBatch(obs, result, publisher.takeFailures());
+    return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
+  });

@@ -12,9 +12,14 @@ const wiring = monitorWiring(obs);
 export const clients = wiring.clients;
 const publisher = wiring.deps.publisher;
 
-export const handler = async (_event: unknown, context?: Context): Promise<SweepResult> => instrumented(obs, context, async () => {
-  publisher.takeFailures();
-  const result = await sweepOutboxes(wiring.deps, { nowMs: Date.now(), graceMs: OUTBOX_SWEEP.graceSeconds * 1000, maxCameras: OUTBOX_SWEEP.maxCamerasPerRun });
-  recordSweep(obs, result, publisher.takeFailures());
-  return result;
-});
+export const handler = async (_event: unknown, context?: Context): Promise<SweepResult> =>
+  instrumented(obs, context, async () => {
+    publisher.takeFailures();
+    const result = await sweepOutboxes(wiring.deps, {
+      nowMs: Date.now(),
+      graceMs: OUTBOX_SWEEP.graceSeconds * 1000,
+      maxCameras: OUTBOX_SWEEP.maxCamerasPerRun,
+    });
+    recordSweep(obs, result, publisher.takeFailures());
+    return result;
+  });

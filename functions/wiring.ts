@@ -3,7 +3,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CameraStateStore } from '../lib/adapters/state-store.js';
-import { ObservedDeadLetterQueue, ObservedTriggerPublisher, traced, type Observability } from '../lib/adapters/observability.js';
+import {
+  ObservedDeadLetterQueue,
+  ObservedTriggerPublisher,
+  traced,
+  type Observability,
+} from '../lib/adapters/observability.js';
 import { CachedPolicies, PolicyStore } from '../lib/adapters/policy-store.js';
 import { numberEnv, requireEnv } from '../lib/adapters/env.js';
 import { DEFAULT_POLICY, parsePolicy } from '../lib/core/policy.js';
@@ -23,7 +28,11 @@ export function monitorWiring(obs: Observability) {
   const tableName = requireEnv(ENV.tableName);
   const defaultJson = process.env[ENV.defaultPolicy];
   const fallback = defaultJson ? parsePolicy(defaultJson) : DEFAULT_POLICY;
-  const policies = new CachedPolicies(new PolicyStore(clients.dynamodb, tableName), numberEnv(ENV.policyCacheSeconds, POLICY_CACHE_SECONDS) * 1000, fallback);
+  const policies = new CachedPolicies(
+    new PolicyStore(clients.dynamodb, tableName),
+    numberEnv(ENV.policyCacheSeconds, POLICY_CACHE_SECONDS) * 1000,
+    fallback,
+  );
   return {
     clients,
     deps: {
@@ -36,5 +45,11 @@ export function monitorWiring(obs: Observability) {
 
 /** The wiring plus the function's own dead-letter queue, whose URL is in `deadLetterEnv`. */
 export function withDeadLetters(wiring: ReturnType<typeof monitorWiring>, deadLetterEnv: string, obs: Observability) {
-  return { ...wiring, deps: { ...wiring.deps, deadLetters: new ObservedDeadLetterQueue(obs.logger, wiring.clients.sqs, requireEnv(deadLetterEnv)) } };
+  return {
+    ...wiring,
+    deps: {
+      ...wiring.deps,
+      deadLetters: new ObservedDeadLetterQueue(obs.logger, wiring.clients.sqs, requireEnv(deadLetterEnv)),
+    },
+  };
 }

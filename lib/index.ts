@@ -1,10 +1,30 @@
 // The package's public entry: the serving-fleet client and the wire and trigger types.
 export {
-  MetricPublisher, BufferFullError, PublisherClosedError, UndeliveredEventsError, SQS_MAX_BATCH_ENTRIES, SQS_MAX_REQUEST_BYTES,
-  type BufferFullMode, type MetricPublisherOptions, type PublisherCounters, type PublishResult, type Rejected, type WireMetricEvent,
+  MetricPublisher,
+  BufferFullError,
+  PublisherClosedError,
+  UndeliveredEventsError,
+  SQS_MAX_BATCH_ENTRIES,
+  SQS_MAX_REQUEST_BYTES,
+  type BufferFullMode,
+  type MetricPublisherOptions,
+  type PublisherCounters,
+  type PublishResult,
+  type Rejected,
+  type WireMetricEvent,
 } from './client/metric-publisher.js';
 export {
-  METRICS, MODALITIES, MetricEventSchema, parseBody, toWire, validateEvent,
-  type FieldError, type MetricEvent, type MetricKind, type Modality, type ParsedBody, type Rejection,
+  METRICS,
+  MODALITIES,
+  MetricEventSchema,
+  parseBody,
+  toWire,
+  validateEvent,
+  type FieldError,
+  type MetricEvent,
+  type MetricKind,
+  type Modality,
+  type ParsedBody,
+  type Rejection,
 } from './core/metric-event.js';
 export { EVENT_SOURCE, type Trigger, type TriggerDetail } from './core/trigger.js';

@@ -63,7 +63,12 @@ export const STATE_TABLE = {
    * Sparse index of camera items whose outbox holds unpublished triggers (attribute `ob` is set only
    * then), by last update: the outbox sweeper finds them without scanning the table.
    */
-  pendingOutboxIndex: { name: 'pending-outbox', partitionKey: { name: 'ob', type: 'S' as const }, sortKey: { name: 'u', type: 'N' as const }, value: 'pending' },
+  pendingOutboxIndex: {
+    name: 'pending-outbox',
+    partitionKey: { name: 'ob', type: 'S' as const },
+    sortKey: { name: 'u', type: 'N' as const },
+    value: 'pending',
+  },
 };
 
 /** The sweeper publishes outboxes left pending longer than `graceSeconds` (a crashed or parked invocation). */
@@ -110,7 +115,6 @@ export const ENV = {
 } as const;
 
 export const POLICY_CACHE_SECONDS = 30;
-
 
 /**
  * How every function is bundled (esbuild through NodejsFunction, and the bench the same way).

@@ -11,7 +11,8 @@ import { FLEET_DEFAULTS } from '../lib/sim/fleet-simulator.js';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 };
 const positive = (name: string) => (v: string) => {
@@ -21,7 +22,9 @@ const positive = (name: string) => (v: string) => {
 };
 
 const program = new Command('demo')
-  .description('Runs a simulated camera fleet through the real pipeline on a local moto server and reports what the monitor detected.')
+  .description(
+    'Runs a simulated camera fleet through the real pipeline on a local moto server and reports what the monitor detected.',
+  )
   .option('--cameras <n>', 'simulated cameras', positiveInt('--cameras'), FLEET_DEFAULTS.cameras)
   .option('--hours <h>', 'simulated hours', positive('--hours'), FLEET_DEFAULTS.hours)
   .option('--seed <n>', 'random seed (same seed, same fleet)', positiveInt('--seed'), FLEET_DEFAULTS.seed)
@@ -30,7 +33,8 @@ const program = new Command('demo')
   .parse();
 const opts = program.opts<{ cameras: number; hours: number; seed: number; report: string; progress: boolean }>();
 
-const simClock = (p: DemoProgress) => `${((p.simulatedMs - p.startMs) / 3600_000).toFixed(1)}/${((p.endMs - p.startMs) / 3600_000).toFixed(0)} h`;
+const simClock = (p: DemoProgress) =>
+  `${((p.simulatedMs - p.startMs) / 3600_000).toFixed(1)}/${((p.endMs - p.startMs) / 3600_000).toFixed(0)} h`;
 
 /** A bar on a terminal; in CI or a pipe, a plain line every 10%. */
 function progressReporter(interactive: boolean) {
@@ -40,30 +44,50 @@ function progressReporter(interactive: boolean) {
   return {
     update(p: DemoProgress) {
       if (p.phase !== lastPhase && p.phase !== 'sending') {
-        if (bar && p.phase === 'draining') bar.update(p.messagesHandled, { sim: simClock(p), triggers: p.triggers, retries: p.failedRecords });
-        if (!interactive || p.phase !== 'draining') console.log(p.phase === 'starting' ? 'starting moto and the stack…' : p.phase === 'draining' ? 'all sent; waiting for the queue to drain…' : 'checking the results…');
+        if (bar && p.phase === 'draining')
+          bar.update(p.messagesHandled, { sim: simClock(p), triggers: p.triggers, retries: p.failedRecords });
+        if (!interactive || p.phase !== 'draining')
+          console.log(
+            p.phase === 'starting'
+              ? 'starting moto and the stack…'
+              : p.phase === 'draining'
+                ? 'all sent; waiting for the queue to drain…'
+                : 'checking the results…',
+          );
       }
       lastPhase = p.phase;
       if (p.messagesTotal === 0) return;
       if (interactive) {
         if (!bar) {
-          bar = new cliProgress.SingleBar({
-            format: ' {bar} {percentage}% | sim {sim} | messages {value}/{total} handled | triggers {triggers} | retried records {retries}',
-            hideCursor: true, clearOnComplete: false,
-          }, cliProgress.Presets.shades_classic);
+          bar = new cliProgress.SingleBar(
+            {
+              format:
+                ' {bar} {percentage}% | sim {sim} | messages {value}/{total} handled | triggers {triggers} | retried records {retries}',
+              hideCursor: true,
+              clearOnComplete: false,
+            },
+            cliProgress.Presets.shades_classic,
+          );
           bar.start(p.messagesTotal, 0, { sim: simClock(p), triggers: 0, retries: 0 });
         }
         bar.update(p.messagesHandled, { sim: simClock(p), triggers: p.triggers, retries: p.failedRecords });
-        if (p.phase === 'checking') { bar.stop(); bar = undefined; }
+        if (p.phase === 'checking') {
+          bar.stop();
+          bar = undefined;
+        }
       } else {
         const decile = Math.floor((10 * p.messagesHandled) / p.messagesTotal);
         if (decile > lastDecile) {
           lastDecile = decile;
-          console.log(`[${String(decile * 10).padStart(3)}%] sim ${simClock(p)}, ${p.messagesHandled}/${p.messagesTotal} messages handled, ${p.triggers} events on the bus, ${p.failedRecords} records retried`);
+          console.log(
+            `[${String(decile * 10).padStart(3)}%] sim ${simClock(p)}, ${p.messagesHandled}/${p.messagesTotal} messages handled, ${p.triggers} events on the bus, ${p.failedRecords} records retried`,
+          );
         }
       }
     },
-    stop() { bar?.stop(); },
+    stop() {
+      bar?.stop();
+    },
   };
 }
 
@@ -73,7 +97,12 @@ async function main(): Promise<number> {
   console.log(`VisuTility Monitor demo: ${opts.cameras} cameras, ${opts.hours} simulated hours, seed ${opts.seed}`);
   let run;
   try {
-    run = await runDemo({ cameras: opts.cameras, hours: opts.hours, seed: opts.seed, onProgress: (p) => progress.update(p) });
+    run = await runDemo({
+      cameras: opts.cameras,
+      hours: opts.hours,
+      seed: opts.seed,
+      onProgress: (p) => progress.update(p),
+    });
   } finally {
     progress.stop();
   }

@@ -16,10 +16,16 @@ const program = new Command('local')
   .option('--stack-file <path>', 'where to write the connection details', '.local/stack.json')
   .option('--port <n>', 'moto port (default: a free one)', (v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`--port must be 1-65535, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new InvalidArgumentError(`--port must be 1-65535, got ${JSON.stringify(v)}`);
     return n;
   })
-  .option('--visibility-timeout <s>', 'ingest queue visibility timeout (s): failed records come back after it', (v) => Number(v), 30)
+  .option(
+    '--visibility-timeout <s>',
+    'ingest queue visibility timeout (s): failed records come back after it',
+    (v) => Number(v),
+    30,
+  )
   .parse();
 const opts = program.opts<{ stackFile: string; port?: number; visibilityTimeout: number }>();
 
@@ -31,13 +37,21 @@ function watchLauncher(onGone: () => void) {
   if (!process.env.npm_lifecycle_event) return;
   let launcher: number;
   try {
-    launcher = Number(readFileSync(`/proc/${process.ppid}/stat`, 'utf8').replace(/^.*\)\s+\S+\s+/, '').split(' ')[0]);
+    launcher = Number(
+      readFileSync(`/proc/${process.ppid}/stat`, 'utf8')
+        .replace(/^.*\)\s+\S+\s+/, '')
+        .split(' ')[0],
+    );
   } catch {
     return;
   }
   if (!(launcher > 1)) return;
   setInterval(() => {
-    try { process.kill(launcher, 0); } catch { onGone(); }
+    try {
+      process.kill(launcher, 0);
+    } catch {
+      onGone();
+    }
   }, 1000).unref();
 }
 
@@ -60,7 +74,10 @@ async function main() {
   process.on('SIGTERM', () => void stop(0));
   watchLauncher(() => void stop(0));
   try {
-    const stack = await createLocalStack(moto.endpoint, { visibilityTimeoutSeconds: opts.visibilityTimeout, maxReceiveCount: INGEST.maxReceiveCount });
+    const stack = await createLocalStack(moto.endpoint, {
+      visibilityTimeoutSeconds: opts.visibilityTimeout,
+      maxReceiveCount: INGEST.maxReceiveCount,
+    });
     Object.assign(process.env, functionEnv(stack));
     const ingest = await import('../functions/ingest.js');
     const lifecycle = await import('../functions/model-lifecycle.js');
@@ -68,25 +85,45 @@ async function main() {
     const sqs = new SQSClient(localClientConfig(moto.endpoint));
     const log = (queue: string) => (b: BatchOutcome) => {
       const failed = b.failedIds.size;
-      console.log(`${new Date().toISOString()} ${queue}: ${b.records.length} message(s) handled${failed ? `, ${failed} failed (back after the visibility timeout)` : ''}${b.error ? `: ${b.error.message}` : ''}`);
+      console.log(
+        `${new Date().toISOString()} ${queue}: ${b.records.length} message(s) handled${failed ? `, ${failed} failed (back after the visibility timeout)` : ''}${b.error ? `: ${b.error.message}` : ''}`,
+      );
     };
     mappings.push(
       new LocalEventSourceMapping(sqs, ingest.handler, {
-        queueUrl: stack.ingestQueueUrl, batchSize: INGEST.batchSize, maxBatchingWindowMs: INGEST.maxBatchingWindowSeconds * 1000, pollers: 2, onBatch: log('ingest'),
+        queueUrl: stack.ingestQueueUrl,
+        batchSize: INGEST.batchSize,
+        maxBatchingWindowMs: INGEST.maxBatchingWindowSeconds * 1000,
+        pollers: 2,
+        onBatch: log('ingest'),
       }).start(),
-      new LocalEventSourceMapping(sqs, lifecycle.handler, { queueUrl: stack.lifecycleQueueUrl, batchSize: 10, pollers: 1, onBatch: log('model-lifecycle') }).start(),
+      new LocalEventSourceMapping(sqs, lifecycle.handler, {
+        queueUrl: stack.lifecycleQueueUrl,
+        batchSize: 10,
+        pollers: 1,
+        onBatch: log('model-lifecycle'),
+      }).start(),
     );
     // The deployed stack runs the outbox sweep on a schedule; so does the local one.
     const sweeper = setInterval(() => {
-      sweep.handler({}).then((r) => { if (r.published) console.log(`${new Date().toISOString()} outbox-sweep: published ${r.published} trigger(s) left in ${r.cameras} camera outbox(es)`); })
+      sweep
+        .handler({})
+        .then((r) => {
+          if (r.published)
+            console.log(
+              `${new Date().toISOString()} outbox-sweep: published ${r.published} trigger(s) left in ${r.cameras} camera outbox(es)`,
+            );
+        })
         .catch((err: Error) => console.error(`outbox-sweep failed: ${err.message}`));
     }, OUTBOX_SWEEP.everyMinutes * 60_000);
     sweeper.unref();
     await mkdir(dirname(stackFile), { recursive: true });
-    await writeFile(stackFile, JSON.stringify(stack, null, 2) + '\n', 'utf8');
+    await writeFile(stackFile, `${JSON.stringify(stack, null, 2)}\n`, 'utf8');
     console.log(`local stack running on ${moto.endpoint} (moto); connection details in ${stackFile}:`);
     for (const [k, v] of Object.entries(stack)) console.log(`  ${k.padEnd(28)} ${v}`);
-    console.log('send metric events to ingestQueueUrl; every event the monitor publishes arrives on tapQueueUrl. Ctrl-C stops.');
+    console.log(
+      'send metric events to ingestQueueUrl; every event the monitor publishes arrives on tapQueueUrl. Ctrl-C stops.',
+    );
   } catch (err) {
     console.error(`local stack failed to start: ${(err as Error).message}`);
     await stop(1);

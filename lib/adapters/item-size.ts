@@ -10,7 +10,8 @@ function valueSize(v: AttributeValue): number {
     return Math.ceil(Math.max(1, digits.length) / 2) + 1;
   }
   if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.M !== undefined) return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + Buffer.byteLength(k) + valueSize(x), 0);
+  if (v.M !== undefined)
+    return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + Buffer.byteLength(k) + valueSize(x), 0);
   if (v.L !== undefined) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
   return 0;
 }
@@ -19,4 +20,5 @@ export function itemSizeBytes(item: Record<string, AttributeValue>): number {
   return Object.entries(item).reduce((s, [k, v]) => s + Buffer.byteLength(k, 'utf8') + valueSize(v), 0);
 }
 
-export const writeCapacityUnits = (item: Record<string, AttributeValue>) => Math.max(1, Math.ceil(itemSizeBytes(item) / 1024));
+export const writeCapacityUnits = (item: Record<string, AttributeValue>) =>
+  Math.max(1, Math.ceil(itemSizeBytes(item) / 1024));

@@ -32,10 +32,18 @@ export function createObservability(serviceName: string, env: NodeJS.ProcessEnv 
   const stage = env[POWERTOOLS_ENV.stage];
   const configuredLevel = (env[POWERTOOLS_ENV.logLevel] ?? env.LOG_LEVEL)?.toUpperCase();
   // Local runs (tests, demo, benchmarks) push thousands of batches: only errors unless asked for more.
-  const logLevel: LogLevel = LOG_LEVELS.includes(configuredLevel as LogLevel) ? (configuredLevel as LogLevel) : inLambda ? 'INFO' : 'ERROR';
+  const logLevel: LogLevel = LOG_LEVELS.includes(configuredLevel as LogLevel)
+    ? (configuredLevel as LogLevel)
+    : inLambda
+      ? 'INFO'
+      : 'ERROR';
   return {
     logger: new Logger({ serviceName, logLevel, ...(stage ? { persistentKeys: { stage } } : {}) }),
-    metrics: new Metrics({ serviceName, ...(namespace ? { namespace } : {}), ...(stage ? { defaultDimensions: { [DIMENSION.stage]: stage } } : {}) }),
+    metrics: new Metrics({
+      serviceName,
+      ...(namespace ? { namespace } : {}),
+      ...(stage ? { defaultDimensions: { [DIMENSION.stage]: stage } } : {}),
+    }),
     tracer: new Tracer({ serviceName }),
     metricsEnabled: Boolean(namespace),
   };
@@ -45,7 +53,11 @@ export function createObservability(serviceName: string, env: NodeJS.ProcessEnv 
  * Runs one invocation: Lambda context on the logs, a `## handler` trace subsegment, the cold-start
  * metric, and a metrics flush whatever happens.
  */
-export async function instrumented<T>(obs: Observability, context: Context | undefined, run: () => Promise<T>): Promise<T> {
+export async function instrumented<T>(
+  obs: Observability,
+  context: Context | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
   const { logger, metrics, tracer } = obs;
   if (context) logger.addContext(context);
   const segment = tracer.getSegment();
@@ -81,7 +93,10 @@ export class ObservedTriggerPublisher extends TriggerPublisher {
   /** Triggers that failed after every retry since the last takeFailures(). */
   private failures = 0;
 
-  constructor(private readonly logger: Logger, ...args: ConstructorParameters<typeof TriggerPublisher>) {
+  constructor(
+    private readonly logger: Logger,
+    ...args: ConstructorParameters<typeof TriggerPublisher>
+  ) {
     super(...args);
   }
 
@@ -92,15 +107,23 @@ export class ObservedTriggerPublisher extends TriggerPublisher {
       if (err instanceof TriggerPublishError) {
         this.failures += err.failed.length;
         for (const f of err.failed) {
-          this.logger.error('trigger not published; the camera\'s records return to the queue', {
-            triggerId: f.trigger.detail.triggerId, cameraId: f.trigger.detail.cameraId, triggerType: f.trigger.detailType, errorCode: f.code,
+          this.logger.error("trigger not published; the camera's records return to the queue", {
+            triggerId: f.trigger.detail.triggerId,
+            cameraId: f.trigger.detail.cameraId,
+            triggerType: f.trigger.detailType,
+            errorCode: f.code,
           });
         }
       }
       throw err;
     }
     for (const t of triggers) {
-      this.logger.info('trigger published', { triggerId: t.detail.triggerId, cameraId: t.detail.cameraId, triggerType: t.detailType, detector: t.detail.detector });
+      this.logger.info('trigger published', {
+        triggerId: t.detail.triggerId,
+        cameraId: t.detail.cameraId,
+        triggerType: t.detailType,
+        detector: t.detail.detector,
+      });
     }
   }
 
@@ -113,14 +136,23 @@ export class ObservedTriggerPublisher extends TriggerPublisher {
 
 /** A DeadLetterQueue that logs each rejected part by its source messageId, with the reason. */
 export class ObservedDeadLetterQueue extends DeadLetterQueue {
-  constructor(private readonly logger: Logger, ...args: ConstructorParameters<typeof DeadLetterQueue>) {
+  constructor(
+    private readonly logger: Logger,
+    ...args: ConstructorParameters<typeof DeadLetterQueue>
+  ) {
     super(...args);
   }
 
   override async send(letters: readonly DeadLetter[], nowMs: number): Promise<Set<string>> {
-    for (const l of letters) this.logger.warn('input rejected to the dead-letter queue', { messageId: l.sourceMessageId, index: l.rejection.index, reason: l.rejection.reason });
+    for (const l of letters)
+      this.logger.warn('input rejected to the dead-letter queue', {
+        messageId: l.sourceMessageId,
+        index: l.rejection.index,
+        reason: l.rejection.reason,
+      });
     const unsent = await super.send(letters, nowMs);
-    for (const messageId of unsent) this.logger.error('rejected input could not be dead-lettered; the message returns to the queue', { messageId });
+    for (const messageId of unsent)
+      this.logger.error('rejected input could not be dead-lettered; the message returns to the queue', { messageId });
     return unsent;
   }
 }
@@ -141,8 +173,16 @@ function recordTriggers(obs: Observability, triggers: readonly Trigger[]): void 
 export function recordSweep(obs: Observability, result: SweepResult, publishFailures: number): void {
   obs.metrics.addMetric(METRIC.outboxSwept, MetricUnit.Count, result.published);
   obs.metrics.addMetric(METRIC.publishFailures, MetricUnit.Count, publishFailures);
-  if (result.published > 0) obs.logger.warn('published triggers left in camera outboxes', { cameras: result.cameras, triggers: result.published });
-  for (const f of result.failed) obs.logger.error('outbox sweep failed for a camera; the next run retries', { cameraId: f.cameraId, error: f.error });
+  if (result.published > 0)
+    obs.logger.warn('published triggers left in camera outboxes', {
+      cameras: result.cameras,
+      triggers: result.published,
+    });
+  for (const f of result.failed)
+    obs.logger.error('outbox sweep failed for a camera; the next run retries', {
+      cameraId: f.cameraId,
+      error: f.error,
+    });
 }
 
 /** The model-lifecycle function's outcome as metrics and logs. */
@@ -166,15 +206,26 @@ export function recordBatch(obs: Observability, result: BatchResult, publishFail
   count(METRIC.publishFailures, publishFailures);
   count(METRIC.cameraFailures, result.cameraErrors.length);
   count(METRIC.detectorErrors, result.detectorErrors.length);
-  count(METRIC.triggersSuppressed, Object.values(result.suppressed).reduce((a, n) => a + (n ?? 0), 0));
+  count(
+    METRIC.triggersSuppressed,
+    Object.values(result.suppressed).reduce((a, n) => a + (n ?? 0), 0),
+  );
   recordTriggers(obs, result.triggers);
 
-  for (const e of result.cameraErrors) logger.error('camera failed; its records return to the queue', { cameraId: e.cameraId, error: e.error });
+  for (const e of result.cameraErrors)
+    logger.error('camera failed; its records return to the queue', { cameraId: e.cameraId, error: e.error });
   for (const d of result.detectorErrors) logger.error('detector failed', { ...d });
   for (const messageId of result.failedMessageIds) logger.warn('record failed back to the queue', { messageId });
   logger.debug('batch done', {
-    events: result.events, applied: result.applied, rejected: result.rejected, duplicates: result.duplicates,
-    late: result.late, tooLate: result.tooLate, writes: result.writes, conflicts: result.conflicts,
-    triggers: result.triggers.length, failedRecords: result.failedMessageIds.length,
+    events: result.events,
+    applied: result.applied,
+    rejected: result.rejected,
+    duplicates: result.duplicates,
+    late: result.late,
+    tooLate: result.tooLate,
+    writes: result.writes,
+    conflicts: result.conflicts,
+    triggers: result.triggers.length,
+    failedRecords: result.failedMessageIds.length,
   });
 }

@@ -30,7 +30,12 @@ function fromItem(item: Record<string, AttributeValue> | undefined): VersionedSt
 }
 
 /** The item one camera's state is stored as (exported for size accounting). */
-export function cameraItem(cameraId: string, state: CameraState, version: number, nowMs: number): Record<string, AttributeValue> {
+export function cameraItem(
+  cameraId: string,
+  state: CameraState,
+  version: number,
+  nowMs: number,
+): Record<string, AttributeValue> {
   const enc = encodeState(state);
   const item: Record<string, AttributeValue> = {
     [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) },
@@ -39,12 +44,16 @@ export function cameraItem(cameraId: string, state: CameraState, version: number
     [A.updatedAt]: { N: String(nowMs) },
   };
   if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
-  if (state.outbox.length > 0) item[STATE_TABLE.pendingOutboxIndex.partitionKey.name] = { S: STATE_TABLE.pendingOutboxIndex.value };
+  if (state.outbox.length > 0)
+    item[STATE_TABLE.pendingOutboxIndex.partitionKey.name] = { S: STATE_TABLE.pendingOutboxIndex.value };
   return item;
 }
 
 export class CameraStateStore {
-  constructor(private readonly ddb: DynamoDBClient, private readonly tableName: string) {}
+  constructor(
+    private readonly ddb: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
 
   /** Cameras whose outbox has held unpublished triggers since before `updatedBeforeMs`. */
   async pendingOutboxes(updatedBeforeMs: number, limit: number): Promise<string[]> {
@@ -52,15 +61,17 @@ export class CameraStateStore {
     const out: string[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const r = await this.ddb.send(new QueryCommand({
-        TableName: this.tableName,
-        IndexName: ix.name,
-        KeyConditionExpression: '#ob = :pending AND #u < :before',
-        ExpressionAttributeNames: { '#ob': ix.partitionKey.name, '#u': ix.sortKey.name },
-        ExpressionAttributeValues: { ':pending': { S: ix.value }, ':before': { N: String(updatedBeforeMs) } },
-        Limit: limit - out.length,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }));
+      const r = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: ix.name,
+          KeyConditionExpression: '#ob = :pending AND #u < :before',
+          ExpressionAttributeNames: { '#ob': ix.partitionKey.name, '#u': ix.sortKey.name },
+          ExpressionAttributeValues: { ':pending': { S: ix.value }, ':before': { N: String(updatedBeforeMs) } },
+          Limit: limit - out.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
       const prefix = STATE_TABLE.cameraKey('');
       for (const item of r.Items ?? []) out.push(item[STATE_TABLE.partitionKey.name]!.S!.slice(prefix.length));
       start = r.LastEvaluatedKey;
@@ -69,11 +80,13 @@ export class CameraStateStore {
   }
 
   async load(cameraId: string): Promise<VersionedState> {
-    const r = await this.ddb.send(new GetItemCommand({
-      TableName: this.tableName,
-      Key: { [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) } },
-      ConsistentRead: true,
-    }));
+    const r = await this.ddb.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) } },
+        ConsistentRead: true,
+      }),
+    );
     return fromItem(r.Item);
   }
 
@@ -85,14 +98,16 @@ export class CameraStateStore {
     const next = expected + 1;
     const item = cameraItem(cameraId, state, next, nowMs);
     try {
-      await this.ddb.send(new PutItemCommand({
-        TableName: this.tableName,
-        Item: item,
-        ConditionExpression: expected === 0 ? 'attribute_not_exists(#pk)' : '#v = :expected',
-        ExpressionAttributeNames: expected === 0 ? { '#pk': STATE_TABLE.partitionKey.name } : { '#v': A.version },
-        ...(expected === 0 ? {} : { ExpressionAttributeValues: { ':expected': { N: String(expected) } } }),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }));
+      await this.ddb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: expected === 0 ? 'attribute_not_exists(#pk)' : '#v = :expected',
+          ExpressionAttributeNames: expected === 0 ? { '#pk': STATE_TABLE.partitionKey.name } : { '#v': A.version },
+          ...(expected === 0 ? {} : { ExpressionAttributeValues: { ':expected': { N: String(expected) } } }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
       return { ok: true, version: next };
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {

@@ -7,17 +7,26 @@ const MAX_ENTRIES = 10;
 
 export class TriggerPublishError extends Error {
   constructor(readonly failed: { trigger: Trigger; code: string }[]) {
-    super(`failed to publish ${failed.length} trigger(s): ${failed.map((f) => `${f.trigger.detail.triggerId} (${f.code})`).join(', ')}`);
+    super(
+      `failed to publish ${failed.length} trigger(s): ${failed.map((f) => `${f.trigger.detail.triggerId} (${f.code})`).join(', ')}`,
+    );
     this.name = 'TriggerPublishError';
   }
 }
 
-export interface PublishCounters { published: number; retriedEntries: number }
+export interface PublishCounters {
+  published: number;
+  retriedEntries: number;
+}
 
 export class TriggerPublisher {
   readonly counters: PublishCounters = { published: 0, retriedEntries: 0 };
 
-  constructor(private readonly eventBridge: EventBridgeClient, private readonly eventBusName: string, private readonly maxAttempts = 4) {}
+  constructor(
+    private readonly eventBridge: EventBridgeClient,
+    private readonly eventBusName: string,
+    private readonly maxAttempts = 4,
+  ) {}
 
   private entry(t: Trigger): PutEventsRequestEntry {
     return {

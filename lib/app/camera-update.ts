@@ -45,9 +45,15 @@ export class StateConflictError extends Error {
  * Triggers are committed with the state (the outbox), so a crash before publishing is repaired by
  * the next update of the camera (or the outbox sweep).
  */
-export async function updateCamera<R>(cameraId: string, mutate: (state: CameraState) => Mutation<R>, deps: CameraUpdateDeps, nowMs: number): Promise<UpdateOutcome<R>> {
+export async function updateCamera<R>(
+  cameraId: string,
+  mutate: (state: CameraState) => Mutation<R>,
+  deps: CameraUpdateDeps,
+  nowMs: number,
+): Promise<UpdateOutcome<R>> {
   const maxAttempts = deps.maxWriteAttempts ?? 5;
-  let writes = 0, conflicts = 0;
+  let writes = 0,
+    conflicts = 0;
   let current = await deps.store.load(cameraId);
   for (let attempt = 1; ; attempt++) {
     // Each attempt works on a freshly decoded state (a conflict returns the current item), so no copy.

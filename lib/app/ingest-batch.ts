@@ -9,7 +9,10 @@ import type { Trigger } from '../core/trigger.js';
 import type { DeadLetter, DeadLetterQueue } from '../adapters/dead-letter.js';
 import { StateConflictError, updateCamera, type CameraUpdateDeps } from './camera-update.js';
 
-export interface IngestRecord { messageId: string; body: string }
+export interface IngestRecord {
+  messageId: string;
+  body: string;
+}
 
 /** The policy for a camera + modality (scoped policies resolve most-specific first). */
 export type PolicyLookup = (cameraId: string, modality: Modality) => Policy;
@@ -51,8 +54,19 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   const now = deps.now ?? Date.now;
   const nowMs = now();
   const result: BatchResult = {
-    failedMessageIds: [], events: 0, applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, rejected: 0,
-    writes: 0, conflicts: 0, triggers: [], cameraErrors: [], detectorErrors: [],
+    failedMessageIds: [],
+    events: 0,
+    applied: 0,
+    late: 0,
+    duplicates: 0,
+    tooLate: 0,
+    suppressed: {},
+    rejected: 0,
+    writes: 0,
+    conflicts: 0,
+    triggers: [],
+    cameraErrors: [],
+    detectorErrors: [],
   };
   const failed = new Set<string>();
 
@@ -96,11 +110,23 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   return result;
 }
 
-async function processCamera(cameraId: string, events: MetricEvent[], policy: PolicySource, deps: IngestDeps, nowMs: number, result: BatchResult) {
-  const out = await updateCamera(cameraId, (state) => {
-    const r = applyEvents(state, events, policy);
-    return { changed: r.stats.applied > 0, triggers: r.triggers, result: r.stats };
-  }, deps, nowMs);
+async function processCamera(
+  cameraId: string,
+  events: MetricEvent[],
+  policy: PolicySource,
+  deps: IngestDeps,
+  nowMs: number,
+  result: BatchResult,
+) {
+  const out = await updateCamera(
+    cameraId,
+    (state) => {
+      const r = applyEvents(state, events, policy);
+      return { changed: r.stats.applied > 0, triggers: r.triggers, result: r.stats };
+    },
+    deps,
+    nowMs,
+  );
   const stats = out.result;
   result.writes += out.writes;
   result.conflicts += out.conflicts;
@@ -108,7 +134,8 @@ async function processCamera(cameraId: string, events: MetricEvent[], policy: Po
   result.late += stats.late;
   result.duplicates += stats.duplicates;
   result.tooLate += stats.tooLate;
-  for (const [k, n] of Object.entries(stats.suppressed)) result.suppressed[k as SuppressionReason] = (result.suppressed[k as SuppressionReason] ?? 0) + n;
+  for (const [k, n] of Object.entries(stats.suppressed))
+    result.suppressed[k as SuppressionReason] = (result.suppressed[k as SuppressionReason] ?? 0) + n;
   result.detectorErrors.push(...stats.detectorErrors);
   result.triggers.push(...out.triggers);
 }

@@ -12,10 +12,14 @@ import type { IngestRecord, PolicyLookup } from './ingest-batch.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
 export const LifecycleEnvelopeSchema = z.looseObject({
-  'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, { error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}` }),
+  'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, {
+    error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}`,
+  }),
   time: z.optional(z.string()),
   detail: z.looseObject({
-    cameraId: z.string({ error: 'detail.cameraId is required' }).check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
+    cameraId: z
+      .string({ error: 'detail.cameraId is required' })
+      .check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
     modality: z.optional(z.enum(MODALITIES)),
     modelVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
     /** The RetrainingRequested this answers, if any (for the record). */
@@ -31,9 +35,17 @@ export interface LifecycleDeps extends CameraUpdateDeps {
   now?: () => number;
 }
 
-export interface LifecycleResult { failedMessageIds: string[]; applied: number; rejected: number; triggers: Trigger[] }
+export interface LifecycleResult {
+  failedMessageIds: string[];
+  applied: number;
+  rejected: number;
+  triggers: Trigger[];
+}
 
-export async function handleModelLifecycle(records: readonly IngestRecord[], deps: LifecycleDeps): Promise<LifecycleResult> {
+export async function handleModelLifecycle(
+  records: readonly IngestRecord[],
+  deps: LifecycleDeps,
+): Promise<LifecycleResult> {
   const nowMs = (deps.now ?? Date.now)();
   const result: LifecycleResult = { failedMessageIds: [], applied: 0, rejected: 0, triggers: [] };
   const policy = await deps.policy();
@@ -42,28 +54,50 @@ export async function handleModelLifecycle(records: readonly IngestRecord[], dep
     try {
       parsed = LifecycleEnvelopeSchema.safeParse(JSON.parse(rec.body));
     } catch (err) {
-      parsed = { success: false as const, error: { issues: [{ path: [], message: `body is not valid JSON: ${(err as Error).message}` }] } };
+      parsed = {
+        success: false as const,
+        error: { issues: [{ path: [], message: `body is not valid JSON: ${(err as Error).message}` }] },
+      };
     }
     if (!parsed.success) {
-      const reason = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+      const reason = parsed.error.issues
+        .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+        .join('; ');
       result.rejected++;
-      const failed = await deps.deadLetters.send([{ sourceMessageId: rec.messageId, rejection: { index: null, raw: rec.body, reason, errors: [] } }], nowMs);
+      const failed = await deps.deadLetters.send(
+        [{ sourceMessageId: rec.messageId, rejection: { index: null, raw: rec.body, reason, errors: [] } }],
+        nowMs,
+      );
       if (failed.size) result.failedMessageIds.push(rec.messageId);
       continue;
     }
     const env = parsed.data;
-    const when = [env.detail.at, env.time].map((t) => (t ? parseRfc3339(t) : NaN)).find((t): t is number => typeof t === 'number' && Number.isFinite(t)) ?? nowMs;
+    const when =
+      [env.detail.at, env.time]
+        .map((t) => (t ? parseRfc3339(t) : NaN))
+        .find((t): t is number => typeof t === 'number' && Number.isFinite(t)) ?? nowMs;
     const cameraId = env.detail.cameraId;
     const policyFor = (m: Modality) => (typeof policy === 'function' ? policy(cameraId, m) : policy);
     try {
-      const out = await updateCamera(cameraId, (state) => {
-        const triggers = applyModelLifecycle(state, cameraId, {
-          type: env['detail-type'], at: when,
-          ...(env.detail.modality ? { modality: env.detail.modality } : {}),
-          ...(env.detail.modelVersion ? { modelVersion: env.detail.modelVersion } : {}),
-        }, policyFor);
-        return { changed: true, triggers, result: null };
-      }, deps, nowMs);
+      const out = await updateCamera(
+        cameraId,
+        (state) => {
+          const triggers = applyModelLifecycle(
+            state,
+            cameraId,
+            {
+              type: env['detail-type'],
+              at: when,
+              ...(env.detail.modality ? { modality: env.detail.modality } : {}),
+              ...(env.detail.modelVersion ? { modelVersion: env.detail.modelVersion } : {}),
+            },
+            policyFor,
+          );
+          return { changed: true, triggers, result: null };
+        },
+        deps,
+        nowMs,
+      );
       result.applied++;
       result.triggers.push(...out.triggers);
     } catch {

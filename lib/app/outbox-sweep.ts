@@ -3,15 +3,27 @@
 // went quiet). Runs on a schedule; finds such cameras through the sparse pending-outbox index.
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
 
-export interface SweepResult { cameras: number; published: number; failed: { cameraId: string; error: string }[] }
+export interface SweepResult {
+  cameras: number;
+  published: number;
+  failed: { cameraId: string; error: string }[];
+}
 
-export async function sweepOutboxes(deps: CameraUpdateDeps, opts: { nowMs: number; graceMs: number; maxCameras: number }): Promise<SweepResult> {
+export async function sweepOutboxes(
+  deps: CameraUpdateDeps,
+  opts: { nowMs: number; graceMs: number; maxCameras: number },
+): Promise<SweepResult> {
   const result: SweepResult = { cameras: 0, published: 0, failed: [] };
   for (const cameraId of await deps.store.pendingOutboxes(opts.nowMs - opts.graceMs, opts.maxCameras)) {
     result.cameras++;
     try {
       // No change to the state: updateCamera publishes what the outbox holds and clears it.
-      const out = await updateCamera(cameraId, () => ({ changed: false, triggers: [], result: null }), deps, opts.nowMs);
+      const out = await updateCamera(
+        cameraId,
+        () => ({ changed: false, triggers: [], result: null }),
+        deps,
+        opts.nowMs,
+      );
       result.published += out.published.length;
     } catch (err) {
       result.failed.push({ cameraId, error: `${(err as Error).name}: ${(err as Error).message}` });

@@ -6,7 +6,13 @@ import type { CameraState, Silence } from '../core/camera-state.js';
 import type { CameraStateStore } from '../adapters/state-store.js';
 import { StateConflictError } from './camera-update.js';
 
-async function editCamera(store: CameraStateStore, cameraId: string, edit: (s: CameraState) => void, nowMs: number, attempts = 5): Promise<CameraState> {
+async function editCamera(
+  store: CameraStateStore,
+  cameraId: string,
+  edit: (s: CameraState) => void,
+  nowMs: number,
+  attempts = 5,
+): Promise<CameraState> {
   for (let i = 1; ; i++) {
     const { state, version } = await store.load(cameraId);
     edit(state);
@@ -17,20 +23,40 @@ async function editCamera(store: CameraStateStore, cameraId: string, edit: (s: C
 }
 
 /** Adds a silence; expired ones are dropped on the way. */
-export async function addSilence(store: CameraStateStore, cameraId: string, silence: Silence, nowMs = Date.now()): Promise<Silence[]> {
-  const s = await editCamera(store, cameraId, (st) => {
-    st.silences = [...st.silences.filter((x) => x.until > nowMs), silence];
-  }, nowMs);
+export async function addSilence(
+  store: CameraStateStore,
+  cameraId: string,
+  silence: Silence,
+  nowMs = Date.now(),
+): Promise<Silence[]> {
+  const s = await editCamera(
+    store,
+    cameraId,
+    (st) => {
+      st.silences = [...st.silences.filter((x) => x.until > nowMs), silence];
+    },
+    nowMs,
+  );
   return s.silences;
 }
 
 /** Removes the camera's silences (only those on `metric` when given); returns how many went. */
-export async function clearSilences(store: CameraStateStore, cameraId: string, metric?: MetricKind, nowMs = Date.now()): Promise<number> {
+export async function clearSilences(
+  store: CameraStateStore,
+  cameraId: string,
+  metric?: MetricKind,
+  nowMs = Date.now(),
+): Promise<number> {
   let removed = 0;
-  await editCamera(store, cameraId, (st) => {
-    const keep = st.silences.filter((x) => metric !== undefined && x.metric !== metric);
-    removed = st.silences.length - keep.length;
-    st.silences = keep;
-  }, nowMs);
+  await editCamera(
+    store,
+    cameraId,
+    (st) => {
+      const keep = st.silences.filter((x) => metric !== undefined && x.metric !== metric);
+      removed = st.silences.length - keep.length;
+      st.silences = keep;
+    },
+    nowMs,
+  );
   return removed;
 }

@@ -27,7 +27,11 @@ export interface BacktestTotals {
   detectorErrors: number;
 }
 
-export interface RejectedLine { line: number; index: number | null; reason: string }
+export interface RejectedLine {
+  line: number;
+  index: number | null;
+  reason: string;
+}
 
 export interface BacktestResult {
   totals: BacktestTotals;
@@ -51,7 +55,11 @@ export class Backtest {
   private rejectedCount = 0;
   private readonly started = performance.now();
 
-  constructor(private readonly policyFor: PolicyFor, private readonly nowMs: number = Date.now(), private readonly keepRejected = 1000) {}
+  constructor(
+    private readonly policyFor: PolicyFor,
+    private readonly nowMs: number = Date.now(),
+    private readonly keepRejected = 1000,
+  ) {}
 
   add(event: MetricEvent): void {
     let list = this.byCamera.get(event.camera_id);
@@ -67,7 +75,10 @@ export class Backtest {
 
   /** One line of an event file, read the way the Lambda reads a message body. */
   addLine(l: EventLine): void {
-    if ('error' in l) { this.reject({ line: l.line, index: null, reason: l.error }); return; }
+    if ('error' in l) {
+      this.reject({ line: l.line, index: null, reason: l.error });
+      return;
+    }
     if ('text' in l) {
       const parsed = parseBody(l.text, this.nowMs);
       for (const e of parsed.events) this.add(e);
@@ -76,18 +87,40 @@ export class Backtest {
     }
     const r = validateEvent(l.object, this.nowMs);
     if ('event' in r) this.add(r.event);
-    else this.reject({ line: l.line, index: null, reason: r.errors.map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message)).join('; ') });
+    else
+      this.reject({
+        line: l.line,
+        index: null,
+        reason: r.errors
+          .map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message))
+          .join('; '),
+      });
   }
 
   run(): BacktestResult {
-    const totals: BacktestTotals = { events: this.events, applied: 0, duplicates: 0, late: 0, tooLate: 0, suppressed: 0, rejected: this.rejectedCount, cameras: this.byCamera.size, triggers: 0, detectorErrors: 0 };
+    const totals: BacktestTotals = {
+      events: this.events,
+      applied: 0,
+      duplicates: 0,
+      late: 0,
+      tooLate: 0,
+      suppressed: 0,
+      rejected: this.rejectedCount,
+      cameras: this.byCamera.size,
+      triggers: 0,
+      detectorErrors: 0,
+    };
     const triggers: Trigger[] = [];
     const states = new Map<string, CameraState>();
-    let first = Infinity, last = -Infinity;
+    let first = Infinity,
+      last = -Infinity;
     for (const [cameraId, events] of this.byCamera) {
       // Event-time order once, up front; applyEvents sorts too, and a sorted input is its cheap case.
       events.sort((a, b) => a.ts - b.ts);
-      if (events.length) { first = Math.min(first, events[0]!.ts); last = Math.max(last, events[events.length - 1]!.ts); }
+      if (events.length) {
+        first = Math.min(first, events[0]!.ts);
+        last = Math.max(last, events[events.length - 1]!.ts);
+      }
       const r = applyEvents(emptyState(), events, (modality) => this.policyFor(cameraId, modality));
       states.set(cameraId, r.state);
       triggers.push(...r.triggers);
@@ -98,18 +131,33 @@ export class Backtest {
       for (const n of Object.values(r.stats.suppressed)) totals.suppressed += n ?? 0;
       totals.detectorErrors += r.stats.detectorErrors.length;
     }
-    triggers.sort((a, b) => a.detail.lastEventAt.localeCompare(b.detail.lastEventAt) || a.detail.cameraId.localeCompare(b.detail.cameraId) || a.detail.detector.localeCompare(b.detail.detector));
+    triggers.sort(
+      (a, b) =>
+        a.detail.lastEventAt.localeCompare(b.detail.lastEventAt) ||
+        a.detail.cameraId.localeCompare(b.detail.cameraId) ||
+        a.detail.detector.localeCompare(b.detail.detector),
+    );
     totals.triggers = triggers.length;
     return {
-      totals, triggers, rejected: this.rejected, states, eventsByCamera: this.byCamera,
-      firstEventMs: Number.isFinite(first) ? first : null, lastEventMs: Number.isFinite(last) ? last : null,
+      totals,
+      triggers,
+      rejected: this.rejected,
+      states,
+      eventsByCamera: this.byCamera,
+      firstEventMs: Number.isFinite(first) ? first : null,
+      lastEventMs: Number.isFinite(last) ? last : null,
       elapsedMs: performance.now() - this.started,
     };
   }
 }
 
 /** Backtests a whole file. `onBytes` reports progress through the file. */
-export async function backtestFile(path: string, format: EventFileFormat, policyFor: PolicyFor, opts: { nowMs?: number; onBytes?: (n: number) => void } = {}): Promise<BacktestResult> {
+export async function backtestFile(
+  path: string,
+  format: EventFileFormat,
+  policyFor: PolicyFor,
+  opts: { nowMs?: number; onBytes?: (n: number) => void } = {},
+): Promise<BacktestResult> {
   const bt = new Backtest(policyFor, opts.nowMs);
   for await (const batch of readEventFile(path, format, opts.onBytes)) for (const line of batch) bt.addLine(line);
   return bt.run();
@@ -122,15 +170,35 @@ export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyF
   return bt.run();
 }
 
-const TRIGGER_COLUMNS = ['AT (EVENT TIME)', 'ACTION', 'CAMERA', 'MODALITY', 'METRIC', 'DETECTOR', 'STATISTIC', 'THRESHOLD', 'TRIGGER ID'];
+const TRIGGER_COLUMNS = [
+  'AT (EVENT TIME)',
+  'ACTION',
+  'CAMERA',
+  'MODALITY',
+  'METRIC',
+  'DETECTOR',
+  'STATISTIC',
+  'THRESHOLD',
+  'TRIGGER ID',
+];
 export const triggerRow = (t: Trigger): string[] => [
-  t.detail.lastEventAt, t.detailType, t.detail.cameraId, t.detail.modality, t.detail.metric, t.detail.detector,
-  num(t.detail.statistic), num(t.detail.threshold), t.detail.triggerId,
+  t.detail.lastEventAt,
+  t.detailType,
+  t.detail.cameraId,
+  t.detail.modality,
+  t.detail.metric,
+  t.detail.detector,
+  num(t.detail.statistic),
+  num(t.detail.threshold),
+  t.detail.triggerId,
 ];
 export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
 
 /** The report: totals, triggers, rejected lines, and charts of the cameras that triggered first. */
-export function backtestReport(result: BacktestResult, opts: { source: string; policyFor: PolicyFor; maxCharts?: number }): ReportDocument {
+export function backtestReport(
+  result: BacktestResult,
+  opts: { source: string; policyFor: PolicyFor; maxCharts?: number },
+): ReportDocument {
   const { totals } = result;
   const triggersByCamera = new Map<string, Trigger[]>();
   for (const t of result.triggers) {
@@ -140,7 +208,10 @@ export function backtestReport(result: BacktestResult, opts: { source: string; p
   }
   const maxCharts = opts.maxCharts ?? 12;
   const charts: ReportChart[] = [];
-  const cameras = [...triggersByCamera.keys(), ...[...result.eventsByCamera.keys()].filter((c) => !triggersByCamera.has(c)).sort()];
+  const cameras = [
+    ...triggersByCamera.keys(),
+    ...[...result.eventsByCamera.keys()].filter((c) => !triggersByCamera.has(c)).sort(),
+  ];
   for (const cameraId of cameras) {
     if (charts.length >= maxCharts) break;
     const events = result.eventsByCamera.get(cameraId) ?? [];
@@ -155,12 +226,16 @@ export function backtestReport(result: BacktestResult, opts: { source: string; p
     for (const [key, points] of streams) {
       if (charts.length >= maxCharts) break;
       const [modality, metric] = key.split('\u0000') as [Modality, string];
-      const thresholds = opts.policyFor(cameraId, modality).detectors.filter((d) => d.metric === metric).flatMap((d) => {
-        // Lines only for thresholds in the metric's own units.
-        if (d.kind === 'window-mean') return [{ value: d.threshold, label: `${d.id} (mean of ${d.windowSize})` }];
-        if (d.kind === 'latency-quantile') return [{ value: d.slaMs, label: `${d.id} (p${Math.round(d.quantile * 100)} SLA)` }];
-        return [];
-      });
+      const thresholds = opts
+        .policyFor(cameraId, modality)
+        .detectors.filter((d) => d.metric === metric)
+        .flatMap((d) => {
+          // Lines only for thresholds in the metric's own units.
+          if (d.kind === 'window-mean') return [{ value: d.threshold, label: `${d.id} (mean of ${d.windowSize})` }];
+          if (d.kind === 'latency-quantile')
+            return [{ value: d.slaMs, label: `${d.id} (p${Math.round(d.quantile * 100)} SLA)` }];
+          return [];
+        });
       const markers: ChartMarker[] = (triggersByCamera.get(cameraId) ?? [])
         .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
         .map((t) => ({
@@ -169,7 +244,13 @@ export function backtestReport(result: BacktestResult, opts: { source: string; p
           ...(['window-mean', 'latency-quantile'].includes(t.detail.detectorKind) ? { value: t.detail.statistic } : {}),
           label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
         }));
-      charts.push({ title: `${cameraId} · ${modality} · ${metric}`, yName: metric, series: [{ name: `${cameraId} ${metric}`, points }], thresholds, markers });
+      charts.push({
+        title: `${cameraId} · ${modality} · ${metric}`,
+        yName: metric,
+        series: [{ name: `${cameraId} ${metric}`, points }],
+        thresholds,
+        markers,
+      });
     }
   }
   const byAction = new Map<string, number>();
@@ -178,15 +259,34 @@ export function backtestReport(result: BacktestResult, opts: { source: string; p
     title: 'vmon backtest',
     subtitle: `${opts.source} · ${result.firstEventMs !== null ? `${iso(result.firstEventMs)} → ${iso(result.lastEventMs!)}` : 'no events'}`,
     summary: [
-      { label: 'events', value: totals.events }, { label: 'applied', value: totals.applied }, { label: 'rejected', value: totals.rejected },
-      { label: 'cameras', value: totals.cameras }, { label: 'triggers', value: totals.triggers },
+      { label: 'events', value: totals.events },
+      { label: 'applied', value: totals.applied },
+      { label: 'rejected', value: totals.rejected },
+      { label: 'cameras', value: totals.cameras },
+      { label: 'triggers', value: totals.triggers },
     ],
     tables: [
       { title: 'Totals', columns: ['measure', 'count'], rows: Object.entries(totals).map(([k, v]) => [k, v]) },
       { title: 'Triggers by action', columns: ['action', 'count'], rows: [...byAction].map(([k, v]) => [k, v]) },
-      { title: 'Triggers by camera', columns: ['camera', 'events', 'triggers'], rows: [...triggersByCamera].map(([c, ts]) => [c, result.eventsByCamera.get(c)?.length ?? 0, ts.length]) },
-      { title: `Triggers${result.triggers.length > 500 ? ' (first 500)' : ''}`, columns: TRIGGER_COLUMNS, rows: result.triggers.slice(0, 500).map(triggerRow) },
-      ...(result.rejected.length ? [{ title: `Rejected lines${totals.rejected > 200 ? ' (first 200)' : ''}`, columns: ['line', 'index', 'reason'], rows: result.rejected.slice(0, 200).map((r) => [r.line, r.index ?? '', r.reason]) }] : []),
+      {
+        title: 'Triggers by camera',
+        columns: ['camera', 'events', 'triggers'],
+        rows: [...triggersByCamera].map(([c, ts]) => [c, result.eventsByCamera.get(c)?.length ?? 0, ts.length]),
+      },
+      {
+        title: `Triggers${result.triggers.length > 500 ? ' (first 500)' : ''}`,
+        columns: TRIGGER_COLUMNS,
+        rows: result.triggers.slice(0, 500).map(triggerRow),
+      },
+      ...(result.rejected.length
+        ? [
+            {
+              title: `Rejected lines${totals.rejected > 200 ? ' (first 200)' : ''}`,
+              columns: ['line', 'index', 'reason'],
+              rows: result.rejected.slice(0, 200).map((r) => [r.line, r.index ?? '', r.reason]),
+            },
+          ]
+        : []),
     ],
     charts,
   };

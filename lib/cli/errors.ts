@@ -16,7 +16,10 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: ExitCode = EXIT.failure) {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = EXIT.failure,
+  ) {
     super(message);
     this.name = 'CliError';
   }

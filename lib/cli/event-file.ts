@@ -24,7 +24,9 @@ export function formatOf(path: string, format?: string): EventFileFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  throw usageError(`cannot tell the format of ${path} from its extension: name it .jsonl or .csv, or pass --format jsonl|csv`);
+  throw usageError(
+    `cannot tell the format of ${path} from its extension: name it .jsonl or .csv, or pass --format jsonl|csv`,
+  );
 }
 
 /** Throws a usage error naming the file when it is missing or not a file. */
@@ -51,7 +53,11 @@ export function parseCsvRecord(text: string): string[] | string {
         const q = text.indexOf('"', i);
         if (q < 0) return 'unterminated quoted field';
         cell += text.slice(i, q);
-        if (text[q + 1] === '"') { cell += '"'; i = q + 2; continue; }
+        if (text[q + 1] === '"') {
+          cell += '"';
+          i = q + 2;
+          continue;
+        }
         i = q + 1;
         break;
       }
@@ -64,12 +70,18 @@ export function parseCsvRecord(text: string): string[] | string {
     }
     if (i >= text.length) return cells;
     i++; // the comma
-    if (i === text.length) { cells.push(''); return cells; }
+    if (i === text.length) {
+      cells.push('');
+      return cells;
+    }
   }
 }
 
 /** Raw lines of a file in batches, numbered from 1 (a batch per chunk read: few promises, little garbage). */
-async function* lineBatches(path: string, onBytes?: (bytes: number) => void): AsyncGenerator<{ first: number; lines: string[] }> {
+async function* lineBatches(
+  path: string,
+  onBytes?: (bytes: number) => void,
+): AsyncGenerator<{ first: number; lines: string[] }> {
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
   let carry = '';
   let next = 1;
@@ -88,7 +100,11 @@ async function* lineBatches(path: string, onBytes?: (bytes: number) => void): As
  * The lines of an event file in batches (blank lines skipped), with byte progress for a progress
  * bar. CSV: the header line names the wire fields; each later line becomes one object.
  */
-export async function* readEventFile(path: string, format: EventFileFormat, onBytes?: (bytes: number) => void): AsyncGenerator<EventLine[]> {
+export async function* readEventFile(
+  path: string,
+  format: EventFileFormat,
+  onBytes?: (bytes: number) => void,
+): AsyncGenerator<EventLine[]> {
   let header: string[] | undefined;
   for await (const { first, lines } of lineBatches(path, onBytes)) {
     const out: EventLine[] = [];
@@ -98,16 +114,28 @@ export async function* readEventFile(path: string, format: EventFileFormat, onBy
       if (text.endsWith('\r')) text = text.slice(0, -1);
       if (n === 1) text = text.replace(/^\uFEFF/, '');
       if (text.trim() === '') continue;
-      if (format === 'jsonl') { out.push({ line: n, text }); continue; }
+      if (format === 'jsonl') {
+        out.push({ line: n, text });
+        continue;
+      }
       const cells = parseCsvRecord(text);
-      if (typeof cells === 'string') { out.push({ line: n, error: `CSV: ${cells}` }); continue; }
+      if (typeof cells === 'string') {
+        out.push({ line: n, error: `CSV: ${cells}` });
+        continue;
+      }
       if (!header) {
         header = cells.map((c) => c.trim());
         const missing = REQUIRED_CSV_COLUMNS.filter((c) => !header!.includes(c));
-        if (missing.length) throw usageError(`${path} line ${n}: CSV header lacks ${missing.join(', ')} (the header names the wire fields: ${REQUIRED_CSV_COLUMNS.join(',')},model_version,sample_count)`);
+        if (missing.length)
+          throw usageError(
+            `${path} line ${n}: CSV header lacks ${missing.join(', ')} (the header names the wire fields: ${REQUIRED_CSV_COLUMNS.join(',')},model_version,sample_count)`,
+          );
         continue;
       }
-      if (cells.length !== header.length) { out.push({ line: n, error: `CSV: ${cells.length} fields, the header has ${header.length}` }); continue; }
+      if (cells.length !== header.length) {
+        out.push({ line: n, error: `CSV: ${cells.length} fields, the header has ${header.length}` });
+        continue;
+      }
       const object: Record<string, unknown> = {};
       header.forEach((name, k) => {
         const cell = cells[k]!;

@@ -18,16 +18,26 @@ export interface TailOptions {
   signal?: AbortSignal;
 }
 
-interface BusEvent { time?: string; 'detail-type'?: string; source?: string; detail?: Record<string, unknown> }
+interface BusEvent {
+  time?: string;
+  'detail-type'?: string;
+  source?: string;
+  detail?: Record<string, unknown>;
+}
 
 /** One line per published event: when, what, which camera and stream, why. */
 export function formatBusEvent(body: string): string {
   let e: BusEvent;
-  try { e = JSON.parse(body) as BusEvent; } catch { return `(not JSON) ${body}`; }
+  try {
+    e = JSON.parse(body) as BusEvent;
+  } catch {
+    return `(not JSON) ${body}`;
+  }
   const d = e.detail ?? {};
   if (!e['detail-type'] || typeof d !== 'object') return body;
   const parts = [
-    String(d.lastEventAt ?? e.time ?? '-'), e['detail-type'],
+    String(d.lastEventAt ?? e.time ?? '-'),
+    e['detail-type'],
     [d.cameraId, d.modality, d.metric].filter((x) => x !== undefined).join(' '),
     d.detector !== undefined ? String(d.detector) : '',
     d.statistic !== undefined ? `statistic=${num(d.statistic)}` : '',
@@ -39,7 +49,11 @@ export function formatBusEvent(body: string): string {
 
 /** The event as one JSON line; a body that is not JSON comes through as { "body": … }. */
 function jsonLine(body: string): string {
-  try { return JSON.stringify(JSON.parse(body)); } catch { return JSON.stringify({ body }); }
+  try {
+    return JSON.stringify(JSON.parse(body));
+  } catch {
+    return JSON.stringify({ body });
+  }
 }
 
 /** Returns the number of events printed. */
@@ -51,13 +65,16 @@ export async function tailEvents(o: TailOptions): Promise<number> {
     if (left <= 0) break;
     let messages;
     try {
-      const r = await o.sqs.send(new ReceiveMessageCommand({
-        QueueUrl: o.queueUrl,
-        MaxNumberOfMessages: Math.min(10, o.max !== undefined ? o.max - printed : 10),
-        WaitTimeSeconds: Math.max(0, Math.min(5, Math.floor(left / 1000))),
-        // When keeping messages, hide them long enough not to print one twice in this session.
-        ...(o.keep ? { VisibilityTimeout: 300 } : {}),
-      }), { abortSignal: o.signal });
+      const r = await o.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: o.queueUrl,
+          MaxNumberOfMessages: Math.min(10, o.max !== undefined ? o.max - printed : 10),
+          WaitTimeSeconds: Math.max(0, Math.min(5, Math.floor(left / 1000))),
+          // When keeping messages, hide them long enough not to print one twice in this session.
+          ...(o.keep ? { VisibilityTimeout: 300 } : {}),
+        }),
+        { abortSignal: o.signal },
+      );
       messages = r.Messages ?? [];
     } catch (err) {
       if (o.signal?.aborted) break;
@@ -68,9 +85,12 @@ export async function tailEvents(o: TailOptions): Promise<number> {
       printed++;
     }
     if (!o.keep && messages.length) {
-      await o.sqs.send(new DeleteMessageBatchCommand({
-        QueueUrl: o.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }));
+      await o.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: o.queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     }
   }
   return printed;

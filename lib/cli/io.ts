@@ -1,7 +1,9 @@
 // Where a command writes: injected so tests run commands in process and read what they printed.
 import { SingleBar } from 'cli-progress';
 
-export interface Output { write(text: string): unknown }
+export interface Output {
+  write(text: string): unknown;
+}
 
 export interface CliIO {
   stdout: Output;
@@ -13,7 +15,11 @@ export const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process
 export const println = (out: Output, text = '') => out.write(`${text}\n`);
 
 /** A progress bar on stderr when it is a terminal and the output is not JSON; otherwise nothing. */
-export interface Progress { update(value: number): void; setTotal(total: number): void; stop(): void }
+export interface Progress {
+  update(value: number): void;
+  setTotal(total: number): void;
+  stop(): void;
+}
 
 export function progressBar(io: CliIO, enabled: boolean, label: string, total: number, unit: string): Progress {
   if (!enabled || !io.stderr.isTTY) return { update() {}, setTotal() {}, stop() {} };

@@ -28,16 +28,21 @@ export async function putPolicy(store: PolicyStore, scope: string, input: unknow
 export async function getPolicy(store: PolicyStore, scope: string): Promise<Policy> {
   asUsage(() => parseScope(scope));
   const p = await store.get(scope);
-  if (!p) throw new CliError(`no policy at scope ${scope} (vmon policy list shows the scopes that have one)`, EXIT.notFound);
+  if (!p)
+    throw new CliError(`no policy at scope ${scope} (vmon policy list shows the scopes that have one)`, EXIT.notFound);
   return p;
 }
 
-export async function listPolicies(store: PolicyStore): Promise<{ version: number; policies: { scope: string; policy: Policy }[] }> {
+export async function listPolicies(
+  store: PolicyStore,
+): Promise<{ version: number; policies: { scope: string; policy: Policy }[] }> {
   const { version, policies } = await store.list();
   const order = (s: string) => (s === 'fleet' ? 0 : s.startsWith('modality:') ? 1 : 2);
   return {
     version,
-    policies: [...policies].map(([scope, policy]) => ({ scope, policy })).sort((a, b) => order(a.scope) - order(b.scope) || a.scope.localeCompare(b.scope)),
+    policies: [...policies]
+      .map(([scope, policy]) => ({ scope, policy }))
+      .sort((a, b) => order(a.scope) - order(b.scope) || a.scope.localeCompare(b.scope)),
   };
 }
 
@@ -50,8 +55,14 @@ export function formatPolicyList(l: Awaited<ReturnType<typeof listPolicies>>): s
   if (l.policies.length === 0) return 'no stored policies: every camera uses the deployed default policy';
   return [
     `${plural(l.policies.length, 'policy', 'policies')} (most specific wins: camera, then modality, then fleet)`,
-    table(['SCOPE', 'POLICY', 'DETECTORS', 'COOLDOWN'], l.policies.map(({ scope, policy }) => [
-      scope, policy.id, policy.detectors.map((d) => `${d.id}:${d.kind}/${d.metric}→${d.action}`).join(', '), `${policy.cooldownSeconds} s`,
-    ])),
+    table(
+      ['SCOPE', 'POLICY', 'DETECTORS', 'COOLDOWN'],
+      l.policies.map(({ scope, policy }) => [
+        scope,
+        policy.id,
+        policy.detectors.map((d) => `${d.id}:${d.kind}/${d.metric}→${d.action}`).join(', '),
+        `${policy.cooldownSeconds} s`,
+      ]),
+    ),
   ].join('\n');
 }

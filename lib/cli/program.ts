@@ -9,7 +9,14 @@ import { METRICS, parseRfc3339, type MetricKind } from '../core/metric-event.js'
 import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
-import { formatDeadLetter, formatDeadLetterList, formatRedrive, listDeadLetters, redriveDeadLetters, showDeadLetter } from './dlq.js';
+import {
+  formatDeadLetter,
+  formatDeadLetterList,
+  formatRedrive,
+  listDeadLetters,
+  redriveDeadLetters,
+  showDeadLetter,
+} from './dlq.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { checkReadable, formatOf } from './event-file.js';
 import { tailEvents } from './events-tail.js';
@@ -20,7 +27,15 @@ import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } fr
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
 import { formatCameraState, loadCameraState } from './state.js';
-import { awsError, DEFAULT_STACK_FILE, DEFAULT_STACK_NAME, resolveTarget, TargetClients, type Target, type TargetOptions } from './target.js';
+import {
+  awsError,
+  DEFAULT_STACK_FILE,
+  DEFAULT_STACK_NAME,
+  resolveTarget,
+  TargetClients,
+  type Target,
+  type TargetOptions,
+} from './target.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -37,7 +52,8 @@ of CloudFormation stack --stack, default ${DEFAULT_STACK_NAME}), or --local for 
 
 const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
 function silenceEnd(until: string | undefined, duration: string | undefined, nowMs = Date.now()): number {
-  if ((until === undefined) === (duration === undefined)) throw usageError('give exactly one of --until <RFC 3339 time> or --for <duration>');
+  if ((until === undefined) === (duration === undefined))
+    throw usageError('give exactly one of --until <RFC 3339 time> or --for <duration>');
   if (until !== undefined) {
     const t = parseRfc3339(until);
     if (typeof t === 'string') throw usageError(`--until ${JSON.stringify(until)} ${t}`);
@@ -48,7 +64,8 @@ function silenceEnd(until: string | undefined, duration: string | undefined, now
   return nowMs + Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 function parseMetric(text: string): MetricKind {
-  if (!(METRICS as readonly string[]).includes(text)) throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(text)}`);
+  if (!(METRICS as readonly string[]).includes(text))
+    throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(text)}`);
   return text as MetricKind;
 }
 
@@ -59,12 +76,14 @@ export interface RunOptions {
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 };
 const positiveNumber = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
   return n;
 };
 
@@ -74,7 +93,9 @@ const printJson = (io: CliIO, v: unknown) => println(io.stdout, JSON.stringify(v
 export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOptions = {}): Promise<number> {
   const program = new Command('vmon');
   program
-    .description('Operator CLI for VisuTility Monitor: publish metrics, backtest policies, inspect camera state, the dead-letter queue and published events.')
+    .description(
+      'Operator CLI for VisuTility Monitor: publish metrics, backtest policies, inspect camera state, the dead-letter queue and published events.',
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(add --help for usage)')
@@ -101,97 +122,182 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
     }
   };
 
-  program.command('send')
+  program
+    .command('send')
     .description('publish metric events from a JSONL or CSV file to the ingest queue (through MetricPublisher)')
     .argument('<file>', 'events: .jsonl (one event object or array per line) or .csv (header = wire field names)')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
-    .option('--queue <url>', 'send to this queue instead of the target\'s ingest queue')
-    .option('--in-flight <n>', 'SendMessageBatch calls at once (1 keeps messages in file order)', positiveInt('--in-flight'), 4)
+    .option('--queue <url>', "send to this queue instead of the target's ingest queue")
+    .option(
+      '--in-flight <n>',
+      'SendMessageBatch calls at once (1 keeps messages in file order)',
+      positiveInt('--in-flight'),
+      4,
+    )
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Every line is checked with the ingest function's own parser before anything is sent: a bad line
 stops the command (exit 2) naming the line number and the field. Example:
-  vmon --local send events.jsonl`)
-    .action(async (file: string, o: { format?: string; queue?: string; inFlight: number; json?: boolean; progress: boolean }, cmd: Command) => {
-      const format = formatOf(file, o.format);
-      await checkReadable(file);
-      await withTarget(cmd, async (c, t) => {
-        const summary = await sendFile({ path: file, format, sqs: c.sqs, queueUrl: o.queue ?? t.ingestQueueUrl, io, progress: o.progress && !o.json, publisher: { maxInFlight: o.inFlight } });
-        if (o.json) printJson(io, summary);
-        else println(io.stdout, formatSendSummary(summary));
-      });
-    });
+  vmon --local send events.jsonl`,
+    )
+    .action(
+      async (
+        file: string,
+        o: { format?: string; queue?: string; inFlight: number; json?: boolean; progress: boolean },
+        cmd: Command,
+      ) => {
+        const format = formatOf(file, o.format);
+        await checkReadable(file);
+        await withTarget(cmd, async (c, t) => {
+          const summary = await sendFile({
+            path: file,
+            format,
+            sqs: c.sqs,
+            queueUrl: o.queue ?? t.ingestQueueUrl,
+            io,
+            progress: o.progress && !o.json,
+            publisher: { maxInFlight: o.inFlight },
+          });
+          if (o.json) printJson(io, summary);
+          else println(io.stdout, formatSendSummary(summary));
+        });
+      },
+    );
 
-  program.command('backtest')
-    .description('replay a history of events through the production detectors and policy, offline; print the triggers it would have fired and write an HTML report')
+  program
+    .command('backtest')
+    .description(
+      'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired and write an HTML report',
+    )
     .argument('<file>', 'events: .jsonl or .csv, as for send')
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
-    .option('--stored-policies', 'use the target\'s stored scoped policies (camera → modality → fleet), --policy or the default where none applies')
+    .option(
+      '--stored-policies',
+      "use the target's stored scoped policies (camera → modality → fleet), --policy or the default where none applies",
+    )
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--report <path>', 'where to write the HTML report', 'backtest-report.html')
     .option('--no-report', 'do not write the HTML report')
-    .option('--charts <n>', 'cameras/streams charted in the report (those that triggered first)', positiveInt('--charts'), 12)
-    .option('--strict', 'exit 2 if any line is rejected (default: report rejected lines and go on, as the ingest function does)')
+    .option(
+      '--charts <n>',
+      'cameras/streams charted in the report (those that triggered first)',
+      positiveInt('--charts'),
+      12,
+    )
+    .option(
+      '--strict',
+      'exit 2 if any line is rejected (default: report rejected lines and go on, as the ingest function does)',
+    )
     .option('--json', 'print the result as JSON')
     .option('--no-progress', 'no progress bar')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Each line is parsed as the ingest function parses a message body, and each camera's events are
 applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
 Example:
-  vmon backtest last-month.jsonl --policy policy.json --report report.html`)
-    .action(async (file: string, o: { policy?: string; storedPolicies?: boolean; format?: string; report: string | false; charts: number; strict?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
-      const format = formatOf(file, o.format);
-      const size = await checkReadable(file);
-      const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : DEFAULT_POLICY;
-      let policyFor: PolicyFor = () => policy;
-      let stored: Map<string, Policy> | undefined;
-      if (o.storedPolicies) {
-        stored = await withTarget(cmd, async (c, t) => (await new PolicyStore(c.ddb, t.tableName).list()).policies);
-        const scoped = stored;
-        policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
-      }
-      const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
-      let read = 0;
-      const result = await backtestFile(file, format, policyFor, { onBytes: (n) => { read += n; bar.update(read); } });
-      bar.stop();
-      const reportPath = o.report === false ? null : resolve(o.report);
-      if (reportPath) await writeHtmlReport(reportPath, backtestReport(result, { source: file, policyFor, maxCharts: o.charts }));
-      const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
-      if (o.json) {
-        printJson(io, {
-          file, policy, storedPolicies: stored ? Object.fromEntries(stored) : undefined, totals: result.totals,
-          from: result.firstEventMs !== null ? iso(result.firstEventMs) : null, to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
-          triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
-          rejected: result.rejected, report: reportPath, elapsedMs: Math.round(result.elapsedMs), eventsPerSecond: Math.round(rate),
-        });
-      } else {
-        const t = result.totals;
-        const lines = [
-          `backtest of ${file}: ${plural(t.events, 'event')} (${t.applied} applied, ${t.duplicates} duplicates, ${t.tooLate} too late, ${t.rejected} rejected) from ${plural(t.cameras, 'camera')}`,
-          ...(t.suppressed ? [`${plural(t.suppressed, 'breach', 'breaches')} held back by the alert lifecycle (cooldown, silence, retrain in flight)`] : []),
-          result.firstEventMs !== null ? `events from ${iso(result.firstEventMs)} to ${iso(result.lastEventMs!)}` : 'no valid events',
-          `policy ${policy.id}: ${policy.detectors.map((d) => `${d.id} (${d.kind} on ${d.metric} → ${d.action})`).join(', ')}${stored ? `; ${plural(stored.size, 'stored scoped policy', 'stored scoped policies')} take precedence` : ''}`,
-          '',
-          result.triggers.length ? `${plural(result.triggers.length, 'trigger')} would have fired:` : 'no triggers would have fired',
-        ];
-        if (result.triggers.length) lines.push(table(TRIGGER_TABLE_COLUMNS, result.triggers.map(triggerRow)));
-        if (result.rejected.length) {
-          lines.push('', `rejected lines${t.rejected > result.rejected.length ? ` (first ${result.rejected.length} of ${t.rejected})` : ''}:`);
-          for (const r of result.rejected.slice(0, 50)) lines.push(`  line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`);
-          if (result.rejected.length > 50) lines.push(`  … and ${t.rejected - 50} more (see --json or the report)`);
+  vmon backtest last-month.jsonl --policy policy.json --report report.html`,
+    )
+    .action(
+      async (
+        file: string,
+        o: {
+          policy?: string;
+          storedPolicies?: boolean;
+          format?: string;
+          report: string | false;
+          charts: number;
+          strict?: boolean;
+          json?: boolean;
+          progress: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const format = formatOf(file, o.format);
+        const size = await checkReadable(file);
+        const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : DEFAULT_POLICY;
+        let policyFor: PolicyFor = () => policy;
+        let stored: Map<string, Policy> | undefined;
+        if (o.storedPolicies) {
+          stored = await withTarget(cmd, async (c, t) => (await new PolicyStore(c.ddb, t.tableName).list()).policies);
+          const scoped = stored;
+          policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
-        if (t.detectorErrors) lines.push('', `${plural(t.detectorErrors, 'detector error')} (isolated; other detectors ran)`);
-        lines.push('', `processed in ${(result.elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} events/s)`);
-        if (reportPath) lines.push(`report: ${reportPath}`);
-        println(io.stdout, lines.join('\n'));
-      }
-      if (o.strict && result.totals.rejected > 0) throw usageError(`${plural(result.totals.rejected, 'rejected line')} in ${file} (--strict)`);
-    });
+        const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
+        let read = 0;
+        const result = await backtestFile(file, format, policyFor, {
+          onBytes: (n) => {
+            read += n;
+            bar.update(read);
+          },
+        });
+        bar.stop();
+        const reportPath = o.report === false ? null : resolve(o.report);
+        if (reportPath)
+          await writeHtmlReport(reportPath, backtestReport(result, { source: file, policyFor, maxCharts: o.charts }));
+        const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
+        if (o.json) {
+          printJson(io, {
+            file,
+            policy,
+            storedPolicies: stored ? Object.fromEntries(stored) : undefined,
+            totals: result.totals,
+            from: result.firstEventMs !== null ? iso(result.firstEventMs) : null,
+            to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
+            triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
+            rejected: result.rejected,
+            report: reportPath,
+            elapsedMs: Math.round(result.elapsedMs),
+            eventsPerSecond: Math.round(rate),
+          });
+        } else {
+          const t = result.totals;
+          const lines = [
+            `backtest of ${file}: ${plural(t.events, 'event')} (${t.applied} applied, ${t.duplicates} duplicates, ${t.tooLate} too late, ${t.rejected} rejected) from ${plural(t.cameras, 'camera')}`,
+            ...(t.suppressed
+              ? [
+                  `${plural(t.suppressed, 'breach', 'breaches')} held back by the alert lifecycle (cooldown, silence, retrain in flight)`,
+                ]
+              : []),
+            result.firstEventMs !== null
+              ? `events from ${iso(result.firstEventMs)} to ${iso(result.lastEventMs!)}`
+              : 'no valid events',
+            `policy ${policy.id}: ${policy.detectors.map((d) => `${d.id} (${d.kind} on ${d.metric} → ${d.action})`).join(', ')}${stored ? `; ${plural(stored.size, 'stored scoped policy', 'stored scoped policies')} take precedence` : ''}`,
+            '',
+            result.triggers.length
+              ? `${plural(result.triggers.length, 'trigger')} would have fired:`
+              : 'no triggers would have fired',
+          ];
+          if (result.triggers.length) lines.push(table(TRIGGER_TABLE_COLUMNS, result.triggers.map(triggerRow)));
+          if (result.rejected.length) {
+            lines.push(
+              '',
+              `rejected lines${t.rejected > result.rejected.length ? ` (first ${result.rejected.length} of ${t.rejected})` : ''}:`,
+            );
+            for (const r of result.rejected.slice(0, 50))
+              lines.push(`  line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`);
+            if (result.rejected.length > 50) lines.push(`  … and ${t.rejected - 50} more (see --json or the report)`);
+          }
+          if (t.detectorErrors)
+            lines.push('', `${plural(t.detectorErrors, 'detector error')} (isolated; other detectors ran)`);
+          lines.push('', `processed in ${(result.elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} events/s)`);
+          if (reportPath) lines.push(`report: ${reportPath}`);
+          println(io.stdout, lines.join('\n'));
+        }
+        if (o.strict && result.totals.rejected > 0)
+          throw usageError(`${plural(result.totals.rejected, 'rejected line')} in ${file} (--strict)`);
+      },
+    );
 
-  program.command('state')
-    .description('show one camera\'s monitoring state: windows, detector states, alerts and lifecycle, model versions, outbox')
+  program
+    .command('state')
+    .description(
+      "show one camera's monitoring state: windows, detector states, alerts and lifecycle, model versions, outbox",
+    )
     .argument('<cameraId>', 'camera id as sent in camera_id')
     .option('--json', 'print the state as JSON')
     .addHelpText('after', '\nExample:\n  vmon --local state cam01')
@@ -203,9 +309,15 @@ Example:
       });
     });
 
-  const dlq = program.command('dlq').description('dead-lettered messages: list, show one, redrive to the ingest queue')
-    .addHelpText('after', '\nExamples:\n  vmon --local dlq list\n  vmon --local dlq show <messageId>\n  vmon --local dlq redrive');
-  dlq.command('list')
+  const dlq = program
+    .command('dlq')
+    .description('dead-lettered messages: list, show one, redrive to the ingest queue')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vmon --local dlq list\n  vmon --local dlq show <messageId>\n  vmon --local dlq redrive',
+    );
+  dlq
+    .command('list')
     .description('list dead-lettered messages with their reasons (they stay on the queue)')
     .option('--max <n>', 'read at most this many', positiveInt('--max'), 100)
     .option('--json', 'print as JSON')
@@ -216,7 +328,8 @@ Example:
         else println(io.stdout, formatDeadLetterList(t.deadLetterQueueUrl, letters));
       });
     });
-  dlq.command('show')
+  dlq
+    .command('show')
     .description('show one dead-lettered message with its reason and body')
     .argument('<messageId>', 'the message id (from dlq list)')
     .option('--json', 'print as JSON')
@@ -227,22 +340,33 @@ Example:
         else println(io.stdout, formatDeadLetter(letter));
       });
     });
-  dlq.command('redrive')
-    .description('send dead-lettered messages back to the ingest queue (after a fix) and delete them from the dead-letter queue')
+  dlq
+    .command('redrive')
+    .description(
+      'send dead-lettered messages back to the ingest queue (after a fix) and delete them from the dead-letter queue',
+    )
     .option('--id <messageIds...>', 'only these messages')
     .option('--max <n>', 'redrive at most this many', positiveInt('--max'), 10_000)
     .option('--json', 'print the counts as JSON')
     .action(async (o: { id?: string[]; max: number; json?: boolean }, cmd: Command) => {
       await withTarget(cmd, async (c, t) => {
-        const r = await redriveDeadLetters({ sqs: c.sqs, queueUrl: t.deadLetterQueueUrl, targetQueueUrl: t.ingestQueueUrl, ids: o.id, max: o.max });
+        const r = await redriveDeadLetters({
+          sqs: c.sqs,
+          queueUrl: t.deadLetterQueueUrl,
+          targetQueueUrl: t.ingestQueueUrl,
+          ids: o.id,
+          max: o.max,
+        });
         if (o.json) printJson(io, r);
         else println(io.stdout, formatRedrive(r));
-        if (r.failed.length) throw new CliError(`${plural(r.failed.length, 'message')} could not be redriven`, EXIT.failure);
+        if (r.failed.length)
+          throw new CliError(`${plural(r.failed.length, 'message')} could not be redriven`, EXIT.failure);
       });
     });
 
   const events = program.command('events').description('events the monitor published');
-  events.command('tail')
+  events
+    .command('tail')
     .description('follow the tap queue of published events (local stack), or --queue')
     .option('--queue <url>', 'follow this queue (e.g. one an EventBridge rule targets)')
     .option('--json', 'one JSON event per line')
@@ -250,25 +374,44 @@ Example:
     .option('--timeout <seconds>', 'stop after this many seconds', positiveNumber('--timeout'))
     .option('--keep', 'leave messages on the queue (default: a tail consumes what it prints)')
     .addHelpText('after', '\nExample:\n  vmon --local events tail --json --max 10 --timeout 30')
-    .action(async (o: { queue?: string; json?: boolean; max?: number; timeout?: number; keep?: boolean }, cmd: Command) => {
-      await withTarget(cmd, async (c, t) => {
-        const queueUrl = o.queue ?? t.tapQueueUrl;
-        if (!queueUrl) throw usageError(`${t.description} has no tap queue: pass --queue <url> (a queue that receives the bus's events)`);
-        await tailEvents({ sqs: c.sqs, queueUrl, io, json: o.json, max: o.max, timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined, keep: o.keep, signal: run.signal });
-      });
-    });
+    .action(
+      async (o: { queue?: string; json?: boolean; max?: number; timeout?: number; keep?: boolean }, cmd: Command) => {
+        await withTarget(cmd, async (c, t) => {
+          const queueUrl = o.queue ?? t.tapQueueUrl;
+          if (!queueUrl)
+            throw usageError(
+              `${t.description} has no tap queue: pass --queue <url> (a queue that receives the bus's events)`,
+            );
+          await tailEvents({
+            sqs: c.sqs,
+            queueUrl,
+            io,
+            json: o.json,
+            max: o.max,
+            timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
+            keep: o.keep,
+            signal: run.signal,
+          });
+        });
+      },
+    );
 
-  const policyCmd = program.command('policy')
+  const policyCmd = program
+    .command('policy')
     .description('scoped policies stored in the state table: fleet default → modality → camera, most specific wins')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Scopes: fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>. The ingest function sees a
 change within its policy cache time (30 s by default). Examples:
   vmon --local policy put camera:cam01 policy.json
   vmon --local policy get fleet --json
   vmon --local policy list
-  vmon --local policy delete camera:cam01`);
+  vmon --local policy delete camera:cam01`,
+    );
   const policyStore = (c: TargetClients, t: Target) => new PolicyStore(c.ddb, t.tableName);
-  policyCmd.command('put')
+  policyCmd
+    .command('put')
     .description('validate a policy file and store it at a scope (refused with every fault named when invalid)')
     .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
     .argument('<file>', 'policy JSON')
@@ -281,7 +424,8 @@ change within its policy cache time (30 s by default). Examples:
         else println(io.stdout, `stored policy ${p.id} at ${scope} (${plural(p.detectors.length, 'detector')})`);
       });
     });
-  policyCmd.command('get')
+  policyCmd
+    .command('get')
     .description('print the policy stored at a scope')
     .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
     .option('--json', 'JSON only (the default output is JSON too, with a header line)')
@@ -292,7 +436,8 @@ change within its policy cache time (30 s by default). Examples:
         printJson(io, p);
       });
     });
-  policyCmd.command('list')
+  policyCmd
+    .command('list')
     .description('list the stored policies by scope')
     .option('--json', 'print as JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
@@ -302,7 +447,8 @@ change within its policy cache time (30 s by default). Examples:
         else println(io.stdout, formatPolicyList(l));
       });
     });
-  policyCmd.command('delete')
+  policyCmd
+    .command('delete')
     .description('remove the policy at a scope (cameras fall back to the next scope)')
     .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
     .option('--json', 'print the result as JSON')
@@ -314,32 +460,54 @@ change within its policy cache time (30 s by default). Examples:
       });
     });
 
-  const silence = program.command('silence')
-    .description('mute a camera, or a camera + metric, until a time (cooldown and episodes still run; triggers are not published)')
-    .addHelpText('after', `
+  const silence = program
+    .command('silence')
+    .description(
+      'mute a camera, or a camera + metric, until a time (cooldown and episodes still run; triggers are not published)',
+    )
+    .addHelpText(
+      'after',
+      `
 Silences run on event time, like every lifecycle clock. Examples:
   vmon --local silence add cam01 --until 2026-12-01T00:00:00Z --reason "lens cleaning"
   vmon --local silence add cam01 --metric LatencyMs --for 2h
-  vmon --local silence clear cam01`);
-  silence.command('add')
+  vmon --local silence clear cam01`,
+    );
+  silence
+    .command('add')
     .description('add a silence to a camera')
     .argument('<cameraId>', 'camera id')
     .option('--metric <metric>', 'mute only this metric (Accuracy | Precision | Recall | DriftScore | LatencyMs)')
     .option('--until <time>', 'RFC 3339 end time')
     .option('--for <duration>', 'duration from now, e.g. 30m, 2h, 1d')
     .option('--reason <text>', 'why (shown by vmon state)')
-    .option('--json', 'print the camera\'s silences as JSON')
-    .action(async (cameraId: string, o: { metric?: string; until?: string; for?: string; reason?: string; json?: boolean }, cmd: Command) => {
-      const until = silenceEnd(o.until, o.for);
-      const metric = o.metric === undefined ? undefined : parseMetric(o.metric);
-      await withTarget(cmd, async (c, t) => {
-        const list = await addSilence(new CameraStateStore(c.ddb, t.tableName), cameraId, { until, ...(metric ? { metric } : {}), ...(o.reason ? { reason: o.reason } : {}) });
-        if (o.json) printJson(io, list);
-        else println(io.stdout, `silenced ${cameraId}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`);
-      });
-    });
-  silence.command('clear')
-    .description('remove a camera\'s silences')
+    .option('--json', "print the camera's silences as JSON")
+    .action(
+      async (
+        cameraId: string,
+        o: { metric?: string; until?: string; for?: string; reason?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const until = silenceEnd(o.until, o.for);
+        const metric = o.metric === undefined ? undefined : parseMetric(o.metric);
+        await withTarget(cmd, async (c, t) => {
+          const list = await addSilence(new CameraStateStore(c.ddb, t.tableName), cameraId, {
+            until,
+            ...(metric ? { metric } : {}),
+            ...(o.reason ? { reason: o.reason } : {}),
+          });
+          if (o.json) printJson(io, list);
+          else
+            println(
+              io.stdout,
+              `silenced ${cameraId}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`,
+            );
+        });
+      },
+    );
+  silence
+    .command('clear')
+    .description("remove a camera's silences")
     .argument('<cameraId>', 'camera id')
     .option('--metric <metric>', 'only the silences on this metric')
     .action(async (cameraId: string, o: { metric?: string }, cmd: Command) => {

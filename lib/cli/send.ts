@@ -2,7 +2,12 @@
 // line is bad), then publishes the events through MetricPublisher with a progress bar.
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { parseBody, validateEvent } from '../core/metric-event.js';
-import { MetricPublisher, UndeliveredEventsError, type MetricPublisherOptions, type PublisherCounters } from '../client/metric-publisher.js';
+import {
+  MetricPublisher,
+  UndeliveredEventsError,
+  type MetricPublisherOptions,
+  type PublisherCounters,
+} from '../client/metric-publisher.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { checkReadable, readEventFile, type EventFileFormat } from './event-file.js';
 import { plural } from './format.js';
@@ -29,28 +34,40 @@ export interface SendSummary extends PublisherCounters {
 }
 
 /** Pass 1: every line as the Lambda would read it. Returns the event count or throws naming bad lines. */
-async function checkFile(path: string, format: EventFileFormat, maxShown: number): Promise<{ events: number; lines: number }> {
+async function checkFile(
+  path: string,
+  format: EventFileFormat,
+  maxShown: number,
+): Promise<{ events: number; lines: number }> {
   const bad: string[] = [];
-  let badCount = 0, events = 0, lines = 0;
+  let badCount = 0,
+    events = 0,
+    lines = 0;
   const nowMs = Date.now();
-  for await (const batch of readEventFile(path, format)) for (const l of batch) {
-    lines++;
-    let reasons: string[] = [];
-    if ('error' in l) reasons = [l.error];
-    else if ('text' in l) {
-      const r = parseBody(l.text, nowMs);
-      events += r.events.length;
-      reasons = r.rejections.map((x) => x.reason);
-    } else {
-      const r = validateEvent(l.object, nowMs);
-      if ('event' in r) events++;
-      else reasons = [r.errors.map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message)).join('; ')];
+  for await (const batch of readEventFile(path, format))
+    for (const l of batch) {
+      lines++;
+      let reasons: string[] = [];
+      if ('error' in l) reasons = [l.error];
+      else if ('text' in l) {
+        const r = parseBody(l.text, nowMs);
+        events += r.events.length;
+        reasons = r.rejections.map((x) => x.reason);
+      } else {
+        const r = validateEvent(l.object, nowMs);
+        if ('event' in r) events++;
+        else
+          reasons = [
+            r.errors
+              .map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message))
+              .join('; '),
+          ];
+      }
+      if (reasons.length) {
+        badCount++;
+        if (bad.length < maxShown) bad.push(`  line ${l.line}: ${reasons.join(' | ')}`);
+      }
     }
-    if (reasons.length) {
-      badCount++;
-      if (bad.length < maxShown) bad.push(`  line ${l.line}: ${reasons.join(' | ')}`);
-    }
-  }
   if (badCount > 0) {
     const more = badCount > bad.length ? `\n  … and ${badCount - bad.length} more` : '';
     throw usageError(`${path}: ${plural(badCount, 'bad line')}; nothing was sent:\n${bad.join('\n')}${more}`);
@@ -68,11 +85,12 @@ export async function sendFile(opts: SendOptions): Promise<SendSummary> {
   const bar = progressBar(opts.io, opts.progress !== false, 'sending', events, 'events');
   const ticker = setInterval(() => bar.update(publisher.counters.sent), 100);
   try {
-    for await (const batch of readEventFile(opts.path, opts.format)) for (const l of batch) {
-      if ('error' in l) continue; // cannot happen after the check; kept for the type
-      const value: unknown = 'text' in l ? JSON.parse(l.text) : l.object;
-      for (const e of Array.isArray(value) ? value : [value]) await publisher.publish(e);
-    }
+    for await (const batch of readEventFile(opts.path, opts.format))
+      for (const l of batch) {
+        if ('error' in l) continue; // cannot happen after the check; kept for the type
+        const value: unknown = 'text' in l ? JSON.parse(l.text) : l.object;
+        for (const e of Array.isArray(value) ? value : [value]) await publisher.publish(e);
+      }
     await publisher.close();
   } catch (err) {
     if (err instanceof UndeliveredEventsError)
@@ -83,7 +101,14 @@ export async function sendFile(opts: SendOptions): Promise<SendSummary> {
     bar.update(publisher.counters.sent);
     bar.stop();
   }
-  return { file: opts.path, queueUrl: opts.queueUrl, events, lines, ...publisher.counters, elapsedMs: Math.round(performance.now() - started) };
+  return {
+    file: opts.path,
+    queueUrl: opts.queueUrl,
+    events,
+    lines,
+    ...publisher.counters,
+    elapsedMs: Math.round(performance.now() - started),
+  };
 }
 
 export function formatSendSummary(s: SendSummary): string {

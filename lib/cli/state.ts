@@ -5,16 +5,28 @@ import type { CameraStateStore } from '../adapters/state-store.js';
 import { CliError, EXIT } from './errors.js';
 import { iso, num, table } from './format.js';
 
-export interface CameraStateView { cameraId: string; version: number; state: CameraState }
+export interface CameraStateView {
+  cameraId: string;
+  version: number;
+  state: CameraState;
+}
 
 export async function loadCameraState(store: CameraStateStore, cameraId: string): Promise<CameraStateView> {
   const { state, version } = await store.load(cameraId);
-  if (version === 0) throw new CliError(`no state for camera ${JSON.stringify(cameraId)}: it has sent no events that were applied (check the id, or vmon dlq list)`, EXIT.notFound);
+  if (version === 0)
+    throw new CliError(
+      `no state for camera ${JSON.stringify(cameraId)}: it has sent no events that were applied (check the id, or vmon dlq list)`,
+      EXIT.notFound,
+    );
   return { cameraId, version, state };
 }
 
 // Epoch milliseconds between 2000 and 2100: shown as times.
-const looksLikeTime = (k: string, v: unknown) => typeof v === 'number' && v >= 946_684_800_000 && v < 4_102_444_800_000 && /(at|until|since|time|ts|ms|expires|started|deadline)$/i.test(k);
+const looksLikeTime = (k: string, v: unknown) =>
+  typeof v === 'number' &&
+  v >= 946_684_800_000 &&
+  v < 4_102_444_800_000 &&
+  /(at|until|since|time|ts|ms|expires|started|deadline)$/i.test(k);
 
 /** Any JSON value on one line, with epoch-ms fields shown as ISO times. */
 export function inline(v: unknown, key = ''): string {
@@ -22,7 +34,9 @@ export function inline(v: unknown, key = ''): string {
   if (typeof v === 'number') return num(v);
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map((x) => inline(x)).join(', ')}]`;
-  return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${inline(x, k)}`).join(', ')} }`;
+  return `{ ${Object.entries(v)
+    .map(([k, x]) => `${k}: ${inline(x, k)}`)
+    .join(', ')} }`;
 }
 
 function keyed(title: string, record: Record<string, unknown> | undefined): string[] {
@@ -41,11 +55,23 @@ export function formatCameraState(view: CameraStateView): string {
   if (streams.length === 0) out.push('windows: none');
   else {
     out.push('windows (values oldest → newest):');
-    out.push(indent(table(['STREAM', 'ENTRIES', 'OLDEST', 'NEWEST', 'VALUES'], streams.map(([k, entries]) => [
-      k, entries.length, entries.length ? iso(entries[0]!.ts) : '-', entries.length ? iso(entries[entries.length - 1]!.ts) : '-',
-      // Streams no window detector reads keep only event keys (for dedup), not values.
-      entries.every((e) => Number.isNaN(e.value)) ? '(keys only, for dedup)' : entries.map((e) => num(e.value)).join(' '),
-    ]))));
+    out.push(
+      indent(
+        table(
+          ['STREAM', 'ENTRIES', 'OLDEST', 'NEWEST', 'VALUES'],
+          streams.map(([k, entries]) => [
+            k,
+            entries.length,
+            entries.length ? iso(entries[0]!.ts) : '-',
+            entries.length ? iso(entries[entries.length - 1]!.ts) : '-',
+            // Streams no window detector reads keep only event keys (for dedup), not values.
+            entries.every((e) => Number.isNaN(e.value))
+              ? '(keys only, for dedup)'
+              : entries.map((e) => num(e.value)).join(' '),
+          ]),
+        ),
+      ),
+    );
   }
   out.push('');
 
@@ -53,25 +79,50 @@ export function formatCameraState(view: CameraStateView): string {
   if (alerts.length === 0) out.push('alerts: none');
   else {
     out.push('alerts:');
-    out.push(indent(table(['ALERT', 'STATE', 'EPISODES', 'FIRING SINCE', 'ACTION', 'PUBLISHED', 'OTHER'], alerts.map(([k, a]) => {
-      const { f, e, at, a: action, p, ...rest } = a as AlertState & Record<string, unknown>;
-      return [k, f ? 'firing' : 'ok', e, at !== undefined ? iso(at) : '-', action ?? '-', p === undefined ? '-' : p ? 'yes' : 'no (suppressed)', Object.keys(rest).length ? inline(rest) : ''];
-    }))));
+    out.push(
+      indent(
+        table(
+          ['ALERT', 'STATE', 'EPISODES', 'FIRING SINCE', 'ACTION', 'PUBLISHED', 'OTHER'],
+          alerts.map(([k, a]) => {
+            const { f, e, at, a: action, p, ...rest } = a as AlertState & Record<string, unknown>;
+            return [
+              k,
+              f ? 'firing' : 'ok',
+              e,
+              at !== undefined ? iso(at) : '-',
+              action ?? '-',
+              p === undefined ? '-' : p ? 'yes' : 'no (suppressed)',
+              Object.keys(rest).length ? inline(rest) : '',
+            ];
+          }),
+        ),
+      ),
+    );
   }
   out.push('');
   out.push('lifecycle:');
   const cooldown = Object.entries(state.cooldown ?? {});
-  out.push(`  cooldown: ${cooldown.length ? cooldown.map(([action, until]) => `${action} until ${iso(until as number)}`).join(', ') : 'none'}`);
-  out.push(`  silences: ${state.silences?.length ? state.silences.map((x) => `${x.metric ?? 'all metrics'} until ${iso(x.until)}${x.reason ? ` (${x.reason})` : ''}`).join(', ') : 'none'}`);
-  out.push(`  retrain in flight: ${state.inFlight ? `since ${iso(state.inFlight.since)} (trigger ${state.inFlight.triggerId})` : 'no'}`);
+  out.push(
+    `  cooldown: ${cooldown.length ? cooldown.map(([action, until]) => `${action} until ${iso(until as number)}`).join(', ') : 'none'}`,
+  );
+  out.push(
+    `  silences: ${state.silences?.length ? state.silences.map((x) => `${x.metric ?? 'all metrics'} until ${iso(x.until)}${x.reason ? ` (${x.reason})` : ''}`).join(', ') : 'none'}`,
+  );
+  out.push(
+    `  retrain in flight: ${state.inFlight ? `since ${iso(state.inFlight.since)} (trigger ${state.inFlight.triggerId})` : 'no'}`,
+  );
   const reset = Object.entries(state.reset ?? {});
-  out.push(`  baselines reset: ${reset.length ? reset.map(([m, at]) => `${m} at ${iso(at as number)}`).join(', ') : 'never'}`);
+  out.push(
+    `  baselines reset: ${reset.length ? reset.map(([m, at]) => `${m} at ${iso(at as number)}`).join(', ') : 'never'}`,
+  );
   out.push('');
   out.push(...keyed('detector state (baselines, running statistics)', state.det as Record<string, unknown>));
   out.push(...keyed('model versions', state.mv as Record<string, unknown>));
-  out.push(state.outbox?.length
-    ? `outbox: ${state.outbox.length} trigger(s) decided and not yet confirmed published: ${state.outbox.map((t) => `${t.detailType} ${t.detail.triggerId}`).join(', ')}`
-    : 'outbox: empty');
+  out.push(
+    state.outbox?.length
+      ? `outbox: ${state.outbox.length} trigger(s) decided and not yet confirmed published: ${state.outbox.map((t) => `${t.detailType} ${t.detail.triggerId}`).join(', ')}`
+      : 'outbox: empty',
+  );
   // Fields this version of vmon does not know: shown as they are.
   for (const [k, v] of Object.entries(state as unknown as Record<string, unknown>)) {
     if (KNOWN.has(k)) continue;
@@ -81,4 +132,8 @@ export function formatCameraState(view: CameraStateView): string {
   return out.join('\n');
 }
 
-const indent = (text: string) => text.split('\n').map((l) => `  ${l}`).join('\n');
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');

@@ -31,7 +31,15 @@ export interface Target {
   tapQueueUrl?: string;
 }
 
-const LOCAL_KEYS = ['endpoint', 'region', 'ingestQueueUrl', 'deadLetterQueueUrl', 'tableName', 'eventBusName', 'retrainingQueueUrl'] as const;
+const LOCAL_KEYS = [
+  'endpoint',
+  'region',
+  'ingestQueueUrl',
+  'deadLetterQueueUrl',
+  'tableName',
+  'eventBusName',
+  'retrainingQueueUrl',
+] as const;
 const noLocalStack = (endpoint: string) =>
   new CliError(`no local stack running at ${endpoint} — start it with npm run local`, EXIT.unreachable);
 
@@ -46,7 +54,10 @@ async function localTarget(file: string): Promise<Target> {
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new CliError(`no local stack: ${file} not found — start it with npm run local (or pass --stack-file <path>)`, EXIT.unreachable);
+    throw new CliError(
+      `no local stack: ${file} not found — start it with npm run local (or pass --stack-file <path>)`,
+      EXIT.unreachable,
+    );
   }
   let data: Record<string, unknown>;
   try {
@@ -55,7 +66,8 @@ async function localTarget(file: string): Promise<Target> {
     throw usageError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
   for (const k of LOCAL_KEYS) {
-    if (typeof data[k] !== 'string' || data[k] === '') throw usageError(`${file} has no "${k}" (expected keys: ${LOCAL_KEYS.join(', ')}, tapQueueUrl)`);
+    if (typeof data[k] !== 'string' || data[k] === '')
+      throw usageError(`${file} has no "${k}" (expected keys: ${LOCAL_KEYS.join(', ')}, tapQueueUrl)`);
   }
   const endpoint = data.endpoint as string;
   try {
@@ -86,7 +98,11 @@ async function awsTarget(stackName: string, region: string | undefined): Promise
     const outputs = Object.fromEntries((r.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
     const need = ['IngestQueueUrl', 'DeadLetterQueueUrl', 'StateTableName', 'EventBusName', 'RetrainingQueueUrl'];
     const missing = need.filter((k) => !outputs[k]);
-    if (missing.length) throw new CliError(`stack ${stackName} has no output(s) ${missing.join(', ')}: is it a VisuTility Monitor stack?`, EXIT.unreachable);
+    if (missing.length)
+      throw new CliError(
+        `stack ${stackName} has no output(s) ${missing.join(', ')}: is it a VisuTility Monitor stack?`,
+        EXIT.unreachable,
+      );
     const resolvedRegion = await cfn.config.region();
     return {
       kind: 'aws',
@@ -103,7 +119,10 @@ async function awsTarget(stackName: string, region: string | undefined): Promise
     if (err instanceof CliError) throw err;
     const e = err as Error;
     if (e.name === 'ValidationError' && /does not exist/.test(e.message))
-      throw new CliError(`stack ${stackName} not found (${e.message}); pass --stack <name>, or --local for the local stack`, EXIT.unreachable);
+      throw new CliError(
+        `stack ${stackName} not found (${e.message}); pass --stack <name>, or --local for the local stack`,
+        EXIT.unreachable,
+      );
     throw awsError(err, { kind: 'aws' });
   } finally {
     cfn.destroy();
@@ -111,15 +130,24 @@ async function awsTarget(stackName: string, region: string | undefined): Promise
 }
 
 /** Maps an AWS SDK error to a CliError with a message a person can act on. */
-export function awsError(err: unknown, target: Pick<Target, 'kind'> & { clientConfig?: Target['clientConfig'] }): CliError {
+export function awsError(
+  err: unknown,
+  target: Pick<Target, 'kind'> & { clientConfig?: Target['clientConfig'] },
+): CliError {
   if (err instanceof CliError) return err;
   const e = err as Error & { code?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
   if (e.name === 'CredentialsProviderError' || /Could not load credentials/i.test(e.message))
-    return new CliError('no AWS credentials found in the standard chain (environment, ~/.aws profiles, SSO, instance role): configure them, or use --local', EXIT.unreachable);
+    return new CliError(
+      'no AWS credentials found in the standard chain (environment, ~/.aws profiles, SSO, instance role): configure them, or use --local',
+      EXIT.unreachable,
+    );
   if (/Region is missing/i.test(e.message))
     return new CliError('no AWS region: set AWS_REGION or pass --region <region>', EXIT.unreachable);
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT'].includes(code) || e.name === 'TimeoutError') {
+  if (
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
+    e.name === 'TimeoutError'
+  ) {
     if (target.kind === 'local' && target.clientConfig?.endpoint) return noLocalStack(target.clientConfig.endpoint);
     return new CliError(`AWS is unreachable (${code || e.name}): ${e.message}`, EXIT.unreachable);
   }
@@ -131,7 +159,14 @@ export class TargetClients {
   private sqsClient?: SQSClient;
   private ddbClient?: DynamoDBClient;
   constructor(readonly target: Target) {}
-  get sqs(): SQSClient { return (this.sqsClient ??= new SQSClient(this.target.clientConfig)); }
-  get ddb(): DynamoDBClient { return (this.ddbClient ??= new DynamoDBClient(this.target.clientConfig)); }
-  destroy(): void { this.sqsClient?.destroy(); this.ddbClient?.destroy(); }
+  get sqs(): SQSClient {
+    return (this.sqsClient ??= new SQSClient(this.target.clientConfig));
+  }
+  get ddb(): DynamoDBClient {
+    return (this.ddbClient ??= new DynamoDBClient(this.target.clientConfig));
+  }
+  destroy(): void {
+    this.sqsClient?.destroy();
+    this.ddbClient?.destroy();
+  }
 }

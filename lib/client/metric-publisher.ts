@@ -12,7 +12,6 @@ import { backoffMs, sleep } from '../adapters/retry.js';
 export const SQS_MAX_REQUEST_BYTES = 256 * 1024;
 export const SQS_MAX_BATCH_ENTRIES = 10;
 
-
 export type BufferFullMode = 'wait' | 'error' | 'drop';
 
 export interface MetricPublisherOptions {
@@ -68,7 +67,11 @@ export interface PublisherCounters {
   undelivered: number;
 }
 
-export interface Rejected { reason: string; errors: FieldError[]; event: unknown }
+export interface Rejected {
+  reason: string;
+  errors: FieldError[];
+  event: unknown;
+}
 
 export type PublishResult =
   | { accepted: true }
@@ -91,14 +94,26 @@ export class PublisherClosedError extends Error {
 
 /** Events SQS would not take after every attempt, with the last error: the caller decides their fate. */
 export class UndeliveredEventsError extends Error {
-  constructor(readonly events: unknown[], readonly lastError: string) {
+  constructor(
+    readonly events: unknown[],
+    readonly lastError: string,
+  ) {
     super(`${events.length} event(s) could not be delivered to SQS: ${lastError}`);
     this.name = 'UndeliveredEventsError';
   }
 }
 
-interface Pending { json: string; bytes: number; id: string; at: number }
-interface Entry { body: string; events: Pending[]; attempts: number }
+interface Pending {
+  json: string;
+  bytes: number;
+  id: string;
+  at: number;
+}
+interface Entry {
+  body: string;
+  events: Pending[];
+  attempts: number;
+}
 
 // Characters SQS refuses in a body (and U+FFFD, which the Lambda reads as broken UTF-8): JSON allows
 // escaping them, and the decoded value is unchanged.
@@ -109,7 +124,15 @@ const escapeUnsafe = (json: string) => json.replace(SQS_UNSAFE_IN_JSON, (c) => `
 const arrayBytes = (count: number, eventBytes: number) => 2 + eventBytes + Math.max(0, count - 1);
 
 export class MetricPublisher {
-  readonly counters: PublisherCounters = { sent: 0, messages: 0, requests: 0, retried: 0, dropped: 0, rejected: 0, undelivered: 0 };
+  readonly counters: PublisherCounters = {
+    sent: 0,
+    messages: 0,
+    requests: 0,
+    retried: 0,
+    dropped: 0,
+    rejected: 0,
+    undelivered: 0,
+  };
   /** The most recent validation rejections (up to 100), newest last. */
   readonly rejections: Rejected[] = [];
 
@@ -146,7 +169,10 @@ export class MetricPublisher {
     this.capacity = Math.max(1, opts.maxBufferedEvents ?? 10_000);
     this.whenFull = opts.whenFull ?? 'wait';
     this.maxBatchBytes = Math.min(SQS_MAX_REQUEST_BYTES, opts.maxBatchBytes ?? SQS_MAX_REQUEST_BYTES);
-    this.maxMessageBytes = Math.min(this.maxBatchBytes, opts.maxMessageBytes ?? Math.floor(this.maxBatchBytes / SQS_MAX_BATCH_ENTRIES));
+    this.maxMessageBytes = Math.min(
+      this.maxBatchBytes,
+      opts.maxMessageBytes ?? Math.floor(this.maxBatchBytes / SQS_MAX_BATCH_ENTRIES),
+    );
     this.fullBatchBytes = 0.9 * Math.min(this.maxBatchBytes, SQS_MAX_BATCH_ENTRIES * this.maxMessageBytes);
     this.flushIntervalMs = opts.flushIntervalMs ?? 200;
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
@@ -157,7 +183,9 @@ export class MetricPublisher {
   }
 
   /** Events accepted and not yet acknowledged by SQS. */
-  get pending(): number { return this.held; }
+  get pending(): number {
+    return this.held;
+  }
 
   /**
    * Validates one wire-format event and buffers it for sending. Resolves once the event is in the
@@ -168,18 +196,33 @@ export class MetricPublisher {
     if (this.closed) throw new PublisherClosedError();
     // Validate what SQS will carry (the JSON text), exactly as the Lambda will read it.
     let json: string | undefined;
-    try { json = JSON.stringify(event); } catch (err) { return this.reject(event, [{ path: '', message: `event is not serializable as JSON: ${(err as Error).message}` }]); }
-    if (json === undefined) return this.reject(event, [{ path: '', message: `event must be a JSON object, got ${typeof event}` }]);
+    try {
+      json = JSON.stringify(event);
+    } catch (err) {
+      return this.reject(event, [
+        { path: '', message: `event is not serializable as JSON: ${(err as Error).message}` },
+      ]);
+    }
+    if (json === undefined)
+      return this.reject(event, [{ path: '', message: `event must be a JSON object, got ${typeof event}` }]);
     json = escapeUnsafe(json);
     const checked = validateEvent(JSON.parse(json), this.now());
     if (!('event' in checked)) return this.reject(event, checked.errors);
     const bytes = Buffer.byteLength(json, 'utf8');
     if (arrayBytes(1, bytes) > this.maxMessageBytes)
-      return this.reject(event, [{ path: '', message: `event is ${bytes} bytes of JSON; at most ${this.maxMessageBytes - 2} fit in one message` }]);
+      return this.reject(event, [
+        {
+          path: '',
+          message: `event is ${bytes} bytes of JSON; at most ${this.maxMessageBytes - 2} fit in one message`,
+        },
+      ]);
 
     while (this.held >= this.capacity) {
       if (this.whenFull === 'error') throw new BufferFullError(this.capacity);
-      if (this.whenFull === 'drop') { this.counters.dropped++; return { accepted: false, dropped: true }; }
+      if (this.whenFull === 'drop') {
+        this.counters.dropped++;
+        return { accepted: false, dropped: true };
+      }
       await new Promise<void>((r) => this.roomWaiters.push(r));
       if (this.closed) throw new PublisherClosedError();
     }
@@ -213,7 +256,9 @@ export class MetricPublisher {
   }
 
   private reject(event: unknown, errors: FieldError[]): PublishResult {
-    const reason = errors.map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message)).join('; ');
+    const reason = errors
+      .map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message))
+      .join('; ');
     this.counters.rejected++;
     this.rejections.push({ reason, errors, event });
     if (this.rejections.length > 100) this.rejections.shift();
@@ -224,7 +269,10 @@ export class MetricPublisher {
   private schedule(): void {
     if (this.queuedBytes >= this.fullBatchBytes) this.pump(false);
     if (this.queue.length > 0 && !this.timer) {
-      this.timer = setTimeout(() => { this.timer = undefined; this.pump(true); }, this.flushIntervalMs);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump(true);
+      }, this.flushIntervalMs);
       this.timer.unref();
     }
   }
@@ -290,11 +338,21 @@ export class MetricPublisher {
       let failedIds: Map<string, { message: string; senderFault: boolean }>;
       try {
         this.counters.requests++;
-        const r = await this.sqs.send(new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: pending.map((e, i) => ({ Id: String(i), MessageBody: e.body })),
-        }));
-        failedIds = new Map((r.Failed ?? []).map((f) => [f.Id!, { message: `${f.Code ?? 'Failed'}${f.Message ? `: ${f.Message}` : ''}`, senderFault: f.SenderFault === true }]));
+        const r = await this.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: pending.map((e, i) => ({ Id: String(i), MessageBody: e.body })),
+          }),
+        );
+        failedIds = new Map(
+          (r.Failed ?? []).map((f) => [
+            f.Id!,
+            {
+              message: `${f.Code ?? 'Failed'}${f.Message ? `: ${f.Message}` : ''}`,
+              senderFault: f.SenderFault === true,
+            },
+          ]),
+        );
       } catch (err) {
         const msg = `${(err as Error).name}: ${(err as Error).message}`;
         failedIds = new Map(pending.map((_, i) => [String(i), { message: msg, senderFault: false }]));
@@ -325,7 +383,8 @@ export class MetricPublisher {
   private release(n: number): void {
     this.held -= n;
     // Wake as many waiting publishers as there is room for; each re-checks before taking a slot.
-    for (let room = this.capacity - this.held; room > 0 && this.roomWaiters.length > 0; room--) this.roomWaiters.shift()!();
+    for (let room = this.capacity - this.held; room > 0 && this.roomWaiters.length > 0; room--)
+      this.roomWaiters.shift()!();
   }
 
   private notify(): void {

@@ -2,7 +2,15 @@
 // detectors, and the alert lifecycle (episodes, cooldown, silences, retrain-in-flight suppression).
 // The handler loads this, calls applyEvents, and writes it back with one conditional write.
 import { METRICS, MODALITIES, type MetricEvent, type MetricKind, type Modality } from './metric-event.js';
-import { appliesTo, detectorConfig, DETECTORS, windowSizes, type ActionType, type DetectorSpec, type Policy } from './policy.js';
+import {
+  appliesTo,
+  detectorConfig,
+  DETECTORS,
+  windowSizes,
+  type ActionType,
+  type DetectorSpec,
+  type Policy,
+} from './policy.js';
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
 import { episodeId, isoTime, triggerId, TRIGGER_SCHEMA_VERSION, type Trigger } from './trigger.js';
 import type { Evaluation } from './detectors/detector.js';
@@ -64,7 +72,16 @@ export interface ApplyStats {
   detectorErrors: { detector: string; message: string }[];
 }
 
-export const emptyState = (): CameraState => ({ streams: {}, det: {}, alerts: {}, mv: {}, cooldown: {}, silences: [], reset: {}, outbox: [] });
+export const emptyState = (): CameraState => ({
+  streams: {},
+  det: {},
+  alerts: {},
+  mv: {},
+  cooldown: {},
+  silences: [],
+  reset: {},
+  outbox: [],
+});
 
 export const streamKey = (modality: Modality, metric: MetricKind) => `${modality}.${metric}`;
 export const alertKey = (detectorId: string, modality: Modality) => `${detectorId}@${modality}`;
@@ -84,12 +101,19 @@ export type PolicySource = Policy | ((modality: Modality) => Policy);
 function timeOrder(events: readonly MetricEvent[], tags: readonly number[]): number[] {
   const order = events.map((_, i) => i);
   let sorted = true;
-  for (let i = 1; i < events.length && sorted; i++) sorted = (events[i - 1]!.ts - events[i]!.ts || tags[i - 1]! - tags[i]!) <= 0;
+  for (let i = 1; i < events.length && sorted; i++)
+    sorted = (events[i - 1]!.ts - events[i]!.ts || tags[i - 1]! - tags[i]!) <= 0;
   if (!sorted) order.sort((a, b) => events[a]!.ts - events[b]!.ts || tags[a]! - tags[b]!);
   return order;
 }
 
-function suppression(state: CameraState, action: ActionType, metric: MetricKind, at: number, policy: Policy): SuppressionReason | null {
+function suppression(
+  state: CameraState,
+  action: ActionType,
+  metric: MetricKind,
+  at: number,
+  policy: Policy,
+): SuppressionReason | null {
   if (state.silences.some((s) => s.until > at && (s.metric === undefined || s.metric === metric))) return 'silenced';
   if (action === 'RetrainingRequested' && state.inFlight) {
     if (at < state.inFlight.since + policy.inFlightTimeoutSeconds * 1000) return 'retrain-in-flight';
@@ -100,13 +124,26 @@ function suppression(state: CameraState, action: ActionType, metric: MetricKind,
 }
 
 function chooseAction(spec: DetectorSpec, ev: Evaluation, state: CameraState, modality: Modality): ActionType {
-  if (spec.kind === 'regression' && spec.severeDrop !== undefined && ev.statistic >= spec.severeDrop) return spec.severeAction;
-  if (spec.escalate && spec.escalate.ifFiring.some((id) => state.alerts[alertKey(id, modality)]?.f)) return spec.escalate.action;
+  if (spec.kind === 'regression' && spec.severeDrop !== undefined && ev.statistic >= spec.severeDrop)
+    return spec.severeAction;
+  if (spec.escalate?.ifFiring.some((id) => state.alerts[alertKey(id, modality)]?.f)) return spec.escalate.action;
   return spec.action;
 }
 
-function detail(state: CameraState, event: MetricEvent, spec: DetectorSpec, policy: Policy, ev: Evaluation, episode: string, type: string) {
-  const { firstEventMs, lastEventMs, changePointMs, ...rest } = (ev.details ?? {}) as { firstEventMs?: number; lastEventMs?: number; changePointMs?: number };
+function detail(
+  state: CameraState,
+  event: MetricEvent,
+  spec: DetectorSpec,
+  policy: Policy,
+  ev: Evaluation,
+  episode: string,
+  type: string,
+) {
+  const { firstEventMs, lastEventMs, changePointMs, ...rest } = (ev.details ?? {}) as {
+    firstEventMs?: number;
+    lastEventMs?: number;
+    changePointMs?: number;
+  };
   return {
     schemaVersion: TRIGGER_SCHEMA_VERSION,
     triggerId: triggerId(episode, type),
@@ -133,7 +170,11 @@ function detail(state: CameraState, event: MetricEvent, spec: DetectorSpec, poli
  * Mutates and returns `state`. Deterministic: same state + same events + same policy → same result;
  * all lifecycle clocks (cooldown, silences, in-flight timeout) run on event time.
  */
-export function applyEvents(state: CameraState, events: readonly MetricEvent[], source: PolicySource): { state: CameraState; triggers: Trigger[]; stats: ApplyStats } {
+export function applyEvents(
+  state: CameraState,
+  events: readonly MetricEvent[],
+  source: PolicySource,
+): { state: CameraState; triggers: Trigger[]; stats: ApplyStats } {
   const stats: ApplyStats = { applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, detectorErrors: [] };
   const triggers: Trigger[] = [];
   const policyFor = typeof source === 'function' ? source : () => source;
@@ -150,8 +191,14 @@ export function applyEvents(state: CameraState, events: readonly MetricEvent[], 
     // streams no window detector reads keep only keys (NaN value) for dedup.
     const value = windowSize > 0 ? Math.fround(event.value) : NaN;
     const outcome = insertEntry(entries, { ts: event.ts, tag: tags[index]!, value }, capacity);
-    if (outcome === 'duplicate') { stats.duplicates++; continue; }
-    if (outcome === 'too-late') { stats.tooLate++; continue; }
+    if (outcome === 'duplicate') {
+      stats.duplicates++;
+      continue;
+    }
+    if (outcome === 'too-late') {
+      stats.tooLate++;
+      continue;
+    }
     stats.applied++;
     if (outcome === 'late') stats.late++;
     if (event.model_version !== undefined && outcome === 'newest') state.mv[event.modality] = event.model_version;
@@ -164,7 +211,11 @@ export function applyEvents(state: CameraState, events: readonly MetricEvent[], 
       const akey = alertKey(spec.id, event.modality);
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
-        const r = DETECTORS[spec.kind].update(state.det[akey], { event, outcome, window, firing: alert.f }, detectorConfig(spec));
+        const r = DETECTORS[spec.kind].update(
+          state.det[akey],
+          { event, outcome, window, firing: alert.f },
+          detectorConfig(spec),
+        );
         if (r.state === null || r.state === undefined) delete state.det[akey];
         else state.det[akey] = r.state;
         const ev = r.evaluation;
@@ -190,7 +241,14 @@ export function applyEvents(state: CameraState, events: readonly MetricEvent[], 
         } else if (alert.f && ev.clear) {
           if (alert.p) {
             const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
-            triggers.push({ detailType: 'AlertResolved', detail: { ...detail(state, event, spec, policy, ev, epi, 'AlertResolved'), resolvedAction: alert.a, firedAt: isoTime(alert.at ?? event.ts) } });
+            triggers.push({
+              detailType: 'AlertResolved',
+              detail: {
+                ...detail(state, event, spec, policy, ev, epi, 'AlertResolved'),
+                resolvedAction: alert.a,
+                firedAt: isoTime(alert.at ?? event.ts),
+              },
+            });
           }
           state.alerts[akey] = { f: false, e: alert.e };
         }
@@ -218,7 +276,12 @@ export interface ModelLifecycleSignal {
  * Closes the loop: resets the camera's baselines and window detectors (for one modality or all),
  * resolves its published alerts, and lifts the retrain-in-flight suppression.
  */
-export function applyModelLifecycle(state: CameraState, cameraId: string, signal: ModelLifecycleSignal, policyFor: (m: Modality) => Policy): Trigger[] {
+export function applyModelLifecycle(
+  state: CameraState,
+  cameraId: string,
+  signal: ModelLifecycleSignal,
+  policyFor: (m: Modality) => Policy,
+): Trigger[] {
   const triggers: Trigger[] = [];
   const touches = (m: Modality) => signal.modality === undefined || signal.modality === m;
   for (const key of Object.keys(state.det)) {
@@ -235,11 +298,23 @@ export function applyModelLifecycle(state: CameraState, cameraId: string, signal
       triggers.push({
         detailType: 'AlertResolved',
         detail: {
-          schemaVersion: TRIGGER_SCHEMA_VERSION, triggerId: triggerId(epi, 'AlertResolved'), episodeId: epi,
-          cameraId, modality: m, metric: spec?.metric ?? 'DriftScore', detector: detectorId, detectorKind: spec?.kind ?? 'unknown',
-          policyId: policy.id, statistic: 0, threshold: 0, sampleCount: 0,
-          firstEventAt: isoTime(alert.at ?? signal.at), lastEventAt: isoTime(signal.at),
-          resolvedAction: alert.a, firedAt: isoTime(alert.at ?? signal.at), resolvedBy: signal.type,
+          schemaVersion: TRIGGER_SCHEMA_VERSION,
+          triggerId: triggerId(epi, 'AlertResolved'),
+          episodeId: epi,
+          cameraId,
+          modality: m,
+          metric: spec?.metric ?? 'DriftScore',
+          detector: detectorId,
+          detectorKind: spec?.kind ?? 'unknown',
+          policyId: policy.id,
+          statistic: 0,
+          threshold: 0,
+          sampleCount: 0,
+          firstEventAt: isoTime(alert.at ?? signal.at),
+          lastEventAt: isoTime(signal.at),
+          resolvedAction: alert.a,
+          firedAt: isoTime(alert.at ?? signal.at),
+          resolvedBy: signal.type,
           ...(signal.modelVersion !== undefined ? { modelVersion: signal.modelVersion } : {}),
         },
       });

@@ -12,15 +12,19 @@ const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$
 /** Fields every published detail carries: what was decided, by what, on which data. */
 const TriggerBase = z.object({
   schemaVersion: z.literal(TRIGGER_SCHEMA_VERSION),
-  triggerId: uuid.describe('Deterministic: the same camera + modality + detector + episode + type gives the same id. Deduplicate on it.'),
-  episodeId: uuid.describe('Shared by an episode\'s trigger and its AlertResolved.'),
+  triggerId: uuid.describe(
+    'Deterministic: the same camera + modality + detector + episode + type gives the same id. Deduplicate on it.',
+  ),
+  episodeId: uuid.describe("Shared by an episode's trigger and its AlertResolved."),
   cameraId: z.string().min(1).max(128),
   modality: z.enum(MODALITIES),
   metric: z.enum(METRICS),
   detector: z.string().describe('Detector id within the policy.'),
   detectorKind: z.string().describe('window-mean | latency-quantile | regression | cusum | ewma'),
   policyId: z.string(),
-  statistic: z.number().describe('The detector statistic at the decision (window mean, quantile, drop, CUSUM S, EWMA Z).'),
+  statistic: z
+    .number()
+    .describe('The detector statistic at the decision (window mean, quantile, drop, CUSUM S, EWMA Z).'),
   threshold: z.number(),
   sampleCount: z.number().int().min(0).describe('Values (or labelled samples, for regression) behind the statistic.'),
   firstEventAt: isoTime,
@@ -48,7 +52,10 @@ export const TriggerDetailSchema = TriggerBase.strict();
 export const AlertResolvedDetailSchema = TriggerBase.extend({
   resolvedAction: z.enum(ACTIONS).optional(),
   firedAt: isoTime,
-  resolvedBy: z.enum(['RetrainingCompleted', 'ModelDeployed']).optional().describe('Present when the closed loop resolved it.'),
+  resolvedBy: z
+    .enum(['RetrainingCompleted', 'ModelDeployed'])
+    .optional()
+    .describe('Present when the closed loop resolved it.'),
 }).strict();
 
 export const ModelLifecycleDetailSchema = z.object({
@@ -62,8 +69,14 @@ export const ModelLifecycleDetailSchema = z.object({
 /** Every schema file, by name: `in.*` read by the monitor, `out.*` published on the bus. */
 export const EVENT_SCHEMAS: Record<string, { schema: z.core.$ZodType; title: string }> = {
   'in.MetricEvent': { schema: MetricEventSchema, title: 'MetricEvent (SQS body: one object or an array of them)' },
-  'in.RetrainingCompleted': { schema: ModelLifecycleDetailSchema, title: 'RetrainingCompleted detail (put on the monitor bus by the pipeline)' },
-  'in.ModelDeployed': { schema: ModelLifecycleDetailSchema, title: 'ModelDeployed detail (put on the monitor bus by the pipeline)' },
+  'in.RetrainingCompleted': {
+    schema: ModelLifecycleDetailSchema,
+    title: 'RetrainingCompleted detail (put on the monitor bus by the pipeline)',
+  },
+  'in.ModelDeployed': {
+    schema: ModelLifecycleDetailSchema,
+    title: 'ModelDeployed detail (put on the monitor bus by the pipeline)',
+  },
   'in.Policy': { schema: PolicySchema, title: 'Detector policy (vmon policy put)' },
   'out.RetrainingRequested': { schema: TriggerDetailSchema, title: 'RetrainingRequested detail' },
   'out.HyperparameterTuningRequested': { schema: TriggerDetailSchema, title: 'HyperparameterTuningRequested detail' },

@@ -26,7 +26,7 @@ const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 const RFC3339_RE =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 // C0/C1 control characters are never part of a camera id; they break logs, keys and CLIs.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class names the control characters on purpose
 const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f-\u009f]/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -41,8 +41,12 @@ export function parseRfc3339(text: string): number | string {
   const m = RFC3339_RE.exec(text);
   if (!m) return 'is not an RFC 3339 date-time (e.g. 2026-11-27T08:15:30.123456789Z)';
   // Indexed access and integer arithmetic: this runs once per event on the hot path.
-  const year = +m[1]!, month = +m[2]!, day = +m[3]!;
-  const hour = +m[4]!, minute = +m[5]!, second = +m[6]!;
+  const year = +m[1]!,
+    month = +m[2]!,
+    day = +m[3]!;
+  const hour = +m[4]!,
+    minute = +m[5]!,
+    second = +m[6]!;
   const frac = m[7];
   if (month < 1 || month > 12) return `has month ${m[2]}, outside 01-12`;
   const daysInMonth = daysIn(year, month);
@@ -50,7 +54,8 @@ export function parseRfc3339(text: string): number | string {
   if (hour > 23 || minute > 59 || second > 60) return `has time ${m[4]}:${m[5]}:${m[6]}, out of range`;
   let offsetMin = 0;
   if (!m[8]) {
-    const ohN = +m[10]!, omN = +m[11]!;
+    const ohN = +m[10]!,
+      omN = +m[11]!;
     if (ohN > 23 || omN > 59) return `has offset ${m[9]}${m[10]}:${m[11]}, out of range`;
     offsetMin = (m[9] === '-' ? -1 : 1) * (ohN * 60 + omN);
   }
@@ -69,19 +74,46 @@ function digit(t: string, i: number): number {
   return d >= 0 && d <= 9 ? d : -1;
 }
 function twoDigits(t: string, i: number): number {
-  const a = digit(t, i), b = digit(t, i + 1);
+  const a = digit(t, i),
+    b = digit(t, i + 1);
   return a >= 0 && b >= 0 ? a * 10 + b : -1;
 }
 function rfc3339FastPath(t: string): number | null {
   const n = t.length;
   if (n < 20 || n > 35) return null;
-  const hi = twoDigits(t, 0), lo = twoDigits(t, 2);
+  const hi = twoDigits(t, 0),
+    lo = twoDigits(t, 2);
   if (hi < 0 || lo < 0) return null;
   const sep = t.charCodeAt(10);
-  if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 116 && sep !== 32) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return null;
-  const year = hi * 100 + lo, month = twoDigits(t, 5), day = twoDigits(t, 8), hour = twoDigits(t, 11), minute = twoDigits(t, 14), second = twoDigits(t, 17);
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
-  let i = 19, ms = 0;
+  if (
+    t.charCodeAt(4) !== 45 ||
+    t.charCodeAt(7) !== 45 ||
+    (sep !== 84 && sep !== 116 && sep !== 32) ||
+    t.charCodeAt(13) !== 58 ||
+    t.charCodeAt(16) !== 58
+  )
+    return null;
+  const year = hi * 100 + lo,
+    month = twoDigits(t, 5),
+    day = twoDigits(t, 8),
+    hour = twoDigits(t, 11),
+    minute = twoDigits(t, 14),
+    second = twoDigits(t, 17);
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 60
+  )
+    return null;
+  let i = 19,
+    ms = 0;
   if (t.charCodeAt(i) === 46) {
     i++;
     const start = i;
@@ -96,7 +128,8 @@ function rfc3339FastPath(t: string): number | null {
     if (i + 1 !== n) return null;
   } else if (z === 43 || z === 45) {
     if (i + 6 !== n || t.charCodeAt(i + 3) !== 58) return null;
-    const oh = twoDigits(t, i + 1), om = twoDigits(t, i + 4);
+    const oh = twoDigits(t, i + 1),
+      om = twoDigits(t, i + 4);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return null;
     offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
   } else return null;
@@ -115,17 +148,27 @@ export function daysFromCivil(year: number, month: number, day: number): number 
 }
 
 const finiteNumber = (what: string) =>
-  z.number({
-    error: (i) => (i.input === undefined ? `${what} is required`
-      : typeof i.input === 'number' ? `${what} must be a finite number, got ${i.input}`
-        : `${what} must be a number, got ${describe(i.input)}`),
-  }).check(z.refine(Number.isFinite, { message: `${what} must be finite` }));
+  z
+    .number({
+      error: (i) =>
+        i.input === undefined
+          ? `${what} is required`
+          : typeof i.input === 'number'
+            ? `${what} must be a finite number, got ${i.input}`
+            : `${what} must be a number, got ${describe(i.input)}`,
+    })
+    .check(z.refine(Number.isFinite, { message: `${what} must be finite` }));
 
 const requiredString = (what: string, expected: string) =>
-  z.string({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be ${expected}, got ${describe(i.input)}`) });
+  z.string({
+    error: (i) =>
+      i.input === undefined ? `${what} is required` : `${what} must be ${expected}, got ${describe(i.input)}`,
+  });
 
 export const MetricEventSchema = z.looseObject({
-  id: requiredString('id', 'a string UUID').check(z.regex(UUID_RE, { message: 'id must be a UUID (8-4-4-4-12 hex digits)' })),
+  id: requiredString('id', 'a string UUID').check(
+    z.regex(UUID_RE, { message: 'id must be a UUID (8-4-4-4-12 hex digits)' }),
+  ),
   timestamp: requiredString('timestamp', 'an RFC 3339 string'),
   camera_id: requiredString('camera_id', 'a string').check(
     z.minLength(1, { message: 'camera_id must not be empty' }),
@@ -133,14 +176,40 @@ export const MetricEventSchema = z.looseObject({
     z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'camera_id must not contain control characters' }),
     z.refine((s) => s.trim().length > 0, { message: 'camera_id must not be blank' }),
   ),
-  modality: z.enum(MODALITIES, { error: (i) => (i.input === undefined ? 'modality is required' : `modality must be one of ${MODALITIES.join(' | ')}, got ${describe(i.input)}`) }),
-  metric: z.enum(METRICS, { error: (i) => (i.input === undefined ? 'metric is required' : `metric must be one of ${METRICS.join(' | ')}, got ${describe(i.input)}`) }),
+  modality: z.enum(MODALITIES, {
+    error: (i) =>
+      i.input === undefined
+        ? 'modality is required'
+        : `modality must be one of ${MODALITIES.join(' | ')}, got ${describe(i.input)}`,
+  }),
+  metric: z.enum(METRICS, {
+    error: (i) =>
+      i.input === undefined
+        ? 'metric is required'
+        : `metric must be one of ${METRICS.join(' | ')}, got ${describe(i.input)}`,
+  }),
   value: finiteNumber('value'),
-  model_version: z.optional(z.string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` }).check(
-    z.minLength(1, { message: 'model_version must not be empty' }), z.maxLength(128, { message: 'model_version must be at most 128 characters' }))),
-  sample_count: z.optional(z.int({ error: (i) => (typeof i.input === 'number' ? 'sample_count must be an integer' : `sample_count must be an integer >= 0, got ${describe(i.input)}`) }).check(
-    z.minimum(0, { message: 'sample_count must be >= 0' }),
-    z.maximum(Number.MAX_SAFE_INTEGER, { message: 'sample_count is too large' }))),
+  model_version: z.optional(
+    z
+      .string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` })
+      .check(
+        z.minLength(1, { message: 'model_version must not be empty' }),
+        z.maxLength(128, { message: 'model_version must be at most 128 characters' }),
+      ),
+  ),
+  sample_count: z.optional(
+    z
+      .int({
+        error: (i) =>
+          typeof i.input === 'number'
+            ? 'sample_count must be an integer'
+            : `sample_count must be an integer >= 0, got ${describe(i.input)}`,
+      })
+      .check(
+        z.minimum(0, { message: 'sample_count must be >= 0' }),
+        z.maximum(Number.MAX_SAFE_INTEGER, { message: 'sample_count is too large' }),
+      ),
+  ),
 });
 
 /** One metric event in the wire format (the original Rust `MetricEvent` as serde serializes it). */
@@ -164,7 +233,10 @@ export interface MetricEvent extends WireMetricEvent {
   ts: number;
 }
 
-export interface FieldError { path: string; message: string }
+export interface FieldError {
+  path: string;
+  message: string;
+}
 export interface Rejection {
   /** Zero-based position in an array body, or null for a single-object body / unparseable body. */
   index: number | null;
@@ -173,12 +245,15 @@ export interface Rejection {
   reason: string;
   errors: FieldError[];
 }
-export interface ParsedBody { events: MetricEvent[]; rejections: Rejection[] }
+export interface ParsedBody {
+  events: MetricEvent[];
+  rejections: Rejection[];
+}
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${String(v)}`;
 }
@@ -186,7 +261,8 @@ function describe(v: unknown): string {
 function rangeError(metric: MetricKind, value: number): string | null {
   if ((QUALITY_METRICS as readonly string[]).includes(metric) && (value < 0 || value > 1))
     return `value ${value} is outside [0, 1] for ${metric}`;
-  if ((metric === 'DriftScore' || metric === 'LatencyMs') && value < 0) return `value ${value} must be >= 0 for ${metric}`;
+  if ((metric === 'DriftScore' || metric === 'LatencyMs') && value < 0)
+    return `value ${value} must be >= 0 for ${metric}`;
   return null;
 }
 
@@ -203,12 +279,26 @@ export function schemaFastPath(o: Record<string, unknown>): SchemaOutput | null 
   const { id, timestamp, camera_id, modality, metric, value, model_version, sample_count } = o;
   if (typeof id !== 'string' || !UUID_RE.test(id)) return null;
   if (typeof timestamp !== 'string') return null;
-  if (typeof camera_id !== 'string' || camera_id.length < 1 || camera_id.length > MAX_CAMERA_ID_LENGTH
-    || CONTROL_CHARS_RE.test(camera_id) || camera_id.trim().length === 0) return null;
+  if (
+    typeof camera_id !== 'string' ||
+    camera_id.length < 1 ||
+    camera_id.length > MAX_CAMERA_ID_LENGTH ||
+    CONTROL_CHARS_RE.test(camera_id) ||
+    camera_id.trim().length === 0
+  )
+    return null;
   if (!MODALITY_SET.has(modality) || !METRIC_SET.has(metric)) return null;
   if (typeof value !== 'number' || !Number.isFinite(value)) return null;
-  if (model_version !== undefined && (typeof model_version !== 'string' || model_version.length < 1 || model_version.length > 128)) return null;
-  if (sample_count !== undefined && (typeof sample_count !== 'number' || !Number.isSafeInteger(sample_count) || sample_count < 0)) return null;
+  if (
+    model_version !== undefined &&
+    (typeof model_version !== 'string' || model_version.length < 1 || model_version.length > 128)
+  )
+    return null;
+  if (
+    sample_count !== undefined &&
+    (typeof sample_count !== 'number' || !Number.isSafeInteger(sample_count) || sample_count < 0)
+  )
+    return null;
   return o as SchemaOutput;
 }
 
@@ -226,22 +316,31 @@ export function validateEvent(input: unknown, nowMs: number): { event: MetricEve
   }
   const errors: FieldError[] = [];
   const ts = parseRfc3339(e.timestamp);
-  if (typeof ts === 'string') errors.push({ path: 'timestamp', message: `timestamp ${JSON.stringify(e.timestamp.slice(0, 40))} ${ts}` });
-  else if (ts < EARLIEST_TIMESTAMP_MS) errors.push({ path: 'timestamp', message: `timestamp ${e.timestamp} is before 2000-01-01` });
-  else if (ts > nowMs + MAX_FUTURE_SKEW_MS) errors.push({ path: 'timestamp', message: `timestamp ${e.timestamp} is more than 24 h in the future` });
+  if (typeof ts === 'string')
+    errors.push({ path: 'timestamp', message: `timestamp ${JSON.stringify(e.timestamp.slice(0, 40))} ${ts}` });
+  else if (ts < EARLIEST_TIMESTAMP_MS)
+    errors.push({ path: 'timestamp', message: `timestamp ${e.timestamp} is before 2000-01-01` });
+  else if (ts > nowMs + MAX_FUTURE_SKEW_MS)
+    errors.push({ path: 'timestamp', message: `timestamp ${e.timestamp} is more than 24 h in the future` });
   const range = rangeError(e.metric, e.value);
   if (range) errors.push({ path: 'value', message: range });
   if (errors.length > 0 || typeof ts === 'string') return { errors };
   const event: MetricEvent = {
-    id: e.id.toLowerCase(), timestamp: e.timestamp, ts, camera_id: e.camera_id,
-    modality: e.modality, metric: e.metric, value: e.value,
+    id: e.id.toLowerCase(),
+    timestamp: e.timestamp,
+    ts,
+    camera_id: e.camera_id,
+    modality: e.modality,
+    metric: e.metric,
+    value: e.value,
   };
   if (e.model_version !== undefined) event.model_version = e.model_version;
   if (e.sample_count !== undefined) event.sample_count = e.sample_count;
   return { event };
 }
 
-const summarize = (errors: FieldError[]) => errors.map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message)).join('; ');
+const summarize = (errors: FieldError[]) =>
+  errors.map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message)).join('; ');
 
 /** More bad elements than this in one array body: the whole body goes to dead-letter as one part. */
 export const MAX_REJECTED_PARTS_PER_BODY = 10;
@@ -262,7 +361,10 @@ function badUtf8Path(value: unknown, rawText: string): string | null {
   const stack: [unknown, string][] = [[value, '']];
   while (stack.length > 0) {
     const [v, path] = stack.pop()!;
-    if (typeof v === 'string') { if (bad.test(v)) return path; continue; }
+    if (typeof v === 'string') {
+      if (bad.test(v)) return path;
+      continue;
+    }
     if (typeof v !== 'object' || v === null) continue;
     for (const [k, child] of Object.entries(v)) {
       const childPath = Array.isArray(v) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
@@ -279,7 +381,9 @@ function badUtf8Path(value: unknown, rawText: string): string | null {
  */
 function arrayElementTexts(text: string): string[] {
   const out: string[] = [];
-  let depth = 0, inString = false, start = -1;
+  let depth = 0,
+    inString = false,
+    start = -1;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (inString) {
@@ -288,9 +392,19 @@ function arrayElementTexts(text: string): string[] {
       continue;
     }
     if (c === '"') inString = true;
-    else if (c === '[' || c === '{') { if (depth++ === 0) { start = i + 1; continue; } }
-    else if (c === ']' || c === '}') { if (--depth === 0) { out.push(text.slice(start, i).trim()); break; } }
-    else if (c === ',' && depth === 1) { out.push(text.slice(start, i).trim()); start = i + 1; }
+    else if (c === '[' || c === '{') {
+      if (depth++ === 0) {
+        start = i + 1;
+      }
+    } else if (c === ']' || c === '}') {
+      if (--depth === 0) {
+        out.push(text.slice(start, i).trim());
+        break;
+      }
+    } else if (c === ',' && depth === 1) {
+      out.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
   }
   return out;
 }
@@ -322,9 +436,21 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     return { events, rejections };
   }
   const maybeBadUtf8 = MAYBE_BAD_UTF8_RE.test(text);
-  const validate = (item: unknown, prefix: string, raw: () => string): { event: MetricEvent } | { errors: FieldError[] } => {
+  const validate = (
+    item: unknown,
+    prefix: string,
+    raw: () => string,
+  ): { event: MetricEvent } | { errors: FieldError[] } => {
     const bad = maybeBadUtf8 ? badUtf8Path(item, raw()) : null;
-    if (bad !== null) return { errors: [{ path: prefix && bad ? `${prefix}.${bad}` : prefix || bad, message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}` }] };
+    if (bad !== null)
+      return {
+        errors: [
+          {
+            path: prefix && bad ? `${prefix}.${bad}` : prefix || bad,
+            message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}`,
+          },
+        ],
+      };
     const r = validateEvent(item, nowMs);
     if ('event' in r) return r;
     return { errors: r.errors.map((e) => ({ ...e, path: `${prefix}${e.path ? (prefix ? '.' : '') + e.path : ''}` })) };
@@ -350,7 +476,9 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       return;
     }
     if (seen.has(r.event.id)) {
-      reject(index, rawOf(index), [{ path: `[${index}].id`, message: `duplicate id ${r.event.id} within one message` }]);
+      reject(index, rawOf(index), [
+        { path: `[${index}].id`, message: `duplicate id ${r.event.id} within one message` },
+      ]);
       return;
     }
     seen.add(r.event.id);
@@ -359,10 +487,18 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
   if (rejections.length > MAX_REJECTED_PARTS_PER_BODY) {
     // One letter instead of thousands; it holds the valid events too, which is harmless on redrive
     // because applying an event twice has no effect.
-    const first = rejections.slice(0, 3).map((r) => r.reason).join('; ');
+    const first = rejections
+      .slice(0, 3)
+      .map((r) => r.reason)
+      .join('; ');
     const count = rejections.length;
     rejections.length = 0;
-    reject(null, body, [{ path: '', message: `${count} of ${decoded.length} array elements rejected (the whole body is kept; its ${events.length} valid events were applied); first: ${first}` }]);
+    reject(null, body, [
+      {
+        path: '',
+        message: `${count} of ${decoded.length} array elements rejected (the whole body is kept; its ${events.length} valid events were applied); first: ${first}`,
+      },
+    ]);
   }
   return { events, rejections };
 }
@@ -370,7 +506,12 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
 /** Serializes events back to the wire format (the producer's fields only). */
 export function toWire(e: MetricEvent): Record<string, unknown> {
   const o: Record<string, unknown> = {
-    id: e.id, timestamp: e.timestamp, camera_id: e.camera_id, modality: e.modality, metric: e.metric, value: e.value,
+    id: e.id,
+    timestamp: e.timestamp,
+    camera_id: e.camera_id,
+    modality: e.modality,
+    metric: e.metric,
+    value: e.value,
   };
   if (e.model_version !== undefined) o.model_version = e.model_version;
   if (e.sample_count !== undefined) o.sample_count = e.sample_count;

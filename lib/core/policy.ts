@@ -13,19 +13,27 @@ export const ACTIONS = ['RetrainingRequested', 'HyperparameterTuningRequested', 
 export type ActionType = (typeof ACTIONS)[number];
 export const POLICY_SCHEMA_VERSION = 1;
 
-const action = z.enum(ACTIONS, { error: (i) => `must be one of ${ACTIONS.join(' | ')}, got ${JSON.stringify(i.input)}` });
-const metric = z.enum(METRICS, { error: (i) => `must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(i.input)}` });
+const action = z.enum(ACTIONS, {
+  error: (i) => `must be one of ${ACTIONS.join(' | ')}, got ${JSON.stringify(i.input)}`,
+});
+const metric = z.enum(METRICS, {
+  error: (i) => `must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(i.input)}`,
+});
 const direction = z.enum(['up', 'down'], { error: () => 'must be "up" or "down"' });
 const num = () => z.number({ error: 'must be a number' });
 const positive = () => num().check(z.positive({ message: 'must be > 0' }));
 const nonNegative = () => num().check(z.minimum(0, { message: 'must be >= 0' }));
 const count = (min: number, max: number) =>
-  z.int({ error: 'must be an integer' }).check(z.minimum(min, { message: `must be >= ${min}` }), z.maximum(max, { message: `must be <= ${max}` }));
+  z
+    .int({ error: 'must be an integer' })
+    .check(z.minimum(min, { message: `must be >= ${min}` }), z.maximum(max, { message: `must be <= ${max}` }));
 const fraction = (msg: string) => num().check(z.gt(0, { message: msg }), z.lt(1, { message: msg }));
 const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) => z._default(schema, value as never);
 
 const common = {
-  id: z.string({ error: 'must be a string' }).check(z.regex(/^[a-z0-9][a-z0-9-]{0,47}$/, { message: 'must be 1-48 chars of a-z, 0-9 and "-"' })),
+  id: z
+    .string({ error: 'must be a string' })
+    .check(z.regex(/^[a-z0-9][a-z0-9-]{0,47}$/, { message: 'must be 1-48 chars of a-z, 0-9 and "-"' })),
   metric,
   action,
   /** Restrict to some modalities (default: all). */
@@ -43,7 +51,8 @@ const sequential = {
 };
 
 const WindowMeanSpec = z.strictObject({
-  ...common, kind: z.literal('window-mean'),
+  ...common,
+  kind: z.literal('window-mean'),
   windowSize: withDefault(count(1, 120), 10),
   threshold: num(),
   hysteresis: withDefault(nonNegative(), 0.05),
@@ -51,16 +60,21 @@ const WindowMeanSpec = z.strictObject({
 });
 
 const LatencyQuantileSpec = z.strictObject({
-  ...common, kind: z.literal('latency-quantile'),
+  ...common,
+  kind: z.literal('latency-quantile'),
   windowSize: withDefault(count(5, 120), 20),
   quantile: withDefault(fraction('must be in (0, 1)'), 0.95),
   slaMs: positive(),
-  hysteresis: withDefault(num().check(z.minimum(0, { message: 'must be in [0, 1)' }), z.lt(1, { message: 'must be in [0, 1)' })), 0.1),
+  hysteresis: withDefault(
+    num().check(z.minimum(0, { message: 'must be in [0, 1)' }), z.lt(1, { message: 'must be in [0, 1)' })),
+    0.1,
+  ),
   minSamples: z.optional(count(1, 120)),
 });
 
 const RegressionSpec = z.strictObject({
-  ...common, kind: z.literal('regression'),
+  ...common,
+  kind: z.literal('regression'),
   baselineSamples: withDefault(count(1, 1e9), 1000),
   minSamples: withDefault(count(1, 1e9), 300),
   drop: withDefault(positive().check(z.maximum(1, { message: 'must be <= 1' })), 0.05),
@@ -72,41 +86,84 @@ const RegressionSpec = z.strictObject({
   severeAction: withDefault(action, 'RetrainingRequested'),
 });
 
-const CusumSpec = z.strictObject({ ...common, kind: z.literal('cusum'), ...sequential, k: withDefault(nonNegative(), 0.5), h: withDefault(positive(), 4.5) });
+const CusumSpec = z.strictObject({
+  ...common,
+  kind: z.literal('cusum'),
+  ...sequential,
+  k: withDefault(nonNegative(), 0.5),
+  h: withDefault(positive(), 4.5),
+});
 const EwmaSpec = z.strictObject({
-  ...common, kind: z.literal('ewma'), ...sequential,
-  lambda: withDefault(num().check(z.gt(0, { message: 'must be in (0, 1]' }), z.maximum(1, { message: 'must be in (0, 1]' })), 0.1),
+  ...common,
+  kind: z.literal('ewma'),
+  ...sequential,
+  lambda: withDefault(
+    num().check(z.gt(0, { message: 'must be in (0, 1]' }), z.maximum(1, { message: 'must be in (0, 1]' })),
+    0.1,
+  ),
   L: withDefault(positive(), 2.814),
 });
 
-export const DetectorSpecSchema = z.discriminatedUnion('kind', [WindowMeanSpec, LatencyQuantileSpec, RegressionSpec, CusumSpec, EwmaSpec], {
-  error: (i) => `kind must be one of window-mean | latency-quantile | regression | cusum | ewma, got ${JSON.stringify((i.input as { kind?: unknown })?.kind)}`,
-});
+export const DetectorSpecSchema = z.discriminatedUnion(
+  'kind',
+  [WindowMeanSpec, LatencyQuantileSpec, RegressionSpec, CusumSpec, EwmaSpec],
+  {
+    error: (i) =>
+      `kind must be one of window-mean | latency-quantile | regression | cusum | ewma, got ${JSON.stringify((i.input as { kind?: unknown })?.kind)}`,
+  },
+);
 
-export const PolicySchema = z.strictObject({
-  schemaVersion: withDefault(z.literal(POLICY_SCHEMA_VERSION), POLICY_SCHEMA_VERSION),
-  id: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 chars of letters, digits, ".", "_" and "-"' })),
-  description: z.optional(z.string().check(z.maxLength(500))),
-  detectors: z.array(DetectorSpecSchema).check(z.minLength(1, { message: 'needs at least one detector' }), z.maxLength(20, { message: 'at most 20 detectors' })),
-  /** After an action fires for a camera, the same action is held back this long (event time). */
-  cooldownSeconds: withDefault(nonNegative(), 3600),
-  /** A retrain that never reports completion stops suppressing new ones after this long. */
-  inFlightTimeoutSeconds: withDefault(positive(), 86_400),
-}).check(z.superRefine((p, ctx) => {
-  const ids = new Set<string>();
-  p.detectors.forEach((d, i) => {
-    if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['detectors', i, 'id'], message: `duplicate detector id "${d.id}"` });
-    ids.add(d.id);
-    if (d.kind === 'regression' && !(QUALITY_METRICS as readonly string[]).includes(d.metric))
-      ctx.addIssue({ code: 'custom', path: ['detectors', i, 'metric'], message: `regression watches Accuracy | Precision | Recall, not ${d.metric}` });
-    if (d.kind === 'latency-quantile' && d.metric !== 'LatencyMs')
-      ctx.addIssue({ code: 'custom', path: ['detectors', i, 'metric'], message: `latency-quantile watches LatencyMs, not ${d.metric}` });
-  });
-  p.detectors.forEach((d, i) => {
-    for (const ref of d.escalate?.ifFiring ?? [])
-      if (!ids.has(ref)) ctx.addIssue({ code: 'custom', path: ['detectors', i, 'escalate', 'ifFiring'], message: `unknown detector id "${ref}"` });
-  });
-}));
+export const PolicySchema = z
+  .strictObject({
+    schemaVersion: withDefault(z.literal(POLICY_SCHEMA_VERSION), POLICY_SCHEMA_VERSION),
+    id: z.string().check(
+      z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+        message: 'must be 1-64 chars of letters, digits, ".", "_" and "-"',
+      }),
+    ),
+    description: z.optional(z.string().check(z.maxLength(500))),
+    detectors: z
+      .array(DetectorSpecSchema)
+      .check(
+        z.minLength(1, { message: 'needs at least one detector' }),
+        z.maxLength(20, { message: 'at most 20 detectors' }),
+      ),
+    /** After an action fires for a camera, the same action is held back this long (event time). */
+    cooldownSeconds: withDefault(nonNegative(), 3600),
+    /** A retrain that never reports completion stops suppressing new ones after this long. */
+    inFlightTimeoutSeconds: withDefault(positive(), 86_400),
+  })
+  .check(
+    z.superRefine((p, ctx) => {
+      const ids = new Set<string>();
+      p.detectors.forEach((d, i) => {
+        if (ids.has(d.id))
+          ctx.addIssue({ code: 'custom', path: ['detectors', i, 'id'], message: `duplicate detector id "${d.id}"` });
+        ids.add(d.id);
+        if (d.kind === 'regression' && !(QUALITY_METRICS as readonly string[]).includes(d.metric))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['detectors', i, 'metric'],
+            message: `regression watches Accuracy | Precision | Recall, not ${d.metric}`,
+          });
+        if (d.kind === 'latency-quantile' && d.metric !== 'LatencyMs')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['detectors', i, 'metric'],
+            message: `latency-quantile watches LatencyMs, not ${d.metric}`,
+          });
+      });
+      p.detectors.forEach((d, i) => {
+        for (const ref of d.escalate?.ifFiring ?? [])
+          if (!ids.has(ref))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['detectors', i, 'escalate', 'ifFiring'],
+              message: `unknown detector id "${ref}"`,
+            });
+      });
+    }),
+  );
 
 export type DetectorSpec = z.output<typeof DetectorSpecSchema>;
 export type Policy = z.output<typeof PolicySchema>;
@@ -126,14 +183,18 @@ const pathText = (path: readonly PropertyKey[]) =>
 export function parsePolicy(input: unknown): Policy {
   let value = input;
   if (typeof input === 'string') {
-    try { value = JSON.parse(input); } catch (err) { throw new PolicyError([{ path: '', message: `not valid JSON: ${(err as Error).message}` }]); }
+    try {
+      value = JSON.parse(input);
+    } catch (err) {
+      throw new PolicyError([{ path: '', message: `not valid JSON: ${(err as Error).message}` }]);
+    }
   }
   const r = PolicySchema.safeParse(value);
   if (!r.success) throw new PolicyError(r.error.issues.map((i) => ({ path: pathText(i.path), message: i.message })));
   return r.data;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each detector has its own config and state types
 export const DETECTORS: Record<DetectorSpec['kind'], Detector<any, any>> = {
   'window-mean': windowMean,
   'latency-quantile': latencyQuantile,
@@ -143,7 +204,8 @@ export const DETECTORS: Record<DetectorSpec['kind'], Detector<any, any>> = {
 };
 
 /** Sequential detectors default to the direction that hurts: quality drops, drift and latency rise. */
-export const harmfulDirection = (m: MetricKind): 'up' | 'down' => ((QUALITY_METRICS as readonly string[]).includes(m) ? 'down' : 'up');
+export const harmfulDirection = (m: MetricKind): 'up' | 'down' =>
+  (QUALITY_METRICS as readonly string[]).includes(m) ? 'down' : 'up';
 const defaultMinSigma = (m: MetricKind) => (m === 'LatencyMs' ? 1 : 0.005);
 
 // Parsed policies are never mutated, so per-spec and per-policy derivations are computed once:
@@ -162,7 +224,11 @@ function buildDetectorConfig(spec: DetectorSpec): Record<string, unknown> {
   switch (spec.kind) {
     case 'cusum':
     case 'ewma':
-      return { ...spec, direction: spec.direction ?? harmfulDirection(spec.metric), minSigma: spec.minSigma ?? defaultMinSigma(spec.metric) };
+      return {
+        ...spec,
+        direction: spec.direction ?? harmfulDirection(spec.metric),
+        minSigma: spec.minSigma ?? defaultMinSigma(spec.metric),
+      };
     case 'latency-quantile':
       return { ...spec, minSamples: spec.minSamples ?? spec.windowSize };
     default:
@@ -170,7 +236,8 @@ function buildDetectorConfig(spec: DetectorSpec): Record<string, unknown> {
   }
 }
 
-export const appliesTo = (spec: DetectorSpec, modality: Modality) => !spec.modalities || spec.modalities.includes(modality);
+export const appliesTo = (spec: DetectorSpec, modality: Modality) =>
+  !spec.modalities || spec.modalities.includes(modality);
 
 /** Entries each metric's stream must hold for the policy's window detectors. */
 export function windowSizes(policy: Policy): Partial<Record<MetricKind, number>> {
@@ -186,7 +253,17 @@ export function windowSizes(policy: Policy): Partial<Record<MetricKind, number>>
 export function driftPolicy(windowSize: number, threshold: number): Policy {
   return parsePolicy({
     id: 'drift-only',
-    detectors: [{ id: 'drift-window-mean', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize, threshold, hysteresis: 0 }],
+    detectors: [
+      {
+        id: 'drift-window-mean',
+        kind: 'window-mean',
+        metric: 'DriftScore',
+        action: 'RetrainingRequested',
+        windowSize,
+        threshold,
+        hysteresis: 0,
+      },
+    ],
     cooldownSeconds: 0,
   });
 }
@@ -199,16 +276,49 @@ export function driftPolicy(windowSize: number, threshold: number): Policy {
  */
 export const DEFAULT_POLICY_INPUT: PolicyInput = {
   id: 'default',
-  description: 'Fleet default: drift → retrain; accuracy drop → tuning (retrain with drift or when severe); p95 latency → SLA.',
+  description:
+    'Fleet default: drift → retrain; accuracy drop → tuning (retrain with drift or when severe); p95 latency → SLA.',
   detectors: [
-    { id: 'drift-window-mean', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 10, threshold: 0.7, hysteresis: 0.05 },
-    { id: 'drift-ewma', kind: 'ewma', metric: 'DriftScore', action: 'RetrainingRequested', lambda: 0.1, L: 2.814, warmup: 200, minShift: 0.1 },
     {
-      id: 'accuracy-regression', kind: 'regression', metric: 'Accuracy', action: 'HyperparameterTuningRequested',
-      baselineSamples: 1000, minSamples: 300, drop: 0.05, z: 4, severeDrop: 0.15,
+      id: 'drift-window-mean',
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      action: 'RetrainingRequested',
+      windowSize: 10,
+      threshold: 0.7,
+      hysteresis: 0.05,
+    },
+    {
+      id: 'drift-ewma',
+      kind: 'ewma',
+      metric: 'DriftScore',
+      action: 'RetrainingRequested',
+      lambda: 0.1,
+      L: 2.814,
+      warmup: 200,
+      minShift: 0.1,
+    },
+    {
+      id: 'accuracy-regression',
+      kind: 'regression',
+      metric: 'Accuracy',
+      action: 'HyperparameterTuningRequested',
+      baselineSamples: 1000,
+      minSamples: 300,
+      drop: 0.05,
+      z: 4,
+      severeDrop: 0.15,
       escalate: { ifFiring: ['drift-window-mean', 'drift-ewma'], action: 'RetrainingRequested' },
     },
-    { id: 'latency-p95', kind: 'latency-quantile', metric: 'LatencyMs', action: 'SlaBreached', windowSize: 20, quantile: 0.95, slaMs: 250 },
+    {
+      id: 'latency-p95',
+      kind: 'latency-quantile',
+      metric: 'LatencyMs',
+      action: 'SlaBreached',
+      windowSize: 20,
+      quantile: 0.95,
+      slaMs: 250,
+    },
   ],
   cooldownSeconds: 3600,
   inFlightTimeoutSeconds: 86_400,
@@ -225,10 +335,22 @@ export function parseScope(text: string): PolicyScope {
   const value = rest.join(':');
   if (kind === 'modality' && (MODALITIES as readonly string[]).includes(value)) return text as PolicyScope;
   if (kind === 'camera' && value.length > 0 && value.length <= 128) return text as PolicyScope;
-  throw new PolicyError([{ path: 'scope', message: `scope must be "fleet", "modality:<${MODALITIES.join('|')}>" or "camera:<camera_id>", got ${JSON.stringify(text)}` }]);
+  throw new PolicyError([
+    {
+      path: 'scope',
+      message: `scope must be "fleet", "modality:<${MODALITIES.join('|')}>" or "camera:<camera_id>", got ${JSON.stringify(text)}`,
+    },
+  ]);
 }
 
 /** Most specific wins: camera, then modality, then fleet, then the built-in fallback. */
-export function resolvePolicy(policies: ReadonlyMap<string, Policy>, cameraId: string, modality: Modality, fallback: Policy): Policy {
-  return policies.get(`camera:${cameraId}`) ?? policies.get(`modality:${modality}`) ?? policies.get('fleet') ?? fallback;
+export function resolvePolicy(
+  policies: ReadonlyMap<string, Policy>,
+  cameraId: string,
+  modality: Modality,
+  fallback: Policy,
+): Policy {
+  return (
+    policies.get(`camera:${cameraId}`) ?? policies.get(`modality:${modality}`) ?? policies.get('fleet') ?? fallback
+  );
 }

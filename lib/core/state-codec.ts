@@ -37,12 +37,18 @@ export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Arra
     const values = kept(k);
     view.setUint8(o++, METRICS.indexOf(metric) | (values ? VALUES_KEPT : 0));
     view.setUint8(o++, entries.length);
-    view.setFloat64(o, newest); o += 8;
+    view.setFloat64(o, newest);
+    o += 8;
     for (const e of entries) {
       // Entries over ~49.7 days older than the newest are clamped: they only serve dedup.
-      view.setUint32(o, Math.min(MAX_AGE, newest - e.ts)); o += 4;
-      view.setUint16(o, e.tag); o += 2;
-      if (values) { view.setFloat32(o, e.value); o += 4; }
+      view.setUint32(o, Math.min(MAX_AGE, newest - e.ts));
+      o += 4;
+      view.setUint16(o, e.tag);
+      o += 2;
+      if (values) {
+        view.setFloat32(o, e.value);
+        o += 4;
+      }
     }
   }
   return buf;
@@ -61,13 +67,19 @@ export function decodeStreams(buf: Uint8Array): Record<string, WindowEntry[]> {
     const metric = METRICS[metricByte & ~VALUES_KEPT];
     if (!modality || !metric) throw new Error('corrupt stream header');
     const n = view.getUint8(o++);
-    const newest = view.getFloat64(o); o += 8;
+    const newest = view.getFloat64(o);
+    o += 8;
     const entries: WindowEntry[] = [];
     for (let i = 0; i < n; i++) {
-      const age = view.getUint32(o); o += 4;
-      const tag = view.getUint16(o); o += 2;
+      const age = view.getUint32(o);
+      o += 4;
+      const tag = view.getUint16(o);
+      o += 2;
       let value = NaN;
-      if (values) { value = view.getFloat32(o); o += 4; }
+      if (values) {
+        value = view.getFloat32(o);
+        o += 4;
+      }
       entries.push({ ts: newest - age, tag, value });
     }
     out[streamKey(modality, metric)] = entries;
@@ -82,7 +94,8 @@ export function encodeState(state: CameraState): EncodedState {
     const empty = Array.isArray(v) ? v.length === 0 : v && typeof v === 'object' && Object.keys(v).length === 0;
     if (!empty) compact[k] = v;
   }
-  const round = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(DIGITS)) : v);
+  const round = (_k: string, v: unknown) =>
+    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(DIGITS)) : v;
   return { streams: encodeStreams(streams), rest: JSON.stringify(compact, round) };
 }
 

@@ -41,7 +41,8 @@ export function insertEntry(entries: WindowEntry[], entry: WindowEntry, capacity
     return 'newest';
   }
   // binary search for the first entry >= entry
-  let lo = 0, hi = n;
+  let lo = 0,
+    hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (cmp(entries[mid]!, entry) < 0) lo = mid + 1;
@@ -73,6 +74,7 @@ export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }

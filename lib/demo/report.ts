@@ -12,19 +12,23 @@ import type { DemoSummary, ObservedTrigger } from './summary.js';
 
 /** The metric each scenario is about, drawn for its example camera. */
 const SCENARIO_METRIC: Record<ScenarioId, MetricKind> = {
-  'healthy': 'DriftScore',
-  'drift': 'DriftScore',
+  healthy: 'DriftScore',
+  drift: 'DriftScore',
   'drift-recovers': 'DriftScore',
   'accuracy-regression': 'Accuracy',
   'latency-regression': 'LatencyMs',
   'model-rollout': 'Accuracy',
-  'malformed': 'LatencyMs',
+  malformed: 'LatencyMs',
   'flaky-storage': 'DriftScore',
   'poison-storage': 'DriftScore',
 };
 
 /** The detector's statistic after each event, replayed with the core's own detector code. */
-function detectorTrace(cam: SimCamera, spec: DetectorSpec, points: readonly { ts: number; value: number; sampleCount?: number; modelVersion?: string }[]) {
+function detectorTrace(
+  cam: SimCamera,
+  spec: DetectorSpec,
+  points: readonly { ts: number; value: number; sampleCount?: number; modelVersion?: string }[],
+) {
   const detector = DETECTORS[spec.kind];
   const config = detectorConfig(spec);
   const capacity = Math.max(8, detector.windowSize(config));
@@ -35,8 +39,13 @@ function detectorTrace(cam: SimCamera, spec: DetectorSpec, points: readonly { ts
   const alarmLevel: SeriesPoint[] = [];
   points.forEach((p, i) => {
     const event: MetricEvent = {
-      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, timestamp: new Date(p.ts).toISOString(), ts: p.ts,
-      camera_id: cam.id, modality: cam.modality, metric: spec.metric, value: p.value,
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      timestamp: new Date(p.ts).toISOString(),
+      ts: p.ts,
+      camera_id: cam.id,
+      modality: cam.modality,
+      metric: spec.metric,
+      value: p.value,
       ...(p.sampleCount !== undefined ? { sample_count: p.sampleCount } : {}),
       ...(p.modelVersion !== undefined ? { model_version: p.modelVersion } : {}),
     };
@@ -62,25 +71,36 @@ function detectorTrace(cam: SimCamera, spec: DetectorSpec, points: readonly { ts
 const DETECTOR_LABEL: Record<DetectorSpec['kind'], string> = {
   'window-mean': 'window mean',
   'latency-quantile': 'window quantile',
-  'regression': 'current (sample-weighted)',
-  'cusum': 'CUSUM',
-  'ewma': 'EWMA',
+  regression: 'current (sample-weighted)',
+  cusum: 'CUSUM',
+  ewma: 'EWMA',
 };
 
-function cameraChart(cam: SimCamera, sim: FleetSimulator, policy: MonitorPolicy, triggers: readonly ObservedTrigger[]): ReportChart {
+function cameraChart(
+  cam: SimCamera,
+  sim: FleetSimulator,
+  policy: MonitorPolicy,
+  triggers: readonly ObservedTrigger[],
+): ReportChart {
   const metric = SCENARIO_METRIC[cam.scenario];
   const sent = sim.sent.get(cam.id)?.[metric] ?? [];
   const series: ChartSeries[] = [{ name: `${metric} sent`, points: sent.map((p) => ({ t: p.ts, value: p.value })) }];
   const thresholds: ReportChart['thresholds'] = [];
   // The window/regression detector on this metric (sequential ones have no fixed threshold in metric units).
-  const spec = policy.detectors.find((d) => d.metric === metric && (d.kind === 'window-mean' || d.kind === 'latency-quantile' || d.kind === 'regression')
-    && (!d.modalities || d.modalities.includes(cam.modality)));
+  const spec = policy.detectors.find(
+    (d) =>
+      d.metric === metric &&
+      (d.kind === 'window-mean' || d.kind === 'latency-quantile' || d.kind === 'regression') &&
+      (!d.modalities || d.modalities.includes(cam.modality)),
+  );
   if (spec) {
     const trace = detectorTrace(cam, spec, sent);
     series.push({ name: `${spec.id}: ${DETECTOR_LABEL[spec.kind]}`, points: trace.statistic });
-    if (trace.alarmLevel.length) series.push({ name: `alarm level (baseline − ${(spec as { drop: number }).drop})`, points: trace.alarmLevel });
+    if (trace.alarmLevel.length)
+      series.push({ name: `alarm level (baseline − ${(spec as { drop: number }).drop})`, points: trace.alarmLevel });
     if (spec.kind === 'window-mean') thresholds.push({ value: spec.threshold, label: 'threshold' });
-    if (spec.kind === 'latency-quantile') thresholds.push({ value: spec.slaMs, label: `SLA (p${Math.round(spec.quantile * 100)}, ms)` });
+    if (spec.kind === 'latency-quantile')
+      thresholds.push({ value: spec.slaMs, label: `SLA (p${Math.round(spec.quantile * 100)}, ms)` });
   }
   const markers: ChartMarker[] = triggers
     .filter((t) => t.cameraId === cam.id)
@@ -96,9 +116,12 @@ function cameraChart(cam: SimCamera, sim: FleetSimulator, policy: MonitorPolicy,
 function fleetChart(triggers: readonly ObservedTrigger[], sim: FleetSimulator): ReportChart {
   const types = [...new Set(triggers.map((t) => t.detailType))].sort();
   const series = types.map((type) => {
-    const times = triggers.filter((t) => t.detailType === type).map((t) => t.firedAtMs).sort((a, b) => a - b);
+    const times = triggers
+      .filter((t) => t.detailType === type)
+      .map((t) => t.firedAtMs)
+      .sort((a, b) => a - b);
     const points: SeriesPoint[] = [{ t: sim.startMs, value: 0 }];
-    times.forEach((t, i) => points.push({ t, value: i + 1 }));
+    for (const [i, t] of times.entries()) points.push({ t, value: i + 1 });
     points.push({ t: sim.endMs, value: times.length });
     return { name: type, points };
   });
@@ -113,12 +136,15 @@ export function demoReport(input: {
   wallMs: number;
 }): ReportDocument {
   const { summary: s, sim } = input;
-  const examples = SCENARIOS.map((sc) => sim.cameras.find((c) => c.scenario === sc.id)).filter((c): c is SimCamera => c !== undefined);
+  const examples = SCENARIOS.map((sc) => sim.cameras.find((c) => c.scenario === sc.id)).filter(
+    (c): c is SimCamera => c !== undefined,
+  );
   const e = s.events;
   const hours = (sim.endMs - sim.startMs) / 3600_000;
   return {
     title: 'VisuTility Monitor — local demo',
-    subtitle: `${sim.cameras.length} simulated cameras, ${hours} simulated hours (${new Date(sim.startMs).toISOString()} → ${new Date(sim.endMs).toISOString()}), seed ${sim.options.seed}, ` +
+    subtitle:
+      `${sim.cameras.length} simulated cameras, ${hours} simulated hours (${new Date(sim.startMs).toISOString()} → ${new Date(sim.endMs).toISOString()}), seed ${sim.options.seed}, ` +
       `through the real ingest handler on moto in ${(input.wallMs / 1000).toFixed(0)} s. Policy "${input.policy.policy.id}".`,
     summary: [
       { label: 'cameras', value: sim.cameras.length },
@@ -133,19 +159,50 @@ export function demoReport(input: {
     tables: [
       {
         title: 'Expected vs detected, per scenario',
-        columns: ['scenario', 'what happens', 'cameras', 'expected', 'detected', 'delay p50 (sim min)', 'delay max', 'unexpected triggers', 'status'],
+        columns: [
+          'scenario',
+          'what happens',
+          'cameras',
+          'expected',
+          'detected',
+          'delay p50 (sim min)',
+          'delay max',
+          'unexpected triggers',
+          'status',
+        ],
         rows: s.rows.map((r) => [
-          r.scenario, r.description, r.cameras, r.expected, r.expected === 'no trigger' ? '-' : `${r.detected}/${r.cameras}`,
-          r.delayMinutes ? Math.round(r.delayMinutes.median) : '-', r.delayMinutes ? Math.round(r.delayMinutes.max) : '-', r.unexpectedTriggers, r.status,
+          r.scenario,
+          r.description,
+          r.cameras,
+          r.expected,
+          r.expected === 'no trigger' ? '-' : `${r.detected}/${r.cameras}`,
+          r.delayMinutes ? Math.round(r.delayMinutes.median) : '-',
+          r.delayMinutes ? Math.round(r.delayMinutes.max) : '-',
+          r.unexpectedTriggers,
+          r.status,
         ]),
       },
       {
         title: 'Events',
-        columns: ['sent', 'applied', 'dead-lettered by redrive', 'lost', 'bad parts sent', 'bad parts in DLQ with reason'],
+        columns: [
+          'sent',
+          'applied',
+          'dead-lettered by redrive',
+          'lost',
+          'bad parts sent',
+          'bad parts in DLQ with reason',
+        ],
         rows: [[e.sent, e.applied, e.redriven, e.lost, e.badPartsSent, e.rejected]],
       },
-      { title: 'Dead-letter queue, by reason', columns: ['count', 'reason'], rows: s.deadLetters.byReason.map((r) => [r.count, r.reason]) },
+      {
+        title: 'Dead-letter queue, by reason',
+        columns: ['count', 'reason'],
+        rows: s.deadLetters.byReason.map((r) => [r.count, r.reason]),
+      },
     ],
-    charts: [fleetChart(input.triggers, sim), ...examples.map((c) => cameraChart(c, sim, input.policy, input.triggers))],
+    charts: [
+      fleetChart(input.triggers, sim),
+      ...examples.map((c) => cameraChart(c, sim, input.policy, input.triggers)),
+    ],
   };
 }

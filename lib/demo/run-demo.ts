@@ -3,7 +3,11 @@
 // Everything it starts it stops, also on failure.
 import { ScanCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { DynamoDBClient as DdbClient } from '@aws-sdk/client-dynamodb';
 import { decodeState } from '../core/state-codec.js';
@@ -15,7 +19,14 @@ import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
 import { scenario } from '../sim/scenarios.js';
 import { monitorPolicy, type MonitorPolicy } from './policy.js';
-import { deadLetterKey, summarize, type DemoSummary, type ObservedDeadLetter, type ObservedTrigger, type StateCheck } from './summary.js';
+import {
+  deadLetterKey,
+  summarize,
+  type DemoSummary,
+  type ObservedDeadLetter,
+  type ObservedTrigger,
+  type StateCheck,
+} from './summary.js';
 
 export interface DemoOptions extends FleetOptions {
   /** Handler invocations at once (Lambda concurrency). */
@@ -53,28 +64,44 @@ export interface DemoRun {
   policy: MonitorPolicy;
 }
 
-const DEFAULTS = { pollers: 3, batchSize: 40, maxBatchingWindowMs: 100, visibilityTimeoutSeconds: 4, maxBacklog: 120, timeoutMs: 150_000 };
+const DEFAULTS = {
+  pollers: 3,
+  batchSize: 40,
+  maxBatchingWindowMs: 100,
+  visibilityTimeoutSeconds: 4,
+  maxBacklog: 120,
+  timeoutMs: 150_000,
+};
 
 /** Fails the handler's state writes for chosen cameras: SDK middleware on its own DynamoDB client. */
-function injectStorageFaults(ddb: DdbClient, faults: Map<string, 'transient' | 'permanent'>, transientFailures: number): () => void {
+function injectStorageFaults(
+  ddb: DdbClient,
+  faults: Map<string, 'transient' | 'permanent'>,
+  transientFailures: number,
+): () => void {
   const name = 'vmon-demo-storage-faults';
   const failures = new Map<string, number>();
-  ddb.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName === 'PutItemCommand') {
-      const item = (args.input as { Item?: Record<string, AttributeValue> }).Item;
-      const pk = item?.[STATE_TABLE.partitionKey.name]?.S ?? '';
-      const kind = faults.get(pk);
-      const count = failures.get(pk) ?? 0;
-      if (kind === 'permanent' || (kind === 'transient' && count < transientFailures)) {
-        failures.set(pk, count + 1);
-        const err = new Error(`injected by the demo: state write for ${pk} throttled`);
-        err.name = 'ProvisionedThroughputExceededException';
-        throw err;
+  ddb.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'PutItemCommand') {
+        const item = (args.input as { Item?: Record<string, AttributeValue> }).Item;
+        const pk = item?.[STATE_TABLE.partitionKey.name]?.S ?? '';
+        const kind = faults.get(pk);
+        const count = failures.get(pk) ?? 0;
+        if (kind === 'permanent' || (kind === 'transient' && count < transientFailures)) {
+          failures.set(pk, count + 1);
+          const err = new Error(`injected by the demo: state write for ${pk} throttled`);
+          err.name = 'ProvisionedThroughputExceededException';
+          throw err;
+        }
       }
-    }
-    return next(args);
-  }, { step: 'initialize', name });
-  return () => { ddb.middlewareStack.remove(name); };
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return () => {
+    ddb.middlewareStack.remove(name);
+  };
 }
 
 /** Long-polls the tap queue (every event the monitor publishes) until stopped. */
@@ -83,11 +110,17 @@ class TapCollector {
   private running = true;
   private loop: Promise<void>;
   private readonly abort = new AbortController();
-  constructor(private readonly sqs: SQSClient, private readonly queueUrl: string) {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {
     this.loop = this.run();
   }
   private async receiveOnce(wait: number, abortSignal?: AbortSignal): Promise<number> {
-    const r = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }), { abortSignal });
+    const r = await this.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }),
+      { abortSignal },
+    );
     const msgs = r.Messages ?? [];
     for (const m of msgs) {
       const e = JSON.parse(m.Body!) as { 'detail-type': string; detail: Record<string, unknown> };
@@ -102,29 +135,57 @@ class TapCollector {
         firedAtMs: Date.parse(String(d.lastEventAt ?? d.firstEventAt)),
       });
     }
-    if (msgs.length) await this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    if (msgs.length)
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     return msgs.length;
   }
   private async run() {
     while (this.running) {
-      try { await this.receiveOnce(1, this.abort.signal); } catch { if (this.running) await new Promise((r) => setTimeout(r, 200)); }
+      try {
+        await this.receiveOnce(1, this.abort.signal);
+      } catch {
+        if (this.running) await new Promise((r) => setTimeout(r, 200));
+      }
     }
   }
-  async stop() { this.running = false; this.abort.abort(); await this.loop.catch(() => undefined); }
+  async stop() {
+    this.running = false;
+    this.abort.abort();
+    await this.loop.catch(() => undefined);
+  }
   async drainRemaining(): Promise<void> {
     // Events are put on the tap synchronously with the handler's PutEvents, so an empty receive means done.
-    while ((await this.receiveOnce(0)) > 0) { /* keep reading */ }
+    while ((await this.receiveOnce(0)) > 0) {
+      /* keep reading */
+    }
   }
 }
 
-async function readDeadLetters(sqs: SQSClient, queueUrl: string): Promise<(ObservedDeadLetter & { messageId: string })[]> {
+async function readDeadLetters(
+  sqs: SQSClient,
+  queueUrl: string,
+): Promise<(ObservedDeadLetter & { messageId: string })[]> {
   const out: (ObservedDeadLetter & { messageId: string })[] = [];
-  for (let empty = 0; empty < 2;) {
-    const r = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'],
-    }));
+  for (let empty = 0; empty < 2; ) {
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
     const msgs = r.Messages ?? [];
-    if (msgs.length === 0) { empty++; continue; }
+    if (msgs.length === 0) {
+      empty++;
+      continue;
+    }
     for (const m of msgs) {
       const attrs = m.MessageAttributes ?? {};
       const reason = attrs[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
@@ -137,7 +198,12 @@ async function readDeadLetters(sqs: SQSClient, queueUrl: string): Promise<(Obser
         ...(reason !== undefined ? { reason } : {}),
       });
     }
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
   return out;
 }
@@ -151,7 +217,10 @@ async function checkStoredState(ddb: DynamoDBClient, stack: LocalStack, sim: Fle
     for (const item of r.Items ?? []) {
       const pk = item[STATE_TABLE.partitionKey.name]!.S!;
       if (!pk.startsWith('camera#')) continue;
-      const state = decodeState({ streams: item[STATE_TABLE.attributes.streams]?.B, rest: item[STATE_TABLE.attributes.rest]?.S });
+      const state = decodeState({
+        streams: item[STATE_TABLE.attributes.streams]?.B,
+        rest: item[STATE_TABLE.attributes.rest]?.S,
+      });
       const newest: Record<string, number> = {};
       for (const [key, entries] of Object.entries(state.streams)) {
         parseStreamKey(key);
@@ -176,7 +245,10 @@ async function checkStoredState(ddb: DynamoDBClient, stack: LocalStack, sim: Fle
     const got = stored.get(cam.id) ?? {};
     const bad = Object.entries(want).filter(([k, ts]) => got[k] !== ts);
     if (bad.length === 0) check.matching++;
-    else check.mismatches.push(`${cam.id} ${bad[0]![0]}: stored ${got[bad[0]![0]] === undefined ? 'nothing' : new Date(got[bad[0]![0]]!).toISOString()}, sent ${new Date(bad[0]![1]).toISOString()}`);
+    else
+      check.mismatches.push(
+        `${cam.id} ${bad[0]![0]}: stored ${got[bad[0]![0]] === undefined ? 'nothing' : new Date(got[bad[0]![0]]!).toISOString()}, sent ${new Date(bad[0]![1]).toISOString()}`,
+      );
   }
   return check;
 }
@@ -185,13 +257,23 @@ let handlerEndpoint: string | undefined;
 
 /** Runs the demo and returns its verdict. One run per process: the handler module reads its env once. */
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
-  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & DemoOptions;
+  const o = {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
+  } as typeof DEFAULTS & DemoOptions;
   const started = Date.now();
   const deadline = started + o.timeoutMs;
   const sim = new FleetSimulator(opts);
   const progress: DemoProgress = {
-    phase: 'starting', simulatedMs: sim.startMs, startMs: sim.startMs, endMs: sim.endMs,
-    messagesSent: 0, messagesTotal: 0, messagesHandled: 0, triggers: 0, failedRecords: 0,
+    phase: 'starting',
+    simulatedMs: sim.startMs,
+    startMs: sim.startMs,
+    endMs: sim.endMs,
+    messagesSent: 0,
+    messagesTotal: 0,
+    messagesHandled: 0,
+    triggers: 0,
+    failedRecords: 0,
   };
   const report = () => o.onProgress?.({ ...progress });
   report();
@@ -206,10 +288,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     moto = await startMoto();
     cleanups.push(() => moto!.stop());
     const maxReceiveCount = INGEST.maxReceiveCount;
-    const stack = await createLocalStack(moto.endpoint, { visibilityTimeoutSeconds: o.visibilityTimeoutSeconds, maxReceiveCount });
+    const stack = await createLocalStack(moto.endpoint, {
+      visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
+      maxReceiveCount,
+    });
     const sqs = new SQSClient(localClientConfig(moto.endpoint));
     const ddb = new DynamoDBClient(localClientConfig(moto.endpoint));
-    cleanups.push(() => { sqs.destroy(); ddb.destroy(); });
+    cleanups.push(() => {
+      sqs.destroy();
+      ddb.destroy();
+    });
 
     // The real handler, configured as Lambda would configure it: env first, then import.
     if (handlerEndpoint !== undefined && handlerEndpoint !== moto.endpoint) {
@@ -253,26 +341,41 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       progress.failedRecords += b.failedIds.size;
     };
     const mapping = new LocalEventSourceMapping(sqs, ingest.handler, {
-      queueUrl: stack.ingestQueueUrl, batchSize: o.batchSize, maxBatchingWindowMs: o.maxBatchingWindowMs, pollers: o.pollers, onBatch,
+      queueUrl: stack.ingestQueueUrl,
+      batchSize: o.batchSize,
+      maxBatchingWindowMs: o.maxBatchingWindowMs,
+      pollers: o.pollers,
+      onBatch,
     }).start();
     cleanups.push(() => mapping.stop());
     const tap = new TapCollector(sqs, stack.tapQueueUrl);
     cleanups.push(() => tap.stop());
 
-    const ticker = setInterval(() => { progress.triggers = tap.triggers.length; report(); }, 250);
+    const ticker = setInterval(() => {
+      progress.triggers = tap.triggers.length;
+      report();
+    }, 250);
     cleanups.push(() => clearInterval(ticker));
     const checkTime = (what: string) => {
-      if (Date.now() > deadline) throw new Error(`demo timed out after ${o.timeoutMs / 1000} s while ${what} (${progress.messagesHandled}/${progress.messagesSent} messages handled)`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `demo timed out after ${o.timeoutMs / 1000} s while ${what} (${progress.messagesHandled}/${progress.messagesSent} messages handled)`,
+        );
     };
 
     // Send in event-time order, 10 per call, a few calls at once, never too far ahead of the handler.
     progress.phase = 'sending';
     const sendChunk = async (chunk: SimMessage[]) => {
-      const r = await sqs.send(new SendMessageBatchCommand({
-        QueueUrl: stack.ingestQueueUrl,
-        Entries: chunk.map((m, i) => ({ Id: String(i), MessageBody: m.body })),
-      }));
-      if (r.Failed?.length) throw new Error(`SendMessageBatch refused ${r.Failed.length} message(s): ${r.Failed[0]!.Message ?? r.Failed[0]!.Code}`);
+      const r = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: stack.ingestQueueUrl,
+          Entries: chunk.map((m, i) => ({ Id: String(i), MessageBody: m.body })),
+        }),
+      );
+      if (r.Failed?.length)
+        throw new Error(
+          `SendMessageBatch refused ${r.Failed.length} message(s): ${r.Failed[0]!.Message ?? r.Failed[0]!.Code}`,
+        );
       for (const s of r.Successful ?? []) byMessageId.set(s.MessageId!, chunk[Number(s.Id)]!);
     };
     const inFlight = new Set<Promise<void>>();
@@ -293,8 +396,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     for (;;) {
       checkTime('waiting for the ingest queue to drain');
       // Done when nothing is left, visible or in flight (redrive happens on a poller's receive).
-      const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.ingestQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-      if (Number(a.Attributes!.ApproximateNumberOfMessages) + Number(a.Attributes!.ApproximateNumberOfMessagesNotVisible) === 0) break;
+      const a = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.ingestQueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      if (
+        Number(a.Attributes!.ApproximateNumberOfMessages) +
+          Number(a.Attributes!.ApproximateNumberOfMessagesNotVisible) ===
+        0
+      )
+        break;
       await new Promise((r) => setTimeout(r, 200));
     }
     await mapping.stop();
@@ -308,7 +421,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     const redrivenIds = new Set(letters.filter((l) => l.reason === undefined).map((l) => l.messageId));
     const rejectedBySource = new Set(letters.filter((l) => l.reason !== undefined).map((l) => l.sourceMessageId));
     const distinctRejected = new Set(letters.filter((l) => l.reason !== undefined).map(deadLetterKey)).size;
-    let sent = 0, badPartsSent = 0, redriven = 0, lost = 0, badPartsLost = 0;
+    let sent = 0,
+      badPartsSent = 0,
+      redriven = 0,
+      lost = 0,
+      badPartsLost = 0;
     for (const [id, m] of byMessageId) {
       sent += m.validEvents;
       badPartsSent += m.badParts;
@@ -322,17 +439,35 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       triggers: tap.triggers,
       deadLetters: letters,
       events: {
-        messagesSent: byMessageId.size, sent, applied, badPartsSent,
-        rejected: distinctRejected, duplicateDeadLetters: letters.length - new Set(letters.map(deadLetterKey)).size, redriven, lost, badPartsLost,
+        messagesSent: byMessageId.size,
+        sent,
+        applied,
+        badPartsSent,
+        rejected: distinctRejected,
+        duplicateDeadLetters: letters.length - new Set(letters.map(deadLetterKey)).size,
+        redriven,
+        lost,
+        badPartsLost,
       },
       state,
       availableActions: policy.actions,
       maxReceiveCount,
     });
-    return { summary, sim, triggers: tap.triggers, wallMs: Date.now() - started, mapping: { ...mapping.counters }, policy };
+    return {
+      summary,
+      sim,
+      triggers: tap.triggers,
+      wallMs: Date.now() - started,
+      mapping: { ...mapping.counters },
+      policy,
+    };
   } finally {
     for (const c of cleanups.reverse()) {
-      try { await c(); } catch { /* keep stopping the rest */ }
+      try {
+        await c();
+      } catch {
+        /* keep stopping the rest */
+      }
     }
   }
 }

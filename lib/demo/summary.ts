@@ -28,7 +28,8 @@ export interface ObservedDeadLetter {
 }
 
 /** One bad part can be dead-lettered twice when its message is redelivered (at-least-once). */
-export const deadLetterKey = (d: ObservedDeadLetter) => `${d.sourceMessageId}#${d.index ?? '-'}#${d.reason === undefined ? 'redrive' : 'reason'}`;
+export const deadLetterKey = (d: ObservedDeadLetter) =>
+  `${d.sourceMessageId}#${d.index ?? '-'}#${d.reason === undefined ? 'redrive' : 'reason'}`;
 
 export interface EventAccounting {
   messagesSent: number;
@@ -107,7 +108,10 @@ const median = (xs: number[]) => {
 /** Groups reasons that differ only by array position, e.g. `[3].metric: …` and `[7].metric: …`. */
 export function reasonGroup(reason: string | undefined, maxReceiveCount: number): string {
   if (reason === undefined) return `redriven by SQS after ${maxReceiveCount} failed receives (maxReceiveCount)`;
-  return reason.replace(/^\[\d+\]\./, '').replace(/position \d+ \(line \d+ column \d+\)/, 'position …').replace(/at position \d+/, 'at position …');
+  return reason
+    .replace(/^\[\d+\]\./, '')
+    .replace(/position \d+ \(line \d+ column \d+\)/, 'position …')
+    .replace(/at position \d+/, 'at position …');
 }
 
 export function summarize(input: {
@@ -142,12 +146,17 @@ export function summarize(input: {
     const cams = input.cameras.filter((c) => c.scenario === s.id);
     if (cams.length === 0) continue;
     const available = s.expectedAction === null || input.availableActions.includes(s.expectedAction);
-    let detected = 0, unexpected = 0;
+    let detected = 0,
+      unexpected = 0;
     const delays: number[] = [];
     for (const cam of cams) {
       let hit = false;
       for (const t of byCamera.get(cam.id) ?? []) {
-        const expectedHit = s.expectedAction !== null && t.detailType === s.expectedAction && cam.onsetMs !== null && t.firedAtMs >= cam.onsetMs;
+        const expectedHit =
+          s.expectedAction !== null &&
+          t.detailType === s.expectedAction &&
+          cam.onsetMs !== null &&
+          t.firedAtMs >= cam.onsetMs;
         if (expectedHit && !hit) {
           hit = !s.expectResolved || (resolvedAt.get(cam.id) ?? []).some((at) => at > t.firedAtMs);
           if (hit) delays.push((t.firedAtMs - cam.onsetMs!) / 60_000);
@@ -161,19 +170,26 @@ export function summarize(input: {
     }
     // Healthy cameras may raise the odd false alarm (that is what the row measures), within a budget.
     const allowed = s.id === 'healthy' ? falseTriggerBudget(cams.length) : 0;
-    const status: ScenarioRow['status'] = !available ? 'needs detector'
-      : (s.expectedAction === null ? unexpected <= allowed : detected === cams.length && unexpected === 0) ? 'ok' : 'FAIL';
+    const status: ScenarioRow['status'] = !available
+      ? 'needs detector'
+      : (s.expectedAction === null ? unexpected <= allowed : detected === cams.length && unexpected === 0)
+        ? 'ok'
+        : 'FAIL';
     if (status === 'FAIL') {
-      problems.push(s.expectedAction === null
-        ? `${s.id}: ${unexpected} trigger(s) where ${allowed ? `at most ${allowed}` : 'none'} was expected`
-        : `${s.id}: ${detected}/${cams.length} cameras got ${s.expectedAction}, ${unexpected} unexpected trigger(s)`);
+      problems.push(
+        s.expectedAction === null
+          ? `${s.id}: ${unexpected} trigger(s) where ${allowed ? `at most ${allowed}` : 'none'} was expected`
+          : `${s.id}: ${detected}/${cams.length} cameras got ${s.expectedAction}, ${unexpected} unexpected trigger(s)`,
+      );
     }
     rows.push({
       scenario: s.id,
       description: s.description,
       cameras: cams.length,
-      expected: s.expectedAction === null ? 'no trigger'
-        : `${s.expectedAction}${s.expectResolved ? ' + AlertResolved' : ''}${available ? '' : ' (needs detector)'}`,
+      expected:
+        s.expectedAction === null
+          ? 'no trigger'
+          : `${s.expectedAction}${s.expectResolved ? ' + AlertResolved' : ''}${available ? '' : ' (needs detector)'}`,
       detected,
       delayMinutes: delays.length ? { median: median(delays), max: Math.max(...delays) } : null,
       unexpectedTriggers: unexpected,
@@ -184,7 +200,9 @@ export function summarize(input: {
 
   const groups = new Map<string, number>();
   const seenLetters = new Set<string>();
-  const letters = input.deadLetters.filter((d) => !seenLetters.has(deadLetterKey(d)) && seenLetters.add(deadLetterKey(d)));
+  const letters = input.deadLetters.filter(
+    (d) => !seenLetters.has(deadLetterKey(d)) && seenLetters.add(deadLetterKey(d)),
+  );
   for (const d of letters) {
     const g = reasonGroup(d.reason, input.maxReceiveCount);
     groups.set(g, (groups.get(g) ?? 0) + 1);
@@ -193,13 +211,19 @@ export function summarize(input: {
     total: letters.length,
     rejected: letters.filter((d) => d.reason !== undefined).length,
     redrivenMessages: letters.filter((d) => d.reason === undefined).length,
-    byReason: [...groups.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
+    byReason: [...groups.entries()]
+      .map(([reason, count]) => ({ reason, count }))
+      .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
   };
   const ev = input.events;
   if (ev.lost !== 0) problems.push(`${ev.lost} valid event(s) lost: neither applied nor dead-lettered`);
   if (ev.badPartsLost !== 0) problems.push(`${ev.badPartsLost} bad part(s) sent never reached the DLQ`);
-  if (ev.rejected !== ev.badPartsSent) problems.push(`DLQ holds ${ev.rejected} rejected part(s), ${ev.badPartsSent} bad part(s) were sent`);
-  if (input.state.matching !== input.state.expected) problems.push(`stored state differs from what was sent for ${input.state.expected - input.state.matching} camera(s): ${input.state.mismatches.slice(0, 3).join('; ')}`);
+  if (ev.rejected !== ev.badPartsSent)
+    problems.push(`DLQ holds ${ev.rejected} rejected part(s), ${ev.badPartsSent} bad part(s) were sent`);
+  if (input.state.matching !== input.state.expected)
+    problems.push(
+      `stored state differs from what was sent for ${input.state.expected - input.state.matching} camera(s): ${input.state.mismatches.slice(0, 3).join('; ')}`,
+    );
   return {
     rows,
     unexpected: unexpectedList,
@@ -217,7 +241,11 @@ export function summarize(input: {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -229,18 +257,30 @@ export function formatSummary(s: DemoSummary): string {
   const scenarioTable = table(
     ['scenario', 'cameras', 'expected', 'detected', 'delay p50/max (sim min)', 'unexpected', 'status'],
     s.rows.map((r) => [
-      r.scenario, String(r.cameras), r.expected,
+      r.scenario,
+      String(r.cameras),
+      r.expected,
       r.expected === 'no trigger' ? '-' : `${r.detected}/${r.cameras}`,
       r.delayMinutes ? `${r.delayMinutes.median.toFixed(0)} / ${r.delayMinutes.max.toFixed(0)}` : '-',
-      String(r.unexpectedTriggers), r.status,
+      String(r.unexpectedTriggers),
+      r.status,
     ]),
   );
   const lines = [
     scenarioTable,
     '',
     `false triggers on healthy cameras: ${s.falseTriggersOnHealthy} (${s.healthyCameras} cameras, budget ${falseTriggerBudget(s.healthyCameras)})`,
-    ...s.unexpected.slice(0, 10).map((t) => `  unexpected: ${t.cameraId} (${t.scenario}) ${t.detailType} by ${t.detector ?? '?'} at ${new Date(t.firedAtMs).toISOString()}: ${t.statistic?.toFixed(3)} vs ${t.threshold}`),
-    `events on the bus: ${Object.entries(s.triggersByType).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    ...s.unexpected
+      .slice(0, 10)
+      .map(
+        (t) =>
+          `  unexpected: ${t.cameraId} (${t.scenario}) ${t.detailType} by ${t.detector ?? '?'} at ${new Date(t.firedAtMs).toISOString()}: ${t.statistic?.toFixed(3)} vs ${t.threshold}`,
+      ),
+    `events on the bus: ${
+      Object.entries(s.triggersByType)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
     `dead-letter queue: ${s.deadLetters.total} message(s)${e.duplicateDeadLetters ? ` (+${e.duplicateDeadLetters} copies from redelivered messages)` : ''}`,
     ...s.deadLetters.byReason.map((r) => `  ${String(r.count).padStart(5)}  ${r.reason}`),
     `events: sent ${n(e.sent)}, applied ${n(e.applied)}, dead-lettered by redrive ${n(e.redriven)}, lost ${n(e.lost)}` +

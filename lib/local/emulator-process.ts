@@ -11,12 +11,16 @@ export interface EmulatorProcess {
 
 export function superviseEmulator(child: ChildProcess): EmulatorProcess {
   let output = '';
-  const keep = (d: Buffer) => { output = (output + d.toString()).slice(-4000); };
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-4000);
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   // Don't leave the emulator behind if this process exits without calling stop().
-  const onExit = () => { if (child.exitCode === null) child.kill('SIGKILL'); };
+  const onExit = () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
   process.once('exit', onExit);
   const stop = async () => {
     process.off('exit', onExit);
@@ -32,8 +36,15 @@ export function superviseEmulator(child: ChildProcess): EmulatorProcess {
     async ready(name, probe, timeoutMs, everyMs = 100) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if (child.exitCode !== null) { await stop(); throw new Error(`${name} exited with code ${child.exitCode}: ${output}`); }
-        try { if (await probe()) return; } catch { /* not up yet */ }
+        if (child.exitCode !== null) {
+          await stop();
+          throw new Error(`${name} exited with code ${child.exitCode}: ${output}`);
+        }
+        try {
+          if (await probe()) return;
+        } catch {
+          /* not up yet */
+        }
         await new Promise((r) => setTimeout(r, everyMs));
       }
       await stop();

@@ -5,7 +5,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
-export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
 
 export interface MappingOptions {
   queueUrl: string;
@@ -49,10 +49,18 @@ function toRecord(m: Message, arn: string, region: string): SQSRecord {
       SenderId: attrs.SenderId ?? 'local',
       ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
     },
-    messageAttributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, {
-      stringValue: v.StringValue, binaryValue: v.BinaryValue ? Buffer.from(v.BinaryValue).toString('base64') : undefined,
-      stringListValues: [], binaryListValues: [], dataType: v.DataType ?? 'String',
-    }])),
+    messageAttributes: Object.fromEntries(
+      Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+        k,
+        {
+          stringValue: v.StringValue,
+          binaryValue: v.BinaryValue ? Buffer.from(v.BinaryValue).toString('base64') : undefined,
+          stringListValues: [],
+          binaryListValues: [],
+          dataType: v.DataType ?? 'String',
+        },
+      ]),
+    ),
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: arn,
@@ -61,12 +69,23 @@ function toRecord(m: Message, arn: string, region: string): SQSRecord {
 }
 
 export class LocalEventSourceMapping {
-  readonly counters: MappingCounters = { invocations: 0, received: 0, deleted: 0, failedRecords: 0, handlerErrors: 0, pollErrors: 0 };
+  readonly counters: MappingCounters = {
+    invocations: 0,
+    received: 0,
+    deleted: 0,
+    failedRecords: 0,
+    handlerErrors: 0,
+    pollErrors: 0,
+  };
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
 
-  constructor(private readonly sqs: SQSClient, private readonly handler: SqsHandler, private readonly opts: MappingOptions) {}
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly handler: SqsHandler,
+    private readonly opts: MappingOptions,
+  ) {}
 
   start(): this {
     if (this.running) return this;
@@ -84,13 +103,16 @@ export class LocalEventSourceMapping {
 
   private async receive(max: number, wait: number): Promise<Message[]> {
     try {
-      const r = await this.sqs.send(new ReceiveMessageCommand({
-        QueueUrl: this.opts.queueUrl,
-        MaxNumberOfMessages: Math.min(10, max),
-        WaitTimeSeconds: wait,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }), { abortSignal: this.abort.signal });
+      const r = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.opts.queueUrl,
+          MaxNumberOfMessages: Math.min(10, max),
+          WaitTimeSeconds: wait,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: this.abort.signal },
+      );
       return r.Messages ?? [];
     } catch (err) {
       if (!this.running) return [];
@@ -101,11 +123,13 @@ export class LocalEventSourceMapping {
   private async poll(): Promise<void> {
     const batchSize = this.opts.batchSize ?? 10;
     const windowMs = this.opts.maxBatchingWindowMs ?? 0;
-    const arn = this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:${this.opts.queueUrl.split('/').pop()}`;
+    const arn =
+      this.opts.queueArn ??
+      `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:${this.opts.queueUrl.split('/').pop()}`;
     while (this.running) {
       const batch: Message[] = [];
       try {
-        batch.push(...await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1));
+        batch.push(...(await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1)));
         if (batch.length === 0) continue;
         // Batching window: keep gathering until the batch is full or the window has passed.
         const until = Date.now() + windowMs;
@@ -145,10 +169,12 @@ export class LocalEventSourceMapping {
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);
       try {
-        await this.sqs.send(new DeleteMessageBatchCommand({
-          QueueUrl: this.opts.queueUrl,
-          Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
-        }));
+        await this.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.opts.queueUrl,
+            Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+          }),
+        );
         this.counters.deleted += chunk.length;
       } catch {
         // Not deleted: the records come back after the visibility timeout and are applied as duplicates.

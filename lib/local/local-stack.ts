@@ -1,8 +1,20 @@
 // Creates the stack's resources on a local emulator from the same definitions the CDK stack uses.
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { INGEST, LIFECYCLE_PATTERN, RETRAINING_PATTERN, STATE_TABLE, TAP_PATTERN, resourceNames } from '../resources.js';
+import {
+  INGEST,
+  LIFECYCLE_PATTERN,
+  RETRAINING_PATTERN,
+  STATE_TABLE,
+  TAP_PATTERN,
+  resourceNames,
+} from '../resources.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './moto-server.js';
 
 export interface LocalStack {
@@ -41,46 +53,65 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
   const ddb = new DynamoDBClient(cfg);
   const eb = new EventBridgeClient(cfg);
   try {
-    const dlq = await sqs.send(new CreateQueueCommand({
-      QueueName: names.deadLetterQueue,
-      Attributes: { MessageRetentionPeriod: String(INGEST.deadLetterRetentionDays * 86400) },
-    }));
+    const dlq = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: names.deadLetterQueue,
+        Attributes: { MessageRetentionPeriod: String(INGEST.deadLetterRetentionDays * 86400) },
+      }),
+    );
     const dlqArn = await queueArn(sqs, dlq.QueueUrl!);
-    const ingest = await sqs.send(new CreateQueueCommand({
-      QueueName: names.ingestQueue,
-      Attributes: {
-        VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? INGEST.visibilityTimeoutSeconds),
-        MessageRetentionPeriod: String(INGEST.retentionDays * 86400),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount ?? INGEST.maxReceiveCount }),
-      },
-    }));
+    const ingest = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: names.ingestQueue,
+        Attributes: {
+          VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? INGEST.visibilityTimeoutSeconds),
+          MessageRetentionPeriod: String(INGEST.retentionDays * 86400),
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: dlqArn,
+            maxReceiveCount: opts.maxReceiveCount ?? INGEST.maxReceiveCount,
+          }),
+        },
+      }),
+    );
     const retraining = await sqs.send(new CreateQueueCommand({ QueueName: names.retrainingQueue }));
     const tap = await sqs.send(new CreateQueueCommand({ QueueName: names.tapQueue }));
     const lifecycleDlq = await sqs.send(new CreateQueueCommand({ QueueName: names.lifecycleDeadLetterQueue }));
-    const lifecycle = await sqs.send(new CreateQueueCommand({
-      QueueName: names.lifecycleQueue,
-      Attributes: {
-        VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? INGEST.visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, lifecycleDlq.QueueUrl!), maxReceiveCount: opts.maxReceiveCount ?? INGEST.maxReceiveCount }),
-      },
-    }));
+    const lifecycle = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: names.lifecycleQueue,
+        Attributes: {
+          VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? INGEST.visibilityTimeoutSeconds),
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: await queueArn(sqs, lifecycleDlq.QueueUrl!),
+            maxReceiveCount: opts.maxReceiveCount ?? INGEST.maxReceiveCount,
+          }),
+        },
+      }),
+    );
 
     const ix = STATE_TABLE.pendingOutboxIndex;
-    await ddb.send(new CreateTableCommand({
-      TableName: names.stateTable,
-      KeySchema: [{ AttributeName: STATE_TABLE.partitionKey.name, KeyType: 'HASH' }],
-      AttributeDefinitions: [
-        { AttributeName: STATE_TABLE.partitionKey.name, AttributeType: STATE_TABLE.partitionKey.type },
-        { AttributeName: ix.partitionKey.name, AttributeType: ix.partitionKey.type },
-        { AttributeName: ix.sortKey.name, AttributeType: ix.sortKey.type },
-      ],
-      GlobalSecondaryIndexes: [{
-        IndexName: ix.name,
-        KeySchema: [{ AttributeName: ix.partitionKey.name, KeyType: 'HASH' }, { AttributeName: ix.sortKey.name, KeyType: 'RANGE' }],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-      }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: names.stateTable,
+        KeySchema: [{ AttributeName: STATE_TABLE.partitionKey.name, KeyType: 'HASH' }],
+        AttributeDefinitions: [
+          { AttributeName: STATE_TABLE.partitionKey.name, AttributeType: STATE_TABLE.partitionKey.type },
+          { AttributeName: ix.partitionKey.name, AttributeType: ix.partitionKey.type },
+          { AttributeName: ix.sortKey.name, AttributeType: ix.sortKey.type },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: ix.name,
+            KeySchema: [
+              { AttributeName: ix.partitionKey.name, KeyType: 'HASH' },
+              { AttributeName: ix.sortKey.name, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
 
     await eb.send(new CreateEventBusCommand({ Name: names.eventBus }));
     const routes: [string, object, string][] = [
@@ -89,9 +120,18 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
       [names.lifecycleRule, LIFECYCLE_PATTERN, lifecycle.QueueUrl!],
     ];
     for (const [rule, pattern, url] of routes) {
-      await eb.send(new PutRuleCommand({ Name: rule, EventBusName: names.eventBus, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }));
+      await eb.send(
+        new PutRuleCommand({
+          Name: rule,
+          EventBusName: names.eventBus,
+          EventPattern: JSON.stringify(pattern),
+          State: 'ENABLED',
+        }),
+      );
       const arn = await queueArn(sqs, url);
-      await eb.send(new PutTargetsCommand({ Rule: rule, EventBusName: names.eventBus, Targets: [{ Id: 'queue', Arn: arn }] }));
+      await eb.send(
+        new PutTargetsCommand({ Rule: rule, EventBusName: names.eventBus, Targets: [{ Id: 'queue', Arn: arn }] }),
+      );
     }
     return {
       endpoint,
@@ -106,7 +146,9 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
       lifecycleDeadLetterQueueUrl: lifecycleDlq.QueueUrl!,
     };
   } finally {
-    sqs.destroy(); ddb.destroy(); eb.destroy();
+    sqs.destroy();
+    ddb.destroy();
+    eb.destroy();
   }
 }
 

@@ -31,7 +31,10 @@ export interface MotoServer {
 
 export async function startMoto(opts: { port?: number; timeoutMs?: number } = {}): Promise<MotoServer> {
   const bin = join(PROJECT_ROOT, '.venv/bin/moto_server');
-  if (!existsSync(bin)) throw new Error(`moto server not found at ${bin}: run "npm run setup:py" (creates .venv from requirements-dev.txt)`);
+  if (!existsSync(bin))
+    throw new Error(
+      `moto server not found at ${bin}: run "npm run setup:py" (creates .venv from requirements-dev.txt)`,
+    );
   const port = opts.port ?? (await freePort());
   const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -39,6 +42,10 @@ export async function startMoto(opts: { port?: number; timeoutMs?: number } = {}
   });
   const proc = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
-  await proc.ready(`moto server on ${endpoint}`, async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, opts.timeoutMs ?? 30_000);
+  await proc.ready(
+    `moto server on ${endpoint}`,
+    async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
+    opts.timeoutMs ?? 30_000,
+  );
   return { endpoint, port, stop: proc.stop };
 }

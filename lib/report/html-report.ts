@@ -6,14 +6,30 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
-export interface SeriesPoint { t: number; value: number }
+export interface SeriesPoint {
+  t: number;
+  value: number;
+}
 /** One line: e.g. one camera's DriftScore. `t` is epoch ms. */
-export interface ChartSeries { name: string; points: SeriesPoint[] }
-export interface ThresholdLine { value: number; label: string }
+export interface ChartSeries {
+  name: string;
+  points: SeriesPoint[];
+}
+export interface ThresholdLine {
+  value: number;
+  label: string;
+}
 /** A point in time worth pointing at, e.g. a trigger; drawn at `value` (or at the chart's top). */
-export interface ChartMarker { t: number; value?: number; label: string }
+export interface ChartMarker {
+  t: number;
+  value?: number;
+  label: string;
+}
 /** A moment drawn as a vertical dashed line, e.g. when a simulated fault began. */
-export interface ChartEvent { t: number; label: string }
+export interface ChartEvent {
+  t: number;
+  label: string;
+}
 export interface ReportChart {
   title: string;
   series: ChartSeries[];
@@ -22,7 +38,11 @@ export interface ReportChart {
   events?: ChartEvent[];
   yName?: string;
 }
-export interface ReportTable { title: string; columns: string[]; rows: (string | number)[][] }
+export interface ReportTable {
+  title: string;
+  columns: string[];
+  rows: (string | number)[][];
+}
 export interface ReportDocument {
   title: string;
   subtitle?: string;
@@ -53,9 +73,11 @@ export function downsample(points: readonly SeriesPoint[], max: number): SeriesP
   const size = points.length / buckets;
   const out: SeriesPoint[] = [];
   for (let b = 0; b < buckets; b++) {
-    const from = Math.floor(b * size), to = Math.min(points.length, Math.floor((b + 1) * size));
+    const from = Math.floor(b * size),
+      to = Math.min(points.length, Math.floor((b + 1) * size));
     if (from >= to) continue;
-    let lo = points[from]!, hi = points[from]!;
+    let lo = points[from]!,
+      hi = points[from]!;
     for (let i = from + 1; i < to; i++) {
       const p = points[i]!;
       if (p.value < lo.value) lo = p;
@@ -68,13 +90,23 @@ export function downsample(points: readonly SeriesPoint[], max: number): SeriesP
   return out;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON that is safe inside a <script> element. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 function renderTable(t: ReportTable): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
-  const body = t.rows.map((r) => `<tr>${r.map((c) => `<td${typeof c === 'number' ? ' class="num"' : ''}>${escapeHtml(String(c))}</td>`).join('')}</tr>`).join('\n');
+  const body = t.rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c) => `<td${typeof c === 'number' ? ' class="num"' : ''}>${escapeHtml(String(c))}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
   return `<section class="table"><h2>${escapeHtml(t.title)}</h2><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></section>`;
 }
 
@@ -129,7 +161,10 @@ const CLIENT_SCRIPT = `
 export function renderHtmlReport(doc: ReportDocument): string {
   const maxPoints = doc.maxPointsPerSeries ?? 2000;
   const charts = (doc.charts ?? []).map((c) => {
-    const series = c.series.map((s) => ({ name: s.name, points: downsample(s.points, maxPoints).map((p) => [p.t, p.value]) }));
+    const series = c.series.map((s) => ({
+      name: s.name,
+      points: downsample(s.points, maxPoints).map((p) => [p.t, p.value]),
+    }));
     let top = -Infinity;
     for (const s of c.series) for (const p of s.points) if (p.value > top) top = p.value;
     for (const th of c.thresholds ?? []) top = Math.max(top, th.value);
@@ -139,10 +174,19 @@ export function renderHtmlReport(doc: ReportDocument): string {
       series,
       thresholds: c.thresholds ?? [],
       events: c.events ?? [],
-      markers: (c.markers ?? []).map((m) => ({ t: m.t, value: m.value ?? (Number.isFinite(top) ? top : 0), label: m.label })),
+      markers: (c.markers ?? []).map((m) => ({
+        t: m.t,
+        value: m.value ?? (Number.isFinite(top) ? top : 0),
+        label: m.label,
+      })),
     };
   });
-  const tiles = (doc.summary ?? []).map((s) => `<div class="tile"><div class="v">${escapeHtml(String(s.value))}</div><div class="l">${escapeHtml(s.label)}</div></div>`).join('');
+  const tiles = (doc.summary ?? [])
+    .map(
+      (s) =>
+        `<div class="tile"><div class="v">${escapeHtml(String(s.value))}</div><div class="l">${escapeHtml(s.label)}</div></div>`,
+    )
+    .join('');
   return `<!doctype html>
 <html lang="en">
 <head>

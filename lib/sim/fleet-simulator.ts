@@ -32,7 +32,12 @@ export interface SimCamera {
 }
 
 /** A metric value as sent, kept for the report's charts. */
-export interface SentPoint { ts: number; value: number; sampleCount?: number; modelVersion?: string }
+export interface SentPoint {
+  ts: number;
+  value: number;
+  sampleCount?: number;
+  modelVersion?: string;
+}
 
 export interface SimMessage {
   /** Event time at which the camera sends it. */
@@ -60,7 +65,8 @@ const MODALITY_LATENCY_MS: Record<Modality, number> = { Rgb: 30, Thermal: 40, De
 const MIN = 60_000;
 
 /** The version a rollout moves to: minor + 1 (rgb-det-v3.2.1 → rgb-det-v3.3.0). */
-const nextVersion = (v: string) => v.replace(/v(\d+)\.(\d+)\.\d+$/, (_m, major: string, minor: string) => `v${major}.${Number(minor) + 1}.0`);
+const nextVersion = (v: string) =>
+  v.replace(/v(\d+)\.(\d+)\.\d+$/, (_m, major: string, minor: string) => `v${major}.${Number(minor) + 1}.0`);
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 const ramp = (sinceMs: number, durationMs: number) => (sinceMs < 0 ? 0 : Math.min(1, sinceMs / durationMs));
@@ -83,9 +89,11 @@ export class FleetSimulator {
       sendIntervalSec: opts.sendIntervalSec ?? FLEET_DEFAULTS.sendIntervalSec,
     };
     const { cameras, hours, seed, sampleIntervalSec, sendIntervalSec } = this.options;
-    if (!Number.isInteger(cameras) || cameras < 1) throw new Error(`cameras must be a positive integer, got ${cameras}`);
+    if (!Number.isInteger(cameras) || cameras < 1)
+      throw new Error(`cameras must be a positive integer, got ${cameras}`);
     if (!(hours > 0)) throw new Error(`hours must be > 0, got ${hours}`);
-    if (sendIntervalSec % sampleIntervalSec !== 0) throw new Error('sendIntervalSec must be a multiple of sampleIntervalSec');
+    if (sendIntervalSec % sampleIntervalSec !== 0)
+      throw new Error('sendIntervalSec must be a multiple of sampleIntervalSec');
     const durationMs = Math.round(hours * 3600_000);
     this.startMs = opts.startMs ?? Math.floor((Date.now() - durationMs - MIN) / MIN) * MIN;
     this.endMs = this.startMs + durationMs;
@@ -97,7 +105,9 @@ export class FleetSimulator {
       const rng = new Prng(seed, 1, index);
       const modality = MODALITIES[index % MODALITIES.length]!;
       const s = scenario(scenarioId);
-      const onsetMs = s.onset ? Math.round((this.startMs + durationMs * rng.uniform(s.onset[0], s.onset[1])) / MIN) * MIN : null;
+      const onsetMs = s.onset
+        ? Math.round((this.startMs + durationMs * rng.uniform(s.onset[0], s.onset[1])) / MIN) * MIN
+        : null;
       return {
         id: `cam-${String(index + 1).padStart(4, '0')}`,
         index,
@@ -118,10 +128,18 @@ export class FleetSimulator {
     this.runtimes = this.cameras.map((cam) => {
       const rng = new Prng(seed, 2, cam.index);
       return {
-        cam, rng,
+        cam,
+        rng,
         phaseMs: rng.int(0, sendIntervalSec / sampleIntervalSec - 1) * sampleIntervalSec * 1000,
-        buffer: [], badParts: 0, driftAr: 0,
-        change: { target: rng.uniform(0.82, 0.95), slowMs: rng.uniform(330, 480), drop: rng.uniform(0.07, 0.12), rollout: rng.uniform(-0.06, 0.03) },
+        buffer: [],
+        badParts: 0,
+        driftAr: 0,
+        change: {
+          target: rng.uniform(0.82, 0.95),
+          slowMs: rng.uniform(330, 480),
+          drop: rng.uniform(0.07, 0.12),
+          rollout: rng.uniform(-0.06, 0.03),
+        },
       };
     });
   }
@@ -129,7 +147,8 @@ export class FleetSimulator {
   /** Messages in the order the fleet sends them (event time). Can be iterated once. */
   *messages(): Generator<SimMessage> {
     const { sampleIntervalSec, sendIntervalSec } = this.options;
-    const step = sampleIntervalSec * 1000, sendEvery = sendIntervalSec * 1000;
+    const step = sampleIntervalSec * 1000,
+      sendEvery = sendIntervalSec * 1000;
     for (let t = this.startMs; t < this.endMs; t += step) {
       for (const rt of this.runtimes) {
         this.sample(rt, t);
@@ -158,11 +177,18 @@ export class FleetSimulator {
     const hourOfDay = (8 + (t - this.startMs) / 3600_000) % 24;
     const daylight = 0.65 + 0.35 * Math.sin(((hourOfDay - 6) / 24) * 2 * Math.PI);
     // Labelled samples per interval; now and then very few (a quiet scene): noisy, to be gated out.
-    const samples = rng.chance(0.05) ? rng.int(2, 12) : Math.max(20, Math.round(cam.base.samples * daylight + rng.normal(0, 15)));
+    const samples = rng.chance(0.05)
+      ? rng.int(2, 12)
+      : Math.max(20, Math.round(cam.base.samples * daylight + rng.normal(0, 15)));
     const ts = t + rng.int(0, 999);
 
     const rolledOut = cam.scenario === 'model-rollout' && since >= 0;
-    const drop = cam.scenario === 'accuracy-regression' ? rt.change.drop * ramp(since, 15 * MIN) : rolledOut ? -rt.change.rollout : 0;
+    const drop =
+      cam.scenario === 'accuracy-regression'
+        ? rt.change.drop * ramp(since, 15 * MIN)
+        : rolledOut
+          ? -rt.change.rollout
+          : 0;
     const rate = (base: number) => {
       const p = clamp(base - drop, 0.01, 0.99);
       return round(clamp(p + rng.normal(0, Math.sqrt((p * (1 - p)) / samples)), 0, 1), 4);
@@ -174,7 +200,10 @@ export class FleetSimulator {
     if (cam.scenario === 'drift-recovers') driftLevel = ramp(since, 40 * MIN) - ramp(since - 90 * MIN, 20 * MIN);
     const driftShift = (rt.change.target - cam.base.drift) * driftLevel;
     const drift = round(Math.max(0, cam.base.drift + rt.driftAr + driftShift), 4);
-    const typical = cam.scenario === 'latency-regression' ? cam.base.latencyMs + (rt.change.slowMs - cam.base.latencyMs) * ramp(since, 20 * MIN) : cam.base.latencyMs;
+    const typical =
+      cam.scenario === 'latency-regression'
+        ? cam.base.latencyMs + (rt.change.slowMs - cam.base.latencyMs) * ramp(since, 20 * MIN)
+        : cam.base.latencyMs;
     const spike = rng.chance(0.01) ? rng.uniform(1.5, 2.5) : 1;
     const latency = round(typical * Math.exp(rng.normal(0, 0.12)) * spike, 1);
 
@@ -188,8 +217,13 @@ export class FleetSimulator {
     const modelVersion = rolledOut ? nextVersion(cam.modelVersion) : cam.modelVersion;
     for (const [metric, value, sampleCount] of values) {
       const event: Record<string, unknown> = {
-        id: rng.uuid(), timestamp: this.timestamp(rng, ts), camera_id: cam.id, modality: cam.modality,
-        metric, value, model_version: modelVersion,
+        id: rng.uuid(),
+        timestamp: this.timestamp(rng, ts),
+        camera_id: cam.id,
+        modality: cam.modality,
+        metric,
+        value,
+        model_version: modelVersion,
       };
       if (sampleCount !== undefined) event.sample_count = sampleCount;
       rt.buffer.push(event);
@@ -204,14 +238,30 @@ export class FleetSimulator {
   /** One invalid element, of a kind producers really get wrong. */
   private badElement(rt: CameraRuntime, ts: number): object {
     const { cam, rng } = rt;
-    const ok = { id: rng.uuid(), timestamp: this.timestamp(rng, ts), camera_id: cam.id, modality: cam.modality, metric: 'Accuracy', value: 0.9, sample_count: 100 };
+    const ok = {
+      id: rng.uuid(),
+      timestamp: this.timestamp(rng, ts),
+      camera_id: cam.id,
+      modality: cam.modality,
+      metric: 'Accuracy',
+      value: 0.9,
+      sample_count: 100,
+    };
     switch (rng.int(0, 5)) {
-      case 0: return { ...ok, metric: 'F1' };
-      case 1: return { ...ok, value: 1.7 };
-      case 2: return { ...ok, timestamp: '27/11/2026 08:15' };
-      case 3: return { ...ok, value: '0.93' };
-      case 4: { const { camera_id: _omit, ...rest } = ok; return rest; }
-      default: return { ...ok, modality: 'Infrared' };
+      case 0:
+        return { ...ok, metric: 'F1' };
+      case 1:
+        return { ...ok, value: 1.7 };
+      case 2:
+        return { ...ok, timestamp: '27/11/2026 08:15' };
+      case 3:
+        return { ...ok, value: '0.93' };
+      case 4: {
+        const { camera_id: _omit, ...rest } = ok;
+        return rest;
+      }
+      default:
+        return { ...ok, modality: 'Infrared' };
     }
   }
 
@@ -225,7 +275,13 @@ export class FleetSimulator {
     rt.badParts = 0;
     // Now and then a malformed camera's uplink cuts a body short: the whole body is one bad part.
     if (rt.cam.scenario === 'malformed' && rt.rng.chance(0.08)) {
-      yield { sendAtMs, cameraId: rt.cam.id, body: body.slice(0, rt.rng.int(20, Math.min(400, body.length - 1))), validEvents: 0, badParts: 1 };
+      yield {
+        sendAtMs,
+        cameraId: rt.cam.id,
+        body: body.slice(0, rt.rng.int(20, Math.min(400, body.length - 1))),
+        validEvents: 0,
+        badParts: 1,
+      };
     }
   }
 

@@ -25,7 +25,10 @@ export class Prng {
     let mixed = seed >>> 0;
     for (const s of streams) mixed = (Math.imul(mixed ^ (s >>> 0), 0x27d4eb2d) + 0x165667b1) >>> 0;
     const init = splitmix32(mixed);
-    this.a = init(); this.b = init(); this.c = init(); this.d = init();
+    this.a = init();
+    this.b = init();
+    this.c = init();
+    this.d = init();
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
@@ -112,7 +115,11 @@ export function mulberry32(seed: number): () => number {
 export function normal(rand: () => number): () => number {
   let spare: number | null = null;
   return () => {
-    if (spare !== null) { const s = spare; spare = null; return s; }
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
+      return s;
+    }
     let u = 0;
     while (u === 0) u = rand();
     const r = Math.sqrt(-2 * Math.log(u));

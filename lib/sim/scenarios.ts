@@ -3,7 +3,17 @@
 // new detector gets a new row here.
 import type { ActionType } from '../core/policy.js';
 
-export const SCENARIO_IDS = ['healthy', 'drift', 'drift-recovers', 'accuracy-regression', 'latency-regression', 'model-rollout', 'malformed', 'flaky-storage', 'poison-storage'] as const;
+export const SCENARIO_IDS = [
+  'healthy',
+  'drift',
+  'drift-recovers',
+  'accuracy-regression',
+  'latency-regression',
+  'model-rollout',
+  'malformed',
+  'flaky-storage',
+  'poison-storage',
+] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface Scenario {
@@ -25,40 +35,80 @@ export interface Scenario {
 
 export const SCENARIOS: readonly Scenario[] = [
   {
-    id: 'healthy', share: 0, min: 0, onset: null, expectedAction: null,
+    id: 'healthy',
+    share: 0,
+    min: 0,
+    onset: null,
+    expectedAction: null,
     description: 'stable model, realistic noise, low-sample intervals and latency spikes: must stay quiet',
   },
   {
-    id: 'drift', share: 0.05, min: 1, onset: [0.25, 0.55], expectedAction: 'RetrainingRequested',
+    id: 'drift',
+    share: 0.05,
+    min: 1,
+    onset: [0.25, 0.55],
+    expectedAction: 'RetrainingRequested',
     description: 'input distribution shifts: DriftScore ramps up over ~40 min',
   },
   {
-    id: 'drift-recovers', share: 0.02, min: 1, onset: [0.2, 0.35], expectedAction: 'RetrainingRequested', expectResolved: true,
+    id: 'drift-recovers',
+    share: 0.02,
+    min: 1,
+    onset: [0.2, 0.35],
+    expectedAction: 'RetrainingRequested',
+    expectResolved: true,
     description: 'DriftScore rises for ~90 min, then the scene returns to normal: retrain, then AlertResolved',
   },
   {
-    id: 'accuracy-regression', share: 0.05, min: 1, onset: [0.25, 0.55], expectedAction: 'HyperparameterTuningRequested',
+    id: 'accuracy-regression',
+    share: 0.05,
+    min: 1,
+    onset: [0.25, 0.55],
+    expectedAction: 'HyperparameterTuningRequested',
     description: 'Accuracy/Precision/Recall drop 7-12 points without drift, same model_version',
   },
   {
-    id: 'latency-regression', share: 0.05, min: 1, onset: [0.25, 0.55], expectedAction: 'SlaBreached',
+    id: 'latency-regression',
+    share: 0.05,
+    min: 1,
+    onset: [0.25, 0.55],
+    expectedAction: 'SlaBreached',
     description: 'inference gets slow: LatencyMs climbs to 330-480 ms over ~20 min',
   },
   {
-    id: 'model-rollout', share: 0.03, min: 1, onset: [0.3, 0.6], expectedAction: null,
+    id: 'model-rollout',
+    share: 0.03,
+    min: 1,
+    onset: [0.3, 0.6],
+    expectedAction: null,
     description: 'a new model_version rolls out, Accuracy -6..+3 points: the baseline is relearned, no trigger',
   },
   {
-    id: 'malformed', share: 0.02, min: 1, onset: null, expectedAction: null,
+    id: 'malformed',
+    share: 0.02,
+    min: 1,
+    onset: null,
+    expectedAction: null,
     description: 'some bad array elements and truncated bodies among valid events: bad parts to the DLQ with reasons',
   },
   {
-    id: 'flaky-storage', share: 0.01, min: 1, onset: null, expectedAction: null, storageFault: 'transient',
-    description: 'injected: its first state write fails, so that message is retried (partial batch failure), then applied',
+    id: 'flaky-storage',
+    share: 0.01,
+    min: 1,
+    onset: null,
+    expectedAction: null,
+    storageFault: 'transient',
+    description:
+      'injected: its first state write fails, so that message is retried (partial batch failure), then applied',
   },
   {
-    id: 'poison-storage', share: 0.005, min: 1, onset: null, expectedAction: null, storageFault: 'permanent',
-    description: "injected: every state write fails, so SQS redrives its messages to the DLQ after maxReceiveCount",
+    id: 'poison-storage',
+    share: 0.005,
+    min: 1,
+    onset: null,
+    expectedAction: null,
+    storageFault: 'permanent',
+    description: 'injected: every state write fails, so SQS redrives its messages to the DLQ after maxReceiveCount',
   },
 ];
 
@@ -77,7 +127,8 @@ export function scenarioCounts(cameras: number): Record<ScenarioId, number> {
     counts[s.id] = Math.max(s.min, Math.round(s.share * cameras));
     assigned += counts[s.id];
   }
-  if (assigned >= cameras) throw new Error(`a fleet of ${cameras} cameras is too small for every scenario (needs more than ${assigned})`);
+  if (assigned >= cameras)
+    throw new Error(`a fleet of ${cameras} cameras is too small for every scenario (needs more than ${assigned})`);
   counts.healthy = cameras - assigned;
   return counts;
 }

@@ -48,10 +48,12 @@ export class MonitorFunction extends Construct {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `${props.description} (stage ${props.stage})`,
     });
-    this.role.addToPrincipalPolicy(new PolicyStatement({
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [this.logGroup.logGroupArn],
-    }));
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
     for (const statement of props.permissions ?? []) this.role.addToPrincipalPolicy(statement);
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -75,8 +77,12 @@ export class MonitorFunction extends Construct {
         [POWERTOOLS_ENV.tracerCaptureResponse]: 'false',
       },
       bundling: {
-        format: OutputFormat.ESM, minify: FUNCTION_BUNDLING.minify, sourceMap: FUNCTION_BUNDLING.sourceMap, target: FUNCTION_BUNDLING.target,
-        externalModules: [...FUNCTION_BUNDLING.externalModules], banner: FUNCTION_BUNDLING.banner,
+        format: OutputFormat.ESM,
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourceMap,
+        target: FUNCTION_BUNDLING.target,
+        externalModules: [...FUNCTION_BUNDLING.externalModules],
+        banner: FUNCTION_BUNDLING.banner,
       },
     });
     // CDK makes the function depend on its role, which it already references by GetAtt (cfn-lint

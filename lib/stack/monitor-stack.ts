@@ -5,11 +5,28 @@ import { AttributeType, Billing, ProjectionType, TableV2, type ITableV2 } from '
 import { GraphWidget, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import { Archive, EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { AccountPrincipal, AnyPrincipal, ArnPrincipal, Effect, PolicyStatement, type IPrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  AccountPrincipal,
+  AnyPrincipal,
+  ArnPrincipal,
+  Effect,
+  PolicyStatement,
+  type IPrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV, EVENT_SOURCE, INGEST, LIFECYCLE_PATTERN, OUTBOX_SWEEP, POLICY_CACHE_SECONDS, RETRAINING_PATTERN, STATE_TABLE, resourceNames } from '../resources.js';
+import {
+  ENV,
+  EVENT_SOURCE,
+  INGEST,
+  LIFECYCLE_PATTERN,
+  OUTBOX_SWEEP,
+  POLICY_CACHE_SECONDS,
+  RETRAINING_PATTERN,
+  STATE_TABLE,
+  resourceNames,
+} from '../resources.js';
 import { METRIC, SERVICE } from '../telemetry.js';
 import { MonitorFunction } from './monitor-function.js';
 import { MonitorOperations } from './operations.js';
@@ -44,7 +61,8 @@ export class MonitorStack extends Stack {
       enforceSSL: true,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: INGEST.maxReceiveCount },
     });
-    for (const statement of producerStatements(ingestQueue.queueArn, config.producerPrincipals)) ingestQueue.addToResourcePolicy(statement);
+    for (const statement of producerStatements(ingestQueue.queueArn, config.producerPrincipals))
+      ingestQueue.addToResourcePolicy(statement);
 
     // --- State ---
     const table = new TableV2(this, 'StateTable', {
@@ -55,12 +73,14 @@ export class MonitorStack extends Stack {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
       // Sparse: only camera items with unpublished triggers carry its key, so it costs a write only then.
-      globalSecondaryIndexes: [{
-        indexName: STATE_TABLE.pendingOutboxIndex.name,
-        partitionKey: { name: STATE_TABLE.pendingOutboxIndex.partitionKey.name, type: AttributeType.STRING },
-        sortKey: { name: STATE_TABLE.pendingOutboxIndex.sortKey.name, type: AttributeType.NUMBER },
-        projectionType: ProjectionType.KEYS_ONLY,
-      }],
+      globalSecondaryIndexes: [
+        {
+          indexName: STATE_TABLE.pendingOutboxIndex.name,
+          partitionKey: { name: STATE_TABLE.pendingOutboxIndex.partitionKey.name, type: AttributeType.STRING },
+          sortKey: { name: STATE_TABLE.pendingOutboxIndex.sortKey.name, type: AttributeType.NUMBER },
+          projectionType: ProjectionType.KEYS_ONLY,
+        },
+      ],
     });
 
     // --- Triggers: bus, archive, retraining rule with retries and a dead-letter queue ---
@@ -87,11 +107,12 @@ export class MonitorStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(HANDOFF_RETENTION_DAYS),
     });
-    const ruleTarget = (queue: IQueue) => new SqsQueue(queue, {
-      retryAttempts: RULE_TARGET_RETRY.attempts,
-      maxEventAge: Duration.hours(RULE_TARGET_RETRY.maxEventAgeHours),
-      deadLetterQueue: ruleDeadLetterQueue,
-    });
+    const ruleTarget = (queue: IQueue) =>
+      new SqsQueue(queue, {
+        retryAttempts: RULE_TARGET_RETRY.attempts,
+        maxEventAge: Duration.hours(RULE_TARGET_RETRY.maxEventAgeHours),
+        deadLetterQueue: ruleDeadLetterQueue,
+      });
     new Rule(this, 'RetrainingRequestedRule', {
       ruleName: names.retrainingRule,
       eventBus: bus,
@@ -129,12 +150,13 @@ export class MonitorStack extends Stack {
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
     };
-    const eventSource = (queue: IQueue) => new SqsEventSource(queue, {
-      batchSize: config.batchSize,
-      maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
-      maxConcurrency: config.maxConcurrency,
-      reportBatchItemFailures: true,
-    });
+    const eventSource = (queue: IQueue) =>
+      new SqsEventSource(queue, {
+        batchSize: config.batchSize,
+        maxBatchingWindow: Duration.seconds(config.batchingWindowSeconds),
+        maxConcurrency: config.maxConcurrency,
+        reportBatchItemFailures: true,
+      });
     const ingest = new MonitorFunction(this, 'Ingest', {
       ...functionDefaults,
       entry: 'ingest',
@@ -170,7 +192,10 @@ export class MonitorStack extends Stack {
       environment: monitorEnvironment(table, bus, config.defaultPolicy),
       permissions: [
         ...monitorPermissions(table, bus),
-        new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${STATE_TABLE.pendingOutboxIndex.name}`] }),
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [`${table.tableArn}/index/${STATE_TABLE.pendingOutboxIndex.name}`],
+        }),
       ],
     });
     new Rule(this, 'OutboxSweepSchedule', {
@@ -181,33 +206,81 @@ export class MonitorStack extends Stack {
     });
 
     // --- Alarms and dashboard ---
-    const ops = new MonitorOperations(this, 'Operations', { names, stage: config.stage, ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}) });
+    const ops = new MonitorOperations(this, 'Operations', {
+      names,
+      stage: config.stage,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
     const m = (name: string) => ops.metric(SERVICE.ingest, name);
     ops.addRow(
-      new GraphWidget({ title: 'Events per minute', left: [m(METRIC.eventsProcessed), m(METRIC.eventsRejected), m(METRIC.eventsDuplicate), m(METRIC.eventsLate)], width: 12 }),
+      new GraphWidget({
+        title: 'Events per minute',
+        left: [m(METRIC.eventsProcessed), m(METRIC.eventsRejected), m(METRIC.eventsDuplicate), m(METRIC.eventsLate)],
+        width: 12,
+      }),
       new GraphWidget({ title: 'Triggers per minute, by type', left: [ops.triggersByType()], width: 12 }),
     );
     ops.addRow(
-      new GraphWidget({ title: 'Ingest queue: oldest message (s)', left: [ingestQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })], right: [ingestQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })], width: 8 }),
-      new GraphWidget({ title: 'Dead-letter queues: visible messages', left: [deadLetterQueue, ruleDeadLetterQueue, lifecycleDeadLetterQueue].map((q) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })), width: 8 }),
-      new GraphWidget({ title: 'State conflicts, publish and camera failures', left: [m(METRIC.stateConflicts), m(METRIC.publishFailures), m(METRIC.cameraFailures), m(METRIC.detectorErrors)], width: 8 }),
+      new GraphWidget({
+        title: 'Ingest queue: oldest message (s)',
+        left: [ingestQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' })],
+        right: [
+          ingestQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Dead-letter queues: visible messages',
+        left: [deadLetterQueue, ruleDeadLetterQueue, lifecycleDeadLetterQueue].map((q) =>
+          q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        ),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'State conflicts, publish and camera failures',
+        left: [m(METRIC.stateConflicts), m(METRIC.publishFailures), m(METRIC.cameraFailures), m(METRIC.detectorErrors)],
+        width: 8,
+      }),
     );
-    ops.watchDeadLetterQueue('IngestDeadLetterAlarm', deadLetterQueue, 'ingest-dlq-visible',
-      `Messages in ${names.deadLetterQueue}: rejected input (reason in the vmon-reason attribute) or records that failed ${INGEST.maxReceiveCount} receives. Inspect, fix, then redrive.`);
-    ops.watchDeadLetterQueue('RuleDeadLetterAlarm', ruleDeadLetterQueue, 'rule-dlq-visible',
-      `Messages in ${names.ruleDeadLetterQueue}: EventBridge could not deliver events to a rule target within ${RULE_TARGET_RETRY.maxEventAgeHours} h of retries. The ERROR_CODE and RULE_ARN message attributes say why and which rule; replay from the archive once fixed.`);
-    ops.watchDeadLetterQueue('LifecycleDeadLetterAlarm', lifecycleDeadLetterQueue, 'lifecycle-dlq-visible',
-      `Messages in ${names.lifecycleDeadLetterQueue}: rejected RetrainingCompleted / ModelDeployed events (reason in vmon-reason) or records that failed ${INGEST.maxReceiveCount} receives.`);
-    ops.watchQueueAge('IngestQueueAgeAlarm', ingestQueue, names.ingestQueue, 'ingest-oldest-message-age', config.oldestMessageAlarmSeconds);
+    ops.watchDeadLetterQueue(
+      'IngestDeadLetterAlarm',
+      deadLetterQueue,
+      'ingest-dlq-visible',
+      `Messages in ${names.deadLetterQueue}: rejected input (reason in the vmon-reason attribute) or records that failed ${INGEST.maxReceiveCount} receives. Inspect, fix, then redrive.`,
+    );
+    ops.watchDeadLetterQueue(
+      'RuleDeadLetterAlarm',
+      ruleDeadLetterQueue,
+      'rule-dlq-visible',
+      `Messages in ${names.ruleDeadLetterQueue}: EventBridge could not deliver events to a rule target within ${RULE_TARGET_RETRY.maxEventAgeHours} h of retries. The ERROR_CODE and RULE_ARN message attributes say why and which rule; replay from the archive once fixed.`,
+    );
+    ops.watchDeadLetterQueue(
+      'LifecycleDeadLetterAlarm',
+      lifecycleDeadLetterQueue,
+      'lifecycle-dlq-visible',
+      `Messages in ${names.lifecycleDeadLetterQueue}: rejected RetrainingCompleted / ModelDeployed events (reason in vmon-reason) or records that failed ${INGEST.maxReceiveCount} receives.`,
+    );
+    ops.watchQueueAge(
+      'IngestQueueAgeAlarm',
+      ingestQueue,
+      names.ingestQueue,
+      'ingest-oldest-message-age',
+      config.oldestMessageAlarmSeconds,
+    );
     ops.watchFunction(ingest);
     ops.watchFunction(lifecycle);
     ops.watchFunction(sweeper);
     ops.alarm('PublishFailuresAlarm', {
       name: 'trigger-publish-failures',
-      description: 'Triggers could not be put on the bus after retries; they stay in the camera outbox and are republished when the records are redelivered.',
+      description:
+        'Triggers could not be put on the bus after retries; they stay in the camera outbox and are republished when the records are redelivered.',
       metric: new MathExpression({
         expression: 'FILL(ingest, 0) + FILL(lifecycle, 0) + FILL(sweep, 0)',
-        usingMetrics: { ingest: m(METRIC.publishFailures), lifecycle: ops.metric(SERVICE.lifecycle, METRIC.publishFailures), sweep: ops.metric(SERVICE.outboxSweep, METRIC.publishFailures) },
+        usingMetrics: {
+          ingest: m(METRIC.publishFailures),
+          lifecycle: ops.metric(SERVICE.lifecycle, METRIC.publishFailures),
+          sweep: ops.metric(SERVICE.outboxSweep, METRIC.publishFailures),
+        },
         label: 'Trigger publish failures',
         period: Duration.minutes(1),
       }),
@@ -219,11 +292,18 @@ export class MonitorStack extends Stack {
     for (const fn of [ingest, lifecycle, sweeper]) {
       Validations.of(fn.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
+        reason:
+          'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
       });
     }
-    Validations.of(ruleDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the bus rules\' targets (EventBridge DeadLetterConfig).' });
-    Validations.of(retrainingQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'Hand-off queue for the training pipeline; its consumer owns redrive.' });
+    Validations.of(ruleDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: "This queue is itself the dead-letter queue of the bus rules' targets (EventBridge DeadLetterConfig).",
+    });
+    Validations.of(retrainingQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'Hand-off queue for the training pipeline; its consumer owns redrive.',
+    });
 
     new CfnOutput(this, 'IngestQueueUrl', { value: ingestQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
@@ -284,7 +364,10 @@ export function producerStatements(queueArn: string, producers: readonly Produce
   if (producers.length === 0) return [];
   const accounts = producers.flatMap((p) => (p.kind === 'account' ? [p.accountId] : []));
   const arns = producers.flatMap((p) => (p.kind === 'arn' ? [p.arn] : []));
-  const principals: IPrincipal[] = [...accounts.map((a) => new AccountPrincipal(a)), ...arns.map((a) => new ArnPrincipal(a))];
+  const principals: IPrincipal[] = [
+    ...accounts.map((a) => new AccountPrincipal(a)),
+    ...arns.map((a) => new ArnPrincipal(a)),
+  ];
   // Both keys in one operator are ANDed: deny unless the caller's account OR its ARN is listed.
   const notListed: Record<string, string[]> = {};
   if (accounts.length) notListed['aws:PrincipalAccount'] = accounts;

@@ -2,8 +2,16 @@
 // Metric names and dimensions come from lib/telemetry.ts, the same constants the functions emit.
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
-  Alarm, AlarmStatusWidget, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric,
-  TreatMissingData, type IMetric, type IWidget,
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+  type IMetric,
+  type IWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -42,16 +50,21 @@ export class MonitorOperations extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    key.addToResourcePolicy(new PolicyStatement({
-      sid: 'CloudWatchAlarmsPublish',
-      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: ['*'], // in a key policy, "*" is this key
-      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-    }));
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'], // in a key policy, "*" is this key
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
     this.topic = new Topic(this, 'AlarmTopic', { topicName: props.names.alarmTopic, masterKey: key, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
-    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.names.dashboard, defaultInterval: Duration.hours(3) });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: props.names.dashboard,
+      defaultInterval: Duration.hours(3),
+    });
   }
 
   /** A custom metric the functions emit (EMF), summed per minute. */
@@ -77,7 +90,17 @@ export class MonitorOperations extends Construct {
   }
 
   /** An alarm that notifies the topic when it fires and when it recovers. Missing data is "OK". */
-  alarm(id: string, props: { name: string; description: string; metric: IMetric; threshold: number; evaluationPeriods?: number; comparison?: ComparisonOperator }): Alarm {
+  alarm(
+    id: string,
+    props: {
+      name: string;
+      description: string;
+      metric: IMetric;
+      threshold: number;
+      evaluationPeriods?: number;
+      comparison?: ComparisonOperator;
+    },
+  ): Alarm {
     const alarm = new Alarm(this, id, {
       alarmName: `${this.names.alarmPrefix}${props.name}`,
       alarmDescription: props.description,
@@ -131,9 +154,24 @@ export class MonitorOperations extends Construct {
       threshold: 0,
     });
     this.dashboard.addWidgets(
-      new GraphWidget({ title: `${svc}: errors and throttles`, left: [fn.metricErrors(MINUTE), fn.metricThrottles(MINUTE)], width: 8 }),
-      new GraphWidget({ title: `${svc}: duration (ms)`, left: [fn.function.metricDuration({ period: MINUTE, statistic: 'p50' }), fn.function.metricDuration({ period: MINUTE, statistic: 'p99' })], width: 8 }),
-      new GraphWidget({ title: `${svc}: concurrent executions`, left: [fn.function.metric('ConcurrentExecutions', { period: MINUTE, statistic: 'Maximum' })], width: 8 }),
+      new GraphWidget({
+        title: `${svc}: errors and throttles`,
+        left: [fn.metricErrors(MINUTE), fn.metricThrottles(MINUTE)],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: `${svc}: duration (ms)`,
+        left: [
+          fn.function.metricDuration({ period: MINUTE, statistic: 'p50' }),
+          fn.function.metricDuration({ period: MINUTE, statistic: 'p99' }),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: `${svc}: concurrent executions`,
+        left: [fn.function.metric('ConcurrentExecutions', { period: MINUTE, statistic: 'Maximum' })],
+        width: 8,
+      }),
     );
     return [errors, throttles];
   }

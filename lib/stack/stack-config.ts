@@ -24,7 +24,9 @@ export interface StackConfig {
 }
 
 /** CloudWatch Logs retention periods (days) AWS accepts. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 export const DEFAULTS = {
@@ -42,8 +44,18 @@ export const DEFAULTS = {
 
 /** Every context key the stack reads. */
 export const CONTEXT_KEYS = [
-  'stage', 'functionMemoryMb', 'batchSize', 'batchingWindowSeconds', 'maxConcurrency', 'defaultPolicy', 'producerPrincipals', 'alarmEmail', 'logLevel', 'logRetentionDays',
-  'archiveRetentionDays', 'oldestMessageAlarmSeconds',
+  'stage',
+  'functionMemoryMb',
+  'batchSize',
+  'batchingWindowSeconds',
+  'maxConcurrency',
+  'defaultPolicy',
+  'producerPrincipals',
+  'alarmEmail',
+  'logLevel',
+  'logRetentionDays',
+  'archiveRetentionDays',
+  'oldestMessageAlarmSeconds',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -52,7 +64,9 @@ const MAX_POLICY_CHARS = 3000;
 
 export class StackConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid CDK context (set with -c key=value or in cdk.json "context"):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `invalid CDK context (set with -c key=value or in cdk.json "context"):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'StackConfigError';
   }
 }
@@ -85,16 +99,27 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
   const rawStage = given('stage');
   if (rawStage !== undefined) {
     if (typeof rawStage === 'string' && /^[a-z][a-z0-9-]{0,22}[a-z0-9]$|^[a-z]$/.test(rawStage)) stage = rawStage;
-    else problems.push(`stage: must be 1–24 lowercase letters, digits or '-', starting with a letter and not ending with '-' (it is part of every resource name), got ${show(rawStage)}`);
+    else
+      problems.push(
+        `stage: must be 1–24 lowercase letters, digits or '-', starting with a letter and not ending with '-' (it is part of every resource name), got ${show(rawStage)}`,
+      );
   }
 
   const functionMemoryMb = int('functionMemoryMb', DEFAULTS.functionMemoryMb, 128, 10240, ' (MB)');
   const batchSize = int('batchSize', DEFAULTS.batchSize, 1, 10000);
   const batchingWindowSeconds = int('batchingWindowSeconds', DEFAULTS.batchingWindowSeconds, 0, 300);
   if (batchSize > 10 && batchingWindowSeconds < 1) {
-    problems.push(`batchingWindowSeconds: must be at least 1 when batchSize is above 10 (an SQS event source rule), got ${batchingWindowSeconds} with batchSize ${batchSize}`);
+    problems.push(
+      `batchingWindowSeconds: must be at least 1 when batchSize is above 10 (an SQS event source rule), got ${batchingWindowSeconds} with batchSize ${batchSize}`,
+    );
   }
-  const maxConcurrency = int('maxConcurrency', DEFAULTS.maxConcurrency, 2, 1000, ' (concurrent batches of the SQS event source)');
+  const maxConcurrency = int(
+    'maxConcurrency',
+    DEFAULTS.maxConcurrency,
+    2,
+    1000,
+    ' (concurrent batches of the SQS event source)',
+  );
 
   let defaultPolicy = DEFAULTS.defaultPolicy;
   const rawPolicy = given('defaultPolicy');
@@ -102,7 +127,10 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
     // The rules the functions apply (lib/core/policy.ts), so a bad policy never deploys.
     try {
       const json = JSON.stringify(parsePolicy(rawPolicy));
-      if (json.length > MAX_POLICY_CHARS) problems.push(`defaultPolicy: is ${json.length} characters as JSON; at most ${MAX_POLICY_CHARS} fit in the function's environment (put a larger policy in the state table as the fleet policy instead)`);
+      if (json.length > MAX_POLICY_CHARS)
+        problems.push(
+          `defaultPolicy: is ${json.length} characters as JSON; at most ${MAX_POLICY_CHARS} fit in the function's environment (put a larger policy in the state table as the fleet policy instead)`,
+        );
       else defaultPolicy = json;
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
@@ -113,14 +141,25 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
   const producerPrincipals: ProducerPrincipal[] = [];
   const rawProducers = given('producerPrincipals');
   if (rawProducers !== undefined) {
-    const list = typeof rawProducers === 'string' ? rawProducers.split(',').map((s) => s.trim()).filter(Boolean) : rawProducers;
+    const list =
+      typeof rawProducers === 'string'
+        ? rawProducers
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : rawProducers;
     if (!Array.isArray(list)) {
-      problems.push(`producerPrincipals: must be a list (JSON array in cdk.json, or comma-separated with -c) of account ids or IAM role/user ARNs, got ${show(rawProducers)}`);
+      problems.push(
+        `producerPrincipals: must be a list (JSON array in cdk.json, or comma-separated with -c) of account ids or IAM role/user ARNs, got ${show(rawProducers)}`,
+      );
     } else {
       list.forEach((p, i) => {
         const principal = typeof p === 'string' ? producerPrincipal(p.trim()) : undefined;
         if (principal) producerPrincipals.push(principal);
-        else problems.push(`producerPrincipals[${i}]: must be a 12-digit account id, an account root ARN or an IAM role/user ARN without wildcards, got ${show(p)}`);
+        else
+          problems.push(
+            `producerPrincipals[${i}]: must be a 12-digit account id, an account root ARN or an IAM role/user ARN without wildcards, got ${show(p)}`,
+          );
       });
     }
   }
@@ -142,16 +181,39 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
 
   const logRetentionDays = int('logRetentionDays', DEFAULTS.logRetentionDays, 1, 3653);
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
-    problems.push(`logRetentionDays: must be one of the periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')}), got ${logRetentionDays}`);
+    problems.push(
+      `logRetentionDays: must be one of the periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')}), got ${logRetentionDays}`,
+    );
   }
-  const archiveRetentionDays = int('archiveRetentionDays', DEFAULTS.archiveRetentionDays, 0, 36500, ' (0 keeps events forever)');
-  const oldestMessageAlarmSeconds = int('oldestMessageAlarmSeconds', DEFAULTS.oldestMessageAlarmSeconds, 60, INGEST.retentionDays * 86400, ' (below the ingest queue retention)');
+  const archiveRetentionDays = int(
+    'archiveRetentionDays',
+    DEFAULTS.archiveRetentionDays,
+    0,
+    36500,
+    ' (0 keeps events forever)',
+  );
+  const oldestMessageAlarmSeconds = int(
+    'oldestMessageAlarmSeconds',
+    DEFAULTS.oldestMessageAlarmSeconds,
+    60,
+    INGEST.retentionDays * 86400,
+    ' (below the ingest queue retention)',
+  );
 
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
-    stage, functionMemoryMb, batchSize, batchingWindowSeconds, maxConcurrency, defaultPolicy, producerPrincipals,
+    stage,
+    functionMemoryMb,
+    batchSize,
+    batchingWindowSeconds,
+    maxConcurrency,
+    defaultPolicy,
+    producerPrincipals,
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
-    logLevel, logRetentionDays, archiveRetentionDays, oldestMessageAlarmSeconds,
+    logLevel,
+    logRetentionDays,
+    archiveRetentionDays,
+    oldestMessageAlarmSeconds,
   };
 }
 

@@ -10,25 +10,55 @@ import { Fleet } from './workload.js';
 
 export const BACKTEST_LABEL = 'vmon backtest on a JSONL file (wall time, start-up included)';
 
-export function benchBacktest(events: number): { eventsPerSec: number; cliEventsPerSec: number; events: number; triggers: number; seconds: number } {
+export function benchBacktest(events: number): {
+  eventsPerSec: number;
+  cliEventsPerSec: number;
+  events: number;
+  triggers: number;
+  seconds: number;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'vmon-backtest-'));
   try {
     const file = join(dir, 'events.jsonl');
-    const cameras = 500, perMessage = 100;
-    const fleet = new Fleet({ cameras, eventsPerMessage: perMessage, messagesPerBatch: cameras, batches: Math.ceil(events / (cameras * perMessage)), prefix: 'bt', seed: 9 });
+    const cameras = 500,
+      perMessage = 100;
+    const fleet = new Fleet({
+      cameras,
+      eventsPerMessage: perMessage,
+      messagesPerBatch: cameras,
+      batches: Math.ceil(events / (cameras * perMessage)),
+      prefix: 'bt',
+      seed: 9,
+    });
     const lines: string[] = [];
-    for (const batch of fleet.batches()) for (const m of batch) lines.push(m.body.slice(1, -1).replace(/\},\{/g, '}\n{'));
-    writeFileSync(file, lines.join('\n') + '\n');
+    for (const batch of fleet.batches())
+      for (const m of batch) lines.push(m.body.slice(1, -1).replace(/\},\{/g, '}\n{'));
+    writeFileSync(file, `${lines.join('\n')}\n`);
     const expected = lines.length * perMessage;
 
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/vmon.mjs'), 'backtest', file, '--json', '--no-report', '--no-progress'],
-      { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = spawnSync(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin/vmon.mjs'), 'backtest', file, '--json', '--no-report', '--no-progress'],
+      { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 1 << 28 },
+    );
     const seconds = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`vmon backtest exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
-    const out = JSON.parse(r.stdout) as { totals: { events: number; applied: number; rejected: number; triggers: number }; eventsPerSecond: number };
-    if (out.totals.events !== expected || out.totals.rejected !== 0) throw new Error(`vmon backtest read ${out.totals.events} events (${out.totals.rejected} rejected) of ${expected}`);
-    return { eventsPerSec: expected / seconds, cliEventsPerSec: out.eventsPerSecond, events: expected, triggers: out.totals.triggers, seconds };
+    const out = JSON.parse(r.stdout) as {
+      totals: { events: number; applied: number; rejected: number; triggers: number };
+      eventsPerSecond: number;
+    };
+    if (out.totals.events !== expected || out.totals.rejected !== 0)
+      throw new Error(
+        `vmon backtest read ${out.totals.events} events (${out.totals.rejected} rejected) of ${expected}`,
+      );
+    return {
+      eventsPerSec: expected / seconds,
+      cliEventsPerSec: out.eventsPerSecond,
+      events: expected,
+      triggers: out.totals.triggers,
+      seconds,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

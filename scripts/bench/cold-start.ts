@@ -11,13 +11,22 @@ import { ENV, FUNCTION_BUNDLING } from '../../lib/resources.js';
 
 /** The stack's bundling options (lib/resources.ts FUNCTION_BUNDLING), as esbuild options. */
 const STACK_BUNDLING: BuildOptions = {
-  bundle: true, platform: 'node', format: FUNCTION_BUNDLING.format, minify: FUNCTION_BUNDLING.minify, sourcemap: FUNCTION_BUNDLING.sourceMap,
-  target: FUNCTION_BUNDLING.target, external: [...FUNCTION_BUNDLING.externalModules], banner: { js: FUNCTION_BUNDLING.banner },
+  bundle: true,
+  platform: 'node',
+  format: FUNCTION_BUNDLING.format,
+  minify: FUNCTION_BUNDLING.minify,
+  sourcemap: FUNCTION_BUNDLING.sourceMap,
+  target: FUNCTION_BUNDLING.target,
+  external: [...FUNCTION_BUNDLING.externalModules],
+  banner: { js: FUNCTION_BUNDLING.banner },
 };
 
 export interface ColdStartResult {
-  bundleBytes: number; emptyBundleBytes: number; sdkOnlyBundleBytes: number;
-  coldInitMs: number; emptyInitMs: number;
+  bundleBytes: number;
+  emptyBundleBytes: number;
+  sdkOnlyBundleBytes: number;
+  coldInitMs: number;
+  emptyInitMs: number;
   /** A handler that only creates the three SDK clients: how much of the init is the SDK's. */
   sdkOnlyInitMs: number;
   runs: number;
@@ -30,12 +39,18 @@ export const clients = { dynamodb: new DynamoDBClient({}), eventBridge: new Even
 export const handler = async () => ({ batchItemFailures: [] });
 `;
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
 
 /** Import time of a module in a fresh Node process, measured inside that process. */
 function initMs(file: string, env: Record<string, string>): number {
   const script = `const t=performance.now();await import(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
   return Number(out);
 }
 
@@ -44,8 +59,11 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
   mkdirSync(join(PROJECT_ROOT, 'node_modules/.cache'), { recursive: true });
   const dir = mkdtempSync(join(PROJECT_ROOT, 'node_modules/.cache/vmon-bench-'));
   try {
-    const ingest = join(dir, 'ingest.mjs'), empty = join(dir, 'empty.mjs'), sdkOnly = join(dir, 'sdk-only.mjs');
-    const emptySrc = join(dir, 'empty.ts'), sdkOnlySrc = join(PROJECT_ROOT, 'functions', `.bench-sdk-only-${process.pid}.ts`);
+    const ingest = join(dir, 'ingest.mjs'),
+      empty = join(dir, 'empty.mjs'),
+      sdkOnly = join(dir, 'sdk-only.mjs');
+    const emptySrc = join(dir, 'empty.ts'),
+      sdkOnlySrc = join(PROJECT_ROOT, 'functions', `.bench-sdk-only-${process.pid}.ts`);
     writeFileSync(emptySrc, 'export const handler = async () => ({ batchItemFailures: [] });\n');
     writeFileSync(sdkOnlySrc, SDK_ONLY); // inside the project, so the SDK resolves from node_modules
     try {
@@ -53,22 +71,39 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
     } finally {
       rmSync(sdkOnlySrc, { force: true });
     }
-    await build({ ...STACK_BUNDLING, entryPoints: [join(PROJECT_ROOT, 'functions/ingest.ts')], outfile: ingest, logLevel: 'error' });
+    await build({
+      ...STACK_BUNDLING,
+      entryPoints: [join(PROJECT_ROOT, 'functions/ingest.ts')],
+      outfile: ingest,
+      logLevel: 'error',
+    });
     await build({ ...STACK_BUNDLING, entryPoints: [emptySrc], outfile: empty, logLevel: 'error' });
     // Module init reads its configuration; the values only need to be present (no call is made).
     const env = {
-      [ENV.tableName]: 'bench', [ENV.eventBusName]: 'bench', [ENV.deadLetterQueueUrl]: 'http://127.0.0.1:1/000000000000/bench',
-      AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing',
+      [ENV.tableName]: 'bench',
+      [ENV.eventBusName]: 'bench',
+      [ENV.deadLetterQueueUrl]: 'http://127.0.0.1:1/000000000000/bench',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
     };
-    const cold: number[] = [], base: number[] = [], sdk: number[] = [];
-    for (let i = 0; i < runs; i++) { // interleaved, so machine load hits all alike
+    const cold: number[] = [],
+      base: number[] = [],
+      sdk: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      // interleaved, so machine load hits all alike
       cold.push(initMs(ingest, env));
       base.push(initMs(empty, env));
       sdk.push(initMs(sdkOnly, env));
     }
     return {
-      bundleBytes: statSync(ingest).size, emptyBundleBytes: statSync(empty).size, sdkOnlyBundleBytes: statSync(sdkOnly).size,
-      coldInitMs: median(cold), emptyInitMs: median(base), sdkOnlyInitMs: median(sdk), runs,
+      bundleBytes: statSync(ingest).size,
+      emptyBundleBytes: statSync(empty).size,
+      sdkOnlyBundleBytes: statSync(sdkOnly).size,
+      coldInitMs: median(cold),
+      emptyInitMs: median(base),
+      sdkOnlyInitMs: median(sdk),
+      runs,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -50,17 +50,27 @@ export interface NaiveResult {
   usd: CostBreakdown;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
 /** The original module's parameters: the default policy's window-mean drift detector. */
 const ORIGINAL = (() => {
   const spec = DEFAULT_POLICY.detectors.find((d) => d.kind === 'window-mean');
-  if (!spec || spec.kind !== 'window-mean') throw new Error('DEFAULT_POLICY has no window-mean detector');
+  if (spec?.kind !== 'window-mean') throw new Error('DEFAULT_POLICY has no window-mean detector');
   return { windowSize: spec.windowSize, threshold: spec.threshold };
 })();
 
 /** The production wiring (functions/wiring.ts) on the given clients: policies cached from the table. */
-function realDeps(env: Pick<CountedMoto, 'ddb' | 'sqs' | 'eventBridge' | 'stack'>, tableName = env.stack.tableName): IngestDeps {
-  const policies = new CachedPolicies(new PolicyStore(env.ddb, env.stack.tableName), POLICY_CACHE_SECONDS * 1000, DEFAULT_POLICY);
+function realDeps(
+  env: Pick<CountedMoto, 'ddb' | 'sqs' | 'eventBridge' | 'stack'>,
+  tableName = env.stack.tableName,
+): IngestDeps {
+  const policies = new CachedPolicies(
+    new PolicyStore(env.ddb, env.stack.tableName),
+    POLICY_CACHE_SECONDS * 1000,
+    DEFAULT_POLICY,
+  );
   return {
     store: new CameraStateStore(env.ddb, tableName),
     publisher: new TriggerPublisher(env.eventBridge, env.stack.eventBusName),
@@ -81,14 +91,18 @@ export function sqsRequests(bodyBytes: number[]): number {
   let n = 0;
   for (const b of bodyBytes) n += billedChunks(b, chunk);
   for (let i = 0; i < bodyBytes.length; i += 10) {
-    n += billedChunks(bodyBytes.slice(i, i + 10).reduce((s, b) => s + b, 0), chunk);
+    n += billedChunks(
+      bodyBytes.slice(i, i + 10).reduce((s, b) => s + b, 0),
+      chunk,
+    );
     n += 1;
   }
   return n;
 }
 
 const perMillion = (x: number, events: number) => (x / events) * 1e6;
-const gbSeconds = (durationsMs: number[]) => durationsMs.reduce((s, ms) => s + Math.ceil(ms) / 1000, 0) * (LAMBDA_MEMORY_MB / 1024);
+const gbSeconds = (durationsMs: number[]) =>
+  durationsMs.reduce((s, ms) => s + Math.ceil(ms) / 1000, 0) * (LAMBDA_MEMORY_MB / 1024);
 
 function usage(c: RequestCounter, events: number, bodies: number[], durationsMs: number[]): UsagePerMillion {
   return {
@@ -102,8 +116,19 @@ function usage(c: RequestCounter, events: number, bodies: number[], durationsMs:
 }
 
 /** Ours: the real ingestBatch with the real adapters on moto, counted at the SDK clients. */
-export async function benchMix(env: CountedMoto, k: number, opts: { cameras: number; batches: number }): Promise<MixResult> {
-  const fleet = new Fleet({ cameras: opts.cameras, eventsPerMessage: k, messagesPerBatch: opts.cameras, batches: opts.batches, prefix: `mix${k}`, seed: 11 + k });
+export async function benchMix(
+  env: CountedMoto,
+  k: number,
+  opts: { cameras: number; batches: number },
+): Promise<MixResult> {
+  const fleet = new Fleet({
+    cameras: opts.cameras,
+    eventsPerMessage: k,
+    messagesPerBatch: opts.cameras,
+    batches: opts.batches,
+    prefix: `mix${k}`,
+    seed: 11 + k,
+  });
   const deps = realDeps(env);
   // Warm-up fills every window, so the measured batches see steady-state items.
   await ingestBatch(records(Array.from({ length: opts.cameras }, (_, i) => fleet.message(i, 60, 0))), deps);
@@ -122,12 +147,14 @@ export async function benchMix(env: CountedMoto, k: number, opts: { cameras: num
     const cams = new Set(batch.map((m) => STATE_TABLE.cameraKey(m.cameraId)));
     for (const key of cams) (fired.has(key) ? triggering : quiet).cameraBatches++;
     for (const w of env.counter.writes.slice(before)) (fired.has(w.key) ? triggering : quiet).writes.push(w);
-    if (r.failedMessageIds.length > 0 || r.applied !== batch.length * k) throw new Error(`mix ${k}: batch failed ${JSON.stringify(r.cameraErrors)}`);
+    if (r.failedMessageIds.length > 0 || r.applied !== batch.length * k)
+      throw new Error(`mix ${k}: batch failed ${JSON.stringify(r.cameraErrors)}`);
     events += r.applied;
     for (const m of batch) bodies.push(Buffer.byteLength(m.body));
   }
   const c = env.counter;
-  const writes = c.calls['DynamoDB.PutItem'] ?? 0, reads = c.calls['DynamoDB.GetItem'] ?? 0;
+  const writes = c.calls['DynamoDB.PutItem'] ?? 0,
+    reads = c.calls['DynamoDB.GetItem'] ?? 0;
   const cameraBatches = opts.batches * opts.cameras;
   const usd = dollars(usage(c, events, bodies, durations));
   const summary = (g: typeof quiet) => ({
@@ -137,7 +164,9 @@ export async function benchMix(env: CountedMoto, k: number, opts: { cameras: num
     maxItemBytes: Math.max(0, ...g.writes.map((w) => w.bytes)),
   });
   return {
-    eventsPerCameraPerBatch: k, events, cameraBatches,
+    eventsPerCameraPerBatch: k,
+    events,
+    cameraBatches,
     ddbWritesPer1kEvents: (writes / events) * 1000,
     ddbReadsPer1kEvents: (reads / events) * 1000,
     wcuPer1kEvents: (c.writeUnits / events) * 1000,
@@ -145,49 +174,87 @@ export async function benchMix(env: CountedMoto, k: number, opts: { cameras: num
     writesPerCameraBatch: writes / cameraBatches,
     wcuPerWrite: c.writeUnits / writes,
     maxItemBytes: Math.max(...c.writes.map((w) => w.bytes)),
-    quiet: summary(quiet), triggering: summary(triggering),
+    quiet: summary(quiet),
+    triggering: summary(triggering),
     medianBatchMs: median(durations),
     eventsPerSecOnEmulator: events / (durations.reduce((s, d) => s + d, 0) / 1000),
-    usdPerMillionEvents: usd.total, usd,
+    usdPerMillionEvents: usd.total,
+    usd,
   };
 }
 
 /** The naive port on the same emulator: one event per message, batches of 10, a few invocations at once. */
 export async function benchNaive(env: CountedMoto, events: number, concurrency = 4): Promise<NaiveResult> {
   const cameras = Math.max(10, Math.floor(events / 20));
-  const fleet = new Fleet({ cameras, eventsPerMessage: 1, messagesPerBatch: cameras, batches: Math.ceil(events / cameras), prefix: 'naive', seed: 5 });
-  const bodies = [...fleet.batches()].flat().slice(0, events).map((m) => m.body.slice(1, -1)); // one object per message
-  const port = new NaivePort(env.ddb, env.eventBridge, { tableName: env.stack.tableName, eventBusName: env.stack.eventBusName, ...ORIGINAL, nowMs: WORKLOAD_NOW_MS });
+  const fleet = new Fleet({
+    cameras,
+    eventsPerMessage: 1,
+    messagesPerBatch: cameras,
+    batches: Math.ceil(events / cameras),
+    prefix: 'naive',
+    seed: 5,
+  });
+  const bodies = [...fleet.batches()]
+    .flat()
+    .slice(0, events)
+    .map((m) => m.body.slice(1, -1)); // one object per message
+  const port = new NaivePort(env.ddb, env.eventBridge, {
+    tableName: env.stack.tableName,
+    eventBusName: env.stack.eventBusName,
+    ...ORIGINAL,
+    nowMs: WORKLOAD_NOW_MS,
+  });
   const invocations: string[][] = [];
   for (let i = 0; i < bodies.length; i += NAIVE_BATCH_SIZE) invocations.push(bodies.slice(i, i + NAIVE_BATCH_SIZE));
   resetCounter(env.counter);
   const durations: number[] = [];
-  let next = 0, done = 0;
+  let next = 0,
+    done = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < invocations.length) {
-      const inv = invocations[next++]!;
-      const s = performance.now();
-      const handled = await port.handle(inv.map((body) => ({ body })));
-      done += handled;
-      durations.push(performance.now() - s);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < invocations.length) {
+        const inv = invocations[next++]!;
+        const s = performance.now();
+        const handled = await port.handle(inv.map((body) => ({ body })));
+        done += handled;
+        durations.push(performance.now() - s);
+      }
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   if (done !== bodies.length) throw new Error(`naive port handled ${done} of ${bodies.length}`);
   const c = env.counter;
-  const usd = dollars(usage(c, done, bodies.map((b) => Buffer.byteLength(b)), durations));
+  const usd = dollars(
+    usage(
+      c,
+      done,
+      bodies.map((b) => Buffer.byteLength(b)),
+      durations,
+    ),
+  );
   return {
-    events: done, eventsPerSec: done / seconds,
-    wcuPer1kEvents: (c.writeUnits / done) * 1000, rcuPer1kEvents: (c.readUnits / done) * 1000,
-    usdPerMillionEvents: usd.total, usd,
+    events: done,
+    eventsPerSec: done / seconds,
+    wcuPer1kEvents: (c.writeUnits / done) * 1000,
+    rcuPer1kEvents: (c.readUnits / done) * 1000,
+    usdPerMillionEvents: usd.total,
+    usd,
   };
 }
 
-export interface CapacityCrossCheck { counted: { wcu: number; rcu: number }; reported: { wcu: number; rcu: number }; requests: number }
+export interface CapacityCrossCheck {
+  counted: { wcu: number; rcu: number };
+  reported: { wcu: number; rcu: number };
+  requests: number;
+}
 
 /** Runs the real CameraStateStore against DynamoDB Local and compares our unit count with the engine's. */
-export async function crossCheckCapacity(env: CountedMoto, opts: { cameras: number; batches: number }, starting: Promise<DynamoDbLocal> = startDynamoDbLocal()): Promise<CapacityCrossCheck> {
+export async function crossCheckCapacity(
+  env: CountedMoto,
+  opts: { cameras: number; batches: number },
+  starting: Promise<DynamoDbLocal> = startDynamoDbLocal(),
+): Promise<CapacityCrossCheck> {
   const local = await starting;
   try {
     const counter = newCounter();
@@ -196,12 +263,22 @@ export async function crossCheckCapacity(env: CountedMoto, opts: { cameras: numb
     sumConsumedCapacity(local.ddb, reported);
     const deps = { ...realDeps(env), store: new CameraStateStore(local.ddb, local.tableName) };
     for (const k of [1, 100]) {
-      const fleet = new Fleet({ cameras: opts.cameras, eventsPerMessage: k, messagesPerBatch: opts.cameras, batches: opts.batches, prefix: `xc${k}`, seed: 3 });
+      const fleet = new Fleet({
+        cameras: opts.cameras,
+        eventsPerMessage: k,
+        messagesPerBatch: opts.cameras,
+        batches: opts.batches,
+        prefix: `xc${k}`,
+        seed: 3,
+      });
       for (const batch of fleet.batches()) await ingestBatch(records(batch), deps);
     }
-    return { counted: { wcu: counter.writeUnits, rcu: counter.readUnits }, reported: { wcu: reported.write, rcu: reported.read }, requests: reported.requests };
+    return {
+      counted: { wcu: counter.writeUnits, rcu: counter.readUnits },
+      reported: { wcu: reported.write, rcu: reported.read },
+      requests: reported.requests,
+    };
   } finally {
     await local.stop();
   }
 }
-

@@ -5,13 +5,25 @@
 import { DEDUP_DEPTH } from '../../lib/core/camera-state.js';
 import type { Detector } from '../../lib/core/detectors/detector.js';
 import type { MetricEvent, MetricKind } from '../../lib/core/metric-event.js';
-import { DEFAULT_POLICY, DETECTORS, DetectorSpecSchema, detectorConfig, type DetectorSpec } from '../../lib/core/policy.js';
+import {
+  DEFAULT_POLICY,
+  DETECTORS,
+  DetectorSpecSchema,
+  detectorConfig,
+  type DetectorSpec,
+} from '../../lib/core/policy.js';
 import { insertEntry, type WindowEntry } from '../../lib/core/stream-window.js';
 import { mulberry32, normal } from '../../lib/sim/prng.js';
 
-type AnyDetector = Detector<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each detector has its own config and state types
+type AnyDetector = Detector<any, any>;
 
-export interface Anchor { arl0: number; arl1_1sigma: number; arl1_2sigma: number; source: string }
+export interface Anchor {
+  arl0: number;
+  arl1_1sigma: number;
+  arl1_2sigma: number;
+  source: string;
+}
 
 export interface DetectorCase {
   name: string;
@@ -23,7 +35,12 @@ export interface DetectorCase {
   note?: string;
 }
 
-export interface DetectorRow { name: string; arl0: number; arl1_1sigma: number; arl1_2sigma: number }
+export interface DetectorRow {
+  name: string;
+  arl0: number;
+  arl1_1sigma: number;
+  arl1_2sigma: number;
+}
 export interface DetectorReport extends DetectorRow {
   /** Which figures are lower bounds because some runs reached the cap. */
   capped: { arl0: boolean; arl1_1sigma: boolean; arl1_2sigma: boolean };
@@ -33,7 +50,10 @@ export interface DetectorReport extends DetectorRow {
 
 // --- textbook reference charts (two-sided, known in-control mean 0 and σ 1) -------------------------
 
-interface CusumConfig { k: number; h: number }
+interface CusumConfig {
+  k: number;
+  h: number;
+}
 const referenceCusum: Detector<CusumConfig, { hi: number; lo: number }> = {
   kind: 'reference-cusum',
   windowSize: () => 0,
@@ -41,18 +61,27 @@ const referenceCusum: Detector<CusumConfig, { hi: number; lo: number }> = {
     const hi = Math.max(0, (s?.hi ?? 0) + event.value - c.k);
     const lo = Math.max(0, (s?.lo ?? 0) - event.value - c.k);
     const stat = Math.max(hi, lo);
-    return { state: { hi, lo }, evaluation: { breach: stat > c.h, clear: stat <= c.h, statistic: stat, threshold: c.h, n: 1 } };
+    return {
+      state: { hi, lo },
+      evaluation: { breach: stat > c.h, clear: stat <= c.h, statistic: stat, threshold: c.h, n: 1 },
+    };
   },
 };
 
-interface EwmaConfig { lambda: number; L: number }
+interface EwmaConfig {
+  lambda: number;
+  L: number;
+}
 const referenceEwma: Detector<EwmaConfig, { z: number }> = {
   kind: 'reference-ewma',
   windowSize: () => 0,
   update(s, { event }, c) {
     const z = c.lambda * event.value + (1 - c.lambda) * (s?.z ?? 0);
     const limit = c.L * Math.sqrt(c.lambda / (2 - c.lambda)); // asymptotic limits, as Lucas & Saccucci
-    return { state: { z }, evaluation: { breach: Math.abs(z) > limit, clear: Math.abs(z) <= limit, statistic: z, threshold: limit, n: 1 } };
+    return {
+      state: { z },
+      evaluation: { breach: Math.abs(z) > limit, clear: Math.abs(z) <= limit, statistic: z, threshold: limit, n: 1 },
+    };
   },
 };
 
@@ -60,14 +89,26 @@ const referenceShewhart: Detector<{ L: number }, null> = {
   kind: 'reference-shewhart',
   windowSize: () => 0,
   update(_s, { event }, c) {
-    return { state: null, evaluation: { breach: Math.abs(event.value) > c.L, clear: Math.abs(event.value) <= c.L, statistic: event.value, threshold: c.L, n: 1 } };
+    return {
+      state: null,
+      evaluation: {
+        breach: Math.abs(event.value) > c.L,
+        clear: Math.abs(event.value) <= c.L,
+        statistic: event.value,
+        threshold: c.L,
+        n: 1,
+      },
+    };
   },
 };
 
 const constant = (fire: boolean): Detector<null, null> => ({
   kind: fire ? 'always-fire' : 'never-fire',
   windowSize: () => 0,
-  update: () => ({ state: null, evaluation: { breach: fire, clear: !fire, statistic: fire ? 1 : 0, threshold: 0.5, n: 1 } }),
+  update: () => ({
+    state: null,
+    evaluation: { breach: fire, clear: !fire, statistic: fire ? 1 : 0, threshold: 0.5, n: 1 },
+  }),
 });
 
 /**
@@ -76,42 +117,106 @@ const constant = (fire: boolean): Detector<null, null> => ({
  * in σ units. A kind missing here still gets a row, saying that it needs one. Labels show the
  * configuration actually run.
  */
-export const STANDARDIZED: Record<string, { metric: MetricKind; overrides: Record<string, unknown>; label: (c: Record<string, unknown>) => string } | { skip: string }> = {
-  'window-mean': { metric: 'DriftScore', overrides: { threshold: 3 / Math.sqrt(10) }, label: (c) => `window ${c.windowSize}, full window ${c.requireFullWindow}, threshold 3σ/√${c.windowSize}` },
-  cusum: { metric: 'DriftScore', overrides: { minShift: 0 }, label: (c) => `k=${c.k} h=${c.h}, one-sided ${c.direction}, baseline from ${c.warmup} values; minShift gate off` },
-  ewma: { metric: 'DriftScore', overrides: { minShift: 0 }, label: (c) => `λ=${c.lambda} L=${c.L}, one-sided ${c.direction}, baseline from ${c.warmup} values; minShift gate off` },
-  'latency-quantile': { metric: 'LatencyMs', overrides: { slaMs: 2.6 }, label: (c) => `p${Number(c.quantile) * 100} of ${c.windowSize}, SLA at ${c.slaMs}σ` },
+export const STANDARDIZED: Record<
+  string,
+  | { metric: MetricKind; overrides: Record<string, unknown>; label: (c: Record<string, unknown>) => string }
+  | { skip: string }
+> = {
+  'window-mean': {
+    metric: 'DriftScore',
+    overrides: { threshold: 3 / Math.sqrt(10) },
+    label: (c) => `window ${c.windowSize}, full window ${c.requireFullWindow}, threshold 3σ/√${c.windowSize}`,
+  },
+  cusum: {
+    metric: 'DriftScore',
+    overrides: { minShift: 0 },
+    label: (c) => `k=${c.k} h=${c.h}, one-sided ${c.direction}, baseline from ${c.warmup} values; minShift gate off`,
+  },
+  ewma: {
+    metric: 'DriftScore',
+    overrides: { minShift: 0 },
+    label: (c) =>
+      `λ=${c.lambda} L=${c.L}, one-sided ${c.direction}, baseline from ${c.warmup} values; minShift gate off`,
+  },
+  'latency-quantile': {
+    metric: 'LatencyMs',
+    overrides: { slaMs: 2.6 },
+    label: (c) => `p${Number(c.quantile) * 100} of ${c.windowSize}, SLA at ${c.slaMs}σ`,
+  },
   regression: { skip: 'works on labelled-sample proportions (sample_count), not on a N(0,1) stream' },
 };
 
 function shippedConfig(kind: string, std: { metric: MetricKind; overrides: Record<string, unknown> }): unknown {
-  const spec = DEFAULT_POLICY.detectors.find((d) => d.kind === kind)
-    ?? DetectorSpecSchema.parse({ id: `bench-${kind}`, kind, metric: std.metric, action: 'RetrainingRequested', ...std.overrides });
+  const spec =
+    DEFAULT_POLICY.detectors.find((d) => d.kind === kind) ??
+    DetectorSpecSchema.parse({
+      id: `bench-${kind}`,
+      kind,
+      metric: std.metric,
+      action: 'RetrainingRequested',
+      ...std.overrides,
+    });
   return { ...detectorConfig({ ...spec, metric: std.metric } as DetectorSpec), ...std.overrides };
 }
 
 export function detectorCases(): DetectorCase[] {
   const cases: DetectorCase[] = [
-    { name: 'textbook CUSUM k=0.5 h=5 (reference)', detector: referenceCusum, config: { k: 0.5, h: 5 }, metric: 'DriftScore', anchor: { arl0: 465, arl1_1sigma: 10.4, arl1_2sigma: 4.01, source: 'Montgomery' } },
-    { name: 'textbook EWMA λ=0.1 L=2.814 (reference)', detector: referenceEwma, config: { lambda: 0.1, L: 2.814 }, metric: 'DriftScore', anchor: { arl0: 500, arl1_1sigma: 10.3, arl1_2sigma: 4.36, source: 'Lucas & Saccucci 1990' } },
-    { name: 'textbook Shewhart 3σ (reference)', detector: referenceShewhart, config: { L: 3 }, metric: 'DriftScore', anchor: { arl0: 370, arl1_1sigma: 43.9, arl1_2sigma: 6.3, source: 'Montgomery' } },
+    {
+      name: 'textbook CUSUM k=0.5 h=5 (reference)',
+      detector: referenceCusum,
+      config: { k: 0.5, h: 5 },
+      metric: 'DriftScore',
+      anchor: { arl0: 465, arl1_1sigma: 10.4, arl1_2sigma: 4.01, source: 'Montgomery' },
+    },
+    {
+      name: 'textbook EWMA λ=0.1 L=2.814 (reference)',
+      detector: referenceEwma,
+      config: { lambda: 0.1, L: 2.814 },
+      metric: 'DriftScore',
+      anchor: { arl0: 500, arl1_1sigma: 10.3, arl1_2sigma: 4.36, source: 'Lucas & Saccucci 1990' },
+    },
+    {
+      name: 'textbook Shewhart 3σ (reference)',
+      detector: referenceShewhart,
+      config: { L: 3 },
+      metric: 'DriftScore',
+      anchor: { arl0: 370, arl1_1sigma: 43.9, arl1_2sigma: 6.3, source: 'Montgomery' },
+    },
   ];
   for (const [kind, detector] of Object.entries(DETECTORS)) {
     const std = STANDARDIZED[kind];
     if (!std || 'skip' in std) {
-      cases.push({ name: `shipped ${kind}`, detector, config: undefined, metric: 'DriftScore', note: std ? `not measured: ${std.skip}` : 'no standardized config: add one to STANDARDIZED in scripts/bench/detectors.ts' });
+      cases.push({
+        name: `shipped ${kind}`,
+        detector,
+        config: undefined,
+        metric: 'DriftScore',
+        note: std
+          ? `not measured: ${std.skip}`
+          : 'no standardized config: add one to STANDARDIZED in scripts/bench/detectors.ts',
+      });
       continue;
     }
     const config = shippedConfig(kind, std) as Record<string, unknown>;
     const source = DEFAULT_POLICY.detectors.some((d) => d.kind === kind) ? 'default policy' : 'schema defaults';
     cases.push({ name: `shipped ${kind} (${source}: ${std.label(config)})`, detector, config, metric: std.metric });
   }
-  cases.push({ name: 'always-fire (sanity)', detector: constant(true), config: null, metric: 'DriftScore', anchor: { arl0: 1, arl1_1sigma: 1, arl1_2sigma: 1, source: 'by definition' } });
+  cases.push({
+    name: 'always-fire (sanity)',
+    detector: constant(true),
+    config: null,
+    metric: 'DriftScore',
+    anchor: { arl0: 1, arl1_1sigma: 1, arl1_2sigma: 1, source: 'by definition' },
+  });
   cases.push({ name: 'never-fire (sanity)', detector: constant(false), config: null, metric: 'DriftScore' });
   return cases;
 }
 
-const seedOf = (s: string) => { let h = 2166136261; for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619); return h >>> 0; };
+const seedOf = (s: string) => {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+};
 
 /**
  * One run: feed N(0, 1) values until the detector has made `burnIn` in-control evaluations (a run
@@ -120,7 +225,15 @@ const seedOf = (s: string) => { let h = 2166136261; for (let i = 0; i < s.length
  */
 function runLength(c: DetectorCase, shift: number, burnIn: number, gauss: () => number, cap: number): number {
   const capacity = Math.max(DEDUP_DEPTH, c.detector.windowSize(c.config));
-  const event = { id: 'bench', timestamp: '', ts: 0, camera_id: 'bench', modality: 'Rgb', metric: c.metric, value: 0 } as MetricEvent;
+  const event = {
+    id: 'bench',
+    timestamp: '',
+    ts: 0,
+    camera_id: 'bench',
+    modality: 'Rgb',
+    metric: c.metric,
+    value: 0,
+  } as MetricEvent;
   for (let attempt = 0; attempt < 1000; attempt++) {
     const window: WindowEntry[] = [];
     let state: unknown;
@@ -136,7 +249,10 @@ function runLength(c: DetectorCase, shift: number, burnIn: number, gauss: () => 
       state = r.state;
       if (!r.evaluation) continue;
       evaluated++;
-      if (evaluated <= burnIn) { restart = r.evaluation.breach; continue; }
+      if (evaluated <= burnIn) {
+        restart = r.evaluation.breach;
+        continue;
+      }
       if (r.evaluation.breach) return evaluated - burnIn;
       if (evaluated - burnIn >= cap) return cap;
     }
@@ -150,7 +266,8 @@ export function arl(c: DetectorCase, shift: number, runs: number, cap: number): 
   // Textbook anchors are zero-state (shift from the first value); detectors that hold a window see
   // the shift once it is full of in-control values, the way they meet a change in service.
   const burnIn = shift === 0 || c.anchor ? 0 : c.detector.windowSize(c.config);
-  let sum = 0, capped = false;
+  let sum = 0,
+    capped = false;
   for (let r = 0; r < runs; r++) {
     const n = runLength(c, shift, burnIn, gauss, cap);
     if (n >= cap) capped = true;
@@ -162,12 +279,25 @@ export function arl(c: DetectorCase, shift: number, runs: number, cap: number): 
 export function benchDetectors(opts: { runs: number; cap: number }): DetectorReport[] {
   return detectorCases().map((c) => {
     if (c.note !== undefined) {
-      return { name: c.name, arl0: NaN, arl1_1sigma: NaN, arl1_2sigma: NaN, capped: { arl0: false, arl1_1sigma: false, arl1_2sigma: false }, note: c.note };
+      return {
+        name: c.name,
+        arl0: NaN,
+        arl1_1sigma: NaN,
+        arl1_2sigma: NaN,
+        capped: { arl0: false, arl1_1sigma: false, arl1_2sigma: false },
+        note: c.note,
+      };
     }
-    const a0 = arl(c, 0, opts.runs, opts.cap), a1 = arl(c, 1, opts.runs, opts.cap), a2 = arl(c, 2, opts.runs, opts.cap);
+    const a0 = arl(c, 0, opts.runs, opts.cap),
+      a1 = arl(c, 1, opts.runs, opts.cap),
+      a2 = arl(c, 2, opts.runs, opts.cap);
     return {
-      name: c.name, arl0: a0.mean, arl1_1sigma: a1.mean, arl1_2sigma: a2.mean,
-      capped: { arl0: a0.capped, arl1_1sigma: a1.capped, arl1_2sigma: a2.capped }, anchor: c.anchor,
+      name: c.name,
+      arl0: a0.mean,
+      arl1_1sigma: a1.mean,
+      arl1_2sigma: a2.mean,
+      capped: { arl0: a0.capped, arl1_1sigma: a1.capped, arl1_2sigma: a2.capped },
+      anchor: c.anchor,
     };
   });
 }

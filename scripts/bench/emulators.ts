@@ -27,10 +27,22 @@ export async function startCountedMoto(): Promise<CountedMoto> {
   try {
     const stack = await createLocalStack(moto.endpoint, { stage: 'bench' });
     const cfg = localClientConfig(moto.endpoint);
-    const ddb = new DynamoDBClient(cfg), sqs = new SQSClient(cfg), eventBridge = new EventBridgeClient(cfg);
+    const ddb = new DynamoDBClient(cfg),
+      sqs = new SQSClient(cfg),
+      eventBridge = new EventBridgeClient(cfg);
     const env: CountedMoto = {
-      moto, stack, ddb, sqs, eventBridge, counter: newCounter(),
-      async stop() { ddb.destroy(); sqs.destroy(); eventBridge.destroy(); await moto.stop(); },
+      moto,
+      stack,
+      ddb,
+      sqs,
+      eventBridge,
+      counter: newCounter(),
+      async stop() {
+        ddb.destroy();
+        sqs.destroy();
+        eventBridge.destroy();
+        await moto.stop();
+      },
     };
     countRequests(ddb, 'DynamoDB', () => env.counter, STATE_TABLE.partitionKey.name);
     countRequests(sqs, 'SQS', () => env.counter);
@@ -42,7 +54,12 @@ export async function startCountedMoto(): Promise<CountedMoto> {
   }
 }
 
-export interface DynamoDbLocal { endpoint: string; ddb: DynamoDBClient; tableName: string; stop(): Promise<void> }
+export interface DynamoDbLocal {
+  endpoint: string;
+  ddb: DynamoDBClient;
+  tableName: string;
+  stop(): Promise<void>;
+}
 
 /** Starts DynamoDB Local in memory with the state table created from lib/resources.ts. */
 export async function startDynamoDbLocal(timeoutMs = 60_000): Promise<DynamoDbLocal> {
@@ -51,19 +68,34 @@ export async function startDynamoDbLocal(timeoutMs = 60_000): Promise<DynamoDbLo
   const proc = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
   const ddb = new DynamoDBClient(localClientConfig(endpoint));
-  const stop = async () => { ddb.destroy(); await proc.stop(); };
+  const stop = async () => {
+    ddb.destroy();
+    await proc.stop();
+  };
   try {
-    await proc.ready(`DynamoDB Local on ${endpoint}`, async () => { await ddb.send(new ListTablesCommand({})); return true; }, timeoutMs, 250);
+    await proc.ready(
+      `DynamoDB Local on ${endpoint}`,
+      async () => {
+        await ddb.send(new ListTablesCommand({}));
+        return true;
+      },
+      timeoutMs,
+      250,
+    );
   } catch (err) {
     ddb.destroy();
     throw err;
   }
   const tableName = 'bench-state';
-  await ddb.send(new CreateTableCommand({
-    TableName: tableName,
-    KeySchema: [{ AttributeName: STATE_TABLE.partitionKey.name, KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: STATE_TABLE.partitionKey.name, AttributeType: STATE_TABLE.partitionKey.type }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [{ AttributeName: STATE_TABLE.partitionKey.name, KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: STATE_TABLE.partitionKey.name, AttributeType: STATE_TABLE.partitionKey.type },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   return { endpoint, ddb, tableName, stop };
 }

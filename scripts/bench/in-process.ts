@@ -33,7 +33,11 @@ export function memoryDeps(store = new MemoryStateStore()) {
   const published: Trigger[] = [];
   const deps: IngestDeps = {
     store: store as unknown as CameraStateStore,
-    publisher: { publish: async (t: readonly Trigger[]) => { published.push(...t); } } as unknown as TriggerPublisher,
+    publisher: {
+      publish: async (t: readonly Trigger[]) => {
+        published.push(...t);
+      },
+    } as unknown as TriggerPublisher,
     deadLetters: { send: async () => new Set<string>() } as unknown as DeadLetterQueue,
     policy: () => DEFAULT_POLICY,
     now: () => WORKLOAD_NOW_MS,
@@ -49,7 +53,8 @@ export interface InProcessResult {
   triggers: number;
 }
 
-const toRecords = (batch: { body: string }[]): IngestRecord[] => batch.map((m) => ({ messageId: randomUUID(), body: m.body }));
+const toRecords = (batch: { body: string }[]): IngestRecord[] =>
+  batch.map((m) => ({ messageId: randomUUID(), body: m.body }));
 
 /**
  * Best of `rounds` timed passes for the handler path and for the floor, interleaved so that load
@@ -64,7 +69,11 @@ export async function benchInProcess(opts: FleetOptions, rounds = 3): Promise<In
   const warm = memoryDeps();
   for (const b of batches.slice(0, 3)) await ingestBatch(b, warm.deps);
 
-  let bestHandlerNs = Infinity, bestFloorNs = Infinity, writes = 0, triggers = 0, sink = 0;
+  let bestHandlerNs = Infinity,
+    bestFloorNs = Infinity,
+    writes = 0,
+    triggers = 0,
+    sink = 0;
   for (let round = 0; round < rounds; round++) {
     const { deps, store, published } = memoryDeps();
     let applied = 0;

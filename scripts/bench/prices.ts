@@ -5,8 +5,8 @@ export const PRICES = {
   takenOn: '2026-11-27',
   region: 'us-east-1',
   note: 'public list prices, pay-as-you-go, no free tier; DynamoDB on-demand after the Nov 2024 reduction',
-  sqs: { usdPerMillionRequests: 0.40, billedChunkBytes: 64 * 1024 }, // standard queue, per 64 KB chunk
-  lambda: { usdPerMillionRequests: 0.20, usdPerGbSecondArm: 0.0000133334 }, // arm64, first tier
+  sqs: { usdPerMillionRequests: 0.4, billedChunkBytes: 64 * 1024 }, // standard queue, per 64 KB chunk
+  lambda: { usdPerMillionRequests: 0.2, usdPerGbSecondArm: 0.0000133334 }, // arm64, first tier
   dynamodb: { usdPerMillionWriteUnits: 0.625, usdPerMillionReadUnits: 0.125 }, // on-demand WRU / RRU
   eventBridge: { usdPerMillionEvents: 1.0, billedChunkBytes: 64 * 1024 }, // custom events, per 64 KB chunk
 } as const;
@@ -23,12 +23,22 @@ export interface UsagePerMillion {
   eventBridgeEvents: number;
 }
 
-export interface CostBreakdown { sqs: number; lambda: number; dynamodb: number; eventBridge: number; total: number }
+export interface CostBreakdown {
+  sqs: number;
+  lambda: number;
+  dynamodb: number;
+  eventBridge: number;
+  total: number;
+}
 
 export function dollars(u: UsagePerMillion): CostBreakdown {
   const sqs = (u.sqsRequests / 1e6) * PRICES.sqs.usdPerMillionRequests;
-  const lambda = (u.lambdaInvocations / 1e6) * PRICES.lambda.usdPerMillionRequests + u.lambdaGbSeconds * PRICES.lambda.usdPerGbSecondArm;
-  const dynamodb = (u.writeUnits / 1e6) * PRICES.dynamodb.usdPerMillionWriteUnits + (u.readUnits / 1e6) * PRICES.dynamodb.usdPerMillionReadUnits;
+  const lambda =
+    (u.lambdaInvocations / 1e6) * PRICES.lambda.usdPerMillionRequests +
+    u.lambdaGbSeconds * PRICES.lambda.usdPerGbSecondArm;
+  const dynamodb =
+    (u.writeUnits / 1e6) * PRICES.dynamodb.usdPerMillionWriteUnits +
+    (u.readUnits / 1e6) * PRICES.dynamodb.usdPerMillionReadUnits;
   const eventBridge = (u.eventBridgeEvents / 1e6) * PRICES.eventBridge.usdPerMillionEvents;
   return { sqs, lambda, dynamodb, eventBridge, total: sqs + lambda + dynamodb + eventBridge };
 }

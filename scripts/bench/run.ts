@@ -19,13 +19,30 @@ import { formatTable, type Row } from './table.js';
 
 const quick = process.argv.includes('--quick');
 const outArg = process.argv.indexOf('--out');
-const out = outArg > 0 ? process.argv[outArg + 1]! : join(PROJECT_ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
+const out =
+  outArg > 0 ? process.argv[outArg + 1]! : join(PROJECT_ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
 
 const P = quick
-  ? { inProcess: { cameras: 200, batches: 5, rounds: 2 }, mix: { cameras: 20, batches: 2 }, naive: 200, xcheck: { cameras: 10, batches: 1 },
-      coldRuns: 3, e2e: { events: 10_000, perMessage: 100, cameras: 50, timeoutS: 45 }, det: { runs: 200, cap: 2_000 }, backtest: 50_000 }
-  : { inProcess: { cameras: 1000, batches: 50, rounds: 3 }, mix: { cameras: 100, batches: 5 }, naive: 1000, xcheck: { cameras: 50, batches: 2 },
-      coldRuns: 7, e2e: { events: 1_000_000, perMessage: 500, cameras: 1000, timeoutS: 900 }, det: { runs: 2_000, cap: 20_000 }, backtest: 500_000 };
+  ? {
+      inProcess: { cameras: 200, batches: 5, rounds: 2 },
+      mix: { cameras: 20, batches: 2 },
+      naive: 200,
+      xcheck: { cameras: 10, batches: 1 },
+      coldRuns: 3,
+      e2e: { events: 10_000, perMessage: 100, cameras: 50, timeoutS: 45 },
+      det: { runs: 200, cap: 2_000 },
+      backtest: 50_000,
+    }
+  : {
+      inProcess: { cameras: 1000, batches: 50, rounds: 3 },
+      mix: { cameras: 100, batches: 5 },
+      naive: 1000,
+      xcheck: { cameras: 50, batches: 2 },
+      coldRuns: 7,
+      e2e: { events: 1_000_000, perMessage: 500, cameras: 1000, timeoutS: 900 },
+      det: { runs: 2_000, cap: 20_000 },
+      backtest: 500_000,
+    };
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const time = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
@@ -39,7 +56,17 @@ const time = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
 // Timed sections first, on a quiet process; DynamoDB Local's JVM then starts while the untimed
 // Monte Carlo runs, and is used for the capacity cross-check.
 const inProcess = await time('ingest path in process', () =>
-  benchInProcess({ cameras: P.inProcess.cameras, eventsPerMessage: 100, messagesPerBatch: 100, batches: P.inProcess.batches, seed: 1 }, P.inProcess.rounds));
+  benchInProcess(
+    {
+      cameras: P.inProcess.cameras,
+      eventsPerMessage: 100,
+      messagesPerBatch: 100,
+      batches: P.inProcess.batches,
+      seed: 1,
+    },
+    P.inProcess.rounds,
+  ),
+);
 const backtest = await time('backtest replay', () => benchBacktest(P.backtest));
 const cold = await time('cold start', () => benchColdStart(P.coldRuns));
 const dynamoDbLocal = startDynamoDbLocal();
@@ -51,19 +78,38 @@ let mixes: MixResult[] = [];
 let naive: Awaited<ReturnType<typeof benchNaive>>;
 let xcheck: Awaited<ReturnType<typeof crossCheckCapacity>>;
 try {
-  for (const k of [1, 10, 100]) mixes.push(await time(`DynamoDB cost, ${k} event(s)/camera/batch`, () => benchMix(env, k, P.mix)));
+  for (const k of [1, 10, 100])
+    mixes.push(await time(`DynamoDB cost, ${k} event(s)/camera/batch`, () => benchMix(env, k, P.mix)));
   naive = await time('naive port', () => benchNaive(env, P.naive));
   xcheck = await time('DynamoDB Local cross-check', () => crossCheckCapacity(env, P.xcheck, dynamoDbLocal));
 } finally {
   await env.stop();
-  await dynamoDbLocal.then((l) => l.stop(), () => undefined); // stopped by the cross-check already when it ran
+  await dynamoDbLocal.then(
+    (l) => l.stop(),
+    () => undefined,
+  ); // stopped by the cross-check already when it ran
 }
 mixes = mixes.sort((a, b) => a.eventsPerCameraPerBatch - b.eventsPerCameraPerBatch);
 
 const e2e = await time(`end to end, ${P.e2e.events} events`, async () => {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'e2e.ts');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--events', String(P.e2e.events), '--per-message', String(P.e2e.perMessage),
-    '--cameras', String(P.e2e.cameras), '--timeout-s', String(P.e2e.timeoutS)], { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      script,
+      '--events',
+      String(P.e2e.events),
+      '--per-message',
+      String(P.e2e.perMessage),
+      '--cameras',
+      String(P.e2e.cameras),
+      '--timeout-s',
+      String(P.e2e.timeoutS),
+    ],
+    { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   if (r.status !== 0) throw new Error(`e2e run failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as E2eResult;
 });
@@ -80,11 +126,17 @@ const results = {
   wcuPer1kEvents: m100.wcuPer1kEvents,
   naiveWcuPer1kEvents: naive!.wcuPer1kEvents,
   mixes: mixes.map((m) => ({
-    eventsPerCameraPerBatch: m.eventsPerCameraPerBatch, events: m.events,
-    ddbWritesPer1kEvents: m.ddbWritesPer1kEvents, ddbReadsPer1kEvents: m.ddbReadsPer1kEvents,
-    wcuPer1kEvents: m.wcuPer1kEvents, rcuPer1kEvents: m.rcuPer1kEvents,
-    writesPerCameraBatch: m.writesPerCameraBatch, wcuPerWrite: m.wcuPerWrite, maxItemBytes: m.maxItemBytes,
-    quiet: m.quiet, triggering: m.triggering,
+    eventsPerCameraPerBatch: m.eventsPerCameraPerBatch,
+    events: m.events,
+    ddbWritesPer1kEvents: m.ddbWritesPer1kEvents,
+    ddbReadsPer1kEvents: m.ddbReadsPer1kEvents,
+    wcuPer1kEvents: m.wcuPer1kEvents,
+    rcuPer1kEvents: m.rcuPer1kEvents,
+    writesPerCameraBatch: m.writesPerCameraBatch,
+    wcuPerWrite: m.wcuPerWrite,
+    maxItemBytes: m.maxItemBytes,
+    quiet: m.quiet,
+    triggering: m.triggering,
     usdPerMillionEvents: m.usdPerMillionEvents,
   })),
   usdPerMillionEvents: m100.usdPerMillionEvents,
@@ -93,10 +145,15 @@ const results = {
   coldInitMs: cold.coldInitMs,
   emptyInitMs: cold.emptyInitMs,
   e2eEventsPerSec: Math.round(e2e.e2eEventsPerSec),
-  e2eEventsLost: e2e.e2eEventsLost + (e2e.stateMismatches > 0 ? e2e.stateMismatches : 0),
+  e2eEventsLost: e2e.e2eEventsLost + Math.max(e2e.stateMismatches, 0),
   e2eEvents: e2e.e2eEvents,
   backtestEventsPerSec: Math.round(backtest.eventsPerSec),
-  detectors: detectors.map((d) => ({ name: d.name, arl0: d.arl0, arl1_1sigma: d.arl1_1sigma, arl1_2sigma: d.arl1_2sigma })),
+  detectors: detectors.map((d) => ({
+    name: d.name,
+    arl0: d.arl0,
+    arl1_1sigma: d.arl1_1sigma,
+    arl1_2sigma: d.arl1_2sigma,
+  })),
   machine,
   at: new Date().toISOString(),
 };
@@ -104,7 +161,8 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
 // --- the table -------------------------------------------------------------------------------------
-const n = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
+const n = (x: number, d = 0) =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a';
 const x = (a: number, b: number) => `${n(a / b, a / b >= 10 ? 0 : 2)}×`;
 const usd = (v: number) => `$${v < 0.1 ? v.toFixed(4) : v.toFixed(2)}`;
 const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -113,53 +171,160 @@ const rows: Row[] = [];
 const section = (title: string) => rows.push({ section: title });
 
 section('Throughput (events/s)');
-rows.push(['ingest path in process (parse+validate+apply+encode/decode)', n(inProcess.handlerEventsPerSec), `JSON.parse floor ${n(inProcess.floorEventsPerSec)}`, `floor/ours ${x(inProcess.floorEventsPerSec, inProcess.handlerEventsPerSec)}`, '≥500k/s, ≤3× floor',
-  met(inProcess.handlerEventsPerSec >= 500_000 && inProcess.floorEventsPerSec / inProcess.handlerEventsPerSec <= 3)]);
-rows.push(['ours on moto (real adapters, 100 ev/camera/batch)', n(m100.eventsPerSecOnEmulator), `naive port on moto ${n(naive!.eventsPerSec)}`, `ours/naive ${x(m100.eventsPerSecOnEmulator, naive!.eventsPerSec)}`, '', '']);
-rows.push([`backtest: ${BACKTEST_LABEL}, ${n(backtest.events)} events`, n(backtest.eventsPerSec), `its own replay rate ${n(backtest.cliEventsPerSec)}; ingest in process ${n(inProcess.handlerEventsPerSec)}`, `${x(backtest.eventsPerSec, inProcess.handlerEventsPerSec)} ingest`, '', '']);
+rows.push([
+  'ingest path in process (parse+validate+apply+encode/decode)',
+  n(inProcess.handlerEventsPerSec),
+  `JSON.parse floor ${n(inProcess.floorEventsPerSec)}`,
+  `floor/ours ${x(inProcess.floorEventsPerSec, inProcess.handlerEventsPerSec)}`,
+  '≥500k/s, ≤3× floor',
+  met(inProcess.handlerEventsPerSec >= 500_000 && inProcess.floorEventsPerSec / inProcess.handlerEventsPerSec <= 3),
+]);
+rows.push([
+  'ours on moto (real adapters, 100 ev/camera/batch)',
+  n(m100.eventsPerSecOnEmulator),
+  `naive port on moto ${n(naive!.eventsPerSec)}`,
+  `ours/naive ${x(m100.eventsPerSecOnEmulator, naive!.eventsPerSec)}`,
+  '',
+  '',
+]);
+rows.push([
+  `backtest: ${BACKTEST_LABEL}, ${n(backtest.events)} events`,
+  n(backtest.eventsPerSec),
+  `its own replay rate ${n(backtest.cliEventsPerSec)}; ingest in process ${n(inProcess.handlerEventsPerSec)}`,
+  `${x(backtest.eventsPerSec, inProcess.handlerEventsPerSec)} ingest`,
+  '',
+  '',
+]);
 
 section('DynamoDB per 1,000 events (counted at the SDK; units by item-size rules)');
 for (const m of mixes) {
-  rows.push([`${m.eventsPerCameraPerBatch} event(s)/camera/batch: writes / reads / WCU / RCU`, `${n(m.ddbWritesPer1kEvents, 1)} / ${n(m.ddbReadsPer1kEvents, 1)} / ${n(m.wcuPer1kEvents, 1)} / ${n(m.rcuPer1kEvents, 1)}`,
-    `naive WCU ${n(naive!.wcuPer1kEvents, 0)}`, `naive/ours ${x(naive!.wcuPer1kEvents, m.wcuPer1kEvents)}`, '', '']);
+  rows.push([
+    `${m.eventsPerCameraPerBatch} event(s)/camera/batch: writes / reads / WCU / RCU`,
+    `${n(m.ddbWritesPer1kEvents, 1)} / ${n(m.ddbReadsPer1kEvents, 1)} / ${n(m.wcuPer1kEvents, 1)} / ${n(m.rcuPer1kEvents, 1)}`,
+    `naive WCU ${n(naive!.wcuPer1kEvents, 0)}`,
+    `naive/ours ${x(naive!.wcuPer1kEvents, m.wcuPer1kEvents)}`,
+    '',
+    '',
+  ]);
 }
-const q = m100.quiet, t = m100.triggering;
-rows.push([`100 ev mix, camera-batches deciding no trigger (${q.cameraBatches}): writes per camera-batch, WCU per write (largest item)`, `${n(q.writesPerCameraBatch, 3)}, ${n(q.wcuPerWrite, 3)} (${q.maxItemBytes} B)`, '1, 1', '', '≤1 write, 1 WCU',
-  met(q.writesPerCameraBatch <= 1 && q.wcuPerWrite <= 1)]);
-rows.push([`100 ev mix, camera-batches deciding a trigger (${t.cameraBatches}): same (outbox write + clear)`, t.cameraBatches ? `${n(t.writesPerCameraBatch, 3)}, ${n(t.wcuPerWrite, 3)} (${t.maxItemBytes} B)` : 'none', '1, 1', '', '≤1 write, 1 WCU',
-  t.cameraBatches ? met(t.writesPerCameraBatch <= 1 && t.wcuPerWrite <= 1) : '']);
-rows.push(['100 ev mix, all camera-batches: writes per camera-batch, WCU per write', `${n(m100.writesPerCameraBatch, 3)}, ${n(m100.wcuPerWrite, 3)}`, '', '', '', '']);
-rows.push(['cross-check vs DynamoDB Local ReturnConsumedCapacity: WCU / RCU', `${n(xcheck!.counted.wcu, 1)} / ${n(xcheck!.counted.rcu, 1)}`, `${n(xcheck!.reported.wcu, 1)} / ${n(xcheck!.reported.rcu, 1)} reported`,
-  `${x(xcheck!.counted.wcu, xcheck!.reported.wcu)} / ${x(xcheck!.counted.rcu, xcheck!.reported.rcu)}`, 'equal', met(xcheck!.counted.wcu === xcheck!.reported.wcu && xcheck!.counted.rcu === xcheck!.reported.rcu)]);
+const q = m100.quiet,
+  t = m100.triggering;
+rows.push([
+  `100 ev mix, camera-batches deciding no trigger (${q.cameraBatches}): writes per camera-batch, WCU per write (largest item)`,
+  `${n(q.writesPerCameraBatch, 3)}, ${n(q.wcuPerWrite, 3)} (${q.maxItemBytes} B)`,
+  '1, 1',
+  '',
+  '≤1 write, 1 WCU',
+  met(q.writesPerCameraBatch <= 1 && q.wcuPerWrite <= 1),
+]);
+rows.push([
+  `100 ev mix, camera-batches deciding a trigger (${t.cameraBatches}): same (outbox write + clear)`,
+  t.cameraBatches ? `${n(t.writesPerCameraBatch, 3)}, ${n(t.wcuPerWrite, 3)} (${t.maxItemBytes} B)` : 'none',
+  '1, 1',
+  '',
+  '≤1 write, 1 WCU',
+  t.cameraBatches ? met(t.writesPerCameraBatch <= 1 && t.wcuPerWrite <= 1) : '',
+]);
+rows.push([
+  '100 ev mix, all camera-batches: writes per camera-batch, WCU per write',
+  `${n(m100.writesPerCameraBatch, 3)}, ${n(m100.wcuPerWrite, 3)}`,
+  '',
+  '',
+  '',
+  '',
+]);
+rows.push([
+  'cross-check vs DynamoDB Local ReturnConsumedCapacity: WCU / RCU',
+  `${n(xcheck!.counted.wcu, 1)} / ${n(xcheck!.counted.rcu, 1)}`,
+  `${n(xcheck!.reported.wcu, 1)} / ${n(xcheck!.reported.rcu, 1)} reported`,
+  `${x(xcheck!.counted.wcu, xcheck!.reported.wcu)} / ${x(xcheck!.counted.rcu, xcheck!.reported.rcu)}`,
+  'equal',
+  met(xcheck!.counted.wcu === xcheck!.reported.wcu && xcheck!.counted.rcu === xcheck!.reported.rcu),
+]);
 
-section(`Dollars per million events (list prices ${PRICES.region}, taken ${PRICES.takenOn}; Lambda ${LAMBDA_MEMORY_MB} MB arm64, duration measured on moto)`);
+section(
+  `Dollars per million events (list prices ${PRICES.region}, taken ${PRICES.takenOn}; Lambda ${LAMBDA_MEMORY_MB} MB arm64, duration measured on moto)`,
+);
 for (const m of mixes) {
   const u = m.usd;
-  rows.push([`ours, ${m.eventsPerCameraPerBatch} ev/camera/batch (SQS ${usd(u.sqs)}, Lambda ${usd(u.lambda)}, DynamoDB ${usd(u.dynamodb)}, EventBridge ${usd(u.eventBridge)})`, usd(m.usdPerMillionEvents),
-    `naive ${usd(naive!.usdPerMillionEvents)}`, `naive/ours ${x(naive!.usdPerMillionEvents, m.usdPerMillionEvents)}`,
-    m.eventsPerCameraPerBatch === 100 ? '≥50× cheaper' : '', m.eventsPerCameraPerBatch === 100 ? met(naive!.usdPerMillionEvents / m.usdPerMillionEvents >= 50) : '']);
+  rows.push([
+    `ours, ${m.eventsPerCameraPerBatch} ev/camera/batch (SQS ${usd(u.sqs)}, Lambda ${usd(u.lambda)}, DynamoDB ${usd(u.dynamodb)}, EventBridge ${usd(u.eventBridge)})`,
+    usd(m.usdPerMillionEvents),
+    `naive ${usd(naive!.usdPerMillionEvents)}`,
+    `naive/ours ${x(naive!.usdPerMillionEvents, m.usdPerMillionEvents)}`,
+    m.eventsPerCameraPerBatch === 100 ? '≥50× cheaper' : '',
+    m.eventsPerCameraPerBatch === 100 ? met(naive!.usdPerMillionEvents / m.usdPerMillionEvents >= 50) : '',
+  ]);
 }
 const nu = naive!.usd;
-rows.push([`naive port (SQS ${usd(nu.sqs)}, Lambda ${usd(nu.lambda)}, DynamoDB ${usd(nu.dynamodb)}, EventBridge ${usd(nu.eventBridge)})`, usd(nu.total), '', '', '', '']);
+rows.push([
+  `naive port (SQS ${usd(nu.sqs)}, Lambda ${usd(nu.lambda)}, DynamoDB ${usd(nu.dynamodb)}, EventBridge ${usd(nu.eventBridge)})`,
+  usd(nu.total),
+  '',
+  '',
+  '',
+  '',
+]);
 
 section('Cold start (bundled as the stack bundles it)');
-rows.push(['bundle size', `${n(cold.bundleBytes / 1024, 0)} KB`, `SDK clients only ${n(cold.sdkOnlyBundleBytes / 1024, 0)} KB; empty ${cold.emptyBundleBytes} B`, '', '≤500 KB', met(cold.bundleBytes <= 500 * 1024)]);
-rows.push([`module init, median of ${cold.runs} fresh processes (ms)`, n(cold.coldInitMs, 1), `empty ${n(cold.emptyInitMs, 1)}; SDK clients only ${n(cold.sdkOnlyInitMs, 1)}`, `${x(cold.coldInitMs, cold.emptyInitMs)} empty, ${x(cold.coldInitMs, cold.sdkOnlyInitMs)} SDK-only`, '≤2× empty', met(cold.coldInitMs <= 2 * cold.emptyInitMs)]);
+rows.push([
+  'bundle size',
+  `${n(cold.bundleBytes / 1024, 0)} KB`,
+  `SDK clients only ${n(cold.sdkOnlyBundleBytes / 1024, 0)} KB; empty ${cold.emptyBundleBytes} B`,
+  '',
+  '≤500 KB',
+  met(cold.bundleBytes <= 500 * 1024),
+]);
+rows.push([
+  `module init, median of ${cold.runs} fresh processes (ms)`,
+  n(cold.coldInitMs, 1),
+  `empty ${n(cold.emptyInitMs, 1)}; SDK clients only ${n(cold.sdkOnlyInitMs, 1)}`,
+  `${x(cold.coldInitMs, cold.emptyInitMs)} empty, ${x(cold.coldInitMs, cold.sdkOnlyInitMs)} SDK-only`,
+  '≤2× empty',
+  met(cold.coldInitMs <= 2 * cold.emptyInitMs),
+]);
 
 section('End to end on the local stack (moto + local event-source mapping + real handler)');
-rows.push([`${n(e2e.e2eEvents)} events in ${n(e2e.messages)} messages, ${e2e.invocations} invocations`, `${n(e2e.e2eEventsPerSec)} ev/s`, `in ${n(e2e.seconds, 1)} s`, '', '', '']);
-rows.push(['events lost (sent − acknowledged; state tails checked per camera)', n(results.e2eEventsLost), `state mismatches ${e2e.stateMismatches}, dead-lettered ${e2e.deadLettered}`, '', '0', met(results.e2eEventsLost === 0 && !e2e.timedOut)]);
+rows.push([
+  `${n(e2e.e2eEvents)} events in ${n(e2e.messages)} messages, ${e2e.invocations} invocations`,
+  `${n(e2e.e2eEventsPerSec)} ev/s`,
+  `in ${n(e2e.seconds, 1)} s`,
+  '',
+  '',
+  '',
+]);
+rows.push([
+  'events lost (sent − acknowledged; state tails checked per camera)',
+  n(results.e2eEventsLost),
+  `state mismatches ${e2e.stateMismatches}, dead-lettered ${e2e.deadLettered}`,
+  '',
+  '0',
+  met(results.e2eEventsLost === 0 && !e2e.timedOut),
+]);
 rows.push(['peak RSS of the runner', `${n(e2e.peakRssMb)} MB`, '', '', '', '']);
 
 section('Detection quality: ARL0 / ARL1 +1σ / ARL1 +2σ (Monte Carlo, N(0,1), seeded)');
 const cusum = detectors.find((d) => d.name.startsWith('textbook CUSUM'))!;
 for (const d of detectors) {
   const isShipped = d.name.startsWith('shipped');
-  const figures = Number.isFinite(d.arl0) ? `${arlText(d.arl0, d.capped.arl0)} / ${arlText(d.arl1_1sigma, d.capped.arl1_1sigma)} / ${arlText(d.arl1_2sigma, d.capped.arl1_2sigma)}` : (d.note ?? 'n/a');
-  const anchor = d.anchor ? `${d.anchor.source}: ${d.anchor.arl0} / ${d.anchor.arl1_1sigma} / ${d.anchor.arl1_2sigma}` : '';
+  const figures = Number.isFinite(d.arl0)
+    ? `${arlText(d.arl0, d.capped.arl0)} / ${arlText(d.arl1_1sigma, d.capped.arl1_1sigma)} / ${arlText(d.arl1_2sigma, d.capped.arl1_2sigma)}`
+    : (d.note ?? 'n/a');
+  const anchor = d.anchor
+    ? `${d.anchor.source}: ${d.anchor.arl0} / ${d.anchor.arl1_1sigma} / ${d.anchor.arl1_2sigma}`
+    : '';
   const vsCusum = isShipped && Number.isFinite(d.arl0) ? `ARL1 ${x(d.arl1_1sigma, cusum.arl1_1sigma)} CUSUM's` : '';
-  rows.push([d.name, figures, anchor, vsCusum, isShipped ? 'ARL1≤10.5 at ARL0≥465' : '', isShipped && Number.isFinite(d.arl0) ? met(d.arl0 >= 465 && d.arl1_1sigma <= 10.5) : '']);
+  rows.push([
+    d.name,
+    figures,
+    anchor,
+    vsCusum,
+    isShipped ? 'ARL1≤10.5 at ARL0≥465' : '',
+    isShipped && Number.isFinite(d.arl0) ? met(d.arl0 >= 465 && d.arl1_1sigma <= 10.5) : '',
+  ]);
 }
 
 process.stdout.write(formatTable(['measure', 'ours', 'reference', 'ratio', 'goal', ''], rows));
-process.stdout.write(`\nmachine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${quick ? 'QUICK run (reduced sizes)' : 'full run'}; written to ${out}\n`);
+process.stdout.write(
+  `\nmachine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${quick ? 'QUICK run (reduced sizes)' : 'full run'}; written to ${out}\n`,
+);

@@ -21,7 +21,11 @@ export interface FleetOptions {
   prefix?: string;
 }
 
-export interface Message { cameraId: string; body: string; events: number }
+export interface Message {
+  cameraId: string;
+  body: string;
+  events: number;
+}
 
 export class Fleet {
   private readonly rand: () => number;
@@ -34,16 +38,23 @@ export class Fleet {
   }
 
   /** Time of the newest event generated for a camera, and how many there were. */
-  clockOf(cameraId: string): { t: number; n: number } | undefined { return this.clock.get(cameraId); }
+  clockOf(cameraId: string): { t: number; n: number } | undefined {
+    return this.clock.get(cameraId);
+  }
 
-  cameraId(i: number) { return `${this.opts.prefix ?? 'cam'}-${String(i).padStart(6, '0')}`; }
+  cameraId(i: number) {
+    return `${this.opts.prefix ?? 'cam'}-${String(i).padStart(6, '0')}`;
+  }
 
   private value(metric: MetricKind, drifting: boolean): number {
     const g = this.gauss();
     switch (metric) {
-      case 'DriftScore': return Math.max(0, (drifting ? 0.9 : 0.3) + 0.1 * g);
-      case 'LatencyMs': return Math.max(0, 40 + 5 * g);
-      default: return Math.min(1, Math.max(0, 0.9 + 0.03 * g));
+      case 'DriftScore':
+        return Math.max(0, (drifting ? 0.9 : 0.3) + 0.1 * g);
+      case 'LatencyMs':
+        return Math.max(0, 40 + 5 * g);
+      default:
+        return Math.min(1, Math.max(0, 0.9 + 0.03 * g));
     }
   }
 
@@ -52,7 +63,8 @@ export class Fleet {
     const cameraId = this.cameraId(i);
     const modality = MODALITIES[i % MODALITIES.length]!;
     const c = this.clock.get(cameraId) ?? { t: WORKLOAD_START_MS + i * 7, n: 0 };
-    const drifting = i < Math.max(1, Math.round(this.opts.cameras * (this.opts.driftingShare ?? 0.02))) && progress >= 0.5;
+    const drifting =
+      i < Math.max(1, Math.round(this.opts.cameras * (this.opts.driftingShare ?? 0.02))) && progress >= 0.5;
     const parts: string[] = [];
     for (let k = 0; k < events; k++) {
       const metric = METRICS[c.n % METRICS.length]!;
@@ -61,8 +73,13 @@ export class Fleet {
       const frac = String(Math.floor(this.rand() * 1e6)).padStart(6, '0');
       const timestamp = new Date(c.t).toISOString().replace('Z', `${frac}Z`);
       const event: Record<string, unknown> = {
-        id: seededUuid(this.rand), timestamp, camera_id: cameraId, modality, metric,
-        value: Number(this.value(metric, drifting).toFixed(4)), model_version: 'm-1',
+        id: seededUuid(this.rand),
+        timestamp,
+        camera_id: cameraId,
+        modality,
+        metric,
+        value: Number(this.value(metric, drifting).toFixed(4)),
+        model_version: 'm-1',
       };
       if (metric !== 'DriftScore' && metric !== 'LatencyMs') event.sample_count = 200;
       parts.push(JSON.stringify(event));
@@ -76,7 +93,8 @@ export class Fleet {
     const { cameras, eventsPerMessage, messagesPerBatch, batches } = this.opts;
     for (let b = 0; b < batches; b++) {
       const batch: Message[] = [];
-      for (let m = 0; m < messagesPerBatch; m++) batch.push(this.message((b * messagesPerBatch + m) % cameras, eventsPerMessage, b / batches));
+      for (let m = 0; m < messagesPerBatch; m++)
+        batch.push(this.message((b * messagesPerBatch + m) % cameras, eventsPerMessage, b / batches));
       yield batch;
     }
   }

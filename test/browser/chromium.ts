@@ -21,15 +21,26 @@ export interface RenderedPage {
 }
 
 export async function renderInChromium(htmlPath: string, screenshotPath: string): Promise<RenderedPage> {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium" (.ci/run does)`);
+  if (!existsSync(CHROMIUM_PATH))
+    throw new Error(
+      `chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium" (.ci/run does)`,
+    );
   const userDataDir = await mkdtemp(join(tmpdir(), 'vmon-chromium-'));
   // A new, empty profile each time (playwright takes it as launchPersistentContext's first argument).
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await context.newPage();
@@ -37,13 +48,22 @@ export async function renderInChromium(htmlPath: string, screenshotPath: string)
     const externalRequests: string[] = [];
     const url = pathToFileURL(htmlPath).href;
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-    page.on('request', (r) => { if (r.url() !== url) externalRequests.push(r.url()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+    page.on('request', (r) => {
+      if (r.url() !== url) externalRequests.push(r.url());
+    });
     await page.goto(url, { waitUntil: 'load' });
     // The report's script sets window.__reportReady once every chart is initialized.
     await page.waitForFunction('window.__reportReady === true', undefined, { timeout: 20_000 });
-    const canvases = await page.$$eval('canvas', (els) => els.map((e) => { const r = e.getBoundingClientRect(); return { width: r.width, height: r.height }; }));
-    const chartsReady = await page.evaluate('window.__reportCharts ?? 0') as number;
+    const canvases = await page.$$eval('canvas', (els) =>
+      els.map((e) => {
+        const r = e.getBoundingClientRect();
+        return { width: r.width, height: r.height };
+      }),
+    );
+    const chartsReady = (await page.evaluate('window.__reportCharts ?? 0')) as number;
     await page.screenshot({ path: screenshotPath, fullPage: true });
     return { title: await page.title(), canvases, pageErrors, externalRequests, chartsReady };
   } finally {

@@ -28,25 +28,44 @@ describe('cdk synth', () => {
   it('synthesizes templates that pass cdk-nag and cfn-lint, with defaults and with every option set', async () => {
     synth({});
     synth({
-      stage: 'prod', functionMemoryMb: '1024', batchSize: '500', batchingWindowSeconds: '5', maxConcurrency: '50',
-      defaultPolicy: JSON.stringify(driftPolicy(20, 0.6)), producerPrincipals: '123456789012,arn:aws:iam::210987654321:role/camera-fleet',
-      alarmEmail: 'oncall@example.com', logLevel: 'warn', logRetentionDays: '90', archiveRetentionDays: '0', oldestMessageAlarmSeconds: '600',
+      stage: 'prod',
+      functionMemoryMb: '1024',
+      batchSize: '500',
+      batchingWindowSeconds: '5',
+      maxConcurrency: '50',
+      defaultPolicy: JSON.stringify(driftPolicy(20, 0.6)),
+      producerPrincipals: '123456789012,arn:aws:iam::210987654321:role/camera-fleet',
+      alarmEmail: 'oncall@example.com',
+      logLevel: 'warn',
+      logRetentionDays: '90',
+      archiveRetentionDays: '0',
+      oldestMessageAlarmSeconds: '600',
     });
-    const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json')).sort();
+    const templates = readdirSync(outdir)
+      .filter((f) => f.endsWith('.template.json'))
+      .sort();
     expect(templates).toEqual(['VisuTilityMonitor-dev.template.json', 'VisuTilityMonitor-prod.template.json']);
 
     expect(existsSync(cfnLint), `${cfnLint} missing: run npm run setup:py`).toBe(true);
     const lint = await new Promise<{ code: number; output: string }>((done) => {
-      execFile(cfnLint, ['--format', 'parseable', ...templates.map((t) => join(outdir, t))], { timeout: 120_000 }, (err, stdout, stderr) => {
-        done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, output: stdout + stderr });
-      });
+      execFile(
+        cfnLint,
+        ['--format', 'parseable', ...templates.map((t) => join(outdir, t))],
+        { timeout: 120_000 },
+        (err, stdout, stderr) => {
+          done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, output: stdout + stderr });
+        },
+      );
     });
     expect(lint.output).toBe('');
     expect(lint.code).toBe(0);
   });
 
   it('fails on invalid context, naming every bad key and what it must be', () => {
-    const app = new App({ outdir, context: { stage: 'Prod', batchSize: 'lots', alarmEmail: 'ops at example', defaultPolicy: '[1,2]' } });
+    const app = new App({
+      outdir,
+      context: { stage: 'Prod', batchSize: 'lots', alarmEmail: 'ops at example', defaultPolicy: '[1,2]' },
+    });
     let message = '';
     try {
       buildMonitorApp(app);

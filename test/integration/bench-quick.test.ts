@@ -13,18 +13,35 @@ const dir = mkdtempSync(join(tmpdir(), 'vmon-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const KEYS = [
-  'handlerEventsPerSec', 'floorEventsPerSec', 'naiveEventsPerSec',
-  'ddbWritesPer1kEvents', 'ddbReadsPer1kEvents', 'wcuPer1kEvents', 'naiveWcuPer1kEvents', 'mixes',
-  'usdPerMillionEvents', 'naiveUsdPerMillionEvents',
-  'bundleBytes', 'coldInitMs', 'emptyInitMs',
-  'e2eEventsPerSec', 'e2eEventsLost', 'e2eEvents',
-  'backtestEventsPerSec', 'detectors', 'machine', 'at',
+  'handlerEventsPerSec',
+  'floorEventsPerSec',
+  'naiveEventsPerSec',
+  'ddbWritesPer1kEvents',
+  'ddbReadsPer1kEvents',
+  'wcuPer1kEvents',
+  'naiveWcuPer1kEvents',
+  'mixes',
+  'usdPerMillionEvents',
+  'naiveUsdPerMillionEvents',
+  'bundleBytes',
+  'coldInitMs',
+  'emptyInitMs',
+  'e2eEventsPerSec',
+  'e2eEventsLost',
+  'e2eEvents',
+  'backtestEventsPerSec',
+  'detectors',
+  'machine',
+  'at',
 ];
 
 describe('npm run bench -- --quick', () => {
   it('writes the documented results and loses no event', () => {
     const out = join(dir, 'results.json');
-    const run = spawnSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--out', out], { encoding: 'utf8', timeout: 170_000 });
+    const run = spawnSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--out', out], {
+      encoding: 'utf8',
+      timeout: 170_000,
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/\| measure +\| ours/);
 
@@ -44,7 +61,11 @@ describe('npm run bench -- --quick', () => {
     expect(r.bundleBytes).toBeGreaterThan(0);
 
     const names: string[] = r.detectors.map((d: { name: string }) => d.name);
-    for (const kind of Object.keys(DETECTORS)) expect(names.some((n) => n.startsWith(`shipped ${kind}`)), kind).toBe(true);
+    for (const kind of Object.keys(DETECTORS))
+      expect(
+        names.some((n) => n.startsWith(`shipped ${kind}`)),
+        kind,
+      ).toBe(true);
     for (const d of r.detectors) expect(Object.keys(d).sort()).toEqual(['arl0', 'arl1_1sigma', 'arl1_2sigma', 'name']);
     const row = (prefix: string) => r.detectors.find((d: { name: string }) => d.name.startsWith(prefix));
     expect(row('always-fire')).toMatchObject({ arl0: 1, arl1_1sigma: 1, arl1_2sigma: 1 });

@@ -26,7 +26,17 @@ const vmon = (...args: string[]) => runVmon(['--stack-file', stackFile, ...args]
 const START = Date.parse('2026-01-05T00:00:00Z');
 const POLICY = {
   id: 'cli-test',
-  detectors: [{ id: 'drift-mean', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 3, threshold: 0.7, hysteresis: 0 }],
+  detectors: [
+    {
+      id: 'drift-mean',
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      action: 'RetrainingRequested',
+      windowSize: 3,
+      threshold: 0.7,
+      hysteresis: 0,
+    },
+  ],
   cooldownSeconds: 600,
 };
 
@@ -43,36 +53,74 @@ afterAll(async () => {
 
 describe('vmon send', () => {
   it('publishes every event of a JSONL file and of a CSV file to the ingest queue', async () => {
-    const events = series('cam-send', 'DriftScore', Array.from({ length: 300 }, (_, k) => (k % 10) / 10), START);
+    const events = series(
+      'cam-send',
+      'DriftScore',
+      Array.from({ length: 300 }, (_, k) => (k % 10) / 10),
+      START,
+    );
     await writeFile(join(dir, 'send.jsonl'), toJsonl(events));
     const r = await vmon('send', join(dir, 'send.jsonl'), '--json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout);
-    expect(summary).toMatchObject({ events: 300, sent: 300, rejected: 0, dropped: 0, retried: 0, undelivered: 0, queueUrl: aws.stack.ingestQueueUrl });
+    expect(summary).toMatchObject({
+      events: 300,
+      sent: 300,
+      rejected: 0,
+      dropped: 0,
+      retried: 0,
+      undelivered: 0,
+      queueUrl: aws.stack.ingestQueueUrl,
+    });
 
     const csvEvents = series('cam-csv', 'Accuracy', [0.9, 0.8, 0.85], START).map((e) => ({ ...e, sample_count: 100 }));
-    await writeFile(join(dir, 'send.csv'), ['camera_id,id,timestamp,modality,metric,value,sample_count', ...csvEvents.map((e) => `"${e.camera_id}",${e.id},${e.timestamp},${e.modality},${e.metric},${e.value},${e.sample_count}`)].join('\n'));
+    await writeFile(
+      join(dir, 'send.csv'),
+      [
+        'camera_id,id,timestamp,modality,metric,value,sample_count',
+        ...csvEvents.map(
+          (e) => `"${e.camera_id}",${e.id},${e.timestamp},${e.modality},${e.metric},${e.value},${e.sample_count}`,
+        ),
+      ].join('\n'),
+    );
     const csv = await vmon('send', join(dir, 'send.csv'));
     expect(csv.code).toBe(0);
-    expect(normalise(csv.stdout)).toBe(`sent 3 events from ${join(dir, 'send.csv').replace(/\/tmp\/vmon-test-[^/]+/, '<tmp>')} to <url>\n  1 message, 1 SendMessageBatch request, 0 entries retried, 0 rejected, 0 dropped\n`);
+    expect(normalise(csv.stdout)).toBe(
+      `sent 3 events from ${join(dir, 'send.csv').replace(/\/tmp\/vmon-test-[^/]+/, '<tmp>')} to <url>\n  1 message, 1 SendMessageBatch request, 0 entries retried, 0 rejected, 0 dropped\n`,
+    );
 
     const msgs = await drain(aws.sqs, aws.stack.ingestQueueUrl, summary.messages + 1, 10_000);
     const received = msgs.flatMap((m) => parseBody(m.Body!).events);
     expect(received.map((e) => e.id).sort()).toEqual([...events, ...csvEvents].map((e) => e.id).sort());
-    expect(received.find((e) => e.camera_id === 'cam-csv')).toMatchObject({ sample_count: 100, value: 0.9, metric: 'Accuracy' });
+    expect(received.find((e) => e.camera_id === 'cam-csv')).toMatchObject({
+      sample_count: 100,
+      value: 0.9,
+      metric: 'Accuracy',
+    });
   });
 
   it('stops at bad lines, naming each line and field, and sends nothing', async () => {
     const good = series('cam-bad', 'DriftScore', [0.1, 0.2, 0.3], START);
-    const lines = [JSON.stringify(good[0]), JSON.stringify({ ...good[1], metric: 'F1' }), '{"id": oops', JSON.stringify(good[2])];
+    const lines = [
+      JSON.stringify(good[0]),
+      JSON.stringify({ ...good[1], metric: 'F1' }),
+      '{"id": oops',
+      JSON.stringify(good[2]),
+    ];
     await writeFile(join(dir, 'bad.jsonl'), lines.join('\n'));
     const r = await vmon('send', join(dir, 'bad.jsonl'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('2 bad lines; nothing was sent:');
-    expect(r.stderr).toContain('  line 2: metric must be one of Accuracy | Precision | Recall | DriftScore | LatencyMs, got string "F1"');
+    expect(r.stderr).toContain(
+      '  line 2: metric must be one of Accuracy | Precision | Recall | DriftScore | LatencyMs, got string "F1"',
+    );
     expect(r.stderr).toMatch(/ {2}line 3: body is not valid JSON/);
-    await writeFile(join(dir, 'bad.csv'), 'id,timestamp,camera_id,modality,metric,value\n' + `${good[0]!.id},${good[0]!.timestamp},cam-bad,Rgb,DriftScore,high\n`);
+    await writeFile(
+      join(dir, 'bad.csv'),
+      'id,timestamp,camera_id,modality,metric,value\n' +
+        `${good[0]!.id},${good[0]!.timestamp},cam-bad,Rgb,DriftScore,high\n`,
+    );
     const csv = await vmon('send', join(dir, 'bad.csv'));
     expect(csv.code).toBe(2);
     expect(csv.stderr).toContain('line 2: value must be a number, got string "high"');
@@ -85,7 +133,10 @@ describe('vmon send', () => {
 describe('vmon state', () => {
   it('shows windows, alerts, lifecycle and detector state (golden), and JSON', async () => {
     const policy = parsePolicy(POLICY);
-    const events = parseBody(JSON.stringify(series('cam-state', 'DriftScore', [0.2, 0.3, 0.9, 0.95, 0.8], START)), START).events;
+    const events = parseBody(
+      JSON.stringify(series('cam-state', 'DriftScore', [0.2, 0.3, 0.9, 0.95, 0.8], START)),
+      START,
+    ).events;
     const { state } = applyEvents(emptyState(), events, policy);
     // A stream no window detector reads keeps keys only (values NaN in memory).
     state.streams['Rgb.LatencyMs'] = [{ ts: START, tag: 7, value: NaN }];
@@ -97,7 +148,11 @@ describe('vmon state', () => {
     expect(text.code).toBe(0);
     expectGolden('state.txt', normalise(text.stdout, { keepUuids: true }));
     const json = JSON.parse((await vmon('state', 'cam-state', '--json')).stdout);
-    expect(json).toMatchObject({ cameraId: 'cam-state', version: 1, state: { alerts: { 'drift-mean@Rgb': { f: true, e: 1 } }, inFlight: { since: START + 30_000 } } });
+    expect(json).toMatchObject({
+      cameraId: 'cam-state',
+      version: 1,
+      state: { alerts: { 'drift-mean@Rgb': { f: true, e: 1 } }, inFlight: { since: START + 30_000 } },
+    });
     expect(json.state.streams['Rgb.DriftScore']).toHaveLength(5);
   });
 
@@ -112,16 +167,42 @@ describe('vmon dlq', () => {
   it('lists (golden), shows and redrives dead letters; base64 bodies are decoded; redriven ones leave the DLQ', async () => {
     const dlq = new DeadLetterQueue(aws.sqs, aws.stack.deadLetterQueueUrl);
     const good = series('cam-dlq', 'DriftScore', [0.4], START)[0]!;
-    const failedSources = await dlq.send([
-      { sourceMessageId: 'src-1', rejection: { index: 1, raw: JSON.stringify({ ...good, metric: 'F1' }), reason: '[1].metric: metric must be one of Accuracy | Precision | Recall | DriftScore | LatencyMs, got string "F1"', errors: [] } },
-      { sourceMessageId: 'src-2', rejection: { index: null, raw: 'bad\u0000bytes', reason: 'body is not valid JSON: Unexpected token', errors: [] } },
-    ], START);
+    const failedSources = await dlq.send(
+      [
+        {
+          sourceMessageId: 'src-1',
+          rejection: {
+            index: 1,
+            raw: JSON.stringify({ ...good, metric: 'F1' }),
+            reason:
+              '[1].metric: metric must be one of Accuracy | Precision | Recall | DriftScore | LatencyMs, got string "F1"',
+            errors: [],
+          },
+        },
+        {
+          sourceMessageId: 'src-2',
+          rejection: {
+            index: null,
+            raw: 'bad\u0000bytes',
+            reason: 'body is not valid JSON: Unexpected token',
+            errors: [],
+          },
+        },
+      ],
+      START,
+    );
     expect(failedSources.size).toBe(0);
 
     const list = await vmon('dlq', 'list');
     expect(list.code).toBe(0);
     expectGolden('dlq-list.txt', normalise(list.stdout, { extra: [[/^([0-9a-f-]{36}) {2}/gm, '<message-id>  ']] }));
-    const letters = JSON.parse((await vmon('dlq', 'list', '--json')).stdout) as { messageId: string; body: string; reason: string; encoding?: string; sourceMessageId: string }[];
+    const letters = JSON.parse((await vmon('dlq', 'list', '--json')).stdout) as {
+      messageId: string;
+      body: string;
+      reason: string;
+      encoding?: string;
+      sourceMessageId: string;
+    }[];
     expect(letters).toHaveLength(2);
     const binary = letters.find((l) => l.sourceMessageId === 'src-2')!;
     expect(binary).toMatchObject({ body: 'bad\u0000bytes', encoding: 'base64', origin: 'rejected' });
@@ -140,7 +221,9 @@ describe('vmon dlq', () => {
     const rest = await vmon('dlq', 'redrive');
     expect(normalise(rest.stdout)).toBe('redrove 1 message to <url>; 0 failed; 0 left on the dead-letter queue\n');
     const back = await drain(aws.sqs, aws.stack.ingestQueueUrl, 2, 10_000);
-    expect(back.map((m) => m.Body).sort()).toEqual([JSON.stringify({ ...good, metric: 'F1' }), 'bad\u0000bytes'].sort());
+    expect(back.map((m) => m.Body).sort()).toEqual(
+      [JSON.stringify({ ...good, metric: 'F1' }), 'bad\u0000bytes'].sort(),
+    );
     expect((await vmon('dlq', 'list')).stdout).toMatch(/^no dead-lettered messages in /);
   });
 });
@@ -148,20 +231,33 @@ describe('vmon dlq', () => {
 describe('vmon events tail', () => {
   it('prints published events from the tap queue, as text and as JSON lines, bounded by --max and --timeout', async () => {
     const policy = parsePolicy(POLICY);
-    const events = parseBody(JSON.stringify(series('cam-tail', 'DriftScore', [0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9], START)), START).events;
+    const events = parseBody(
+      JSON.stringify(series('cam-tail', 'DriftScore', [0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9], START)),
+      START,
+    ).events;
     const { triggers } = applyEvents(emptyState(), events, { ...policy, cooldownSeconds: 0 });
     // The second breach is held back: a retrain is in flight for the camera.
     expect(triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested', 'AlertResolved']);
     await new TriggerPublisher(aws.eventBridge, aws.stack.eventBusName).publish(triggers.slice(0, 1));
     const text = await vmon('events', 'tail', '--max', '1', '--timeout', '20');
     expect(text.code).toBe(0);
-    expect(text.stdout).toBe(`${triggers[0]!.detail.lastEventAt}  RetrainingRequested  cam-tail Rgb DriftScore  drift-mean  statistic=0.9  threshold=0.7  trigger=${triggers[0]!.detail.triggerId}\n`);
+    expect(text.stdout).toBe(
+      `${triggers[0]!.detail.lastEventAt}  RetrainingRequested  cam-tail Rgb DriftScore  drift-mean  statistic=0.9  threshold=0.7  trigger=${triggers[0]!.detail.triggerId}\n`,
+    );
 
     await new TriggerPublisher(aws.eventBridge, aws.stack.eventBusName).publish(triggers.slice(1));
     const json = await vmon('events', 'tail', '--json', '--max', '5', '--timeout', '4');
     expect(json.code).toBe(0);
-    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((e) => [e.source, e['detail-type'], e.detail.triggerId]).sort()).toEqual(triggers.slice(1).map((t) => ['visutility.monitor', t.detailType, t.detail.triggerId]).sort());
+    const lines = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((e) => [e.source, e['detail-type'], e.detail.triggerId]).sort()).toEqual(
+      triggers
+        .slice(1)
+        .map((t) => ['visutility.monitor', t.detailType, t.detail.triggerId])
+        .sort(),
+    );
     // Consumed: nothing left to print, and --timeout ends the wait.
     const empty = await vmon('events', 'tail', '--timeout', '1');
     expect(empty).toMatchObject({ code: 0, stdout: '' });
@@ -176,14 +272,23 @@ describe('vmon policy', () => {
     expect((await vmon('policy', 'put', 'fleet', join(dir, 'fleet.json'))).code).toBe(0);
 
     const got = JSON.parse((await vmon('policy', 'get', 'camera:cam01', '--json')).stdout);
-    expect(got).toMatchObject({ id: 'cli-test', cooldownSeconds: 600, detectors: [{ id: 'drift-mean', windowSize: 3, requireFullWindow: true }] });
+    expect(got).toMatchObject({
+      id: 'cli-test',
+      cooldownSeconds: 600,
+      detectors: [{ id: 'drift-mean', windowSize: 3, requireFullWindow: true }],
+    });
     const list = await vmon('policy', 'list');
     expectGolden('policy-list.txt', list.stdout);
 
-    await writeFile(join(dir, 'invalid.json'), JSON.stringify({ ...POLICY, detectors: [{ ...POLICY.detectors[0], metric: 'F1' }] }));
+    await writeFile(
+      join(dir, 'invalid.json'),
+      JSON.stringify({ ...POLICY, detectors: [{ ...POLICY.detectors[0], metric: 'F1' }] }),
+    );
     const invalid = await vmon('policy', 'put', 'modality:Rgb', join(dir, 'invalid.json'));
     expect(invalid.code).toBe(2);
-    expect(invalid.stderr).toMatch(/^vmon: invalid policy: detectors\[0\]\.metric: must be one of Accuracy .*; nothing was stored\n$/);
+    expect(invalid.stderr).toMatch(
+      /^vmon: invalid policy: detectors\[0\]\.metric: must be one of Accuracy .*; nothing was stored\n$/,
+    );
     expect((await vmon('policy', 'get', 'modality:Rgb')).code).toBe(4);
     const badScope = await vmon('policy', 'put', 'camera', join(dir, 'policy.json'));
     expect(badScope.code).toBe(2);
@@ -196,17 +301,34 @@ describe('vmon policy', () => {
 
     // Backtest with the stored policies: the fleet policy (window 3) applies, not the built-in default.
     await writeFile(join(dir, 'bt.jsonl'), toJsonl(series('cam-bt', 'DriftScore', [0.9, 0.9, 0.9], START)));
-    const bt = JSON.parse((await vmon('backtest', join(dir, 'bt.jsonl'), '--stored-policies', '--no-report', '--json')).stdout);
-    expect(bt.triggers.map((t: { policyId: string; detailType: string }) => [t.policyId, t.detailType])).toEqual([['fleet-wide', 'RetrainingRequested']]);
+    const bt = JSON.parse(
+      (await vmon('backtest', join(dir, 'bt.jsonl'), '--stored-policies', '--no-report', '--json')).stdout,
+    );
+    expect(bt.triggers.map((t: { policyId: string; detailType: string }) => [t.policyId, t.detailType])).toEqual([
+      ['fleet-wide', 'RetrainingRequested'],
+    ]);
   });
 });
 
 describe('vmon silence', () => {
   it('adds a camera + metric silence that ingest then honours, and clears it', async () => {
     const cameras = new CameraStateStore(aws.ddb, aws.stack.tableName);
-    const added = await vmon('silence', 'add', 'cam-quiet', '--metric', 'DriftScore', '--until', '2026-02-01T00:00:00Z', '--reason', 'lens cleaning', '--json');
+    const added = await vmon(
+      'silence',
+      'add',
+      'cam-quiet',
+      '--metric',
+      'DriftScore',
+      '--until',
+      '2026-02-01T00:00:00Z',
+      '--reason',
+      'lens cleaning',
+      '--json',
+    );
     expect(added.code).toBe(0);
-    expect(JSON.parse(added.stdout)).toEqual([{ metric: 'DriftScore', until: Date.parse('2026-02-01T00:00:00Z'), reason: 'lens cleaning' }]);
+    expect(JSON.parse(added.stdout)).toEqual([
+      { metric: 'DriftScore', until: Date.parse('2026-02-01T00:00:00Z'), reason: 'lens cleaning' },
+    ]);
     // The silence lives in the camera's state, where applyEvents sees it: a breach is suppressed.
     const { state } = await cameras.load('cam-quiet');
     const events = parseBody(JSON.stringify(series('cam-quiet', 'DriftScore', [0.9, 0.9, 0.9], START))).events;
@@ -233,7 +355,10 @@ describe('targeting', () => {
     const port = await freePort();
     await writeFile(join(dir, 'dead.json'), JSON.stringify({ ...aws.stack, endpoint: `http://127.0.0.1:${port}` }));
     const r = await runVmon(['--stack-file', join(dir, 'dead.json'), 'dlq', 'list']);
-    expect(r).toMatchObject({ code: 3, stderr: `vmon: no local stack running at http://127.0.0.1:${port} — start it with npm run local\n` });
+    expect(r).toMatchObject({
+      code: 3,
+      stderr: `vmon: no local stack running at http://127.0.0.1:${port} — start it with npm run local\n`,
+    });
     const none = await runVmon(['--stack-file', join(dir, 'absent.json'), 'state', 'cam01']);
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/no local stack: .*absent\.json not found — start it with npm run local/);
@@ -241,10 +366,16 @@ describe('targeting', () => {
 
   it('reads the state item the store wrote, not a stale copy (same table the function uses)', async () => {
     // A camera item written directly in the table format is what `vmon state` reads back.
-    await aws.ddb.send(new PutItemCommand({ TableName: aws.stack.tableName, Item: {
-      [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey('cam-raw') }, [STATE_TABLE.attributes.version]: { N: '7' },
-      [STATE_TABLE.attributes.rest]: { S: JSON.stringify({ mv: { Depth: 'm-9' } }) },
-    } }));
+    await aws.ddb.send(
+      new PutItemCommand({
+        TableName: aws.stack.tableName,
+        Item: {
+          [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey('cam-raw') },
+          [STATE_TABLE.attributes.version]: { N: '7' },
+          [STATE_TABLE.attributes.rest]: { S: JSON.stringify({ mv: { Depth: 'm-9' } }) },
+        },
+      }),
+    );
     const r = JSON.parse((await vmon('state', 'cam-raw', '--json')).stdout);
     expect(r).toMatchObject({ version: 7, state: { mv: { Depth: 'm-9' } } });
   });

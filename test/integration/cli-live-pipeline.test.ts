@@ -37,15 +37,53 @@ function fleetHistory(): WireLike[] {
   const step = (k: number, lo: number, hi: number, from: number, to: number) => (k >= from && k < to ? hi : lo);
   const all = [
     // drifts up, recovers, drifts again (cooldown and the in-flight retrain decide what fires)
-    ...series('cam01', 'DriftScore', Array.from({ length: n }, (_, k) => jitter(step(k, 0.2, 0.9, 40, 80) + (k >= 120 ? 0.7 : 0), 0.03)), start, 60_000),
+    ...series(
+      'cam01',
+      'DriftScore',
+      Array.from({ length: n }, (_, k) => jitter(step(k, 0.2, 0.9, 40, 80) + (k >= 120 ? 0.7 : 0), 0.03)),
+      start,
+      60_000,
+    ),
     // slow for a while: SLA breach and resolution
-    ...series('cam02', 'LatencyMs', Array.from({ length: n }, (_, k) => jitter(step(k, 90, 420, 60, 100), 10)), start, 60_000, 'Thermal'),
+    ...series(
+      'cam02',
+      'LatencyMs',
+      Array.from({ length: n }, (_, k) => jitter(step(k, 90, 420, 60, 100), 10)),
+      start,
+      60_000,
+      'Thermal',
+    ),
     // accuracy falls after a baseline
-    ...series('cam03', 'Accuracy', Array.from({ length: n }, (_, k) => Math.min(1, jitter(k < 90 ? 0.92 : 0.7, 0.01))), start, 60_000).map((e) => ({ ...e, sample_count: 500 })),
+    ...series(
+      'cam03',
+      'Accuracy',
+      Array.from({ length: n }, (_, k) => Math.min(1, jitter(k < 90 ? 0.92 : 0.7, 0.01))),
+      start,
+      60_000,
+    ).map((e) => ({ ...e, sample_count: 500 })),
     // healthy
-    ...series('cam04', 'DriftScore', Array.from({ length: n }, () => jitter(0.2, 0.05)), start, 60_000, 'Depth'),
-    ...series('cam05', 'LatencyMs', Array.from({ length: n }, () => jitter(80, 15)), start, 60_000),
-    ...series('cam06', 'DriftScore', Array.from({ length: n }, (_, k) => jitter(step(k, 0.3, 0.8, 100, 150), 0.02)), start, 60_000),
+    ...series(
+      'cam04',
+      'DriftScore',
+      Array.from({ length: n }, () => jitter(0.2, 0.05)),
+      start,
+      60_000,
+      'Depth',
+    ),
+    ...series(
+      'cam05',
+      'LatencyMs',
+      Array.from({ length: n }, () => jitter(80, 15)),
+      start,
+      60_000,
+    ),
+    ...series(
+      'cam06',
+      'DriftScore',
+      Array.from({ length: n }, (_, k) => jitter(step(k, 0.3, 0.8, 100, 150), 0.02)),
+      start,
+      60_000,
+    ),
   ];
   return all.sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.camera_id.localeCompare(b.camera_id));
 }
@@ -63,14 +101,25 @@ describe('vmon against the live local pipeline', () => {
     const summary = JSON.parse(sent.stdout);
     expect(summary).toMatchObject({ events: events.length, sent: events.length, dropped: 0, rejected: 0 });
     // And one malformed message from some other producer: it must end up on the dead-letter queue.
-    await aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: '{"camera_id":"cam01","value":"high"}' }));
+    await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: aws.stack.ingestQueueUrl,
+        MessageBody: '{"camera_id":"cam01","value":"high"}',
+      }),
+    );
 
     // 2. The real handler behind a local event-source mapping: small batches, so several invocations.
     useFunctionEnv(aws.stack);
     const { handler } = await import('../../functions/ingest.js');
-    mapping = new LocalEventSourceMapping(aws.sqs, handler, { queueUrl: aws.stack.ingestQueueUrl, batchSize: 2, maxBatchingWindowMs: 0, pollers: 1 }).start();
+    mapping = new LocalEventSourceMapping(aws.sqs, handler, {
+      queueUrl: aws.stack.ingestQueueUrl,
+      batchSize: 2,
+      maxBatchingWindowMs: 0,
+      pollers: 1,
+    }).start();
     const deadline = Date.now() + 60_000;
-    while (mapping.counters.deleted < summary.messages + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (mapping.counters.deleted < summary.messages + 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     expect(mapping.counters.deleted).toBe(summary.messages + 1);
     expect(mapping.counters.invocations).toBeGreaterThan(2);
     expect(mapping.counters.failedRecords).toBe(0);
@@ -78,7 +127,10 @@ describe('vmon against the live local pipeline', () => {
     // 3. What backtest says should have fired.
     const bt = await spawnVmon(['backtest', file, '--json', '--no-report']);
     expect(bt.code).toBe(0);
-    const backtest = JSON.parse(bt.stdout) as { totals: { events: number; triggers: number }; triggers: { triggerId: string; detailType: string; cameraId: string }[] };
+    const backtest = JSON.parse(bt.stdout) as {
+      totals: { events: number; triggers: number };
+      triggers: { triggerId: string; detailType: string; cameraId: string }[];
+    };
     expect(backtest.totals.events).toBe(events.length);
     // The scenario is built to fire: drift, SLA, regression, with resolutions.
     const types = new Set(backtest.triggers.map((t) => t.detailType));
@@ -86,9 +138,23 @@ describe('vmon against the live local pipeline', () => {
     expect(backtest.triggers.some((t) => t.cameraId === 'cam04' || t.cameraId === 'cam05')).toBe(false);
 
     // 4. What the live pipeline published, read back through `vmon events tail`.
-    const tail = await spawnVmon(['--stack-file', stackFile, 'events', 'tail', '--json', '--max', String(backtest.triggers.length), '--timeout', '30']);
+    const tail = await spawnVmon([
+      '--stack-file',
+      stackFile,
+      'events',
+      'tail',
+      '--json',
+      '--max',
+      String(backtest.triggers.length),
+      '--timeout',
+      '30',
+    ]);
     expect(tail.code).toBe(0);
-    const published = tail.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { 'detail-type': string; detail: { triggerId: string } });
+    const published = tail.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { 'detail-type': string; detail: { triggerId: string } });
     const more = await runVmon(['--stack-file', stackFile, 'events', 'tail', '--json', '--timeout', '2']);
     expect(more.stdout).toBe(''); // nothing beyond what backtest predicted
 
@@ -101,7 +167,10 @@ describe('vmon against the live local pipeline', () => {
     const cam02 = events.filter((e) => e.camera_id === 'cam02');
     const window = state.state.streams['Thermal.LatencyMs'] as { ts: number }[];
     expect(window[window.length - 1]!.ts).toBe(Date.parse(cam02[cam02.length - 1]!.timestamp));
-    expect(state.state.alerts['latency-p95@Thermal']).toMatchObject({ f: false, e: backtest.triggers.filter((t) => t.cameraId === 'cam02' && t.detailType === 'SlaBreached').length });
+    expect(state.state.alerts['latency-p95@Thermal']).toMatchObject({
+      f: false,
+      e: backtest.triggers.filter((t) => t.cameraId === 'cam02' && t.detailType === 'SlaBreached').length,
+    });
     const letters = JSON.parse((await runVmon(['--stack-file', stackFile, 'dlq', 'list', '--json'])).stdout);
     expect(letters).toHaveLength(1);
     expect(letters[0].reason).toMatch(/id is required/);

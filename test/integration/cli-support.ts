@@ -11,27 +11,60 @@ import { runCli } from '../../lib/cli/program.js';
 import type { LocalStack } from '../../lib/local/local-stack.js';
 import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 
-export interface CliRun { code: number; stdout: string; stderr: string }
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** vmon in this process, with its output captured. */
 export async function runVmon(args: string[]): Promise<CliRun> {
-  let stdout = '', stderr = '';
-  const code = await runCli(args, { stdout: { write: (s: string) => { stdout += s; } }, stderr: { write: (s: string) => { stderr += s; }, isTTY: false } });
+  let stdout = '',
+    stderr = '';
+  const code = await runCli(args, {
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+      },
+      isTTY: false,
+    },
+  });
   return { code, stdout, stderr };
 }
 
 /** The real executable (bin/vmon.mjs through tsx), as a user runs it. */
-export function spawnVmon(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
+export function spawnVmon(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/vmon.mjs'), ...args], {
-      cwd: opts.cwd ?? PROJECT_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: opts.cwd ?? PROJECT_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`vmon ${args.join(' ')} timed out: ${stderr}`)); }, opts.timeoutMs ?? 60_000);
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`vmon ${args.join(' ')} timed out: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
@@ -42,8 +75,33 @@ export async function tempDir(): Promise<string> {
 /** Writes the file `npm run local` writes, for --stack-file. */
 export async function writeStackFile(dir: string, stack: LocalStack): Promise<string> {
   const path = join(dir, 'stack.json');
-  const { endpoint, region, ingestQueueUrl, deadLetterQueueUrl, tableName, eventBusName, retrainingQueueUrl, tapQueueUrl } = stack;
-  await writeFile(path, JSON.stringify({ endpoint, region, ingestQueueUrl, deadLetterQueueUrl, tableName, eventBusName, retrainingQueueUrl, tapQueueUrl }, null, 2));
+  const {
+    endpoint,
+    region,
+    ingestQueueUrl,
+    deadLetterQueueUrl,
+    tableName,
+    eventBusName,
+    retrainingQueueUrl,
+    tapQueueUrl,
+  } = stack;
+  await writeFile(
+    path,
+    JSON.stringify(
+      {
+        endpoint,
+        region,
+        ingestQueueUrl,
+        deadLetterQueueUrl,
+        tableName,
+        eventBusName,
+        retrainingQueueUrl,
+        tapQueueUrl,
+      },
+      null,
+      2,
+    ),
+  );
   return path;
 }
 
@@ -51,17 +109,38 @@ const NS = '4b1d6c2e-8f3a-4e5b-9c7d-1a2b3c4d5e6f';
 /** A deterministic event id. */
 export const eventId = (seed: string) => uuidv5(seed, NS);
 
-export interface WireLike { id: string; timestamp: string; camera_id: string; modality: string; metric: string; value: number; model_version?: string; sample_count?: number }
+export interface WireLike {
+  id: string;
+  timestamp: string;
+  camera_id: string;
+  modality: string;
+  metric: string;
+  value: number;
+  model_version?: string;
+  sample_count?: number;
+}
 
 /** One event per step: `values[k]` at `startMs + k * stepMs`. */
-export function series(camera: string, metric: string, values: number[], startMs: number, stepMs = 10_000, modality = 'Rgb'): WireLike[] {
+export function series(
+  camera: string,
+  metric: string,
+  values: number[],
+  startMs: number,
+  stepMs = 10_000,
+  modality = 'Rgb',
+): WireLike[] {
   return values.map((value, k) => ({
-    id: eventId(`${camera}|${modality}|${metric}|${k}`), timestamp: new Date(startMs + k * stepMs).toISOString(),
-    camera_id: camera, modality, metric, value, model_version: 'm-1',
+    id: eventId(`${camera}|${modality}|${metric}|${k}`),
+    timestamp: new Date(startMs + k * stepMs).toISOString(),
+    camera_id: camera,
+    modality,
+    metric,
+    value,
+    model_version: 'm-1',
   }));
 }
 
-export const toJsonl = (events: object[]) => events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+export const toJsonl = (events: object[]) => `${events.map((e) => JSON.stringify(e)).join('\n')}\n`;
 
 /** Masks what changes from run to run: ports, temp paths, timings, message ids. */
 export function normalise(text: string, opts: { keepUuids?: boolean; extra?: [RegExp, string][] } = {}): string {

@@ -3,17 +3,31 @@
 // failed (partial failures injected by middleware on the real client), backpressure in each
 // buffer-full mode, validation with the Lambda's schema, interval flushes and close() draining.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateQueueCommand, SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  SQSClient,
+  type SendMessageBatchCommandInput,
+  type SendMessageBatchCommandOutput,
+} from '@aws-sdk/client-sqs';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
 import { startMoto, type MotoServer } from '../../lib/local/moto-server.js';
-import { BufferFullError, MetricPublisher, SQS_MAX_REQUEST_BYTES, UndeliveredEventsError } from '../../lib/client/metric-publisher.js';
+import {
+  BufferFullError,
+  MetricPublisher,
+  SQS_MAX_REQUEST_BYTES,
+  UndeliveredEventsError,
+} from '../../lib/client/metric-publisher.js';
 import { drain } from '../support/local-aws.js';
 import { wireEvent } from '../support/fixtures.js';
 
 let moto: MotoServer;
-beforeAll(async () => { moto = await startMoto(); });
-afterAll(async () => { await moto?.stop(); });
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
 
 let queues = 0;
 /** A fresh client (so middleware never leaks between tests) and a fresh queue. */
@@ -23,27 +37,46 @@ async function setup() {
   return { sqs, queueUrl: r.QueueUrl! };
 }
 
-interface BatchCall { entries: number; bytes: number; bodies: string[] }
+interface BatchCall {
+  entries: number;
+  bytes: number;
+  bodies: string[];
+}
 
 /** Records every SendMessageBatch request; `fail(call, entryIndex)` picks entries to fail without sending them. */
-function instrument(sqs: SQSClient, fail: (call: number, entry: number) => boolean = () => false, hold?: () => Promise<void>) {
+function instrument(
+  sqs: SQSClient,
+  fail: (call: number, entry: number) => boolean = () => false,
+  hold?: () => Promise<void>,
+) {
   const calls: BatchCall[] = [];
-  sqs.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName !== 'SendMessageBatchCommand') return next(args);
-    const input = args.input as SendMessageBatchCommandInput;
-    const call = calls.length;
-    const entries = input.Entries ?? [];
-    calls.push({ entries: entries.length, bytes: entries.reduce((s, e) => s + Buffer.byteLength(e.MessageBody!), 0), bodies: entries.map((e) => e.MessageBody!) });
-    if (hold) await hold();
-    const failing = entries.filter((_, i) => fail(call, i));
-    const kept = entries.filter((_, i) => !fail(call, i));
-    const out = kept.length > 0
-      ? await next({ ...args, input: { ...input, Entries: kept } })
-      : { output: { Successful: [], Failed: [], $metadata: {} }, response: {} };
-    const output = out.output as SendMessageBatchCommandOutput;
-    output.Failed = [...(output.Failed ?? []), ...failing.map((e) => ({ Id: e.Id!, Code: 'InternalError', SenderFault: false, Message: 'injected' }))];
-    return out;
-  }, { step: 'initialize', name: 'injectBatchFailures' });
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'SendMessageBatchCommand') return next(args);
+      const input = args.input as SendMessageBatchCommandInput;
+      const call = calls.length;
+      const entries = input.Entries ?? [];
+      calls.push({
+        entries: entries.length,
+        bytes: entries.reduce((s, e) => s + Buffer.byteLength(e.MessageBody!), 0),
+        bodies: entries.map((e) => e.MessageBody!),
+      });
+      if (hold) await hold();
+      const failing = entries.filter((_, i) => fail(call, i));
+      const kept = entries.filter((_, i) => !fail(call, i));
+      const out =
+        kept.length > 0
+          ? await next({ ...args, input: { ...input, Entries: kept } })
+          : { output: { Successful: [], Failed: [], $metadata: {} }, response: {} };
+      const output = out.output as SendMessageBatchCommandOutput;
+      output.Failed = [
+        ...(output.Failed ?? []),
+        ...failing.map((e) => ({ Id: e.Id!, Code: 'InternalError', SenderFault: false, Message: 'injected' })),
+      ];
+      return out;
+    },
+    { step: 'initialize', name: 'injectBatchFailures' },
+  );
   return calls;
 }
 
@@ -54,7 +87,9 @@ describe('MetricPublisher on moto', () => {
     const { sqs, queueUrl } = await setup();
     const calls = instrument(sqs);
     const pub = new MetricPublisher({ sqs, queueUrl, maxMessageBytes: 4096 });
-    const sent = Array.from({ length: 500 }, (_, i) => wireEvent({ camera_id: `cam${i % 7}`, i, model_version: 'm-1' }));
+    const sent = Array.from({ length: 500 }, (_, i) =>
+      wireEvent({ camera_id: `cam${i % 7}`, i, model_version: 'm-1' }),
+    );
     for (const e of sent) expect(await pub.publish(e)).toEqual({ accepted: true });
     await pub.close();
 
@@ -115,12 +150,21 @@ describe('MetricPublisher on moto', () => {
   it('applies backpressure: publish waits while the buffer is full, errors or drops when asked to', async () => {
     const { sqs, queueUrl } = await setup();
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    instrument(sqs, () => false, () => gate);
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    instrument(
+      sqs,
+      () => false,
+      () => gate,
+    );
     const waiting = new MetricPublisher({ sqs, queueUrl, maxBufferedEvents: 3, flushIntervalMs: 5 });
     for (let i = 0; i < 3; i++) await waiting.publish(wireEvent({ i }));
     let fourthDone = false;
-    const fourth = waiting.publish(wireEvent({ i: 3 })).then((r) => { fourthDone = true; return r; });
+    const fourth = waiting.publish(wireEvent({ i: 3 })).then((r) => {
+      fourthDone = true;
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 100));
     expect(fourthDone).toBe(false);
     expect(waiting.pending).toBe(3);
@@ -129,13 +173,32 @@ describe('MetricPublisher on moto', () => {
     await waiting.close();
     expect(waiting.counters).toMatchObject({ sent: 4, dropped: 0 });
 
-    const sqs2 = (await setup());
+    const sqs2 = await setup();
     let release2!: () => void;
-    const gate2 = new Promise<void>((r) => { release2 = r; });
-    instrument(sqs2.sqs, () => false, () => gate2);
-    const erroring = new MetricPublisher({ sqs: sqs2.sqs, queueUrl: sqs2.queueUrl, maxBufferedEvents: 2, whenFull: 'error' });
-    const dropping = new MetricPublisher({ sqs: sqs2.sqs, queueUrl: sqs2.queueUrl, maxBufferedEvents: 2, whenFull: 'drop' });
-    for (let i = 0; i < 2; i++) { await erroring.publish(wireEvent({ i })); await dropping.publish(wireEvent({ i })); }
+    const gate2 = new Promise<void>((r) => {
+      release2 = r;
+    });
+    instrument(
+      sqs2.sqs,
+      () => false,
+      () => gate2,
+    );
+    const erroring = new MetricPublisher({
+      sqs: sqs2.sqs,
+      queueUrl: sqs2.queueUrl,
+      maxBufferedEvents: 2,
+      whenFull: 'error',
+    });
+    const dropping = new MetricPublisher({
+      sqs: sqs2.sqs,
+      queueUrl: sqs2.queueUrl,
+      maxBufferedEvents: 2,
+      whenFull: 'drop',
+    });
+    for (let i = 0; i < 2; i++) {
+      await erroring.publish(wireEvent({ i }));
+      await dropping.publish(wireEvent({ i }));
+    }
     await expect(erroring.publish(wireEvent({ i: 9 }))).rejects.toBeInstanceOf(BufferFullError);
     expect(await dropping.publish(wireEvent({ i: 9 }))).toEqual({ accepted: false, dropped: true });
     expect(dropping.counters.dropped).toBe(1);
@@ -143,17 +206,21 @@ describe('MetricPublisher on moto', () => {
     release2();
     await Promise.all([erroring.close(), dropping.close()]);
     expect(erroring.counters.sent + dropping.counters.sent).toBe(4);
-    sqs.destroy(); sqs2.sqs.destroy();
+    sqs.destroy();
+    sqs2.sqs.destroy();
   });
 
-  it('rejects invalid events with the Lambda\'s reasons and never sends them', async () => {
+  it("rejects invalid events with the Lambda's reasons and never sends them", async () => {
     const { sqs, queueUrl } = await setup();
     const calls = instrument(sqs);
     const pub = new MetricPublisher({ sqs, queueUrl });
     const r1 = await pub.publish({ ...wireEvent(), metric: 'F1' });
     const r2 = await pub.publish({ ...wireEvent(), value: 1.5, metric: 'Accuracy' });
     const r3 = await pub.publish('not an object');
-    expect(r1).toMatchObject({ accepted: false, reason: 'metric must be one of Accuracy | Precision | Recall | DriftScore | LatencyMs, got string "F1"' });
+    expect(r1).toMatchObject({
+      accepted: false,
+      reason: 'metric must be one of Accuracy | Precision | Recall | DriftScore | LatencyMs, got string "F1"',
+    });
     expect(r2).toMatchObject({ accepted: false, reason: 'value 1.5 is outside [0, 1] for Accuracy' });
     expect(r3).toMatchObject({ accepted: false, reason: 'event must be a JSON object, got string "not an object"' });
     expect(pub.counters.rejected).toBe(3);

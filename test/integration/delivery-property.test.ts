@@ -59,43 +59,60 @@ afterAll(async () => {
 
 // One detector per modality with different actions, so that the retrain-in-flight suppression of one
 // never depends on when the other fired; no cooldown.
-const policyFor = (windowSize: number): Policy => parsePolicy({
-  id: 'property',
-  detectors: (['Rgb', 'Thermal'] as const).map((modality) => ({
-    id: `drift-${modality.toLowerCase()}`, kind: 'window-mean', metric: 'DriftScore', modalities: [modality],
-    action: modality === 'Rgb' ? 'RetrainingRequested' : 'HyperparameterTuningRequested',
-    windowSize, threshold: THRESHOLD, hysteresis: THRESHOLD, requireFullWindow: false,
-  })),
-  cooldownSeconds: 0,
-});
+const policyFor = (windowSize: number): Policy =>
+  parsePolicy({
+    id: 'property',
+    detectors: (['Rgb', 'Thermal'] as const).map((modality) => ({
+      id: `drift-${modality.toLowerCase()}`,
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      modalities: [modality],
+      action: modality === 'Rgb' ? 'RetrainingRequested' : 'HyperparameterTuningRequested',
+      windowSize,
+      threshold: THRESHOLD,
+      hysteresis: THRESHOLD,
+      requireFullWindow: false,
+    })),
+    cooldownSeconds: 0,
+  });
 
 // ---- the workload --------------------------------------------------------------------------
 
-const streamShape = (windowSize: number) => fc.record({
-  healthy: fc.integer({ min: 0, max: 10 }),
-  drifting: fc.oneof(fc.constant(0), fc.integer({ min: windowSize, max: 8 })),
-  driftValues: fc.array(fc.integer({ min: 80, max: 100 }), { minLength: 8, maxLength: 8 }),
-  latency: fc.integer({ min: 0, max: 4 }),
-});
+const streamShape = (windowSize: number) =>
+  fc.record({
+    healthy: fc.integer({ min: 0, max: 10 }),
+    drifting: fc.oneof(fc.constant(0), fc.integer({ min: windowSize, max: 8 })),
+    driftValues: fc.array(fc.integer({ min: 80, max: 100 }), { minLength: 8, maxLength: 8 }),
+    latency: fc.integer({ min: 0, max: 4 }),
+  });
 
-const scenario = fc.integer({ min: 2, max: 4 }).chain((windowSize) => fc.record({
-  windowSize: fc.constant(windowSize),
-  cameras: fc.array(fc.record({ rgb: streamShape(windowSize), thermal: streamShape(windowSize) }), { minLength: 1, maxLength: 3 }),
-  /** Random keys: the order events are packed into messages. */
-  orderSeed: fc.integer(),
-  messageSizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 40, maxLength: 40 }),
-  duplicateMessages: fc.double({ min: 0, max: 0.5, noNaN: true }),
-  duplicateEvents: fc.double({ min: 0, max: 0.3, noNaN: true }),
-  batchSizes: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 40, maxLength: 40 }),
-  workers: fc.integer({ min: 1, max: 4 }),
-  faultRate: fc.constantFrom(0, 0.05, 0.15),
-  faultSeed: fc.integer(),
-}));
+const scenario = fc.integer({ min: 2, max: 4 }).chain((windowSize) =>
+  fc.record({
+    windowSize: fc.constant(windowSize),
+    cameras: fc.array(fc.record({ rgb: streamShape(windowSize), thermal: streamShape(windowSize) }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    /** Random keys: the order events are packed into messages. */
+    orderSeed: fc.integer(),
+    messageSizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 40, maxLength: 40 }),
+    duplicateMessages: fc.double({ min: 0, max: 0.5, noNaN: true }),
+    duplicateEvents: fc.double({ min: 0, max: 0.3, noNaN: true }),
+    batchSizes: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 40, maxLength: 40 }),
+    workers: fc.integer({ min: 1, max: 4 }),
+    faultRate: fc.constantFrom(0, 0.05, 0.15),
+    faultSeed: fc.integer(),
+  }),
+);
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
 let runNo = 0;
 
-interface Workload { cameras: string[]; messages: IngestRecord[]; expectedEpisodes: number }
+interface Workload {
+  cameras: string[];
+  messages: IngestRecord[];
+  expectedEpisodes: number;
+}
 
 function buildWorkload(s: Scenario, prefix: string): Workload {
   const rand = seededRandom(s.orderSeed);
@@ -107,19 +124,36 @@ function buildWorkload(s: Scenario, prefix: string): Workload {
   s.cameras.forEach((cam, c) => {
     const cameraId = `${prefix}-cam${c}`;
     cameras.push(cameraId);
-    for (const [modality, shape] of [['Rgb', cam.rgb], ['Thermal', cam.thermal]] as const) {
+    for (const [modality, shape] of [
+      ['Rgb', cam.rgb],
+      ['Thermal', cam.thermal],
+    ] as const) {
       let k = 0;
-      const at = () => new Date(BASE_TIME + (k++) * 1000).toISOString();
-      for (let i = 0; i < shape.healthy; i++) events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'DriftScore', value: 0 });
-      for (let i = 0; i < shape.drifting; i++) events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'DriftScore', value: shape.driftValues[i]! / 100 });
-      for (let i = 0; i < shape.latency; i++) events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'LatencyMs', value: 10 + i });
+      const at = () => new Date(BASE_TIME + k++ * 1000).toISOString();
+      for (let i = 0; i < shape.healthy; i++)
+        events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'DriftScore', value: 0 });
+      for (let i = 0; i < shape.drifting; i++)
+        events.push({
+          id: id(),
+          timestamp: at(),
+          camera_id: cameraId,
+          modality,
+          metric: 'DriftScore',
+          value: shape.driftValues[i]! / 100,
+        });
+      for (let i = 0; i < shape.latency; i++)
+        events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'LatencyMs', value: 10 + i });
       if (shape.drifting > 0) expectedEpisodes++;
     }
   });
   // Shuffle (seeded), then pack into messages; some events are also sent again in a later message.
-  const shuffled = events.map((e) => ({ e, k: rand() })).sort((a, b) => a.k - b.k).map((x) => x.e);
+  const shuffled = events
+    .map((e) => ({ e, k: rand() }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.e);
   const messages: IngestRecord[] = [];
-  let i = 0, m = 0;
+  let i = 0,
+    m = 0;
   while (i < shuffled.length) {
     const size = s.messageSizes[m % s.messageSizes.length]!;
     const part = shuffled.slice(i, i + size);
@@ -138,7 +172,8 @@ function sequentialRun(w: Workload, policy: Policy): { states: Map<string, Camer
   const triggerIds = new Set<string>();
   for (const msg of w.messages) {
     const byCamera = new Map<string, ReturnType<typeof parseBody>['events']>();
-    for (const e of parseBody(msg.body, NOW).events) byCamera.set(e.camera_id, [...(byCamera.get(e.camera_id) ?? []), e]);
+    for (const e of parseBody(msg.body, NOW).events)
+      byCamera.set(e.camera_id, [...(byCamera.get(e.camera_id) ?? []), e]);
     for (const [cam, events] of byCamera) {
       // Through the codec, as every stored state is.
       const before = decodeState(encodeState(states.get(cam) ?? emptyState()));
@@ -155,7 +190,8 @@ function sequentialRun(w: Workload, policy: Policy): { states: Map<string, Camer
 
 function faultRules(rate: number): { dynamodb: FaultRule[]; eventBridge: FaultRule[] } {
   if (rate === 0) return { dynamodb: [], eventBridge: [] };
-  const each = (command: string, kinds: FaultRule['fault'][]) => kinds.map((fault) => ({ command, fault, probability: rate / kinds.length }));
+  const each = (command: string, kinds: FaultRule['fault'][]) =>
+    kinds.map((fault) => ({ command, fault, probability: rate / kinds.length }));
   return {
     dynamodb: [
       ...each('GetItem', ['throttle', 'server-error']),
@@ -166,7 +202,7 @@ function faultRules(rate: number): { dynamodb: FaultRule[]; eventBridge: FaultRu
 }
 
 async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<{ deliveries: number }> {
-  const random = seededRandom(s.faultSeed);
+  const _random = seededRandom(s.faultSeed);
   const rules = faultRules(s.faultRate);
   faults.dynamodb.setRules(rules.dynamodb);
   faults.eventBridge.setRules(rules.eventBridge);
@@ -186,7 +222,8 @@ async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<
   for (const msg of w.messages) if (rand() < s.duplicateMessages) queue.push({ ...msg });
   queue.sort(() => rand() - 0.5);
 
-  let deliveries = 0, b = 0;
+  let deliveries = 0,
+    b = 0;
   const worker = async () => {
     for (;;) {
       if (queue.length === 0) return;
@@ -211,28 +248,49 @@ async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<
 }
 
 async function storedState(cameraId: string): Promise<CameraState> {
-  const r = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } }, ConsistentRead: true }));
+  const r = await aws.ddb.send(
+    new GetItemCommand({
+      TableName: aws.stack.tableName,
+      Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } },
+      ConsistentRead: true,
+    }),
+  );
   return r.Item ? decodeState({ streams: r.Item.w?.B, rest: r.Item.s?.S }) : emptyState();
 }
 
 async function publishedTriggerIds(prefix: string): Promise<string[]> {
   const ids: string[] = [];
   for (;;) {
-    const r = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.stack.tapQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const r = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.stack.tapQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
     const msgs = r.Messages ?? [];
     if (msgs.length === 0) return ids;
     for (const m of msgs) {
       const d = JSON.parse(m.Body!).detail;
       if (String(d.cameraId).startsWith(`${prefix}-`)) ids.push(d.triggerId);
     }
-    await aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: aws.stack.tapQueueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    await aws.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: aws.stack.tapQueueUrl,
+        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
 }
 
 /** The order-independent part of a camera's state. */
 const projection = (s: CameraState) => ({
-  streams: Object.fromEntries(Object.entries(s.streams).filter(([, e]) => e.length > 0).sort(([a], [b]) => a.localeCompare(b))),
-  alerts: Object.fromEntries(Object.entries(s.alerts).map(([k, a]) => [k, { f: a.f, e: a.e }]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
+  streams: Object.fromEntries(
+    Object.entries(s.streams)
+      .filter(([, e]) => e.length > 0)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  ),
+  alerts: Object.fromEntries(
+    Object.entries(s.alerts)
+      .map(([k, a]) => [k, { f: a.f, e: a.e }])
+      .sort(([a], [b]) => String(a).localeCompare(String(b))),
+  ),
   outbox: s.outbox,
 });
 
@@ -250,7 +308,9 @@ describe('exactly-once effect under duplicates, batch splits, concurrency and fa
         faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
 
         for (const cam of w.cameras) {
-          expect(projection(await storedState(cam)), cam).toEqual(projection(reference.states.get(cam) ?? emptyState()));
+          expect(projection(await storedState(cam)), cam).toEqual(
+            projection(reference.states.get(cam) ?? emptyState()),
+          );
         }
         const published = await publishedTriggerIds(prefix);
         expect(new Set(published)).toEqual(reference.triggerIds);

@@ -30,14 +30,29 @@ async function waitFor(what: string, ok: () => boolean, timeoutMs: number) {
 
 describe('npm run local', () => {
   it('serves the stack to any SQS client and stops cleanly on SIGTERM', async () => {
-    child = spawn(resolve('node_modules/.bin/tsx'), ['scripts/local.ts', '--stack-file', stackFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+    child = spawn(resolve('node_modules/.bin/tsx'), ['scripts/local.ts', '--stack-file', stackFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     await waitFor('the stack file', () => existsSync(stackFile), 45_000);
 
     const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as Record<string, string>;
-    for (const k of ['endpoint', 'region', 'ingestQueueUrl', 'deadLetterQueueUrl', 'tableName', 'eventBusName', 'retrainingQueueUrl', 'tapQueueUrl']) {
+    for (const k of [
+      'endpoint',
+      'region',
+      'ingestQueueUrl',
+      'deadLetterQueueUrl',
+      'tableName',
+      'eventBusName',
+      'retrainingQueueUrl',
+      'tapQueueUrl',
+    ]) {
       expect(typeof stack[k], k).toBe('string');
     }
     const sqs = new SQSClient({ endpoint: stack.endpoint, region: stack.region, credentials: LOCAL_CREDENTIALS });

@@ -6,7 +6,12 @@
 // (read through the catch-all tap rule) with one stable triggerId, and that the fault did fire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, DeleteMessageBatchCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import {
+  ReceiveMessageCommand,
+  DeleteMessageBatchCommand,
+  SendMessageCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { decodeState } from '../../lib/core/state-codec.js';
 import type { CameraState } from '../../lib/core/camera-state.js';
@@ -20,8 +25,26 @@ import { crashable, injectFaults, type FaultInjector, type FaultRule } from '../
 const POLICY = {
   id: 'faults',
   detectors: [
-    { id: 'drift-window-mean', kind: 'window-mean', metric: 'DriftScore', modalities: ['Rgb'], action: 'RetrainingRequested', windowSize: 3, threshold: 0.7, hysteresis: 0 },
-    { id: 'drift-thermal', kind: 'window-mean', metric: 'DriftScore', modalities: ['Thermal'], action: 'HyperparameterTuningRequested', windowSize: 3, threshold: 0.7, hysteresis: 0 },
+    {
+      id: 'drift-window-mean',
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      modalities: ['Rgb'],
+      action: 'RetrainingRequested',
+      windowSize: 3,
+      threshold: 0.7,
+      hysteresis: 0,
+    },
+    {
+      id: 'drift-thermal',
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      modalities: ['Thermal'],
+      action: 'HyperparameterTuningRequested',
+      windowSize: 3,
+      threshold: 0.7,
+      hysteresis: 0,
+    },
   ],
   cooldownSeconds: 0,
 };
@@ -53,7 +76,11 @@ beforeAll(async () => {
     }
   };
   mapping = new LocalEventSourceMapping(aws.sqs, recording, {
-    queueUrl: aws.stack.ingestQueueUrl, batchSize: 10, maxBatchingWindowMs: 100, pollers: 2, waitTimeSeconds: 1,
+    queueUrl: aws.stack.ingestQueueUrl,
+    batchSize: 10,
+    maxBatchingWindowMs: 100,
+    pollers: 2,
+    waitTimeSeconds: 1,
   }).start();
 });
 
@@ -72,14 +99,22 @@ const failedDeliveries = (id: string) => (failures.get(id) ?? 0) + (crashes.get(
 
 const cameraKeyOf = (input: Record<string, unknown>) =>
   ((input.Key ?? input.Item) as Record<string, { S?: string }> | undefined)?.pk?.S;
-const onCamera = (cameraId: string) => (input: Record<string, unknown>) => cameraKeyOf(input) === STATE_TABLE.cameraKey(cameraId);
+const onCamera = (cameraId: string) => (input: Record<string, unknown>) =>
+  cameraKeyOf(input) === STATE_TABLE.cameraKey(cameraId);
 const publishesFor = (cameraId: string) => (input: Record<string, unknown>) =>
   ((input.Entries ?? []) as { Detail?: string }[]).some((e) => JSON.parse(e.Detail ?? '{}').cameraId === cameraId);
 
-const send = async (body: string) => (await aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: body }))).MessageId!;
+const send = async (body: string) =>
+  (await aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: body }))).MessageId!;
 
 async function readState(cameraId: string): Promise<CameraState | undefined> {
-  const r = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } }, ConsistentRead: true }));
+  const r = await aws.ddb.send(
+    new GetItemCommand({
+      TableName: aws.stack.tableName,
+      Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } },
+      ConsistentRead: true,
+    }),
+  );
   return r.Item ? decodeState({ streams: r.Item.w?.B, rest: r.Item.s?.S }) : undefined;
 }
 
@@ -90,11 +125,24 @@ function queueReader(url: () => string) {
     seen,
     async poll() {
       for (;;) {
-        const r = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: url(), MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+        const r = await aws.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url(),
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
         const msgs = r.Messages ?? [];
         if (msgs.length === 0) return;
         seen.push(...msgs);
-        await aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url(), Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        await aws.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: url(),
+            Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       }
     },
   };
@@ -104,7 +152,10 @@ const deadLetters = queueReader(() => aws.stack.deadLetterQueueUrl);
 
 /** triggerIds delivered to the tap queue for a camera, one per delivery. */
 const deliveredTriggerIds = (cameraId: string) =>
-  tap.seen.map((m) => JSON.parse(m.Body!).detail).filter((d) => d.cameraId === cameraId).map((d) => d.triggerId as string);
+  tap.seen
+    .map((m) => JSON.parse(m.Body!).detail)
+    .filter((d) => d.cameraId === cameraId)
+    .map((d) => d.triggerId as string);
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -115,7 +166,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const entryKeys = (state: CameraState | undefined, stream: string) => (state?.streams[stream] ?? []).map((e) => `${e.ts}`);
+const entryKeys = (state: CameraState | undefined, stream: string) =>
+  (state?.streams[stream] ?? []).map((e) => `${e.ts}`);
 const tsOf = (e: WireEvent) => String(Date.parse(e.timestamp));
 
 /**
@@ -128,7 +180,11 @@ async function settled(cameraId: string, stream: string, events: WireEvent[], tr
     state = await readState(cameraId);
     await tap.poll();
     const held = entryKeys(state, stream);
-    return events.every((e) => held.includes(tsOf(e))) && state!.outbox.length === 0 && new Set(deliveredTriggerIds(cameraId)).size >= triggers;
+    return (
+      events.every((e) => held.includes(tsOf(e))) &&
+      state!.outbox.length === 0 &&
+      new Set(deliveredTriggerIds(cameraId)).size >= triggers
+    );
   });
   // Each event exactly once: the window holds one entry per event and nothing else.
   expect(entryKeys(state, stream).sort()).toEqual(events.map(tsOf).sort());
@@ -157,9 +213,11 @@ function use<K extends keyof typeof faults>(client: K, ...rules: FaultRule[]): (
 describe.concurrent('faults on the real clients: every event counted once, every trigger delivered with a stable id', () => {
   it('DynamoDB throttling on read and write: the records are redelivered and applied once', async ({ expect }) => {
     const cam = 'f-throttle';
-    const hits = use('dynamodb',
+    const hits = use(
+      'dynamodb',
       { command: 'GetItem', fault: 'throttle', times: 1, when: onCamera(cam) },
-      { command: 'PutItem', fault: 'throttle', times: 1, when: onCamera(cam) });
+      { command: 'PutItem', fault: 'throttle', times: 1, when: onCamera(cam) },
+    );
     const events = series(cam, HIGH);
     const id = await send(JSON.stringify(events));
     const state = await settled(cam, 'Rgb.DriftScore', events, 1);
@@ -169,11 +227,15 @@ describe.concurrent('faults on the real clients: every event counted once, every
     expect(new Set(deliveredTriggerIds(cam)).size).toBe(1);
   });
 
-  it('DynamoDB 5xx, and a write that took effect though its response was lost: no event counted twice', async ({ expect }) => {
+  it('DynamoDB 5xx, and a write that took effect though its response was lost: no event counted twice', async ({
+    expect,
+  }) => {
     const cam = 'f-5xx';
-    const hits = use('dynamodb',
+    const hits = use(
+      'dynamodb',
       { command: 'PutItem', fault: 'server-error', times: 1, when: onCamera(cam) },
-      { command: 'PutItem', fault: 'lost-response', times: 1, when: onCamera(cam) });
+      { command: 'PutItem', fault: 'lost-response', times: 1, when: onCamera(cam) },
+    );
     const events = series(cam, HIGH);
     const id = await send(JSON.stringify(events));
     const state = await settled(cam, 'Rgb.DriftScore', events, 1);
@@ -193,7 +255,9 @@ describe.concurrent('faults on the real clients: every event counted once, every
     expect(failures.get(id)).toBeUndefined();
   });
 
-  it('conflicts past the retry bound fail the record (StateConflictError) and the redelivery applies it once', async ({ expect }) => {
+  it('conflicts past the retry bound fail the record (StateConflictError) and the redelivery applies it once', async ({
+    expect,
+  }) => {
     const cam = 'f-conflict-redelivered';
     const hits = use('dynamodb', { command: 'PutItem', fault: 'conditional-conflict', times: 6, when: onCamera(cam) });
     const events = series(cam, LOW);
@@ -203,15 +267,27 @@ describe.concurrent('faults on the real clients: every event counted once, every
     expect(failedDeliveries(id)).toBe(1);
   });
 
-  it('a real concurrent writer between our read and our write: the write conflicts, retries on the returned item, both batches count', async ({ expect }) => {
+  it('a real concurrent writer between our read and our write: the write conflicts, retries on the returned item, both batches count', async ({
+    expect,
+  }) => {
     const cam = 'f-interleave';
     const ours = series(cam, LOW);
     const theirs = series(cam, LOW);
-    const hits = use('dynamodb', {
-      command: 'PutItem', fault: 'interleave', times: 1, when: onCamera(cam),
-      // Another invocation of the same handler commits first (a direct call with an SQS record).
-      action: async () => { const r = await handler({ Records: [sqsRecord(JSON.stringify(theirs))] }); expect(r.batchItemFailures).toEqual([]); },
-    }, { command: 'PutItem', fault: 'interleave', when: onCamera(cam) });
+    const hits = use(
+      'dynamodb',
+      {
+        command: 'PutItem',
+        fault: 'interleave',
+        times: 1,
+        when: onCamera(cam),
+        // Another invocation of the same handler commits first (a direct call with an SQS record).
+        action: async () => {
+          const r = await handler({ Records: [sqsRecord(JSON.stringify(theirs))] });
+          expect(r.batchItemFailures).toEqual([]);
+        },
+      },
+      { command: 'PutItem', fault: 'interleave', when: onCamera(cam) },
+    );
     const id = await send(JSON.stringify(ours));
     await settled(cam, 'Rgb.DriftScore', [...ours, ...theirs], 0);
     // Ours: the write that conflicted and its retry; theirs: one write (inside the first hit).
@@ -219,9 +295,16 @@ describe.concurrent('faults on the real clients: every event counted once, every
     expect(failures.get(id)).toBeUndefined();
   });
 
-  it('PutEvents partial failure: only the failed entry is retried, so each trigger reaches the bus once', async ({ expect }) => {
+  it('PutEvents partial failure: only the failed entry is retried, so each trigger reaches the bus once', async ({
+    expect,
+  }) => {
     const cam = 'f-partial';
-    const hits = use('eventBridge', { command: 'PutEvents', fault: 'partial-failure', times: 1, when: publishesFor(cam) });
+    const hits = use('eventBridge', {
+      command: 'PutEvents',
+      fault: 'partial-failure',
+      times: 1,
+      when: publishesFor(cam),
+    });
     const rgb = series(cam, HIGH);
     const thermal = series(cam, HIGH, { modality: 'Thermal' });
     const id = await send(JSON.stringify([...rgb, ...thermal]));
@@ -234,7 +317,9 @@ describe.concurrent('faults on the real clients: every event counted once, every
     expect(new Set(ids).size).toBe(2);
   });
 
-  it('PutEvents 5xx on every attempt fails the record; the redelivery publishes the outbox with the same triggerId and applies nothing twice', async ({ expect }) => {
+  it('PutEvents 5xx on every attempt fails the record; the redelivery publishes the outbox with the same triggerId and applies nothing twice', async ({
+    expect,
+  }) => {
     const cam = 'f-publish-5xx';
     const hits = use('eventBridge', { command: 'PutEvents', fault: 'server-error', times: 4, when: publishesFor(cam) });
     const events = series(cam, HIGH);
@@ -246,7 +331,9 @@ describe.concurrent('faults on the real clients: every event counted once, every
     expect(deliveredTriggerIds(cam)).toHaveLength(1);
   });
 
-  it('dead-letter sends throttled: retried, the bad part arrives with its reason and the valid sibling is applied once', async ({ expect }) => {
+  it('dead-letter sends throttled: retried, the bad part arrives with its reason and the valid sibling is applied once', async ({
+    expect,
+  }) => {
     const cam = 'f-dlq';
     const mine = (input: Record<string, unknown>) => JSON.stringify(input.Entries ?? []).includes(cam);
     // The adapter tries 4 times per invocation: the first delivery fails, the redelivery succeeds.
@@ -261,7 +348,9 @@ describe.concurrent('faults on the real clients: every event counted once, every
     });
     const letters = deadLetters.seen.filter((m) => m.Body!.includes(cam));
     expect(letters).toHaveLength(1);
-    expect(letters[0]!.MessageAttributes![DEAD_LETTER_ATTRIBUTES.reason]!.StringValue).toMatch(/^\[3\]\.metric: metric must be one of/);
+    expect(letters[0]!.MessageAttributes![DEAD_LETTER_ATTRIBUTES.reason]!.StringValue).toMatch(
+      /^\[3\]\.metric: metric must be one of/,
+    );
     expect(letters[0]!.MessageAttributes![DEAD_LETTER_ATTRIBUTES.sourceMessageId]!.StringValue).toBe(id);
     expect(hits()).toEqual([5]);
     expect(failedDeliveries(id)).toBe(1);
@@ -270,7 +359,9 @@ describe.concurrent('faults on the real clients: every event counted once, every
 
 // Crashes fail a whole batch, other scenarios' records included: these run one at a time.
 describe('crashes', () => {
-  it('a crash after the state write and before the publish: the redelivery publishes the committed trigger', async ({ expect }) => {
+  it('a crash after the state write and before the publish: the redelivery publishes the committed trigger', async ({
+    expect,
+  }) => {
     const cam = 'f-crash';
     const bystander = 'f-crash-bystander';
     const hits = use('eventBridge', { command: 'PutEvents', fault: 'crash', times: 1, when: publishesFor(cam) });
@@ -286,14 +377,19 @@ describe('crashes', () => {
     expect(new Set(deliveredTriggerIds(cam)).size).toBe(1);
   });
 
-  it('a crash after the publish and before the outbox is cleared: the trigger is delivered again with the same triggerId', async ({ expect }) => {
+  it('a crash after the publish and before the outbox is cleared: the trigger is delivered again with the same triggerId', async ({
+    expect,
+  }) => {
     const cam = 'f-crash-before-clear';
     // The camera's second PutItem is the outbox-clearing write.
     const hits = use('dynamodb', { command: 'PutItem', fault: 'crash', skip: 1, times: 1, when: onCamera(cam) });
     const events = series(cam, HIGH);
     const id = await send(JSON.stringify(events));
     await settled(cam, 'Rgb.DriftScore', events, 1);
-    await waitFor('the redelivered trigger', async () => { await tap.poll(); return deliveredTriggerIds(cam).length >= 2; });
+    await waitFor('the redelivered trigger', async () => {
+      await tap.poll();
+      return deliveredTriggerIds(cam).length >= 2;
+    });
     const ids = deliveredTriggerIds(cam);
     expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(1);

@@ -15,38 +15,59 @@ let aws: LocalAws;
 let ingest: typeof import('../../functions/ingest.js');
 
 const context = {
-  functionName: 'visutility-test-ingest', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:visutility-test-ingest',
-  memoryLimitInMB: '512', awsRequestId: 'req-1', logGroupName: '/aws/lambda/x', logStreamName: 's', callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000, done: () => {}, fail: () => {}, succeed: () => {},
+  functionName: 'visutility-test-ingest',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:visutility-test-ingest',
+  memoryLimitInMB: '512',
+  awsRequestId: 'req-1',
+  logGroupName: '/aws/lambda/x',
+  logStreamName: 's',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
 } as Context;
 
 beforeAll(async () => {
   aws = await startLocalAws();
   useFunctionEnv(aws.stack, {
     DEFAULT_POLICY: JSON.stringify(driftPolicy(3, 0.7)),
-    POWERTOOLS_SERVICE_NAME: SERVICE.ingest, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL: 'INFO', VMON_STAGE: 'test',
+    POWERTOOLS_SERVICE_NAME: SERVICE.ingest,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    VMON_STAGE: 'test',
   });
   ingest = await import('../../functions/ingest.js');
 });
 
 afterAll(async () => {
-  for (const k of ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'VMON_STAGE']) delete process.env[k];
+  for (const k of ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'VMON_STAGE'])
+    delete process.env[k];
   await aws?.stop();
 });
 
 afterEach(() => vi.restoreAllMocks());
 
-type Line = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: log lines are free-form JSON
+type Line = Record<string, any>;
 
 /** Runs the handler and returns what it printed: EMF blobs and log lines, parsed. */
 async function invoke(...records: ReturnType<typeof sqsRecord>[]) {
   const printed: string[] = [];
-  const capture = (chunk: unknown) => { printed.push(String(chunk)); return true; };
+  const capture = (chunk: unknown) => {
+    printed.push(String(chunk));
+    return true;
+  };
   vi.spyOn(process.stdout, 'write').mockImplementation(capture);
   vi.spyOn(process.stderr, 'write').mockImplementation(capture);
   const response = await ingest.handler({ Records: records }, context);
   vi.restoreAllMocks();
-  const lines: Line[] = printed.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const lines: Line[] = printed
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
   return {
     response,
     emf: lines.filter((l) => l._aws),
@@ -76,8 +97,12 @@ describe('ingest handler observability', () => {
     }
     const counts = emf.find((b) => METRIC.eventsProcessed in b)!;
     expect(counts).toMatchObject({
-      [METRIC.eventsProcessed]: 4, [METRIC.eventsRejected]: 1, [METRIC.eventsDuplicate]: 1,
-      [METRIC.publishFailures]: 0, [METRIC.stateConflicts]: 0, [METRIC.cameraFailures]: 0,
+      [METRIC.eventsProcessed]: 4,
+      [METRIC.eventsRejected]: 1,
+      [METRIC.eventsDuplicate]: 1,
+      [METRIC.publishFailures]: 0,
+      [METRIC.stateConflicts]: 0,
+      [METRIC.cameraFailures]: 0,
     });
     expect(counts._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'stage']]);
     const triggers = emf.filter((b) => METRIC.triggers in b);
@@ -86,7 +111,13 @@ describe('ingest handler observability', () => {
     expect(triggers[0]!._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'stage', 'TriggerType']]);
 
     const published = logs.find((l) => l.message === 'trigger published')!;
-    expect(published).toMatchObject({ level: 'INFO', cameraId: 'cam-obs', triggerType: 'RetrainingRequested', service: SERVICE.ingest, function_request_id: 'req-1' });
+    expect(published).toMatchObject({
+      level: 'INFO',
+      cameraId: 'cam-obs',
+      triggerType: 'RetrainingRequested',
+      service: SERVICE.ingest,
+      function_request_id: 'req-1',
+    });
     expect(published.triggerId).toMatch(/^[0-9a-f-]{36}$/);
     const rejected = logs.find((l) => l.message === 'input rejected to the dead-letter queue')!;
     expect(rejected).toMatchObject({ level: 'WARN', messageId: bad.messageId });
@@ -94,40 +125,78 @@ describe('ingest handler observability', () => {
   });
 
   it('counts and logs triggers that cannot be published, by triggerId, and fails their records back', async () => {
-    ingest.clients.eventBridge.middlewareStack.add((next, ctx) => async (args) => {
-      if (ctx.commandName !== 'PutEventsCommand') return next(args);
-      const n = (args.input as PutEventsRequest).Entries!.length;
-      return { output: { $metadata: {}, FailedEntryCount: n, Entries: Array.from({ length: n }, () => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'injected' })) }, response: {} };
-    }, { step: 'initialize', name: 'injectPublishFailure' });
+    ingest.clients.eventBridge.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        if (ctx.commandName !== 'PutEventsCommand') return next(args);
+        const n = (args.input as PutEventsRequest).Entries!.length;
+        return {
+          output: {
+            $metadata: {},
+            FailedEntryCount: n,
+            Entries: Array.from({ length: n }, () => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'injected' })),
+          },
+          response: {},
+        };
+      },
+      { step: 'initialize', name: 'injectPublishFailure' },
+    );
     try {
-      const record = sqsRecord(JSON.stringify([0.9, 0.95, 0.8].map((value, i) => wireEvent({ camera_id: 'cam-nopub', value, i }))));
+      const record = sqsRecord(
+        JSON.stringify([0.9, 0.95, 0.8].map((value, i) => wireEvent({ camera_id: 'cam-nopub', value, i }))),
+      );
       const { response, emf, logs } = await invoke(record);
       expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
       const counts = emf.find((b) => METRIC.publishFailures in b)!;
       expect(counts).toMatchObject({ [METRIC.publishFailures]: 1, [METRIC.cameraFailures]: 1 });
       expect(emf.filter((b) => METRIC.triggers in b)).toEqual([]);
       const failed = logs.find((l) => l.message.startsWith('trigger not published'))!;
-      expect(failed).toMatchObject({ level: 'ERROR', cameraId: 'cam-nopub', errorCode: 'InternalFailure', triggerType: 'RetrainingRequested' });
+      expect(failed).toMatchObject({
+        level: 'ERROR',
+        cameraId: 'cam-nopub',
+        errorCode: 'InternalFailure',
+        triggerType: 'RetrainingRequested',
+      });
       expect(failed.triggerId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(logs.find((l) => l.message.startsWith('camera failed'))).toMatchObject({ level: 'ERROR', cameraId: 'cam-nopub' });
-      expect(logs.find((l) => l.message.startsWith('record failed back'))).toMatchObject({ messageId: record.messageId });
+      expect(logs.find((l) => l.message.startsWith('camera failed'))).toMatchObject({
+        level: 'ERROR',
+        cameraId: 'cam-nopub',
+      });
+      expect(logs.find((l) => l.message.startsWith('record failed back'))).toMatchObject({
+        messageId: record.messageId,
+      });
     } finally {
       ingest.clients.eventBridge.middlewareStack.remove('injectPublishFailure');
     }
   });
 
   it('stays harmless outside Lambda: tracing off, plain clients, no metrics printed without a namespace', async () => {
-    const { createObservability, instrumented, recordBatch, traced } = await import('../../lib/adapters/observability.js');
+    const { createObservability, instrumented, recordBatch, traced } = await import(
+      '../../lib/adapters/observability.js'
+    );
     const obs = createObservability('probe', {});
     expect(obs.tracer.isTracingEnabled()).toBe(false);
     expect(obs.metricsEnabled).toBe(false);
     const client = { send: () => 1 };
     expect(traced(obs, client)).toBe(client);
     const printed: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { printed.push(String(chunk)); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
     const result = {
-      failedMessageIds: [], events: 3, applied: 3, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, rejected: 0, writes: 1, conflicts: 0,
-      triggers: [], cameraErrors: [], detectorErrors: [],
+      failedMessageIds: [],
+      events: 3,
+      applied: 3,
+      late: 0,
+      duplicates: 0,
+      tooLate: 0,
+      suppressed: {},
+      rejected: 0,
+      writes: 1,
+      conflicts: 0,
+      triggers: [],
+      cameraErrors: [],
+      detectorErrors: [],
     };
     await instrumented(obs, undefined, async () => recordBatch(obs, result, 0));
     vi.restoreAllMocks();

@@ -16,12 +16,16 @@ beforeAll(async () => {
   aws = await startLocalAws();
   useFunctionEnv(aws.stack);
 });
-afterAll(async () => { await aws?.stop(); });
+afterAll(async () => {
+  await aws?.stop();
+});
 
 /** Writes a camera state whose outbox holds one decided trigger, as a write-then-crash leaves it. */
 async function strand(cameraId: string, updatedAt: number) {
   const store = new CameraStateStore(aws.ddb, aws.stack.tableName);
-  const events = parseBody(JSON.stringify(ORIGINAL_SCORES.map((value, i) => wireEvent({ camera_id: cameraId, value, i })))).events;
+  const events = parseBody(
+    JSON.stringify(ORIGINAL_SCORES.map((value, i) => wireEvent({ camera_id: cameraId, value, i }))),
+  ).events;
   const r = applyEvents(emptyState(), events, driftPolicy(3, 0.7));
   r.state.outbox = r.triggers;
   expect((await store.save(cameraId, r.state, 0, updatedAt)).ok).toBe(true);
@@ -33,7 +37,9 @@ describe('outbox sweep', () => {
     const store = new CameraStateStore(aws.ddb, aws.stack.tableName);
     const stranded = await strand('cam-stranded', Date.now() - 10 * 60_000);
     await strand('cam-fresh', Date.now());
-    expect(await store.pendingOutboxes(Date.now() + 1, 10)).toEqual(expect.arrayContaining(['cam-stranded', 'cam-fresh']));
+    expect(await store.pendingOutboxes(Date.now() + 1, 10)).toEqual(
+      expect.arrayContaining(['cam-stranded', 'cam-fresh']),
+    );
 
     const { handler } = await import('../../functions/outbox-sweep.js');
     const first = await handler({});

@@ -19,7 +19,12 @@ beforeAll(async () => {
   aws = await startLocalAws({ visibilityTimeoutSeconds: 2 });
   useFunctionEnv(aws.stack, { DEFAULT_POLICY: JSON.stringify(driftPolicy(3, 0.7)) });
   const { handler } = await import('../../functions/ingest.js');
-  mapping = new LocalEventSourceMapping(aws.sqs, handler, { queueUrl: aws.stack.ingestQueueUrl, batchSize: 10, maxBatchingWindowMs: 200, pollers: 2 }).start();
+  mapping = new LocalEventSourceMapping(aws.sqs, handler, {
+    queueUrl: aws.stack.ingestQueueUrl,
+    batchSize: 10,
+    maxBatchingWindowMs: 200,
+    pollers: 2,
+  }).start();
 });
 
 afterAll(async () => {
@@ -27,14 +32,17 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-const send = (body: string) => aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: body }));
+const send = (body: string) =>
+  aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: body }));
 
 describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
   it('turns the original scenario into one RetrainingRequested on the retraining queue', async () => {
     // First the producers' exact example as a single-object body, then the scenario as an array body.
     await send(WIRE_EXAMPLE.replace('cam01', 'cam99').replace('0.91', '0.2').replace('08:15:30', '07:00:00'));
     await new Promise((r) => setTimeout(r, 1500));
-    const rest = ORIGINAL_SCORES.slice(1).map((value, i) => wireEvent({ camera_id: 'cam99', value, i: i + 1, model_version: 'm-3' }));
+    const rest = ORIGINAL_SCORES.slice(1).map((value, i) =>
+      wireEvent({ camera_id: 'cam99', value, i: i + 1, model_version: 'm-3' }),
+    );
     await send(JSON.stringify(rest));
 
     const msgs = await drain(aws.sqs, aws.stack.retrainingQueueUrl, 1, 15_000);
@@ -59,11 +67,21 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
 
     // The outbox is cleared by a write after the publish: wait for it rather than race it.
     const read = async () => {
-      const item = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey('cam99') } }, ConsistentRead: true }));
-      return { version: Number(item.Item!.v!.N), state: decodeState({ streams: item.Item!.w?.B, rest: item.Item!.s?.S }) };
+      const item = await aws.ddb.send(
+        new GetItemCommand({
+          TableName: aws.stack.tableName,
+          Key: { pk: { S: STATE_TABLE.cameraKey('cam99') } },
+          ConsistentRead: true,
+        }),
+      );
+      return {
+        version: Number(item.Item!.v!.N),
+        state: decodeState({ streams: item.Item!.w?.B, rest: item.Item!.s?.S }),
+      };
     };
     let { version, state } = await read();
-    for (const until = Date.now() + 5000; state.outbox.length > 0 && Date.now() < until;) ({ version, state } = await read());
+    for (const until = Date.now() + 5000; state.outbox.length > 0 && Date.now() < until; )
+      ({ version, state } = await read());
     expect(version).toBeGreaterThanOrEqual(2);
     expect(state.streams['Rgb.DriftScore']!.map((e) => Number(e.value.toFixed(2)))).toEqual([0.2, 0.3, 0.9, 0.95, 0.8]);
     expect(state.alerts['drift-window-mean@Rgb']).toMatchObject({ f: true, e: 1 });
@@ -81,7 +99,13 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
     expect(reasons[0]).toMatch(/^\[1\]\.metric: metric must be one of/);
     expect(reasons[1]).toMatch(/^body is not valid JSON/);
     for (const m of letters) expect(Number(m.Attributes!.ApproximateReceiveCount)).toBe(1);
-    const item = await aws.ddb.send(new GetItemCommand({ TableName: aws.stack.tableName, Key: { pk: { S: STATE_TABLE.cameraKey('cam-mixed') } }, ConsistentRead: true }));
+    const item = await aws.ddb.send(
+      new GetItemCommand({
+        TableName: aws.stack.tableName,
+        Key: { pk: { S: STATE_TABLE.cameraKey('cam-mixed') } },
+        ConsistentRead: true,
+      }),
+    );
     expect(decodeState({ streams: item.Item!.w?.B, rest: item.Item!.s?.S }).streams['Rgb.DriftScore']).toHaveLength(1);
   });
 });

@@ -24,8 +24,16 @@ beforeAll(async () => {
   const ingest = await import('../../functions/ingest.js');
   const lifecycle = await import('../../functions/model-lifecycle.js');
   mappings.push(
-    new LocalEventSourceMapping(aws.sqs, ingest.handler, { queueUrl: aws.stack.ingestQueueUrl, batchSize: 10, maxBatchingWindowMs: 100 }).start(),
-    new LocalEventSourceMapping(aws.sqs, lifecycle.handler, { queueUrl: aws.stack.lifecycleQueueUrl, batchSize: 10, pollers: 1 }).start(),
+    new LocalEventSourceMapping(aws.sqs, ingest.handler, {
+      queueUrl: aws.stack.ingestQueueUrl,
+      batchSize: 10,
+      maxBatchingWindowMs: 100,
+    }).start(),
+    new LocalEventSourceMapping(aws.sqs, lifecycle.handler, {
+      queueUrl: aws.stack.lifecycleQueueUrl,
+      batchSize: 10,
+      pollers: 1,
+    }).start(),
   );
 });
 
@@ -34,7 +42,8 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-const send = (events: object[]) => aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: JSON.stringify(events) }));
+const send = (events: object[]) =>
+  aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: JSON.stringify(events) }));
 const seen = new Set<string>();
 /** Next `count` distinct events from the tap. Triggers are at-least-once: consumers dedupe by triggerId, so do we. */
 async function tap(count: number, timeoutMs = 15_000) {
@@ -55,37 +64,70 @@ async function tap(count: number, timeoutMs = 15_000) {
 describe('policies as data', () => {
   it('refuses an invalid policy with a clear error and writes nothing', async () => {
     const store = new PolicyStore(aws.ddb, aws.stack.tableName);
-    await expect(store.put('camera:camP', { id: 'bad', detectors: [{ id: 'x', kind: 'window-mean', metric: 'DriftScore', action: 'Retrain', threshold: 0.3 }] }))
-      .rejects.toThrow(PolicyError);
+    await expect(
+      store.put('camera:camP', {
+        id: 'bad',
+        detectors: [{ id: 'x', kind: 'window-mean', metric: 'DriftScore', action: 'Retrain', threshold: 0.3 }],
+      }),
+    ).rejects.toThrow(PolicyError);
     await expect(store.put('cam:camP', { id: 'ok', detectors: [] })).rejects.toThrow(/scope must be "fleet"/);
     expect((await store.list()).policies.size).toBe(0);
   });
 
   it('a camera-scoped policy put while the function runs takes effect without a redeploy', async () => {
     // Default policy: window of 10 DriftScores above 0.7. Two values of 0.5 decide nothing.
-    await send([wireEvent({ camera_id: 'camP', value: 0.5, i: 0 }), wireEvent({ camera_id: 'camP', value: 0.5, i: 1 })]);
+    await send([
+      wireEvent({ camera_id: 'camP', value: 0.5, i: 0 }),
+      wireEvent({ camera_id: 'camP', value: 0.5, i: 1 }),
+    ]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await tap(1, 1500)).toEqual([]);
     const store = new PolicyStore(aws.ddb, aws.stack.tableName);
-    await store.put('camera:camP', { id: 'sensitive-camP', cooldownSeconds: 0, detectors: [
-      { id: 'drift-fast', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 2, threshold: 0.4 },
-    ] });
+    await store.put('camera:camP', {
+      id: 'sensitive-camP',
+      cooldownSeconds: 0,
+      detectors: [
+        {
+          id: 'drift-fast',
+          kind: 'window-mean',
+          metric: 'DriftScore',
+          action: 'RetrainingRequested',
+          windowSize: 2,
+          threshold: 0.4,
+        },
+      ],
+    });
     const started = Date.now();
     let got: { type: string; detail: Record<string, unknown> }[] = [];
     for (let i = 2; got.length === 0 && Date.now() - started < 60_000; i++) {
       await send([wireEvent({ camera_id: 'camP', value: 0.5, i })]);
       got = await tap(1, 2500);
     }
-    expect(got[0]).toMatchObject({ type: 'RetrainingRequested', detail: { cameraId: 'camP', policyId: 'sensitive-camP', detector: 'drift-fast' } });
+    expect(got[0]).toMatchObject({
+      type: 'RetrainingRequested',
+      detail: { cameraId: 'camP', policyId: 'sensitive-camP', detector: 'drift-fast' },
+    });
   });
 });
 
 describe('closed loop', () => {
   it('ModelDeployed resets the camera and lifts the retrain-in-flight suppression', async () => {
     const store = new PolicyStore(aws.ddb, aws.stack.tableName);
-    await store.put('camera:camL', { id: 'loop', cooldownSeconds: 0, detectors: [
-      { id: 'drift', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 1, threshold: 0.5, hysteresis: 0 },
-    ] });
+    await store.put('camera:camL', {
+      id: 'loop',
+      cooldownSeconds: 0,
+      detectors: [
+        {
+          id: 'drift',
+          kind: 'window-mean',
+          metric: 'DriftScore',
+          action: 'RetrainingRequested',
+          windowSize: 1,
+          threshold: 0.5,
+          hysteresis: 0,
+        },
+      ],
+    });
     await new Promise((r) => setTimeout(r, 1100)); // policy cache TTL
     await send([wireEvent({ camera_id: 'camL', value: 0.9, i: 100 })]);
     const first = await tap(1);
@@ -93,20 +135,40 @@ describe('closed loop', () => {
 
     // While the retrain is in flight a new episode is suppressed.
     // (one message: with two pollers, separate messages could arrive in either order)
-    await send([wireEvent({ camera_id: 'camL', value: 0.1, i: 101 }), wireEvent({ camera_id: 'camL', value: 0.9, i: 102 })]);
+    await send([
+      wireEvent({ camera_id: 'camL', value: 0.1, i: 101 }),
+      wireEvent({ camera_id: 'camL', value: 0.9, i: 102 }),
+    ]);
     const during = await tap(2, 3000);
     expect(during.map((e) => e.type)).toEqual(['AlertResolved']);
     const cameras = new CameraStateStore(aws.ddb, aws.stack.tableName);
     expect((await cameras.load('camL')).state.inFlight?.triggerId).toBe(first[0]!.detail.triggerId);
 
     // The pipeline reports the new model on the monitor's bus.
-    await aws.eventBridge.send(new PutEventsCommand({ Entries: [{
-      EventBusName: aws.stack.eventBusName, Source: 'visutility.pipeline', DetailType: 'ModelDeployed',
-      Detail: JSON.stringify({ cameraId: 'camL', modelVersion: 'v2', triggerId: first[0]!.detail.triggerId, at: new Date(Date.parse('2026-11-27T08:01:43Z')).toISOString() }),
-    }] }));
+    await aws.eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: aws.stack.eventBusName,
+            Source: 'visutility.pipeline',
+            DetailType: 'ModelDeployed',
+            Detail: JSON.stringify({
+              cameraId: 'camL',
+              modelVersion: 'v2',
+              triggerId: first[0]!.detail.triggerId,
+              at: new Date(Date.parse('2026-11-27T08:01:43Z')).toISOString(),
+            }),
+          },
+        ],
+      }),
+    );
     // The firing episode was suppressed (never published), so it resolves without an event.
     let after = (await cameras.load('camL')).state;
-    for (const until = Date.now() + 15_000; after.inFlight && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+    for (
+      const until = Date.now() + 15_000;
+      after.inFlight && Date.now() < until;
+      await new Promise((r) => setTimeout(r, 200))
+    ) {
       after = (await cameras.load('camL')).state;
     }
     expect(after.inFlight).toBeUndefined();

@@ -53,7 +53,9 @@ export class InjectedCrash extends Error {
   }
 }
 
-interface Invocation { crashedAt?: string }
+interface Invocation {
+  crashedAt?: string;
+}
 const invocations = new AsyncLocalStorage<Invocation>();
 
 /**
@@ -65,7 +67,11 @@ export function crashable<A extends unknown[], R>(fn: (...args: A) => Promise<R>
     const inv: Invocation = {};
     return invocations.run(inv, async () => {
       let result: R | undefined, error: unknown;
-      try { result = await fn(...args); } catch (err) { error = err; }
+      try {
+        result = await fn(...args);
+      } catch (err) {
+        error = err;
+      }
       if (inv.crashedAt) throw new InjectedCrash(inv.crashedAt);
       if (error) throw error;
       return result as R;
@@ -96,8 +102,11 @@ export interface FaultInjector {
   remove(): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyClient = { middlewareStack: { add: (mw: any, opts: any) => void; remove: (name: string) => boolean }; config: { serviceId?: string } };
+type AnyClient = {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK middleware types differ per client
+  middlewareStack: { add: (mw: any, opts: any) => void; remove: (name: string) => boolean };
+  config: { serviceId?: string };
+};
 
 let nextId = 0;
 const meta = (status: number) => ({ $metadata: { httpStatusCode: status, attempts: 1, totalRetryDelay: 0 } });
@@ -110,7 +119,9 @@ function serviceError(service: string, kind: 'throttle' | 'server-error', comman
       : new InternalServerError({ message, ...meta(500) });
   }
   if (service === 'EventBridge') {
-    return kind === 'throttle' ? new ThrottlingException({ message, ...meta(400) }) : new InternalException({ message, ...meta(500) });
+    return kind === 'throttle'
+      ? new ThrottlingException({ message, ...meta(400) })
+      : new InternalException({ message, ...meta(500) });
   }
   return Object.assign(new Error(message), {
     name: kind === 'throttle' ? 'ThrottlingException' : 'InternalError',
@@ -125,76 +136,95 @@ export function injectFaults(client: AnyClient, rules: FaultRule[], random: () =
   const counters: FaultCounters = { injected: {}, calls: {}, succeeded: {} };
   let active = rules.map((rule) => ({ rule, seen: 0, hits: 0 }));
   const service = client.config.serviceId ?? '';
-  const bump = (o: Record<string, number>, k: string) => { o[k] = (o[k] ?? 0) + 1; };
-
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const middleware = (next: any, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
-    const command = (context.commandName ?? '').replace(/Command$/, '');
-    bump(counters.calls, command);
-    const inv = invocations.getStore();
-    if (inv?.crashedAt) throw new InjectedCrash(inv.crashedAt);
-
-    let fault: FaultRule | undefined;
-    for (const a of active) {
-      if (a.rule.command !== command || (a.rule.when && !a.rule.when(args.input))) continue;
-      if (a.seen++ < (a.rule.skip ?? 0)) continue;
-      if (a.rule.times !== undefined && a.hits >= a.rule.times) continue;
-      if (random() >= (a.rule.probability ?? 1)) continue;
-      a.hits++;
-      fault = a.rule;
-      break;
-    }
-    if (fault) bump(counters.injected, `${command}:${fault.fault}`);
-    const pass = async (a: typeof args) => {
-      const r = await next(a);
-      bump(counters.succeeded, command);
-      return r;
-    };
-
-    switch (fault?.fault) {
-      case undefined:
-        return pass(args);
-      case 'throttle':
-      case 'server-error':
-        throw serviceError(service, fault.fault, command);
-      case 'conditional-conflict':
-        throw new ConditionalCheckFailedException({ message: `injected conditional-check conflict on ${command}`, ...meta(400) });
-      case 'lost-response':
-        await pass(args);
-        throw serviceError(service, 'server-error', command);
-      case 'crash': {
-        const where = `${service}.${command}`;
-        if (inv) inv.crashedAt = where;
-        throw new InjectedCrash(where);
-      }
-      case 'interleave':
-        await fault.action?.();
-        return pass(args);
-      case 'partial-failure': {
-        const entries = (args.input.Entries ?? []) as unknown[];
-        const p = fault.entryProbability;
-        const failed = entries.map((_, i) => (p === undefined ? i === 0 : random() < p));
-        const sent = entries.filter((_, i) => !failed[i]);
-        const r = sent.length > 0
-          ? await pass({ ...args, input: { ...args.input, Entries: sent } })
-          : { output: { ...meta(200), FailedEntryCount: 0, Entries: [] }, response: {} };
-        const out = r.output as { Entries?: PutEventsResultEntry[]; FailedEntryCount?: number };
-        const real = [...(out.Entries ?? [])];
-        out.Entries = failed.map((f) => (f ? { ErrorCode: 'InternalFailure', ErrorMessage: 'injected partial failure' } : real.shift()!));
-        out.FailedEntryCount = (out.FailedEntryCount ?? 0) + failed.filter(Boolean).length;
-        return r;
-      }
-    }
+  const bump = (o: Record<string, number>, k: string) => {
+    o[k] = (o[k] ?? 0) + 1;
   };
+
+  const middleware =
+    // biome-ignore lint/suspicious/noExplicitAny: the next handler is typed per command
+    (next: any, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+      const command = (context.commandName ?? '').replace(/Command$/, '');
+      bump(counters.calls, command);
+      const inv = invocations.getStore();
+      if (inv?.crashedAt) throw new InjectedCrash(inv.crashedAt);
+
+      let fault: FaultRule | undefined;
+      for (const a of active) {
+        if (a.rule.command !== command || (a.rule.when && !a.rule.when(args.input))) continue;
+        if (a.seen++ < (a.rule.skip ?? 0)) continue;
+        if (a.rule.times !== undefined && a.hits >= a.rule.times) continue;
+        if (random() >= (a.rule.probability ?? 1)) continue;
+        a.hits++;
+        fault = a.rule;
+        break;
+      }
+      if (fault) bump(counters.injected, `${command}:${fault.fault}`);
+      const pass = async (a: typeof args) => {
+        const r = await next(a);
+        bump(counters.succeeded, command);
+        return r;
+      };
+
+      switch (fault?.fault) {
+        case undefined:
+          return pass(args);
+        case 'throttle':
+        case 'server-error':
+          throw serviceError(service, fault.fault, command);
+        case 'conditional-conflict':
+          throw new ConditionalCheckFailedException({
+            message: `injected conditional-check conflict on ${command}`,
+            ...meta(400),
+          });
+        case 'lost-response':
+          await pass(args);
+          throw serviceError(service, 'server-error', command);
+        case 'crash': {
+          const where = `${service}.${command}`;
+          if (inv) inv.crashedAt = where;
+          throw new InjectedCrash(where);
+        }
+        case 'interleave':
+          await fault.action?.();
+          return pass(args);
+        case 'partial-failure': {
+          const entries = (args.input.Entries ?? []) as unknown[];
+          const p = fault.entryProbability;
+          const failed = entries.map((_, i) => (p === undefined ? i === 0 : random() < p));
+          const sent = entries.filter((_, i) => !failed[i]);
+          const r =
+            sent.length > 0
+              ? await pass({ ...args, input: { ...args.input, Entries: sent } })
+              : { output: { ...meta(200), FailedEntryCount: 0, Entries: [] }, response: {} };
+          const out = r.output as { Entries?: PutEventsResultEntry[]; FailedEntryCount?: number };
+          const real = [...(out.Entries ?? [])];
+          out.Entries = failed.map((f) =>
+            f ? { ErrorCode: 'InternalFailure', ErrorMessage: 'injected partial failure' } : real.shift()!,
+          );
+          out.FailedEntryCount = (out.FailedEntryCount ?? 0) + failed.filter(Boolean).length;
+          return r;
+        }
+      }
+    };
   client.middlewareStack.add(middleware, { step: 'initialize', name, priority: 'high' });
   return {
     counters,
     total: () => Object.values(counters.injected).reduce((a, b) => a + b, 0),
-    setRules(next: FaultRule[]) { active = next.map((rule) => ({ rule, seen: 0, hits: 0 })); },
-    addRules(more: FaultRule[]) { active = [...active, ...more.map((rule) => ({ rule, seen: 0, hits: 0 }))]; },
+    setRules(next: FaultRule[]) {
+      active = next.map((rule) => ({ rule, seen: 0, hits: 0 }));
+    },
+    addRules(more: FaultRule[]) {
+      active = [...active, ...more.map((rule) => ({ rule, seen: 0, hits: 0 }))];
+    },
     hits: (rule: FaultRule) => active.find((a) => a.rule === rule)?.hits ?? 0,
-    resetCounters() { counters.injected = {}; counters.calls = {}; counters.succeeded = {}; },
-    remove() { client.middlewareStack.remove(name); },
+    resetCounters() {
+      counters.injected = {};
+      counters.calls = {};
+      counters.succeeded = {};
+    },
+    remove() {
+      client.middlewareStack.remove(name);
+    },
   };
 }
 

@@ -3,13 +3,20 @@ import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
 /** The example from the issue, exactly as existing producers send it. */
-export const WIRE_EXAMPLE = '{"id":"6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d11","timestamp":"2026-11-27T08:15:30.123456789Z","camera_id":"cam01","modality":"Rgb","metric":"DriftScore","value":0.91}';
+export const WIRE_EXAMPLE =
+  '{"id":"6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d11","timestamp":"2026-11-27T08:15:30.123456789Z","camera_id":"cam01","modality":"Rgb","metric":"DriftScore","value":0.91}';
 
 export const BASE_TIME = Date.parse('2026-11-27T08:00:00Z');
 
 export interface WireEvent {
-  id: string; timestamp: string; camera_id: string; modality: string; metric: string; value: number;
-  model_version?: string; sample_count?: number;
+  id: string;
+  timestamp: string;
+  camera_id: string;
+  modality: string;
+  metric: string;
+  value: number;
+  model_version?: string;
+  sample_count?: number;
 }
 
 let seq = 0;
@@ -19,7 +26,10 @@ export function wireEvent(over: Partial<WireEvent> & { i?: number } = {}): WireE
   return {
     id: randomUUID(),
     timestamp: new Date(BASE_TIME + (i ?? seq++) * 1000).toISOString(),
-    camera_id: 'cam01', modality: 'Rgb', metric: 'DriftScore', value: 0.1,
+    camera_id: 'cam01',
+    modality: 'Rgb',
+    metric: 'DriftScore',
+    value: 0.1,
     ...rest,
   };
 }
@@ -29,9 +39,20 @@ export const ORIGINAL_SCORES = [0.2, 0.3, 0.9, 0.95, 0.8];
 
 export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRecord {
   return {
-    messageId, receiptHandle: `rh-${messageId}`, body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'test', ApproximateFirstReceiveTimestamp: String(Date.now()) },
-    messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q', awsRegion: 'us-east-1',
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
+    awsRegion: 'us-east-1',
   };
 }
 

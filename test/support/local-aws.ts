@@ -3,7 +3,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { startMoto, type MotoServer } from '../../lib/local/moto-server.js';
-import { createLocalStack, functionEnv, localClientConfig, type LocalStack, type LocalStackOptions } from '../../lib/local/local-stack.js';
+import {
+  createLocalStack,
+  functionEnv,
+  localClientConfig,
+  type LocalStack,
+  type LocalStackOptions,
+} from '../../lib/local/local-stack.js';
 
 export interface LocalAws {
   moto: MotoServer;
@@ -19,10 +25,21 @@ export async function startLocalAws(opts: LocalStackOptions = {}): Promise<Local
   try {
     const stack = await createLocalStack(moto.endpoint, opts);
     const cfg = localClientConfig(moto.endpoint);
-    const sqs = new SQSClient(cfg), ddb = new DynamoDBClient(cfg), eventBridge = new EventBridgeClient(cfg);
+    const sqs = new SQSClient(cfg),
+      ddb = new DynamoDBClient(cfg),
+      eventBridge = new EventBridgeClient(cfg);
     return {
-      moto, stack, sqs, ddb, eventBridge,
-      async stop() { sqs.destroy(); ddb.destroy(); eventBridge.destroy(); await moto.stop(); },
+      moto,
+      stack,
+      sqs,
+      ddb,
+      eventBridge,
+      async stop() {
+        sqs.destroy();
+        ddb.destroy();
+        eventBridge.destroy();
+        await moto.stop();
+      },
     };
   } catch (err) {
     await moto.stop();
@@ -40,13 +57,24 @@ export async function drain(sqs: SQSClient, queueUrl: string, count: number, tim
   const out: Message[] = [];
   const deadline = Date.now() + timeoutMs;
   while (out.length < count && Date.now() < deadline) {
-    const r = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'],
-    }));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
     const msgs = r.Messages ?? [];
     if (msgs.length) {
       out.push(...msgs);
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     }
   }
   return out;

@@ -7,7 +7,10 @@ import type { IConstruct } from 'constructs';
 
 const META = 'aws:cdk:acknowledged-rules';
 
-export interface Finding { rule: string; path: string }
+export interface Finding {
+  rule: string;
+  path: string;
+}
 
 export function unacknowledgedFindings(app: App): Finding[] {
   const byPath = new Map<string, IConstruct>();
@@ -39,7 +42,8 @@ export function acknowledgements(app: App): { id: string; path: string; reason: 
   for (const c of app.node.findAll()) {
     for (const m of c.node.metadata) {
       if (m.type !== META) continue;
-      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) out.push({ id, path: c.node.path, reason });
+      for (const [id, reason] of Object.entries(m.data as Record<string, string>))
+        out.push({ id, path: c.node.path, reason });
     }
   }
   return out;

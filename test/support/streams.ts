@@ -20,7 +20,13 @@ export function rng(seed: number) {
 }
 
 /** Feeds values one event at a time (one batch each); returns the index at which each trigger fired. */
-export function feed(policy: Policy, values: number[], over: Partial<WireEvent> & { i?: number } = {}, state: CameraState = emptyState(), start = 0) {
+export function feed(
+  policy: Policy,
+  values: number[],
+  over: Partial<WireEvent> & { i?: number } = {},
+  state: CameraState = emptyState(),
+  start = 0,
+) {
   const fired: { i: number; trigger: Trigger }[] = [];
   values.forEach((value, k) => {
     const r = applyEvents(state, toEvents([wireEvent({ camera_id: 'cam-t', value, i: start + k, ...over })]), policy);

@@ -7,14 +7,40 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsvRecord } from '../../lib/cli/event-file.js';
 import { downsample, renderHtmlReport } from '../../lib/report/html-report.js';
-import { expectGolden, normalise, runVmon, series, tempDir, toJsonl, type WireLike } from '../integration/cli-support.js';
+import {
+  expectGolden,
+  normalise,
+  runVmon,
+  series,
+  tempDir,
+  toJsonl,
+  type WireLike,
+} from '../integration/cli-support.js';
 
 const START = Date.parse('2026-01-05T00:00:00Z');
 const POLICY = {
   id: 'test-policy',
   detectors: [
-    { id: 'drift-mean', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 3, threshold: 0.7, hysteresis: 0, requireFullWindow: true },
-    { id: 'latency-p90', kind: 'latency-quantile', metric: 'LatencyMs', action: 'SlaBreached', windowSize: 5, quantile: 0.9, slaMs: 200, hysteresis: 0.1 },
+    {
+      id: 'drift-mean',
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      action: 'RetrainingRequested',
+      windowSize: 3,
+      threshold: 0.7,
+      hysteresis: 0,
+      requireFullWindow: true,
+    },
+    {
+      id: 'latency-p90',
+      kind: 'latency-quantile',
+      metric: 'LatencyMs',
+      action: 'SlaBreached',
+      windowSize: 5,
+      quantile: 0.9,
+      slaMs: 200,
+      hysteresis: 0.1,
+    },
   ],
   cooldownSeconds: 0,
 };
@@ -27,7 +53,14 @@ beforeAll(async () => {
   // cam02 gets slow for a while: one SLA breach, resolved. cam03 stays healthy.
   events = [
     ...series('cam01', 'DriftScore', [...Array(5).fill(0.2), ...Array(6).fill(0.9), ...Array(6).fill(0.1)], START),
-    ...series('cam02', 'LatencyMs', [...Array(6).fill(80), ...Array(6).fill(400), ...Array(8).fill(90)], START, 10_000, 'Thermal'),
+    ...series(
+      'cam02',
+      'LatencyMs',
+      [...Array(6).fill(80), ...Array(6).fill(400), ...Array(8).fill(90)],
+      START,
+      10_000,
+      'Thermal',
+    ),
     ...series('cam03', 'DriftScore', Array(12).fill(0.3), START),
   ];
   await writeFile(join(dir, 'policy.json'), JSON.stringify(POLICY));
@@ -36,15 +69,27 @@ beforeAll(async () => {
   lines.splice(3, 0, '{"id":"nope","camera_id":"cam01"}', '');
   await writeFile(join(dir, 'events.jsonl'), lines.join('\n'));
   const header = 'id,timestamp,camera_id,modality,metric,value,model_version';
-  const csv = [header, ...events.map((e) => [e.id, e.timestamp, e.camera_id, e.modality, e.metric, e.value, e.model_version].join(','))];
-  await writeFile(join(dir, 'events.csv'), csv.join('\r\n') + '\r\n');
+  const csv = [
+    header,
+    ...events.map((e) => [e.id, e.timestamp, e.camera_id, e.modality, e.metric, e.value, e.model_version].join(',')),
+  ];
+  await writeFile(join(dir, 'events.csv'), `${csv.join('\r\n')}\r\n`);
 });
 
-afterAll(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 describe('vmon backtest', () => {
   it('prints the triggers the production core would have fired, with event times (golden)', async () => {
-    const r = await runVmon(['backtest', join(dir, 'events.jsonl'), '--policy', join(dir, 'policy.json'), '--report', join(dir, 'report.html')]);
+    const r = await runVmon([
+      'backtest',
+      join(dir, 'events.jsonl'),
+      '--policy',
+      join(dir, 'policy.json'),
+      '--report',
+      join(dir, 'report.html'),
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // Trigger ids are deterministic (camera + modality + detector + episode), so they stay in.
@@ -52,33 +97,70 @@ describe('vmon backtest', () => {
   });
 
   it('reports when each episode fired and resolved, the same from JSONL and from CSV', async () => {
-    const runs = await Promise.all(['events.jsonl', 'events.csv'].map((f) => runVmon(['backtest', join(dir, f), '--policy', join(dir, 'policy.json'), '--no-report', '--json'])));
+    const runs = await Promise.all(
+      ['events.jsonl', 'events.csv'].map((f) =>
+        runVmon(['backtest', join(dir, f), '--policy', join(dir, 'policy.json'), '--no-report', '--json']),
+      ),
+    );
     const [jsonl, csv] = runs.map((r) => JSON.parse(r.stdout));
     const at = (k: number) => new Date(START + k * 10_000).toISOString();
     // Window of 3: the mean first passes 0.7 with the third high value (index 7) and falls back to
     // 0.7 or below with the first low value after the highs (index 11: mean of 0.9, 0.9, 0.1).
-    expect(jsonl.triggers.filter((t: { cameraId: string }) => t.cameraId === 'cam01').map((t: { detailType: string; lastEventAt: string }) => [t.detailType, t.lastEventAt]))
-      .toEqual([['RetrainingRequested', at(7)], ['AlertResolved', at(11)]]);
-    expect(jsonl.triggers.filter((t: { cameraId: string }) => t.cameraId === 'cam02').map((t: { detailType: string }) => t.detailType)).toEqual(['SlaBreached', 'AlertResolved']);
+    expect(
+      jsonl.triggers
+        .filter((t: { cameraId: string }) => t.cameraId === 'cam01')
+        .map((t: { detailType: string; lastEventAt: string }) => [t.detailType, t.lastEventAt]),
+    ).toEqual([
+      ['RetrainingRequested', at(7)],
+      ['AlertResolved', at(11)],
+    ]);
+    expect(
+      jsonl.triggers
+        .filter((t: { cameraId: string }) => t.cameraId === 'cam02')
+        .map((t: { detailType: string }) => t.detailType),
+    ).toEqual(['SlaBreached', 'AlertResolved']);
     expect(jsonl.triggers.some((t: { cameraId: string }) => t.cameraId === 'cam03')).toBe(false);
-    expect(jsonl.totals).toMatchObject({ events: events.length, applied: events.length, rejected: 1, cameras: 3, triggers: 4 });
-    expect(jsonl.rejected).toEqual([{ line: 4, index: null, reason: expect.stringMatching(/^id must be a UUID.*timestamp is required/) }]);
+    expect(jsonl.totals).toMatchObject({
+      events: events.length,
+      applied: events.length,
+      rejected: 1,
+      cameras: 3,
+      triggers: 4,
+    });
+    expect(jsonl.rejected).toEqual([
+      { line: 4, index: null, reason: expect.stringMatching(/^id must be a UUID.*timestamp is required/) },
+    ]);
     expect(csv.triggers).toEqual(jsonl.triggers);
     expect(csv.totals).toMatchObject({ ...jsonl.totals, rejected: 0 });
   });
 
   it('writes a self-contained HTML report with charts, thresholds and trigger markers', async () => {
     const path = join(dir, 'report.html');
-    await runVmon(['backtest', join(dir, 'events.jsonl'), '--policy', join(dir, 'policy.json'), '--report', path, '--json']);
+    await runVmon([
+      'backtest',
+      join(dir, 'events.jsonl'),
+      '--policy',
+      join(dir, 'policy.json'),
+      '--report',
+      path,
+      '--json',
+    ]);
     const html = await readFile(path, 'utf8');
     expect(html.length).toBeGreaterThan(1_000_000); // the ECharts library itself is inlined
     expect(/<script[^>]+src=/.test(html)).toBe(false);
     const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!);
     // Cameras that triggered first (in order of their first trigger), then the others.
-    expect(data.map((c: { title: string }) => c.title)).toEqual(['cam02 · Thermal · LatencyMs', 'cam01 · Rgb · DriftScore', 'cam03 · Rgb · DriftScore']);
+    expect(data.map((c: { title: string }) => c.title)).toEqual([
+      'cam02 · Thermal · LatencyMs',
+      'cam01 · Rgb · DriftScore',
+      'cam03 · Rgb · DriftScore',
+    ]);
     expect(data[0].thresholds).toEqual([{ value: 200, label: 'latency-p90 (p90 SLA)' }]);
     expect(data[1].thresholds).toEqual([{ value: 0.7, label: 'drift-mean (mean of 3)' }]);
-    expect(data[1].markers.map((m: { label: string }) => m.label.split(' · ')[0])).toEqual(['RetrainingRequested', 'AlertResolved']);
+    expect(data[1].markers.map((m: { label: string }) => m.label.split(' · ')[0])).toEqual([
+      'RetrainingRequested',
+      'AlertResolved',
+    ]);
     expect(data[1].markers[0]).toMatchObject({ t: START + 70_000, value: expect.closeTo(0.9, 5) });
     expect(data[1].series[0].points).toHaveLength(17);
     expect(data[2].markers).toEqual([]);
@@ -92,11 +174,21 @@ describe('vmon backtest', () => {
     const format = await runVmon(['backtest', join(dir, 'policy.json')]);
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/cannot tell the format .* --format jsonl\|csv/);
-    await writeFile(join(dir, 'bad-policy.json'), JSON.stringify({ ...POLICY, detectors: [{ ...POLICY.detectors[0], windowSize: 0 }] }));
+    await writeFile(
+      join(dir, 'bad-policy.json'),
+      JSON.stringify({ ...POLICY, detectors: [{ ...POLICY.detectors[0], windowSize: 0 }] }),
+    );
     const policy = await runVmon(['backtest', join(dir, 'events.jsonl'), '--policy', join(dir, 'bad-policy.json')]);
     expect(policy.code).toBe(2);
     expect(policy.stderr).toMatch(/bad-policy\.json: invalid policy: detectors\[0\]\.windowSize: must be >= 1/);
-    const strict = await runVmon(['backtest', join(dir, 'events.jsonl'), '--policy', join(dir, 'policy.json'), '--no-report', '--strict']);
+    const strict = await runVmon([
+      'backtest',
+      join(dir, 'events.jsonl'),
+      '--policy',
+      join(dir, 'policy.json'),
+      '--no-report',
+      '--strict',
+    ]);
     expect(strict.code).toBe(2);
     expect(strict.stdout).toMatch(/line 4: id must be a UUID/);
     const usage = await runVmon(['backtest']);
@@ -123,7 +215,10 @@ describe('event files and report helpers', () => {
   });
 
   it('downsamples to min/max per bucket, keeping spikes and time order', () => {
-    const points = Array.from({ length: 10_000 }, (_, i) => ({ t: i, value: i === 5_555 ? 99 : i === 7_777 ? -99 : Math.sin(i) }));
+    const points = Array.from({ length: 10_000 }, (_, i) => ({
+      t: i,
+      value: i === 5_555 ? 99 : i === 7_777 ? -99 : Math.sin(i),
+    }));
     const out = downsample(points, 200);
     expect(out.length).toBeLessThanOrEqual(200);
     expect(out.some((p) => p.value === 99)).toBe(true);
@@ -132,7 +227,10 @@ describe('event files and report helpers', () => {
   });
 
   it('embeds chart data so that no text in it can close the script element', () => {
-    const html = renderHtmlReport({ title: 'x</script><b>', charts: [{ title: '</script><script>alert(1)</script>', series: [{ name: 's', points: [{ t: 0, value: 1 }] }] }] });
+    const html = renderHtmlReport({
+      title: 'x</script><b>',
+      charts: [{ title: '</script><script>alert(1)</script>', series: [{ name: 's', points: [{ t: 0, value: 1 }] }] }],
+    });
     expect(html).not.toContain('</script><script>alert(1)');
     expect(html).toContain('<title>x&lt;/script&gt;&lt;b&gt;</title>');
   });

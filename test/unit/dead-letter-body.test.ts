@@ -46,18 +46,25 @@ describe('parseBody rejected parts', () => {
     expect(r.rejections).toHaveLength(1);
     expect(r.rejections[0]).toMatchObject({ index: null, raw: body });
     expect(r.rejections[0]!.reason).toMatch(/^11 of 12 array elements rejected/);
-    expect(parseBody(JSON.stringify([wireEvent(), ...Array.from({ length: MAX_REJECTED_PARTS_PER_BODY }, () => 0)]), NOW).rejections).toHaveLength(MAX_REJECTED_PARTS_PER_BODY);
+    expect(
+      parseBody(JSON.stringify([wireEvent(), ...Array.from({ length: MAX_REJECTED_PARTS_PER_BODY }, () => 0)]), NOW)
+        .rejections,
+    ).toHaveLength(MAX_REJECTED_PARTS_PER_BODY);
   });
 
   it('takes a literal U+FFFD for bytes that were not UTF-8, but an escaped \\ufffd for a deliberate character', () => {
     const literal = JSON.stringify(wireEvent({ camera_id: 'cam-\uFFFD' }));
-    expect(parseBody(literal, NOW).rejections[0]!.reason).toBe('camera_id is not valid UTF-8 (replacement character U+FFFD or lone surrogate found)');
+    expect(parseBody(literal, NOW).rejections[0]!.reason).toBe(
+      'camera_id is not valid UTF-8 (replacement character U+FFFD or lone surrogate found)',
+    );
     const escaped = literal.replace('\uFFFD', '\\ufffd');
     expect(parseBody(escaped, NOW).events.map((e) => e.camera_id)).toEqual(['cam-\uFFFD']);
-    expect(parseBody(literal.replace('\uFFFD', '\\ud800'), NOW).rejections[0]!.reason).toMatch(/^camera_id is not valid UTF-8/);
+    expect(parseBody(literal.replace('\uFFFD', '\\ud800'), NOW).rejections[0]!.reason).toMatch(
+      /^camera_id is not valid UTF-8/,
+    );
   });
 
   it('accepts a leading byte order mark', () => {
-    expect(parseBody('\uFEFF' + JSON.stringify(wireEvent()), NOW).events).toHaveLength(1);
+    expect(parseBody(`\uFEFF${JSON.stringify(wireEvent())}`, NOW).events).toHaveLength(1);
   });
 });

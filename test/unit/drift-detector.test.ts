@@ -7,7 +7,8 @@ import { driftPolicy } from '../../lib/core/policy.js';
 import { mean, lastValues } from '../../lib/core/stream-window.js';
 import { ORIGINAL_SCORES, wireEvent } from '../support/fixtures.js';
 
-const events = (wire: object[]): MetricEvent[] => parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events;
+const events = (wire: object[]): MetricEvent[] =>
+  parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events;
 
 describe('window-mean drift detector (original scenario: window 3, threshold 0.7)', () => {
   const policy = driftPolicy(3, 0.7);
@@ -26,11 +27,23 @@ describe('window-mean drift detector (original scenario: window 3, threshold 0.7
   });
 
   it('gives the same trigger when the scenario arrives in one batch', () => {
-    const r = applyEvents(emptyState(), events(ORIGINAL_SCORES.map((value, i) => wireEvent({ camera_id: 'cam99', value, i }))), policy);
+    const r = applyEvents(
+      emptyState(),
+      events(ORIGINAL_SCORES.map((value, i) => wireEvent({ camera_id: 'cam99', value, i }))),
+      policy,
+    );
     expect(r.triggers).toHaveLength(1);
     const d = r.triggers[0]!.detail;
     expect(r.triggers[0]!.detailType).toBe('RetrainingRequested');
-    expect(d).toMatchObject({ cameraId: 'cam99', modality: 'Rgb', metric: 'DriftScore', detector: 'drift-window-mean', threshold: 0.7, windowSize: 3, sampleCount: 3 });
+    expect(d).toMatchObject({
+      cameraId: 'cam99',
+      modality: 'Rgb',
+      metric: 'DriftScore',
+      detector: 'drift-window-mean',
+      threshold: 0.7,
+      windowSize: 3,
+      sampleCount: 3,
+    });
     expect(d.statistic).toBeCloseTo(0.7167, 3);
     expect(d.firstEventAt).toBe('2026-11-27T08:00:01.000Z');
     expect(d.lastEventAt).toBe('2026-11-27T08:00:03.000Z');
@@ -52,8 +65,9 @@ describe('window-mean drift detector (original scenario: window 3, threshold 0.7
   });
 
   it('keeps one window per modality of the same camera', () => {
-    const wire = ORIGINAL_SCORES.map((value, i) => wireEvent({ camera_id: 'cam1', modality: 'Thermal', value, i }))
-      .concat(ORIGINAL_SCORES.map((_v, i) => wireEvent({ camera_id: 'cam1', modality: 'Depth', value: 0.1, i })));
+    const wire = ORIGINAL_SCORES.map((value, i) =>
+      wireEvent({ camera_id: 'cam1', modality: 'Thermal', value, i }),
+    ).concat(ORIGINAL_SCORES.map((_v, i) => wireEvent({ camera_id: 'cam1', modality: 'Depth', value: 0.1, i })));
     const r = applyEvents(emptyState(), events(wire), policy);
     expect(r.triggers.map((t) => t.detail.modality)).toEqual(['Thermal']);
     expect(Object.keys(r.state.streams).sort()).toEqual(['Depth.DriftScore', 'Thermal.DriftScore']);

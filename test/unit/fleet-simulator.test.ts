@@ -20,12 +20,18 @@ describe('fleet simulator', () => {
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     // Another start time shifts the timestamps only: the demo's verdict does not depend on the clock.
-    const values = (sim: FleetSimulator) => { [...sim.messages()]; return sim.cameras.map((cam) => sim.sent.get(cam.id)!.Accuracy!.map((p) => p.value)); };
-    expect(values(new FleetSimulator({ cameras: 40, hours: 4, seed: 3, startMs: START + 5 * 3600_000 }))).toEqual(values(small()));
+    const values = (sim: FleetSimulator) => {
+      [...sim.messages()];
+      return sim.cameras.map((cam) => sim.sent.get(cam.id)!.Accuracy!.map((p) => p.value));
+    };
+    expect(values(new FleetSimulator({ cameras: 40, hours: 4, seed: 3, startMs: START + 5 * 3600_000 }))).toEqual(
+      values(small()),
+    );
   });
 
   it('speaks the wire format: valid events parse, each bad part is rejected with a reason', () => {
-    let valid = 0, bad = 0;
+    let valid = 0,
+      bad = 0;
     for (const m of small().messages()) {
       const parsed = parseBody(m.body, NOW);
       expect(parsed.events).toHaveLength(m.validEvents);
@@ -55,7 +61,12 @@ describe('fleet simulator', () => {
       const pts = sim.sent.get(id)![metric]!.filter((p) => p.ts >= from && p.ts < to);
       return pts.reduce((s, p) => s + p.value, 0) / pts.length;
     };
-    const check = (scenario: string, metric: 'DriftScore' | 'Accuracy' | 'LatencyMs', direction: 1 | -1, minChange: number) => {
+    const check = (
+      scenario: string,
+      metric: 'DriftScore' | 'Accuracy' | 'LatencyMs',
+      direction: 1 | -1,
+      minChange: number,
+    ) => {
       const cam = sim.cameras.find((c) => c.scenario === scenario)!;
       const before = meanOf(cam.id, metric, START, cam.onsetMs!);
       const after = meanOf(cam.id, metric, cam.onsetMs! + 45 * 60_000, cam.onsetMs! + 80 * 60_000);
@@ -71,17 +82,35 @@ describe('fleet simulator', () => {
 
 describe('demo summary', () => {
   const sim = small();
-  const events: EventAccounting = { messagesSent: 1, sent: 10, applied: 10, badPartsSent: 0, rejected: 0, duplicateDeadLetters: 0, redriven: 0, lost: 0, badPartsLost: 0 };
+  const events: EventAccounting = {
+    messagesSent: 1,
+    sent: 10,
+    applied: 10,
+    badPartsSent: 0,
+    rejected: 0,
+    duplicateDeadLetters: 0,
+    redriven: 0,
+    lost: 0,
+    badPartsLost: 0,
+  };
   const state = { matching: 40, expected: 40, mismatches: [] };
   const drift = sim.cameras.filter((c) => c.scenario === 'drift');
   const healthy = sim.cameras.find((c) => c.scenario === 'healthy')!;
 
   it('counts a trigger before onset or of another type as unexpected, and marks missing detectors', () => {
     const s = summarize({
-      cameras: sim.cameras, deadLetters: [], events, state, maxReceiveCount: 5,
+      cameras: sim.cameras,
+      deadLetters: [],
+      events,
+      state,
+      maxReceiveCount: 5,
       availableActions: ['RetrainingRequested'],
       triggers: [
-        ...drift.map((c) => ({ detailType: 'RetrainingRequested', cameraId: c.id, firedAtMs: c.onsetMs! + 30 * 60_000 })),
+        ...drift.map((c) => ({
+          detailType: 'RetrainingRequested',
+          cameraId: c.id,
+          firedAtMs: c.onsetMs! + 30 * 60_000,
+        })),
         { detailType: 'RetrainingRequested', cameraId: drift[0]!.id, firedAtMs: drift[0]!.onsetMs! - 60_000 },
         { detailType: 'SlaBreached', cameraId: healthy.id, firedAtMs: START },
       ],
@@ -91,7 +120,10 @@ describe('demo summary', () => {
     expect(row('drift').delayMinutes).toEqual({ median: 30, max: 30 });
     // 2% of 29 healthy cameras rounds down to no false alarm allowed.
     expect(row('healthy')).toMatchObject({ cameras: 29, unexpectedTriggers: 1, status: 'FAIL' });
-    expect(row('latency-regression')).toMatchObject({ expected: 'SlaBreached (needs detector)', status: 'needs detector' });
+    expect(row('latency-regression')).toMatchObject({
+      expected: 'SlaBreached (needs detector)',
+      status: 'needs detector',
+    });
     expect(row('drift-recovers').status).toBe('FAIL'); // no AlertResolved came
     expect(s.ok).toBe(false);
   });
@@ -101,10 +133,23 @@ describe('demo summary', () => {
     expect(reasonGroup(undefined, 5)).toMatch(/after 5 failed receives/);
     const letter = { sourceMessageId: 'm1', index: '3', reason: '[3].metric: bad', receiveCount: 1 };
     const s = summarize({
-      cameras: sim.cameras, triggers: [], events, state, maxReceiveCount: 5, availableActions: [],
-      deadLetters: [letter, { ...letter, receiveCount: 2 }, { ...letter, index: '4', reason: '[4].metric: bad' }, { sourceMessageId: 'm2', receiveCount: 6 }],
+      cameras: sim.cameras,
+      triggers: [],
+      events,
+      state,
+      maxReceiveCount: 5,
+      availableActions: [],
+      deadLetters: [
+        letter,
+        { ...letter, receiveCount: 2 },
+        { ...letter, index: '4', reason: '[4].metric: bad' },
+        { sourceMessageId: 'm2', receiveCount: 6 },
+      ],
     });
     expect(s.deadLetters).toMatchObject({ total: 3, rejected: 2, redrivenMessages: 1 });
-    expect(s.deadLetters.byReason).toEqual([{ reason: 'metric: bad', count: 2 }, { reason: reasonGroup(undefined, 5), count: 1 }]);
+    expect(s.deadLetters.byReason).toEqual([
+      { reason: 'metric: bad', count: 2 },
+      { reason: reasonGroup(undefined, 5), count: 1 },
+    ]);
   });
 });

@@ -7,16 +7,35 @@ import { parsePolicy, DEFAULT_POLICY, PolicyError, type PolicyInput } from '../.
 import { toEvents } from '../support/streams.js';
 import { BASE_TIME, wireEvent, type WireEvent } from '../support/fixtures.js';
 
-const policy = (extra: Partial<PolicyInput> = {}) => parsePolicy({
-  id: 'p',
-  detectors: [
-    { id: 'drift', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', windowSize: 1, threshold: 0.5, hysteresis: 0 },
-    { id: 'lat', kind: 'latency-quantile', metric: 'LatencyMs', action: 'SlaBreached', windowSize: 5, quantile: 0.5, slaMs: 100, minSamples: 1, hysteresis: 0 },
-  ],
-  cooldownSeconds: 600,
-  inFlightTimeoutSeconds: 3600,
-  ...extra,
-});
+const policy = (extra: Partial<PolicyInput> = {}) =>
+  parsePolicy({
+    id: 'p',
+    detectors: [
+      {
+        id: 'drift',
+        kind: 'window-mean',
+        metric: 'DriftScore',
+        action: 'RetrainingRequested',
+        windowSize: 1,
+        threshold: 0.5,
+        hysteresis: 0,
+      },
+      {
+        id: 'lat',
+        kind: 'latency-quantile',
+        metric: 'LatencyMs',
+        action: 'SlaBreached',
+        windowSize: 5,
+        quantile: 0.5,
+        slaMs: 100,
+        minSamples: 1,
+        hysteresis: 0,
+      },
+    ],
+    cooldownSeconds: 600,
+    inFlightTimeoutSeconds: 3600,
+    ...extra,
+  });
 
 /** Applies one event at second `i` and returns the published detail-types. */
 const step = (state: CameraState, p: ReturnType<typeof policy>, i: number, over: Partial<WireEvent> & { i?: number }) =>
@@ -26,9 +45,21 @@ const up = (i: number) => ({ i, metric: 'LatencyMs' as const, value: 500 });
 describe('cooldown', () => {
   it('holds back the same action for the camera until the cooldown has passed (event time)', () => {
     const s = emptyState();
-    const p = parsePolicy({ id: 'c', cooldownSeconds: 600, detectors: [
-      { id: 'd', kind: 'window-mean', metric: 'DriftScore', action: 'HyperparameterTuningRequested', windowSize: 1, threshold: 0.5, hysteresis: 0 },
-    ] });
+    const p = parsePolicy({
+      id: 'c',
+      cooldownSeconds: 600,
+      detectors: [
+        {
+          id: 'd',
+          kind: 'window-mean',
+          metric: 'DriftScore',
+          action: 'HyperparameterTuningRequested',
+          windowSize: 1,
+          threshold: 0.5,
+          hysteresis: 0,
+        },
+      ],
+    });
     const at = (i: number, value: number) => step(s, p, i, { i, value });
     expect(at(0, 0.9).triggers.map((t) => t.detailType)).toEqual(['HyperparameterTuningRequested']);
     expect(at(1, 0.1).triggers.map((t) => t.detailType)).toEqual(['AlertResolved']);
@@ -42,14 +73,16 @@ describe('cooldown', () => {
 });
 
 describe('silences', () => {
-  it('mutes a camera + metric until a time, and not the camera\'s other metrics', () => {
-    const s = emptyState(), p = policy();
+  it("mutes a camera + metric until a time, and not the camera's other metrics", () => {
+    const s = emptyState(),
+      p = policy();
     s.silences.push({ metric: 'LatencyMs', until: BASE_TIME + 100_000 });
     expect(step(s, p, 0, up(0)).stats.suppressed).toEqual({ silenced: 1 });
     expect(step(s, p, 1, { i: 1, value: 0.9 }).triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
   });
   it('mutes the whole camera, and stops muting after `until`', () => {
-    const s = emptyState(), p = policy({ cooldownSeconds: 0 });
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0 });
     s.silences.push({ until: BASE_TIME + 10_000 });
     expect(step(s, p, 0, { i: 0, value: 0.9 }).triggers).toEqual([]);
     step(s, p, 1, { i: 1, value: 0.1 });
@@ -59,7 +92,8 @@ describe('silences', () => {
 
 describe('retrain in flight', () => {
   it('suppresses further retraining triggers for the camera until completion or timeout', () => {
-    const s = emptyState(), p = policy({ cooldownSeconds: 0 });
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0 });
     const first = step(s, p, 0, { i: 0, value: 0.9 }).triggers;
     expect(first.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
     expect(s.inFlight?.triggerId).toBe(first[0]!.detail.triggerId);
@@ -67,14 +101,22 @@ describe('retrain in flight', () => {
     expect(step(s, p, 2, { i: 2, value: 0.9 }).stats.suppressed).toEqual({ 'retrain-in-flight': 1 });
     step(s, p, 3, { i: 3, value: 0.1 });
     // one hour later the retrain is deemed lost: the next episode asks again
-    expect(step(s, p, 3700, { i: 3700, value: 0.9 }).triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
+    expect(step(s, p, 3700, { i: 3700, value: 0.9 }).triggers.map((t) => t.detailType)).toEqual([
+      'RetrainingRequested',
+    ]);
   });
 
   it('is lifted by the closed loop, which also resets baselines and resolves published alerts', () => {
-    const s = emptyState(), p = policy({ cooldownSeconds: 0 });
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0 });
     step(s, p, 0, { i: 0, value: 0.9 });
     s.det['x@Rgb'] = { b: { n: 50 } };
-    const resolved = applyModelLifecycle(s, 'cam', { type: 'ModelDeployed', at: BASE_TIME + 5000, modelVersion: 'v2' }, () => p);
+    const resolved = applyModelLifecycle(
+      s,
+      'cam',
+      { type: 'ModelDeployed', at: BASE_TIME + 5000, modelVersion: 'v2' },
+      () => p,
+    );
     expect(resolved.map((t) => [t.detailType, t.detail.resolvedBy])).toEqual([['AlertResolved', 'ModelDeployed']]);
     expect(s.inFlight).toBeUndefined();
     expect(s.det).toEqual({});
@@ -92,13 +134,20 @@ describe('policy', () => {
   });
 
   it('refuses an invalid policy naming every fault', () => {
-    const bad = { id: 'x', detectors: [
-      { id: 'a', kind: 'window-mean', metric: 'DriftScore', action: 'Retrain', threshold: 'high' },
-      { id: 'a', kind: 'regression', metric: 'LatencyMs', action: 'RetrainingRequested' },
-      { id: 'c', kind: 'magic', metric: 'DriftScore', action: 'RetrainingRequested' },
-    ] };
+    const bad = {
+      id: 'x',
+      detectors: [
+        { id: 'a', kind: 'window-mean', metric: 'DriftScore', action: 'Retrain', threshold: 'high' },
+        { id: 'a', kind: 'regression', metric: 'LatencyMs', action: 'RetrainingRequested' },
+        { id: 'c', kind: 'magic', metric: 'DriftScore', action: 'RetrainingRequested' },
+      ],
+    };
     let err: PolicyError | undefined;
-    try { parsePolicy(bad); } catch (e) { err = e as PolicyError; }
+    try {
+      parsePolicy(bad);
+    } catch (e) {
+      err = e as PolicyError;
+    }
     expect(err).toBeInstanceOf(PolicyError);
     const text = err!.message;
     expect(text).toMatch(/detectors\[0\]\.action: must be one of RetrainingRequested/);
@@ -107,9 +156,16 @@ describe('policy', () => {
   });
 
   it('refuses duplicate ids and detectors on the wrong metric', () => {
-    expect(() => parsePolicy({ id: 'x', detectors: [
-      { id: 'a', kind: 'regression', metric: 'LatencyMs', action: 'RetrainingRequested' },
-      { id: 'a', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', threshold: 1 },
-    ] })).toThrow(/detectors\[0\]\.metric: regression watches Accuracy \| Precision \| Recall, not LatencyMs; detectors\[1\]\.id: duplicate detector id "a"/);
+    expect(() =>
+      parsePolicy({
+        id: 'x',
+        detectors: [
+          { id: 'a', kind: 'regression', metric: 'LatencyMs', action: 'RetrainingRequested' },
+          { id: 'a', kind: 'window-mean', metric: 'DriftScore', action: 'RetrainingRequested', threshold: 1 },
+        ],
+      }),
+    ).toThrow(
+      /detectors\[0\]\.metric: regression watches Accuracy \| Precision \| Recall, not LatencyMs; detectors\[1\]\.id: duplicate detector id "a"/,
+    );
   });
 });

@@ -3,15 +3,39 @@
 // with Date.UTC on every well-formed time and still explains malformed ones.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MetricEventSchema, parseRfc3339, schemaFastPath, validateEvent, METRICS, MODALITIES } from '../../lib/core/metric-event.js';
+import {
+  MetricEventSchema,
+  parseRfc3339,
+  schemaFastPath,
+  validateEvent,
+  METRICS,
+  MODALITIES,
+} from '../../lib/core/metric-event.js';
 import { wireEvent } from '../support/fixtures.js';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 const anyValue = fc.oneof(
-  fc.string(), fc.double(), fc.integer(), fc.constant(undefined), fc.constant(null), fc.boolean(),
-  fc.constantFrom(...MODALITIES, ...METRICS, 'rgb', '', ' ', 'cam\u0007', 'x'.repeat(129), -1, 1.5, Number.MAX_SAFE_INTEGER + 2),
-  fc.uuid(), fc.array(fc.integer(), { maxLength: 2 }),
+  fc.string(),
+  fc.double(),
+  fc.integer(),
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.boolean(),
+  fc.constantFrom(
+    ...MODALITIES,
+    ...METRICS,
+    'rgb',
+    '',
+    ' ',
+    'cam\u0007',
+    'x'.repeat(129),
+    -1,
+    1.5,
+    Number.MAX_SAFE_INTEGER + 2,
+  ),
+  fc.uuid(),
+  fc.array(fc.integer(), { maxLength: 2 }),
 );
 
 describe('schemaFastPath', () => {
@@ -23,13 +47,30 @@ describe('schemaFastPath', () => {
   });
 
   it('never accepts an object the zod schema rejects', () => {
-    const fields = ['id', 'timestamp', 'camera_id', 'modality', 'metric', 'value', 'model_version', 'sample_count'] as const;
-    fc.assert(fc.property(fc.constantFrom(...fields), anyValue, fc.boolean(), (field, v, drop) => {
-      const e: Record<string, unknown> = { ...wireEvent({ metric: 'Accuracy', value: 0.5 }), model_version: 'm', sample_count: 3 };
-      if (drop) delete e[field]; else e[field] = v;
-      const fast = schemaFastPath(e) !== null;
-      if (fast) expect(MetricEventSchema.safeParse(e).success).toBe(true);
-    }), { numRuns: 3000 });
+    const fields = [
+      'id',
+      'timestamp',
+      'camera_id',
+      'modality',
+      'metric',
+      'value',
+      'model_version',
+      'sample_count',
+    ] as const;
+    fc.assert(
+      fc.property(fc.constantFrom(...fields), anyValue, fc.boolean(), (field, v, drop) => {
+        const e: Record<string, unknown> = {
+          ...wireEvent({ metric: 'Accuracy', value: 0.5 }),
+          model_version: 'm',
+          sample_count: 3,
+        };
+        if (drop) delete e[field];
+        else e[field] = v;
+        const fast = schemaFastPath(e) !== null;
+        if (fast) expect(MetricEventSchema.safeParse(e).success).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('falls back to the schema for the error message', () => {
@@ -40,21 +81,34 @@ describe('schemaFastPath', () => {
 
 describe('parseRfc3339', () => {
   it('agrees with Date.UTC on well-formed times (separators, fractions, offsets)', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1000, max: 9999 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }),
-      fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 60 }),
-      fc.stringMatching(/^\d{0,9}$/), fc.constantFrom('T', 't', ' '), fc.constantFrom('Z', 'z', '+', '-'),
-      fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }),
-      (y, mo, d, h, mi, s, frac, sep, zone, oh, om) => {
-        const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-        const text = `${y}-${pad(mo)}-${pad(d)}${sep}${pad(h)}:${pad(mi)}:${pad(s)}${frac ? '.' + frac : ''}${zone === '+' || zone === '-' ? `${zone}${pad(oh)}:${pad(om)}` : zone}`;
-        const got = parseRfc3339(text);
-        if (d > daysInMonth) { expect(got).toMatch(/^has day/); return; }
-        const ms = frac ? Number(frac.padEnd(3, '0').slice(0, 3)) : 0;
-        const offset = zone === '+' ? oh * 60 + om : zone === '-' ? -(oh * 60 + om) : 0;
-        expect(got).toBe(Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59), ms) - offset * 60_000);
-      },
-    ), { numRuns: 3000 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1000, max: 9999 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 31 }),
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.stringMatching(/^\d{0,9}$/),
+        fc.constantFrom('T', 't', ' '),
+        fc.constantFrom('Z', 'z', '+', '-'),
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 59 }),
+        (y, mo, d, h, mi, s, frac, sep, zone, oh, om) => {
+          const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+          const text = `${y}-${pad(mo)}-${pad(d)}${sep}${pad(h)}:${pad(mi)}:${pad(s)}${frac ? `.${frac}` : ''}${zone === '+' || zone === '-' ? `${zone}${pad(oh)}:${pad(om)}` : zone}`;
+          const got = parseRfc3339(text);
+          if (d > daysInMonth) {
+            expect(got).toMatch(/^has day/);
+            return;
+          }
+          const ms = frac ? Number(frac.padEnd(3, '0').slice(0, 3)) : 0;
+          const offset = zone === '+' ? oh * 60 + om : zone === '-' ? -(oh * 60 + om) : 0;
+          expect(got).toBe(Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59), ms) - offset * 60_000);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it.each([

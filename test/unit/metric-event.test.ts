@@ -13,18 +13,27 @@ const reasonOf = (body: string) => {
 };
 
 describe('wire format acceptance', () => {
-  it('accepts the producers\' example with a nanosecond timestamp', () => {
+  it("accepts the producers' example with a nanosecond timestamp", () => {
     const r = parseBody(WIRE_EXAMPLE, NOW);
     expect(r.rejections).toEqual([]);
     expect(r.events).toHaveLength(1);
     const e = r.events[0]!;
-    expect(e).toMatchObject({ id: '6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d11', camera_id: 'cam01', modality: 'Rgb', metric: 'DriftScore', value: 0.91 });
+    expect(e).toMatchObject({
+      id: '6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d11',
+      camera_id: 'cam01',
+      modality: 'Rgb',
+      metric: 'DriftScore',
+      value: 0.91,
+    });
     expect(e.ts).toBe(Date.parse('2026-11-27T08:15:30.123Z'));
     expect(e.timestamp).toBe('2026-11-27T08:15:30.123456789Z');
   });
 
   it('accepts an array body of many events', () => {
-    const events = [wireEvent(), wireEvent({ camera_id: 'cam02', modality: 'Thermal', metric: 'LatencyMs', value: 31.5 })];
+    const events = [
+      wireEvent(),
+      wireEvent({ camera_id: 'cam02', modality: 'Thermal', metric: 'LatencyMs', value: 31.5 }),
+    ];
     const r = parseBody(JSON.stringify(events), NOW);
     expect(r.rejections).toEqual([]);
     expect(r.events.map((e) => e.camera_id)).toEqual(['cam01', 'cam02']);
@@ -40,7 +49,10 @@ describe('wire format acceptance', () => {
   });
 
   it('keeps optional model_version and sample_count and ignores unknown fields', () => {
-    const r = validateEvent({ ...wireEvent({ metric: 'Accuracy', value: 0.9 }), model_version: 'v7', sample_count: 250, extra: { x: 1 } }, NOW);
+    const r = validateEvent(
+      { ...wireEvent({ metric: 'Accuracy', value: 0.9 }), model_version: 'v7', sample_count: 250, extra: { x: 1 } },
+      NOW,
+    );
     expect('event' in r && r.event).toMatchObject({ model_version: 'v7', sample_count: 250 });
     expect('event' in r && 'extra' in r.event).toBe(false);
   });
@@ -50,16 +62,40 @@ describe('wire format rejection names the field and the fault', () => {
   it.each([
     ['non-JSON body', 'not json at all', /body is not valid JSON/],
     ['empty body', '', /body is empty/],
-    ['wrong type of value', JSON.stringify(wireEvent({ value: '0.5' as unknown as number })), /value must be a number, got string "0.5"/],
-    ['unknown modality', JSON.stringify(wireEvent({ modality: 'Infrared' })), /modality must be one of Rgb \| Thermal \| Depth, got string "Infrared"/],
+    [
+      'wrong type of value',
+      JSON.stringify(wireEvent({ value: '0.5' as unknown as number })),
+      /value must be a number, got string "0.5"/,
+    ],
+    [
+      'unknown modality',
+      JSON.stringify(wireEvent({ modality: 'Infrared' })),
+      /modality must be one of Rgb \| Thermal \| Depth, got string "Infrared"/,
+    ],
     ['unknown metric', JSON.stringify(wireEvent({ metric: 'F1' })), /metric must be one of .*got string "F1"/],
-    ['accuracy above 1', JSON.stringify(wireEvent({ metric: 'Accuracy', value: 1.5 })), /value 1.5 is outside \[0, 1\] for Accuracy/],
-    ['negative latency', JSON.stringify(wireEvent({ metric: 'LatencyMs', value: -3 })), /value -3 must be >= 0 for LatencyMs/],
+    [
+      'accuracy above 1',
+      JSON.stringify(wireEvent({ metric: 'Accuracy', value: 1.5 })),
+      /value 1.5 is outside \[0, 1\] for Accuracy/,
+    ],
+    [
+      'negative latency',
+      JSON.stringify(wireEvent({ metric: 'LatencyMs', value: -3 })),
+      /value -3 must be >= 0 for LatencyMs/,
+    ],
     ['negative drift score', JSON.stringify(wireEvent({ value: -0.1 })), /value -0.1 must be >= 0 for DriftScore/],
     ['missing camera_id', JSON.stringify({ ...wireEvent(), camera_id: undefined }), /camera_id is required/],
     ['empty camera_id', JSON.stringify(wireEvent({ camera_id: '' })), /camera_id must not be empty/],
-    ['oversized camera_id', JSON.stringify(wireEvent({ camera_id: 'c'.repeat(129) })), /camera_id must be at most 128 characters/],
-    ['unparseable timestamp', JSON.stringify(wireEvent({ timestamp: '27/11/2026 08:15' })), /timestamp "27\/11\/2026 08:15" is not an RFC 3339 date-time/],
+    [
+      'oversized camera_id',
+      JSON.stringify(wireEvent({ camera_id: 'c'.repeat(129) })),
+      /camera_id must be at most 128 characters/,
+    ],
+    [
+      'unparseable timestamp',
+      JSON.stringify(wireEvent({ timestamp: '27/11/2026 08:15' })),
+      /timestamp "27\/11\/2026 08:15" is not an RFC 3339 date-time/,
+    ],
     ['impossible date', JSON.stringify(wireEvent({ timestamp: '2026-02-30T00:00:00Z' })), /has day 30, outside 01-28/],
     ['bad id', JSON.stringify(wireEvent({ id: 'abc' })), /id must be a UUID/],
   ])('%s', (_name, body, reason) => {

@@ -12,8 +12,19 @@ import { itemSizeBytes, writeCapacityUnits } from '../../lib/adapters/item-size.
 
 describe('state codec', () => {
   it('round-trips a state exactly', () => {
-    const wire = Array.from({ length: 40 }, (_, i) => wireEvent({ camera_id: 'c', value: (i % 7) / 7, metric: (['DriftScore', 'Accuracy', 'LatencyMs'] as const)[i % 3], i }));
-    const { state } = applyEvents(emptyState(), parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, driftPolicy(10, 0.7));
+    const wire = Array.from({ length: 40 }, (_, i) =>
+      wireEvent({
+        camera_id: 'c',
+        value: (i % 7) / 7,
+        metric: (['DriftScore', 'Accuracy', 'LatencyMs'] as const)[i % 3],
+        i,
+      }),
+    );
+    const { state } = applyEvents(
+      emptyState(),
+      parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events,
+      driftPolicy(10, 0.7),
+    );
     const decoded = decodeState(encodeState(state));
     expect(decoded).toEqual(state);
   });
@@ -25,9 +36,22 @@ describe('state codec', () => {
     const state = emptyState();
     for (let b = 0; b < 60; b++) {
       const wire = Array.from({ length: 20 }, (_, k) => {
-        const i = b * 20 + k, metric = metrics[i % 5]!;
-        const value = metric === 'LatencyMs' ? 80 + 10 * r.uniform() : metric === 'DriftScore' ? 0.25 + 0.05 * r.normal() : 0.9 + 0.02 * r.uniform();
-        return wireEvent({ camera_id: camera, metric, value: Math.max(0, value), model_version: 'yolov8n-2026.11.02', sample_count: 120, i });
+        const i = b * 20 + k,
+          metric = metrics[i % 5]!;
+        const value =
+          metric === 'LatencyMs'
+            ? 80 + 10 * r.uniform()
+            : metric === 'DriftScore'
+              ? 0.25 + 0.05 * r.normal()
+              : 0.9 + 0.02 * r.uniform();
+        return wireEvent({
+          camera_id: camera,
+          metric,
+          value: Math.max(0, value),
+          model_version: 'yolov8n-2026.11.02',
+          sample_count: 120,
+          i,
+        });
       });
       applyEvents(state, parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, DEFAULT_POLICY);
     }

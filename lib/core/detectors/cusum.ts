@@ -54,8 +54,10 @@ export const cusum: Detector<CusumConfig, CusumState> = {
         threshold: c.h,
         n: st.b.n,
         details: {
-          direction: c.direction, k: c.k,
-          baselineMean: st.b.mean, baselineSigma: sigma(st.b, c.minSigma),
+          direction: c.direction,
+          k: c.k,
+          baselineMean: st.b.mean,
+          baselineSigma: sigma(st.b, c.minSigma),
           ...(st.cp !== undefined ? { changePointMs: st.cp } : {}),
           lastEventMs: input.event.ts,
         },

@@ -1,5 +1,5 @@
 // The detector contract: pure code plus a small serializable state. No AWS imports.
-import type { MetricEvent, MetricKind } from '../metric-event.js';
+import type { MetricEvent } from '../metric-event.js';
 import type { InsertOutcome, WindowEntry } from '../stream-window.js';
 
 export interface DetectorInput {

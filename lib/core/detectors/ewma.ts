@@ -52,8 +52,11 @@ export const ewma: Detector<EwmaConfig, EwmaState> = {
         threshold: limit,
         n: st.b.n,
         details: {
-          direction: c.direction, lambda: c.lambda, L: c.L,
-          baselineMean: st.b.mean, baselineSigma: sigma(st.b, c.minSigma),
+          direction: c.direction,
+          lambda: c.lambda,
+          L: c.L,
+          baselineMean: st.b.mean,
+          baselineSigma: sigma(st.b, c.minSigma),
           ...(st.cp !== undefined ? { changePointMs: st.cp } : {}),
           lastEventMs: input.event.ts,
         },

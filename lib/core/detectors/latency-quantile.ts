@@ -28,8 +28,10 @@ export const latencyQuantile: Detector<LatencyQuantileConfig, null> = {
         threshold: c.slaMs,
         n: values.length,
         details: {
-          quantile: c.quantile, windowSize: c.windowSize,
-          windowMax: Math.max(...values), windowMin: Math.min(...values),
+          quantile: c.quantile,
+          windowSize: c.windowSize,
+          windowMax: Math.max(...values),
+          windowMin: Math.min(...values),
           firstEventMs: input.window[input.window.length - values.length]!.ts,
           lastEventMs: input.window[input.window.length - 1]!.ts,
         },

@@ -63,7 +63,10 @@ export const regression: Detector<RegressionConfig, RegressionState> = {
         threshold: c.drop,
         n: Math.round(st.cn),
         details: {
-          baseline, current, zScore, baselineSamples: st.bn,
+          baseline,
+          current,
+          zScore,
+          baselineSamples: st.bn,
           ...(st.mv !== undefined ? { baselineModelVersion: st.mv } : {}),
           lastEventMs: e.ts,
         },

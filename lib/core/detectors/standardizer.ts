@@ -36,7 +36,11 @@ export function sigma(b: Baseline, minSigma: number): number {
  * Updates the EW mean of raw values and says whether it has moved at least minShift from the
  * baseline in the watched direction (always true when minShift is 0).
  */
-export function shiftGate(st: { b: Baseline; ew?: number }, x: number, c: { direction: 'up' | 'down'; minShift: number }): boolean {
+export function shiftGate(
+  st: { b: Baseline; ew?: number },
+  x: number,
+  c: { direction: 'up' | 'down'; minShift: number },
+): boolean {
   st.ew = st.ew === undefined ? st.b.mean : 0.2 * x + 0.8 * st.ew;
   if (c.minShift <= 0) return true;
   const moved = st.ew - st.b.mean;
