@@ -3,6 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CameraStateStore } from '../lib/adapters/state-store.js';
+import { CohortEpochCache, DynamoCohortStore } from '../lib/adapters/cohort-store.js';
+import { cohortSignalApplier } from '../lib/app/cohort-signals.js';
 import {
   ObservedDeadLetterQueue,
   ObservedTriggerPublisher,
@@ -33,12 +35,18 @@ export function monitorWiring(obs: Observability) {
     numberEnv(ENV.policyCacheSeconds, POLICY_CACHE_SECONDS) * 1000,
     fallback,
   );
+  const publisher = new ObservedTriggerPublisher(obs.logger, clients.eventBridge, requireEnv(ENV.eventBusName));
+  const cohorts = new DynamoCohortStore(clients.dynamodb, tableName);
+  const policy = () => policies.lookup();
   return {
     clients,
     deps: {
       store: new CameraStateStore(clients.dynamodb, tableName),
-      publisher: new ObservedTriggerPublisher(obs.logger, clients.eventBridge, requireEnv(ENV.eventBusName)),
-      policy: () => policies.lookup(),
+      publisher,
+      policy,
+      cohorts,
+      cohortSignals: cohortSignalApplier({ cohorts, publisher, policy }),
+      cohortEpochs: new CohortEpochCache(cohorts),
     },
   };
 }

@@ -71,6 +71,21 @@ export const STATE_TABLE = {
   },
 };
 
+/**
+ * Cohort items in the state table (docs/fleet-decisions.md): a head per cohort and `shards` shard items
+ * holding one member record per camera. More shards: smaller shard items (cheaper writes: a write costs
+ * the item's size), more reads when a decision is near.
+ */
+export const COHORT = {
+  shards: 32,
+  headKey: (modality: string, modelVersion: string) => `cohort#${modality}#${modelVersion}`,
+  shardKey: (modality: string, modelVersion: string, shard: number) =>
+    `cohort-shard#${modality}#${shard}#${modelVersion}`,
+  headPrefix: 'cohort#',
+  /** How long a container reuses a cohort's reset epoch (s). */
+  epochCacheSeconds: 30,
+};
+
 /** The sweeper publishes outboxes left pending longer than `graceSeconds` (a crashed or parked invocation). */
 export const OUTBOX_SWEEP = { everyMinutes: 5, graceSeconds: 120, maxCamerasPerRun: 500 };
 

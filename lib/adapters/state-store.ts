@@ -44,7 +44,7 @@ export function cameraItem(
     [A.updatedAt]: { N: String(nowMs) },
   };
   if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
-  if (state.outbox.length > 0)
+  if (state.outbox.length > 0 || (state.signals?.length ?? 0) > 0)
     item[STATE_TABLE.pendingOutboxIndex.partitionKey.name] = { S: STATE_TABLE.pendingOutboxIndex.value };
   return item;
 }
@@ -73,7 +73,11 @@ export class CameraStateStore {
         }),
       );
       const prefix = STATE_TABLE.cameraKey('');
-      for (const item of r.Items ?? []) out.push(item[STATE_TABLE.partitionKey.name]!.S!.slice(prefix.length));
+      // Cohort heads share the index (their own outbox); they are swept by sweepCohortOutboxes.
+      for (const item of r.Items ?? []) {
+        const pk = item[STATE_TABLE.partitionKey.name]!.S!;
+        if (pk.startsWith(prefix)) out.push(pk.slice(prefix.length));
+      }
       start = r.LastEvaluatedKey;
     } while (start && out.length < limit);
     return out;

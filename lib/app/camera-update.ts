@@ -5,12 +5,22 @@ import type { Trigger } from '../core/trigger.js';
 import type { CameraStateStore } from '../adapters/state-store.js';
 import type { TriggerPublisher } from '../adapters/trigger-publisher.js';
 import { backoffMs, sleep } from '../adapters/retry.js';
+import type { CohortSignal } from '../core/cohort.js';
+import type { CohortOutcome } from './cohort-signals.js';
+
+/** Applies a camera's committed member records to their cohorts (lib/app/cohort-signals.ts). */
+export type CohortSignalApplier = (signals: readonly CohortSignal[], nowMs: number) => Promise<CohortOutcome>;
 
 export interface CameraUpdateDeps {
   store: CameraStateStore;
   publisher: TriggerPublisher;
   /** Conditional-write attempts before giving up (the caller fails the records for redelivery). */
   maxWriteAttempts?: number;
+  /**
+   * Applies cohort member records from the outbox after the state write. Without it (a deployment with
+   * no fleet decisions) they are dropped when the outbox is cleared.
+   */
+  cohortSignals?: CohortSignalApplier;
   /** Test hook: runs after a camera's state write and before its publish (crash injection). */
   afterStateWrite?: (cameraId: string) => void | Promise<void>;
 }
@@ -30,6 +40,8 @@ export interface UpdateOutcome<R> {
   published: Trigger[];
   writes: number;
   conflicts: number;
+  /** What applying the camera's cohort signals did (when it had any). */
+  cohort?: CohortOutcome;
 }
 
 export class StateConflictError extends Error {
@@ -75,15 +87,19 @@ export async function updateCamera<R>(
       version = saved.version;
     }
     const published = state.outbox;
-    if (published.length > 0) {
+    const signals = state.signals ?? [];
+    let cohort: CohortOutcome | undefined;
+    if (published.length > 0 || signals.length > 0) {
       await deps.afterStateWrite?.(cameraId);
-      await deps.publisher.publish(published);
+      if (published.length > 0) await deps.publisher.publish(published);
+      if (signals.length > 0 && deps.cohortSignals) cohort = await deps.cohortSignals(signals, nowMs);
       state.outbox = [];
+      delete state.signals;
       // Clearing is best effort: if another writer got in first, it republishes the same triggerIds.
       const cleared = await deps.store.save(cameraId, state, version, nowMs);
       writes++;
       if (!cleared.ok) conflicts++;
     }
-    return { result: m.result, triggers: m.triggers, published, writes, conflicts };
+    return { result: m.result, triggers: m.triggers, published, writes, conflicts, ...(cohort ? { cohort } : {}) };
   }
 }

@@ -1,13 +1,21 @@
 // The ingest story: an SQS batch of metric messages → validated events → per-camera state
 // (one conditional write per camera per batch) → triggers on the bus; bad parts to dead-letter.
 // Knows nothing of Lambda or SQS event shapes beyond { messageId, body }.
-import { applyEvents, type ApplyStats, type PolicySource, type SuppressionReason } from '../core/camera-state.js';
+import {
+  applyEvents,
+  type ApplyStats,
+  type CohortContext,
+  type PolicySource,
+  type SuppressionReason,
+} from '../core/camera-state.js';
+import type { CohortKey } from '../core/cohort.js';
 import { parseBody, type MetricEvent } from '../core/metric-event.js';
 import type { Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
 import type { DeadLetter, DeadLetterQueue } from '../adapters/dead-letter.js';
 import { StateConflictError, updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import { emptyCohortOutcome, mergeCohortOutcome, type CohortOutcome } from './cohort-signals.js';
 
 export interface IngestRecord {
   messageId: string;
@@ -24,6 +32,8 @@ export interface IngestDeps extends CameraUpdateDeps {
   now?: () => number;
   /** Cameras processed at once. */
   concurrency?: number;
+  /** Cohort reset epochs (the model-scope closed loop); loaded for the batch's cohorts before applying. */
+  cohortEpochs?: CohortContext & { load(cohorts: Iterable<CohortKey>): Promise<void> };
 }
 
 export interface BatchResult {
@@ -40,6 +50,8 @@ export interface BatchResult {
   triggers: Trigger[];
   cameraErrors: { cameraId: string; error: string }[];
   detectorErrors: ApplyStats['detectorErrors'];
+  /** Cohort member records applied, stale ones, cohort triggers published. */
+  cohort?: CohortOutcome;
 }
 
 export { StateConflictError };
@@ -67,6 +79,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
     triggers: [],
     cameraErrors: [],
     detectorErrors: [],
+    cohort: emptyCohortOutcome(),
   };
   const failed = new Set<string>();
 
@@ -89,6 +102,14 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
 
   // 2. Per camera: load, apply, conditional write, publish. Cameras run concurrently.
   const policy = await deps.policy();
+  if (deps.cohortEpochs) {
+    const cohorts = new Map<string, CohortKey>();
+    for (const { events } of byCamera.values())
+      for (const e of events)
+        if (e.model_version !== undefined)
+          cohorts.set(`${e.modality}#${e.model_version}`, { modelVersion: e.model_version, modality: e.modality });
+    await deps.cohortEpochs.load(cohorts.values());
+  }
   const cameras = [...byCamera.entries()];
   const limit = Math.max(1, deps.concurrency ?? 16);
   let next = 0;
@@ -121,7 +142,7 @@ async function processCamera(
   const out = await updateCamera(
     cameraId,
     (state) => {
-      const r = applyEvents(state, events, policy);
+      const r = applyEvents(state, events, policy, deps.cohortEpochs);
       return { changed: r.stats.applied > 0, triggers: r.triggers, result: r.stats };
     },
     deps,
@@ -138,4 +159,5 @@ async function processCamera(
     result.suppressed[k as SuppressionReason] = (result.suppressed[k as SuppressionReason] ?? 0) + n;
   result.detectorErrors.push(...stats.detectorErrors);
   result.triggers.push(...out.triggers);
+  if (out.cohort) mergeCohortOutcome((result.cohort ??= emptyCohortOutcome()), out.cohort);
 }

@@ -8,29 +8,47 @@ import type { Trigger } from '../core/trigger.js';
 import type { DeadLetterQueue } from '../adapters/dead-letter.js';
 import { LIFECYCLE_DETAIL_TYPES } from '../resources.js';
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import { resetCohort, type CohortStore } from './cohort-signals.js';
 import type { IngestRecord, PolicyLookup } from './ingest-batch.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
-export const LifecycleEnvelopeSchema = z.looseObject({
-  'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, {
-    error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}`,
-  }),
-  time: z.optional(z.string()),
-  detail: z.looseObject({
-    cameraId: z
-      .string({ error: 'detail.cameraId is required' })
-      .check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
-    modality: z.optional(z.enum(MODALITIES)),
-    modelVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
-    /** The RetrainingRequested this answers, if any (for the record). */
-    triggerId: z.optional(z.string()),
-    /** When it happened (RFC 3339); the envelope's time otherwise. */
-    at: z.optional(z.string()),
-  }),
-});
+export const LifecycleEnvelopeSchema = z
+  .looseObject({
+    'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, {
+      error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}`,
+    }),
+    time: z.optional(z.string()),
+    detail: z.looseObject({
+      /** Absent: the whole cohort of modelVersion + modality (model scope). */
+      cameraId: z.optional(
+        z
+          .string({ error: 'detail.cameraId must be a string' })
+          .check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
+      ),
+      modality: z.optional(z.enum(MODALITIES)),
+      modelVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+      /** The RetrainingRequested this answers, if any (for the record). */
+      triggerId: z.optional(z.string()),
+      /** When it happened (RFC 3339); the envelope's time otherwise. */
+      at: z.optional(z.string()),
+    }),
+  })
+  .check(
+    z.refine(
+      (e) =>
+        e.detail.cameraId !== undefined || (e.detail.modelVersion !== undefined && e.detail.modality !== undefined),
+      {
+        message:
+          'detail.cameraId is required, or detail.modelVersion and detail.modality together (a whole model cohort)',
+        path: ['detail', 'cameraId'],
+      },
+    ),
+  );
 
 export interface LifecycleDeps extends CameraUpdateDeps {
   deadLetters: DeadLetterQueue;
+  /** Cohorts, for model-scope signals (no cameraId). */
+  cohorts?: CohortStore;
   policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
   now?: () => number;
 }
@@ -77,6 +95,24 @@ export async function handleModelLifecycle(
         .map((t) => (t ? parseRfc3339(t) : NaN))
         .find((t): t is number => typeof t === 'number' && Number.isFinite(t)) ?? nowMs;
     const cameraId = env.detail.cameraId;
+    if (cameraId === undefined) {
+      const cohort = { modelVersion: env.detail.modelVersion!, modality: env.detail.modality! };
+      try {
+        if (!deps.cohorts) throw new Error('no cohort store wired');
+        const policyFor = typeof policy === 'function' ? policy : () => policy;
+        const out = await resetCohort(
+          cohort,
+          { type: env['detail-type'], at: when },
+          { cohorts: deps.cohorts, publisher: deps.publisher, policyFor, policy: policyFor('', cohort.modality) },
+          nowMs,
+        );
+        result.applied++;
+        result.triggers.push(...out.published);
+      } catch {
+        result.failedMessageIds.push(rec.messageId);
+      }
+      continue;
+    }
     const policyFor = (m: Modality) => (typeof policy === 'function' ? policy(cameraId, m) : policy);
     try {
       const out = await updateCamera(

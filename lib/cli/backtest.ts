@@ -5,7 +5,10 @@ import { applyEvents, emptyState, type CameraState } from '../core/camera-state.
 import { parseBody, validateEvent, type MetricEvent } from '../core/metric-event.js';
 import type { Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
-import type { Trigger } from '../core/trigger.js';
+import { isModelScope, triggerSubject, type Trigger, type TriggerDetail } from '../core/trigger.js';
+import { AFFECTED_REFRESH_MS, type CohortHead, type CohortKey, type CohortSignal } from '../core/cohort.js';
+import { applyCohortSignals, emptyCohortOutcome } from '../app/cohort-signals.js';
+import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
 import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
 import { readEventFile, type EventFileFormat, type EventLine } from './event-file.js';
 import { iso, num } from './format.js';
@@ -42,6 +45,8 @@ export interface BacktestResult {
   lastEventMs: number | null;
   /** Final state per camera. */
   states: Map<string, CameraState>;
+  /** Every cohort the history touched, with its final head. */
+  cohorts: { cohort: CohortKey; head: CohortHead }[];
   /** The valid events per camera, kept for charts. */
   eventsByCamera: Map<string, MetricEvent[]>;
   elapsedMs: number;
@@ -97,7 +102,7 @@ export class Backtest {
       });
   }
 
-  run(): BacktestResult {
+  async run(): Promise<BacktestResult> {
     const totals: BacktestTotals = {
       events: this.events,
       applied: 0,
@@ -112,6 +117,7 @@ export class Backtest {
     };
     const triggers: Trigger[] = [];
     const states = new Map<string, CameraState>();
+    const signals: CohortSignal[] = [];
     let first = Infinity,
       last = -Infinity;
     for (const [cameraId, events] of this.byCamera) {
@@ -121,21 +127,51 @@ export class Backtest {
         first = Math.min(first, events[0]!.ts);
         last = Math.max(last, events[events.length - 1]!.ts);
       }
-      const r = applyEvents(emptyState(), events, (modality) => this.policyFor(cameraId, modality));
-      states.set(cameraId, r.state);
-      triggers.push(...r.triggers);
-      totals.applied += r.stats.applied;
-      totals.duplicates += r.stats.duplicates;
-      totals.late += r.stats.late;
-      totals.tooLate += r.stats.tooLate;
-      for (const n of Object.values(r.stats.suppressed)) totals.suppressed += n ?? 0;
-      totals.detectorErrors += r.stats.detectorErrors.length;
+      const state = emptyState();
+      // Applied in slices of event time, as batches arrive live: cohort member records are made per slice.
+      for (let i = 0; i < events.length; ) {
+        const end = (Math.floor(events[i]!.ts / AFFECTED_REFRESH_MS) + 1) * AFFECTED_REFRESH_MS;
+        let j = i;
+        while (j < events.length && events[j]!.ts < end) j++;
+        const r = applyEvents(state, i === 0 && j === events.length ? events : events.slice(i, j), (modality) =>
+          this.policyFor(cameraId, modality),
+        );
+        i = j;
+        triggers.push(...r.triggers);
+        totals.applied += r.stats.applied;
+        totals.duplicates += r.stats.duplicates;
+        totals.late += r.stats.late;
+        totals.tooLate += r.stats.tooLate;
+        for (const n of Object.values(r.stats.suppressed)) totals.suppressed += n ?? 0;
+        totals.detectorErrors += r.stats.detectorErrors.length;
+        if (state.signals) signals.push(...state.signals);
+        delete state.signals;
+      }
+      states.set(cameraId, state);
     }
+    // Cohorts: every camera's member records in event-time order, through the same use case as live.
+    signals.sort((a, b) => a.rec.l - b.rec.l || a.cameraId.localeCompare(b.cameraId) || a.rec.q - b.rec.q);
+    const cohorts = new InMemoryCohortStore();
+    const published: Trigger[] = [];
+    const outcome = await applyCohortSignals(
+      signals,
+      { cohorts, publisher: { publish: async (ts) => void published.push(...ts) }, policyFor: this.policyFor },
+      this.nowMs,
+      emptyCohortOutcome(),
+    );
+    totals.suppressed += outcome.suppressed;
+    // A trigger republished from an outbox is one decision.
+    const seen = new Set(triggers.map((t) => t.detail.triggerId));
+    for (const t of published)
+      if (!seen.has(t.detail.triggerId)) {
+        seen.add(t.detail.triggerId);
+        triggers.push(t);
+      }
     triggers.sort(
       (a, b) =>
         a.detail.lastEventAt.localeCompare(b.detail.lastEventAt) ||
-        a.detail.cameraId.localeCompare(b.detail.cameraId) ||
-        a.detail.detector.localeCompare(b.detail.detector),
+        triggerSubject(a.detail).localeCompare(triggerSubject(b.detail)) ||
+        String(a.detail.detector ?? '').localeCompare(String(b.detail.detector ?? '')),
     );
     totals.triggers = triggers.length;
     return {
@@ -143,6 +179,7 @@ export class Backtest {
       triggers,
       rejected: this.rejected,
       states,
+      cohorts: cohorts.cohorts(),
       eventsByCamera: this.byCamera,
       firstEventMs: Number.isFinite(first) ? first : null,
       lastEventMs: Number.isFinite(last) ? last : null,
@@ -164,7 +201,7 @@ export async function backtestFile(
 }
 
 /** Backtests events already in memory (the bench uses this). */
-export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): BacktestResult {
+export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): Promise<BacktestResult> {
   const bt = new Backtest(policyFor);
   for (const e of events) bt.add(e);
   return bt.run();
@@ -181,17 +218,33 @@ const TRIGGER_COLUMNS = [
   'THRESHOLD',
   'TRIGGER ID',
 ];
-export const triggerRow = (t: Trigger): string[] => [
-  t.detail.lastEventAt,
-  t.detailType,
-  t.detail.cameraId,
-  t.detail.modality,
-  t.detail.metric,
-  t.detail.detector,
-  num(t.detail.statistic),
-  num(t.detail.threshold),
-  t.detail.triggerId,
-];
+/** Model-scope rows show `model:<version>/<modality>` as the subject, the share as statistic, minShare as threshold. */
+export const triggerRow = (t: Trigger): string[] => {
+  const d = t.detail;
+  if (isModelScope(d))
+    return [
+      d.lastEventAt,
+      t.detailType,
+      triggerSubject(d),
+      d.modality,
+      '-',
+      Array.isArray(d.detectors) ? d.detectors.join(',') || '-' : '-',
+      typeof d.share === 'number' ? num(d.share) : '-',
+      typeof d.threshold === 'number' ? num(d.threshold) : '-',
+      d.triggerId,
+    ];
+  return [
+    d.lastEventAt,
+    t.detailType,
+    d.cameraId,
+    d.modality,
+    d.metric,
+    d.detector,
+    num(d.statistic),
+    num(d.threshold),
+    d.triggerId,
+  ];
+};
 export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
 
 /** The report: totals, triggers, rejected lines, and charts of the cameras that triggered first. */
@@ -202,6 +255,7 @@ export function backtestReport(
   const { totals } = result;
   const triggersByCamera = new Map<string, Trigger[]>();
   for (const t of result.triggers) {
+    if (isModelScope(t.detail)) continue;
     const list = triggersByCamera.get(t.detail.cameraId) ?? [];
     list.push(t);
     triggersByCamera.set(t.detail.cameraId, list);
@@ -238,6 +292,7 @@ export function backtestReport(
         });
       const markers: ChartMarker[] = (triggersByCamera.get(cameraId) ?? [])
         .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
+        .map((t) => t as Trigger & { detail: TriggerDetail })
         .map((t) => ({
           t: Date.parse(t.detail.lastEventAt),
           // Window statistics are in the metric's units; others (CUSUM, EWMA, regression) are marked at the top.

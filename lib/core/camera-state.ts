@@ -14,6 +14,7 @@ import {
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
 import { episodeId, isoTime, triggerId, TRIGGER_SCHEMA_VERSION, type Trigger } from './trigger.js';
 import type { Evaluation } from './detectors/detector.js';
+import { AFFECTED_REFRESH_MS, COHORT_BUCKET_MS, type CohortSignal, type MemberRecord } from './cohort.js';
 
 /**
  * Every stream keeps at least this many newest entries so that redelivered events are recognised
@@ -59,9 +60,26 @@ export interface CameraState {
   reset: Partial<Record<Modality, number>>;
   /** Triggers decided by a committed write and not yet known to be published (the outbox). */
   outbox: Trigger[];
+  /** Member records for cohorts, committed with the state and not yet known to be applied (the outbox). */
+  signals?: CohortSignal[];
+  /** Sequence of the camera's member records (each cohort keeps only a newer one). */
+  cq?: number;
+  /** What the camera last told each modality's cohort: model version, affected, activity bucket, newest time. */
+  cs?: Partial<Record<Modality, { mv: string; a: 0 | 1; b: number; l: number }>>;
+  /** The cohort reset epoch (event ms) applied, by modality: a newer cohort epoch resets the baselines lazily. */
+  ce?: Partial<Record<Modality, number>>;
 }
 
-export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown';
+export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown' | 'model-scope';
+
+/** What a camera's step needs to know of its cohorts: their reset epochs (the model-scope closed loop). */
+export interface CohortContext {
+  /** The cohort's reset epoch (event ms), when known. */
+  epochOf(modelVersion: string, modality: Modality): number | undefined;
+}
+
+/** Detectors that count for cohorts: drift and accuracy regression (SLA breaches stay per camera). */
+export const countsForCohort = (spec: DetectorSpec) => spec.action !== 'SlaBreached' && spec.metric !== 'LatencyMs';
 
 export interface ApplyStats {
   applied: number;
@@ -148,6 +166,7 @@ function detail(
     schemaVersion: TRIGGER_SCHEMA_VERSION,
     triggerId: triggerId(episode, type),
     episodeId: episode,
+    scope: 'camera' as const,
     cameraId: event.camera_id,
     modality: event.modality,
     metric: event.metric,
@@ -174,11 +193,16 @@ export function applyEvents(
   state: CameraState,
   events: readonly MetricEvent[],
   source: PolicySource,
+  cohorts?: CohortContext,
 ): { state: CameraState; triggers: Trigger[]; stats: ApplyStats } {
   const stats: ApplyStats = { applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, detectorErrors: [] };
   const triggers: Trigger[] = [];
   const policyFor = typeof source === 'function' ? source : () => source;
   const tags = events.map((e) => idTag(e.id));
+  const lastStat: Partial<Record<Modality, Record<string, number>>> = {};
+  const touched = new Set<Modality>();
+  const cameraId = events[0]?.camera_id;
+  if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
 
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
@@ -200,6 +224,7 @@ export function applyEvents(
       continue;
     }
     stats.applied++;
+    touched.add(event.modality);
     if (outcome === 'late') stats.late++;
     if (event.model_version !== undefined && outcome === 'newest') state.mv[event.modality] = event.model_version;
     const resetAt = state.reset[event.modality];
@@ -220,6 +245,7 @@ export function applyEvents(
         else state.det[akey] = r.state;
         const ev = r.evaluation;
         if (!ev) continue;
+        if (countsForCohort(spec)) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
         if (!alert.f && ev.breach) {
           const actionType = chooseAction(spec, ev, state, event.modality);
           alert.f = true;
@@ -227,7 +253,9 @@ export function applyEvents(
           alert.at = event.ts;
           alert.a = actionType;
           const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
-          const why = suppression(state, actionType, event.metric, event.ts, policy);
+          const modelScope =
+            policy.retrainScope === 'model' && state.mv[event.modality] !== undefined && countsForCohort(spec);
+          const why = modelScope ? 'model-scope' : suppression(state, actionType, event.metric, event.ts, policy);
           if (why) {
             alert.p = false;
             stats.suppressed[why] = (stats.suppressed[why] ?? 0) + 1;
@@ -259,7 +287,111 @@ export function applyEvents(
     }
   }
   for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
+  if (cameraId !== undefined)
+    for (const m of touched) cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0);
   return { state, triggers, stats };
+}
+
+function streamNewest(state: CameraState, modality: Modality): number {
+  let newest = -Infinity;
+  for (const [key, entries] of Object.entries(state.streams))
+    if (key.startsWith(`${modality}.`) && entries.length) newest = Math.max(newest, entries[entries.length - 1]!.ts);
+  return newest;
+}
+
+/**
+ * Adds the camera's member record for `modality` to its signal outbox when its cohort must hear of it:
+ * the affected state changed, the camera entered a new activity bucket, it moved to another model
+ * version (a "left" record to the old cohort), or, while affected, its newest time moved on
+ * (AFFECTED_REFRESH_MS: confirms a lone camera). Cameras without a model version, and policies with
+ * retrainScope "camera", have no cohort.
+ */
+function cohortSignal(
+  state: CameraState,
+  cameraId: string,
+  modality: Modality,
+  policy: Policy,
+  stats: Record<string, number> | undefined,
+  applied: boolean,
+) {
+  if (!applied) return;
+  const mv = state.mv[modality];
+  const last = state.cs?.[modality];
+  const emit = (cohortMv: string, rec: Omit<MemberRecord, 'q'>) => {
+    state.cq = (state.cq ?? 0) + 1;
+    (state.signals ??= []).push({
+      cohort: { modelVersion: cohortMv, modality },
+      cameraId,
+      rec: { q: state.cq, ...rec },
+    });
+  };
+  const epoch = (v: string) => (last?.mv === v ? (state.ce?.[modality] ?? 0) : 0);
+  if (last && (last.mv !== mv || policy.retrainScope !== 'model')) {
+    emit(last.mv, { a: 0, l: last.l, b: last.b, r: epoch(last.mv), x: 1 });
+    delete state.cs![modality];
+  }
+  if (mv === undefined || policy.retrainScope !== 'model') return;
+  const newest = streamNewest(state, modality);
+  if (!Number.isFinite(newest)) return;
+  const bucket = Math.floor(newest / COHORT_BUCKET_MS);
+  let firstAt = Infinity;
+  let act: ActionType | undefined;
+  let key: string | undefined;
+  const detectors: string[] = [];
+  for (const spec of policy.detectors) {
+    if (!countsForCohort(spec) || !appliesTo(spec, modality)) continue;
+    const alert = state.alerts[alertKey(spec.id, modality)];
+    if (!alert?.f) continue;
+    detectors.push(spec.id);
+    if ((alert.at ?? newest) < firstAt) {
+      firstAt = alert.at ?? newest;
+      key = episodeId(cameraId, modality, spec.id, alert.e);
+    }
+    if (!act || alert.a === 'RetrainingRequested') act = alert.a;
+  }
+  const affected: 0 | 1 = detectors.length > 0 ? 1 : 0;
+  const current = state.cs?.[modality];
+  const due =
+    !current ||
+    current.a !== affected ||
+    bucket > current.b ||
+    (affected === 1 && newest - current.l >= AFFECTED_REFRESH_MS);
+  if (!due) return;
+  const rec: Omit<MemberRecord, 'q'> = { a: affected, l: newest, b: bucket, r: state.ce?.[modality] ?? 0 };
+  if (affected) {
+    rec.d = detectors;
+    rec.f = firstAt;
+    if (key) rec.k = key;
+    if (act) rec.act = act;
+  }
+  const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
+  if (known.length) rec.s = Object.fromEntries(known);
+  emit(mv, rec);
+  (state.cs ??= {})[modality] = { mv, a: affected, b: bucket, l: newest };
+}
+
+/**
+ * The lazy half of the model-scope closed loop: a cohort whose reset epoch is newer than the one this
+ * camera applied resets the camera's baselines for that modality, as a camera-scope RetrainingCompleted would.
+ */
+function applyCohortEpochs(
+  state: CameraState,
+  cameraId: string,
+  cohorts: CohortContext,
+  policyFor: (m: Modality) => Policy,
+  triggers: Trigger[],
+) {
+  for (const [m, mv] of Object.entries(state.mv) as [Modality, string][]) {
+    const epoch = cohorts.epochOf(mv, m);
+    if (epoch === undefined || epoch <= (state.ce?.[m] ?? 0)) continue;
+    const inFlight = state.inFlight;
+    triggers.push(
+      ...applyModelLifecycle(state, cameraId, { type: 'RetrainingCompleted', modality: m, at: epoch }, policyFor),
+    );
+    // A camera-scope retrain of another modality stays in flight.
+    if (inFlight) state.inFlight = inFlight;
+    (state.ce ??= {})[m] = epoch;
+  }
 }
 
 /** A model lifecycle signal from the training pipeline (RetrainingCompleted or ModelDeployed). */
@@ -301,6 +433,7 @@ export function applyModelLifecycle(
           schemaVersion: TRIGGER_SCHEMA_VERSION,
           triggerId: triggerId(epi, 'AlertResolved'),
           episodeId: epi,
+          scope: 'camera',
           cameraId,
           modality: m,
           metric: spec?.metric ?? 'DriftScore',

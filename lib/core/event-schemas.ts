@@ -16,6 +16,10 @@ const TriggerBase = z.object({
     'Deterministic: the same camera + modality + detector + episode + type gives the same id. Deduplicate on it.',
   ),
   episodeId: uuid.describe("Shared by an episode's trigger and its AlertResolved."),
+  scope: z
+    .literal('camera')
+    .optional()
+    .describe('"camera": about this camera alone (model-scope decisions have their own schema).'),
   cameraId: z.string().min(1).max(128),
   modality: z.enum(MODALITIES),
   metric: z.enum(METRICS),
@@ -58,8 +62,71 @@ export const AlertResolvedDetailSchema = TriggerBase.extend({
     .describe('Present when the closed loop resolved it.'),
 }).strict();
 
+/** A decision about a cohort (model_version, modality) as a whole: docs/fleet-decisions.md. */
+const ModelBase = z.object({
+  schemaVersion: z.literal(TRIGGER_SCHEMA_VERSION),
+  triggerId: uuid.describe('Deterministic: the same cohort + cohort episode + type gives the same id.'),
+  episodeId: uuid.describe('The cohort episode, shared by its trigger and its AlertResolved.'),
+  scope: z.literal('model'),
+  modelVersion: z.string().min(1).max(128),
+  modality: z.enum(MODALITIES),
+  policyId: z.string(),
+  activeCameras: z.number().int().min(0).describe('Cameras of the cohort that reported in the active window.'),
+  affectedCameraCount: z.number().int().min(0).describe('Cameras with a drift or regression alert open.'),
+  share: z.number().min(0).max(1).describe('affected / active.'),
+  threshold: z.number().describe("The policy's cohort.minShare."),
+  firstEventAt: isoTime.describe('When the first affected camera became affected.'),
+  lastEventAt: isoTime,
+});
+export const ModelTriggerDetailSchema = ModelBase.extend({
+  detectors: z.array(z.string()).describe('Detectors firing on the affected cameras.'),
+  affectedCameras: z
+    .array(z.string().min(1).max(128))
+    .describe('Affected camera ids, capped (see affectedCamerasTruncated).'),
+  affectedCamerasTruncated: z.boolean(),
+  minCameras: z.number().int().min(1),
+}).strict();
+export const ModelAlertResolvedDetailSchema = ModelBase.extend({
+  resolvedAction: z.enum(ACTIONS).optional(),
+  firedAt: isoTime,
+  resolvedBy: z.enum(['RetrainingCompleted', 'ModelDeployed']).optional(),
+}).strict();
+
+export const CameraAnomalyDetailSchema = z
+  .object({
+    schemaVersion: z.literal(TRIGGER_SCHEMA_VERSION),
+    triggerId: uuid.describe("Deterministic: derived from the camera's alert episode."),
+    episodeId: uuid.describe("The camera's alert episode."),
+    scope: z.literal('camera'),
+    cameraId: z.string().min(1).max(128),
+    modality: z.enum(MODALITIES),
+    modelVersion: z.string(),
+    policyId: z.string(),
+    metric: z.enum(METRICS),
+    detector: z.string().describe('The detector whose statistic sits furthest from the peers.'),
+    detectorKind: z.string(),
+    detectors: z.array(z.string()).describe('Detectors firing on the camera.'),
+    statistic: z.number().describe("The camera's detector statistic."),
+    threshold: z.number().describe('The robust z cut (cohort.outlierZ).'),
+    sampleCount: z.number().int().min(0).describe('Healthy peers compared.'),
+    peerMedian: z.number().describe("The healthy peers' median of the same statistic."),
+    peerMad: z.number().describe("The peers' median absolute deviation (floored at cohort.minMad)."),
+    robustZ: z.number().describe('0.6745·(statistic − peerMedian)/peerMad.'),
+    peerCount: z.number().int().min(0),
+    activeCameras: z.number().int().min(0),
+    confirmSeconds: z.number().describe('How long the camera had been affected (event time) before it was judged.'),
+    firstEventAt: isoTime,
+    lastEventAt: isoTime,
+  })
+  .strict();
+
 export const ModelLifecycleDetailSchema = z.object({
-  cameraId: z.string().min(1).max(128),
+  cameraId: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('Absent with modelVersion + modality: the whole cohort (model scope).'),
   modality: z.enum(MODALITIES).optional(),
   modelVersion: z.string().min(1).max(128).optional(),
   triggerId: z.string().optional(),
@@ -78,10 +145,23 @@ export const EVENT_SCHEMAS: Record<string, { schema: z.core.$ZodType; title: str
     title: 'ModelDeployed detail (put on the monitor bus by the pipeline)',
   },
   'in.Policy': { schema: PolicySchema, title: 'Detector policy (vmon policy put)' },
-  'out.RetrainingRequested': { schema: TriggerDetailSchema, title: 'RetrainingRequested detail' },
-  'out.HyperparameterTuningRequested': { schema: TriggerDetailSchema, title: 'HyperparameterTuningRequested detail' },
+  'out.RetrainingRequested': {
+    schema: z.union([TriggerDetailSchema, ModelTriggerDetailSchema]),
+    title: 'RetrainingRequested detail (scope camera or model)',
+  },
+  'out.HyperparameterTuningRequested': {
+    schema: z.union([TriggerDetailSchema, ModelTriggerDetailSchema]),
+    title: 'HyperparameterTuningRequested detail (scope camera or model)',
+  },
   'out.SlaBreached': { schema: TriggerDetailSchema, title: 'SlaBreached detail' },
-  'out.AlertResolved': { schema: AlertResolvedDetailSchema, title: 'AlertResolved detail' },
+  'out.AlertResolved': {
+    schema: z.union([AlertResolvedDetailSchema, ModelAlertResolvedDetailSchema]),
+    title: 'AlertResolved detail (scope camera or model)',
+  },
+  'out.CameraAnomalyDetected': {
+    schema: CameraAnomalyDetailSchema,
+    title: 'CameraAnomalyDetected detail (a camera unlike its healthy peers: not a model retrain)',
+  },
 };
 
 export function jsonSchemaFor(name: string): Record<string, unknown> {

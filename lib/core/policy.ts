@@ -113,6 +113,31 @@ export const DetectorSpecSchema = z.discriminatedUnion(
   },
 );
 
+/** Thresholds of model-scope (cohort) decisions and of the lone-camera test (docs/fleet-decisions.md). */
+export const CohortPolicySchema = z.strictObject({
+  /** Share of a cohort's active cameras with drift/regression alerts that opens a model episode. */
+  minShare: withDefault(fraction('must be in (0, 1)'), 0.2),
+  /** …and at least this many cameras. */
+  minCameras: withDefault(count(1, 1_000_000), 3),
+  /** The episode ends when the share falls below minShare − hysteresis. */
+  hysteresis: withDefault(
+    num().check(z.minimum(0, { message: 'must be in [0, 1)' }), z.lt(1, { message: 'must be in [0, 1)' })),
+    0.05,
+  ),
+  /** A lone camera needs at least this many healthy active peers to be called an anomaly. */
+  minPeers: withDefault(count(1, 1_000_000), 5),
+  /** A lone camera must stay affected this long (event time) before it is judged. */
+  confirmSeconds: withDefault(nonNegative(), 1800),
+  /** Robust z (0.6745·(x − median)/MAD) beyond which the camera sits apart from its peers. */
+  outlierZ: withDefault(positive(), 3.5),
+  /** Floor of the peers' MAD, in the statistic's units (identical peers would give MAD 0). */
+  minMad: withDefault(positive(), 0.01),
+  /** affectedCameras lists at most this many ids (affectedCameraCount gives all). */
+  maxListedCameras: withDefault(count(1, 1000), 100),
+});
+export type CohortPolicy = z.output<typeof CohortPolicySchema>;
+const RETRAIN_SCOPES = ['model', 'camera'] as const;
+
 export const PolicySchema = z
   .strictObject({
     schemaVersion: withDefault(z.literal(POLICY_SCHEMA_VERSION), POLICY_SCHEMA_VERSION),
@@ -132,9 +157,26 @@ export const PolicySchema = z
     cooldownSeconds: withDefault(nonNegative(), 3600),
     /** A retrain that never reports completion stops suppressing new ones after this long. */
     inFlightTimeoutSeconds: withDefault(positive(), 86_400),
+    /**
+     * "model": drift/regression on a camera with a known model version goes to its cohort, which decides
+     * once per model (default). "camera": every camera decides for itself (per-camera fine-tuning).
+     */
+    retrainScope: withDefault(
+      z.enum(RETRAIN_SCOPES, {
+        error: (i) => `must be "model" or "camera", got ${JSON.stringify(i.input)}`,
+      }),
+      'model',
+    ),
+    cohort: withDefault(CohortPolicySchema, CohortPolicySchema.parse({})),
   })
   .check(
     z.superRefine((p, ctx) => {
+      if (p.cohort.hysteresis >= p.cohort.minShare)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cohort', 'hysteresis'],
+          message: `must be < cohort.minShare (${p.cohort.minShare}), or an open model episode could never end`,
+        });
       const ids = new Set<string>();
       p.detectors.forEach((d, i) => {
         if (ids.has(d.id))

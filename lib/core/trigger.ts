@@ -25,13 +25,36 @@ export interface TriggerDetail {
   firstEventAt: string;
   lastEventAt: string;
   modelVersion?: string;
+  /** "camera" (absent on details stored before fleet decisions). */
+  scope?: 'camera';
   [extra: string]: unknown;
 }
 
-export interface Trigger {
-  detailType: ActionType | 'AlertResolved';
-  detail: TriggerDetail;
+/** A decision about a whole cohort (model_version, modality): no camera, a list of affected ones. */
+export interface ModelTriggerDetail {
+  schemaVersion: number;
+  triggerId: string;
+  episodeId: string;
+  scope: 'model';
+  modelVersion: string;
+  modality: Modality;
+  policyId: string;
+  firstEventAt: string;
+  lastEventAt: string;
+  [extra: string]: unknown;
 }
+
+export type TriggerType = ActionType | 'AlertResolved' | 'CameraAnomalyDetected';
+
+export interface Trigger {
+  detailType: TriggerType;
+  detail: TriggerDetail | ModelTriggerDetail;
+}
+
+export const isModelScope = (d: Trigger['detail']): d is ModelTriggerDetail => d.scope === 'model';
+/** The camera a trigger is about, or `model:<version>/<modality>` for a model-scope one. */
+export const triggerSubject = (d: Trigger['detail']): string =>
+  isModelScope(d) ? `model:${d.modelVersion}/${d.modality}` : d.cameraId;
 
 /** The same camera + modality + detector + episode always gives the same id. */
 export function episodeId(cameraId: string, modality: Modality, detectorId: string, episode: number): string {

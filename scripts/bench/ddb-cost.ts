@@ -2,6 +2,7 @@
 // port on the same emulator, and (3) dollars per million events from the counted requests.
 // Capacity units follow DynamoDB's item-size rules (capacity.ts); cross-checked once against
 // DynamoDB Local's ReturnConsumedCapacity.
+import { triggerSubject } from '../../lib/core/trigger.js';
 import { randomUUID } from 'node:crypto';
 import { ingestBatch, type IngestDeps } from '../../lib/app/ingest-batch.js';
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
@@ -143,7 +144,7 @@ export async function benchMix(
     const t0 = performance.now();
     const r = await ingestBatch(records(batch), deps);
     durations.push(performance.now() - t0);
-    const fired = new Set(r.triggers.map((t) => STATE_TABLE.cameraKey(t.detail.cameraId)));
+    const fired = new Set(r.triggers.map((t) => STATE_TABLE.cameraKey(triggerSubject(t.detail))));
     const cams = new Set(batch.map((m) => STATE_TABLE.cameraKey(m.cameraId)));
     for (const key of cams) (fired.has(key) ? triggering : quiet).cameraBatches++;
     for (const w of env.counter.writes.slice(before)) (fired.has(w.key) ? triggering : quiet).writes.push(w);

@@ -20,6 +20,7 @@ import {
 const START = Date.parse('2026-01-05T00:00:00Z');
 const POLICY = {
   id: 'test-policy',
+  retrainScope: 'camera', // per-camera decisions: the cohort path has its own tests (fleet-decisions)
   detectors: [
     {
       id: 'drift-mean',

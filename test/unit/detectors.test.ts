@@ -9,7 +9,7 @@ import { feed, rng, toEvents } from '../support/streams.js';
 import { wireEvent } from '../support/fixtures.js';
 
 const policy = (detectors: PolicyInput['detectors'], extra: Partial<PolicyInput> = {}) =>
-  parsePolicy({ id: 't', detectors, cooldownSeconds: 0, ...extra });
+  parsePolicy({ id: 't', detectors, cooldownSeconds: 0, retrainScope: 'camera', ...extra });
 const noise = (seed: number, n: number, mean: number, sd: number) => {
   const r = rng(seed);
   return Array.from({ length: n }, () => mean + sd * r.normal());

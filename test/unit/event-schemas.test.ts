@@ -27,6 +27,7 @@ describe('published events validate against their schema', () => {
   const p = parsePolicy({
     id: 'all',
     cooldownSeconds: 0,
+    retrainScope: 'camera',
     detectors: [
       {
         id: 'wm',

