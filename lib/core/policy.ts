@@ -307,6 +307,7 @@ export function driftPolicy(windowSize: number, threshold: number): Policy {
       },
     ],
     cooldownSeconds: 0,
+    retrainScope: 'camera',
   });
 }
 

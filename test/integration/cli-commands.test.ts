@@ -26,6 +26,7 @@ const vmon = (...args: string[]) => runVmon(['--stack-file', stackFile, ...args]
 const START = Date.parse('2026-01-05T00:00:00Z');
 const POLICY = {
   id: 'cli-test',
+  retrainScope: 'camera', // one camera per command here; cohorts: fleet-decisions.test.ts
   detectors: [
     {
       id: 'drift-mean',

@@ -16,6 +16,7 @@ let mapping: LocalEventSourceMapping;
 const POLICY = {
   id: 'every-kind',
   cooldownSeconds: 0,
+  retrainScope: 'camera', // each detector kind on its own camera; cohorts: fleet-decisions.test.ts
   detectors: [
     {
       id: 'wm',

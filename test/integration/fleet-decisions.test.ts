@@ -16,6 +16,8 @@ import { ingestBatch, type IngestDeps } from '../../lib/app/ingest-batch.js';
 import { handleModelLifecycle } from '../../lib/app/model-lifecycle.js';
 import { cohortCounts, type CohortSignal } from '../../lib/core/cohort.js';
 import { parsePolicy } from '../../lib/core/policy.js';
+import { parseBody } from '../../lib/core/metric-event.js';
+import { backtestEvents } from '../../lib/cli/backtest.js';
 import { seededRandom } from '../support/faults.js';
 import { BASE_TIME } from '../support/fixtures.js';
 import { drain, startLocalAws, type LocalAws } from '../support/local-aws.js';
@@ -141,15 +143,16 @@ const lone: CameraPlan[] = Array.from({ length: 21 }, (_, c) => ({
   modelVersion: 'seg-v7',
   ...(c === 0 ? { onsetMin: 70 } : {}),
 }));
-const healthy: CameraPlan[] = Array.from({ length: 10 }, (_, c) => ({
+const healthy: CameraPlan[] = Array.from({ length: 6 }, (_, c) => ({
   cameraId: `calm-cam${c}`,
   modelVersion: 'cls-v1',
 }));
 
-describe('fleet decisions on moto', () => {
+describe('fleet decisions on moto', { timeout: 240_000 }, () => {
   it('staggered fleet drift → one model retrain; lone camera → one anomaly; healthy model → nothing', async () => {
-    // Two hours of every camera, 10-minute messages, each delivered twice.
-    await run(messages([...fleet, ...lone, ...healthy], 0, 150, 10, 7), { twice: true });
+    // Two and a half hours of every camera, 10-minute messages, each delivered twice.
+    const rounds = messages([...fleet, ...lone, ...healthy], 0, 150, 10, 7);
+    await run(rounds, { twice: true });
     const events = await collect();
 
     const retrains = events.filter((e) => e.type === 'RetrainingRequested');
@@ -177,6 +180,15 @@ describe('fleet decisions on moto', () => {
     expect(events.filter((e) => e.detail.scope === 'camera' && e.type !== 'CameraAnomalyDetected')).toEqual([]);
     expect(events.filter((e) => e.detail.modelVersion === 'cls-v1')).toEqual([]);
     for (const e of events) expect(schemaErrors(`out.${e.type}`, e.detail), e.type).toEqual([]);
+
+    // vmon backtest over the same events decides the same, with the same triggerIds.
+    const bt = await backtestEvents(
+      rounds.flat().flatMap((m) => parseBody(m.body, Date.now()).events),
+      () => POLICY,
+    );
+    expect(bt.triggers.map((t) => [t.detailType, t.detail.triggerId]).sort()).toEqual(
+      events.map((e) => [e.type, e.detail.triggerId]).sort(),
+    );
   });
 
   it('member records re-published (a crash before the outbox was cleared) count once', async () => {
