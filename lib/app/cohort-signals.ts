@@ -159,7 +159,7 @@ export async function applyCohortSignals(
 async function flushHeadOutbox(
   cohort: CohortKey,
   current: VersionedHead,
-  deps: CohortDeps,
+  deps: Pick<CohortDeps, 'cohorts' | 'publisher'>,
   nowMs: number,
   outcome: CohortOutcome,
 ): Promise<VersionedHead> {
@@ -279,7 +279,7 @@ export async function resetCohort(
 
 /** The sweep's half for cohorts: publishes head outboxes a crashed applier left behind. */
 export async function sweepCohortOutboxes(
-  deps: CohortDeps,
+  deps: Pick<CohortDeps, 'cohorts' | 'publisher'>,
   opts: { nowMs: number; graceMs: number; maxCohorts: number },
 ): Promise<CohortOutcome> {
   const outcome = emptyCohortOutcome();

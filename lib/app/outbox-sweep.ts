@@ -2,18 +2,29 @@
 // published (the function died after the write and its message was parked in the DLQ, or the camera
 // went quiet). Runs on a schedule; finds such cameras through the sparse pending-outbox index.
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import { sweepCohortOutboxes, type CohortStore } from './cohort-signals.js';
 
 export interface SweepResult {
   cameras: number;
   published: number;
+  /** Cohort heads whose outbox was published (model-scope decisions; docs/fleet-decisions.md). */
+  cohorts?: number;
   failed: { cameraId: string; error: string }[];
 }
 
 export async function sweepOutboxes(
-  deps: CameraUpdateDeps,
+  deps: CameraUpdateDeps & { cohorts?: CohortStore },
   opts: { nowMs: number; graceMs: number; maxCameras: number },
 ): Promise<SweepResult> {
   const result: SweepResult = { cameras: 0, published: 0, failed: [] };
+  if (deps.cohorts) {
+    const c = await sweepCohortOutboxes(
+      { cohorts: deps.cohorts, publisher: deps.publisher },
+      { nowMs: opts.nowMs, graceMs: opts.graceMs, maxCohorts: opts.maxCameras },
+    );
+    result.cohorts = new Set(c.published.map((t) => `${t.detail.modelVersion}#${t.detail.modality}`)).size;
+    result.published += c.published.length;
+  }
   for (const cameraId of await deps.store.pendingOutboxes(opts.nowMs - opts.graceMs, opts.maxCameras)) {
     result.cameras++;
     try {

@@ -347,6 +347,7 @@ export function judgeLoneCamera(
   const newest = Math.max(0, ...members.filter((m) => !m.rec.x).map((m) => m.rec.b));
   const active = members.filter((m) => m.cameraId !== camera.cameraId && isActive(m.rec, newest));
   const healthy = active.filter((m) => m.rec.a !== 1 || m.rec.r < head.epoch);
+  if (active.length < c.minPeers) return { kind: 'dismiss', why: `${active.length} active peers < ${c.minPeers}` };
   const caughtUp = active.filter((m) => m.rec.l >= confirmAt);
   if (caughtUp.length < c.minPeers) return { kind: 'wait' };
   if (healthy.length < c.minPeers) return { kind: 'dismiss', why: `${healthy.length} healthy peers < ${c.minPeers}` };
