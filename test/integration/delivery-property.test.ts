@@ -16,6 +16,14 @@
 // compared projection is the order-independent part of the state: stream entries, alert firing flag
 // and episode count, empty outbox (the trigger's statistic and firing time do depend on order).
 //
+// The cohort property (fleet decisions) runs the same machinery on cameras that all report one model
+// version: member records ride in the camera outboxes and are applied to sharded cohort items with
+// faults on those writes too. With cohort.minShare at or below 1/cameras and no hysteresis, the share
+// never falls back once a camera is affected (each alert fires at most once, see above), so the cohort
+// opens exactly once iff at least minCameras cameras drift, whatever the order: the published triggerIds
+// must be exactly that one model-scope id, the member records and head summaries must count each
+// drifting camera once, and no camera-scope retrain may be published.
+//
 // CI runs a fixed seed. Many seeds: PROPERTY_RUNS=200 PROPERTY_SEED=<n> npx vitest run test/integration/delivery-property.test.ts
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -31,6 +39,9 @@ import { decodeState, encodeState } from '../../lib/core/state-codec.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { parsePolicy, type Policy } from '../../lib/core/policy.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
+import { CohortEpochCache, DynamoCohortStore } from '../../lib/adapters/cohort-store.js';
+import { cohortSignalApplier } from '../../lib/app/cohort-signals.js';
+import { cohortCounts, cohortTriggerId } from '../../lib/core/cohort.js';
 import { STATE_TABLE } from '../../lib/resources.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 import { BASE_TIME } from '../support/fixtures.js';
@@ -114,7 +125,7 @@ interface Workload {
   expectedEpisodes: number;
 }
 
-function buildWorkload(s: Scenario, prefix: string): Workload {
+function buildWorkload(s: Scenario, prefix: string, modelVersion?: string): Workload {
   const rand = seededRandom(s.orderSeed);
   let counter = 0;
   const id = () => `00000000-0000-4000-8000-${(runNo * 1e6 + counter++).toString(16).padStart(12, '0')}`;
@@ -130,8 +141,17 @@ function buildWorkload(s: Scenario, prefix: string): Workload {
     ] as const) {
       let k = 0;
       const at = () => new Date(BASE_TIME + k++ * 1000).toISOString();
+      const mv = modelVersion ? { model_version: modelVersion } : {};
       for (let i = 0; i < shape.healthy; i++)
-        events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'DriftScore', value: 0 });
+        events.push({
+          id: id(),
+          timestamp: at(),
+          camera_id: cameraId,
+          modality,
+          metric: 'DriftScore',
+          value: 0,
+          ...mv,
+        });
       for (let i = 0; i < shape.drifting; i++)
         events.push({
           id: id(),
@@ -140,9 +160,18 @@ function buildWorkload(s: Scenario, prefix: string): Workload {
           modality,
           metric: 'DriftScore',
           value: shape.driftValues[i]! / 100,
+          ...mv,
         });
       for (let i = 0; i < shape.latency; i++)
-        events.push({ id: id(), timestamp: at(), camera_id: cameraId, modality, metric: 'LatencyMs', value: 10 + i });
+        events.push({
+          id: id(),
+          timestamp: at(),
+          camera_id: cameraId,
+          modality,
+          metric: 'LatencyMs',
+          value: 10 + i,
+          ...mv,
+        });
       if (shape.drifting > 0) expectedEpisodes++;
     }
   });
@@ -196,6 +225,10 @@ function faultRules(rate: number): { dynamodb: FaultRule[]; eventBridge: FaultRu
     dynamodb: [
       ...each('GetItem', ['throttle', 'server-error']),
       ...each('PutItem', ['throttle', 'server-error', 'lost-response', 'conditional-conflict', 'crash']),
+      // Cohort writes (member records, summaries, head decisions) and the shard reads near a decision.
+      // No fake conditional conflicts here: a failed condition on these writes means "already newer".
+      ...each('UpdateItem', ['throttle', 'server-error', 'lost-response', 'crash']),
+      ...each('BatchGetItem', ['throttle', 'server-error']),
     ],
     eventBridge: each('PutEvents', ['partial-failure', 'server-error', 'lost-response', 'crash']),
   };
@@ -207,12 +240,16 @@ async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<
   faults.dynamodb.setRules(rules.dynamodb);
   faults.eventBridge.setRules(rules.eventBridge);
   // The same publisher instance per run is fine: it holds no per-trigger state.
+  const publisher = new TriggerPublisher(clients.eventBridge, aws.stack.eventBusName);
+  const cohorts = new DynamoCohortStore(clients.dynamodb, aws.stack.tableName);
   const deps: IngestDeps = {
     store: new CameraStateStore(clients.dynamodb, aws.stack.tableName),
-    publisher: new TriggerPublisher(clients.eventBridge, aws.stack.eventBusName),
+    publisher,
     deadLetters: new DeadLetterQueue(clients.sqs, aws.stack.deadLetterQueueUrl),
     policy: () => policy,
     now: () => NOW,
+    cohortSignals: cohortSignalApplier({ cohorts, publisher, policy: () => policy }),
+    cohortEpochs: new CohortEpochCache(cohorts, 0),
   };
   const invoke = crashable((records: IngestRecord[]) => ingestBatch(records, deps));
 
@@ -268,7 +305,7 @@ async function publishedTriggerIds(prefix: string): Promise<string[]> {
     if (msgs.length === 0) return ids;
     for (const m of msgs) {
       const d = JSON.parse(m.Body!).detail;
-      if (String(d.cameraId).startsWith(`${prefix}-`)) ids.push(d.triggerId);
+      if (String(d.cameraId ?? d.modelVersion).startsWith(`${prefix}-`)) ids.push(d.triggerId);
     }
     await aws.sqs.send(
       new DeleteMessageBatchCommand({
@@ -321,4 +358,62 @@ describe('exactly-once effect under duplicates, batch splits, concurrency and fa
     // The runs did exercise the fault paths.
     expect(faultsInjected).toBeGreaterThan(0);
   }, 240_000);
+});
+
+// ---- cohort decisions ----------------------------------------------------------------------
+
+/** The property's policy with model scope: the Rgb drift detector's alerts go to the cohort. */
+const cohortPolicyFor = (windowSize: number, cameras: number): Policy =>
+  parsePolicy({
+    ...policyFor(windowSize),
+    id: 'property-cohort',
+    retrainScope: 'model',
+    // minShare ≤ 1/cameras and no hysteresis: once open, the share never falls back (see the header).
+    cohort: { minShare: Math.min(0.05, 1 / cameras), hysteresis: 0, minCameras: 2, confirmSeconds: 86_400 },
+  });
+
+describe('exactly-once cohort decisions under the same duplicates, splits, concurrency and faults', () => {
+  it(`one model-scope trigger iff at least minCameras cameras drift (seed ${SEED}, ${RUNS} runs)`, async () => {
+    let faultsInjected = 0;
+    const cohortScenario = scenario.map((s) => ({
+      ...s,
+      windowSize: 3,
+      // 2-6 cameras of one model; Thermal stays healthy so that only the Rgb cohort can open.
+      cameras: [...s.cameras, ...s.cameras].map((c, i) => ({
+        rgb: {
+          ...c.rgb,
+          drifting: c.rgb.drifting > 0 ? Math.max(3, c.rgb.drifting) : 0,
+          healthy: c.rgb.healthy + (i % 3),
+        },
+        thermal: { ...c.thermal, drifting: 0 },
+      })),
+    }));
+    await fc.assert(
+      fc.asyncProperty(cohortScenario, async (s) => {
+        const prefix = `q${++runNo}`;
+        const modelVersion = `${prefix}-mv`;
+        const policy = cohortPolicyFor(s.windowSize, s.cameras.length);
+        const w = buildWorkload(s, prefix, modelVersion);
+        const drifting = s.cameras.filter((c) => c.rgb.drifting > 0).length;
+        const before = faults.dynamodb.total() + faults.eventBridge.total();
+        await concurrentRun(s, w, policy);
+        faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
+
+        const cohort = { modelVersion, modality: 'Rgb' as const };
+        const expected = drifting >= 2 ? [cohortTriggerId(cohort, 1, 'RetrainingRequested')] : [];
+        expect(new Set(await publishedTriggerIds(prefix))).toEqual(new Set(expected));
+        const store = new DynamoCohortStore(aws.ddb, aws.stack.tableName);
+        const { head } = await store.loadHead(cohort);
+        expect(head.ep).toBe(expected.length);
+        expect(head.outbox).toEqual([]);
+        const members = (await store.members(cohort)).members;
+        expect(members.filter((m) => m.rec.a === 1)).toHaveLength(drifting);
+        const reporting = s.cameras.filter((c) => c.rgb.healthy + c.rgb.drifting + c.rgb.latency > 0).length;
+        expect(cohortCounts(head)).toMatchObject({ affected: drifting, active: reporting });
+        for (const cam of w.cameras) expect((await storedState(cam)).signals, cam).toBeUndefined();
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
+    expect(faultsInjected).toBeGreaterThan(0);
+  }, 300_000);
 });
