@@ -78,10 +78,11 @@ export const STATE_TABLE = {
  */
 export const COHORT = {
   shards: 32,
+  headPrefix: 'cohort#',
+  shardPrefix: 'cohort-shard#',
   headKey: (modality: string, modelVersion: string) => `cohort#${modality}#${modelVersion}`,
   shardKey: (modality: string, modelVersion: string, shard: number) =>
     `cohort-shard#${modality}#${shard}#${modelVersion}`,
-  headPrefix: 'cohort#',
   /** How long a container reuses a cohort's reset epoch (s). */
   epochCacheSeconds: 30,
 };

@@ -17,6 +17,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
+  COHORT,
   ENV,
   EVENT_SOURCE,
   INGEST,
@@ -333,17 +334,27 @@ function monitorEnvironment(table: ITableV2, bus: IEventBus, defaultPolicy: stri
 }
 
 /**
- * Exactly the calls the adapters make: GetItem on camera items and the policies item, PutItem on
+ * Exactly the calls the adapters make: GetItem on camera items, the policies item and cohort items,
+ * UpdateItem / BatchGetItem on cohort items only, PutItem on
  * camera items only (policies are changed by operators, not by the functions), PutEvents on the
  * monitor bus, SendMessage(Batch) to the function's own dead-letter queue.
  */
 function monitorPermissions(table: ITableV2, bus: IEventBus, deadLetters?: IQueue): PolicyStatement[] {
   const cameraItems = STATE_TABLE.cameraKey('*');
+  const cohortItems = [`${COHORT.headPrefix}*`, `${COHORT.shardPrefix}*`];
   return [
     new PolicyStatement({
       actions: ['dynamodb:GetItem'],
       resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [cameraItems, STATE_TABLE.policiesKey] } },
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [cameraItems, STATE_TABLE.policiesKey, ...cohortItems] },
+      },
+    }),
+    // Fleet decisions (docs/fleet-decisions.md): conditional updates of cohort heads and shards, shard reads.
+    new PolicyStatement({
+      actions: ['dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': cohortItems } },
     }),
     new PolicyStatement({
       actions: ['dynamodb:PutItem'],

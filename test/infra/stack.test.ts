@@ -337,9 +337,11 @@ describe('events: archive, retries, dead-letter queue', () => {
     );
     const actions = (policy!.Properties.PolicyDocument.Statement as Statement[]).flatMap(actionsOf).sort();
     expect(actions).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
       'events:PutEvents',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -402,8 +404,10 @@ describe('security', () => {
       const stmts = policy!.Properties.PolicyDocument.Statement as Statement[];
       const byAction = new Map(stmts.flatMap((st) => actionsOf(st).map((a) => [a, st] as const)));
       expect([...byAction.keys()].sort(), roleId).toEqual([
+        'dynamodb:BatchGetItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         'events:PutEvents',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -417,10 +421,16 @@ describe('security', () => {
         'xray:PutTraceSegments',
       ]);
       const arn = (prefix: string) => ({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${prefix}`)), 'Arn'] });
-      // Camera items to read and write; the policies item to read only.
+      // Camera items to read and write; the policies item to read only; cohort items to read and update.
       expect(byAction.get('dynamodb:GetItem')).toMatchObject({
         Resource: arn('StateTable'),
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['camera#*', 'policies'] } },
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['camera#*', 'policies', 'cohort#*', 'cohort-shard#*'] },
+        },
+      });
+      expect(byAction.get('dynamodb:UpdateItem')).toMatchObject({
+        Resource: arn('StateTable'),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['cohort#*', 'cohort-shard#*'] } },
       });
       expect(byAction.get('dynamodb:PutItem')).toMatchObject({
         Resource: arn('StateTable'),
