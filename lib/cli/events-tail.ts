@@ -35,6 +35,21 @@ export function formatBusEvent(body: string): string {
   }
   const d = e.detail ?? {};
   if (!e['detail-type'] || typeof d !== 'object') return body;
+  if (d.scope === 'model') {
+    // A decision about a whole model: its cohort, the share, how many cameras.
+    return [
+      String(d.lastEventAt ?? e.time ?? '-'),
+      e['detail-type'],
+      `model ${String(d.modelVersion)} ${String(d.modality)}`,
+      d.share !== undefined ? `share=${num(d.share)}` : '',
+      d.affectedCameraCount !== undefined ? `affected=${num(d.affectedCameraCount)}/${num(d.activeCameras)}` : '',
+      d.threshold !== undefined ? `threshold=${num(d.threshold)}` : '',
+      d.resolvedBy !== undefined ? `resolvedBy=${String(d.resolvedBy)}` : '',
+      d.triggerId !== undefined ? `trigger=${String(d.triggerId)}` : '',
+    ]
+      .filter((p) => p !== '')
+      .join('  ');
+  }
   const parts = [
     String(d.lastEventAt ?? e.time ?? '-'),
     e['detail-type'],
@@ -42,6 +57,10 @@ export function formatBusEvent(body: string): string {
     d.detector !== undefined ? String(d.detector) : '',
     d.statistic !== undefined ? `statistic=${num(d.statistic)}` : '',
     d.threshold !== undefined ? `threshold=${num(d.threshold)}` : '',
+    // CameraAnomalyDetected: where the camera sits among its healthy peers.
+    d.peerMedian !== undefined
+      ? `peers=${num(d.peerCount)} median=${num(d.peerMedian)} mad=${num(d.peerMad)} z=${num(d.robustZ)}`
+      : '',
     d.triggerId !== undefined ? `trigger=${String(d.triggerId)}` : '',
   ];
   return parts.filter((p) => p !== '').join('  ');

@@ -5,7 +5,9 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CameraStateStore } from '../adapters/state-store.js';
 import { PolicyStore } from '../adapters/policy-store.js';
 import { DEFAULT_POLICY, resolvePolicy, type Policy } from '../core/policy.js';
-import { METRICS, parseRfc3339, type MetricKind } from '../core/metric-event.js';
+import { METRICS, MODALITIES, parseRfc3339, type MetricKind, type Modality } from '../core/metric-event.js';
+import { DynamoCohortStore } from '../adapters/cohort-store.js';
+import { formatCohortViews, loadCohortViews } from './cohort-state.js';
 import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
@@ -298,16 +300,37 @@ Example:
     .description(
       "show one camera's monitoring state: windows, detector states, alerts and lifecycle, model versions, outbox",
     )
-    .argument('<cameraId>', 'camera id as sent in camera_id')
+    .argument('[cameraId]', 'camera id as sent in camera_id')
+    .option('--model <version>', "a model's cohort instead: active and affected cameras, share, episode")
+    .option('--modality <modality>', `with --model: one modality (${MODALITIES.join(' | ')}); all by default`)
     .option('--json', 'print the state as JSON')
-    .addHelpText('after', '\nExample:\n  vmon --local state cam01')
-    .action(async (cameraId: string, o: { json?: boolean }, cmd: Command) => {
-      await withTarget(cmd, async (c, t) => {
-        const view = await loadCameraState(new CameraStateStore(c.ddb, t.tableName), cameraId);
-        if (o.json) printJson(io, view);
-        else println(io.stdout, formatCameraState(view));
-      });
-    });
+    .addHelpText('after', '\nExamples:\n  vmon --local state cam01\n  vmon --local state --model det-v3 --modality Rgb')
+    .action(
+      async (cameraId: string | undefined, o: { json?: boolean; model?: string; modality?: string }, cmd: Command) => {
+        if (o.modality !== undefined && !(MODALITIES as readonly string[]).includes(o.modality))
+          throw usageError(`--modality must be one of ${MODALITIES.join(' | ')}, got ${JSON.stringify(o.modality)}`);
+        if (o.modality !== undefined && o.model === undefined) throw usageError('--modality needs --model');
+        if ((cameraId === undefined) === (o.model === undefined))
+          throw usageError('give either a camera id or --model <version>');
+        await withTarget(cmd, async (c, t) => {
+          if (o.model !== undefined) {
+            const policies = await new PolicyStore(c.ddb, t.tableName).list();
+            const views = await loadCohortViews(
+              new DynamoCohortStore(c.ddb, t.tableName),
+              o.model,
+              o.modality as Modality | undefined,
+              (m) => resolvePolicy(policies.policies, '', m, DEFAULT_POLICY),
+            );
+            if (o.json) printJson(io, views);
+            else println(io.stdout, formatCohortViews(views));
+            return;
+          }
+          const view = await loadCameraState(new CameraStateStore(c.ddb, t.tableName), cameraId!);
+          if (o.json) printJson(io, view);
+          else println(io.stdout, formatCameraState(view));
+        });
+      },
+    );
 
   const dlq = program
     .command('dlq')

@@ -19,6 +19,10 @@ import { parsePolicy } from '../../lib/core/policy.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { backtestEvents } from '../../lib/cli/backtest.js';
 import { seededRandom } from '../support/faults.js';
+import { rm } from 'node:fs/promises';
+import { PolicyStore } from '../../lib/adapters/policy-store.js';
+import { formatBusEvent } from '../../lib/cli/events-tail.js';
+import { runVmon, tempDir, writeStackFile } from './cli-support.js';
 import { BASE_TIME } from '../support/fixtures.js';
 import { drain, startLocalAws, type LocalAws } from '../support/local-aws.js';
 import { schemaErrors } from '../support/schemas.js';
@@ -189,6 +193,42 @@ describe('fleet decisions on moto', { timeout: 240_000 }, () => {
     expect(bt.triggers.map((t) => [t.detailType, t.detail.triggerId]).sort()).toEqual(
       events.map((e) => [e.type, e.detail.triggerId]).sort(),
     );
+  });
+
+  it('vmon state --model shows the cohort; vmon events tail prints model-scope and anomaly events', async () => {
+    const dir = await tempDir();
+    try {
+      const stackFile = await writeStackFile(dir, aws.stack);
+      await new PolicyStore(aws.ddb, aws.stack.tableName).put('fleet', POLICY);
+      const state = await runVmon(['--stack-file', stackFile, 'state', '--model', 'det-v3', '--modality', 'Rgb']);
+      expect(state.code).toBe(0);
+      expect(state.stdout).toMatch(
+        /^model det-v3 · Rgb\n {2}share: 0\.4 \(12 affected \/ 30 active\) {2}threshold 0\.2, at least 3 cameras/,
+      );
+      expect(state.stdout).toMatch(/episode: 1 open since .* \(RetrainingRequested, published\)/);
+      expect(state.stdout).toMatch(/retrain in flight: /);
+      expect(state.stdout).toContain('fleet-cam00  drift-mean  since 2026-11-27T09:0');
+      const json = JSON.parse(
+        (await runVmon(['--stack-file', stackFile, 'state', '--model', 'seg-v7', '--json'])).stdout,
+      );
+      expect(json).toHaveLength(1);
+      expect(json[0]).toMatchObject({ cohort: { modality: 'Rgb' }, affected: [{ cameraId: 'lone-cam00' }] });
+      const missing = await runVmon(['--stack-file', stackFile, 'state', '--model', 'nope']);
+      expect(missing.code).toBe(4);
+      expect(missing.stderr).toMatch(/no cohort for model "nope"/);
+      expect((await runVmon(['--stack-file', stackFile, 'state', 'cam1', '--model', 'x'])).code).toBe(2);
+
+      const lines = published.map((e) => formatBusEvent(JSON.stringify({ 'detail-type': e.type, detail: e.detail })));
+      expect(lines.find((l) => l.includes('RetrainingRequested'))).toMatch(
+        /RetrainingRequested {2}model det-v3 Rgb {2}share=0\.\d+ {2}affected=\d+\/30 {2}threshold=0\.2 {2}trigger=/,
+      );
+      expect(lines.find((l) => l.includes('CameraAnomalyDetected'))).toMatch(
+        /CameraAnomalyDetected {2}lone-cam00 Rgb DriftScore {2}drift-mean .* peers=20 median=0\.\d+ mad=0\.\d+ z=\d/,
+      );
+    } finally {
+      await new PolicyStore(aws.ddb, aws.stack.tableName).delete('fleet');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('member records re-published (a crash before the outbox was cleared) count once', async () => {
