@@ -44,12 +44,6 @@ export interface BatchResult {
 
 export { StateConflictError };
 
-/**
- * Observers of every batch result in this process. The handler returns only the failed records;
- * the local chaos run tallies applied / duplicate counts here without reaching into the handler.
- */
-export const batchResultObservers = new Set<(result: BatchResult) => void>();
-
 export async function ingestBatch(records: readonly IngestRecord[], deps: IngestDeps): Promise<BatchResult> {
   const now = deps.now ?? Date.now;
   const nowMs = now();
@@ -106,7 +100,6 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   };
   await Promise.all(Array.from({ length: Math.min(limit, cameras.length) }, worker));
   result.failedMessageIds = [...failed];
-  for (const observe of batchResultObservers) observe(result);
   return result;
 }
 

@@ -34,7 +34,7 @@ import { localClientConfig } from '../../lib/local/local-stack.js';
 import { STATE_TABLE } from '../../lib/resources.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
 import { BASE_TIME } from '../support/fixtures.js';
-import { crashable, injectFaults, seededRandom, type FaultInjector, type FaultRule } from '../support/faults.js';
+import { crashable, injectFaults, seededRandom, type FaultInjector, type FaultRule } from '../../lib/local/faults.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);

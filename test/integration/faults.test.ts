@@ -18,7 +18,7 @@ import type { CameraState } from '../../lib/core/camera-state.js';
 import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../../lib/resources.js';
 import { startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { sqsRecord, wireEvent, type WireEvent } from '../support/fixtures.js';
-import { crashable, injectFaults, type FaultInjector, type FaultRule } from '../support/faults.js';
+import { crashable, injectFaults, type FaultInjector, type FaultRule } from '../../lib/local/faults.js';
 
 // Drift per modality, with different actions so that both can fire in one batch (a second
 // RetrainingRequested for the camera would be held back while the first retrain is in flight).
