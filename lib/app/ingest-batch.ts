@@ -4,24 +4,20 @@
 import { applyEvents, type ApplyStats, type PolicySource, type SuppressionReason } from '../core/camera-state.js';
 import { parseBody, type MetricEvent } from '../core/metric-event.js';
 import type { Modality } from '../core/metric-event.js';
-import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
-import type { DeadLetter, DeadLetterQueue } from '../adapters/dead-letter.js';
 import { StateConflictError, updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import type { Clock, DeadLetter, DeadLetterSink, PolicyProvider } from './ports.js';
 
 export interface IngestRecord {
   messageId: string;
   body: string;
 }
 
-/** The policy for a camera + modality (scoped policies resolve most-specific first). */
-export type PolicyLookup = (cameraId: string, modality: Modality) => Policy;
-
 export interface IngestDeps extends CameraUpdateDeps {
-  deadLetters: DeadLetterQueue;
+  deadLetters: DeadLetterSink;
   /** Called once per batch: a fixed policy, or a lookup over scoped policies. */
-  policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
-  now?: () => number;
+  policy: PolicyProvider;
+  now?: Clock;
   /** Cameras processed at once. */
   concurrency?: number;
 }
