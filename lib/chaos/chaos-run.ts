@@ -8,14 +8,7 @@
 // rule), every bad part is in the dead-letter queue. Then it measures what the guarantees cost in
 // DynamoDB writes, fault-free (write-cost.ts). Stops all it started.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { BatchResult } from '../app/ingest-batch.js';
 import { CameraStateStore } from '../adapters/state-store.js';
 import type { CameraState } from '../core/camera-state.js';
@@ -28,6 +21,7 @@ import { crashable, injectFaults, seededRandom } from '../local/faults.js';
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { createLocalStack, functionEnv, localClientConfig, type LocalStack } from '../local/local-stack.js';
 import { LocalEventSourceMapping } from '../local/event-source-mapping.js';
+import { drainQueue, queueDepth } from '../local/queues.js';
 import { CHAOS_BASE_MS, chaosFaultRules, chaosFleet, chaosMessages, groupByCamera } from './chaos-fleet.js';
 import { measureWriteCost, type WriteCost } from './write-cost.js';
 
@@ -61,42 +55,6 @@ export interface ChaosResult {
   /** Each contract check and whether it held. */
   checks: Record<string, boolean>;
   writeCost: WriteCost;
-}
-
-async function receiveAll(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
-  const out: Message[] = [];
-  for (;;) {
-    const r = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    const msgs = r.Messages ?? [];
-    if (msgs.length === 0) return out;
-    out.push(...msgs);
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
-}
-
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const r = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(r.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
 }
 
 async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient, ddb: DynamoDBClient) {
@@ -166,7 +124,7 @@ async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient,
       if (hits > 1) doubled++;
     }
     // Triggers: every episode in the state must be on the bus; duplicates carry the same triggerId.
-    const tap = await receiveAll(sqs, stack.tapQueueUrl);
+    const tap = await drainQueue(sqs, stack.tapQueueUrl);
     const deliveries = new Map<string, number>();
     for (const m of tap) {
       const id = JSON.parse(m.Body!).detail.triggerId as string;
@@ -188,7 +146,7 @@ async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient,
     const unexpectedTriggers = [...deliveries.keys()].filter((id) => !expectedTriggers.has(id)).length;
     const outboxLeft = [...states.values()].reduce((n, s) => n + s.outbox.length, 0);
     // Dead letters: ours carry a reason; a redelivered message may dead-letter its bad part again.
-    const letters = await receiveAll(sqs, stack.deadLetterQueueUrl);
+    const letters = await drainQueue(sqs, stack.deadLetterQueueUrl);
     const reasoned = letters.filter((m) => m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]);
     const rejectedParts = new Set(
       reasoned.map(

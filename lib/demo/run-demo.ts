@@ -4,7 +4,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
@@ -13,6 +12,7 @@ import { CameraStateStore } from '../adapters/state-store.js';
 import { DEAD_LETTER_ATTRIBUTES, INGEST, STATE_TABLE } from '../resources.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../local/event-source-mapping.js';
 import { injectFaults, type FaultRule } from '../local/faults.js';
+import { drainQueue, queueDepth } from '../local/queues.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../local/local-stack.js';
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
@@ -159,42 +159,18 @@ async function readDeadLetters(
   sqs: SQSClient,
   queueUrl: string,
 ): Promise<(ObservedDeadLetter & { messageId: string })[]> {
-  const out: (ObservedDeadLetter & { messageId: string })[] = [];
-  for (let empty = 0; empty < 2; ) {
-    const r = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    const msgs = r.Messages ?? [];
-    if (msgs.length === 0) {
-      empty++;
-      continue;
-    }
-    for (const m of msgs) {
-      const attrs = m.MessageAttributes ?? {};
-      const reason = attrs[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
-      const index = attrs[DEAD_LETTER_ATTRIBUTES.index]?.StringValue;
-      out.push({
-        ...(index !== undefined ? { index } : {}),
-        messageId: m.MessageId!,
-        sourceMessageId: attrs[DEAD_LETTER_ATTRIBUTES.sourceMessageId]?.StringValue ?? m.MessageId!,
-        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
-        ...(reason !== undefined ? { reason } : {}),
-      });
-    }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
-  return out;
+  return (await drainQueue(sqs, queueUrl, 2)).map((m) => {
+    const attrs = m.MessageAttributes ?? {};
+    const reason = attrs[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
+    const index = attrs[DEAD_LETTER_ATTRIBUTES.index]?.StringValue;
+    return {
+      ...(index !== undefined ? { index } : {}),
+      messageId: m.MessageId!,
+      sourceMessageId: attrs[DEAD_LETTER_ATTRIBUTES.sourceMessageId]?.StringValue ?? m.MessageId!,
+      receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+      ...(reason !== undefined ? { reason } : {}),
+    };
+  });
 }
 
 /** Compares each camera's stored newest event per stream with the last one the fleet sent. */
@@ -375,18 +351,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     for (;;) {
       checkTime('waiting for the ingest queue to drain');
       // Done when nothing is left, visible or in flight (redrive happens on a poller's receive).
-      const a = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: stack.ingestQueueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      if (
-        Number(a.Attributes!.ApproximateNumberOfMessages) +
-          Number(a.Attributes!.ApproximateNumberOfMessagesNotVisible) ===
-        0
-      )
-        break;
+      if ((await queueDepth(sqs, stack.ingestQueueUrl)) === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     await mapping.stop();

@@ -3,7 +3,7 @@
 // state lands in DynamoDB. Events lost = events sent − events in messages the handler acknowledged;
 // every camera's stored state is then checked against what was sent (newest time, full windows).
 // Run as its own process (`tsx scripts/bench/e2e.ts --events N`) so its peak RSS is its own.
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { DEDUP_DEPTH, parseStreamKey } from '../../lib/core/camera-state.js';
@@ -11,6 +11,7 @@ import { CameraStateStore } from '../../lib/adapters/state-store.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../../lib/local/local-stack.js';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { startMoto } from '../../lib/local/moto-server.js';
+import { queueDepth } from '../../lib/local/queues.js';
 import { DEFAULT_POLICY, windowSizes } from '../../lib/core/policy.js';
 import { INGEST } from '../../lib/resources.js';
 import { Fleet, type Message } from './workload.js';
@@ -127,19 +128,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const timedOut = acknowledged < sent;
     await mapping.stop();
 
-    const depth = async (url: string) => {
-      const a =
-        (
-          await sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: url,
-              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-            }),
-          )
-        ).Attributes ?? {};
-      return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-    };
-    const deadLettered = await depth(stack.deadLetterQueueUrl);
+    const deadLettered = await queueDepth(sqs, stack.deadLetterQueueUrl);
 
     // State check: each camera's newest stored time is its last event sent, and every window is full.
     let stateMismatches = 0;
