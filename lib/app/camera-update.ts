@@ -2,9 +2,8 @@
 // triggers in the outbox → publish → clear the outbox. Shared by ingest and the model lifecycle.
 import type { CameraState } from '../core/camera-state.js';
 import type { Trigger } from '../core/trigger.js';
-import type { CameraStateStore } from '../adapters/state-store.js';
-import type { TriggerPublisher } from '../adapters/trigger-publisher.js';
-import { backoffMs, sleep } from '../adapters/retry.js';
+import { backoffMs, sleep } from '../core/retry.js';
+import type { StateStore, TriggerSink } from './ports.js';
 import type { CohortSignal } from '../core/cohort.js';
 import type { CohortOutcome } from './cohort-signals.js';
 
@@ -12,8 +11,8 @@ import type { CohortOutcome } from './cohort-signals.js';
 export type CohortSignalApplier = (signals: readonly CohortSignal[], nowMs: number) => Promise<CohortOutcome>;
 
 export interface CameraUpdateDeps {
-  store: CameraStateStore;
-  publisher: TriggerPublisher;
+  store: StateStore;
+  publisher: TriggerSink;
   /** Conditional-write attempts before giving up (the caller fails the records for redelivery). */
   maxWriteAttempts?: number;
   /**
@@ -21,8 +20,6 @@ export interface CameraUpdateDeps {
    * no fleet decisions) they are dropped when the outbox is cleared.
    */
   cohortSignals?: CohortSignalApplier;
-  /** Test hook: runs after a camera's state write and before its publish (crash injection). */
-  afterStateWrite?: (cameraId: string) => void | Promise<void>;
 }
 
 export interface Mutation<R> {
@@ -90,7 +87,6 @@ export async function updateCamera<R>(
     const signals = state.signals ?? [];
     let cohort: CohortOutcome | undefined;
     if (published.length > 0 || signals.length > 0) {
-      await deps.afterStateWrite?.(cameraId);
       if (published.length > 0) await deps.publisher.publish(published);
       if (signals.length > 0 && deps.cohortSignals) cohort = await deps.cohortSignals(signals, nowMs);
       state.outbox = [];

@@ -19,6 +19,7 @@ import {
 import type { Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
+import type { TriggerSink } from './ports.js';
 
 export interface ShardState {
   /** The shard item's version after the write (or now, when the record was older than the stored one). */
@@ -54,10 +55,6 @@ export interface CohortStore {
   markJudged(cohort: CohortKey, shard: number, cameraId: string, episodeKey: string): Promise<void>;
   /** Cohort heads whose outbox holds triggers since before `updatedBeforeMs`. */
   pendingHeads(updatedBeforeMs: number, limit: number): Promise<CohortKey[]>;
-}
-
-export interface TriggerSink {
-  publish(triggers: readonly Trigger[]): Promise<void>;
 }
 
 export interface CohortDeps {

@@ -3,13 +3,12 @@
 import * as z from 'zod/mini';
 import { applyModelLifecycle } from '../core/camera-state.js';
 import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
-import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
-import type { DeadLetterQueue } from '../adapters/dead-letter.js';
 import { LIFECYCLE_DETAIL_TYPES } from '../resources.js';
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
 import { resetCohort, type CohortStore } from './cohort-signals.js';
-import type { IngestRecord, PolicyLookup } from './ingest-batch.js';
+import type { IngestRecord } from './ingest-batch.js';
+import type { Clock, DeadLetterSink, PolicyProvider } from './ports.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
 export const LifecycleEnvelopeSchema = z
@@ -46,11 +45,11 @@ export const LifecycleEnvelopeSchema = z
   );
 
 export interface LifecycleDeps extends CameraUpdateDeps {
-  deadLetters: DeadLetterQueue;
+  deadLetters: DeadLetterSink;
   /** Cohorts, for model-scope signals (no cameraId). */
   cohorts?: CohortStore;
-  policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
-  now?: () => number;
+  policy: PolicyProvider;
+  now?: Clock;
 }
 
 export interface LifecycleResult {

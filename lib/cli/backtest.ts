@@ -200,7 +200,7 @@ export async function backtestFile(
   return bt.run();
 }
 
-/** Backtests events already in memory (the bench uses this). */
+/** Backtests events already in memory (the fleet-decision tests compare it with the live pipeline). */
 export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): Promise<BacktestResult> {
   const bt = new Backtest(policyFor);
   for (const e of events) bt.add(e);

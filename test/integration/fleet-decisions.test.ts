@@ -18,7 +18,7 @@ import { cohortCounts, type CohortSignal } from '../../lib/core/cohort.js';
 import { parsePolicy } from '../../lib/core/policy.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { backtestEvents } from '../../lib/cli/backtest.js';
-import { seededRandom } from '../support/faults.js';
+import { seededRandom } from '../../lib/local/faults.js';
 import { rm } from 'node:fs/promises';
 import { PolicyStore } from '../../lib/adapters/policy-store.js';
 import { formatBusEvent } from '../../lib/cli/events-tail.js';

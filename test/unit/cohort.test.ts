@@ -21,7 +21,7 @@ import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
 import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
 import { parsePolicy, PolicyError, type PolicyInput } from '../../lib/core/policy.js';
 import { backtestEvents } from '../../lib/cli/backtest.js';
-import { seededRandom } from '../support/faults.js';
+import { seededRandom } from '../../lib/local/faults.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
 
 const MIN = 60_000;
