@@ -22,7 +22,8 @@ export async function sweepOutboxes(
       { cohorts: deps.cohorts, publisher: deps.publisher },
       { nowMs: opts.nowMs, graceMs: opts.graceMs, maxCohorts: opts.maxCameras },
     );
-    result.cohorts = new Set(c.published.map((t) => `${t.detail.modelVersion}#${t.detail.modality}`)).size;
+    const cohorts = new Set(c.published.map((t) => `${t.detail.modelVersion}#${t.detail.modality}`)).size;
+    if (cohorts > 0) result.cohorts = cohorts;
     result.published += c.published.length;
   }
   for (const cameraId of await deps.store.pendingOutboxes(opts.nowMs - opts.graceMs, opts.maxCameras)) {
