@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { runDemo, type DemoProgress } from '../lib/demo/run-demo.js';
+import { fleetDemoReport, formatFleetSummary, runFleetDemo } from '../lib/demo/fleet-demo.js';
 import { demoReport } from '../lib/demo/report.js';
 import { formatSummary } from '../lib/demo/summary.js';
 import { writeHtmlReport } from '../lib/report/html-report.js';
@@ -30,8 +31,19 @@ const program = new Command('demo')
   .option('--seed <n>', 'random seed (same seed, same fleet)', positiveInt('--seed'), FLEET_DEFAULTS.seed)
   .option('--report <path>', 'HTML report to write', 'reports/demo-report.html')
   .option('--no-progress', 'no progress bar (plain lines only)')
+  .option(
+    '--fleet',
+    'the fleet-decisions demo instead: three models, a staggered drift, a lone camera (docs/fleet-decisions.md)',
+  )
   .parse();
-const opts = program.opts<{ cameras: number; hours: number; seed: number; report: string; progress: boolean }>();
+const opts = program.opts<{
+  cameras: number;
+  hours: number;
+  seed: number;
+  report: string;
+  progress: boolean;
+  fleet?: boolean;
+}>();
 
 const simClock = (p: DemoProgress) =>
   `${((p.simulatedMs - p.startMs) / 3600_000).toFixed(1)}/${((p.endMs - p.startMs) / 3600_000).toFixed(0)} h`;
@@ -91,7 +103,18 @@ function progressReporter(interactive: boolean) {
   };
 }
 
+async function fleetMain(): Promise<number> {
+  console.log(`VisuTility Monitor fleet-decisions demo: 3 models, 61 cameras, 3 simulated hours, seed ${opts.seed}`);
+  const run = await runFleetDemo({ seed: opts.seed });
+  const reportPath = resolve(opts.report.replace(/demo-report\.html$/, 'fleet-demo-report.html'));
+  await writeHtmlReport(reportPath, fleetDemoReport(run));
+  console.log(formatFleetSummary(run));
+  console.log(`\nreport: ${reportPath}`);
+  return run.ok ? 0 : 1;
+}
+
 async function main(): Promise<number> {
+  if (opts.fleet) return fleetMain();
   const interactive = opts.progress && process.stdout.isTTY === true && !process.env.CI;
   const progress = progressReporter(interactive);
   console.log(`VisuTility Monitor demo: ${opts.cameras} cameras, ${opts.hours} simulated hours, seed ${opts.seed}`);

@@ -9,7 +9,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CameraStateStore } from '../adapters/state-store.js';
-import { DEAD_LETTER_ATTRIBUTES, INGEST, STATE_TABLE } from '../resources.js';
+import { DEAD_LETTER_ATTRIBUTES, ENV, INGEST, STATE_TABLE } from '../resources.js';
+import { DEFAULT_POLICY_INPUT, parsePolicy } from '../core/policy.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../local/event-source-mapping.js';
 import { injectFaults, type FaultRule } from '../local/faults.js';
 import { drainQueue, queueDepth } from '../local/queues.js';
@@ -263,6 +264,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       throw new Error('runDemo can run once per process: the ingest handler module has already read its environment');
     }
     Object.assign(process.env, functionEnv(stack));
+    // These scenarios judge each camera alone (retrainScope "camera"); model-scope decisions over
+    // cohorts have their own demo (lib/demo/fleet-demo.ts, npm run demo -- --fleet).
+    process.env[ENV.defaultPolicy] ??= JSON.stringify(parsePolicy({ ...DEFAULT_POLICY_INPUT, retrainScope: 'camera' }));
     // The demo reports injected faults and rejections itself; the handler's own logs stay quiet unless asked for.
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     handlerEndpoint = moto.endpoint;

@@ -82,6 +82,16 @@ export function countRequests(
           return out;
         }
         const out = await next(args);
+        // Cohort items (fleet decisions): an update is billed by the larger of the item before and after;
+        // the adapters ask for the item after (ALL_NEW) where it matters, else it is a small head write.
+        if (name === 'DynamoDB.UpdateItem') {
+          const units = writeUnits(out.output.Attributes ? itemSizeBytes(out.output.Attributes) : 1);
+          c.writes.push({ key: input.Key?.[partitionKey]?.S ?? keyOf(input.Key), bytes: 0, units });
+          c.writeUnits += units;
+        }
+        if (name === 'DynamoDB.BatchGetItem')
+          for (const items of Object.values(out.output.Responses ?? {}) as Record<string, AttributeValue>[][])
+            for (const item of items) c.readUnits += readUnits(itemSizeBytes(item), true);
         if (name === 'DynamoDB.GetItem')
           c.readUnits += readUnits(out.output.Item ? itemSizeBytes(out.output.Item) : 0, input.ConsistentRead === true);
         return out;

@@ -16,6 +16,7 @@ import { startCountedMoto, startDynamoDbLocal } from './emulators.js';
 import { benchInProcess } from './in-process.js';
 import { PRICES } from './prices.js';
 import { formatTable, type Row } from './table.js';
+import { benchCohortBurst, benchCohortCost, type BurstResult, type CohortCostResult } from './cohorts.js';
 
 const quick = process.argv.includes('--quick');
 const outArg = process.argv.indexOf('--out');
@@ -32,6 +33,8 @@ const P = quick
       e2e: { events: 10_000, perMessage: 100, cameras: 50, timeoutS: 45 },
       det: { runs: 200, cap: 2_000 },
       backtest: 50_000,
+      cohortCost: { cameras: 12, batches: 3 },
+      burst: { cameras: 100, invocations: 4 },
     }
   : {
       inProcess: { cameras: 1000, batches: 50, rounds: 3 },
@@ -42,6 +45,8 @@ const P = quick
       e2e: { events: 1_000_000, perMessage: 500, cameras: 1000, timeoutS: 900 },
       det: { runs: 2_000, cap: 20_000 },
       backtest: 500_000,
+      cohortCost: { cameras: 60, batches: 40 },
+      burst: { cameras: 5000, invocations: 8 },
     };
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -77,11 +82,15 @@ const env = await time('moto', () => startCountedMoto());
 let mixes: MixResult[] = [];
 let naive: Awaited<ReturnType<typeof benchNaive>>;
 let xcheck: Awaited<ReturnType<typeof crossCheckCapacity>>;
+let cohortCost: CohortCostResult;
+let burst: BurstResult;
 try {
   for (const k of [1, 10, 100])
     mixes.push(await time(`DynamoDB cost, ${k} event(s)/camera/batch`, () => benchMix(env, k, P.mix)));
   naive = await time('naive port', () => benchNaive(env, P.naive));
   xcheck = await time('DynamoDB Local cross-check', () => crossCheckCapacity(env, P.xcheck, dynamoDbLocal));
+  cohortCost = await time('fleet decisions: cost per 1,000 events', () => benchCohortCost(env, P.cohortCost));
+  burst = await time(`fleet decisions: burst of ${P.burst.cameras} cameras`, () => benchCohortBurst(env, P.burst));
 } finally {
   await env.stop();
   await dynamoDbLocal.then(
@@ -148,6 +157,7 @@ const results = {
   e2eEventsLost: e2e.e2eEventsLost + Math.max(e2e.stateMismatches, 0),
   e2eEvents: e2e.e2eEvents,
   backtestEventsPerSec: Math.round(backtest.eventsPerSec),
+  cohorts: { cost: cohortCost!, burst: burst! },
   detectors: detectors.map((d) => ({
     name: d.name,
     arl0: d.arl0,
@@ -302,6 +312,44 @@ rows.push([
   met(results.e2eEventsLost === 0 && !e2e.timedOut),
 ]);
 rows.push(['peak RSS of the runner', `${n(e2e.peakRssMb)} MB`, '', '', '', '']);
+
+section('Fleet decisions (docs/fleet-decisions.md; moto, real adapters)');
+{
+  const c = cohortCost!,
+    b = burst!;
+  rows.push([
+    `DynamoDB writes / 1,000 events with cohorts (${n(c.events)} events, 100/camera/batch)`,
+    n(c.withCohorts.writesPer1k, 2),
+    `today (camera scope) ${n(c.today.writesPer1k, 2)}`,
+    x(c.withCohorts.writesPer1k, c.today.writesPer1k),
+    '',
+    '',
+  ]);
+  rows.push([
+    'DynamoDB reads / 1,000 events with cohorts',
+    n(c.withCohorts.readsPer1k, 2),
+    `today ${n(c.today.readsPer1k, 2)}`,
+    x(c.withCohorts.readsPer1k, c.today.readsPer1k),
+    '',
+    '',
+  ]);
+  rows.push([
+    'WCU / RCU per 1,000 events with cohorts',
+    `${n(c.withCohorts.wcuPer1k, 2)} / ${n(c.withCohorts.rcuPer1k, 2)}`,
+    `today ${n(c.today.wcuPer1k, 2)} / ${n(c.today.rcuPer1k, 2)}`,
+    x(c.withCohorts.wcuPer1k, c.today.wcuPer1k),
+    '',
+    '',
+  ]);
+  rows.push([
+    `burst: ${n(b.cameras)} cameras of one cohort open episodes at once (${b.wallSeconds} s)`,
+    `${b.modelTriggers} model trigger(s), ${b.lost} lost`,
+    `camera retrains ${b.cameraRetrains}; head conflicts ${b.headConflicts}, stale summaries ${b.staleSummaries}, camera conflicts ${b.cameraConflicts}, redeliveries ${b.redeliveries}, publish retries ${b.publishRetries}`,
+    '',
+    '1 trigger, 0 lost',
+    met(b.modelTriggers === 1 && b.lost === 0 && b.cameraRetrains === 0),
+  ]);
+}
 
 section('Detection quality: ARL0 / ARL1 +1σ / ARL1 +2σ (Monte Carlo, N(0,1), seeded)');
 const cusum = detectors.find((d) => d.name.startsWith('textbook CUSUM'))!;

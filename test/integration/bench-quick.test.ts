@@ -30,6 +30,7 @@ const KEYS = [
   'e2eEventsLost',
   'e2eEvents',
   'backtestEventsPerSec',
+  'cohorts',
   'detectors',
   'machine',
   'at',
@@ -47,11 +48,14 @@ describe('npm run bench -- --quick', () => {
 
     const r = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(r).sort()).toEqual([...KEYS].sort());
-    for (const k of KEYS.filter((k) => !['mixes', 'detectors', 'machine', 'at'].includes(k))) {
+    for (const k of KEYS.filter((k) => !['mixes', 'cohorts', 'detectors', 'machine', 'at'].includes(k))) {
       expect(typeof r[k], k).toBe('number');
       expect(Number.isFinite(r[k]), k).toBe(true);
     }
     expect(r.e2eEvents).toBeGreaterThan(0);
+    // Fleet decisions: the burst of one cohort gives exactly one model trigger and loses no camera.
+    expect(r.cohorts.burst).toMatchObject({ modelTriggers: 1, lost: 0, cameraRetrains: 0 });
+    expect(r.cohorts.cost.withCohorts.writesPer1k).toBeGreaterThan(0);
     expect(r.e2eEventsLost).toBe(0);
     // Counted, not timed: the 100-event mix batches 100 events per camera into about one write.
     expect(r.mixes.map((m: { eventsPerCameraPerBatch: number }) => m.eventsPerCameraPerBatch)).toEqual([1, 10, 100]);
