@@ -2,8 +2,8 @@
 // the tarball's contents (compiled JavaScript and .d.ts only, no TypeScript sources or tests), and
 // the tarball installed into a fresh plain Node 24 project: `import { MetricPublisher } from
 // 'visutility-monitor'` in an .mjs file, the `vmon` bin running without tsx (--help, and a backtest
-// with and without the optional echarts peer), and none of aws-cdk-lib, constructs, powertools or tsx
-// pulled in.
+// with and without the optional echarts peer), the @aws-sdk/client-sqs peer installed and none of
+// aws-cdk-lib, constructs, powertools or tsx pulled in.
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
@@ -122,9 +122,11 @@ describe('installed into a plain Node 24 project', () => {
     expect(withReport.stderr).toContain('npm install echarts');
   });
 
-  it('pulls in none of the CDK, Lambda-only or dev packages', () => {
+  it('pulls in the SQS client peer and none of the CDK, Lambda-only or dev packages', () => {
     const modules = join(app, 'node_modules');
     expect(existsSync(join(modules, 'visutility-monitor/dist/lib/index.js'))).toBe(true);
+    // The one required peer (the producer hands its own SQSClient to MetricPublisher): npm installs it.
+    expect(existsSync(join(modules, '@aws-sdk/client-sqs/package.json'))).toBe(true);
     const absent = ['aws-cdk-lib', 'constructs', 'cdk-nag', '@aws-lambda-powertools', 'tsx', 'echarts', 'typescript'];
     expect(absent.filter((m) => existsSync(join(modules, m)))).toEqual([]);
   });
