@@ -17,7 +17,7 @@ export interface CameraUpdateDeps {
   maxWriteAttempts?: number;
   /**
    * Applies cohort member records from the outbox after the state write. Without it (a deployment with
-   * no fleet decisions) they are dropped when the outbox is cleared.
+   * no fleet decisions) records are not kept.
    */
   cohortSignals?: CohortSignalApplier;
 }
@@ -69,6 +69,8 @@ export async function updateCamera<R>(
     const state = current.state;
     const pending = state.outbox;
     const m = mutate(state);
+    // Without a cohort applier nothing would read the records: keep them out of the item.
+    if (!deps.cohortSignals) delete state.signals;
     state.outbox = [...pending, ...m.triggers];
     let version = current.version;
     if (m.changed || m.triggers.length > 0) {
