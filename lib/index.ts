@@ -27,4 +27,11 @@ export {
   type Rejection,
   type WireMetricEvent,
 } from './core/metric-event.js';
-export { EVENT_SOURCE, type Trigger, type TriggerDetail } from './core/trigger.js';
+export {
+  EVENT_SOURCE,
+  isModelScope,
+  type ModelTriggerDetail,
+  type Trigger,
+  type TriggerDetail,
+  type TriggerType,
+} from './core/trigger.js';
