@@ -46,7 +46,7 @@ const P = quick
       det: { runs: 2_000, cap: 20_000 },
       backtest: 500_000,
       cohortCost: { cameras: 60, batches: 40 },
-      burst: { cameras: 5000, invocations: 8 },
+      burst: { cameras: 2000, invocations: 8 },
     };
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
