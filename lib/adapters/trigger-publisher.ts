@@ -1,6 +1,6 @@
 // EventBridge adapter: publishes triggers, retrying only the entries PutEvents reports as failed.
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE, type Trigger } from '../core/trigger.js';
+import { EVENT_SOURCE, publishedDetail, type Trigger } from '../core/trigger.js';
 import { backoffMs, sleep } from './retry.js';
 
 const MAX_ENTRIES = 10;
@@ -26,6 +26,8 @@ export class TriggerPublisher {
     private readonly eventBridge: EventBridgeClient,
     private readonly eventBusName: string,
     private readonly maxAttempts = 4,
+    /** The stack's datasetLocatorTemplate: each action trigger's datasetLocator is filled from it. */
+    private readonly datasetLocatorTemplate?: string,
   ) {}
 
   private entry(t: Trigger): PutEventsRequestEntry {
@@ -33,7 +35,7 @@ export class TriggerPublisher {
       EventBusName: this.eventBusName,
       Source: EVENT_SOURCE,
       DetailType: t.detailType,
-      Detail: JSON.stringify(t.detail),
+      Detail: JSON.stringify(publishedDetail(t, this.datasetLocatorTemplate, Date.now())),
       Resources: [],
     };
   }
