@@ -120,6 +120,12 @@ export const LIFECYCLE_PATTERN = { 'detail-type': [...LIFECYCLE_DETAIL_TYPES] };
  */
 export const PIPELINE_TARGET_DEFAULTS = { detailTypes: ['RetrainingRequested'], scopes: ['model'] } as const;
 
+/**
+ * How EventBridge retries starting a pipeline. Shorter than the queue targets' 24 h: a start that
+ * fails for an hour (missing pipeline parameter, denied role) should reach the DLQ and its alarm soon.
+ */
+export const PIPELINE_TARGET_RETRY = { attempts: 8, maxEventAgeSeconds: 3600 };
+
 /** The pattern of a training-pipeline target's rule on the monitor bus. */
 export const pipelineTargetPattern = (detailTypes: readonly string[], scopes: readonly string[]) => ({
   source: [EVENT_SOURCE],
