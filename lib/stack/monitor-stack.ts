@@ -346,9 +346,8 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, 'IngestLogGroupName', { value: ingest.logGroup.logGroupName });
     new CfnOutput(this, 'AlarmTopicArn', { value: ops.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: names.dashboard });
-    pipelineTargets.deadLetterQueues.forEach(
-      (q, i) => new CfnOutput(this, `PipelineTargetDeadLetterQueueUrl${i}`, { value: q.queueUrl }),
-    );
+    for (const [i, q] of pipelineTargets.deadLetterQueues.entries())
+      new CfnOutput(this, `PipelineTargetDeadLetterQueueUrl${i}`, { value: q.queueUrl });
   }
 }
 
