@@ -230,7 +230,9 @@ export async function runClosedLoop(ctx: ClosedLoopContext): Promise<ClosedLoopR
   if (result.retrainsAfterDeploy !== 0) result.problems.push('retraining requested again after the deploy');
   if (result.duplicatesDropped !== 1) result.problems.push('the duplicate request was not dropped');
   result.ok = result.problems.length === 0;
-  result.timeline.sort((a, b) => a.t - b.t);
+  // At the same minute, what the monitor published comes before what others did about it.
+  const rank = (m: LoopMoment) => (m.what.startsWith('monitor publishes') ? 0 : 1);
+  result.timeline.sort((a, b) => a.t - b.t || rank(a) - rank(b));
   return result;
 }
 
