@@ -15,15 +15,22 @@ import {
   type Parameter,
 } from '@aws-sdk/client-sagemaker';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
+import type { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
 import { LOCAL_REGION } from '../../lib/local/moto-server.js';
 import { PolicyStore } from '../../lib/adapters/policy-store.js';
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
 import { SAGEMAKER_EVENTS, sageMakerParameterList } from '../../lib/resources.js';
-import { drain, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
+import {
+  drain,
+  startLocalAws,
+  startMonitorHandlers,
+  useFunctionEnv,
+  waitFor,
+  type LocalAws,
+} from '../support/local-aws.js';
 import { schemaErrors } from '../support/schemas.js';
-import { wireEvent } from '../support/fixtures.js';
+import { retrainOnDrift, wireEvent } from '../support/fixtures.js';
 
 const PIPELINE_NAME = 'retrain-camera-model';
 const PIPELINE_ARN = `arn:aws:sagemaker:${LOCAL_REGION}:123456789012:pipeline/${PIPELINE_NAME}`;
@@ -47,20 +54,7 @@ beforeAll(async () => {
     }),
   );
   expect(created.PipelineArn).toBe(PIPELINE_ARN);
-  const ingest = await import('../../functions/ingest.js');
-  const lifecycle = await import('../../functions/model-lifecycle.js');
-  mappings.push(
-    new LocalEventSourceMapping(aws.sqs, ingest.handler, {
-      queueUrl: aws.stack.ingestQueueUrl,
-      batchSize: 10,
-      maxBatchingWindowMs: 100,
-    }).start(),
-    new LocalEventSourceMapping(aws.sqs, lifecycle.handler, {
-      queueUrl: aws.stack.lifecycleQueueUrl,
-      batchSize: 10,
-      pollers: 1,
-    }).start(),
-  );
+  mappings.push(...(await startMonitorHandlers(aws)));
 });
 
 afterAll(async () => {
@@ -115,30 +109,9 @@ async function putSageMakerEvent(json: string) {
   expect(r.FailedEntryCount).toBe(0);
 }
 
-async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  let v = await read();
-  for (const until = Date.now() + timeoutMs; !done(v) && Date.now() < until; v = await read())
-    await new Promise((r) => setTimeout(r, 200));
-  return v;
-}
-
 describe('closed loop from SageMaker events', () => {
   it('a trigger starts an execution, its success and the approved package reset the camera and lift suppression', async () => {
-    await new PolicyStore(aws.ddb, aws.stack.tableName).put('camera:camS', {
-      id: 'loop',
-      cooldownSeconds: 0,
-      detectors: [
-        {
-          id: 'drift',
-          kind: 'window-mean',
-          metric: 'DriftScore',
-          action: 'RetrainingRequested',
-          windowSize: 1,
-          threshold: 0.5,
-          hysteresis: 0,
-        },
-      ],
-    });
+    await new PolicyStore(aws.ddb, aws.stack.tableName).put('camera:camS', retrainOnDrift(1));
     await new Promise((r) => setTimeout(r, 1100)); // policy cache TTL
     const ev = (i: number, value: number, model_version = 'det-v1') =>
       wireEvent({ camera_id: 'camS', value, i, model_version });

@@ -6,12 +6,19 @@
 // the reported time and the deployed version recorded; healthy values on the new model then decide nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
+import type { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { SimulatedTrainingPipeline, type TrainingRun } from '../../lib/local/training-pipeline.js';
 import { PolicyStore } from '../../lib/adapters/policy-store.js';
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
-import { drain, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
-import { BASE_TIME, wireEvent } from '../support/fixtures.js';
+import {
+  drain,
+  startLocalAws,
+  startMonitorHandlers,
+  useFunctionEnv,
+  waitFor,
+  type LocalAws,
+} from '../support/local-aws.js';
+import { BASE_TIME, retrainOnDrift, wireEvent } from '../support/fixtures.js';
 
 let aws: LocalAws;
 let pipeline: SimulatedTrainingPipeline;
@@ -24,21 +31,7 @@ const phases: [string, TrainingRun['triggerId']][] = [];
 beforeAll(async () => {
   aws = await startLocalAws({ visibilityTimeoutSeconds: 2 });
   useFunctionEnv(aws.stack, { POLICY_CACHE_SECONDS: '1' });
-  const ingest = await import('../../functions/ingest.js');
-  const lifecycle = await import('../../functions/model-lifecycle.js');
-  mappings.push(
-    new LocalEventSourceMapping(aws.sqs, ingest.handler, {
-      queueUrl: aws.stack.ingestQueueUrl,
-      batchSize: 10,
-      maxBatchingWindowMs: 50,
-      pollers: 1,
-    }).start(),
-    new LocalEventSourceMapping(aws.sqs, lifecycle.handler, {
-      queueUrl: aws.stack.lifecycleQueueUrl,
-      batchSize: 10,
-      pollers: 1,
-    }).start(),
-  );
+  mappings.push(...(await startMonitorHandlers(aws, { maxBatchingWindowMs: 50, pollers: 1 })));
   pipeline = new SimulatedTrainingPipeline(aws.sqs, aws.eventBridge, {
     queueUrl: aws.stack.retrainingQueueUrl,
     eventBusName: aws.stack.eventBusName,
@@ -56,12 +49,6 @@ afterAll(async () => {
 });
 
 const cameras = () => new CameraStateStore(aws.ddb, aws.stack.tableName);
-async function waitFor<T>(read: () => Promise<T> | T, done: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  let v = await read();
-  for (const until = Date.now() + timeoutMs; !done(v) && Date.now() < until; v = await read())
-    await new Promise((r) => setTimeout(r, 100));
-  return v;
-}
 /** Sends DriftScores one simulated minute apart, advancing the clock. */
 async function sendAt(minute: number, values: number[], model_version: string) {
   const events = values.map((value, k) => {
@@ -76,21 +63,7 @@ async function sendAt(minute: number, values: number[], model_version: string) {
 
 describe('simulated training pipeline (local loop)', () => {
   it('trains once per triggerId, suppresses while training, then deploys: reset and recovery', async () => {
-    await new PolicyStore(aws.ddb, aws.stack.tableName).put('camera:camT', {
-      id: 'loop',
-      cooldownSeconds: 0,
-      detectors: [
-        {
-          id: 'drift',
-          kind: 'window-mean',
-          metric: 'DriftScore',
-          action: 'RetrainingRequested',
-          windowSize: 2,
-          threshold: 0.5,
-          hysteresis: 0,
-        },
-      ],
-    });
+    await new PolicyStore(aws.ddb, aws.stack.tableName).put('camera:camT', retrainOnDrift(2));
     await new Promise((r) => setTimeout(r, 1100)); // policy cache TTL
 
     await sendAt(0, [0.1, 0.9, 0.9], 'det-v1');

@@ -105,28 +105,28 @@ describe('trigger payload from applyEvents', () => {
   });
 });
 
-describe('dataset locator', () => {
-  const detail = (over: Partial<TriggerDetail> = {}): TriggerDetail => ({
-    schemaVersion: TRIGGER_SCHEMA_VERSION,
-    triggerId: '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f51',
-    episodeId: '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f52',
-    cameraId: 'dock/cam 3',
-    modality: 'Thermal',
-    metric: 'DriftScore',
-    detector: 'drift',
-    detectorKind: 'window-mean',
-    policyId: 'p',
-    statistic: 0.8,
-    threshold: 0.5,
-    sampleCount: 3,
-    firstEventAt: '2026-11-27T08:00:05.000Z',
-    lastEventAt: '2026-11-27T08:00:07.000Z',
-    scope: 'camera',
-    currentWindow: { from: '2026-11-27T08:00:05.000Z', to: '2026-11-27T08:00:07.000Z' },
-    referenceWindow: { from: '2026-11-27T07:00:00.000Z', to: '2026-11-27T08:00:05.000Z', modelVersion: 'det-v4' },
-    ...over,
-  });
+const detail = (over: Partial<TriggerDetail> = {}): TriggerDetail => ({
+  schemaVersion: TRIGGER_SCHEMA_VERSION,
+  triggerId: '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f51',
+  episodeId: '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f52',
+  cameraId: 'dock/cam 3',
+  modality: 'Thermal',
+  metric: 'DriftScore',
+  detector: 'drift',
+  detectorKind: 'window-mean',
+  policyId: 'p',
+  statistic: 0.8,
+  threshold: 0.5,
+  sampleCount: 3,
+  firstEventAt: '2026-11-27T08:00:05.000Z',
+  lastEventAt: '2026-11-27T08:00:07.000Z',
+  scope: 'camera',
+  currentWindow: { from: '2026-11-27T08:00:05.000Z', to: '2026-11-27T08:00:07.000Z' },
+  referenceWindow: { from: '2026-11-27T07:00:00.000Z', to: '2026-11-27T08:00:05.000Z', modelVersion: 'det-v4' },
+  ...over,
+});
 
+describe('dataset locator', () => {
   it('fills every placeholder from the detail, URI-encoded so a camera id cannot add path segments', () => {
     expect(fillDatasetLocator(LOCATOR, detail())).toBe(
       's3://frames/det-v4/Thermal/dock%2Fcam%203/2026-11-27T08:00:05.000Z/2026-11-27T08:00:07.000Z',
@@ -155,23 +155,7 @@ describe('dataset locator', () => {
 
 describe('publishedDetail fallbacks', () => {
   it('fills scope and both windows for a builder that left them out, so every mapped path exists', () => {
-    const bare = {
-      schemaVersion: TRIGGER_SCHEMA_VERSION,
-      triggerId: '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f53',
-      episodeId: '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f54',
-      cameraId: 'cam-1',
-      modality: 'Rgb',
-      metric: 'DriftScore',
-      detector: 'drift',
-      detectorKind: 'window-mean',
-      policyId: 'p',
-      statistic: 0.8,
-      threshold: 0.5,
-      sampleCount: 3,
-      firstEventAt: '2026-11-27T08:00:05.000Z',
-      lastEventAt: '2026-11-27T08:00:07.000Z',
-      modelVersion: 'm2',
-    } satisfies TriggerDetail;
+    const { scope: _s, currentWindow: _c, referenceWindow: _r, ...bare } = detail({ modelVersion: 'm2' });
     const d = publishedDetail({ detailType: 'RetrainingRequested', detail: bare }, undefined, 0);
     expect(d).toMatchObject({
       scope: 'camera',
