@@ -16,23 +16,9 @@ import {
   type TriggerDetail,
 } from '../../lib/core/trigger.js';
 import { toEvents } from '../support/streams.js';
-import { BASE_TIME, wireEvent, type WireEvent } from '../support/fixtures.js';
+import { BASE_TIME, retrainOnDrift, wireEvent, type WireEvent } from '../support/fixtures.js';
 
-const policy = parsePolicy({
-  id: 'p',
-  cooldownSeconds: 0,
-  detectors: [
-    {
-      id: 'drift',
-      kind: 'window-mean',
-      metric: 'DriftScore',
-      action: 'RetrainingRequested',
-      windowSize: 3,
-      threshold: 0.5,
-      hysteresis: 0,
-    },
-  ],
-});
+const policy = parsePolicy(retrainOnDrift(3));
 const at = (i: number) => new Date(BASE_TIME + i * 1000).toISOString();
 const send = (state: ReturnType<typeof emptyState>, events: (Partial<WireEvent> & { i: number })[]) =>
   applyEvents(state, toEvents(events.map((e) => wireEvent({ camera_id: 'cam-7', ...e }))), policy).triggers;
