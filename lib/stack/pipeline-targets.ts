@@ -1,7 +1,7 @@
 // Training pipelines EventBridge starts straight from the monitor bus (CDK context sageMakerPipelineArn,
 // stateMachineArn), and the rules that bring SageMaker's own results back to the lifecycle queue.
 // Each target: its own least-privilege role, retry policy, dead-letter queue and an alarm on it.
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Rule, type CfnRule, type IEventBus, type IRuleTarget, type RuleTargetConfig } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
@@ -116,7 +116,7 @@ export class PipelineTargets extends Construct {
           );
         }
       } else {
-        new Rule(this, 'StateMachineRule', {
+        const rule = new Rule(this, 'StateMachineRule', {
           ruleName: names.stateMachineRule,
           description: `Starts the state machine with the whole event on ${target.detailTypes.join(', ')} (${target.scopes.join(', ')} scope)`,
           eventBus: bus,
@@ -130,6 +130,11 @@ export class PipelineTargets extends Construct {
             }),
           ],
         });
+        // An env-agnostic stack cannot compare its region with the ARN's; the target must be in the stack's own.
+        Annotations.of(rule).acknowledgeWarning(
+          '@aws-cdk/aws-events:ruleUnresolvedEnvironment',
+          'The state machine is in the account and region the stack is deployed to (documented).',
+        );
       }
       ops.watchDeadLetterQueue(
         `${scopeId}DeadLetterAlarm`,
