@@ -1,7 +1,7 @@
 // SageMaker adapter: the parameters a pipeline execution was started with. The SDK client is loaded
 // on the first SageMaker event only, so the lifecycle function's cold start does not pay for it.
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import type { PipelineExecutionParameters } from '../app/sagemaker-events.js';
+import type { PipelineExecutionParameters } from '../app/ports.js';
 
 export class SageMakerPipelineExecutions implements PipelineExecutionParameters {
   private client?: Promise<{ client: SageMakerClient; sdk: typeof import('@aws-sdk/client-sagemaker') }>;

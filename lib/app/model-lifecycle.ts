@@ -4,13 +4,12 @@
 import * as z from 'zod/mini';
 import { applyModelLifecycle } from '../core/camera-state.js';
 import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
-import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
-import type { DeadLetterQueue } from '../adapters/dead-letter.js';
 import { LIFECYCLE_DETAIL_TYPES } from '../resources.js';
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
-import { isSageMakerEvent, translateSageMakerEvent, type PipelineExecutionParameters } from './sagemaker-events.js';
-import type { IngestRecord, PolicyLookup } from './ingest-batch.js';
+import { isSageMakerEvent, translateSageMakerEvent } from './sagemaker-events.js';
+import type { IngestRecord } from './ingest-batch.js';
+import type { Clock, DeadLetterSink, PipelineExecutionParameters, PolicyProvider } from './ports.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
 export const LifecycleEnvelopeSchema = z.looseObject({
@@ -33,11 +32,11 @@ export const LifecycleEnvelopeSchema = z.looseObject({
 });
 
 export interface LifecycleDeps extends CameraUpdateDeps {
-  deadLetters: DeadLetterQueue;
+  deadLetters: DeadLetterSink;
   /** Reads SageMaker pipeline execution parameters; SageMaker events are rejected without it. */
   pipelineExecutions?: PipelineExecutionParameters;
-  policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
-  now?: () => number;
+  policy: PolicyProvider;
+  now?: Clock;
 }
 
 export interface LifecycleResult {

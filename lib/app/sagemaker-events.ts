@@ -4,11 +4,7 @@
 // the monitor's trigger set when EventBridge started it (resources.ts SAGEMAKER_PIPELINE_PARAMETERS).
 import { MODALITIES, type Modality } from '../core/metric-event.js';
 import { SAGEMAKER_EVENTS, type SageMakerPipelineParameter } from '../resources.js';
-
-/** Port: the parameters an execution was started with (SageMaker ListPipelineParametersForExecution). */
-export interface PipelineExecutionParameters {
-  parameters(executionArn: string): Promise<Record<string, string>>;
-}
+import type { PipelineExecutionParameters } from './ports.js';
 
 /** The lifecycle envelope the lifecycle path reads (what a pipeline would put on the monitor bus). */
 export interface LifecycleEnvelope {

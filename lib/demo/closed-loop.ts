@@ -4,18 +4,13 @@
 // model trains, then the baseline reset at deployment and recovery on the new model.
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteMessageBatchCommand,
-  PurgeQueueCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CameraStateStore } from '../adapters/state-store.js';
 import type { CameraState } from '../core/camera-state.js';
 import { LocalEventSourceMapping } from '../local/event-source-mapping.js';
 import type { LocalStack } from '../local/local-stack.js';
+import { drainQueue } from '../local/queues.js';
 import { SimulatedTrainingPipeline, type TrainingRun } from '../local/training-pipeline.js';
 import { mulberry32 } from '../sim/prng.js';
 import type { ReportChart, ReportTable } from '../report/html-report.js';
@@ -128,9 +123,7 @@ export async function runClosedLoop(ctx: ClosedLoopContext): Promise<ClosedLoopR
   }).start();
 
   const readTap = async () => {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.tapQueueUrl, MaxNumberOfMessages: 10 }));
-    const msgs = r.Messages ?? [];
-    for (const m of msgs) {
+    for (const m of await drainQueue(sqs, stack.tapQueueUrl)) {
       const e = JSON.parse(m.Body!) as { 'detail-type': string; detail: Record<string, unknown> };
       if (e.detail.cameraId !== LOOP_CAMERA) continue;
       const t = Date.parse(String(e.detail.lastEventAt ?? e.detail.firstEventAt));
@@ -138,13 +131,6 @@ export async function runClosedLoop(ctx: ClosedLoopContext): Promise<ClosedLoopR
       result.published.push({ t, type: e['detail-type'], ...(resolvedBy ? { resolvedBy } : {}) });
       note(t, `monitor publishes ${e['detail-type']}${resolvedBy ? ` (resolved by ${resolvedBy})` : ''}`);
     }
-    if (msgs.length)
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: stack.tapQueueUrl,
-          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-        }),
-      );
   };
   const random = mulberry32(ctx.seed);
   let sent = 0;

@@ -5,7 +5,8 @@
 // what is rejected with a reason. The execution parameters come from an in-memory port.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { translateSageMakerEvent, type PipelineExecutionParameters } from '../../lib/app/sagemaker-events.js';
+import { translateSageMakerEvent } from '../../lib/app/sagemaker-events.js';
+import type { PipelineExecutionParameters } from '../../lib/app/ports.js';
 import { LifecycleEnvelopeSchema } from '../../lib/app/model-lifecycle.js';
 import { ModelLifecycleDetailSchema } from '../../lib/core/event-schemas.js';
 

@@ -16,11 +16,12 @@ import {
   type TriggerDetail,
 } from '../../lib/core/trigger.js';
 import { toEvents } from '../support/streams.js';
-import { BASE_TIME, retrainOnDrift, wireEvent, type WireEvent } from '../support/fixtures.js';
+import { BASE_TIME, retrainOnDrift, wireEvent } from '../support/fixtures.js';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 
 const policy = parsePolicy(retrainOnDrift(3));
 const at = (i: number) => new Date(BASE_TIME + i * 1000).toISOString();
-const send = (state: ReturnType<typeof emptyState>, events: (Partial<WireEvent> & { i: number })[]) =>
+const send = (state: ReturnType<typeof emptyState>, events: (Partial<WireMetricEvent> & { i: number })[]) =>
   applyEvents(state, toEvents(events.map((e) => wireEvent({ camera_id: 'cam-7', ...e }))), policy).triggers;
 const LOCATOR = 's3://frames/{modelVersion}/{modality}/{cameraId}/{from}/{to}';
 
