@@ -35,7 +35,13 @@ export function monitorWiring(obs: Observability) {
     numberEnv(ENV.policyCacheSeconds, POLICY_CACHE_SECONDS) * 1000,
     fallback,
   );
-  const publisher = new ObservedTriggerPublisher(obs.logger, clients.eventBridge, requireEnv(ENV.eventBusName));
+  const publisher = new ObservedTriggerPublisher(
+    obs.logger,
+    clients.eventBridge,
+    requireEnv(ENV.eventBusName),
+    undefined,
+    process.env[ENV.datasetLocatorTemplate] || undefined,
+  );
   const cohorts = new DynamoCohortStore(clients.dynamodb, tableName);
   const policy = () => policies.lookup();
   return {

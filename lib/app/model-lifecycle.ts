@@ -1,52 +1,42 @@
 // The closed loop: a RetrainingCompleted or ModelDeployed event from the training pipeline resets
-// the camera's baselines, resolves its alerts and lifts the retrain-in-flight suppression.
+// the camera's baselines, resolves its alerts and lifts the retrain-in-flight suppression. SageMaker's
+// own pipeline-execution and model-package events are read too (sagemaker-events.ts translates them).
 import * as z from 'zod/mini';
 import { applyModelLifecycle } from '../core/camera-state.js';
 import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
 import type { Trigger } from '../core/trigger.js';
 import { LIFECYCLE_DETAIL_TYPES } from '../resources.js';
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import { isSageMakerEvent, translateSageMakerEvent } from './sagemaker-events.js';
 import { resetCohort, type CohortStore } from './cohort-signals.js';
 import type { IngestRecord } from './ingest-batch.js';
-import type { Clock, DeadLetterSink, PolicyProvider } from './ports.js';
+import type { Clock, DeadLetterSink, PipelineExecutionParameters, PolicyProvider } from './ports.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
-export const LifecycleEnvelopeSchema = z
-  .looseObject({
-    'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, {
-      error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}`,
-    }),
-    time: z.optional(z.string()),
-    detail: z.looseObject({
-      /** Absent: the whole cohort of modelVersion + modality (model scope). */
-      cameraId: z.optional(
-        z
-          .string({ error: 'detail.cameraId must be a string' })
-          .check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
-      ),
-      modality: z.optional(z.enum(MODALITIES)),
-      modelVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
-      /** The RetrainingRequested this answers, if any (for the record). */
-      triggerId: z.optional(z.string()),
-      /** When it happened (RFC 3339); the envelope's time otherwise. */
-      at: z.optional(z.string()),
-    }),
-  })
-  .check(
-    z.refine(
-      (e) =>
-        e.detail.cameraId !== undefined || (e.detail.modelVersion !== undefined && e.detail.modality !== undefined),
-      {
-        message:
-          'detail.cameraId is required, or detail.modelVersion and detail.modality together (a whole model cohort)',
-        path: ['detail', 'cameraId'],
-      },
+export const LifecycleEnvelopeSchema = z.looseObject({
+  'detail-type': z.enum(LIFECYCLE_DETAIL_TYPES, {
+    error: (i) => `detail-type must be ${LIFECYCLE_DETAIL_TYPES.join(' | ')}, got ${JSON.stringify(i.input)}`,
+  }),
+  time: z.optional(z.string()),
+  detail: z.looseObject({
+    /** The camera; absent for a cohort (model-scope) result, which names modelVersion + modality instead. */
+    cameraId: z.optional(
+      z.string({ error: 'detail.cameraId must be a string' }).check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
     ),
-  );
+    modality: z.optional(z.enum(MODALITIES)),
+    modelVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    /** The RetrainingRequested this answers, if any (for the record). */
+    triggerId: z.optional(z.string()),
+    /** When it happened (RFC 3339); the envelope's time otherwise. */
+    at: z.optional(z.string()),
+  }),
+});
 
 export interface LifecycleDeps extends CameraUpdateDeps {
   deadLetters: DeadLetterSink;
-  /** Cohorts, for model-scope signals (no cameraId). */
+  /** Reads SageMaker pipeline execution parameters; SageMaker events are rejected without it. */
+  pipelineExecutions?: PipelineExecutionParameters;
+  /** Cohorts, for model-scope results (modelVersion + modality, no cameraId). */
   cohorts?: CohortStore;
   policy: PolicyProvider;
   now?: Clock;
@@ -56,6 +46,8 @@ export interface LifecycleResult {
   failedMessageIds: string[];
   applied: number;
   rejected: number;
+  /** SageMaker events that are not the monitor's (an execution it did not start, a status it ignores). */
+  ignored: number;
   triggers: Trigger[];
 }
 
@@ -64,22 +56,45 @@ export async function handleModelLifecycle(
   deps: LifecycleDeps,
 ): Promise<LifecycleResult> {
   const nowMs = (deps.now ?? Date.now)();
-  const result: LifecycleResult = { failedMessageIds: [], applied: 0, rejected: 0, triggers: [] };
+  const result: LifecycleResult = { failedMessageIds: [], applied: 0, rejected: 0, ignored: 0, triggers: [] };
   const policy = await deps.policy();
   for (const rec of records) {
     let parsed;
+    let rejection: string | undefined;
     try {
-      parsed = LifecycleEnvelopeSchema.safeParse(JSON.parse(rec.body));
+      let body: unknown = JSON.parse(rec.body);
+      if (isSageMakerEvent(body) && !deps.pipelineExecutions)
+        rejection = 'SageMaker event, but this function has no SageMaker access (stack context sageMakerPipelineArn)';
+      else if (isSageMakerEvent(body)) {
+        const t = await translateSageMakerEvent(body, deps.pipelineExecutions!);
+        if (t.kind === 'ignored') {
+          result.ignored++;
+          continue;
+        }
+        if (t.kind === 'invalid') rejection = `SageMaker event: ${t.reason}`;
+        else body = t.envelope;
+      }
+      parsed = LifecycleEnvelopeSchema.safeParse(body);
     } catch (err) {
-      parsed = {
-        success: false as const,
-        error: { issues: [{ path: [], message: `body is not valid JSON: ${(err as Error).message}` }] },
-      };
+      if (err instanceof SyntaxError)
+        parsed = {
+          success: false as const,
+          error: { issues: [{ path: [], message: `body is not valid JSON: ${err.message}` }] },
+        };
+      else {
+        // Reading the execution's parameters failed: SQS redelivers, then its DLQ takes it.
+        result.failedMessageIds.push(rec.messageId);
+        continue;
+      }
     }
-    if (!parsed.success) {
-      const reason = parsed.error.issues
-        .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-        .join('; ');
+    if (!rejection && parsed.success && parsed.data.detail.cameraId === undefined)
+      if (!parsed.data.detail.modelVersion || !parsed.data.detail.modality)
+        rejection = 'detail.cameraId is required (or modelVersion and modality for a cohort)';
+      else if (!deps.cohorts) rejection = 'cohort result (modelVersion + modality), but no cohort store is wired';
+    if (rejection || !parsed.success) {
+      const issues = parsed.success ? [] : parsed.error.issues;
+      const reason =
+        rejection ?? issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
       result.rejected++;
       const failed = await deps.deadLetters.send(
         [{ sourceMessageId: rec.messageId, rejection: { index: null, raw: rec.body, reason, errors: [] } }],
@@ -93,16 +108,16 @@ export async function handleModelLifecycle(
       [env.detail.at, env.time]
         .map((t) => (t ? parseRfc3339(t) : NaN))
         .find((t): t is number => typeof t === 'number' && Number.isFinite(t)) ?? nowMs;
-    const cameraId = env.detail.cameraId;
-    if (cameraId === undefined) {
+    if (env.detail.cameraId === undefined) {
+      // Model scope (docs/fleet-decisions.md): close the cohort's episode, lift its in-flight retrain,
+      // and set its reset epoch; its cameras reset lazily on their next update.
       const cohort = { modelVersion: env.detail.modelVersion!, modality: env.detail.modality! };
       try {
-        if (!deps.cohorts) throw new Error('no cohort store wired');
         const policyFor = typeof policy === 'function' ? policy : () => policy;
         const out = await resetCohort(
           cohort,
           { type: env['detail-type'], at: when },
-          { cohorts: deps.cohorts, publisher: deps.publisher, policyFor, policy: policyFor('', cohort.modality) },
+          { cohorts: deps.cohorts!, publisher: deps.publisher, policyFor, policy: policyFor('', cohort.modality) },
           nowMs,
         );
         result.applied++;
@@ -112,6 +127,7 @@ export async function handleModelLifecycle(
       }
       continue;
     }
+    const cameraId = env.detail.cameraId;
     const policyFor = (m: Modality) => (typeof policy === 'function' ? policy(cameraId, m) : policy);
     try {
       const out = await updateCamera(

@@ -12,7 +12,14 @@ import {
   type Policy,
 } from './policy.js';
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
-import { episodeId, isoTime, triggerId, TRIGGER_SCHEMA_VERSION, type Trigger } from './trigger.js';
+import {
+  episodeId,
+  isoTime,
+  triggerId,
+  TRIGGER_SCHEMA_VERSION,
+  UNKNOWN_MODEL_VERSION,
+  type Trigger,
+} from './trigger.js';
 import type { Evaluation } from './detectors/detector.js';
 import { AFFECTED_REFRESH_MS, COHORT_BUCKET_MS, type CohortSignal, type MemberRecord } from './cohort.js';
 
@@ -51,6 +58,8 @@ export interface CameraState {
   alerts: Record<string, AlertState>;
   /** Last model_version seen, by modality. */
   mv: Partial<Record<Modality, string>>;
+  /** Event time (ms) the current model was first seen or reset, by modality: where a trigger's reference window starts. */
+  ms?: Partial<Record<Modality, number>>;
   /** Per action: no new trigger of that action before this event time (ms). */
   cooldown: Partial<Record<ActionType, number>>;
   /** A retrain asked for and not yet reported complete. */
@@ -65,7 +74,7 @@ export interface CameraState {
   /** Sequence of the camera's member records (each cohort keeps only a newer one). */
   cq?: number;
   /** What the camera last told each modality's cohort: model version, affected, activity bucket, newest time. */
-  cs?: Partial<Record<Modality, { mv: string; a: 0 | 1; b: number; l: number }>>;
+  cs?: Partial<Record<Modality, [affected: 0 | 1, newestMs: number]>>;
   /** The cohort reset epoch (event ms) applied, by modality: a newer cohort epoch resets the baselines lazily. */
   ce?: Partial<Record<Modality, number>>;
 }
@@ -161,12 +170,14 @@ function detail(
     firstEventMs?: number;
     lastEventMs?: number;
     changePointMs?: number;
+    baselineModelVersion?: string;
   };
+  const fromMs = firstEventMs ?? changePointMs ?? event.ts;
+  const toMs = lastEventMs ?? event.ts;
   return {
     schemaVersion: TRIGGER_SCHEMA_VERSION,
     triggerId: triggerId(episode, type),
     episodeId: episode,
-    scope: 'camera' as const,
     cameraId: event.camera_id,
     modality: event.modality,
     metric: event.metric,
@@ -176,10 +187,17 @@ function detail(
     statistic: ev.statistic,
     threshold: ev.threshold,
     sampleCount: ev.n,
-    firstEventAt: isoTime(firstEventMs ?? changePointMs ?? event.ts),
-    lastEventAt: isoTime(lastEventMs ?? event.ts),
+    firstEventAt: isoTime(fromMs),
+    lastEventAt: isoTime(toMs),
     ...(changePointMs !== undefined ? { changePointAt: isoTime(changePointMs) } : {}),
     ...(state.mv[event.modality] !== undefined ? { modelVersion: state.mv[event.modality] } : {}),
+    scope: 'camera' as const,
+    currentWindow: { from: isoTime(fromMs), to: isoTime(toMs) },
+    referenceWindow: {
+      from: isoTime(Math.min(state.ms?.[event.modality] ?? fromMs, fromMs)),
+      to: isoTime(fromMs),
+      modelVersion: rest.baselineModelVersion ?? state.mv[event.modality] ?? UNKNOWN_MODEL_VERSION,
+    },
     ...rest,
   };
 }
@@ -201,6 +219,7 @@ export function applyEvents(
   const tags = events.map((e) => idTag(e.id));
   const lastStat: Partial<Record<Modality, Record<string, number>>> = {};
   const touched = new Set<Modality>();
+  const left = new Map<Modality, string>();
   const cameraId = events[0]?.camera_id;
   if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
 
@@ -226,7 +245,14 @@ export function applyEvents(
     stats.applied++;
     touched.add(event.modality);
     if (outcome === 'late') stats.late++;
-    if (event.model_version !== undefined && outcome === 'newest') state.mv[event.modality] = event.model_version;
+    if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
+      if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
+      // The camera leaves its old cohort (a record for it at the end of the batch).
+      const old = state.mv[event.modality];
+      if (old !== undefined && state.cs?.[event.modality]) left.set(event.modality, old);
+      state.mv[event.modality] = event.model_version;
+    }
+    if (state.ms?.[event.modality] === undefined) (state.ms ??= {})[event.modality] = event.ts;
     const resetAt = state.reset[event.modality];
     const window = resetAt === undefined ? entries : entries.filter((e) => e.ts > resetAt);
     if (window.length === 0) continue;
@@ -288,7 +314,8 @@ export function applyEvents(
   }
   for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
   if (cameraId !== undefined)
-    for (const m of touched) cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0);
+    for (const m of touched)
+      cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m));
   return { state, triggers, stats };
 }
 
@@ -313,10 +340,10 @@ function cohortSignal(
   policy: Policy,
   stats: Record<string, number> | undefined,
   applied: boolean,
+  leftVersion: string | undefined,
 ) {
   if (!applied) return;
   const mv = state.mv[modality];
-  const last = state.cs?.[modality];
   const emit = (cohortMv: string, rec: Omit<MemberRecord, 'q'>) => {
     state.cq = (state.cq ?? 0) + 1;
     (state.signals ??= []).push({
@@ -325,10 +352,14 @@ function cohortSignal(
       rec: { q: state.cq, ...rec },
     });
   };
-  const epoch = (v: string) => (last?.mv === v ? (state.ce?.[modality] ?? 0) : 0);
-  if (last && (last.mv !== mv || policy.retrainScope !== 'model')) {
-    emit(last.mv, { a: 0, l: last.l, b: last.b, r: epoch(last.mv), x: 1 });
+  const last = state.cs?.[modality];
+  const oldVersion = leftVersion ?? (last && policy.retrainScope !== 'model' ? mv : undefined);
+  if (last && oldVersion !== undefined) {
+    const l = last[1];
+    emit(oldVersion, { a: 0, l, b: Math.floor(l / COHORT_BUCKET_MS), r: state.ce?.[modality] ?? 0, x: 1 });
     delete state.cs![modality];
+    // The reset epoch belonged to the old cohort.
+    if (leftVersion !== undefined) delete state.ce?.[modality];
   }
   if (mv === undefined || policy.retrainScope !== 'model') return;
   const newest = streamNewest(state, modality);
@@ -353,9 +384,9 @@ function cohortSignal(
   const current = state.cs?.[modality];
   const due =
     !current ||
-    current.a !== affected ||
-    bucket > current.b ||
-    (affected === 1 && newest - current.l >= AFFECTED_REFRESH_MS);
+    current[0] !== affected ||
+    bucket > Math.floor(current[1] / COHORT_BUCKET_MS) ||
+    (affected === 1 && newest - current[1] >= AFFECTED_REFRESH_MS);
   if (!due) return;
   const rec: Omit<MemberRecord, 'q'> = { a: affected, l: newest, b: bucket, r: state.ce?.[modality] ?? 0 };
   if (affected) {
@@ -367,7 +398,7 @@ function cohortSignal(
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
   if (known.length) rec.s = Object.fromEntries(known);
   emit(mv, rec);
-  (state.cs ??= {})[modality] = { mv, a: affected, b: bucket, l: newest };
+  (state.cs ??= {})[modality] = [affected, newest];
 }
 
 /**
@@ -456,7 +487,10 @@ export function applyModelLifecycle(
   }
   for (const m of MODALITIES) {
     if (!touches(m)) continue;
-    if (Object.keys(state.streams).some((k) => k.startsWith(`${m}.`))) state.reset[m] = signal.at;
+    if (Object.keys(state.streams).some((k) => k.startsWith(`${m}.`))) {
+      state.reset[m] = signal.at;
+      (state.ms ??= {})[m] = signal.at;
+    }
     if (signal.modelVersion !== undefined && state.mv[m] !== undefined) state.mv[m] = signal.modelVersion;
   }
   delete state.inFlight;

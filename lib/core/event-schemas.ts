@@ -4,10 +4,29 @@
 import * as z from 'zod'; // namespace import keeps zod's locales out of Lambda bundles
 import { METRICS, MODALITIES, MetricEventSchema } from './metric-event.js';
 import { ACTIONS, PolicySchema } from './policy.js';
-import { TRIGGER_SCHEMA_VERSION } from './trigger.js';
+import { TRIGGER_SCHEMA_VERSION, TRIGGER_SCOPES } from './trigger.js';
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+const timeWindow = z.object({ from: isoTime, to: isoTime }).strict();
+
+/** What a training pipeline reads from an action trigger (publishedDetail fills them on every action). */
+const PAYLOAD = {
+  currentWindow: timeWindow
+    .optional()
+    .describe('Time span of the values that fired (the data a retrain should look at). Always set on actions.'),
+  referenceWindow: timeWindow
+    .extend({
+      modelVersion: z.string().describe('The model the baseline belongs to; "unknown" when never reported.'),
+    })
+    .strict()
+    .optional()
+    .describe('The baseline judged against: since the model was first seen or last reset, up to the current window.'),
+  datasetLocator: z
+    .string()
+    .optional()
+    .describe("The stack's datasetLocatorTemplate filled from this detail (when the stack sets one)."),
+};
 
 /** Fields every published detail carries: what was decided, by what, on which data. */
 const TriggerBase = z.object({
@@ -16,10 +35,6 @@ const TriggerBase = z.object({
     'Deterministic: the same camera + modality + detector + episode + type gives the same id. Deduplicate on it.',
   ),
   episodeId: uuid.describe("Shared by an episode's trigger and its AlertResolved."),
-  scope: z
-    .literal('camera')
-    .optional()
-    .describe('"camera": about this camera alone (model-scope decisions have their own schema).'),
   cameraId: z.string().min(1).max(128),
   modality: z.enum(MODALITIES),
   metric: z.enum(METRICS),
@@ -50,6 +65,11 @@ const TriggerBase = z.object({
   k: z.number().optional(),
   lambda: z.number().optional(),
   L: z.number().optional(),
+  scope: z
+    .enum(TRIGGER_SCOPES)
+    .optional()
+    .describe('camera: cameraId names the camera; model: a cohort (modelVersion + modality). Always set on actions.'),
+  ...PAYLOAD,
 });
 
 export const TriggerDetailSchema = TriggerBase.strict();
@@ -77,6 +97,7 @@ const ModelBase = z.object({
   threshold: z.number().describe("The policy's cohort.minShare."),
   firstEventAt: isoTime.describe('When the first affected camera became affected.'),
   lastEventAt: isoTime,
+  ...PAYLOAD,
 });
 export const ModelTriggerDetailSchema = ModelBase.extend({
   detectors: z.array(z.string()).describe('Detectors firing on the affected cameras.'),
@@ -117,6 +138,7 @@ export const CameraAnomalyDetailSchema = z
     confirmSeconds: z.number().describe('How long the camera had been affected (event time) before it was judged.'),
     firstEventAt: isoTime,
     lastEventAt: isoTime,
+    ...PAYLOAD,
   })
   .strict();
 
@@ -126,7 +148,7 @@ export const ModelLifecycleDetailSchema = z.object({
     .min(1)
     .max(128)
     .optional()
-    .describe('Absent with modelVersion + modality: the whole cohort (model scope).'),
+    .describe('The camera. Absent for a cohort result, which names modelVersion + modality instead.'),
   modality: z.enum(MODALITIES).optional(),
   modelVersion: z.string().min(1).max(128).optional(),
   triggerId: z.string().optional(),
