@@ -85,7 +85,7 @@ const median = (xs: number[]) => {
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** One camera's metric value, as workload.ts draws them. */
-function valueOf(metric: MetricKind, g: number): number {
+function metricValue(metric: MetricKind, g: number): number {
   if (metric === 'DriftScore') return Number(Math.max(0, 0.3 + 0.1 * g).toFixed(4));
   if (metric === 'LatencyMs') return Number(Math.max(0, 40 + 5 * g).toFixed(2));
   return Number(Math.min(1, Math.max(0, 0.9 + 0.03 * g)).toFixed(4));
@@ -224,9 +224,8 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
     const slots: { offsetMs: number; camera: number; metric: MetricKind }[] = [];
     for (let c = 0; c < o.cameras; c++) {
       const phase = Math.floor(rand() * intervalMs);
-      METRICS.forEach((metric, m) =>
-        slots.push({ offsetMs: (phase + (m * intervalMs) / METRICS_PER_CAMERA) % intervalMs, camera: c, metric }),
-      );
+      for (const [m, metric] of METRICS.entries())
+        slots.push({ offsetMs: (phase + (m * intervalMs) / METRICS_PER_CAMERA) % intervalMs, camera: c, metric });
     }
     slots.sort((a, b) => a.offsetMs - b.offsetMs || a.camera - b.camera);
     const rounds = Math.round(o.durationS / o.intervalS);
@@ -246,7 +245,7 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
           camera_id: `${o.prefix}-${String(s.camera).padStart(6, '0')}`,
           modality: MODALITIES[s.camera % MODALITIES.length],
           metric: s.metric,
-          value: valueOf(s.metric, gauss()),
+          value: metricValue(s.metric, gauss()),
           model_version: 'm-1',
         };
         if (s.metric !== 'DriftScore' && s.metric !== 'LatencyMs') event.sample_count = 200;
