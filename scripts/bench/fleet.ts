@@ -22,7 +22,7 @@ import { startMoto } from '../../lib/local/moto-server.js';
 import { mulberry32, normal, seededUuid } from '../../lib/sim/prng.js';
 import { INGEST, STATE_TABLE } from '../../lib/resources.js';
 import { countRequests, newCounter } from './capacity.js';
-import { LAMBDA_MEMORY_MB } from './ddb-cost.js';
+import { LAMBDA_MEMORY_MB, median } from './ddb-cost.js';
 import { PRICES, billedChunks, dollars, type CostBreakdown } from './prices.js';
 
 /** Seconds in an average month (365.25 / 12 days). */
@@ -78,10 +78,6 @@ export interface FleetRun {
   realSeconds: number;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : Number.NaN;
-};
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** One camera's metric value, as workload.ts draws them. */

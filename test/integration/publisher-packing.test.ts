@@ -10,7 +10,7 @@ import {
   type SendMessageBatchCommandInput,
   type SendMessageBatchCommandOutput,
 } from '@aws-sdk/client-sqs';
-import { parseBody } from '../../lib/core/metric-event.js';
+import { METRICS, parseBody } from '../../lib/core/metric-event.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
 import { startMoto, type MotoServer } from '../../lib/local/moto-server.js';
 import { VirtualClock } from '../../lib/client/clock.js';
@@ -27,7 +27,6 @@ afterAll(async () => {
 });
 
 const START = Date.UTC(2026, 0, 1);
-const METRICS = ['Accuracy', 'Precision', 'Recall', 'DriftScore', 'LatencyMs'] as const;
 
 interface SentMessage {
   /** Virtual time of the SendMessageBatch call that carried it. */
