@@ -335,6 +335,11 @@ export class MetricPublisher {
     m.events.push(p);
     m.eventBytes += p.bytes;
     m.ids.add(p.id);
+    // A flush() in progress waits for every held event: this one must not wait for the linger.
+    if (this.idleWaiters.length > 0) {
+      this.sendAllNow();
+      return;
+    }
     this.pump();
     // The timer starts with the first event held since the last linger flush, so every held
     // event was added after it started and waits at most lingerMs.

@@ -187,10 +187,15 @@ describe('MetricPublisher per-camera packing (virtual clock)', () => {
     expect(env.sent.every((m) => m.at === START && m.cameras.length === 1)).toBe(true);
     const before = pub.pending;
     expect(before).toBeGreaterThan(0);
+    // An event published while a flush() waits goes at once too: the flush needs no clock movement.
+    const flushing = pub.flush();
+    await pub.publish(round(99, START)[0]!);
+    await flushing;
+    expect(pub.pending).toBe(0);
     await pub.close(); // no clock movement needed: close does not wait for the linger
     expect(clock.now()).toBe(START);
     expect(pub.pending).toBe(0);
-    expect(pub.counters.sent).toBe(10 * 10);
+    expect(pub.counters.sent).toBe(10 * 10 + 1);
     for (const m of env.sent) expect(m.cameras).toHaveLength(1);
     env.sqs.destroy();
   });
