@@ -14,9 +14,8 @@ export {
   type PublisherCounters,
   type PublishResult,
   type Rejected,
-  type WireMetricEvent,
 } from './client/metric-publisher.js';
-export { VirtualClock, realClock, type Clock } from './client/clock.js';
+export { VirtualClock, realClock, type PublisherClock } from './client/clock.js';
 export {
   METRICS,
   MODALITIES,
@@ -30,5 +29,6 @@ export {
   type Modality,
   type ParsedBody,
   type Rejection,
+  type WireMetricEvent,
 } from './core/metric-event.js';
 export { EVENT_SOURCE, type Trigger, type TriggerDetail } from './core/trigger.js';

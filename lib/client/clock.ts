@@ -1,13 +1,13 @@
 // The time source MetricPublisher waits on: the real one, or a virtual one that tests and the
 // fleet cost bench advance by hand, so a 60 s linger costs no real waiting.
 
-export interface Clock {
+export interface PublisherClock {
   now(): number;
   /** Calls `fn` after `ms`; returns a cancel function. `unref`: the timer alone keeps no process alive. */
   setTimer(fn: () => void, ms: number, opts?: { unref?: boolean }): () => void;
 }
 
-export const realClock: Clock = {
+export const realClock: PublisherClock = {
   now: () => Date.now(),
   setTimer(fn, ms, opts) {
     const t = setTimeout(fn, ms);
@@ -26,7 +26,7 @@ interface VirtualTimer {
 }
 
 /** A clock whose time moves only when `advanceTo`/`advance`/`runUntil` move it; timers fire in time order. */
-export class VirtualClock implements Clock {
+export class VirtualClock implements PublisherClock {
   private t: number;
   private seq = 0;
   private timers: VirtualTimer[] = [];

@@ -5,11 +5,9 @@
 // event (docs/fleet-cost.md). Retries only the failed entries (backoff + full jitter) and holds a
 // bounded buffer with backpressure. Nothing is dropped unless the caller opts in.
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { backoffMs } from '../adapters/retry.js';
-import { validateEvent, type FieldError, type WireMetricEvent } from '../core/metric-event.js';
-import { realClock, type Clock } from './clock.js';
-
-export type { WireMetricEvent };
+import { validateEvent, type FieldError } from '../core/metric-event.js';
+import { backoffMs } from '../core/retry.js';
+import { realClock, type PublisherClock } from './clock.js';
 
 /** SQS's limit for one message and for one SendMessageBatch request (the sum of its entries). */
 export const SQS_MAX_REQUEST_BYTES = 256 * 1024;
@@ -74,7 +72,7 @@ export interface MetricPublisherOptions {
   /** Clock for the validation's future-skew bound. Default: `clock.now`. */
   now?: () => number;
   /** Time source for the linger and the retry backoff (a VirtualClock in tests and the bench). */
-  clock?: Clock;
+  clock?: PublisherClock;
 }
 
 export interface PublisherCounters {
@@ -183,7 +181,7 @@ export class MetricPublisher {
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
-  private readonly clock: Clock;
+  private readonly clock: PublisherClock;
   private readonly now: () => number;
 
   /** Messages being filled, by camera ('' for all with 'mixed' packing). */
