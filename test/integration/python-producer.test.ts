@@ -5,14 +5,11 @@
 // message per camera, every record acknowledged, nothing dead-lettered, every camera's state stored.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeState } from '../../lib/core/state-codec.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../../lib/local/event-source-mapping.js';
 import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
-import { STATE_TABLE } from '../../lib/resources.js';
-import { startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
+import { queueDepth } from '../../lib/local/queues.js';
+import { readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 
 const PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const DIR = join(PROJECT_ROOT, 'examples', 'producers', 'python');
@@ -74,27 +71,9 @@ describe('Python boto3 producer', () => {
     expect(outcomes.every((o) => o.failedIds.size === 0 && !o.error)).toBe(true);
     for (const rec of records)
       expect(new Set(JSON.parse(rec.body).map((e: { camera_id: string }) => e.camera_id)).size).toBe(1);
-    const dlq = await aws.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: aws.stack.deadLetterQueueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages'],
-      }),
-    );
-    expect(dlq.Attributes?.ApproximateNumberOfMessages).toBe('0');
+    expect(await queueDepth(aws.sqs, aws.stack.deadLetterQueueUrl)).toBe(0);
     for (let c = 0; c < 4; c++) {
-      const item = (
-        await aws.ddb.send(
-          new GetItemCommand({
-            TableName: aws.stack.tableName,
-            Key: { [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(`py-cam-${c}`) } },
-            ConsistentRead: true,
-          }),
-        )
-      ).Item;
-      const state = decodeState({
-        streams: item?.[STATE_TABLE.attributes.streams]?.B,
-        rest: item?.[STATE_TABLE.attributes.rest]?.S,
-      });
+      const { state } = await readCamera(aws, `py-cam-${c}`);
       expect(Object.keys(state.streams)).toHaveLength(5);
       for (const entries of Object.values(state.streams)) expect(entries).toHaveLength(6);
     }
