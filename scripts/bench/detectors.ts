@@ -301,3 +301,71 @@ export function benchDetectors(opts: { runs: number; cap: number }): DetectorRep
     };
   });
 }
+
+// --- long-run false-alarm rate in continuous operation ---------------------------------------------
+
+export type InControlSeries = 'iid' | 'ar1' | 'daily';
+/** One value every 5 minutes: 288 a day, so the daily series has a real day/night cycle. */
+export const LONG_RUN_STEP_MS = 300_000;
+
+/**
+ * In-control values in σ units: i.i.d. N(0,1); AR(1) with φ = 0.5 and unit variance; a daily sine
+ * of amplitude 3σ (day high, night low) plus N(0,1).
+ */
+export function inControlSeries(kind: InControlSeries, n: number, seed: number): Float64Array {
+  const gauss = normal(mulberry32(seed));
+  const out = new Float64Array(n);
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    if (kind === 'iid') out[i] = gauss();
+    else if (kind === 'ar1') out[i] = prev = 0.5 * prev + Math.sqrt(1 - 0.25) * gauss();
+    else out[i] = 3 * Math.sin((2 * Math.PI * i * LONG_RUN_STEP_MS) / 86_400_000) + gauss();
+  }
+  return out;
+}
+
+/** After an alarm the chart starts again from its centre; the baseline is kept, as in production. */
+function restartChart(state: unknown): void {
+  const st = state as { s?: number; z?: number; cp?: number };
+  if (typeof st.s === 'number') st.s = 0;
+  if (typeof st.z === 'number') st.z = 0;
+  delete st.cp;
+}
+
+/**
+ * Firings per 1,000 evaluations of one detector run continuously over `streams` series of `n` values
+ * each (baseline learned from the stream itself, as in production; chart restarted after each alarm).
+ */
+export function longRunFalseAlarms(
+  c: DetectorCase,
+  kind: InControlSeries,
+  opts: { streams: number; n: number },
+): number {
+  const capacity = Math.max(DEDUP_DEPTH, c.detector.windowSize(c.config));
+  let firings = 0,
+    evaluations = 0;
+  for (let s = 0; s < opts.streams; s++) {
+    const values = inControlSeries(kind, opts.n, seedOf(`${kind}|${s}`));
+    const event = { id: 'lr', timestamp: '', ts: 0, camera_id: 'lr', modality: 'Rgb', metric: c.metric, value: 0 };
+    const window: WindowEntry[] = [];
+    let state: unknown;
+    for (let i = 0; i < values.length; i++) {
+      event.ts = i * LONG_RUN_STEP_MS;
+      event.value = values[i]!;
+      insertEntry(window, { ts: event.ts, tag: i & 0xffff, value: Math.fround(event.value) }, capacity);
+      const r = c.detector.update(
+        state,
+        { event: event as MetricEvent, outcome: 'newest', window, firing: false },
+        c.config,
+      );
+      state = r.state;
+      if (!r.evaluation) continue;
+      evaluations++;
+      if (r.evaluation.breach) {
+        firings++;
+        restartChart(state);
+      }
+    }
+  }
+  return evaluations ? (1000 * firings) / evaluations : NaN;
+}
