@@ -30,12 +30,19 @@ export interface ChartEvent {
   t: number;
   label: string;
 }
+export interface ChartBand {
+  from: number;
+  to: number;
+  label: string;
+}
 export interface ReportChart {
   title: string;
   series: ChartSeries[];
   thresholds?: ThresholdLine[];
   markers?: ChartMarker[];
   events?: ChartEvent[];
+  /** Shaded time ranges (labelled incident windows). */
+  bands?: ChartBand[];
   yName?: string;
 }
 export interface ReportTable {
@@ -126,6 +133,10 @@ const CLIENT_SCRIPT = `
           data: c.thresholds.map(function (th) { return { name: th.label, yAxis: th.value }; })
             .concat(c.events.map(function (ev) { return { name: ev.label, xAxis: ev.t, lineStyle: { color: '#495057' }, label: { formatter: '{b}', position: 'insideEndTop' } }; })) };
       }
+      if (k === 0 && c.bands.length) {
+        line.markArea = { silent: true, itemStyle: { color: 'rgba(250, 176, 5, 0.18)' }, label: { position: 'insideTop', fontSize: 10 },
+          data: c.bands.map(function (b) { return [{ name: b.label, xAxis: b.from }, { xAxis: b.to }]; }) };
+      }
       return line;
     });
     if (c.markers.length) {
@@ -174,6 +185,7 @@ export function renderHtmlReport(doc: ReportDocument): string {
       series,
       thresholds: c.thresholds ?? [],
       events: c.events ?? [],
+      bands: c.bands ?? [],
       markers: (c.markers ?? []).map((m) => ({
         t: m.t,
         value: m.value ?? (Number.isFinite(top) ? top : 0),
