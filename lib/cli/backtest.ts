@@ -99,6 +99,11 @@ export class Backtest {
       });
   }
 
+  /** The valid events collected so far, and how many lines or events were rejected. */
+  collected(): { events: MetricEvent[]; rejected: number } {
+    return { events: [...this.byCamera.values()].flat(), rejected: this.rejectedCount };
+  }
+
   run(): BacktestResult {
     const totals: BacktestTotals = {
       events: this.events,
@@ -163,6 +168,18 @@ export async function backtestFile(
   const bt = new Backtest(policyFor, opts.nowMs);
   for await (const batch of readEventFile(path, format, opts.onBytes)) for (const line of batch) bt.addLine(line);
   return bt.run();
+}
+
+/** Reads and validates a whole event file without running any policy (vmon tune). */
+export async function readHistory(
+  path: string,
+  format: EventFileFormat,
+): Promise<{ events: MetricEvent[]; rejected: number }> {
+  const bt = new Backtest(() => {
+    throw new Error('no policy: reading only');
+  });
+  for await (const batch of readEventFile(path, format)) for (const line of batch) bt.addLine(line);
+  return bt.collected();
 }
 
 /** Backtests events already in memory (the bench uses this). */

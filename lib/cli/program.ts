@@ -25,6 +25,7 @@ import { println, processIO, progressBar, type CliIO } from './io.js';
 import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-file.js';
 import { readLabelFile } from './labels.js';
 import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
+import { registerTune } from './tune-command.js';
 import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
@@ -318,6 +319,8 @@ Example:
           throw usageError(`${plural(result.totals.rejected, 'rejected line')} in ${file} (--strict)`);
       },
     );
+
+  registerTune(program, io);
 
   program
     .command('state')

@@ -44,6 +44,9 @@ export interface ReportChart {
   /** Shaded time ranges (labelled incident windows). */
   bands?: ChartBand[];
   yName?: string;
+  /** 'time' (default) or 'value' (a trade-off curve) */
+  xType?: 'time' | 'value';
+  xName?: string;
 }
 export interface ReportTable {
   title: string;
@@ -150,7 +153,7 @@ const CLIENT_SCRIPT = `
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0, type: 'scroll' },
       grid: { left: 56, right: 24, top: 40, bottom: 70 },
-      xAxis: { type: 'time' },
+      xAxis: { type: c.xType || 'time', name: c.xName || '' },
       // Thresholds stay in view even when the data keeps well below them (a healthy camera).
       yAxis: { type: 'value', name: c.yName || '', scale: true,
         max: c.thresholds.length ? function (v) {
@@ -186,6 +189,8 @@ export function renderHtmlReport(doc: ReportDocument): string {
       thresholds: c.thresholds ?? [],
       events: c.events ?? [],
       bands: c.bands ?? [],
+      xType: c.xType ?? 'time',
+      xName: c.xName ?? '',
       markers: (c.markers ?? []).map((m) => ({
         t: m.t,
         value: m.value ?? (Number.isFinite(top) ? top : 0),

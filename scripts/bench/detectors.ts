@@ -42,6 +42,8 @@ export interface DetectorRow {
   arl1_2sigma: number;
 }
 export interface DetectorReport extends DetectorRow {
+  /** Firings per 1,000 evaluations in continuous operation (chart restarted after each alarm). */
+  falseAlarmsPer1k?: Record<InControlSeries, number>;
   /** Which figures are lower bounds because some runs reached the cap. */
   capped: { arl0: boolean; arl1_1sigma: boolean; arl1_2sigma: boolean };
   anchor?: Anchor;
@@ -276,7 +278,11 @@ export function arl(c: DetectorCase, shift: number, runs: number, cap: number): 
   return { mean: sum / runs, capped };
 }
 
-export function benchDetectors(opts: { runs: number; cap: number }): DetectorReport[] {
+export function benchDetectors(opts: {
+  runs: number;
+  cap: number;
+  longRun: { streams: number; n: number };
+}): DetectorReport[] {
   return detectorCases().map((c) => {
     if (c.note !== undefined) {
       return {
@@ -298,6 +304,15 @@ export function benchDetectors(opts: { runs: number; cap: number }): DetectorRep
       arl1_2sigma: a2.mean,
       capped: { arl0: a0.capped, arl1_1sigma: a1.capped, arl1_2sigma: a2.capped },
       anchor: c.anchor,
+      ...(c.name.startsWith('shipped') || c.name.startsWith('textbook')
+        ? {
+            falseAlarmsPer1k: {
+              iid: longRunFalseAlarms(c, 'iid', opts.longRun),
+              ar1: longRunFalseAlarms(c, 'ar1', opts.longRun),
+              daily: longRunFalseAlarms(c, 'daily', opts.longRun),
+            },
+          }
+        : {}),
     };
   });
 }
@@ -326,6 +341,7 @@ export function inControlSeries(kind: InControlSeries, n: number, seed: number):
 
 /** After an alarm the chart starts again from its centre; the baseline is kept, as in production. */
 function restartChart(state: unknown): void {
+  if (!state || typeof state !== 'object') return;
   const st = state as { s?: number; z?: number; cp?: number };
   if (typeof st.s === 'number') st.s = 0;
   if (typeof st.z === 'number') st.z = 0;
@@ -349,6 +365,7 @@ export function longRunFalseAlarms(
     const event = { id: 'lr', timestamp: '', ts: 0, camera_id: 'lr', modality: 'Rgb', metric: c.metric, value: 0 };
     const window: WindowEntry[] = [];
     let state: unknown;
+    let breaching = false;
     for (let i = 0; i < values.length; i++) {
       event.ts = i * LONG_RUN_STEP_MS;
       event.value = values[i]!;
@@ -361,10 +378,12 @@ export function longRunFalseAlarms(
       state = r.state;
       if (!r.evaluation) continue;
       evaluations++;
-      if (r.evaluation.breach) {
+      // Window detectors have no chart to restart: a firing is the start of a breaching run.
+      if (r.evaluation.breach && !breaching) {
         firings++;
         restartChart(state);
       }
+      breaching = r.evaluation.breach && !(state && typeof state === 'object');
     }
   }
   return evaluations ? (1000 * firings) / evaluations : NaN;

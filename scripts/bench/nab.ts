@@ -103,12 +103,15 @@ export interface NabBench {
 
 export function benchNab(dir = NAB_DIR): NabBench {
   const series = readNab(dir);
-  const all = scoreNab(nabPolicy(), dir, series).find((s) => s.detector === ALL_DETECTORS)!;
+  const scores = scoreNab(nabPolicy(), dir, series);
+  const all = scores.find((s) => s.detector === ALL_DETECTORS)!;
+  // The detectors of one policy run independently (cooldown 0, no escalation): each kind's rate is
+  // the sum of its two directions' rows.
   const falseAlarmsPer1k: Record<string, number> = {};
   for (const kind of SEQUENTIAL_KINDS)
-    falseAlarmsPer1k[kind] = scoreNab(nabPolicy([kind]), dir, series).find(
-      (s) => s.detector === ALL_DETECTORS,
-    )!.falseAlarmsPer1k;
+    falseAlarmsPer1k[kind] = scores
+      .filter((s) => s.detector.startsWith(`${kind}-`))
+      .reduce((a, s) => a + s.falseAlarmsPer1k, 0);
   const daily = series.filter((s) => s.camera.startsWith('artificialNoAnomaly/art_daily'));
   const noAnomalyDailyFirings = scoreNab(nabPolicy(), dir, daily).find(
     (s) => s.detector === ALL_DETECTORS,

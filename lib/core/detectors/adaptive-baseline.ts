@@ -1,6 +1,7 @@
 // The in-control baseline of the sequential charts (cusum, ewma) by default: it follows what is
 // normal, slowly and within bounds, instead of freezing after the warm-up.
-// - Level and robust scale: exponentially weighted (rate `adaptRate`) after a Welford warm-up; each
+// - Level and scale (RMS of residuals clipped at 4σ): exponentially weighted (rate `adaptRate`, the
+//   scale 4× slower) after a Welford warm-up; each
 //   step moves the level by at most adaptRate · 3σ, and nothing adapts while the chart is out of
 //   control (the caller passes adapt = false), so a real shift is caught before it is absorbed.
 // - Daily seasonality: a mean and a robust scale per UTC hour of day (24 + 24 numbers at 4
@@ -181,7 +182,7 @@ export function observe(
     const s = Math.max(b.s, c.minSigma);
     const d = x - b.m;
     b.m += c.adaptRate * clip(d, 3 * s);
-    b.s += SLOW * c.adaptRate * (MAD_TO_SIGMA * Math.min(Math.abs(d), 4 * s) - b.s);
+    b.s = Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s));
   }
   return e;
 }

@@ -57,6 +57,9 @@ export function shiftGate(
 
 // ---- the baseline a sequential chart stands on: adaptive (default) or frozen (the original) ----
 
+/** Huber clip of the z-scores the charts take: ±2.5σ costs Gaussian input little, caps one burst. */
+const Z_CLIP = 2.5;
+
 export interface SequentialConfig extends AdaptiveBaselineConfig {
   direction: 'up' | 'down';
   /** 'frozen': learn from the first `warmup` values, then never change (the original charts) */
@@ -98,8 +101,10 @@ export function baselineStep(
   }
   const a = (st.a ??= newAdaptiveBaseline(ts));
   const e = expected(a, ts, c);
-  const z = observe(a, x, ts, c, adapt);
-  if (z === null) return { z, gate: false, mean: e.mean, sigma: e.sigma };
+  const raw = observe(a, x, ts, c, adapt);
+  if (raw === null) return { z: raw, gate: false, mean: e.mean, sigma: e.sigma };
+  // Huber-clipped: one outlier moves the chart at most this far (no effect on Gaussian noise).
+  const z = Math.max(-Z_CLIP, Math.min(Z_CLIP, raw));
   st.ew = st.ew === undefined ? 0 : 0.2 * (x - e.mean) + 0.8 * st.ew;
   const gate = c.minShift <= 0 || (c.direction === 'up' ? st.ew >= c.minShift : -st.ew >= c.minShift);
   return { z, gate, mean: e.mean, sigma: e.sigma };
