@@ -9,14 +9,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLabels } from '../../lib/cli/labels.js';
 import { parsePolicy } from '../../lib/core/policy.js';
 import { fleetPriors } from '../../lib/core/priors.js';
-import { runVmon, series, tempDir, toJsonl, type WireLike } from '../integration/cli-support.js';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
+import { runVmon, series, tempDir, toJsonl } from '../integration/cli-support.js';
 import { toEvents, rng } from '../support/streams.js';
 
 const START = Date.parse('2026-01-05T00:00:00Z');
 const STEP = 300_000;
 const iso = (k: number) => new Date(START + k * STEP).toISOString();
 let dir: string;
-let events: WireLike[];
+let events: WireMetricEvent[];
 const N = 600;
 beforeAll(async () => {
   dir = await tempDir();
@@ -230,7 +231,7 @@ describe('fleet prior', () => {
       ), // drifting
       ...series('x4', 'DriftScore', [0.5, 0.5], START, 10_000, 'Depth'), // too few values
     ];
-    const ev = toEvents(wire as never);
+    const ev = toEvents(wire);
     const p = fleetPriors(ev, 'DriftScore');
     expect([...p.keys()]).toEqual(['Rgb']);
     expect(p.get('Rgb')!.mean).toBeCloseTo(0.25, 2);

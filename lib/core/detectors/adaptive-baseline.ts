@@ -36,7 +36,7 @@ export interface AdaptiveBaseline {
   n: number;
   /** level (mean) */
   m: number;
-  /** Welford M2 during warm-up */
+  /** Welford M2 during warm-up (0 after it) */
   v: number;
   /** robust scale (σ units) of residuals against the level, set at warm-up end */
   s: number;
@@ -170,6 +170,7 @@ export function observe(
       b.s = b.n > 1 ? Math.sqrt(b.v / (b.n - 1)) : 0;
       b.r = b.v > 0 ? b.r / b.v : 0;
       b.p = clip((x - b.m) / Math.max(b.s, c.minSigma), 4);
+      b.v = 0; // only the warm-up needs M2: a shorter item
     }
     return z;
   }
