@@ -339,13 +339,18 @@ export function inControlSeries(kind: InControlSeries, n: number, seed: number):
   return out;
 }
 
-/** After an alarm the chart starts again from its centre; the baseline is kept, as in production. */
-function restartChart(state: unknown): void {
-  if (!state || typeof state !== 'object') return;
-  const st = state as { s?: number; z?: number; cp?: number };
+/**
+ * After an alarm the chart starts again from its centre. The shipped charts keep their baseline (as
+ * in production, where it is learnt from the stream); the reference charts know theirs, so they start afresh.
+ */
+function restartChart(state: unknown): unknown {
+  if (!state || typeof state !== 'object') return state;
+  const st = state as { s?: number; z?: number; cp?: number; a?: unknown; b?: unknown };
+  if (st.a === undefined && st.b === undefined) return undefined;
   if (typeof st.s === 'number') st.s = 0;
   if (typeof st.z === 'number') st.z = 0;
   delete st.cp;
+  return st;
 }
 
 /**
@@ -381,7 +386,7 @@ export function longRunFalseAlarms(
       // Window detectors have no chart to restart: a firing is the start of a breaching run.
       if (r.evaluation.breach && !breaching) {
         firings++;
-        restartChart(state);
+        state = restartChart(state);
       }
       breaching = r.evaluation.breach && !(state && typeof state === 'object');
     }

@@ -73,15 +73,15 @@ describe('adaptive baseline (shipped default)', () => {
     });
   }
 
-  it('adapts slowly and within bounds: a slow 2σ ramp over 5 days adds at most one alarm (the frozen baseline alarms on and on); one outlier moves the level ≤ 3σ · adaptRate', () => {
+  it('adapts slowly and within bounds: a slow 2σ ramp over 10 days adds at most one alarm (the frozen baseline alarms on and on); one outlier moves the level ≤ 3σ · adaptRate', () => {
     const r = rng(8);
-    const n = 300 + 5 * 288 + 200;
-    const values = Array.from({ length: n }, (_, i) => 20 + Math.min(2, Math.max(0, (i - 300) / 720)) + r.normal());
+    const n = 300 + 10 * 288 + 200;
+    const values = Array.from({ length: n }, (_, i) => 20 + Math.min(2, Math.max(0, (i - 300) / 1440)) + r.normal());
     const s = spec('cusum', { seasonality: 'none' });
     const { fired, state } = run(s, values);
     const flat = run(
       s,
-      values.map((v, i) => v - Math.min(2, Math.max(0, (i - 300) / 720))),
+      values.map((v, i) => v - Math.min(2, Math.max(0, (i - 300) / 1440))),
     );
     const frozen = run(spec('cusum', { baseline: 'frozen' }), values);
     expect(fired.length).toBeLessThanOrEqual(flat.fired.length + 1);

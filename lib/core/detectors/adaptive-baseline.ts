@@ -194,7 +194,8 @@ function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig, adapt
     b.p = zc;
     return z;
   }
-  if (adapt) b.r += SLOW * c.adaptRate * (zc * b.p - b.r);
+  // ρ keeps learning while the level is held: a held level would bias it; it moves slowly anyway.
+  b.r += SLOW * c.adaptRate * (zc * b.p - b.r);
   const rho = rhoOf(b);
   const e = (z - rho * b.p) / Math.sqrt(1 - rho * rho);
   b.p = zc;
