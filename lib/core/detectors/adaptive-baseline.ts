@@ -176,7 +176,7 @@ export function observe(
   }
   const { mean, sigma } = expected(b, ts, c);
   const z = (x - mean) / sigma;
-  const e = whiten(b, z, c, adapt);
+  const e = whiten(b, z, c);
   if (adapt) {
     learnSeasonal(b, x, ts, c);
     b.n += 1;
@@ -188,7 +188,7 @@ export function observe(
   return e;
 }
 
-function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig, adapt: boolean): number {
+function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): number {
   const zc = clip(z, 4);
   if (c.autocorrelation === 'ignore') {
     b.p = zc;
