@@ -94,7 +94,9 @@ export function expected(
     b.sp !== undefined &&
     b.sp < SEASONAL_GAIN * b.s
   )
-    return { mean: hm, sigma: Math.max(hs, 0.5 * b.sp, c.minSigma), seasonal: true };
+    // Floors: half the pooled hourly scale, and a tenth of the level's (a noiseless cycle must
+    // not make every small repeat look like a shift).
+    return { mean: hm, sigma: Math.max(hs, 0.5 * b.sp, 0.1 * b.s, c.minSigma), seasonal: true };
   return { mean: b.m, sigma: Math.max(b.s, c.minSigma), seasonal: false };
 }
 
