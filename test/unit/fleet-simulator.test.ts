@@ -170,8 +170,14 @@ describe('daily cycle', () => {
         for (const p of sim.sent.get(c.id)!.DriftScore!) {
           // the fleet's day starts at 08:00 at the run's start: hours 14-18 of the run are night
           const h = (p.ts - sim.startMs) / 3_600_000;
-          if (h >= 14 && h < 18) (night += p.value), nn++;
-          if (h >= 2 && h < 6) (day += p.value), nd++;
+          if (h >= 14 && h < 18) {
+            night += p.value;
+            nn++;
+          }
+          if (h >= 2 && h < 6) {
+            day += p.value;
+            nd++;
+          }
         }
       return night / nn - day / nd;
     };
