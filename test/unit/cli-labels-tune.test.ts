@@ -48,19 +48,23 @@ beforeAll(async () => {
   );
 });
 
+/** vmon backtest of the history with a policy option and a labels file, JSON out, no report. */
+const backtestJson = (policyFlag: string, policyFile: string, labels: string) =>
+  runVmon([
+    'backtest',
+    join(dir, 'h.jsonl'),
+    policyFlag,
+    join(dir, policyFile),
+    '--labels',
+    join(dir, labels),
+    '--json',
+    '--no-report',
+    '--no-progress',
+  ]);
+
 describe('vmon backtest --labels', () => {
   it('scores each detector and all together; JSON and CSV labels agree', async () => {
-    const run = await runVmon([
-      'backtest',
-      join(dir, 'h.jsonl'),
-      '--policy',
-      join(dir, 'policy.json'),
-      '--labels',
-      join(dir, 'labels.json'),
-      '--json',
-      '--no-report',
-      '--no-progress',
-    ]);
+    const run = await backtestJson('--policy', 'policy.json', 'labels.json');
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
     const all = out.scores.find((s: { detector: string }) => s.detector === '(all detectors)');
@@ -68,32 +72,12 @@ describe('vmon backtest --labels', () => {
     expect(all.delayMedianMs).toBeLessThanOrEqual(10 * STEP);
     expect(all.nabScore).toBeGreaterThan(50);
     expect(out.scores.map((s: { detector: string }) => s.detector)).toEqual(['c', 'e', '(all detectors)']);
-    const csv = await runVmon([
-      'backtest',
-      join(dir, 'h.jsonl'),
-      '--policy',
-      join(dir, 'policy.json'),
-      '--labels',
-      join(dir, 'labels.csv'),
-      '--json',
-      '--no-report',
-      '--no-progress',
-    ]);
+    const csv = await backtestJson('--policy', 'policy.json', 'labels.csv');
     expect(JSON.parse(csv.stdout).scores).toEqual(out.scores);
   });
 
   it('takes scoped policies from a file: the camera entry wins over fleet', async () => {
-    const run = await runVmon([
-      'backtest',
-      join(dir, 'h.jsonl'),
-      '--policies',
-      join(dir, 'scoped.json'),
-      '--labels',
-      join(dir, 'labels.json'),
-      '--json',
-      '--no-report',
-      '--no-progress',
-    ]);
+    const run = await backtestJson('--policies', 'scoped.json', 'labels.json');
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
     expect(out.triggers.filter((t: { cameraId: string }) => t.cameraId === 'cam-a')).toEqual([]);
