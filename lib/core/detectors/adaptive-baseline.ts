@@ -36,15 +36,15 @@ export interface AdaptiveBaseline {
   n: number;
   /** level (mean) */
   m: number;
-  /** Welford M2 during warm-up (0 after it) */
-  v: number;
+  /** Welford M2 during warm-up (dropped after it: a shorter item) */
+  v?: number;
   /** robust scale (σ units) of residuals against the level, set at warm-up end */
   s: number;
   /** lag-1 correlation estimate of standardized residuals */
   r: number;
   /** previous standardized residual (clipped) */
   p: number;
-  /** first event time (ms) */
+  /** first event time, in minutes (enough for the day-span checks, shorter in the item) */
   t0: number;
   /** per-hour-of-day means and robust scales (null until the hour is seen) */
   hm?: (number | null)[];
@@ -59,6 +59,7 @@ export interface AdaptiveBaseline {
 }
 
 const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
 /** E|Z| = √(2/π) for normal Z: mean absolute deviation × this is σ. */
 const MAD_TO_SIGMA = 1.2533;
 const SEASONAL_MIN_SPAN_MS = 2 * DAY_MS;
@@ -71,7 +72,18 @@ const SLOW = 0.25;
 const round4 = (x: number) => Number(x.toPrecision(4));
 const clip = (x: number, lim: number) => Math.max(-lim, Math.min(lim, x));
 
-export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({ n: 0, m: 0, v: 0, s: 0, r: 0, p: 0, t0: ts });
+export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
+  n: 0,
+  m: 0,
+  v: 0,
+  s: 0,
+  r: 0,
+  p: 0,
+  t0: Math.floor(ts / MINUTE_MS),
+});
+/** Stored to 3 significant digits (deterministic whether or not the state went through the item). */
+const round3 = (x: number) => Number(x.toPrecision(3));
+const spanMs = (b: AdaptiveBaseline, ts: number) => ts - b.t0 * MINUTE_MS;
 
 const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
 
@@ -86,7 +98,7 @@ export function expected(
   const hs = b.hs?.[h];
   if (
     c.seasonality === 'daily' &&
-    ts - b.t0 >= SEASONAL_MIN_SPAN_MS &&
+    spanMs(b, ts) >= SEASONAL_MIN_SPAN_MS &&
     hm !== null &&
     hm !== undefined &&
     hs !== null &&
@@ -115,7 +127,7 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
     const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
     b.hc = (b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0));
     b.hn = (b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0));
-    if (ts - b.t0 < DAY_MS || dailyAmplitude(b) < 0.5) return;
+    if (spanMs(b, ts) < DAY_MS || dailyAmplitude(b) < 0.5) return;
     delete b.hc;
     delete b.hn;
     b.hk = b.n;
@@ -158,7 +170,7 @@ export function observe(
     if (c.prior) {
       const w = c.prior.n;
       const mean = (w * c.prior.mean + b.n * b.m) / (w + b.n);
-      const sd = Math.sqrt((w * c.prior.sigma ** 2 + b.v) / (w + b.n));
+      const sd = Math.sqrt((w * c.prior.sigma ** 2 + (b.v ?? 0)) / (w + b.n));
       z = (x - mean) / Math.max(sd, c.minSigma);
     }
     learnSeasonal(b, x, ts, c);
@@ -167,12 +179,12 @@ export function observe(
     if (b.n > 1) b.r += d * b.p;
     b.p = d;
     b.m += d / b.n;
-    b.v += d * (x - b.m);
+    b.v = (b.v ?? 0) + d * (x - b.m);
     if (b.n >= c.warmup) {
       b.s = b.n > 1 ? Math.sqrt(b.v / (b.n - 1)) : 0;
-      b.r = b.v > 0 ? b.r / b.v : 0;
-      b.p = clip((x - b.m) / Math.max(b.s, c.minSigma), 4);
-      b.v = 0; // only the warm-up needs M2: a shorter item
+      b.r = round3(b.v > 0 ? b.r / b.v : 0);
+      b.p = round3(clip((x - b.m) / Math.max(b.s, c.minSigma), 4));
+      delete b.v; // only the warm-up needs M2: a shorter item
     }
     return z;
   }
@@ -193,14 +205,14 @@ export function observe(
 function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): number {
   const zc = clip(z, 4);
   if (c.autocorrelation === 'ignore') {
-    b.p = zc;
+    b.p = round3(zc);
     return z;
   }
   // ρ keeps learning while the level is held: a held level would bias it; it moves slowly anyway.
-  b.r += SLOW * c.adaptRate * (zc * b.p - b.r);
+  b.r = Number((b.r + SLOW * c.adaptRate * (zc * b.p - b.r)).toPrecision(4));
   const rho = rhoOf(b);
   const e = (z - rho * b.p) / Math.sqrt(1 - rho * rho);
-  b.p = zc;
+  b.p = round3(zc);
   return e;
 }
 
