@@ -81,6 +81,8 @@ const RegressionSpec = z.strictObject({
   z: withDefault(nonNegative(), 4),
   halfLifeSamples: withDefault(positive(), 500),
   hysteresis: withDefault(nonNegative(), 0.02),
+  /** Most labelled samples one value counts for (default: a quarter of baselineSamples). */
+  maxValueWeight: z.optional(positive()),
   /** A drop this large asks for `severeAction` (default RetrainingRequested) instead. */
   severeDrop: z.optional(positive().check(z.maximum(1, { message: 'must be <= 1' }))),
   severeAction: withDefault(action, 'RetrainingRequested'),
