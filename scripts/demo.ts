@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { runDemo, type DemoProgress } from '../lib/demo/run-demo.js';
 import { demoReport } from '../lib/demo/report.js';
 import { formatSummary } from '../lib/demo/summary.js';
+import { escapeForDisplay } from '../lib/core/display-text.js';
 import { writeHtmlReport } from '../lib/report/html-report.js';
 import { FLEET_DEFAULTS } from '../lib/sim/fleet-simulator.js';
 
@@ -109,7 +110,7 @@ async function main(): Promise<number> {
   const reportPath = resolve(opts.report);
   await writeHtmlReport(reportPath, demoReport(run));
   console.log('');
-  console.log(formatSummary(run.summary));
+  console.log(escapeForDisplay(formatSummary(run.summary), { keepLineBreaks: true }));
   console.log('');
   console.log(`report: ${reportPath}`);
   console.log(`wall time: ${(run.wallMs / 1000).toFixed(1)} s for ${opts.hours} simulated hours`);

@@ -8,6 +8,7 @@ import { DEFAULT_POLICY, resolvePolicy, type Policy } from '../core/policy.js';
 import { METRICS, parseRfc3339, type MetricKind } from '../core/metric-event.js';
 import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
+import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
 import {
   formatDeadLetter,
@@ -87,7 +88,7 @@ const positiveNumber = (name: string) => (v: string) => {
   return n;
 };
 
-const printJson = (io: CliIO, v: unknown) => println(io.stdout, JSON.stringify(v, null, 2));
+const printJson = (io: CliIO, v: unknown) => println(io.stdout, jsonForDisplay(v, 2));
 
 /** Runs vmon with `argv` (without node and script) and returns the exit code; never calls process.exit. */
 export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOptions = {}): Promise<number> {
@@ -97,7 +98,11 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
       'Operator CLI for VisuTility Monitor: publish metrics, backtest policies, inspect camera state, the dead-letter queue and published events.',
     )
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({
+      // commander quotes what it was given (an unknown command or option): escaped like every display.
+      writeOut: (s) => io.stdout.write(escapeForDisplay(s, { keepLineBreaks: true })),
+      writeErr: (s) => io.stderr.write(escapeForDisplay(s, { keepLineBreaks: true })),
+    })
     .showHelpAfterError('(add --help for usage)')
     .option('--local', `use the local stack (${DEFAULT_STACK_FILE}, written by npm run local)`)
     .option('--stack-file <path>', 'use the local stack described by this file (implies --local)')
@@ -421,7 +426,11 @@ change within its policy cache time (30 s by default). Examples:
       await withTarget(cmd, async (c, t) => {
         const p = await putPolicy(policyStore(c, t), scope, input);
         if (o.json) printJson(io, { scope, policy: p });
-        else println(io.stdout, `stored policy ${p.id} at ${scope} (${plural(p.detectors.length, 'detector')})`);
+        else
+          println(
+            io.stdout,
+            `stored policy ${p.id} at ${escapeForDisplay(scope)} (${plural(p.detectors.length, 'detector')})`,
+          );
       });
     });
   policyCmd
@@ -432,7 +441,7 @@ change within its policy cache time (30 s by default). Examples:
     .action(async (scope: string, o: { json?: boolean }, cmd: Command) => {
       await withTarget(cmd, async (c, t) => {
         const p = await getPolicy(policyStore(c, t), scope);
-        if (!o.json) println(io.stdout, `policy at ${scope}:`);
+        if (!o.json) println(io.stdout, `policy at ${escapeForDisplay(scope)}:`);
         printJson(io, p);
       });
     });
@@ -456,7 +465,7 @@ change within its policy cache time (30 s by default). Examples:
       await withTarget(cmd, async (c, t) => {
         await deletePolicy(policyStore(c, t), scope);
         if (o.json) printJson(io, { scope, deleted: true });
-        else println(io.stdout, `deleted the policy at ${scope}`);
+        else println(io.stdout, `deleted the policy at ${escapeForDisplay(scope)}`);
       });
     });
 
@@ -500,7 +509,7 @@ Silences run on event time, like every lifecycle clock. Examples:
           else
             println(
               io.stdout,
-              `silenced ${cameraId}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`,
+              `silenced ${escapeForDisplay(cameraId)}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`,
             );
         });
       },
@@ -514,7 +523,7 @@ Silences run on event time, like every lifecycle clock. Examples:
       const metric = o.metric === undefined ? undefined : parseMetric(o.metric);
       await withTarget(cmd, async (c, t) => {
         const n = await clearSilences(new CameraStateStore(c.ddb, t.tableName), cameraId, metric);
-        println(io.stdout, `removed ${plural(n, 'silence')} from ${cameraId}`);
+        println(io.stdout, `removed ${plural(n, 'silence')} from ${escapeForDisplay(cameraId)}`);
       });
     });
 

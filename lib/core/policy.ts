@@ -1,7 +1,14 @@
 // Policies as data: which detectors watch which metric, what each asks for, and the alert
 // lifecycle settings. Scoped fleet → modality → camera (most specific wins). Pure: no AWS imports.
 import * as z from 'zod/mini';
-import { METRICS, MODALITIES, QUALITY_METRICS, type MetricKind, type Modality } from './metric-event.js';
+import {
+  formatCharacterProblem,
+  METRICS,
+  MODALITIES,
+  QUALITY_METRICS,
+  type MetricKind,
+  type Modality,
+} from './metric-event.js';
 import type { Detector } from './detectors/detector.js';
 import { windowMean } from './detectors/window-mean.js';
 import { latencyQuantile } from './detectors/latency-quantile.js';
@@ -336,7 +343,12 @@ export function parseScope(text: string): PolicyScope {
   const [kind, ...rest] = text.split(':');
   const value = rest.join(':');
   if (kind === 'modality' && (MODALITIES as readonly string[]).includes(value)) return text as PolicyScope;
-  if (kind === 'camera' && value.length > 0 && value.length <= 128) return text as PolicyScope;
+  if (kind === 'camera' && value.length > 0 && value.length <= 128) {
+    // No event can carry such a camera id (metric-event.ts), so a policy for it would never apply.
+    const problem = formatCharacterProblem('scope camera id', value);
+    if (problem) throw new PolicyError([{ path: 'scope', message: problem }]);
+    return text as PolicyScope;
+  }
   throw new PolicyError([
     {
       path: 'scope',
