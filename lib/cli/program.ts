@@ -1,6 +1,6 @@
 // The vmon command line: options, help and exit codes. Each command's logic lives in its own
 // module (send, backtest, state, dlq, events-tail, policy) as functions taking clients and streams.
-import { resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CameraStateStore } from '../adapters/state-store.js';
 import { PolicyStore } from '../adapters/policy-store.js';
@@ -42,7 +42,8 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
   1  the command failed (an AWS call failed, events could not be delivered)
-  2  bad usage or bad input (unknown option, missing file, a bad line, an invalid policy)
+  2  bad usage or bad input (unknown command, also with --help; unknown option, missing file,
+     a bad line, an invalid policy)
   3  target unreachable (no local stack running, no AWS credentials or region, stack not found)
   4  not found (no state for that camera, no such dead-letter message, no policy at that scope)`;
 
@@ -68,6 +69,43 @@ function parseMetric(text: string): MetricKind {
   if (!(METRICS as readonly string[]).includes(text))
     throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(text)}`);
   return text as MetricKind;
+}
+
+/** Where `vmon backtest --report` writes when given no path, relative to the working directory. */
+export const DEFAULT_REPORT_DIR = 'reports';
+
+/** The report path: none unless --report was given; --report alone picks a file under reports/. */
+export function backtestReportPath(eventFile: string, report: string | boolean | undefined): string | null {
+  if (report === undefined || report === false) return null;
+  if (report === true) return resolve(DEFAULT_REPORT_DIR, `backtest-${basename(eventFile, extname(eventFile))}.html`);
+  return resolve(report);
+}
+
+/**
+ * The first word of argv that should name a command and names none, with the command it was given
+ * to. Options (and their values) of the command and its parents are skipped; `help <command>` is
+ * looked through; the operands of a command without subcommands are not commands.
+ */
+export function unknownCommand(program: Command, argv: readonly string[]): { name: string; parent: Command } | null {
+  let cmd = program;
+  const chain = [program];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return null;
+    if (arg.startsWith('-')) {
+      const flag = arg.split('=')[0];
+      const option = chain.flatMap((c) => c.options).find((o) => o.long === flag || o.short === flag);
+      if (option && (option.required || option.optional) && !arg.includes('=')) i++;
+      continue;
+    }
+    if (cmd.commands.length === 0) return null;
+    if (arg === 'help') continue;
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) return { name: arg, parent: cmd };
+    cmd = sub;
+    chain.push(sub);
+  }
+  return null;
 }
 
 export interface RunOptions {
@@ -184,8 +222,11 @@ stops the command (exit 2) naming the line number and the field. Example:
       "use the target's stored scoped policies (camera → modality → fleet), --policy or the default where none applies",
     )
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
-    .option('--report <path>', 'where to write the HTML report', 'backtest-report.html')
-    .option('--no-report', 'do not write the HTML report')
+    .option(
+      '--report [path]',
+      `write an HTML report to this path (without a path: ${DEFAULT_REPORT_DIR}/backtest-<file name>.html); none unless asked`,
+    )
+    .option('--no-report', 'no HTML report (the default; kept for scripts that pass it)')
     .option(
       '--charts <n>',
       'cameras/streams charted in the report (those that triggered first)',
@@ -204,7 +245,7 @@ stops the command (exit 2) naming the line number and the field. Example:
 Each line is parsed as the ingest function parses a message body, and each camera's events are
 applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
-Example:
+No report is written unless --report is given. Example:
   vmon backtest last-month.jsonl --policy policy.json --report report.html`,
     )
     .action(
@@ -214,7 +255,7 @@ Example:
           policy?: string;
           storedPolicies?: boolean;
           format?: string;
-          report: string | false;
+          report?: string | boolean;
           charts: number;
           strict?: boolean;
           json?: boolean;
@@ -241,7 +282,7 @@ Example:
           },
         });
         bar.stop();
-        const reportPath = o.report === false ? null : resolve(o.report);
+        const reportPath = backtestReportPath(file, o.report);
         if (reportPath)
           await writeHtmlReport(reportPath, backtestReport(result, { source: file, policyFor, maxCharts: o.charts }));
         const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
@@ -528,11 +569,20 @@ Silences run on event time, like every lifecycle clock. Examples:
     });
 
   try {
+    const unknown = unknownCommand(program, argv);
+    if (unknown)
+      // Before commander parses: it would show help for `vmon tune --help` and exit 0.
+      unknown.parent.error(
+        `error: unknown command '${unknown.name}' (commands: ${unknown.parent.commands.map((c) => c.name()).join(', ')})`,
+        { exitCode: EXIT.usage, code: 'commander.unknownCommand' },
+      );
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      // --help, `vmon help` and --version exit 0; help shown for a missing subcommand (`vmon dlq`) is usage.
+      const help = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+      if (help && err.exitCode === 0) return EXIT.ok;
       return EXIT.usage; // commander has printed the message
     }
     const e = err instanceof CliError ? err : awsError(err, { kind: 'aws' });
