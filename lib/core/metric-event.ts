@@ -489,7 +489,9 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     prefix: string,
     raw: () => string,
   ): { event: MetricEvent } | { errors: FieldError[] } => {
-    const bad = maybeBadUtf8 ? badUtf8Path(item, raw()) : null;
+    const badPath = maybeBadUtf8 ? badUtf8Path(item, raw()) : null;
+    // The path is made of the producer's own keys, which may hold the very characters at fault.
+    const bad = badPath === null ? null : escapeForDisplay(badPath);
     if (bad !== null)
       return {
         errors: [
