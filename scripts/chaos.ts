@@ -10,6 +10,8 @@
 // Then it measures what the guarantees cost in DynamoDB writes, fault-free.
 //
 // Options (env): CHAOS_SEED (default 1), CHAOS_CAMERAS (default 40), CHAOS_FAULT_RATE (default 0.05).
+// `npm run chaos -- --fuzz` runs the parser fuzz instead (lib/chaos/fuzz.ts): FUZZ_SEED (default 1),
+// FUZZ_BODIES (through parseBody, default 1,000,000), FUZZ_STACK_BODIES (through the local stack, 10,000).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -38,6 +40,7 @@ import { METRICS, MODALITIES, parseBody } from '../lib/core/metric-event.js';
 import { itemSizeBytes } from '../lib/adapters/item-size.js';
 import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../lib/resources.js';
 import { crashable, injectFaults, seededRandom, type FaultRule } from '../test/support/faults.js';
+import { FUZZ_DEFAULTS, formatFuzzReport, runFuzz } from '../lib/chaos/fuzz.js';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 1);
 const CAMERAS = Number(process.env.CHAOS_CAMERAS ?? 40);
@@ -500,4 +503,21 @@ async function main() {
   }
 }
 
-await main();
+/** `npm run chaos -- --fuzz`: the parser fuzz (lib/chaos/fuzz.ts) instead of the chaos run. */
+async function fuzzMain() {
+  const opts = {
+    seed: Number(process.env.FUZZ_SEED ?? FUZZ_DEFAULTS.seed),
+    parserBodies: Number(process.env.FUZZ_BODIES ?? FUZZ_DEFAULTS.parserBodies),
+    stackBodies: Number(process.env.FUZZ_STACK_BODIES ?? FUZZ_DEFAULTS.stackBodies),
+  };
+  const { parser, stack, ok, summary } = await runFuzz(opts, (l) => console.log(l));
+  console.log(`\n${formatFuzzReport(parser, stack)}`);
+  console.log(`\n${ok ? 'ok  ' : 'FAIL'} every body applied or dead-lettered with a reason; nothing thrown`);
+  mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });
+  writeFileSync(join(PROJECT_ROOT, 'bench/fuzz.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log('wrote bench/fuzz.json');
+  process.exitCode = ok ? 0 : 1;
+}
+
+if (process.argv.includes('--fuzz')) await fuzzMain();
+else await main();

@@ -630,6 +630,7 @@ export async function fuzzLocalStack(opts: {
   const fail = (body: string, problem: string) => {
     if (report.failures.length < 20) report.failures.push({ body: body.slice(0, 2000), problem });
   };
+  const phase = (what: string) => opts.log?.(`${what} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const moto = await startMoto();
   const cfg = localClientConfig(moto.endpoint);
   const sqs = new SQSClient(cfg);
@@ -648,6 +649,7 @@ export async function fuzzLocalStack(opts: {
       pollers: 4,
       waitTimeSeconds: 1,
     }).start();
+    phase('local stack up');
 
     // Send: batches of up to 10 entries within SQS's 1 MiB per request.
     const bodies = new Map<string, string>();
@@ -683,6 +685,7 @@ export async function fuzzLocalStack(opts: {
     }
     await flush();
     report.sent = bodies.size;
+    phase(`${report.sent} bodies sent`);
 
     // Settled: the ingest queue empty for two looks in a row.
     const deadline = Date.now() + (opts.deadlineMs ?? 600_000);
@@ -693,6 +696,7 @@ export async function fuzzLocalStack(opts: {
     }
     await mapping.stop();
     report.crashes += mapping.counters.handlerErrors + mapping.counters.failedRecords;
+    phase('ingest queue drained');
 
     // Check every message from the outside.
     const letters = await receiveAll(sqs, stack.deadLetterQueueUrl);
@@ -708,7 +712,9 @@ export async function fuzzLocalStack(opts: {
       for (const part of reason.split('; ')) bump(report.reasons, reasonKind(part));
       lettersBySource.set(source, [...(lettersBySource.get(source) ?? []), m]);
     }
+    phase(`${letters.length} dead letters read`);
     const windows = await allWindows(ddb, stack.tableName);
+    phase(`${windows.size} cameras' windows read`);
     const nowMs = Date.now();
     for (const [messageId, body] of bodies) {
       const expected = parseBody(body, nowMs);
@@ -793,4 +799,41 @@ export function formatFuzzReport(parser: ParserFuzzReport, stack?: StackFuzzRepo
     for (const f of stack.failures) lines.push(`  FAILED ${JSON.stringify(f.body.slice(0, 200))}: ${f.problem}`);
   }
   return escapeForDisplay(lines.join('\n'), { keepLineBreaks: true });
+}
+
+export const FUZZ_DEFAULTS = { seed: 1, parserBodies: 1_000_000, stackBodies: 10_000 };
+
+/** Both fuzz runs, as `npm run chaos -- --fuzz` does them; `ok` when nothing crashed or was dropped. */
+export async function runFuzz(
+  opts: { seed: number; parserBodies: number; stackBodies: number },
+  log: (line: string) => void,
+): Promise<{ parser: ParserFuzzReport; stack: StackFuzzReport; ok: boolean; summary: Record<string, unknown> }> {
+  log(
+    `fuzz: seed ${opts.seed}, ${opts.parserBodies} bodies through parseBody, ${opts.stackBodies} through the local stack`,
+  );
+  const parser = fuzzParser({
+    seed: opts.seed,
+    count: opts.parserBodies,
+    onProgress: (n) => log(`  parseBody: ${n.toLocaleString('en-US')} bodies`),
+  });
+  const stack = await fuzzLocalStack({ seed: opts.seed, count: opts.stackBodies, log: (l) => log(`  stack: ${l}`) });
+  const ok =
+    parser.crashes + parser.silentDrops + parser.violations === 0 &&
+    stack.crashes + stack.silentDrops + stack.unexpectedLetters === 0;
+  const { failures: _pf, reasons: parserReasons, ...parserTotals } = parser;
+  const { failures: _sf, reasons: stackReasons, ...stackTotals } = stack;
+  const summary = {
+    parser: {
+      ...parserTotals,
+      distinctReasons: Object.keys(parserReasons).length,
+      elapsedMs: Math.round(parser.elapsedMs),
+    },
+    stack: {
+      ...stackTotals,
+      distinctReasons: Object.keys(stackReasons).length,
+      elapsedMs: Math.round(stack.elapsedMs),
+    },
+    ok,
+  };
+  return { parser, stack, ok, summary };
 }
