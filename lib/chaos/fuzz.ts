@@ -638,7 +638,9 @@ export async function fuzzLocalStack(opts: {
   let mapping: LocalEventSourceMapping | undefined;
   let handlerClients: { destroy(): void }[] = [];
   try {
-    const stack = await createLocalStack(moto.endpoint, { stage: 'fuzz', visibilityTimeoutSeconds: 5 });
+    // The deployed visibility timeout: on a loaded machine a big batch may take seconds, and a
+    // redelivery would dead-letter its bad parts twice. Nothing here should fail and be retried.
+    const stack = await createLocalStack(moto.endpoint, { stage: 'fuzz' });
     Object.assign(process.env, functionEnv(stack));
     const fn = await import('../../functions/ingest.js');
     handlerClients = Object.values(fn.clients) as { destroy(): void }[];
