@@ -10,14 +10,7 @@
 //   text, and each valid event is in its camera's stored window.
 import { gunzipSync } from 'node:zlib';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { DEDUP_DEPTH } from '../core/camera-state.js';
 import { escapeForDisplay } from '../core/display-text.js';
@@ -37,6 +30,7 @@ import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../resources.js';
 import { LocalEventSourceMapping } from '../local/event-source-mapping.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../local/local-stack.js';
 import { startMoto } from '../local/moto-server.js';
+import { drainQueue, queueDepth } from '../local/queues.js';
 
 /** Event times of generated events: in the past for any clock the fuzz runs under. */
 export const FUZZ_BASE_MS = Date.UTC(2026, 0, 1);
@@ -532,48 +526,6 @@ export interface StackFuzzReport {
   elapsedMs: number;
 }
 
-async function receiveAll(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let empty = 0; empty < 2; ) {
-    const r = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 600,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    const msgs = r.Messages ?? [];
-    if (msgs.length === 0) {
-      empty++;
-      continue;
-    }
-    empty = 0;
-    out.push(...msgs);
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
-  return out;
-}
-
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const r = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(r.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
 /** Every camera's stored windows, by camera id (one Scan, not a read per camera). */
 async function allWindows(ddb: DynamoDBClient, tableName: string): Promise<Map<string, Record<string, WindowEntry[]>>> {
   const out = new Map<string, Record<string, WindowEntry[]>>();
@@ -701,7 +653,7 @@ export async function fuzzLocalStack(opts: {
     phase('ingest queue drained');
 
     // Check every message from the outside.
-    const letters = await receiveAll(sqs, stack.deadLetterQueueUrl);
+    const letters = await drainQueue(sqs, stack.deadLetterQueueUrl, 2);
     const lettersBySource = new Map<string, Message[]>();
     for (const m of letters) {
       const reason = m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;

@@ -19,7 +19,7 @@
 // CI runs a fixed seed. Many seeds: PROPERTY_RUNS=200 PROPERTY_SEED=<n> npx vitest run test/integration/delivery-property.test.ts
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ingestBatch, type IngestDeps, type IngestRecord } from '../../lib/app/ingest-batch.js';
@@ -31,10 +31,9 @@ import { decodeState, encodeState } from '../../lib/core/state-codec.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { parsePolicy, type Policy } from '../../lib/core/policy.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
-import { STATE_TABLE } from '../../lib/resources.js';
-import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { readCamera, startLocalAws, type LocalAws } from '../support/local-aws.js';
 import { BASE_TIME } from '../support/fixtures.js';
-import { crashable, injectFaults, seededRandom, type FaultInjector, type FaultRule } from '../support/faults.js';
+import { crashable, injectFaults, seededRandom, type FaultInjector, type FaultRule } from '../../lib/local/faults.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
@@ -248,14 +247,7 @@ async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<
 }
 
 async function storedState(cameraId: string): Promise<CameraState> {
-  const r = await aws.ddb.send(
-    new GetItemCommand({
-      TableName: aws.stack.tableName,
-      Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } },
-      ConsistentRead: true,
-    }),
-  );
-  return r.Item ? decodeState({ streams: r.Item.w?.B, rest: r.Item.s?.S }) : emptyState();
+  return (await readCamera(aws, cameraId)).state;
 }
 
 async function publishedTriggerIds(prefix: string): Promise<string[]> {
