@@ -213,7 +213,7 @@ stops the command (exit 2) naming the line number and the field. Example:
   program
     .command('backtest')
     .description(
-      'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired and write an HTML report',
+      'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
     .argument('<file>', 'events: .jsonl or .csv, as for send')
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')

@@ -64,7 +64,7 @@ function echarts(): string {
     } catch {
       // echarts is an optional peer dependency of the package: a producer that only publishes does not need it.
       throw new Error(
-        'the HTML report needs echarts, an optional peer dependency of visutility-monitor: install it (npm install echarts), or pass --no-report to vmon backtest',
+        'the HTML report needs echarts, an optional peer dependency of visutility-monitor: install it (npm install echarts), or run vmon backtest without --report',
       );
     }
     echartsSource = readFileSync(path, 'utf8');
