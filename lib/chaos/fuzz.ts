@@ -505,7 +505,7 @@ export async function fuzzParser(opts: {
       if (report.failures.length < 20) report.failures.push({ body: body.slice(0, 2000), problems });
     }
     if (opts.onProgress && report.bodies % 100_000 === 0) opts.onProgress(report.bodies);
-    if (report.bodies % 500 === 0) await new Promise((r) => setImmediate(r));
+    if (report.bodies % 25 === 0) await new Promise((r) => setImmediate(r));
   }
   report.elapsedMs = performance.now() - started;
   return report;
