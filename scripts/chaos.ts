@@ -6,7 +6,8 @@
 //
 // `npm run chaos -- --fuzz` runs the parser fuzz of lib/chaos/fuzz.ts instead, prints its report and
 // writes bench/fuzz.json; exit 1 on a crash or a silent drop. Options (env): FUZZ_SEED (default 1),
-// FUZZ_BODIES (through parseBody, default 1,000,000), FUZZ_STACK_BODIES (through the local stack, 10,000).
+// FUZZ_BODIES (through parseBody, default 1,000,000), FUZZ_STACK_BODIES (through the local stack, 10,000),
+// FUZZ_STACK_SEND_BUDGET_S (stop sending after this many seconds; what was sent is still checked).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHAOS_DEFAULTS, runChaos, type ChaosOptions } from '../lib/chaos/chaos-run.js';
@@ -22,6 +23,9 @@ if (process.argv.includes('--fuzz')) {
       seed: Number(process.env.FUZZ_SEED ?? FUZZ_DEFAULTS.seed),
       parserBodies: Number(process.env.FUZZ_BODIES ?? FUZZ_DEFAULTS.parserBodies),
       stackBodies: Number(process.env.FUZZ_STACK_BODIES ?? FUZZ_DEFAULTS.stackBodies),
+      ...(process.env.FUZZ_STACK_SEND_BUDGET_S
+        ? { stackSendBudgetMs: Number(process.env.FUZZ_STACK_SEND_BUDGET_S) * 1000 }
+        : {}),
     },
     (line) => console.log(line),
   );

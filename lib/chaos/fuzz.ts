@@ -605,6 +605,8 @@ export async function fuzzLocalStack(opts: {
   seed: number;
   count: number;
   deadlineMs?: number;
+  /** Stop generating and sending after this long (the bodies sent are still all checked). */
+  sendBudgetMs?: number;
   log?: (line: string) => void;
 }): Promise<StackFuzzReport> {
   const started = performance.now();
@@ -675,6 +677,10 @@ export async function fuzzLocalStack(opts: {
       }
     };
     for (const { body } of fuzzBodies(opts.seed, opts.count)) {
+      if (opts.sendBudgetMs !== undefined && performance.now() - started > opts.sendBudgetMs) {
+        opts.log?.(`send budget of ${opts.sendBudgetMs / 1000} s used up after ${report.generated} bodies`);
+        break;
+      }
       report.generated++;
       const bytes = Buffer.byteLength(body, 'utf8');
       if (body.length === 0 || bytes > SQS_MAX_BODY_BYTES || SQS_REFUSES.test(body)) {
@@ -816,7 +822,7 @@ export const FUZZ_DEFAULTS = { seed: 1, parserBodies: 1_000_000, stackBodies: 10
 
 /** Both fuzz runs, as `npm run chaos -- --fuzz` does them; `ok` when nothing crashed or was dropped. */
 export async function runFuzz(
-  opts: { seed: number; parserBodies: number; stackBodies: number },
+  opts: { seed: number; parserBodies: number; stackBodies: number; stackSendBudgetMs?: number },
   log: (line: string) => void,
 ): Promise<{ parser: ParserFuzzReport; stack: StackFuzzReport; ok: boolean; summary: Record<string, unknown> }> {
   log(
@@ -832,7 +838,12 @@ export async function runFuzz(
       log(formatFuzzReport(r).split('\n').slice(0, 2).join('\n'));
       return r;
     }),
-    fuzzLocalStack({ seed: opts.seed, count: opts.stackBodies, log: (l) => log(`  stack: ${l}`) }),
+    fuzzLocalStack({
+      seed: opts.seed,
+      count: opts.stackBodies,
+      sendBudgetMs: opts.stackSendBudgetMs,
+      log: (l) => log(`  stack: ${l}`),
+    }),
   ]);
   const ok =
     parser.crashes + parser.silentDrops + parser.violations === 0 &&
