@@ -23,10 +23,14 @@ import { checkReadable, formatOf } from './event-file.js';
 import { tailEvents } from './events-tail.js';
 import { iso, plural, table } from './format.js';
 import { println, processIO, progressBar, type CliIO } from './io.js';
-import { loadPolicyFile, readPolicyFile } from './policy-file.js';
+import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-file.js';
+import { readLabelFile } from './labels.js';
+import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
+import { registerTune } from './tune-command.js';
 import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
+import type { Packing } from '../client/metric-publisher.js';
 import { formatCameraState, loadCameraState } from './state.js';
 import {
   awsError,
@@ -119,6 +123,10 @@ const positiveInt = (name: string) => (v: string) => {
     throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 };
+const packingMode = (v: string): Packing => {
+  if (v === 'per-camera' || v === 'mixed') return v;
+  throw new InvalidArgumentError(`--packing must be per-camera or mixed, got ${JSON.stringify(v)}`);
+};
 const positiveNumber = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0)
@@ -177,6 +185,17 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
       positiveInt('--in-flight'),
       4,
     )
+    .option(
+      '--packing <mode>',
+      "per-camera (one camera per message, as MetricPublisher's default) or mixed (the old packing)",
+      packingMode,
+      'per-camera',
+    )
+    .option(
+      '--linger-ms <ms>',
+      'longest an event waits before it is sent (default: 60000 per-camera, 200 mixed; the end of the file sends all at once)',
+      positiveInt('--linger-ms'),
+    )
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
@@ -189,7 +208,15 @@ stops the command (exit 2) naming the line number and the field. Example:
     .action(
       async (
         file: string,
-        o: { format?: string; queue?: string; inFlight: number; json?: boolean; progress: boolean },
+        o: {
+          format?: string;
+          queue?: string;
+          inFlight: number;
+          packing: Packing;
+          lingerMs?: number;
+          json?: boolean;
+          progress: boolean;
+        },
         cmd: Command,
       ) => {
         const format = formatOf(file, o.format);
@@ -202,7 +229,11 @@ stops the command (exit 2) naming the line number and the field. Example:
             queueUrl: o.queue ?? t.ingestQueueUrl,
             io,
             progress: o.progress && !o.json,
-            publisher: { maxInFlight: o.inFlight },
+            publisher: {
+              maxInFlight: o.inFlight,
+              packing: o.packing,
+              ...(o.lingerMs === undefined ? {} : { lingerMs: o.lingerMs }),
+            },
           });
           if (o.json) printJson(io, summary);
           else println(io.stdout, formatSendSummary(summary));
@@ -221,6 +252,11 @@ stops the command (exit 2) naming the line number and the field. Example:
       '--stored-policies',
       "use the target's stored scoped policies (camera → modality → fleet), --policy or the default where none applies",
     )
+    .option(
+      '--policies <file>',
+      'scoped policies offline: {"fleet" | "modality:<m>" | "camera:<id>": policy} or the output of policy list --json',
+    )
+    .option('--labels <file>', 'labelled incident windows per camera (JSON or CSV): score each detector against them')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option(
       '--report [path]',
@@ -254,6 +290,8 @@ No report is written unless --report is given. Example:
         o: {
           policy?: string;
           storedPolicies?: boolean;
+          policies?: string;
+          labels?: string;
           format?: string;
           report?: string | boolean;
           charts: number;
@@ -273,6 +311,12 @@ No report is written unless --report is given. Example:
           const scoped = stored;
           policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
+        if (o.policies) {
+          if (stored) throw usageError('give --policies <file> or --stored-policies, not both');
+          const scoped = (stored = await loadScopedPolicies(o.policies));
+          policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
+        }
+        const labels = o.labels ? await readLabelFile(o.labels) : undefined;
         const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
         let read = 0;
         const result = await backtestFile(file, format, policyFor, {
@@ -282,9 +326,13 @@ No report is written unless --report is given. Example:
           },
         });
         bar.stop();
+        const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
         const reportPath = backtestReportPath(file, o.report);
         if (reportPath)
-          await writeHtmlReport(reportPath, backtestReport(result, { source: file, policyFor, maxCharts: o.charts }));
+          await writeHtmlReport(
+            reportPath,
+            backtestReport(result, { source: file, policyFor, maxCharts: o.charts, labels, scores }),
+          );
         const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
         if (o.json) {
           printJson(io, {
@@ -296,6 +344,7 @@ No report is written unless --report is given. Example:
             to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
             triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
             rejected: result.rejected,
+            ...(scores ? { scores } : {}),
             report: reportPath,
             elapsedMs: Math.round(result.elapsedMs),
             eventsPerSecond: Math.round(rate),
@@ -319,6 +368,12 @@ No report is written unless --report is given. Example:
               : 'no triggers would have fired',
           ];
           if (result.triggers.length) lines.push(table(TRIGGER_TABLE_COLUMNS, result.triggers.map(triggerRow)));
+          if (scores)
+            lines.push(
+              '',
+              `scored against ${o.labels} (NAB standard profile):`,
+              table(SCORE_COLUMNS, scores.map(scoreRow)),
+            );
           if (result.rejected.length) {
             lines.push(
               '',
@@ -338,6 +393,8 @@ No report is written unless --report is given. Example:
           throw usageError(`${plural(result.totals.rejected, 'rejected line')} in ${file} (--strict)`);
       },
     );
+
+  registerTune(program, io);
 
   program
     .command('state')
@@ -571,7 +628,7 @@ Silences run on event time, like every lifecycle clock. Examples:
   try {
     const unknown = unknownCommand(program, argv);
     if (unknown)
-      // Before commander parses: it would show help for `vmon tune --help` and exit 0.
+      // Before commander parses: it would show help for `vmon frobnicate --help` and exit 0.
       unknown.parent.error(
         `error: unknown command '${unknown.name}' (commands: ${unknown.parent.commands.map((c) => c.name()).join(', ')})`,
         { exitCode: EXIT.usage, code: 'commander.unknownCommand' },

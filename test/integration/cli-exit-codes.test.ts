@@ -33,7 +33,8 @@ afterAll(async () => {
 });
 
 const documented = [...EXIT_CODES_HELP.matchAll(/^ {2}(\d) {2}/gm)].map((m) => Number(m[1]));
-const UNKNOWN = /^\n?error: unknown command '(tune|nope|frob)' \(commands: [a-z, ]+\)\n\(add --help for usage\)\n$/;
+const UNKNOWN =
+  /^\n?error: unknown command '(frobnicate|nope|frob)' \(commands: [a-z, ]+\)\n\(add --help for usage\)\n$/;
 
 /** One or more invocations per documented code; `args` may use the stack file and the event file. */
 const CASES: { code: number; name: string; args: () => string[] | Promise<string[]>; stderr?: RegExp }[] = [
@@ -52,10 +53,10 @@ const CASES: { code: number; name: string; args: () => string[] | Promise<string
     },
     stderr: /^vmon: .*(NonExistentQueue|QueueDoesNotExist|does not exist)/,
   },
-  { code: 2, name: 'unknown command', args: () => ['tune'], stderr: UNKNOWN },
-  { code: 2, name: 'unknown command with --help', args: () => ['tune', '--help'], stderr: UNKNOWN },
-  { code: 2, name: 'unknown command with -h', args: () => ['tune', '-h'], stderr: UNKNOWN },
-  { code: 2, name: 'help for an unknown command', args: () => ['help', 'tune'], stderr: UNKNOWN },
+  { code: 2, name: 'unknown command', args: () => ['frobnicate'], stderr: UNKNOWN },
+  { code: 2, name: 'unknown command with --help', args: () => ['frobnicate', '--help'], stderr: UNKNOWN },
+  { code: 2, name: 'unknown command with -h', args: () => ['frobnicate', '-h'], stderr: UNKNOWN },
+  { code: 2, name: 'help for an unknown command', args: () => ['help', 'frobnicate'], stderr: UNKNOWN },
   {
     code: 2,
     name: 'unknown subcommand with --help, after global options',
@@ -105,7 +106,7 @@ describe('vmon exit codes', () => {
   });
 
   it('the real executable exits 2 for an unknown command with --help (what a script sees)', async () => {
-    const r = await spawnVmon(['tune', '--help']);
+    const r = await spawnVmon(['frobnicate', '--help']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(UNKNOWN);
     expect(r.stdout).toBe('');
