@@ -3,19 +3,47 @@
 // check failed.
 //
 // Options (env): CHAOS_SEED (default 1), CHAOS_CAMERAS (default 40), CHAOS_FAULT_RATE (default 0.05).
+//
+// `npm run chaos -- --fuzz` runs the parser fuzz of lib/chaos/fuzz.ts instead, prints its report and
+// writes bench/fuzz.json; exit 1 on a crash or a silent drop. Options (env): FUZZ_SEED (default 1),
+// FUZZ_BODIES (through parseBody, default 1,000,000), FUZZ_STACK_BODIES (through the local stack, 10,000),
+// FUZZ_STACK_SEND_BUDGET_S (stop sending after this many seconds; what was sent is still checked).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHAOS_DEFAULTS, runChaos, type ChaosOptions } from '../lib/chaos/chaos-run.js';
+import { FUZZ_DEFAULTS, formatFuzzReport, runFuzz } from '../lib/chaos/fuzz.js';
 import { PROJECT_ROOT } from '../lib/local/moto-server.js';
+
+// Exiting runs the emulator supervisor's exit hook, which kills moto.
+process.once('SIGINT', () => process.exit(130));
+
+if (process.argv.includes('--fuzz')) {
+  const { parser, stack, ok, summary } = await runFuzz(
+    {
+      seed: Number(process.env.FUZZ_SEED ?? FUZZ_DEFAULTS.seed),
+      parserBodies: Number(process.env.FUZZ_BODIES ?? FUZZ_DEFAULTS.parserBodies),
+      stackBodies: Number(process.env.FUZZ_STACK_BODIES ?? FUZZ_DEFAULTS.stackBodies),
+      ...(process.env.FUZZ_STACK_SEND_BUDGET_S
+        ? { stackSendBudgetMs: Number(process.env.FUZZ_STACK_SEND_BUDGET_S) * 1000 }
+        : {}),
+    },
+    (line) => console.log(line),
+  );
+  console.log(`\n${formatFuzzReport(parser, stack)}`);
+  console.log(`\n${ok ? 'ok  ' : 'FAIL'} every body applied or dead-lettered with a reason; nothing thrown`);
+  mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });
+  writeFileSync(join(PROJECT_ROOT, 'bench/fuzz.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log('wrote bench/fuzz.json');
+  // Output flushed first: stdout may be a pipe. The chaos run below is not for this invocation.
+  await new Promise((done) => process.stdout.write('', done));
+  process.exit(ok ? 0 : 1);
+}
 
 const opts: ChaosOptions = {
   seed: Number(process.env.CHAOS_SEED ?? CHAOS_DEFAULTS.seed),
   cameras: Number(process.env.CHAOS_CAMERAS ?? CHAOS_DEFAULTS.cameras),
   faultRate: Number(process.env.CHAOS_FAULT_RATE ?? CHAOS_DEFAULTS.faultRate),
 };
-
-// Exiting runs the emulator supervisor's exit hook, which kills moto.
-process.once('SIGINT', () => process.exit(130));
 
 const {
   summary,

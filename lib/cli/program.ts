@@ -1,6 +1,6 @@
 // The vmon command line: options, help and exit codes. Each command's logic lives in its own
 // module (send, backtest, state, dlq, events-tail, policy) as functions taking clients and streams.
-import { resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CameraStateStore } from '../adapters/state-store.js';
 import { PolicyStore } from '../adapters/policy-store.js';
@@ -8,6 +8,7 @@ import { DEFAULT_POLICY, resolvePolicy, type Policy } from '../core/policy.js';
 import { METRICS, parseRfc3339, type MetricKind } from '../core/metric-event.js';
 import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
+import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
 import {
   formatDeadLetter,
@@ -45,7 +46,8 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
   1  the command failed (an AWS call failed, events could not be delivered)
-  2  bad usage or bad input (unknown option, missing file, a bad line, an invalid policy)
+  2  bad usage or bad input (unknown command, also with --help; unknown option, missing file,
+     a bad line, an invalid policy)
   3  target unreachable (no local stack running, no AWS credentials or region, stack not found)
   4  not found (no state for that camera, no such dead-letter message, no policy at that scope)`;
 
@@ -73,6 +75,43 @@ function parseMetric(text: string): MetricKind {
   return text as MetricKind;
 }
 
+/** Where `vmon backtest --report` writes when given no path, relative to the working directory. */
+export const DEFAULT_REPORT_DIR = 'reports';
+
+/** The report path: none unless --report was given; --report alone picks a file under reports/. */
+export function backtestReportPath(eventFile: string, report: string | boolean | undefined): string | null {
+  if (report === undefined || report === false) return null;
+  if (report === true) return resolve(DEFAULT_REPORT_DIR, `backtest-${basename(eventFile, extname(eventFile))}.html`);
+  return resolve(report);
+}
+
+/**
+ * The first word of argv that should name a command and names none, with the command it was given
+ * to. Options (and their values) of the command and its parents are skipped; `help <command>` is
+ * looked through; the operands of a command without subcommands are not commands.
+ */
+export function unknownCommand(program: Command, argv: readonly string[]): { name: string; parent: Command } | null {
+  let cmd = program;
+  const chain = [program];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return null;
+    if (arg.startsWith('-')) {
+      const flag = arg.split('=')[0];
+      const option = chain.flatMap((c) => c.options).find((o) => o.long === flag || o.short === flag);
+      if (option && (option.required || option.optional) && !arg.includes('=')) i++;
+      continue;
+    }
+    if (cmd.commands.length === 0) return null;
+    if (arg === 'help') continue;
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) return { name: arg, parent: cmd };
+    cmd = sub;
+    chain.push(sub);
+  }
+  return null;
+}
+
 export interface RunOptions {
   /** Stops long-running commands (events tail) early, e.g. on Ctrl-C. */
   signal?: AbortSignal;
@@ -95,7 +134,7 @@ const positiveNumber = (name: string) => (v: string) => {
   return n;
 };
 
-const printJson = (io: CliIO, v: unknown) => println(io.stdout, JSON.stringify(v, null, 2));
+const printJson = (io: CliIO, v: unknown) => println(io.stdout, jsonForDisplay(v, 2));
 
 /** Runs vmon with `argv` (without node and script) and returns the exit code; never calls process.exit. */
 export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOptions = {}): Promise<number> {
@@ -105,7 +144,11 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
       'Operator CLI for VisuTility Monitor: publish metrics, backtest policies, inspect camera state, the dead-letter queue and published events.',
     )
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({
+      // commander quotes what it was given (an unknown command or option): escaped like every display.
+      writeOut: (s) => io.stdout.write(escapeForDisplay(s, { keepLineBreaks: true })),
+      writeErr: (s) => io.stderr.write(escapeForDisplay(s, { keepLineBreaks: true })),
+    })
     .showHelpAfterError('(add --help for usage)')
     .option('--local', `use the local stack (${DEFAULT_STACK_FILE}, written by npm run local)`)
     .option('--stack-file <path>', 'use the local stack described by this file (implies --local)')
@@ -201,7 +244,7 @@ stops the command (exit 2) naming the line number and the field. Example:
   program
     .command('backtest')
     .description(
-      'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired and write an HTML report',
+      'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
     .argument('<file>', 'events: .jsonl or .csv, as for send')
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
@@ -215,8 +258,11 @@ stops the command (exit 2) naming the line number and the field. Example:
     )
     .option('--labels <file>', 'labelled incident windows per camera (JSON or CSV): score each detector against them')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
-    .option('--report <path>', 'where to write the HTML report', 'backtest-report.html')
-    .option('--no-report', 'do not write the HTML report')
+    .option(
+      '--report [path]',
+      `write an HTML report to this path (without a path: ${DEFAULT_REPORT_DIR}/backtest-<file name>.html); none unless asked`,
+    )
+    .option('--no-report', 'no HTML report (the default; kept for scripts that pass it)')
     .option(
       '--charts <n>',
       'cameras/streams charted in the report (those that triggered first)',
@@ -235,7 +281,7 @@ stops the command (exit 2) naming the line number and the field. Example:
 Each line is parsed as the ingest function parses a message body, and each camera's events are
 applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
-Example:
+No report is written unless --report is given. Example:
   vmon backtest last-month.jsonl --policy policy.json --report report.html`,
     )
     .action(
@@ -247,7 +293,7 @@ Example:
           policies?: string;
           labels?: string;
           format?: string;
-          report: string | false;
+          report?: string | boolean;
           charts: number;
           strict?: boolean;
           json?: boolean;
@@ -281,7 +327,7 @@ Example:
         });
         bar.stop();
         const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
-        const reportPath = o.report === false ? null : resolve(o.report);
+        const reportPath = backtestReportPath(file, o.report);
         if (reportPath)
           await writeHtmlReport(
             reportPath,
@@ -478,7 +524,11 @@ change within its policy cache time (30 s by default). Examples:
       await withTarget(cmd, async (c, t) => {
         const p = await putPolicy(policyStore(c, t), scope, input);
         if (o.json) printJson(io, { scope, policy: p });
-        else println(io.stdout, `stored policy ${p.id} at ${scope} (${plural(p.detectors.length, 'detector')})`);
+        else
+          println(
+            io.stdout,
+            `stored policy ${p.id} at ${escapeForDisplay(scope)} (${plural(p.detectors.length, 'detector')})`,
+          );
       });
     });
   policyCmd
@@ -489,7 +539,7 @@ change within its policy cache time (30 s by default). Examples:
     .action(async (scope: string, o: { json?: boolean }, cmd: Command) => {
       await withTarget(cmd, async (c, t) => {
         const p = await getPolicy(policyStore(c, t), scope);
-        if (!o.json) println(io.stdout, `policy at ${scope}:`);
+        if (!o.json) println(io.stdout, `policy at ${escapeForDisplay(scope)}:`);
         printJson(io, p);
       });
     });
@@ -513,7 +563,7 @@ change within its policy cache time (30 s by default). Examples:
       await withTarget(cmd, async (c, t) => {
         await deletePolicy(policyStore(c, t), scope);
         if (o.json) printJson(io, { scope, deleted: true });
-        else println(io.stdout, `deleted the policy at ${scope}`);
+        else println(io.stdout, `deleted the policy at ${escapeForDisplay(scope)}`);
       });
     });
 
@@ -557,7 +607,7 @@ Silences run on event time, like every lifecycle clock. Examples:
           else
             println(
               io.stdout,
-              `silenced ${cameraId}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`,
+              `silenced ${escapeForDisplay(cameraId)}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`,
             );
         });
       },
@@ -571,16 +621,25 @@ Silences run on event time, like every lifecycle clock. Examples:
       const metric = o.metric === undefined ? undefined : parseMetric(o.metric);
       await withTarget(cmd, async (c, t) => {
         const n = await clearSilences(new CameraStateStore(c.ddb, t.tableName), cameraId, metric);
-        println(io.stdout, `removed ${plural(n, 'silence')} from ${cameraId}`);
+        println(io.stdout, `removed ${plural(n, 'silence')} from ${escapeForDisplay(cameraId)}`);
       });
     });
 
   try {
+    const unknown = unknownCommand(program, argv);
+    if (unknown)
+      // Before commander parses: it would show help for `vmon frobnicate --help` and exit 0.
+      unknown.parent.error(
+        `error: unknown command '${unknown.name}' (commands: ${unknown.parent.commands.map((c) => c.name()).join(', ')})`,
+        { exitCode: EXIT.usage, code: 'commander.unknownCommand' },
+      );
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      // --help, `vmon help` and --version exit 0; help shown for a missing subcommand (`vmon dlq`) is usage.
+      const help = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+      if (help && err.exitCode === 0) return EXIT.ok;
       return EXIT.usage; // commander has printed the message
     }
     const e = err instanceof CliError ? err : awsError(err, { kind: 'aws' });

@@ -2,6 +2,7 @@
 // states, alerts, model versions, the outbox, and any further fields (rendered generically).
 import type { AlertState, CameraState } from '../core/camera-state.js';
 import type { CameraStateStore } from '../adapters/state-store.js';
+import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { CliError, EXIT } from './errors.js';
 import { iso, num, table } from './format.js';
 
@@ -15,7 +16,7 @@ export async function loadCameraState(store: CameraStateStore, cameraId: string)
   const { state, version } = await store.load(cameraId);
   if (version === 0)
     throw new CliError(
-      `no state for camera ${JSON.stringify(cameraId)}: it has sent no events that were applied (check the id, or vmon dlq list)`,
+      `no state for camera ${jsonForDisplay(cameraId)}: it has sent no events that were applied (check the id, or vmon dlq list)`,
       EXIT.notFound,
     );
   return { cameraId, version, state };
@@ -32,24 +33,24 @@ const looksLikeTime = (k: string, v: unknown) =>
 export function inline(v: unknown, key = ''): string {
   if (looksLikeTime(key, v)) return iso(v as number);
   if (typeof v === 'number') return num(v);
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (v === null || typeof v !== 'object') return jsonForDisplay(v);
   if (Array.isArray(v)) return `[${v.map((x) => inline(x)).join(', ')}]`;
   return `{ ${Object.entries(v)
-    .map(([k, x]) => `${k}: ${inline(x, k)}`)
+    .map(([k, x]) => `${escapeForDisplay(k)}: ${inline(x, k)}`)
     .join(', ')} }`;
 }
 
 function keyed(title: string, record: Record<string, unknown> | undefined): string[] {
   const entries = Object.entries(record ?? {});
   if (entries.length === 0) return [`${title}: none`];
-  return [`${title}:`, ...entries.map(([k, v]) => `  ${k}  ${inline(v, k)}`)];
+  return [`${title}:`, ...entries.map(([k, v]) => `  ${escapeForDisplay(k)}  ${inline(v, k)}`)];
 }
 
 const KNOWN = new Set(['streams', 'det', 'alerts', 'mv', 'ms', 'outbox', 'cooldown', 'silences', 'inFlight', 'reset']);
 
 export function formatCameraState(view: CameraStateView): string {
   const { state } = view;
-  const out: string[] = [`camera ${view.cameraId} (item version ${view.version})`, ''];
+  const out: string[] = [`camera ${escapeForDisplay(view.cameraId)} (item version ${view.version})`, ''];
 
   const streams = Object.entries(state.streams ?? {});
   if (streams.length === 0) out.push('windows: none');
@@ -106,7 +107,7 @@ export function formatCameraState(view: CameraStateView): string {
     `  cooldown: ${cooldown.length ? cooldown.map(([action, until]) => `${action} until ${iso(until as number)}`).join(', ') : 'none'}`,
   );
   out.push(
-    `  silences: ${state.silences?.length ? state.silences.map((x) => `${x.metric ?? 'all metrics'} until ${iso(x.until)}${x.reason ? ` (${x.reason})` : ''}`).join(', ') : 'none'}`,
+    `  silences: ${state.silences?.length ? state.silences.map((x) => `${x.metric ?? 'all metrics'} until ${iso(x.until)}${x.reason ? ` (${escapeForDisplay(x.reason)})` : ''}`).join(', ') : 'none'}`,
   );
   out.push(
     `  retrain in flight: ${state.inFlight ? `since ${iso(state.inFlight.since)} (trigger ${state.inFlight.triggerId})` : 'no'}`,

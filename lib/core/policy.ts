@@ -1,7 +1,14 @@
 // Policies as data: which detectors watch which metric, what each asks for, and the alert
 // lifecycle settings. Scoped fleet → modality → camera (most specific wins). Pure: no AWS imports.
 import * as z from 'zod/mini';
-import { METRICS, MODALITIES, QUALITY_METRICS, type MetricKind, type Modality } from './metric-event.js';
+import {
+  formatCharacterProblem,
+  METRICS,
+  MODALITIES,
+  QUALITY_METRICS,
+  type MetricKind,
+  type Modality,
+} from './metric-event.js';
 import type { Detector } from './detectors/detector.js';
 import { windowMean } from './detectors/window-mean.js';
 import { latencyQuantile } from './detectors/latency-quantile.js';
@@ -97,6 +104,8 @@ const RegressionSpec = z.strictObject({
   z: withDefault(nonNegative(), 4),
   halfLifeSamples: withDefault(positive(), 500),
   hysteresis: withDefault(nonNegative(), 0.02),
+  /** Most labelled samples one value counts for (default: a quarter of baselineSamples). */
+  maxValueWeight: z.optional(positive()),
   /** A drop this large asks for `severeAction` (default RetrainingRequested) instead. */
   severeDrop: z.optional(positive().check(z.maximum(1, { message: 'must be <= 1' }))),
   severeAction: withDefault(action, 'RetrainingRequested'),
@@ -350,7 +359,12 @@ export function parseScope(text: string): PolicyScope {
   const [kind, ...rest] = text.split(':');
   const value = rest.join(':');
   if (kind === 'modality' && (MODALITIES as readonly string[]).includes(value)) return text as PolicyScope;
-  if (kind === 'camera' && value.length > 0 && value.length <= 128) return text as PolicyScope;
+  if (kind === 'camera' && value.length > 0 && value.length <= 128) {
+    // No event can carry such a camera id (metric-event.ts), so a policy for it would never apply.
+    const problem = formatCharacterProblem('scope camera id', value);
+    if (problem) throw new PolicyError([{ path: 'scope', message: problem }]);
+    return text as PolicyScope;
+  }
   throw new PolicyError([
     {
       path: 'scope',

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { escapeForDisplay } from '../core/display-text.js';
 
 export interface SeriesPoint {
   t: number;
@@ -73,7 +74,7 @@ function echarts(): string {
     } catch {
       // echarts is an optional peer dependency of the package: a producer that only publishes does not need it.
       throw new Error(
-        'the HTML report needs echarts, an optional peer dependency of visutility-monitor: install it (npm install echarts), or pass --no-report to vmon backtest',
+        'the HTML report needs echarts, an optional peer dependency of visutility-monitor: install it (npm install echarts), or run vmon backtest without --report',
       );
     }
     echartsSource = readFileSync(path, 'utf8');
@@ -108,8 +109,12 @@ export function downsample(points: readonly SeriesPoint[], max: number): SeriesP
   return out;
 }
 
+/** Text for an HTML element: invisible and look-alike characters escaped first (as every display does), then markup. */
 const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  escapeForDisplay(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (v: unknown) =>
   JSON.stringify(v)
@@ -153,7 +158,7 @@ const CLIENT_SCRIPT = `
     if (c.markers.length) {
       series.push({ name: 'triggers', type: 'scatter', symbol: 'pin', symbolSize: 28, itemStyle: { color: '#c92a2a' },
         data: c.markers.map(function (m) { return { value: [m.t, m.value], name: m.label }; }),
-        tooltip: { trigger: 'item', formatter: function (p) { return p.name + '<br>' + new Date(p.value[0]).toISOString(); } } });
+        tooltip: { trigger: 'item', formatter: function (p) { return echarts.format.encodeHTML(p.name) + '<br>' + new Date(p.value[0]).toISOString(); } } });
     }
     chart.setOption({
       animation: false,
@@ -183,26 +188,27 @@ const CLIENT_SCRIPT = `
 export function renderHtmlReport(doc: ReportDocument): string {
   const maxPoints = doc.maxPointsPerSeries ?? 2000;
   const charts = (doc.charts ?? []).map((c) => {
+    // Titles, names and labels are drawn by ECharts: escaped for display like the tables.
     const series = c.series.map((s) => ({
-      name: s.name,
+      name: escapeForDisplay(s.name),
       points: downsample(s.points, maxPoints).map((p) => [p.t, p.value]),
     }));
     let top = -Infinity;
     for (const s of c.series) for (const p of s.points) if (p.value > top) top = p.value;
     for (const th of c.thresholds ?? []) top = Math.max(top, th.value);
     return {
-      title: c.title,
-      yName: c.yName ?? '',
+      title: escapeForDisplay(c.title),
+      yName: escapeForDisplay(c.yName ?? ''),
       series,
-      thresholds: c.thresholds ?? [],
-      events: c.events ?? [],
-      bands: c.bands ?? [],
+      thresholds: (c.thresholds ?? []).map((th) => ({ ...th, label: escapeForDisplay(th.label) })),
+      events: (c.events ?? []).map((ev) => ({ ...ev, label: escapeForDisplay(ev.label) })),
+      bands: (c.bands ?? []).map((b) => ({ ...b, label: escapeForDisplay(b.label) })),
       xType: c.xType ?? 'time',
-      xName: c.xName ?? '',
+      xName: escapeForDisplay(c.xName ?? ''),
       markers: (c.markers ?? []).map((m) => ({
         t: m.t,
         value: m.value ?? (Number.isFinite(top) ? top : 0),
-        label: m.label,
+        label: escapeForDisplay(m.label),
       })),
     };
   });

@@ -211,7 +211,8 @@ describe('vmon dlq', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('  reason             body is not valid JSON: Unexpected token');
     expect(show.stdout).toContain('  stored as          base64 (decoded below)');
-    expect(show.stdout.endsWith('body:\nbad\u0000bytes\n')).toBe(true);
+    // Shown with the NUL escaped (the terminal gets no raw control character); --json keeps the exact bytes.
+    expect(show.stdout.endsWith('body:\nbad\\u0000bytes\n')).toBe(true);
     expect((await vmon('dlq', 'show', '00000000-0000-0000-0000-000000000000')).code).toBe(4);
 
     // Redrive one by id, then the rest.
