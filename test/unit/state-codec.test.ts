@@ -1,7 +1,8 @@
 // Covers the compact state encoding: lossless round trip, and one item ≤ 1 KB (1 WCU) at default
-// settings with every metric, detector state and the longest camera id.
+// settings with every metric, detector state, the longest camera id and an alert holding its full
+// episode-outcome history.
 import { describe, expect, it } from 'vitest';
-import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
+import { applyEvents, emptyState, EPISODE_HISTORY } from '../../lib/core/camera-state.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { DEFAULT_POLICY, driftPolicy } from '../../lib/core/policy.js';
 import { decodeState, encodeState } from '../../lib/core/state-codec.js';
@@ -56,6 +57,8 @@ describe('state codec', () => {
       applyEvents(state, parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, DEFAULT_POLICY);
     }
     expect(Object.keys(state.det).length).toBeGreaterThanOrEqual(2); // CUSUM and regression carry state
+    // An alert that has had many episodes and keeps its full outcome history (published / suppressed).
+    state.alerts['drift-ewma@Rgb'] = { f: false, e: 1234, h: 'PCSRPCSRPCSR'.slice(0, EPISODE_HISTORY) };
     const item = cameraItem(camera, state, 123456, Date.now());
     expect(itemSizeBytes(item)).toBeLessThanOrEqual(1024);
     expect(writeCapacityUnits(item)).toBe(1);
