@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CDK app: `npx cdk synth` / `npx cdk deploy`. Every setting comes from CDK context, validated by
-// lib/stack/stack-config.ts (README "Configuration"); a bad value stops synth with the key named.
+// lib/stack/stack-config.ts (docs/configuration.md); a bad value stops synth with the key named.
 import { App } from 'aws-cdk-lib';
 import { buildMonitorApp } from '../lib/stack/app.js';
 import { StackConfigError } from '../lib/stack/stack-config.js';

@@ -1,6 +1,6 @@
 // Exit codes and the one error type every vmon command throws for an expected failure.
 
-/** vmon's exit codes (documented in the README and in `vmon --help`). */
+/** vmon's exit codes (documented in docs/cli.md and in `vmon --help`). */
 export const EXIT = {
   ok: 0,
   /** The command ran and failed: an AWS call failed, events could not be delivered. */

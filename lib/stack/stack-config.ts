@@ -1,5 +1,5 @@
 // CDK context (`-c key=value` or cdk.json "context") → a validated stack configuration.
-// Every key is documented in README "Configuration"; a bad value fails `cdk synth` naming the key.
+// Every key is documented in docs/configuration.md; a bad value fails `cdk synth` naming the key.
 // No CDK imports: the parser is plain data in, data out, so it is unit-tested without synthesis.
 import { DEFAULT_POLICY, parsePolicy, PolicyError } from '../core/policy.js';
 import { INGEST } from '../resources.js';

@@ -1,4 +1,4 @@
-// Plain-text table with section rows, for the terminal and for pasting into the README.
+// Plain-text table with section rows, for the terminal and for pasting into docs/performance.md.
 export type Row = string[] | { section: string };
 
 export function formatTable(header: string[], rows: Row[]): string {

@@ -3,7 +3,7 @@
 // Fires when S > h; resolves when S falls back to 0. S is capped at 2h so a long episode
 // resolves promptly once the shift ends. Defaults k = 0.5, h = 4.5 with a 200-value warm-up: the
 // baseline is estimated, which lengthens detection, so h sits below the textbook 5 (the two-sided
-// chart's ARL0 465 / ARL1 10.4); measured figures (npm run bench) are in the README.
+// chart's ARL0 465 / ARL1 10.4); measured figures (npm run bench) are in docs/performance.md.
 import { newBaseline, shiftGate, sigma, standardize, type Baseline } from './standardizer.js';
 import type { Detector } from './detector.js';
 
