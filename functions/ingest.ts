@@ -1,7 +1,7 @@
 // Ingest Lambda: SQS batch of metric messages → ingestBatch → partial batch response. Wiring only;
 // logs, metrics and traces come from lib/adapters/observability.ts.
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ingestBatch } from '../lib/app/ingest-batch.js';
+import { ingestBatch, type BatchResult } from '../lib/app/ingest-batch.js';
 import { createObservability, instrumented, recordBatch } from '../lib/adapters/observability.js';
 import { ENV } from '../lib/resources.js';
 import { SERVICE } from '../lib/telemetry.js';
@@ -12,13 +12,24 @@ const wiring = withDeadLetters(monitorWiring(obs), ENV.deadLetterQueueUrl, obs);
 export const clients = wiring.clients;
 const publisher = wiring.deps.publisher;
 
-export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
-  instrumented(obs, context, async () => {
-    publisher.takeFailures(); // count this invocation's failures only
-    const result = await ingestBatch(
-      event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
-      wiring.deps,
-    );
-    recordBatch(obs, result, publisher.takeFailures());
-    return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
-  });
+export interface IngestHandlerOptions {
+  /** Sees every batch result (Lambda only returns the failed records); local runs tally with it. */
+  onBatchResult?: (result: BatchResult) => void;
+}
+
+/** A handler over this module's clients and adapters; `handler` is the one Lambda runs. */
+export function createIngestHandler(opts: IngestHandlerOptions = {}) {
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
+    instrumented(obs, context, async () => {
+      publisher.takeFailures(); // count this invocation's failures only
+      const result = await ingestBatch(
+        event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
+        wiring.deps,
+      );
+      opts.onBatchResult?.(result);
+      recordBatch(obs, result, publisher.takeFailures());
+      return { batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
+    });
+}
+
+export const handler = createIngestHandler();

@@ -11,7 +11,6 @@ export {
   type PublisherCounters,
   type PublishResult,
   type Rejected,
-  type WireMetricEvent,
 } from './client/metric-publisher.js';
 export {
   METRICS,
@@ -26,5 +25,6 @@ export {
   type Modality,
   type ParsedBody,
   type Rejection,
+  type WireMetricEvent,
 } from './core/metric-event.js';
 export { EVENT_SOURCE, type Trigger, type TriggerDetail } from './core/trigger.js';

@@ -2,14 +2,9 @@
 // received, with its reason in message attributes, so `vmon dlq redrive` can send it back as is.
 import { gzipSync } from 'node:zlib';
 import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Rejection } from '../core/metric-event.js';
+import type { DeadLetter, DeadLetterSink } from '../app/ports.js';
 import { DEAD_LETTER_ATTRIBUTES } from '../resources.js';
-import { backoffMs, sleep } from './retry.js';
-
-export interface DeadLetter {
-  sourceMessageId: string;
-  rejection: Rejection;
-}
+import { backoffMs, sleep } from '../core/retry.js';
 
 const MAX_ATTR = 1024;
 // Characters SQS accepts in a message body; anything else is stored base64 (attribute says so).
@@ -101,7 +96,7 @@ function batches(letters: Prepared[]): Prepared[][] {
   return out;
 }
 
-export class DeadLetterQueue {
+export class DeadLetterQueue implements DeadLetterSink {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,

@@ -11,7 +11,8 @@ import type { SweepResult } from '../app/outbox-sweep.js';
 import type { LifecycleResult } from '../app/model-lifecycle.js';
 import type { Trigger } from '../core/trigger.js';
 import { DIMENSION, METRIC, POWERTOOLS_ENV } from '../telemetry.js';
-import { DeadLetterQueue, type DeadLetter } from './dead-letter.js';
+import { DeadLetterQueue } from './dead-letter.js';
+import type { DeadLetter } from '../app/ports.js';
 import { TriggerPublisher, TriggerPublishError } from './trigger-publisher.js';
 
 export interface Observability {

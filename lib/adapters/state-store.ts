@@ -9,17 +9,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { decodeState, encodeState } from '../core/state-codec.js';
 import type { CameraState } from '../core/camera-state.js';
+import type { SaveResult, StateStore, VersionedState } from '../app/ports.js';
 import { STATE_TABLE } from '../resources.js';
 
 const A = STATE_TABLE.attributes;
-
-export interface VersionedState {
-  state: CameraState;
-  /** 0 when the camera has no item yet. */
-  version: number;
-}
-
-export type SaveResult = { ok: true; version: number } | { ok: false; current: VersionedState };
 
 function fromItem(item: Record<string, AttributeValue> | undefined): VersionedState {
   if (!item) return { state: decodeState(undefined), version: 0 };
@@ -49,7 +42,7 @@ export function cameraItem(
   return item;
 }
 
-export class CameraStateStore {
+export class CameraStateStore implements StateStore {
   constructor(
     private readonly ddb: DynamoDBClient,
     private readonly tableName: string,

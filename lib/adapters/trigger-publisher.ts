@@ -1,7 +1,8 @@
 // EventBridge adapter: publishes triggers, retrying only the entries PutEvents reports as failed.
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE, type Trigger } from '../core/trigger.js';
-import { backoffMs, sleep } from './retry.js';
+import type { TriggerSink } from '../app/ports.js';
+import { backoffMs, sleep } from '../core/retry.js';
 
 const MAX_ENTRIES = 10;
 
@@ -19,7 +20,7 @@ export interface PublishCounters {
   retriedEntries: number;
 }
 
-export class TriggerPublisher {
+export class TriggerPublisher implements TriggerSink {
   readonly counters: PublishCounters = { published: 0, retriedEntries: 0 };
 
   constructor(

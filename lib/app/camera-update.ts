@@ -2,17 +2,14 @@
 // triggers in the outbox → publish → clear the outbox. Shared by ingest and the model lifecycle.
 import type { CameraState } from '../core/camera-state.js';
 import type { Trigger } from '../core/trigger.js';
-import type { CameraStateStore } from '../adapters/state-store.js';
-import type { TriggerPublisher } from '../adapters/trigger-publisher.js';
-import { backoffMs, sleep } from '../adapters/retry.js';
+import { backoffMs, sleep } from '../core/retry.js';
+import type { StateStore, TriggerSink } from './ports.js';
 
 export interface CameraUpdateDeps {
-  store: CameraStateStore;
-  publisher: TriggerPublisher;
+  store: StateStore;
+  publisher: TriggerSink;
   /** Conditional-write attempts before giving up (the caller fails the records for redelivery). */
   maxWriteAttempts?: number;
-  /** Test hook: runs after a camera's state write and before its publish (crash injection). */
-  afterStateWrite?: (cameraId: string) => void | Promise<void>;
 }
 
 export interface Mutation<R> {
@@ -76,7 +73,6 @@ export async function updateCamera<R>(
     }
     const published = state.outbox;
     if (published.length > 0) {
-      await deps.afterStateWrite?.(cameraId);
       await deps.publisher.publish(published);
       state.outbox = [];
       // Clearing is best effort: if another writer got in first, it republishes the same triggerIds.

@@ -4,24 +4,20 @@
 import { applyEvents, type ApplyStats, type PolicySource, type SuppressionReason } from '../core/camera-state.js';
 import { parseBody, type MetricEvent } from '../core/metric-event.js';
 import type { Modality } from '../core/metric-event.js';
-import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
-import type { DeadLetter, DeadLetterQueue } from '../adapters/dead-letter.js';
 import { StateConflictError, updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import type { Clock, DeadLetter, DeadLetterSink, PolicyProvider } from './ports.js';
 
 export interface IngestRecord {
   messageId: string;
   body: string;
 }
 
-/** The policy for a camera + modality (scoped policies resolve most-specific first). */
-export type PolicyLookup = (cameraId: string, modality: Modality) => Policy;
-
 export interface IngestDeps extends CameraUpdateDeps {
-  deadLetters: DeadLetterQueue;
+  deadLetters: DeadLetterSink;
   /** Called once per batch: a fixed policy, or a lookup over scoped policies. */
-  policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
-  now?: () => number;
+  policy: PolicyProvider;
+  now?: Clock;
   /** Cameras processed at once. */
   concurrency?: number;
 }
@@ -43,12 +39,6 @@ export interface BatchResult {
 }
 
 export { StateConflictError };
-
-/**
- * Observers of every batch result in this process. The handler returns only the failed records;
- * the local chaos run tallies applied / duplicate counts here without reaching into the handler.
- */
-export const batchResultObservers = new Set<(result: BatchResult) => void>();
 
 export async function ingestBatch(records: readonly IngestRecord[], deps: IngestDeps): Promise<BatchResult> {
   const now = deps.now ?? Date.now;
@@ -106,7 +96,6 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   };
   await Promise.all(Array.from({ length: Math.min(limit, cameras.length) }, worker));
   result.failedMessageIds = [...failed];
-  for (const observe of batchResultObservers) observe(result);
   return result;
 }
 

@@ -3,12 +3,11 @@
 import * as z from 'zod/mini';
 import { applyModelLifecycle } from '../core/camera-state.js';
 import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
-import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
-import type { DeadLetterQueue } from '../adapters/dead-letter.js';
 import { LIFECYCLE_DETAIL_TYPES } from '../resources.js';
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
-import type { IngestRecord, PolicyLookup } from './ingest-batch.js';
+import type { IngestRecord } from './ingest-batch.js';
+import type { Clock, DeadLetterSink, PolicyProvider } from './ports.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
 export const LifecycleEnvelopeSchema = z.looseObject({
@@ -30,9 +29,9 @@ export const LifecycleEnvelopeSchema = z.looseObject({
 });
 
 export interface LifecycleDeps extends CameraUpdateDeps {
-  deadLetters: DeadLetterQueue;
-  policy: () => Policy | PolicyLookup | Promise<Policy | PolicyLookup>;
-  now?: () => number;
+  deadLetters: DeadLetterSink;
+  policy: PolicyProvider;
+  now?: Clock;
 }
 
 export interface LifecycleResult {

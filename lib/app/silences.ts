@@ -3,11 +3,11 @@
 // concurrent metric updates never overwrite each other.
 import type { MetricKind } from '../core/metric-event.js';
 import type { CameraState, Silence } from '../core/camera-state.js';
-import type { CameraStateStore } from '../adapters/state-store.js';
 import { StateConflictError } from './camera-update.js';
+import type { StateStore } from './ports.js';
 
 async function editCamera(
-  store: CameraStateStore,
+  store: StateStore,
   cameraId: string,
   edit: (s: CameraState) => void,
   nowMs: number,
@@ -24,7 +24,7 @@ async function editCamera(
 
 /** Adds a silence; expired ones are dropped on the way. */
 export async function addSilence(
-  store: CameraStateStore,
+  store: StateStore,
   cameraId: string,
   silence: Silence,
   nowMs = Date.now(),
@@ -42,7 +42,7 @@ export async function addSilence(
 
 /** Removes the camera's silences (only those on `metric` when given); returns how many went. */
 export async function clearSilences(
-  store: CameraStateStore,
+  store: StateStore,
   cameraId: string,
   metric?: MetricKind,
   nowMs = Date.now(),

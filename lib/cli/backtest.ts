@@ -163,13 +163,6 @@ export async function backtestFile(
   return bt.run();
 }
 
-/** Backtests events already in memory (the bench uses this). */
-export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): BacktestResult {
-  const bt = new Backtest(policyFor);
-  for (const e of events) bt.add(e);
-  return bt.run();
-}
-
 const TRIGGER_COLUMNS = [
   'AT (EVENT TIME)',
   'ACTION',

@@ -3,10 +3,8 @@
 // sends 10 entries per SendMessageBatch, retries only the failed entries (backoff + full jitter),
 // and holds a bounded buffer with backpressure. Nothing is dropped unless the caller opts in.
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { validateEvent, type FieldError, type WireMetricEvent } from '../core/metric-event.js';
-
-export type { WireMetricEvent };
-import { backoffMs, sleep } from '../adapters/retry.js';
+import { validateEvent, type FieldError } from '../core/metric-event.js';
+import { backoffMs, sleep } from '../core/retry.js';
 
 /** SQS's limit for one message and for one SendMessageBatch request (the sum of its entries). */
 export const SQS_MAX_REQUEST_BYTES = 256 * 1024;

@@ -1,20 +1,19 @@
 // The main job, locally: moto + the stack's resources, the real ingest handler behind a local
 // event-source mapping, a simulated fleet sending the wire format, and a verdict per scenario.
 // Everything it starts it stops, also on failure.
-import { ScanCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DynamoDBClient as DdbClient } from '@aws-sdk/client-dynamodb';
-import { decodeState } from '../core/state-codec.js';
-import { parseStreamKey } from '../core/camera-state.js';
+import { CameraStateStore } from '../adapters/state-store.js';
 import { DEAD_LETTER_ATTRIBUTES, INGEST, STATE_TABLE } from '../resources.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../local/event-source-mapping.js';
-import { createLocalStack, functionEnv, localClientConfig, type LocalStack } from '../local/local-stack.js';
+import { injectFaults, type FaultRule } from '../local/faults.js';
+import { drainQueue, queueDepth } from '../local/queues.js';
+import { createLocalStack, functionEnv, localClientConfig } from '../local/local-stack.js';
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
 import { scenario } from '../sim/scenarios.js';
@@ -73,35 +72,25 @@ const DEFAULTS = {
   timeoutMs: 150_000,
 };
 
-/** Fails the handler's state writes for chosen cameras: SDK middleware on its own DynamoDB client. */
-function injectStorageFaults(
-  ddb: DdbClient,
-  faults: Map<string, 'transient' | 'permanent'>,
-  transientFailures: number,
-): () => void {
-  const name = 'vmon-demo-storage-faults';
-  const failures = new Map<string, number>();
-  ddb.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'PutItemCommand') {
-        const item = (args.input as { Item?: Record<string, AttributeValue> }).Item;
-        const pk = item?.[STATE_TABLE.partitionKey.name]?.S ?? '';
-        const kind = faults.get(pk);
-        const count = failures.get(pk) ?? 0;
-        if (kind === 'permanent' || (kind === 'transient' && count < transientFailures)) {
-          failures.set(pk, count + 1);
-          const err = new Error(`injected by the demo: state write for ${pk} throttled`);
-          err.name = 'ProvisionedThroughputExceededException';
-          throw err;
-        }
-      }
-      return next(args);
-    },
-    { step: 'initialize', name },
-  );
-  return () => {
-    ddb.middlewareStack.remove(name);
-  };
+/**
+ * Throttles the handler's state writes for the cameras whose scenario has a storage fault: every
+ * write of a 'permanent' one, the first `transientFailures` of a 'transient' one.
+ */
+function storageFaultRules(sim: FleetSimulator, transientFailures: number): FaultRule[] {
+  const rules: FaultRule[] = [];
+  for (const cam of sim.cameras) {
+    const fault = scenario(cam.scenario).storageFault;
+    if (!fault) continue;
+    const pk = STATE_TABLE.cameraKey(cam.id);
+    rules.push({
+      command: 'PutItem',
+      fault: 'throttle',
+      when: (input) =>
+        (input.Item as Record<string, { S?: string }> | undefined)?.[STATE_TABLE.partitionKey.name]?.S === pk,
+      ...(fault === 'transient' ? { times: transientFailures } : {}),
+    });
+  }
+  return rules;
 }
 
 /** Long-polls the tap queue (every event the monitor publishes) until stopped. */
@@ -170,66 +159,36 @@ async function readDeadLetters(
   sqs: SQSClient,
   queueUrl: string,
 ): Promise<(ObservedDeadLetter & { messageId: string })[]> {
-  const out: (ObservedDeadLetter & { messageId: string })[] = [];
-  for (let empty = 0; empty < 2; ) {
-    const r = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    const msgs = r.Messages ?? [];
-    if (msgs.length === 0) {
-      empty++;
-      continue;
-    }
-    for (const m of msgs) {
-      const attrs = m.MessageAttributes ?? {};
-      const reason = attrs[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
-      const index = attrs[DEAD_LETTER_ATTRIBUTES.index]?.StringValue;
-      out.push({
-        ...(index !== undefined ? { index } : {}),
-        messageId: m.MessageId!,
-        sourceMessageId: attrs[DEAD_LETTER_ATTRIBUTES.sourceMessageId]?.StringValue ?? m.MessageId!,
-        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
-        ...(reason !== undefined ? { reason } : {}),
-      });
-    }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
-  return out;
+  return (await drainQueue(sqs, queueUrl, 2)).map((m) => {
+    const attrs = m.MessageAttributes ?? {};
+    const reason = attrs[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
+    const index = attrs[DEAD_LETTER_ATTRIBUTES.index]?.StringValue;
+    return {
+      ...(index !== undefined ? { index } : {}),
+      messageId: m.MessageId!,
+      sourceMessageId: attrs[DEAD_LETTER_ATTRIBUTES.sourceMessageId]?.StringValue ?? m.MessageId!,
+      receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+      ...(reason !== undefined ? { reason } : {}),
+    };
+  });
 }
 
 /** Compares each camera's stored newest event per stream with the last one the fleet sent. */
-async function checkStoredState(ddb: DynamoDBClient, stack: LocalStack, sim: FleetSimulator): Promise<StateCheck> {
+async function checkStoredState(store: CameraStateStore, sim: FleetSimulator): Promise<StateCheck> {
   const stored = new Map<string, Record<string, number>>();
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const r = await ddb.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: startKey }));
-    for (const item of r.Items ?? []) {
-      const pk = item[STATE_TABLE.partitionKey.name]!.S!;
-      if (!pk.startsWith('camera#')) continue;
-      const state = decodeState({
-        streams: item[STATE_TABLE.attributes.streams]?.B,
-        rest: item[STATE_TABLE.attributes.rest]?.S,
-      });
+  let next = 0;
+  const reader = async () => {
+    while (next < sim.cameras.length) {
+      const cameraId = sim.cameras[next++]!.id;
+      const { state, version } = await store.load(cameraId);
+      if (version === 0) continue; // no item
       const newest: Record<string, number> = {};
-      for (const [key, entries] of Object.entries(state.streams)) {
-        parseStreamKey(key);
+      for (const [key, entries] of Object.entries(state.streams))
         if (entries.length) newest[key] = entries[entries.length - 1]!.ts;
-      }
-      stored.set(pk.slice('camera#'.length), newest);
+      stored.set(cameraId, newest);
     }
-    startKey = r.LastEvaluatedKey;
-  } while (startKey);
+  };
+  await Promise.all(Array.from({ length: 8 }, reader));
 
   const check: StateCheck = { matching: 0, expected: 0, mismatches: [] };
   for (const cam of sim.cameras) {
@@ -310,14 +269,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     const ingest = await import('../../functions/ingest.js');
     const policy = monitorPolicy();
 
-    const faults = new Map<string, 'transient' | 'permanent'>();
-    for (const cam of sim.cameras) {
-      const f = scenario(cam.scenario).storageFault;
-      if (f) faults.set(STATE_TABLE.cameraKey(cam.id), f);
-    }
     // A transient fault fails the camera's first write only: its message comes back after the
     // visibility timeout, well before the camera's next upload, so its events stay in order.
-    cleanups.push(injectStorageFaults(ingest.clients.dynamodb, faults, 1));
+    const storageFaults = injectFaults(ingest.clients.dynamodb, storageFaultRules(sim, 1));
+    cleanups.push(() => storageFaults.remove());
 
     // Accounting from the handler's own answers: a message counts as applied when first acknowledged.
     const byMessageId = new Map<string, SimMessage>();
@@ -396,18 +351,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     for (;;) {
       checkTime('waiting for the ingest queue to drain');
       // Done when nothing is left, visible or in flight (redrive happens on a poller's receive).
-      const a = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: stack.ingestQueueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      if (
-        Number(a.Attributes!.ApproximateNumberOfMessages) +
-          Number(a.Attributes!.ApproximateNumberOfMessagesNotVisible) ===
-        0
-      )
-        break;
+      if ((await queueDepth(sqs, stack.ingestQueueUrl)) === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     await mapping.stop();
@@ -433,7 +377,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       else if (!acknowledged.has(id)) lost += m.validEvents;
       if (m.badParts > 0 && !rejectedBySource.has(id) && !redrivenIds.has(id)) badPartsLost += m.badParts;
     }
-    const state = await checkStoredState(ddb, stack, sim);
+    const state = await checkStoredState(new CameraStateStore(ddb, stack.tableName), sim);
     const summary = summarize({
       cameras: sim.cameras,
       triggers: tap.triggers,

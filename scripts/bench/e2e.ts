@@ -3,17 +3,17 @@
 // state lands in DynamoDB. Events lost = events sent − events in messages the handler acknowledged;
 // every camera's stored state is then checked against what was sent (newest time, full windows).
 // Run as its own process (`tsx scripts/bench/e2e.ts --events N`) so its peak RSS is its own.
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { DEDUP_DEPTH, parseStreamKey } from '../../lib/core/camera-state.js';
-import { decodeState } from '../../lib/core/state-codec.js';
+import { CameraStateStore } from '../../lib/adapters/state-store.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../../lib/local/local-stack.js';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { startMoto } from '../../lib/local/moto-server.js';
+import { queueDepth } from '../../lib/local/queues.js';
 import { DEFAULT_POLICY, windowSizes } from '../../lib/core/policy.js';
-import { INGEST, STATE_TABLE } from '../../lib/resources.js';
+import { INGEST } from '../../lib/resources.js';
 import { Fleet, type Message } from './workload.js';
 
 export interface E2eOptions {
@@ -128,43 +128,19 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const timedOut = acknowledged < sent;
     await mapping.stop();
 
-    const depth = async (url: string) => {
-      const a =
-        (
-          await sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: url,
-              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-            }),
-          )
-        ).Attributes ?? {};
-      return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-    };
-    const deadLettered = await depth(stack.deadLetterQueueUrl);
+    const deadLettered = await queueDepth(sqs, stack.deadLetterQueueUrl);
 
     // State check: each camera's newest stored time is its last event sent, and every window is full.
     let stateMismatches = 0;
     const sizes = windowSizes(DEFAULT_POLICY); // the handler's fallback policy: no policy is stored
     const cameras = Array.from({ length: Math.min(o.cameras, messages) }, (_, i) => fleet.cameraId(i));
+    const store = new CameraStateStore(ddb, stack.tableName);
     let next = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < cameras.length) {
           const id = cameras[next++]!;
-          const item = (
-            await ddb.send(
-              new GetItemCommand({
-                TableName: stack.tableName,
-                Key: { [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(id) } },
-                ConsistentRead: true,
-              }),
-            )
-          ).Item;
-          const state = decodeState(
-            item
-              ? { streams: item[STATE_TABLE.attributes.streams]?.B, rest: item[STATE_TABLE.attributes.rest]?.S }
-              : undefined,
-          );
+          const { state } = await store.load(id);
           const clock = fleet.clockOf(id)!;
           const streams = Object.entries(state.streams);
           const newest = Math.max(...streams.map(([, es]) => es[es.length - 1]?.ts ?? -Infinity));

@@ -3,42 +3,23 @@
 // pays decode and encode as on DynamoDB). Floor: JSON.parse of the very same bodies.
 import { randomUUID } from 'node:crypto';
 import { ingestBatch, type IngestDeps, type IngestRecord } from '../../lib/app/ingest-batch.js';
-import { decodeState, encodeState, type EncodedState } from '../../lib/core/state-codec.js';
-import type { CameraState } from '../../lib/core/camera-state.js';
 import { DEFAULT_POLICY } from '../../lib/core/policy.js';
 import type { Trigger } from '../../lib/core/trigger.js';
-import type { CameraStateStore } from '../../lib/adapters/state-store.js';
-import type { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
-import type { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
+import { MemoryStateStore } from '../../lib/local/memory-state-store.js';
 import { Fleet, WORKLOAD_NOW_MS, type FleetOptions } from './workload.js';
 
-/** Keeps each camera's state encoded, as the table does. */
-export class MemoryStateStore {
-  readonly items = new Map<string, { enc: EncodedState; v: number }>();
-  writes = 0;
-  async load(cameraId: string) {
-    const it = this.items.get(cameraId);
-    return { state: decodeState(it?.enc), version: it?.v ?? 0 };
-  }
-  async save(cameraId: string, state: CameraState, expected: number) {
-    const it = this.items.get(cameraId);
-    if ((it?.v ?? 0) !== expected) return { ok: false as const, current: await this.load(cameraId) };
-    this.items.set(cameraId, { enc: encodeState(state), v: expected + 1 });
-    this.writes++;
-    return { ok: true as const, version: expected + 1 };
-  }
-}
-
-export function memoryDeps(store = new MemoryStateStore()) {
+/** In-memory ports: the store keeps each camera's state encoded, as the table does. */
+function memoryDeps() {
+  const store = new MemoryStateStore();
   const published: Trigger[] = [];
   const deps: IngestDeps = {
-    store: store as unknown as CameraStateStore,
+    store,
     publisher: {
-      publish: async (t: readonly Trigger[]) => {
+      publish: async (t) => {
         published.push(...t);
       },
-    } as unknown as TriggerPublisher,
-    deadLetters: { send: async () => new Set<string>() } as unknown as DeadLetterQueue,
+    },
+    deadLetters: { send: async () => new Set<string>() },
     policy: () => DEFAULT_POLICY,
     now: () => WORKLOAD_NOW_MS,
   };

@@ -7,13 +7,11 @@
 // run for speed; each is then checked on its own.
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
-import { decodeState } from '../../lib/core/state-codec.js';
 import { MAX_REJECTED_PARTS_PER_BODY } from '../../lib/core/metric-event.js';
-import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../../lib/resources.js';
-import { drain, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
+import { DEAD_LETTER_ATTRIBUTES } from '../../lib/resources.js';
+import { drain, readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { wireEvent } from '../support/fixtures.js';
 
 const SQS_MAX = 1_048_576;
@@ -320,14 +318,7 @@ const decodeLetter = (m: Message) => {
 };
 
 async function streamLength(cam: string): Promise<number> {
-  const r = await aws.ddb.send(
-    new GetItemCommand({
-      TableName: aws.stack.tableName,
-      Key: { pk: { S: STATE_TABLE.cameraKey(cam) } },
-      ConsistentRead: true,
-    }),
-  );
-  return r.Item ? (decodeState({ streams: r.Item.w?.B, rest: r.Item.s?.S }).streams['Rgb.DriftScore']?.length ?? 0) : 0;
+  return (await readCamera(aws, cam)).state.streams['Rgb.DriftScore']?.length ?? 0;
 }
 
 beforeAll(async () => {

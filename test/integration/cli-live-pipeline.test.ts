@@ -10,7 +10,8 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { rng } from '../support/streams.js';
 import { startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
-import { runVmon, series, spawnVmon, tempDir, toJsonl, writeStackFile, type WireLike } from './cli-support.js';
+import { runVmon, series, spawnVmon, tempDir, toJsonl, writeStackFile } from './cli-support.js';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 
 let aws: LocalAws;
 let mapping: LocalEventSourceMapping | undefined;
@@ -29,7 +30,7 @@ afterAll(async () => {
 });
 
 /** Six cameras over ~2.5 hours, one value a minute, interleaved in time order as a fleet sends them. */
-function fleetHistory(): WireLike[] {
+function fleetHistory(): WireMetricEvent[] {
   const start = Date.now() - 3 * 3600_000;
   const noise = rng(7);
   const n = 150;

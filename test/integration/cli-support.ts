@@ -1,5 +1,6 @@
 // Helpers for the vmon tests: run the CLI in process or as a real process, write a local stack
 // file, deterministic event files, and golden-file comparison with ids, times and paths normalised.
+import type { MetricKind, Modality, WireMetricEvent } from '../../lib/core/metric-event.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -109,26 +110,15 @@ const NS = '4b1d6c2e-8f3a-4e5b-9c7d-1a2b3c4d5e6f';
 /** A deterministic event id. */
 export const eventId = (seed: string) => uuidv5(seed, NS);
 
-export interface WireLike {
-  id: string;
-  timestamp: string;
-  camera_id: string;
-  modality: string;
-  metric: string;
-  value: number;
-  model_version?: string;
-  sample_count?: number;
-}
-
 /** One event per step: `values[k]` at `startMs + k * stepMs`. */
 export function series(
   camera: string,
-  metric: string,
+  metric: MetricKind,
   values: number[],
   startMs: number,
   stepMs = 10_000,
-  modality = 'Rgb',
-): WireLike[] {
+  modality: Modality = 'Rgb',
+): WireMetricEvent[] {
   return values.map((value, k) => ({
     id: eventId(`${camera}|${modality}|${metric}|${k}`),
     timestamp: new Date(startMs + k * stepMs).toISOString(),

@@ -27,17 +27,16 @@ import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera
 import { decodeState, encodeState } from '../../lib/core/state-codec.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { parsePolicy, type Policy } from '../../lib/core/policy.js';
-import type { LocalAws } from '../support/local-aws.js';
+import { readCamera, type LocalAws } from '../support/local-aws.js';
 import {
   deliverConcurrently,
   deliveryFaultRules,
   drainTap,
   startFaultyClients,
-  storedState,
   type FaultyClients,
 } from '../support/delivery-run.js';
 import { BASE_TIME } from '../support/fixtures.js';
-import { crashable, seededRandom } from '../support/faults.js';
+import { crashable, seededRandom } from '../../lib/local/faults.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
@@ -244,7 +243,7 @@ describe('exactly-once effect under duplicates, batch splits, concurrency and fa
         faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
 
         for (const cam of w.cameras) {
-          expect(projection(await storedState(aws, cam)), cam).toEqual(
+          expect(projection((await readCamera(aws, cam)).state), cam).toEqual(
             projection(reference.states.get(cam) ?? emptyState()),
           );
         }

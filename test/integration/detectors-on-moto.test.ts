@@ -8,7 +8,8 @@ import { PolicyStore } from '../../lib/adapters/policy-store.js';
 import { drain, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { schemaErrors } from '../support/schemas.js';
 import { rng } from '../support/streams.js';
-import { wireEvent, type WireEvent } from '../support/fixtures.js';
+import { wireEvent } from '../support/fixtures.js';
+import type { MetricKind, Modality, WireMetricEvent } from '../../lib/core/metric-event.js';
 
 let aws: LocalAws;
 let mapping: LocalEventSourceMapping;
@@ -67,10 +68,10 @@ afterAll(async () => {
 /** Sends one camera's stream in time order, 25 events per message, one message at a time. */
 async function sendStream(
   camera: string,
-  modality: string,
-  metric: string,
+  modality: Modality,
+  metric: MetricKind,
   values: number[],
-  extra: Partial<WireEvent> = {},
+  extra: Partial<WireMetricEvent> = {},
 ) {
   const events = values.map((value, i) => wireEvent({ camera_id: camera, modality, metric, value, i, ...extra }));
   for (let k = 0; k < events.length; k += 25) {

@@ -5,7 +5,6 @@
 // that every event is counted exactly once in its camera's window, that each trigger reaches the bus
 // (read through the catch-all tap rule) with one stable triggerId, and that the fault did fire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   ReceiveMessageCommand,
   DeleteMessageBatchCommand,
@@ -13,12 +12,12 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
-import { decodeState } from '../../lib/core/state-codec.js';
 import type { CameraState } from '../../lib/core/camera-state.js';
 import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../../lib/resources.js';
-import { startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
-import { sqsRecord, wireEvent, type WireEvent } from '../support/fixtures.js';
-import { crashable, injectFaults, type FaultInjector, type FaultRule } from '../support/faults.js';
+import { readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
+import { sqsRecord, wireEvent } from '../support/fixtures.js';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
+import { crashable, injectFaults, type FaultInjector, type FaultRule } from '../../lib/local/faults.js';
 
 // Drift per modality, with different actions so that both can fire in one batch (a second
 // RetrainingRequested for the camera would be held back while the first retrain is in flight).
@@ -108,14 +107,8 @@ const send = async (body: string) =>
   (await aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: body }))).MessageId!;
 
 async function readState(cameraId: string): Promise<CameraState | undefined> {
-  const r = await aws.ddb.send(
-    new GetItemCommand({
-      TableName: aws.stack.tableName,
-      Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } },
-      ConsistentRead: true,
-    }),
-  );
-  return r.Item ? decodeState({ streams: r.Item.w?.B, rest: r.Item.s?.S }) : undefined;
+  const { state, version } = await readCamera(aws, cameraId);
+  return version === 0 ? undefined : state;
 }
 
 /** Everything read from a queue so far (reading deletes, so it is kept here for later tests). */
@@ -168,13 +161,18 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 
 const entryKeys = (state: CameraState | undefined, stream: string) =>
   (state?.streams[stream] ?? []).map((e) => `${e.ts}`);
-const tsOf = (e: WireEvent) => String(Date.parse(e.timestamp));
+const tsOf = (e: WireMetricEvent) => String(Date.parse(e.timestamp));
 
 /**
  * Waits until the camera's stream holds exactly the given events and its outbox is empty, then
  * checks that no entry was counted twice.
  */
-async function settled(cameraId: string, stream: string, events: WireEvent[], triggers: number): Promise<CameraState> {
+async function settled(
+  cameraId: string,
+  stream: string,
+  events: WireMetricEvent[],
+  triggers: number,
+): Promise<CameraState> {
   let state: CameraState | undefined;
   await waitFor(`${cameraId} to settle`, async () => {
     state = await readState(cameraId);
@@ -193,7 +191,7 @@ async function settled(cameraId: string, stream: string, events: WireEvent[], tr
 
 let offset = 0;
 /** Events for one camera, `values` one second apart, in a fresh time range. */
-function series(cameraId: string, values: number[], over: Partial<WireEvent> = {}): WireEvent[] {
+function series(cameraId: string, values: number[], over: Partial<WireMetricEvent> = {}): WireMetricEvent[] {
   const base = (offset += 100);
   return values.map((value, k) => wireEvent({ camera_id: cameraId, value, i: base + k, ...over }));
 }

@@ -3,13 +3,11 @@
 // the bus → the stack's rule → retraining-requests queue, read back and checked field by field.
 // Also: bad input lands in the dead-letter queue with its reason on first receive.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
-import { decodeState } from '../../lib/core/state-codec.js';
 import { driftPolicy } from '../../lib/core/policy.js';
-import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../../lib/resources.js';
-import { drain, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
+import { DEAD_LETTER_ATTRIBUTES } from '../../lib/resources.js';
+import { drain, readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { ORIGINAL_SCORES, WIRE_EXAMPLE, wireEvent } from '../support/fixtures.js';
 
 let aws: LocalAws;
@@ -66,19 +64,7 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
     expect(d.modelVersion).toBe('m-3');
 
     // The outbox is cleared by a write after the publish: wait for it rather than race it.
-    const read = async () => {
-      const item = await aws.ddb.send(
-        new GetItemCommand({
-          TableName: aws.stack.tableName,
-          Key: { pk: { S: STATE_TABLE.cameraKey('cam99') } },
-          ConsistentRead: true,
-        }),
-      );
-      return {
-        version: Number(item.Item!.v!.N),
-        state: decodeState({ streams: item.Item!.w?.B, rest: item.Item!.s?.S }),
-      };
-    };
+    const read = () => readCamera(aws, 'cam99');
     let { version, state } = await read();
     for (const until = Date.now() + 5000; state.outbox.length > 0 && Date.now() < until; )
       ({ version, state } = await read());
@@ -99,13 +85,6 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
     expect(reasons[0]).toMatch(/^\[1\]\.metric: metric must be one of/);
     expect(reasons[1]).toMatch(/^body is not valid JSON/);
     for (const m of letters) expect(Number(m.Attributes!.ApproximateReceiveCount)).toBe(1);
-    const item = await aws.ddb.send(
-      new GetItemCommand({
-        TableName: aws.stack.tableName,
-        Key: { pk: { S: STATE_TABLE.cameraKey('cam-mixed') } },
-        ConsistentRead: true,
-      }),
-    );
-    expect(decodeState({ streams: item.Item!.w?.B, rest: item.Item!.s?.S }).streams['Rgb.DriftScore']).toHaveLength(1);
+    expect((await readCamera(aws, 'cam-mixed')).state.streams['Rgb.DriftScore']).toHaveLength(1);
   });
 });

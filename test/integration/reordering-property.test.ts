@@ -20,17 +20,16 @@ import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
 import { cameraClock, EPISODE_HISTORY, type CameraState, type EpisodeOutcome } from '../../lib/core/camera-state.js';
 import { auditEpisodes, formatFindings } from '../../lib/core/episode-audit.js';
 import { parsePolicy, type Policy } from '../../lib/core/policy.js';
-import type { LocalAws } from '../support/local-aws.js';
+import { readCamera, type LocalAws } from '../support/local-aws.js';
 import {
   deliverConcurrently,
   deliveryFaultRules,
   drainTap,
   startFaultyClients,
-  storedState,
   type FaultyClients,
 } from '../support/delivery-run.js';
 import { BASE_TIME } from '../support/fixtures.js';
-import { crashable, seededRandom } from '../support/faults.js';
+import { crashable, seededRandom } from '../../lib/local/faults.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 8);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261129);
@@ -209,7 +208,8 @@ describe('triggers on the bus match the recorded episode outcomes under reorderi
         }
 
         const states = new Map<string, CameraState>();
-        for (const c of s.cameras.keys()) states.set(`${prefix}-cam${c}`, await storedState(aws, `${prefix}-cam${c}`));
+        for (const c of s.cameras.keys())
+          states.set(`${prefix}-cam${c}`, (await readCamera(aws, `${prefix}-cam${c}`)).state);
         const bus = await drainTap(aws, prefix);
         const audit = auditEpisodes(states, bus, (detector) =>
           detector === 'drift-rgb' ? 'RetrainingRequested' : 'HyperparameterTuningRequested',

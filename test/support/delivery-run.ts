@@ -1,17 +1,14 @@
 // Shared by the delivery property tests: the in-process stand-in for Lambda's SQS poller (N workers
-// taking batches, failed records and crashed invocations redelivered), the stored camera state,
-// and the triggers on the bus as the catch-all tap rule received them.
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+// taking batches, failed records and crashed invocations redelivered), moto with faulty clients, and
+// the triggers on the bus as the catch-all tap rule received them.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { BatchResult, IngestRecord } from '../../lib/app/ingest-batch.js';
-import { emptyState, type CameraState } from '../../lib/core/camera-state.js';
-import { decodeState } from '../../lib/core/state-codec.js';
 import type { TriggerDetail } from '../../lib/core/trigger.js';
-import { STATE_TABLE } from '../../lib/resources.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
 import { startLocalAws, type LocalAws } from './local-aws.js';
-import { injectFaults, type FaultInjector, type FaultRule } from './faults.js';
+import { injectFaults, type FaultInjector, type FaultRule } from '../../lib/local/faults.js';
 
 export interface FaultyClients {
   aws: LocalAws;
@@ -76,17 +73,6 @@ export async function deliverConcurrently(
   };
   await Promise.all(Array.from({ length: workers }, worker));
   return deliveries;
-}
-
-export async function storedState(aws: LocalAws, cameraId: string): Promise<CameraState> {
-  const r = await aws.ddb.send(
-    new GetItemCommand({
-      TableName: aws.stack.tableName,
-      Key: { pk: { S: STATE_TABLE.cameraKey(cameraId) } },
-      ConsistentRead: true,
-    }),
-  );
-  return r.Item ? decodeState({ streams: r.Item.w?.B, rest: r.Item.s?.S }) : emptyState();
 }
 
 /** Receives and deletes everything on the tap queue; returns the triggers of cameras named `${prefix}-…`. */

@@ -1,27 +1,17 @@
 // Event fixtures in one place.
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 
-/** The example from the issue, exactly as existing producers send it. */
+/** One event exactly as existing producers send it (nanosecond timestamp included). */
 export const WIRE_EXAMPLE =
   '{"id":"6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d11","timestamp":"2026-11-27T08:15:30.123456789Z","camera_id":"cam01","modality":"Rgb","metric":"DriftScore","value":0.91}';
 
 export const BASE_TIME = Date.parse('2026-11-27T08:00:00Z');
 
-export interface WireEvent {
-  id: string;
-  timestamp: string;
-  camera_id: string;
-  modality: string;
-  metric: string;
-  value: number;
-  model_version?: string;
-  sample_count?: number;
-}
-
 let seq = 0;
 /** A valid wire event; `i` spaces timestamps one second apart from BASE_TIME. */
-export function wireEvent(over: Partial<WireEvent> & { i?: number } = {}): WireEvent {
+export function wireEvent(over: Partial<WireMetricEvent> & { i?: number } = {}): WireMetricEvent {
   const { i, ...rest } = over;
   return {
     id: randomUUID(),

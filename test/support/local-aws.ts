@@ -2,6 +2,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
+import { CameraStateStore } from '../../lib/adapters/state-store.js';
+import type { VersionedState } from '../../lib/app/ports.js';
 import { startMoto, type MotoServer } from '../../lib/local/moto-server.js';
 import {
   createLocalStack,
@@ -45,6 +47,11 @@ export async function startLocalAws(opts: LocalStackOptions = {}): Promise<Local
     await moto.stop();
     throw err;
   }
+}
+
+/** A camera's stored state, read as the functions read it (version 0: no item). */
+export function readCamera(aws: LocalAws, cameraId: string): Promise<VersionedState> {
+  return new CameraStateStore(aws.ddb, aws.stack.tableName).load(cameraId);
 }
 
 /** Points process.env at the local stack, as Lambda's configuration would. */

@@ -3,11 +3,12 @@ import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera
 import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
 import type { Policy } from '../../lib/core/policy.js';
 import type { Trigger } from '../../lib/core/trigger.js';
-import { wireEvent, type WireEvent } from './fixtures.js';
+import { wireEvent } from './fixtures.js';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 import { mulberry32, normal } from '../../lib/sim/prng.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
-export const toEvents = (wire: WireEvent[]): MetricEvent[] => {
+export const toEvents = (wire: WireMetricEvent[]): MetricEvent[] => {
   const r = parseBody(JSON.stringify(wire), NOW);
   if (r.rejections.length) throw new Error(r.rejections.map((x) => x.reason).join('; '));
   return r.events;
@@ -23,7 +24,7 @@ export function rng(seed: number) {
 export function feed(
   policy: Policy,
   values: number[],
-  over: Partial<WireEvent> & { i?: number } = {},
+  over: Partial<WireMetricEvent> & { i?: number } = {},
   state: CameraState = emptyState(),
   start = 0,
 ) {

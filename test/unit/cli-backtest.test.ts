@@ -7,15 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsvRecord } from '../../lib/cli/event-file.js';
 import { downsample, renderHtmlReport } from '../../lib/report/html-report.js';
-import {
-  expectGolden,
-  normalise,
-  runVmon,
-  series,
-  tempDir,
-  toJsonl,
-  type WireLike,
-} from '../integration/cli-support.js';
+import { expectGolden, normalise, runVmon, series, tempDir, toJsonl } from '../integration/cli-support.js';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 
 const START = Date.parse('2026-01-05T00:00:00Z');
 const POLICY = {
@@ -46,7 +39,7 @@ const POLICY = {
 };
 
 let dir: string;
-let events: WireLike[];
+let events: WireMetricEvent[];
 beforeAll(async () => {
   dir = await tempDir();
   // cam01 drifts (5 low, 6 high, 6 low): one episode, fired and resolved.

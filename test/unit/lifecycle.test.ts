@@ -15,7 +15,8 @@ import {
 } from '../../lib/core/camera-state.js';
 import { parsePolicy, DEFAULT_POLICY, PolicyError, type PolicyInput } from '../../lib/core/policy.js';
 import { toEvents } from '../support/streams.js';
-import { BASE_TIME, wireEvent, type WireEvent } from '../support/fixtures.js';
+import { BASE_TIME, wireEvent } from '../support/fixtures.js';
+import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 
 const policy = (extra: Partial<PolicyInput> = {}) =>
   parsePolicy({
@@ -48,8 +49,12 @@ const policy = (extra: Partial<PolicyInput> = {}) =>
   });
 
 /** Applies one event at second `i` and returns the published detail-types. */
-const step = (state: CameraState, p: ReturnType<typeof policy>, i: number, over: Partial<WireEvent> & { i?: number }) =>
-  applyEvents(state, toEvents([wireEvent({ camera_id: 'cam', i, ...over })]), p);
+const step = (
+  state: CameraState,
+  p: ReturnType<typeof policy>,
+  i: number,
+  over: Partial<WireMetricEvent> & { i?: number },
+) => applyEvents(state, toEvents([wireEvent({ camera_id: 'cam', i, ...over })]), p);
 const up = (i: number) => ({ i, metric: 'LatencyMs' as const, value: 500 });
 
 describe('cooldown', () => {

@@ -69,10 +69,10 @@ describe('wire format rejection names the field and the fault', () => {
     ],
     [
       'unknown modality',
-      JSON.stringify(wireEvent({ modality: 'Infrared' })),
+      JSON.stringify({ ...wireEvent(), modality: 'Infrared' }),
       /modality must be one of Rgb \| Thermal \| Depth, got string "Infrared"/,
     ],
-    ['unknown metric', JSON.stringify(wireEvent({ metric: 'F1' })), /metric must be one of .*got string "F1"/],
+    ['unknown metric', JSON.stringify({ ...wireEvent(), metric: 'F1' }), /metric must be one of .*got string "F1"/],
     [
       'accuracy above 1',
       JSON.stringify(wireEvent({ metric: 'Accuracy', value: 1.5 })),

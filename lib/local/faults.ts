@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { InternalException, ThrottlingException } from '@aws-sdk/client-eventbridge';
 import type { PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { mulberry32 } from '../../lib/sim/prng.js';
+import { mulberry32 } from '../sim/prng.js';
 
 export type FaultKind =
   /** 400 ProvisionedThroughputExceededException (DynamoDB) or ThrottlingException (others). */
