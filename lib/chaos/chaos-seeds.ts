@@ -6,24 +6,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChaosSummary } from './chaos-run.js';
 
 /** A child run writes its SeedResult as JSON to the file this variable names. */
 export const SEED_RESULT_FILE_ENV = 'CHAOS_RESULT_FILE';
 
 export interface SeedResult {
   seed: number;
-  summary: {
-    sent: number;
-    applied: number;
-    lost: number;
-    episodesPublished: number;
-    episodesSuppressed: number;
-    triggersExpected: number;
-    uniqueTriggers: number;
-    triggersMissing: number;
-    triggersUnexpected: number;
-    duplicateTriggerDeliveries: number;
-  };
+  summary: ChaosSummary;
   suppressedBy: Record<string, number>;
   checks: Record<string, boolean>;
   /** formatFindings of the episode audit: one line per missing or unexpected trigger. */
@@ -58,6 +48,7 @@ const COLUMNS = [
   ['sent', 5],
   ['applied', 7],
   ['lost', 4],
+  ['parked', 6],
   ['episodes published', 18],
   ['suppressed', 10],
   ['triggers expected', 17],
@@ -71,12 +62,13 @@ const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padSt
 
 export function seedRow(o: SeedOutcome): string {
   const s = o.result?.summary;
-  if (!s) return line([o.seed, '-', '-', '-', '-', '-', '-', '-', '-', '-', o.pass ? 'pass' : 'FAIL']);
+  if (!s) return line([o.seed, ...COLUMNS.slice(1, -1).map(() => '-'), o.pass ? 'pass' : 'FAIL']);
   return line([
     o.seed,
     s.sent,
     s.applied,
     s.lost,
+    s.messagesParked,
     s.episodesPublished,
     s.episodesSuppressed,
     s.triggersExpected,
