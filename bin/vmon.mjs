@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `vmon` executable: loads the TypeScript entry through tsx, so no build step is needed.
+// In-repo launcher of vmon: loads the TypeScript entry through tsx, so no build step is needed
+// (tests and the bench spawn it). The installed package's `vmon` bin is the compiled dist/bin/vmon.js.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,4 +1,6 @@
-// vmon entry point: wiring only (the commands live in lib/cli).
+#!/usr/bin/env node
+// vmon entry point: wiring only (the commands live in lib/cli). Compiled to dist/bin/vmon.js, the
+// package's `vmon` bin; in the repo, bin/vmon.mjs and `npm run vmon` run this file through tsx.
 import { runCli } from '../lib/cli/program.js';
 
 // Output piped into a reader that stops early (`vmon events tail | head`) is not an error.

@@ -57,7 +57,15 @@ export interface ReportDocument {
 let echartsSource: string | undefined;
 function echarts(): string {
   if (echartsSource === undefined) {
-    const path = createRequire(import.meta.url).resolve('echarts/dist/echarts.min');
+    let path: string;
+    try {
+      path = createRequire(import.meta.url).resolve('echarts/dist/echarts.min');
+    } catch {
+      // echarts is an optional peer dependency of the package: a producer that only publishes does not need it.
+      throw new Error(
+        'the HTML report needs echarts, an optional peer dependency of visutility-monitor: install it (npm install echarts), or pass --no-report to vmon backtest',
+      );
+    }
     echartsSource = readFileSync(path, 'utf8');
   }
   return echartsSource;

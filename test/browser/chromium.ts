@@ -1,5 +1,6 @@
 // Opens a static HTML file in Debian's headless chromium (driven by playwright-core, no browser
-// download), reports what a reader would see and writes a full-page screenshot.
+// download; scripts/setup-browser.sh installs it), reports what a reader would see and writes a
+// full-page screenshot.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ export interface RenderedPage {
 export async function renderInChromium(htmlPath: string, screenshotPath: string): Promise<RenderedPage> {
   if (!existsSync(CHROMIUM_PATH))
     throw new Error(
-      `chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium" (.ci/run does)`,
+      `chromium not found at ${CHROMIUM_PATH}: run "npm run setup:browser" (npm test does), or set CHROMIUM_PATH`,
     );
   const userDataDir = await mkdtemp(join(tmpdir(), 'vmon-chromium-'));
   // A new, empty profile each time (playwright takes it as launchPersistentContext's first argument).
