@@ -37,7 +37,13 @@ export function monitorWiring(obs: Observability) {
     clients,
     deps: {
       store: new CameraStateStore(clients.dynamodb, tableName),
-      publisher: new ObservedTriggerPublisher(obs.logger, clients.eventBridge, requireEnv(ENV.eventBusName)),
+      publisher: new ObservedTriggerPublisher(
+        obs.logger,
+        clients.eventBridge,
+        requireEnv(ENV.eventBusName),
+        undefined,
+        process.env[ENV.datasetLocatorTemplate] || undefined,
+      ),
       policy: () => policies.lookup(),
     },
   };

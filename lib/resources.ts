@@ -24,6 +24,14 @@ export interface ResourceNames {
   /** Prefix of every alarm name. */
   alarmPrefix: string;
   outboxSweepRule: string;
+  /** Optional training-pipeline targets (CDK context): a rule per target on the monitor bus, and its DLQ. */
+  sageMakerPipelineRule: string;
+  sageMakerPipelineDeadLetterQueue: string;
+  stateMachineRule: string;
+  stateMachineDeadLetterQueue: string;
+  /** Rules on the account's default bus (where SageMaker publishes) feeding the lifecycle queue. */
+  sageMakerExecutionRule: string;
+  sageMakerModelPackageRule: string;
 }
 
 /** Physical names for one stage, e.g. `visutility-dev-ingest`. */
@@ -42,6 +50,12 @@ export function resourceNames(stage: string): ResourceNames {
     lifecycleDeadLetterQueue: `${p}-model-lifecycle-dlq`,
     lifecycleRule: `${p}-model-lifecycle`,
     outboxSweepRule: `${p}-outbox-sweep`,
+    sageMakerPipelineRule: `${p}-start-sagemaker-pipeline`,
+    sageMakerPipelineDeadLetterQueue: `${p}-sagemaker-pipeline-dlq`,
+    stateMachineRule: `${p}-start-state-machine`,
+    stateMachineDeadLetterQueue: `${p}-state-machine-dlq`,
+    sageMakerExecutionRule: `${p}-sagemaker-execution-succeeded`,
+    sageMakerModelPackageRule: `${p}-sagemaker-model-approved`,
     ruleDeadLetterQueue: `${p}-rule-dlq`,
     eventArchive: `${p}-events`,
     alarmTopic: `${p}-alarms`,
@@ -99,6 +113,83 @@ export const RETRAINING_PATTERN = { source: [EVENT_SOURCE], 'detail-type': ['Ret
 /** The training pipeline's reports that close the loop (any source, on the monitor's bus). */
 export const LIFECYCLE_DETAIL_TYPES = ['RetrainingCompleted', 'ModelDeployed'] as const;
 export const LIFECYCLE_PATTERN = { 'detail-type': [...LIFECYCLE_DETAIL_TYPES] };
+
+/**
+ * Which events start a training-pipeline target by default: model-scope retraining decisions (one
+ * per cohort, not one per camera). Configurable per target (stack-config.ts).
+ */
+export const PIPELINE_TARGET_DEFAULTS = { detailTypes: ['RetrainingRequested'], scopes: ['model'] } as const;
+
+/**
+ * How EventBridge retries starting a pipeline. Shorter than the queue targets' 24 h: a start that
+ * fails for an hour (missing pipeline parameter, denied role) should reach the DLQ and its alarm soon.
+ */
+export const PIPELINE_TARGET_RETRY = { attempts: 8, maxEventAgeSeconds: 3600 };
+
+/** The pattern of a training-pipeline target's rule on the monitor bus. */
+export const pipelineTargetPattern = (detailTypes: readonly string[], scopes: readonly string[]) => ({
+  source: [EVENT_SOURCE],
+  'detail-type': [...detailTypes],
+  detail: { scope: [...scopes] },
+});
+
+/**
+ * The parameters a SageMaker pipeline target starts an execution with: name → JSON path in the
+ * trigger event. Every path exists in every published action trigger (publishedDetail fills
+ * fallbacks); CameraId only for camera scope, DatasetLocator only with a locator template.
+ * The pipeline must declare each as a String parameter. docs/training-pipelines.md has the table.
+ */
+export const SAGEMAKER_PIPELINE_PARAMETERS = {
+  TriggerId: '$.detail.triggerId',
+  DetailType: '$.detail-type',
+  Scope: '$.detail.scope',
+  ModelVersion: '$.detail.referenceWindow.modelVersion',
+  Modality: '$.detail.modality',
+  CameraId: '$.detail.cameraId',
+  WindowFrom: '$.detail.currentWindow.from',
+  WindowTo: '$.detail.currentWindow.to',
+  ReferenceFrom: '$.detail.referenceWindow.from',
+  ReferenceTo: '$.detail.referenceWindow.to',
+  DatasetLocator: '$.detail.datasetLocator',
+} as const;
+export type SageMakerPipelineParameter = keyof typeof SAGEMAKER_PIPELINE_PARAMETERS;
+
+/** The parameter list for one scope of a SageMaker target. */
+export function sageMakerParameterList(
+  scope: string,
+  withDatasetLocator: boolean,
+): { name: SageMakerPipelineParameter; path: string }[] {
+  return Object.entries(SAGEMAKER_PIPELINE_PARAMETERS)
+    .filter(
+      ([name]) => (name !== 'CameraId' || scope === 'camera') && (name !== 'DatasetLocator' || withDatasetLocator),
+    )
+    .map(([name, path]) => ({ name: name as SageMakerPipelineParameter, path }));
+}
+
+/** SageMaker's own events (on the account's default bus) that close the loop without glue. */
+export const SAGEMAKER_EVENTS = {
+  source: 'aws.sagemaker',
+  pipelineExecution: 'SageMaker Model Building Pipeline Execution Status Change',
+  modelPackage: 'SageMaker Model Package State Change',
+} as const;
+
+/** Succeeded executions of the configured pipeline → RetrainingCompleted. */
+export const sageMakerExecutionPattern = (pipelineArn: string) => ({
+  source: [SAGEMAKER_EVENTS.source],
+  'detail-type': [SAGEMAKER_EVENTS.pipelineExecution],
+  detail: { currentPipelineExecutionStatus: ['Succeeded'], pipelineArn: [pipelineArn] },
+});
+
+/** Approved model packages registered by an execution of the configured pipeline → ModelDeployed. */
+export const sageMakerModelPackagePattern = (pipelineArn: string) => ({
+  source: [SAGEMAKER_EVENTS.source],
+  'detail-type': [SAGEMAKER_EVENTS.modelPackage],
+  detail: {
+    ModelApprovalStatus: ['Approved'],
+    MetadataProperties: { GeneratedBy: [{ prefix: `${pipelineArn}/execution/` }] },
+  },
+});
+
 /** Catch-all: every event the monitor publishes. */
 export const TAP_PATTERN = { source: [EVENT_SOURCE] };
 
@@ -112,6 +203,8 @@ export const ENV = {
   defaultPolicy: 'DEFAULT_POLICY',
   /** How long a container reuses the policies it read (s); a change is seen within this. */
   policyCacheSeconds: 'POLICY_CACHE_SECONDS',
+  /** The stack's datasetLocatorTemplate: the publisher fills each trigger's datasetLocator from it. */
+  datasetLocatorTemplate: 'DATASET_LOCATOR_TEMPLATE',
 } as const;
 
 export const POLICY_CACHE_SECONDS = 30;

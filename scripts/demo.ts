@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { runDemo, type DemoProgress } from '../lib/demo/run-demo.js';
 import { demoReport } from '../lib/demo/report.js';
 import { formatSummary } from '../lib/demo/summary.js';
+import { formatClosedLoop } from '../lib/demo/closed-loop.js';
 import { writeHtmlReport } from '../lib/report/html-report.js';
 import { FLEET_DEFAULTS } from '../lib/sim/fleet-simulator.js';
 
@@ -111,10 +112,18 @@ async function main(): Promise<number> {
   console.log('');
   console.log(formatSummary(run.summary));
   console.log('');
+  console.log(formatClosedLoop(run.closedLoop));
+  console.log('');
   console.log(`report: ${reportPath}`);
   console.log(`wall time: ${(run.wallMs / 1000).toFixed(1)} s for ${opts.hours} simulated hours`);
   if (!run.summary.ok) {
     console.error('demo FAILED: the monitor did not do what the scenarios expect (see PROBLEMS above)');
+    return 1;
+  }
+  if (!run.closedLoop.ok) {
+    console.error(
+      'demo FAILED: the closed loop through the simulated training pipeline did not close (see PROBLEM above)',
+    );
     return 1;
   }
   return 0;

@@ -1,11 +1,14 @@
 // `npm run local`: the local stack in the foreground for other programs (a serving fleet, vmon,
 // your scripts). moto + the stack's resources, the real ingest and model-lifecycle handlers on
-// their queues, connection details in .local/stack.json. Ctrl-C stops everything and removes it.
+// their queues, a simulated training pipeline on the retraining queue (lib/local/training-pipeline.ts),
+// connection details in .local/stack.json. Ctrl-C stops everything and removes it.
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SimulatedTrainingPipeline } from '../lib/local/training-pipeline.js';
 import { INGEST, OUTBOX_SWEEP } from '../lib/resources.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../lib/local/event-source-mapping.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../lib/local/local-stack.js';
@@ -26,8 +29,26 @@ const program = new Command('local')
     (v) => Number(v),
     30,
   )
+  .option(
+    '--training-seconds <s>',
+    'how long the simulated training pipeline "trains" before reporting completion and deployment',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0)
+        throw new InvalidArgumentError(`--training-seconds must be ≥ 0, got ${JSON.stringify(v)}`);
+      return n;
+    },
+    30,
+  )
+  .option('--no-training-pipeline', 'leave the retraining queue to your own consumer')
   .parse();
-const opts = program.opts<{ stackFile: string; port?: number; visibilityTimeout: number }>();
+const opts = program.opts<{
+  stackFile: string;
+  port?: number;
+  visibilityTimeout: number;
+  trainingSeconds: number;
+  trainingPipeline: boolean;
+}>();
 
 /**
  * Under `npm run local`, npm sits two processes up (npm → tsx → this) and does not pass SIGTERM
@@ -58,7 +79,7 @@ function watchLauncher(onGone: () => void) {
 async function main() {
   const stackFile = resolve(opts.stackFile);
   const moto = await startMoto(opts.port ? { port: opts.port } : {});
-  const mappings: LocalEventSourceMapping[] = [];
+  const mappings: { stop(): Promise<void> }[] = [];
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -104,6 +125,21 @@ async function main() {
         onBatch: log('model-lifecycle'),
       }).start(),
     );
+    if (opts.trainingPipeline) {
+      const eventBridge = new EventBridgeClient(localClientConfig(moto.endpoint));
+      mappings.push(
+        new SimulatedTrainingPipeline(sqs, eventBridge, {
+          queueUrl: stack.retrainingQueueUrl,
+          eventBusName: stack.eventBusName,
+          trainingMs: opts.trainingSeconds * 1000,
+          pollMs: 500,
+          onRun: (run, phase) =>
+            console.log(
+              `${new Date().toISOString()} training-pipeline: ${phase === 'started' ? `training for ${run.triggerId}` : `RetrainingCompleted + ModelDeployed ${run.deployedVersion}`} (${run.cameraId ?? `${run.modelVersion}/${run.modality}`})`,
+            ),
+        }).start(),
+      );
+    }
     // The deployed stack runs the outbox sweep on a schedule; so does the local one.
     const sweeper = setInterval(() => {
       sweep
@@ -123,6 +159,11 @@ async function main() {
     for (const [k, v] of Object.entries(stack)) console.log(`  ${k.padEnd(28)} ${v}`);
     console.log(
       'send metric events to ingestQueueUrl; every event the monitor publishes arrives on tapQueueUrl. Ctrl-C stops.',
+    );
+    console.log(
+      opts.trainingPipeline
+        ? `a simulated training pipeline consumes retrainingQueueUrl (dedup by triggerId) and reports back after ${opts.trainingSeconds} s (--no-training-pipeline to consume it yourself)`
+        : 'retrainingQueueUrl is left to your own consumer',
     );
   } catch (err) {
     console.error(`local stack failed to start: ${(err as Error).message}`);

@@ -192,6 +192,8 @@ export function recordLifecycle(obs: Observability, result: LifecycleResult, pub
   obs.metrics.addMetric(METRIC.lifecycleRejected, MetricUnit.Count, result.rejected);
   obs.metrics.addMetric(METRIC.publishFailures, MetricUnit.Count, publishFailures);
   recordTriggers(obs, result.triggers);
+  if (result.ignored)
+    obs.logger.info('SageMaker events not started by the monitor, ignored', { count: result.ignored });
   for (const messageId of result.failedMessageIds) obs.logger.warn('record failed back to the queue', { messageId });
 }
 

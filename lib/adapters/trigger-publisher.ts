@@ -1,6 +1,6 @@
 // EventBridge adapter: publishes triggers, retrying only the entries PutEvents reports as failed.
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE, type Trigger } from '../core/trigger.js';
+import { EVENT_SOURCE, publishedDetail, type Trigger } from '../core/trigger.js';
 import type { TriggerSink } from '../app/ports.js';
 import { backoffMs, sleep } from '../core/retry.js';
 
@@ -27,6 +27,8 @@ export class TriggerPublisher implements TriggerSink {
     private readonly eventBridge: EventBridgeClient,
     private readonly eventBusName: string,
     private readonly maxAttempts = 4,
+    /** The stack's datasetLocatorTemplate: each action trigger's datasetLocator is filled from it. */
+    private readonly datasetLocatorTemplate?: string,
   ) {}
 
   private entry(t: Trigger): PutEventsRequestEntry {
@@ -34,7 +36,7 @@ export class TriggerPublisher implements TriggerSink {
       EventBusName: this.eventBusName,
       Source: EVENT_SOURCE,
       DetailType: t.detailType,
-      Detail: JSON.stringify(t.detail),
+      Detail: JSON.stringify(publishedDetail(t, this.datasetLocatorTemplate, Date.now())),
       Resources: [],
     };
   }

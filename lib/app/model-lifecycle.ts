@@ -1,13 +1,15 @@
 // The closed loop: a RetrainingCompleted or ModelDeployed event from the training pipeline resets
-// the camera's baselines, resolves its alerts and lifts the retrain-in-flight suppression.
+// the camera's baselines, resolves its alerts and lifts the retrain-in-flight suppression. SageMaker's
+// own pipeline-execution and model-package events are read too (sagemaker-events.ts translates them).
 import * as z from 'zod/mini';
 import { applyModelLifecycle } from '../core/camera-state.js';
 import { MAX_CAMERA_ID_LENGTH, MODALITIES, parseRfc3339, type Modality } from '../core/metric-event.js';
 import type { Trigger } from '../core/trigger.js';
 import { LIFECYCLE_DETAIL_TYPES } from '../resources.js';
 import { updateCamera, type CameraUpdateDeps } from './camera-update.js';
+import { isSageMakerEvent, translateSageMakerEvent } from './sagemaker-events.js';
 import type { IngestRecord } from './ingest-batch.js';
-import type { Clock, DeadLetterSink, PolicyProvider } from './ports.js';
+import type { Clock, DeadLetterSink, PipelineExecutionParameters, PolicyProvider } from './ports.js';
 
 /** The EventBridge envelope as an SQS target delivers it. */
 export const LifecycleEnvelopeSchema = z.looseObject({
@@ -16,9 +18,10 @@ export const LifecycleEnvelopeSchema = z.looseObject({
   }),
   time: z.optional(z.string()),
   detail: z.looseObject({
-    cameraId: z
-      .string({ error: 'detail.cameraId is required' })
-      .check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
+    /** The camera; absent for a cohort (model-scope) result, which names modelVersion + modality instead. */
+    cameraId: z.optional(
+      z.string({ error: 'detail.cameraId must be a string' }).check(z.minLength(1), z.maxLength(MAX_CAMERA_ID_LENGTH)),
+    ),
     modality: z.optional(z.enum(MODALITIES)),
     modelVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
     /** The RetrainingRequested this answers, if any (for the record). */
@@ -30,6 +33,8 @@ export const LifecycleEnvelopeSchema = z.looseObject({
 
 export interface LifecycleDeps extends CameraUpdateDeps {
   deadLetters: DeadLetterSink;
+  /** Reads SageMaker pipeline execution parameters; SageMaker events are rejected without it. */
+  pipelineExecutions?: PipelineExecutionParameters;
   policy: PolicyProvider;
   now?: Clock;
 }
@@ -38,6 +43,8 @@ export interface LifecycleResult {
   failedMessageIds: string[];
   applied: number;
   rejected: number;
+  /** SageMaker events that are not the monitor's (an execution it did not start, a status it ignores). */
+  ignored: number;
   triggers: Trigger[];
 }
 
@@ -46,22 +53,46 @@ export async function handleModelLifecycle(
   deps: LifecycleDeps,
 ): Promise<LifecycleResult> {
   const nowMs = (deps.now ?? Date.now)();
-  const result: LifecycleResult = { failedMessageIds: [], applied: 0, rejected: 0, triggers: [] };
+  const result: LifecycleResult = { failedMessageIds: [], applied: 0, rejected: 0, ignored: 0, triggers: [] };
   const policy = await deps.policy();
   for (const rec of records) {
     let parsed;
+    let rejection: string | undefined;
     try {
-      parsed = LifecycleEnvelopeSchema.safeParse(JSON.parse(rec.body));
+      let body: unknown = JSON.parse(rec.body);
+      if (isSageMakerEvent(body) && !deps.pipelineExecutions)
+        rejection = 'SageMaker event, but this function has no SageMaker access (stack context sageMakerPipelineArn)';
+      else if (isSageMakerEvent(body)) {
+        const t = await translateSageMakerEvent(body, deps.pipelineExecutions!);
+        if (t.kind === 'ignored') {
+          result.ignored++;
+          continue;
+        }
+        if (t.kind === 'invalid') rejection = `SageMaker event: ${t.reason}`;
+        else body = t.envelope;
+      }
+      parsed = LifecycleEnvelopeSchema.safeParse(body);
     } catch (err) {
-      parsed = {
-        success: false as const,
-        error: { issues: [{ path: [], message: `body is not valid JSON: ${(err as Error).message}` }] },
-      };
+      if (err instanceof SyntaxError)
+        parsed = {
+          success: false as const,
+          error: { issues: [{ path: [], message: `body is not valid JSON: ${err.message}` }] },
+        };
+      else {
+        // Reading the execution's parameters failed: SQS redelivers, then its DLQ takes it.
+        result.failedMessageIds.push(rec.messageId);
+        continue;
+      }
     }
-    if (!parsed.success) {
-      const reason = parsed.error.issues
-        .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-        .join('; ');
+    if (!rejection && parsed.success && parsed.data.detail.cameraId === undefined)
+      rejection =
+        parsed.data.detail.modelVersion && parsed.data.detail.modality
+          ? 'cohort results (modelVersion + modality, no cameraId) are not applied by this version of the monitor'
+          : 'detail.cameraId is required (or modelVersion and modality for a cohort)';
+    if (rejection || !parsed.success) {
+      const issues = parsed.success ? [] : parsed.error.issues;
+      const reason =
+        rejection ?? issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
       result.rejected++;
       const failed = await deps.deadLetters.send(
         [{ sourceMessageId: rec.messageId, rejection: { index: null, raw: rec.body, reason, errors: [] } }],
@@ -75,7 +106,7 @@ export async function handleModelLifecycle(
       [env.detail.at, env.time]
         .map((t) => (t ? parseRfc3339(t) : NaN))
         .find((t): t is number => typeof t === 'number' && Number.isFinite(t)) ?? nowMs;
-    const cameraId = env.detail.cameraId;
+    const cameraId = env.detail.cameraId!;
     const policyFor = (m: Modality) => (typeof policy === 'function' ? policy(cameraId, m) : policy);
     try {
       const out = await updateCamera(

@@ -1,6 +1,7 @@
 // What the use cases need from the outside world. Declared here, by the use cases; implemented on
 // AWS by the adapter classes CameraStateStore, TriggerPublisher and DeadLetterQueue, and in memory
-// by MemoryStateStore (lib/local/memory-state-store.ts). lib/app imports no implementation.
+// by MemoryStateStore (lib/local/memory-state-store.ts); PipelineExecutionParameters by
+// SageMakerPipelineExecutions. lib/app imports no implementation.
 import type { CameraState } from '../core/camera-state.js';
 import type { Modality, Rejection } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
@@ -40,6 +41,11 @@ export interface DeadLetter {
 export interface DeadLetterSink {
   /** Sends every letter; returns the source message ids whose letters could not be sent. */
   send(letters: readonly DeadLetter[], nowMs: number): Promise<Set<string>>;
+}
+
+/** The parameters a SageMaker pipeline execution was started with (ListPipelineParametersForExecution). */
+export interface PipelineExecutionParameters {
+  parameters(executionArn: string): Promise<Record<string, string>>;
 }
 
 /** Milliseconds since the epoch. */

@@ -51,7 +51,7 @@ function keyed(title: string, record: Record<string, unknown> | undefined): stri
   return [`${title}:`, ...entries.map(([k, v]) => `  ${k}  ${inline(v, k)}`)];
 }
 
-const KNOWN = new Set(['streams', 'det', 'alerts', 'mv', 'outbox', 'cooldown', 'silences', 'inFlight', 'reset']);
+const KNOWN = new Set(['streams', 'det', 'alerts', 'mv', 'ms', 'outbox', 'cooldown', 'silences', 'inFlight', 'reset']);
 
 export function formatCameraState(view: CameraStateView): string {
   const { state } = view;
@@ -134,6 +134,11 @@ export function formatCameraState(view: CameraStateView): string {
   const reset = Object.entries(state.reset ?? {});
   out.push(
     `  baselines reset: ${reset.length ? reset.map(([m, at]) => `${m} at ${iso(at as number)}`).join(', ') : 'never'}`,
+  );
+  // Where the next trigger's reference window starts: the model first seen or last reset.
+  const since = Object.entries(state.ms ?? {});
+  out.push(
+    `  current model since: ${since.length ? since.map(([m, at]) => `${m} at ${iso(at as number)}`).join(', ') : 'no events yet'}`,
   );
   out.push('');
   out.push(...keyed('detector state (baselines, running statistics)', state.det as Record<string, unknown>));

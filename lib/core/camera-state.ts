@@ -12,7 +12,14 @@ import {
   type Policy,
 } from './policy.js';
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
-import { episodeId, isoTime, triggerId, TRIGGER_SCHEMA_VERSION, type Trigger } from './trigger.js';
+import {
+  episodeId,
+  isoTime,
+  triggerId,
+  TRIGGER_SCHEMA_VERSION,
+  UNKNOWN_MODEL_VERSION,
+  type Trigger,
+} from './trigger.js';
 import type { Evaluation } from './detectors/detector.js';
 
 /**
@@ -55,6 +62,8 @@ export interface CameraState {
   alerts: Record<string, AlertState>;
   /** Last model_version seen, by modality. */
   mv: Partial<Record<Modality, string>>;
+  /** Event time (ms) the current model was first seen or reset, by modality: where a trigger's reference window starts. */
+  ms?: Partial<Record<Modality, number>>;
   /** Per action: no new trigger of that action before this event time (ms). */
   cooldown: Partial<Record<ActionType, number>>;
   /** A retrain asked for and not yet reported complete. */
@@ -197,7 +206,10 @@ function detail(
     firstEventMs?: number;
     lastEventMs?: number;
     changePointMs?: number;
+    baselineModelVersion?: string;
   };
+  const fromMs = firstEventMs ?? changePointMs ?? event.ts;
+  const toMs = lastEventMs ?? event.ts;
   return {
     schemaVersion: TRIGGER_SCHEMA_VERSION,
     triggerId: triggerId(episode, type),
@@ -211,10 +223,17 @@ function detail(
     statistic: ev.statistic,
     threshold: ev.threshold,
     sampleCount: ev.n,
-    firstEventAt: isoTime(firstEventMs ?? changePointMs ?? event.ts),
-    lastEventAt: isoTime(lastEventMs ?? event.ts),
+    firstEventAt: isoTime(fromMs),
+    lastEventAt: isoTime(toMs),
     ...(changePointMs !== undefined ? { changePointAt: isoTime(changePointMs) } : {}),
     ...(state.mv[event.modality] !== undefined ? { modelVersion: state.mv[event.modality] } : {}),
+    scope: 'camera' as const,
+    currentWindow: { from: isoTime(fromMs), to: isoTime(toMs) },
+    referenceWindow: {
+      from: isoTime(Math.min(state.ms?.[event.modality] ?? fromMs, fromMs)),
+      to: isoTime(fromMs),
+      modelVersion: rest.baselineModelVersion ?? state.mv[event.modality] ?? UNKNOWN_MODEL_VERSION,
+    },
     ...rest,
   };
 }
@@ -258,7 +277,11 @@ export function applyEvents(
     stats.applied++;
     if (event.ts > clock) clock = event.ts;
     if (outcome === 'late') stats.late++;
-    if (event.model_version !== undefined && outcome === 'newest') state.mv[event.modality] = event.model_version;
+    if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
+      if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
+      state.mv[event.modality] = event.model_version;
+    }
+    if (state.ms?.[event.modality] === undefined) (state.ms ??= {})[event.modality] = event.ts;
     const resetAt = state.reset[event.modality];
     const window = resetAt === undefined ? entries : entries.filter((e) => e.ts > resetAt);
     if (window.length === 0) continue;
@@ -381,7 +404,10 @@ export function applyModelLifecycle(
   }
   for (const m of MODALITIES) {
     if (!touches(m)) continue;
-    if (Object.keys(state.streams).some((k) => k.startsWith(`${m}.`))) state.reset[m] = signal.at;
+    if (Object.keys(state.streams).some((k) => k.startsWith(`${m}.`))) {
+      state.reset[m] = signal.at;
+      (state.ms ??= {})[m] = signal.at;
+    }
     if (signal.modelVersion !== undefined && state.mv[m] !== undefined) state.mv[m] = signal.modelVersion;
   }
   delete state.inFlight;

@@ -4,10 +4,11 @@
 import * as z from 'zod'; // namespace import keeps zod's locales out of Lambda bundles
 import { METRICS, MODALITIES, MetricEventSchema } from './metric-event.js';
 import { ACTIONS, PolicySchema } from './policy.js';
-import { TRIGGER_SCHEMA_VERSION } from './trigger.js';
+import { TRIGGER_SCHEMA_VERSION, TRIGGER_SCOPES } from './trigger.js';
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 const isoTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+const timeWindow = z.object({ from: isoTime, to: isoTime }).strict();
 
 /** Fields every published detail carries: what was decided, by what, on which data. */
 const TriggerBase = z.object({
@@ -46,6 +47,24 @@ const TriggerBase = z.object({
   k: z.number().optional(),
   lambda: z.number().optional(),
   L: z.number().optional(),
+  scope: z
+    .enum(TRIGGER_SCOPES)
+    .optional()
+    .describe('camera: cameraId names the camera; model: a cohort (modelVersion + modality). Always set on actions.'),
+  currentWindow: timeWindow
+    .optional()
+    .describe('Time span of the values that fired (the data a retrain should look at). Always set on actions.'),
+  referenceWindow: timeWindow
+    .extend({
+      modelVersion: z.string().describe('The model the baseline belongs to; "unknown" when never reported.'),
+    })
+    .strict()
+    .optional()
+    .describe('The baseline judged against: since the model was first seen or last reset, up to the current window.'),
+  datasetLocator: z
+    .string()
+    .optional()
+    .describe("The stack's datasetLocatorTemplate filled from this detail (when the stack sets one)."),
 });
 
 export const TriggerDetailSchema = TriggerBase.strict();
@@ -59,7 +78,12 @@ export const AlertResolvedDetailSchema = TriggerBase.extend({
 }).strict();
 
 export const ModelLifecycleDetailSchema = z.object({
-  cameraId: z.string().min(1).max(128),
+  cameraId: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('The camera. Absent for a cohort result, which names modelVersion + modality instead.'),
   modality: z.enum(MODALITIES).optional(),
   modelVersion: z.string().min(1).max(128).optional(),
   triggerId: z.string().optional(),

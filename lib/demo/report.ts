@@ -8,6 +8,7 @@ import type { ChartMarker, ChartSeries, ReportChart, ReportDocument, SeriesPoint
 import type { FleetSimulator, SimCamera } from '../sim/fleet-simulator.js';
 import { SCENARIOS, type ScenarioId } from '../sim/scenarios.js';
 import type { MonitorPolicy } from './policy.js';
+import { closedLoopReport, type ClosedLoopResult } from './closed-loop.js';
 import type { DemoSummary, ObservedTrigger } from './summary.js';
 
 /** The metric each scenario is about, drawn for its example camera. */
@@ -134,8 +135,13 @@ export function demoReport(input: {
   triggers: readonly ObservedTrigger[];
   policy: MonitorPolicy;
   wallMs: number;
+  closedLoop?: ClosedLoopResult;
 }): ReportDocument {
   const { summary: s, sim } = input;
+  const driftThreshold = input.policy.detectors.find((d) => d.kind === 'window-mean' && d.metric === 'DriftScore');
+  const loop = input.closedLoop
+    ? closedLoopReport(input.closedLoop, driftThreshold?.kind === 'window-mean' ? driftThreshold.threshold : 0.7)
+    : undefined;
   const examples = SCENARIOS.map((sc) => sim.cameras.find((c) => c.scenario === sc.id)).filter(
     (c): c is SimCamera => c !== undefined,
   );
@@ -199,10 +205,12 @@ export function demoReport(input: {
         columns: ['count', 'reason'],
         rows: s.deadLetters.byReason.map((r) => [r.count, r.reason]),
       },
+      ...(loop ? [loop.table] : []),
     ],
     charts: [
       fleetChart(input.triggers, sim),
       ...examples.map((c) => cameraChart(c, sim, input.policy, input.triggers)),
+      ...(loop ? [loop.chart] : []),
     ],
   };
 }

@@ -18,6 +18,8 @@ import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
 import { scenario } from '../sim/scenarios.js';
 import { monitorPolicy, type MonitorPolicy } from './policy.js';
+import { runClosedLoop, type ClosedLoopResult } from './closed-loop.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   deadLetterKey,
   summarize,
@@ -61,6 +63,8 @@ export interface DemoRun {
   mapping: LocalEventSourceMapping['counters'];
   /** Threshold per metric of the running policy, for charts. */
   policy: MonitorPolicy;
+  /** The closed-loop phase after the fleet run (one model through the simulated training pipeline). */
+  closedLoop: ClosedLoopResult;
 }
 
 const DEFAULTS = {
@@ -397,7 +401,21 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       availableActions: policy.actions,
       maxReceiveCount,
     });
+    const eventBridge = new EventBridgeClient(localClientConfig(moto.endpoint));
+    cleanups.push(() => eventBridge.destroy());
+    const lifecycle = await import('../../functions/model-lifecycle.js');
+    const closedLoop = await runClosedLoop({
+      sqs,
+      eventBridge,
+      ddb,
+      stack,
+      ingest: ingest.handler,
+      lifecycle: lifecycle.handler,
+      startMs: sim.endMs + 3_600_000,
+      seed: opts.seed ?? 42,
+    });
     return {
+      closedLoop,
       summary,
       sim,
       triggers: tap.triggers,

@@ -11,6 +11,8 @@ import {
   INGEST,
   LIFECYCLE_PATTERN,
   RETRAINING_PATTERN,
+  sageMakerExecutionPattern,
+  sageMakerModelPackagePattern,
   STATE_TABLE,
   TAP_PATTERN,
   resourceNames,
@@ -39,6 +41,8 @@ export interface LocalStackOptions {
   /** Local visibility timeout (s): shorter than the deployed one so redeliveries show up quickly. */
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
+  /** As the stack's sageMakerPipelineArn: rules on the default bus bring its results to the lifecycle queue. */
+  sageMakerPipelineArn?: string;
 }
 
 async function queueArn(sqs: SQSClient, url: string): Promise<string> {
@@ -114,24 +118,34 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
     );
 
     await eb.send(new CreateEventBusCommand({ Name: names.eventBus }));
-    const routes: [string, object, string][] = [
-      [names.retrainingRule, RETRAINING_PATTERN, retraining.QueueUrl!],
-      [names.tapRule, TAP_PATTERN, tap.QueueUrl!],
-      [names.lifecycleRule, LIFECYCLE_PATTERN, lifecycle.QueueUrl!],
+    const routes: [string, object, string, string][] = [
+      [names.retrainingRule, RETRAINING_PATTERN, retraining.QueueUrl!, names.eventBus],
+      [names.tapRule, TAP_PATTERN, tap.QueueUrl!, names.eventBus],
+      [names.lifecycleRule, LIFECYCLE_PATTERN, lifecycle.QueueUrl!, names.eventBus],
     ];
-    for (const [rule, pattern, url] of routes) {
+    if (opts.sageMakerPipelineArn) {
+      // SageMaker publishes on the default bus.
+      routes.push(
+        [
+          names.sageMakerExecutionRule,
+          sageMakerExecutionPattern(opts.sageMakerPipelineArn),
+          lifecycle.QueueUrl!,
+          'default',
+        ],
+        [
+          names.sageMakerModelPackageRule,
+          sageMakerModelPackagePattern(opts.sageMakerPipelineArn),
+          lifecycle.QueueUrl!,
+          'default',
+        ],
+      );
+    }
+    for (const [rule, pattern, url, bus] of routes) {
       await eb.send(
-        new PutRuleCommand({
-          Name: rule,
-          EventBusName: names.eventBus,
-          EventPattern: JSON.stringify(pattern),
-          State: 'ENABLED',
-        }),
+        new PutRuleCommand({ Name: rule, EventBusName: bus, EventPattern: JSON.stringify(pattern), State: 'ENABLED' }),
       );
       const arn = await queueArn(sqs, url);
-      await eb.send(
-        new PutTargetsCommand({ Rule: rule, EventBusName: names.eventBus, Targets: [{ Id: 'queue', Arn: arn }] }),
-      );
+      await eb.send(new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'queue', Arn: arn }] }));
     }
     return {
       endpoint,

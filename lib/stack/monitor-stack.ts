@@ -30,6 +30,7 @@ import {
 import { METRIC, SERVICE } from '../telemetry.js';
 import { MonitorFunction } from './monitor-function.js';
 import { MonitorOperations } from './operations.js';
+import { PipelineTargets, sageMakerLoopRules } from './pipeline-targets.js';
 import type { ProducerPrincipal, StackConfig } from './stack-config.js';
 
 export interface MonitorStackProps extends StackProps {
@@ -141,6 +142,8 @@ export class MonitorStack extends Stack {
       eventPattern: { detailType: LIFECYCLE_PATTERN['detail-type'] },
       targets: [ruleTarget(lifecycleQueue)],
     });
+    const sageMakerPipeline = config.pipelineTargets.find((t) => t.kind === 'sageMakerPipeline');
+    if (sageMakerPipeline) sageMakerLoopRules(this, names, sageMakerPipeline.arn, lifecycleQueue, ruleDeadLetterQueue);
 
     // --- Ingest function ---
     const functionDefaults = {
@@ -163,7 +166,7 @@ export class MonitorStack extends Stack {
       serviceName: SERVICE.ingest,
       description: 'VisuTility Monitor ingest: metric events to per-camera state and triggers',
       environment: {
-        ...monitorEnvironment(table, bus, config.defaultPolicy),
+        ...monitorEnvironment(table, bus, config.defaultPolicy, config.datasetLocatorTemplate),
         [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
       },
       permissions: monitorPermissions(table, bus, deadLetterQueue),
@@ -176,10 +179,21 @@ export class MonitorStack extends Stack {
       serviceName: SERVICE.lifecycle,
       description: 'VisuTility Monitor model lifecycle: retraining results and deployments reset camera baselines',
       environment: {
-        ...monitorEnvironment(table, bus, config.defaultPolicy),
+        ...monitorEnvironment(table, bus, config.defaultPolicy, config.datasetLocatorTemplate),
         [ENV.lifecycleDeadLetterQueueUrl]: lifecycleDeadLetterQueue.queueUrl,
       },
-      permissions: monitorPermissions(table, bus, lifecycleDeadLetterQueue),
+      permissions: [
+        ...monitorPermissions(table, bus, lifecycleDeadLetterQueue),
+        // Which camera or cohort a SageMaker result is for: the parameters the trigger started it with.
+        ...(sageMakerPipeline
+          ? [
+              new PolicyStatement({
+                actions: ['sagemaker:ListPipelineParametersForExecution'],
+                resources: [`${sageMakerPipeline.arn}/execution/*`],
+              }),
+            ]
+          : []),
+      ],
     });
     lifecycle.function.addEventSource(eventSource(lifecycleQueue));
 
@@ -189,7 +203,7 @@ export class MonitorStack extends Stack {
       entry: 'outbox-sweep',
       serviceName: SERVICE.outboxSweep,
       description: 'VisuTility Monitor outbox sweep: publishes triggers left in camera outboxes',
-      environment: monitorEnvironment(table, bus, config.defaultPolicy),
+      environment: monitorEnvironment(table, bus, config.defaultPolicy, config.datasetLocatorTemplate),
       permissions: [
         ...monitorPermissions(table, bus),
         new PolicyStatement({
@@ -286,6 +300,13 @@ export class MonitorStack extends Stack {
       }),
       threshold: 0,
     });
+    const pipelineTargets = new PipelineTargets(this, 'PipelineTargets', {
+      names,
+      bus,
+      targets: config.pipelineTargets,
+      withDatasetLocator: config.datasetLocatorTemplate !== undefined,
+      ops,
+    });
     ops.addAlarmStatus();
 
     // --- cdk-nag acknowledgements, each with its reason ---
@@ -296,6 +317,12 @@ export class MonitorStack extends Stack {
           'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource "*": X-Ray has no resource-level permissions.',
       });
     }
+    if (sageMakerPipeline)
+      Validations.of(lifecycle.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${sageMakerPipeline.arn}/execution/*]`,
+        reason:
+          'Executions of the one configured pipeline: their ids are not known in advance, and only ListPipelineParametersForExecution is allowed on them.',
+      });
     Validations.of(ruleDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: "This queue is itself the dead-letter queue of the bus rules' targets (EventBridge DeadLetterConfig).",
@@ -319,16 +346,24 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, 'IngestLogGroupName', { value: ingest.logGroup.logGroupName });
     new CfnOutput(this, 'AlarmTopicArn', { value: ops.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: names.dashboard });
+    for (const [i, q] of pipelineTargets.deadLetterQueues.entries())
+      new CfnOutput(this, `PipelineTargetDeadLetterQueueUrl${i}`, { value: q.queueUrl });
   }
 }
 
 /** Environment every monitor function reads (functions/wiring.ts). */
-function monitorEnvironment(table: ITableV2, bus: IEventBus, defaultPolicy: string): Record<string, string> {
+function monitorEnvironment(
+  table: ITableV2,
+  bus: IEventBus,
+  defaultPolicy: string,
+  datasetLocatorTemplate?: string,
+): Record<string, string> {
   return {
     [ENV.tableName]: table.tableName,
     [ENV.eventBusName]: bus.eventBusName,
     [ENV.defaultPolicy]: defaultPolicy,
     [ENV.policyCacheSeconds]: String(POLICY_CACHE_SECONDS),
+    ...(datasetLocatorTemplate ? { [ENV.datasetLocatorTemplate]: datasetLocatorTemplate } : {}),
   };
 }
 

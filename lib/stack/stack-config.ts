@@ -1,11 +1,22 @@
 // CDK context (`-c key=value` or cdk.json "context") → a validated stack configuration.
 // Every key is documented in docs/configuration.md; a bad value fails `cdk synth` naming the key.
 // No CDK imports: the parser is plain data in, data out, so it is unit-tested without synthesis.
-import { DEFAULT_POLICY, parsePolicy, PolicyError } from '../core/policy.js';
-import { INGEST } from '../resources.js';
+import { ACTIONS, DEFAULT_POLICY, parsePolicy, PolicyError } from '../core/policy.js';
+import { datasetLocatorProblems, TRIGGER_SCOPES, type TriggerScope } from '../core/trigger.js';
+import { INGEST, PIPELINE_TARGET_DEFAULTS } from '../resources.js';
 
 export type ProducerPrincipal = { kind: 'account'; accountId: string } | { kind: 'arn'; arn: string };
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** A training pipeline EventBridge starts directly from the monitor bus. */
+export interface PipelineTarget {
+  kind: 'sageMakerPipeline' | 'stateMachine';
+  arn: string;
+  /** Which trigger types start it. */
+  detailTypes: string[];
+  /** Which trigger scopes start it. */
+  scopes: TriggerScope[];
+}
 
 export interface StackConfig {
   stage: string;
@@ -21,6 +32,10 @@ export interface StackConfig {
   logRetentionDays: number;
   archiveRetentionDays: number;
   oldestMessageAlarmSeconds: number;
+  /** SageMaker pipeline and/or Step Functions state machine targets (none by default: the retraining queue only). */
+  pipelineTargets: PipelineTarget[];
+  /** Template of each trigger's datasetLocator, e.g. s3://bucket/frames/{modelVersion}/{cameraId}/{from}/{to}. */
+  datasetLocatorTemplate?: string;
 }
 
 /** CloudWatch Logs retention periods (days) AWS accepts. */
@@ -56,6 +71,13 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
   'archiveRetentionDays',
   'oldestMessageAlarmSeconds',
+  'sageMakerPipelineArn',
+  'sageMakerPipelineDetailTypes',
+  'sageMakerPipelineScopes',
+  'stateMachineArn',
+  'stateMachineDetailTypes',
+  'stateMachineScopes',
+  'datasetLocatorTemplate',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -200,6 +222,88 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
     ' (below the ingest queue retention)',
   );
 
+  const list = (key: ContextKey): unknown[] | undefined => {
+    const v = given(key);
+    if (v === undefined) return undefined;
+    if (typeof v === 'string')
+      return v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+    return Array.isArray(v) ? v : [v];
+  };
+  const pipelineTargets: PipelineTarget[] = [];
+  const target = (
+    kind: PipelineTarget['kind'],
+    arnKey: ContextKey,
+    typesKey: ContextKey,
+    scopesKey: ContextKey,
+    arnRe: RegExp,
+    arnExample: string,
+  ) => {
+    const arn = given(arnKey);
+    const types = list(typesKey);
+    const scopes = list(scopesKey);
+    if (arn === undefined) {
+      for (const [key, v] of [
+        [typesKey, types],
+        [scopesKey, scopes],
+      ] as const)
+        if (v !== undefined) problems.push(`${key}: applies only with ${arnKey}, which is not set`);
+      return;
+    }
+    let ok = true;
+    if (typeof arn !== 'string' || !arnRe.test(arn)) {
+      problems.push(`${arnKey}: must be an ARN like ${arnExample}, got ${show(arn)}`);
+      ok = false;
+    }
+    const badType = (types ?? []).filter((t) => !(ACTIONS as readonly unknown[]).includes(t));
+    if (types?.length === 0 || badType.length) {
+      problems.push(
+        `${typesKey}: must list one or more of ${ACTIONS.join(' | ')} (comma-separated with -c), got ${show(given(typesKey))}`,
+      );
+      ok = false;
+    }
+    const badScope = (scopes ?? []).filter((t) => !(TRIGGER_SCOPES as readonly unknown[]).includes(t));
+    if (scopes?.length === 0 || badScope.length) {
+      problems.push(
+        `${scopesKey}: must list one or both of ${TRIGGER_SCOPES.join(' | ')} (comma-separated with -c), got ${show(given(scopesKey))}`,
+      );
+      ok = false;
+    }
+    if (ok)
+      pipelineTargets.push({
+        kind,
+        arn: arn as string,
+        detailTypes: [...new Set((types as string[] | undefined) ?? PIPELINE_TARGET_DEFAULTS.detailTypes)],
+        scopes: [...new Set((scopes as TriggerScope[] | undefined) ?? PIPELINE_TARGET_DEFAULTS.scopes)],
+      });
+  };
+  target(
+    'sageMakerPipeline',
+    'sageMakerPipelineArn',
+    'sageMakerPipelineDetailTypes',
+    'sageMakerPipelineScopes',
+    /^arn:aws(?:-[a-z]+)*:sagemaker:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:pipeline\/[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,255}$/,
+    'arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-camera-model',
+  );
+  target(
+    'stateMachine',
+    'stateMachineArn',
+    'stateMachineDetailTypes',
+    'stateMachineScopes',
+    /^arn:aws(?:-[a-z]+)*:states:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:stateMachine:[\w-]{1,80}$/,
+    'arn:aws:states:us-east-1:123456789012:stateMachine:retrain',
+  );
+
+  let datasetLocatorTemplate: string | undefined;
+  const rawTemplate = given('datasetLocatorTemplate');
+  if (rawTemplate !== undefined) {
+    const bad = typeof rawTemplate === 'string' ? datasetLocatorProblems(rawTemplate) : ['must be a string'];
+    if (bad.length) problems.push(...bad.map((b) => `datasetLocatorTemplate: ${b}, got ${show(rawTemplate)}`));
+    else datasetLocatorTemplate = rawTemplate as string;
+  }
+
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
     stage,
@@ -214,6 +318,8 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
     logRetentionDays,
     archiveRetentionDays,
     oldestMessageAlarmSeconds,
+    pipelineTargets,
+    ...(datasetLocatorTemplate !== undefined ? { datasetLocatorTemplate } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 // Covers lib/stack/stack-config.ts, the CDK context parser: defaults, values as `-c` passes them
-// (strings) and as cdk.json holds them (JSON types), and a clear error naming each bad key.
+// (strings) and as cdk.json holds them (JSON types), and a clear error naming each bad key; the
+// training-pipeline targets (ARNs, detail-type and scope filters) and the dataset-locator template.
 import { describe, expect, it } from 'vitest';
 import {
   CONTEXT_KEYS,
@@ -30,6 +31,7 @@ describe('stack config from CDK context', () => {
     expect(defaultStackConfig()).toEqual({
       ...DEFAULTS,
       producerPrincipals: [],
+      pipelineTargets: [],
     });
     expect(DEFAULTS.batchSize > 10 && DEFAULTS.batchingWindowSeconds >= 1).toBe(true);
     expect(JSON.parse(DEFAULTS.defaultPolicy)).toEqual(DEFAULT_POLICY);
@@ -204,6 +206,74 @@ describe('stack config from CDK context', () => {
     expect(problems({ alarmEmail: 'a@example.com,b@example.com' })).toEqual([
       'alarmEmail: must be one e-mail address, got "a@example.com,b@example.com"',
     ]);
+  });
+
+  it('reads the pipeline targets: model-scope RetrainingRequested by default, filters per target', () => {
+    const sageMakerPipelineArn = 'arn:aws:sagemaker:eu-west-1:123456789012:pipeline/retrain-Cam-2';
+    const stateMachineArn = 'arn:aws-cn:states:cn-north-1:123456789012:stateMachine:retrain_camera';
+    expect(parse({ sageMakerPipelineArn }).pipelineTargets).toEqual([
+      { kind: 'sageMakerPipeline', arn: sageMakerPipelineArn, detailTypes: ['RetrainingRequested'], scopes: ['model'] },
+    ]);
+    const fromCli = parse({
+      stateMachineArn,
+      stateMachineDetailTypes: 'RetrainingRequested, HyperparameterTuningRequested',
+      stateMachineScopes: 'camera,model',
+    });
+    const fromJson = parse({
+      stateMachineArn,
+      stateMachineDetailTypes: ['RetrainingRequested', 'HyperparameterTuningRequested'],
+      stateMachineScopes: ['camera', 'model'],
+    });
+    expect(fromCli).toEqual(fromJson);
+    expect(fromCli.pipelineTargets).toEqual([
+      {
+        kind: 'stateMachine',
+        arn: stateMachineArn,
+        detailTypes: ['RetrainingRequested', 'HyperparameterTuningRequested'],
+        scopes: ['camera', 'model'],
+      },
+    ]);
+  });
+
+  it('refuses malformed target ARNs and filters, and filters without their target', () => {
+    expect(
+      problems({
+        sageMakerPipelineArn: 'arn:aws:sagemaker:us-east-1:123456789012:pipeline/*',
+        sageMakerPipelineScopes: 'fleet',
+        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:execution:retrain:1',
+        stateMachineDetailTypes: 'RetrainingRequested,AlertResolved',
+      }),
+    ).toEqual([
+      'sageMakerPipelineArn: must be an ARN like arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-camera-model, got "arn:aws:sagemaker:us-east-1:123456789012:pipeline/*"',
+      'sageMakerPipelineScopes: must list one or both of model | camera (comma-separated with -c), got "fleet"',
+      'stateMachineArn: must be an ARN like arn:aws:states:us-east-1:123456789012:stateMachine:retrain, got "arn:aws:states:us-east-1:123456789012:execution:retrain:1"',
+      'stateMachineDetailTypes: must list one or more of RetrainingRequested | HyperparameterTuningRequested | SlaBreached (comma-separated with -c), got "RetrainingRequested,AlertResolved"',
+    ]);
+    expect(problems({ stateMachineScopes: 'camera', sageMakerPipelineDetailTypes: 'SlaBreached' })).toEqual([
+      'sageMakerPipelineDetailTypes: applies only with sageMakerPipelineArn, which is not set',
+      'stateMachineScopes: applies only with stateMachineArn, which is not set',
+    ]);
+    expect(
+      problems({ stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m', stateMachineScopes: ',' }),
+    ).toEqual(['stateMachineScopes: must list one or both of model | camera (comma-separated with -c), got ","']);
+  });
+
+  it('validates the dataset-locator template at synth: scheme, known placeholders, balanced braces', () => {
+    const ok = 's3://my-bucket/frames/{modelVersion}/{cameraId}/{from}/{to}';
+    expect(parse({ datasetLocatorTemplate: ok }).datasetLocatorTemplate).toBe(ok);
+    expect(parse({}).datasetLocatorTemplate).toBeUndefined();
+    expect(problems({ datasetLocatorTemplate: 's3://b/{modelVersion}/{camera}/{start}' })).toEqual([
+      'datasetLocatorTemplate: unknown placeholder(s) {camera}, {start}; known: {modelVersion}, {modality}, {cameraId}, {scope}, {triggerId}, {from}, {to}, {referenceFrom}, {referenceTo}, got "s3://b/{modelVersion}/{camera}/{start}"',
+    ]);
+    expect(problems({ datasetLocatorTemplate: 'frames/{cameraId}' })[0]).toMatch(
+      /^datasetLocatorTemplate: must be a URI with a scheme and no spaces/,
+    );
+    expect(problems({ datasetLocatorTemplate: 's3://b/{cameraId/{from}' })).toContain(
+      'datasetLocatorTemplate: has an unbalanced { or }, got "s3://b/{cameraId/{from}"',
+    );
+    expect(problems({ datasetLocatorTemplate: `s3://b/${'x'.repeat(600)}` })[0]).toMatch(
+      /^datasetLocatorTemplate: is 607 characters; at most 512/,
+    );
   });
 
   it('documents every key in docs/configuration.md', async () => {

@@ -40,6 +40,13 @@ describe('cdk synth', () => {
       logRetentionDays: '90',
       archiveRetentionDays: '0',
       oldestMessageAlarmSeconds: '600',
+      sageMakerPipelineArn: 'arn:aws:sagemaker:us-east-1:123456789012:pipeline/retrain-camera-model',
+      sageMakerPipelineDetailTypes: 'RetrainingRequested',
+      sageMakerPipelineScopes: 'model,camera',
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:retrain',
+      stateMachineDetailTypes: 'RetrainingRequested,HyperparameterTuningRequested',
+      stateMachineScopes: 'model',
+      datasetLocatorTemplate: 's3://frames-bucket/frames/{modelVersion}/{cameraId}/{from}/{to}',
     });
     const templates = readdirSync(outdir)
       .filter((f) => f.endsWith('.template.json'))
@@ -64,7 +71,13 @@ describe('cdk synth', () => {
   it('fails on invalid context, naming every bad key and what it must be', () => {
     const app = new App({
       outdir,
-      context: { stage: 'Prod', batchSize: 'lots', alarmEmail: 'ops at example', defaultPolicy: '[1,2]' },
+      context: {
+        stage: 'Prod',
+        batchSize: 'lots',
+        alarmEmail: 'ops at example',
+        defaultPolicy: '[1,2]',
+        datasetLocatorTemplate: 's3://b/{modelVersion}/{camera}',
+      },
     });
     let message = '';
     try {
@@ -77,6 +90,7 @@ describe('cdk synth', () => {
     expect(message).toContain('batchSize: must be an integer from 1 to 10000, got "lots"');
     expect(message).toContain('alarmEmail: must be one e-mail address, got "ops at example"');
     expect(message).toContain('defaultPolicy: invalid policy: Invalid input: expected object, received array');
+    expect(message).toContain('datasetLocatorTemplate: unknown placeholder(s) {camera}; known: {modelVersion}');
     expect(app.node.children).toHaveLength(0);
   });
 });

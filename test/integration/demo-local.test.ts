@@ -1,7 +1,8 @@
 // Covers `npm run local` as a user meets it: the script started as its own process writes
 // .local/stack.json-style connection details; a message sent by a plain SQS client to
-// ingestQueueUrl comes out as a RetrainingRequested on tapQueueUrl; SIGTERM stops everything
-// (moto included) and removes the file.
+// ingestQueueUrl comes out as a RetrainingRequested on tapQueueUrl; the simulated training pipeline
+// takes it and reports back, which resolves the alert (AlertResolved by RetrainingCompleted on the
+// tap); SIGTERM stops everything (moto included) and removes the file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +31,13 @@ async function waitFor(what: string, ok: () => boolean, timeoutMs: number) {
 
 describe('npm run local', () => {
   it('serves the stack to any SQS client and stops cleanly on SIGTERM', async () => {
-    child = spawn(resolve('node_modules/.bin/tsx'), ['scripts/local.ts', '--stack-file', stackFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      resolve('node_modules/.bin/tsx'),
+      ['scripts/local.ts', '--stack-file', stackFile, '--training-seconds', '1'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
     });
@@ -65,6 +70,12 @@ describe('npm run local', () => {
       const event = JSON.parse(tapped[0]!.Body!);
       expect(event['detail-type']).toBe('RetrainingRequested');
       expect(event.detail.cameraId).toBe('cam-local');
+      // The simulated training pipeline closes the loop: the published alert resolves by its report.
+      const resolved = await drain(sqs, stack.tapQueueUrl!, 1, 20_000);
+      expect(resolved.map((m) => JSON.parse(m.Body!).detail)).toEqual([
+        expect.objectContaining({ cameraId: 'cam-local', resolvedBy: 'RetrainingCompleted' }),
+      ]);
+      expect(output).toContain('training-pipeline: RetrainingCompleted + ModelDeployed');
     } finally {
       sqs.destroy();
     }

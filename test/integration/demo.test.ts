@@ -1,8 +1,9 @@
 // Covers `npm run demo` end to end at a small size, so the demo cannot silently rot: a seeded
 // fleet through moto, the local event-source mapping and the real ingest handler, then the
 // expected-vs-detected table, the event accounting (nothing lost), the DLQ reasons, partial batch
-// failures and redrive; and the HTML report rendered in headless chromium (charts visible, no page
-// errors, nothing fetched), with a screenshot written next to it.
+// failures and redrive; the closed-loop phase (one model through the simulated training pipeline:
+// suppression while training, reset and recovery after the deploy); and the HTML report rendered in
+// headless chromium (charts visible, no page errors, nothing fetched), with a screenshot next to it.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,35 @@ describe('npm run demo, small', () => {
     expect(run.mapping.failedRecords).toBeGreaterThan(0);
     expect(run.mapping.handlerErrors).toBe(0);
     expect(run.mapping.invocations).toBeGreaterThan(1);
+  });
+});
+
+describe('closed loop for one model', () => {
+  it('trains once, suppresses the breach during training, resets at the deploy and recovers', () => {
+    const l = run.closedLoop;
+    expect(l.problems).toEqual([]);
+    expect(l.ok).toBe(true);
+    expect(l.published.filter((p) => p.type === 'RetrainingRequested')).toHaveLength(1);
+    expect(l.duplicatesDropped).toBe(1);
+    expect(l.suppressedWhileTraining).toBe(true);
+    expect(l.resetAtDeploy).toBe(true);
+    expect(l.retrainsAfterDeploy).toBe(0);
+    // In order: request, training, suppressed breach, deploy, reset, recovery.
+    const order = [
+      'monitor publishes RetrainingRequested',
+      'training pipeline takes',
+      'suppressed',
+      'ModelDeployed',
+      'baselines reset',
+      'recovered',
+    ];
+    const at = order.map((w) => l.timeline.findIndex((m) => m.what.includes(w)));
+    expect(
+      at.every((i) => i >= 0),
+      JSON.stringify(l.timeline, null, 1),
+    ).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(l.run!.finishedAt! - l.run!.startedAt).toBeGreaterThanOrEqual(90 * 60_000);
   });
 });
 

@@ -7,6 +7,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { driftPolicy } from '../../lib/core/policy.js';
 import { DEAD_LETTER_ATTRIBUTES } from '../../lib/resources.js';
+import { TRIGGER_SCHEMA_VERSION } from '../../lib/core/trigger.js';
 import { drain, readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { ORIGINAL_SCORES, WIRE_EXAMPLE, wireEvent } from '../support/fixtures.js';
 
@@ -49,7 +50,7 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
     expect(event.source).toBe('visutility.monitor');
     expect(event['detail-type']).toBe('RetrainingRequested');
     const d = event.detail;
-    expect(d.schemaVersion).toBe(1);
+    expect(d.schemaVersion).toBe(TRIGGER_SCHEMA_VERSION);
     expect(d.triggerId).toMatch(/^[0-9a-f-]{36}$/);
     expect(d.cameraId).toBe('cam99');
     expect(d.modality).toBe('Rgb');
@@ -62,6 +63,9 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
     expect(d.firstEventAt).toBe(new Date(Date.parse('2026-11-27T08:00:01Z')).toISOString());
     expect(d.lastEventAt).toBe(new Date(Date.parse('2026-11-27T08:00:03Z')).toISOString());
     expect(d.modelVersion).toBe('m-3');
+    expect(d.scope).toBe('camera');
+    expect(d.currentWindow).toEqual({ from: d.firstEventAt, to: d.lastEventAt });
+    expect(d.referenceWindow).toMatchObject({ to: d.firstEventAt, modelVersion: 'm-3' });
 
     // The outbox is cleared by a write after the publish: wait for it rather than race it.
     const read = () => readCamera(aws, 'cam99');

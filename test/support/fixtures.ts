@@ -47,3 +47,20 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
 }
 
 export const sqsEvent = (...bodies: string[]): SQSEvent => ({ Records: bodies.map((b) => sqsRecord(b)) });
+
+/** A camera policy with one drift detector that asks for a retrain: window mean of `windowSize` DriftScores above `threshold`. */
+export const retrainOnDrift = (windowSize: number, threshold = 0.5) => ({
+  id: 'loop',
+  cooldownSeconds: 0,
+  detectors: [
+    {
+      id: 'drift',
+      kind: 'window-mean' as const,
+      metric: 'DriftScore' as const,
+      action: 'RetrainingRequested' as const,
+      windowSize,
+      threshold,
+      hysteresis: 0,
+    },
+  ],
+});

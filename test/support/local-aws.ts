@@ -5,6 +5,7 @@ import { SQSClient, ReceiveMessageCommand, DeleteMessageBatchCommand, type Messa
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
 import type { VersionedState } from '../../lib/app/ports.js';
 import { startMoto, type MotoServer } from '../../lib/local/moto-server.js';
+import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import {
   createLocalStack,
   functionEnv,
@@ -85,4 +86,37 @@ export async function drain(sqs: SQSClient, queueUrl: string, count: number, tim
     }
   }
   return out;
+}
+
+/**
+ * The real ingest and model-lifecycle handlers polling their local queues, as Lambda's event-source
+ * mappings would. Call useFunctionEnv first: the handler modules read their environment on import.
+ */
+export async function startMonitorHandlers(
+  aws: LocalAws,
+  ingest: { batchSize?: number; maxBatchingWindowMs?: number; pollers?: number } = {},
+): Promise<LocalEventSourceMapping[]> {
+  const ingestHandler = await import('../../functions/ingest.js');
+  const lifecycleHandler = await import('../../functions/model-lifecycle.js');
+  return [
+    new LocalEventSourceMapping(aws.sqs, ingestHandler.handler, {
+      queueUrl: aws.stack.ingestQueueUrl,
+      batchSize: 10,
+      maxBatchingWindowMs: 100,
+      ...ingest,
+    }).start(),
+    new LocalEventSourceMapping(aws.sqs, lifecycleHandler.handler, {
+      queueUrl: aws.stack.lifecycleQueueUrl,
+      batchSize: 10,
+      pollers: 1,
+    }).start(),
+  ];
+}
+
+/** Reads until `done` holds or `timeoutMs` passes; returns the last value read (assert on it). */
+export async function waitFor<T>(read: () => T | Promise<T>, done: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  let v = await read();
+  for (const until = Date.now() + timeoutMs; !done(v) && Date.now() < until; v = await read())
+    await new Promise((r) => setTimeout(r, 100));
+  return v;
 }
