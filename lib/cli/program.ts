@@ -26,6 +26,7 @@ import { loadPolicyFile, readPolicyFile } from './policy-file.js';
 import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
+import type { Packing } from '../client/metric-publisher.js';
 import { formatCameraState, loadCameraState } from './state.js';
 import {
   awsError,
@@ -79,6 +80,10 @@ const positiveInt = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
+};
+const packingMode = (v: string): Packing => {
+  if (v === 'per-camera' || v === 'mixed') return v;
+  throw new InvalidArgumentError(`--packing must be per-camera or mixed, got ${JSON.stringify(v)}`);
 };
 const positiveNumber = (name: string) => (v: string) => {
   const n = Number(v);
@@ -134,6 +139,17 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
       positiveInt('--in-flight'),
       4,
     )
+    .option(
+      '--packing <mode>',
+      "per-camera (one camera per message, as MetricPublisher's default) or mixed (the old packing)",
+      packingMode,
+      'per-camera',
+    )
+    .option(
+      '--linger-ms <ms>',
+      'longest an event waits before it is sent (default: 60000 per-camera, 200 mixed; the end of the file sends all at once)',
+      positiveInt('--linger-ms'),
+    )
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
@@ -146,7 +162,15 @@ stops the command (exit 2) naming the line number and the field. Example:
     .action(
       async (
         file: string,
-        o: { format?: string; queue?: string; inFlight: number; json?: boolean; progress: boolean },
+        o: {
+          format?: string;
+          queue?: string;
+          inFlight: number;
+          packing: Packing;
+          lingerMs?: number;
+          json?: boolean;
+          progress: boolean;
+        },
         cmd: Command,
       ) => {
         const format = formatOf(file, o.format);
@@ -159,7 +183,11 @@ stops the command (exit 2) naming the line number and the field. Example:
             queueUrl: o.queue ?? t.ingestQueueUrl,
             io,
             progress: o.progress && !o.json,
-            publisher: { maxInFlight: o.inFlight },
+            publisher: {
+              maxInFlight: o.inFlight,
+              packing: o.packing,
+              ...(o.lingerMs === undefined ? {} : { lingerMs: o.lingerMs }),
+            },
           });
           if (o.json) printJson(io, summary);
           else println(io.stdout, formatSendSummary(summary));

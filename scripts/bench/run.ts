@@ -2,7 +2,7 @@
 // a reference measured in the same run, printed as one table and written as flat JSON
 // (bench/results.json; --quick writes bench/results-quick.json unless --out says otherwise).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +13,17 @@ import { benchMix, benchNaive, crossCheckCapacity, LAMBDA_MEMORY_MB, type MixRes
 import { benchDetectors } from './detectors.js';
 import type { E2eResult } from './e2e.js';
 import { startCountedMoto, startDynamoDbLocal } from './emulators.js';
+import { benchFleet, type FleetSection } from './fleet-report.js';
 import { benchInProcess } from './in-process.js';
 import { PRICES } from './prices.js';
 import { formatTable, type Row } from './table.js';
 
 const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.indexOf('--only');
+/** `--only fleet`: the fleet cost section (and the naive port it compares with), merged into the results file. */
+const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
+if (only !== undefined && only !== 'fleet')
+  throw new Error(`--only: the only section that runs alone is fleet, got ${only}`);
 const outArg = process.argv.indexOf('--out');
 const out =
   outArg > 0 ? process.argv[outArg + 1]! : join(PROJECT_ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
@@ -32,6 +38,7 @@ const P = quick
       e2e: { events: 10_000, perMessage: 100, cameras: 50, timeoutS: 45 },
       det: { runs: 200, cap: 2_000 },
       backtest: 50_000,
+      fleet: { packed: { cameras: 60, durationS: 120 }, unpacked: { cameras: 30, durationS: 10 } },
     }
   : {
       inProcess: { cameras: 1000, batches: 50, rounds: 3 },
@@ -42,6 +49,7 @@ const P = quick
       e2e: { events: 1_000_000, perMessage: 500, cameras: 1000, timeoutS: 900 },
       det: { runs: 2_000, cap: 20_000 },
       backtest: 500_000,
+      fleet: { packed: { cameras: 1000, durationS: 240 }, unpacked: { cameras: 200, durationS: 30 } },
     };
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -52,6 +60,31 @@ const time = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
   log(`${what}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   return r;
 };
+
+const fleetChartFile = join(PROJECT_ROOT, 'bench', 'fleet-chart.md');
+const writeFleetChart = (fleet: FleetSection) => {
+  if (!quick) writeFileSync(fleetChartFile, `${fleet.chart}\n`);
+};
+
+if (only === 'fleet') {
+  const env = await time('moto', () => startCountedMoto());
+  let naiveOnly: Awaited<ReturnType<typeof benchNaive>>;
+  try {
+    naiveOnly = await time('naive port', () => benchNaive(env, P.naive));
+  } finally {
+    await env.stop();
+  }
+  const fleet = await time('fleet cost', () => benchFleet(P.fleet, naiveOnly.usdPerMillionEvents));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ ...previous, ...fleet.results }, null, 2)}\n`);
+  writeFleetChart(fleet);
+  process.stdout.write(
+    formatTable(['measure', 'ours', 'reference', 'ratio', 'goal', ''], [{ section: fleet.title }, ...fleet.rows]),
+  );
+  process.stdout.write(`\n${quick ? 'QUICK run' : 'full run'} of the fleet section only; merged into ${out}\n`);
+  process.exit(0);
+}
 
 // Timed sections first, on a quiet process; DynamoDB Local's JVM then starts while the untimed
 // Monte Carlo runs, and is used for the capacity cross-check.
@@ -114,6 +147,9 @@ const e2e = await time(`end to end, ${P.e2e.events} events`, async () => {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as E2eResult;
 });
 
+const fleet = await time('fleet cost', () => benchFleet(P.fleet, naive!.usdPerMillionEvents));
+writeFleetChart(fleet);
+
 // --- results ---------------------------------------------------------------------------------------
 const m100 = mixes.find((m) => m.eventsPerCameraPerBatch === 100)!;
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version };
@@ -144,10 +180,12 @@ const results = {
   bundleBytes: cold.bundleBytes,
   coldInitMs: cold.coldInitMs,
   emptyInitMs: cold.emptyInitMs,
+  sdkOnlyInitMs: cold.sdkOnlyInitMs,
   e2eEventsPerSec: Math.round(e2e.e2eEventsPerSec),
   e2eEventsLost: e2e.e2eEventsLost + Math.max(e2e.stateMismatches, 0),
   e2eEvents: e2e.e2eEvents,
   backtestEventsPerSec: Math.round(backtest.eventsPerSec),
+  ...fleet.results,
   detectors: detectors.map((d) => ({
     name: d.name,
     arl0: d.arl0,
@@ -302,6 +340,9 @@ rows.push([
   met(results.e2eEventsLost === 0 && !e2e.timedOut),
 ]);
 rows.push(['peak RSS of the runner', `${n(e2e.peakRssMb)} MB`, '', '', '', '']);
+
+section(fleet.title);
+rows.push(...fleet.rows);
 
 section('Detection quality: ARL0 / ARL1 +1σ / ARL1 +2σ (Monte Carlo, N(0,1), seeded)');
 const cusum = detectors.find((d) => d.name.startsWith('textbook CUSUM'))!;
