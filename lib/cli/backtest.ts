@@ -9,6 +9,8 @@ import type { Trigger } from '../core/trigger.js';
 import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
 import { readEventFile, type EventFileFormat, type EventLine } from './event-file.js';
 import { iso, num } from './format.js';
+import type { Labels } from './labels.js';
+import { SCORE_COLUMNS, scoreRow, type DetectorScore } from './backtest-score.js';
 
 /** The policy for a camera + modality (a fixed policy, or scoped policies resolved as the Lambda does). */
 export type PolicyFor = (cameraId: string, modality: Modality) => Policy;
@@ -97,6 +99,11 @@ export class Backtest {
       });
   }
 
+  /** The valid events collected so far, and how many lines or events were rejected. */
+  collected(): { events: MetricEvent[]; rejected: number } {
+    return { events: [...this.byCamera.values()].flat(), rejected: this.rejectedCount };
+  }
+
   run(): BacktestResult {
     const totals: BacktestTotals = {
       events: this.events,
@@ -163,6 +170,25 @@ export async function backtestFile(
   return bt.run();
 }
 
+/** Reads and validates a whole event file without running any policy (vmon tune). */
+export async function readHistory(
+  path: string,
+  format: EventFileFormat,
+): Promise<{ events: MetricEvent[]; rejected: number }> {
+  const bt = new Backtest(() => {
+    throw new Error('no policy: reading only');
+  });
+  for await (const batch of readEventFile(path, format)) for (const line of batch) bt.addLine(line);
+  return bt.collected();
+}
+
+/** Backtests events already in memory (the bench uses this). */
+export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): BacktestResult {
+  const bt = new Backtest(policyFor);
+  for (const e of events) bt.add(e);
+  return bt.run();
+}
+
 const TRIGGER_COLUMNS = [
   'AT (EVENT TIME)',
   'ACTION',
@@ -190,7 +216,7 @@ export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
 /** The report: totals, triggers, rejected lines, and charts of the cameras that triggered first. */
 export function backtestReport(
   result: BacktestResult,
-  opts: { source: string; policyFor: PolicyFor; maxCharts?: number },
+  opts: { source: string; policyFor: PolicyFor; maxCharts?: number; labels?: Labels; scores?: DetectorScore[] },
 ): ReportDocument {
   const { totals } = result;
   const triggersByCamera = new Map<string, Trigger[]>();
@@ -201,12 +227,17 @@ export function backtestReport(
   }
   const maxCharts = opts.maxCharts ?? 12;
   const charts: ReportChart[] = [];
+  const labelled = [...(opts.labels?.entries() ?? [])].filter(([, w]) => w.length > 0).map(([c]) => c);
   const cameras = [
+    ...labelled.filter((c) => result.eventsByCamera.has(c)),
     ...triggersByCamera.keys(),
     ...[...result.eventsByCamera.keys()].filter((c) => !triggersByCamera.has(c)).sort(),
   ];
+  const charted = new Set<string>();
   for (const cameraId of cameras) {
     if (charts.length >= maxCharts) break;
+    if (charted.has(cameraId)) continue;
+    charted.add(cameraId);
     const events = result.eventsByCamera.get(cameraId) ?? [];
     const streams = new Map<string, SeriesPoint[]>();
     for (const e of events) {
@@ -237,12 +268,16 @@ export function backtestReport(
           ...(['window-mean', 'latency-quantile'].includes(t.detail.detectorKind) ? { value: t.detail.statistic } : {}),
           label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
         }));
+      const bands = (opts.labels?.get(cameraId) ?? [])
+        .filter((w) => w.metric === undefined || w.metric === metric)
+        .map((w) => ({ from: w.start, to: w.end, label: 'labelled incident' }));
       charts.push({
         title: `${cameraId} · ${modality} · ${metric}`,
         yName: metric,
         series: [{ name: `${cameraId} ${metric}`, points }],
         thresholds,
         markers,
+        ...(bands.length ? { bands } : {}),
       });
     }
   }
@@ -259,6 +294,15 @@ export function backtestReport(
       { label: 'triggers', value: totals.triggers },
     ],
     tables: [
+      ...(opts.scores
+        ? [
+            {
+              title: 'Scored against the labelled windows (NAB standard profile)',
+              columns: SCORE_COLUMNS,
+              rows: opts.scores.map(scoreRow),
+            },
+          ]
+        : []),
       { title: 'Totals', columns: ['measure', 'count'], rows: Object.entries(totals).map(([k, v]) => [k, v]) },
       { title: 'Triggers by action', columns: ['action', 'count'], rows: [...byAction].map(([k, v]) => [k, v]) },
       {

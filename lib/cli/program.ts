@@ -22,7 +22,10 @@ import { checkReadable, formatOf } from './event-file.js';
 import { tailEvents } from './events-tail.js';
 import { iso, plural, table } from './format.js';
 import { println, processIO, progressBar, type CliIO } from './io.js';
-import { loadPolicyFile, readPolicyFile } from './policy-file.js';
+import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-file.js';
+import { readLabelFile } from './labels.js';
+import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
+import { registerTune } from './tune-command.js';
 import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
@@ -206,6 +209,11 @@ stops the command (exit 2) naming the line number and the field. Example:
       '--stored-policies',
       "use the target's stored scoped policies (camera → modality → fleet), --policy or the default where none applies",
     )
+    .option(
+      '--policies <file>',
+      'scoped policies offline: {"fleet" | "modality:<m>" | "camera:<id>": policy} or the output of policy list --json',
+    )
+    .option('--labels <file>', 'labelled incident windows per camera (JSON or CSV): score each detector against them')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--report <path>', 'where to write the HTML report', 'backtest-report.html')
     .option('--no-report', 'do not write the HTML report')
@@ -236,6 +244,8 @@ Example:
         o: {
           policy?: string;
           storedPolicies?: boolean;
+          policies?: string;
+          labels?: string;
           format?: string;
           report: string | false;
           charts: number;
@@ -255,6 +265,12 @@ Example:
           const scoped = stored;
           policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
+        if (o.policies) {
+          if (stored) throw usageError('give --policies <file> or --stored-policies, not both');
+          const scoped = (stored = await loadScopedPolicies(o.policies));
+          policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
+        }
+        const labels = o.labels ? await readLabelFile(o.labels) : undefined;
         const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
         let read = 0;
         const result = await backtestFile(file, format, policyFor, {
@@ -264,9 +280,13 @@ Example:
           },
         });
         bar.stop();
+        const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
         const reportPath = o.report === false ? null : resolve(o.report);
         if (reportPath)
-          await writeHtmlReport(reportPath, backtestReport(result, { source: file, policyFor, maxCharts: o.charts }));
+          await writeHtmlReport(
+            reportPath,
+            backtestReport(result, { source: file, policyFor, maxCharts: o.charts, labels, scores }),
+          );
         const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
         if (o.json) {
           printJson(io, {
@@ -278,6 +298,7 @@ Example:
             to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
             triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
             rejected: result.rejected,
+            ...(scores ? { scores } : {}),
             report: reportPath,
             elapsedMs: Math.round(result.elapsedMs),
             eventsPerSecond: Math.round(rate),
@@ -301,6 +322,12 @@ Example:
               : 'no triggers would have fired',
           ];
           if (result.triggers.length) lines.push(table(TRIGGER_TABLE_COLUMNS, result.triggers.map(triggerRow)));
+          if (scores)
+            lines.push(
+              '',
+              `scored against ${o.labels} (NAB standard profile):`,
+              table(SCORE_COLUMNS, scores.map(scoreRow)),
+            );
           if (result.rejected.length) {
             lines.push(
               '',
@@ -320,6 +347,8 @@ Example:
           throw usageError(`${plural(result.totals.rejected, 'rejected line')} in ${file} (--strict)`);
       },
     );
+
+  registerTune(program, io);
 
   program
     .command('state')

@@ -48,6 +48,22 @@ const sequential = {
   minSigma: z.optional(positive()),
   /** Practical-significance gate in the metric's units: the EW mean must have moved this far. */
   minShift: withDefault(nonNegative(), 0),
+  /** "adaptive" follows what is normal (adaptive-baseline.ts); "frozen" is the original warm-up-then-freeze. */
+  baseline: withDefault(z.enum(['adaptive', 'frozen'], { error: () => 'must be "adaptive" or "frozen"' }), 'adaptive'),
+  /** EW rate of the adaptive baseline after the warm-up (memory ≈ 1 / adaptRate values). */
+  adaptRate: withDefault(
+    num().check(z.gt(0, { message: 'must be in (0, 0.5]' }), z.maximum(0.5, { message: 'must be in (0, 0.5]' })),
+    0.01,
+  ),
+  /** "daily": a per-hour-of-day baseline once 2 days of history explain the spread (adaptive only). */
+  seasonality: withDefault(z.enum(['daily', 'none'], { error: () => 'must be "daily" or "none"' }), 'daily'),
+  /** "prewhiten": remove the estimated lag-1 correlation before the chart (adaptive only). */
+  autocorrelation: withDefault(
+    z.enum(['prewhiten', 'ignore'], { error: () => 'must be "prewhiten" or "ignore"' }),
+    'prewhiten',
+  ),
+  /** The cohort's (today: the modality's fleet) baseline: arms a new stream from its first value. */
+  prior: z.optional(z.strictObject({ mean: num(), sigma: positive(), n: withDefault(count(1, 100_000), 50) })),
 };
 
 const WindowMeanSpec = z.strictObject({

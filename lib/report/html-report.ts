@@ -30,13 +30,23 @@ export interface ChartEvent {
   t: number;
   label: string;
 }
+export interface ChartBand {
+  from: number;
+  to: number;
+  label: string;
+}
 export interface ReportChart {
   title: string;
   series: ChartSeries[];
   thresholds?: ThresholdLine[];
   markers?: ChartMarker[];
   events?: ChartEvent[];
+  /** Shaded time ranges (labelled incident windows). */
+  bands?: ChartBand[];
   yName?: string;
+  /** 'time' (default) or 'value' (a trade-off curve) */
+  xType?: 'time' | 'value';
+  xName?: string;
 }
 export interface ReportTable {
   title: string;
@@ -134,6 +144,10 @@ const CLIENT_SCRIPT = `
           data: c.thresholds.map(function (th) { return { name: th.label, yAxis: th.value }; })
             .concat(c.events.map(function (ev) { return { name: ev.label, xAxis: ev.t, lineStyle: { color: '#495057' }, label: { formatter: '{b}', position: 'insideEndTop' } }; })) };
       }
+      if (k === 0 && c.bands.length) {
+        line.markArea = { silent: true, itemStyle: { color: 'rgba(250, 176, 5, 0.18)' }, label: { position: 'insideTop', fontSize: 10 },
+          data: c.bands.map(function (b) { return [{ name: b.label, xAxis: b.from }, { xAxis: b.to }]; }) };
+      }
       return line;
     });
     if (c.markers.length) {
@@ -147,7 +161,7 @@ const CLIENT_SCRIPT = `
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0, type: 'scroll' },
       grid: { left: 56, right: 24, top: 40, bottom: 70 },
-      xAxis: { type: 'time' },
+      xAxis: { type: c.xType || 'time', name: c.xName || '' },
       // Thresholds stay in view even when the data keeps well below them (a healthy camera).
       yAxis: { type: 'value', name: c.yName || '', scale: true,
         max: c.thresholds.length ? function (v) {
@@ -182,6 +196,9 @@ export function renderHtmlReport(doc: ReportDocument): string {
       series,
       thresholds: c.thresholds ?? [],
       events: c.events ?? [],
+      bands: c.bands ?? [],
+      xType: c.xType ?? 'time',
+      xName: c.xName ?? '',
       markers: (c.markers ?? []).map((m) => ({
         t: m.t,
         value: m.value ?? (Number.isFinite(top) ? top : 0),

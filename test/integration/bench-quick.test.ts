@@ -45,6 +45,7 @@ const KEYS = [
   'fleetEventsLost',
   'fleetCapacityCameras',
   'detectors',
+  'nabDevStandardScore',
   'machine',
   'at',
 ];
@@ -89,7 +90,18 @@ describe('npm run bench -- --quick', () => {
         names.some((n) => n.startsWith(`shipped ${kind}`)),
         kind,
       ).toBe(true);
-    for (const d of r.detectors) expect(Object.keys(d).sort()).toEqual(['arl0', 'arl1_1sigma', 'arl1_2sigma', 'name']);
+    for (const d of r.detectors) {
+      const keys = ['arl0', 'arl1_1sigma', 'arl1_2sigma', 'name'];
+      if (d.name.startsWith('shipped cusum') || d.name.startsWith('shipped ewma')) {
+        keys.push('falseAlarmsPer1k');
+        expect(Object.keys(d.falseAlarmsPer1k).sort()).toEqual(['ar1', 'daily', 'iid']);
+      }
+      if ('falseAlarmsPer1k' in d && !keys.includes('falseAlarmsPer1k')) keys.push('falseAlarmsPer1k');
+      expect(Object.keys(d).sort()).toEqual(keys.sort());
+    }
+    // the NAB-style score is normalised: never-fire 0, perfect 100
+    expect(r.nabDevStandardScore).toBeGreaterThan(-1000);
+    expect(r.nabDevStandardScore).toBeLessThanOrEqual(100);
     const row = (prefix: string) => r.detectors.find((d: { name: string }) => d.name.startsWith(prefix));
     expect(row('always-fire')).toMatchObject({ arl0: 1, arl1_1sigma: 1, arl1_2sigma: 1 });
     expect(row('never-fire').arl0).toBeGreaterThanOrEqual(1000);
