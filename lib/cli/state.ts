@@ -1,6 +1,12 @@
 // `vmon state <cameraId>`: one camera's item as the ingest function sees it: windows, detector
 // states, alerts, model versions, the outbox, and any further fields (rendered generically).
-import type { AlertState, CameraState } from '../core/camera-state.js';
+import {
+  cameraClock,
+  EPISODE_HISTORY,
+  episodeOutcomes,
+  type AlertState,
+  type CameraState,
+} from '../core/camera-state.js';
 import type { CameraStateStore } from '../adapters/state-store.js';
 import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { CliError, EXIT } from './errors.js';
@@ -85,14 +91,14 @@ export function formatCameraState(view: CameraStateView): string {
         table(
           ['ALERT', 'STATE', 'EPISODES', 'FIRING SINCE', 'ACTION', 'PUBLISHED', 'OTHER'],
           alerts.map(([k, a]) => {
-            const { f, e, at, a: action, p, ...rest } = a as AlertState & Record<string, unknown>;
+            const { f, e, at, a: action, p, h: _outcomes, ...rest } = a as AlertState & Record<string, unknown>;
             return [
               k,
               f ? 'firing' : 'ok',
               e,
               at !== undefined ? iso(at) : '-',
               action ?? '-',
-              p === undefined ? '-' : p ? 'yes' : 'no (suppressed)',
+              p === undefined ? '-' : p ? 'yes' : `no (${suppressedBecause(a) ?? 'suppressed'})`,
               Object.keys(rest).length ? inline(rest) : '',
             ];
           }),
@@ -100,8 +106,22 @@ export function formatCameraState(view: CameraStateView): string {
       ),
     );
   }
+  const outcomes = alerts.map(([k, a]) => [k, episodeOutcomes(a)] as const).filter(([, list]) => list.length > 0);
+  if (outcomes.length > 0) {
+    out.push('');
+    out.push(`episode outcomes (newest ${EPISODE_HISTORY} per alert):`);
+    const width = Math.max(...outcomes.map(([k]) => k.length));
+    for (const [k, list] of outcomes)
+      out.push(
+        `  ${k.padEnd(width)}  ${list.map((o) => `#${o.episode} ${o.outcome === 'published' ? 'published' : `suppressed (${o.outcome})`}`).join(', ')}`,
+      );
+  }
   out.push('');
   out.push('lifecycle:');
+  const clock = cameraClock(state);
+  out.push(
+    `  clock: ${Number.isFinite(clock) ? iso(clock) : 'not started'} (newest event time applied; cooldown, silences and the in-flight timeout run on it)`,
+  );
   const cooldown = Object.entries(state.cooldown ?? {});
   out.push(
     `  cooldown: ${cooldown.length ? cooldown.map(([action, until]) => `${action} until ${iso(until as number)}`).join(', ') : 'none'}`,
@@ -136,6 +156,12 @@ export function formatCameraState(view: CameraStateView): string {
     else out.push(`${k}: ${inline(v, k)}`);
   }
   return out.join('\n');
+}
+
+/** Why the current episode was suppressed, from its recorded outcome. */
+function suppressedBecause(alert: AlertState): string | undefined {
+  const last = episodeOutcomes(alert).at(-1);
+  return last && last.episode === alert.e && last.outcome !== 'published' ? last.outcome : undefined;
 }
 
 const indent = (text: string) =>

@@ -39,6 +39,11 @@ export interface AlertState {
   p?: boolean;
   /** The action the current episode asked for. */
   a?: ActionType;
+  /**
+   * Outcomes of the newest episodes (at most EPISODE_HISTORY), oldest first, one letter each, the
+   * last one being episode `e`: P published, C cooldown, S silenced, R retrain in flight.
+   */
+  h?: string;
 }
 
 export interface Silence {
@@ -71,6 +76,54 @@ export interface CameraState {
 }
 
 export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown';
+/** What became of an episode's trigger: published, or suppressed and why. */
+export type EpisodeOutcome = 'published' | SuppressionReason;
+
+/** Episodes whose outcome an alert keeps (the newest); bounded so the item stays within 1 KB. */
+export const EPISODE_HISTORY = 8;
+const OUTCOME_LETTER: Record<EpisodeOutcome, string> = {
+  published: 'P',
+  cooldown: 'C',
+  silenced: 'S',
+  'retrain-in-flight': 'R',
+};
+const OUTCOME_OF_LETTER = Object.fromEntries(
+  Object.entries(OUTCOME_LETTER).map(([outcome, letter]) => [letter, outcome as EpisodeOutcome]),
+);
+
+/** The recorded outcomes of an alert's newest episodes, oldest first (none for states written before them). */
+export function episodeOutcomes(alert: AlertState): { episode: number; outcome: EpisodeOutcome }[] {
+  const letters = alert.h ?? '';
+  const first = alert.e - letters.length + 1;
+  return [...letters].map((letter, i) => {
+    const outcome = OUTCOME_OF_LETTER[letter];
+    if (!outcome) throw new Error(`bad episode outcome letter ${JSON.stringify(letter)} in ${JSON.stringify(letters)}`);
+    return { episode: first + i, outcome };
+  });
+}
+
+function recordOutcome(alert: AlertState, outcome: EpisodeOutcome): void {
+  alert.h = ((alert.h ?? '') + OUTCOME_LETTER[outcome]).slice(-EPISODE_HISTORY);
+}
+
+/** A closed alert keeps only its episode count and outcome history. */
+const closedAlert = (alert: AlertState): AlertState =>
+  alert.h === undefined ? { f: false, e: alert.e } : { f: false, e: alert.e, h: alert.h };
+
+/**
+ * The camera's lifecycle clock: the newest event time applied to it (-Infinity before any). Derived
+ * from the streams, whose newest entry is never evicted. Cooldown, silences and the in-flight
+ * timeout are read on this clock rather than on each event's own time, so a late, older event
+ * cannot land inside a window that has already passed. For in-order input both are the same.
+ */
+export function cameraClock(state: CameraState): number {
+  let clock = -Infinity;
+  for (const entries of Object.values(state.streams)) {
+    const newest = entries[entries.length - 1];
+    if (newest && newest.ts > clock) clock = newest.ts;
+  }
+  return clock;
+}
 
 export interface ApplyStats {
   applied: number;
@@ -120,6 +173,7 @@ function suppression(
   state: CameraState,
   action: ActionType,
   metric: MetricKind,
+  /** The camera's lifecycle clock (cameraClock). */
   at: number,
   policy: Policy,
 ): SuppressionReason | null {
@@ -187,7 +241,8 @@ function detail(
 /**
  * Applies one camera's events to its state, in event-time order, and returns the triggers decided.
  * Mutates and returns `state`. Deterministic: same state + same events + same policy → same result;
- * all lifecycle clocks (cooldown, silences, in-flight timeout) run on event time.
+ * all lifecycle clocks (cooldown, silences, in-flight timeout) run on the camera's clock, the newest
+ * event time applied (cameraClock). Each episode records whether its trigger was published or why not.
  */
 export function applyEvents(
   state: CameraState,
@@ -198,6 +253,7 @@ export function applyEvents(
   const triggers: Trigger[] = [];
   const policyFor = typeof source === 'function' ? source : () => source;
   const tags = events.map((e) => idTag(e.id));
+  let clock = cameraClock(state);
 
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
@@ -219,6 +275,7 @@ export function applyEvents(
       continue;
     }
     stats.applied++;
+    if (event.ts > clock) clock = event.ts;
     if (outcome === 'late') stats.late++;
     if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
       if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
@@ -250,7 +307,8 @@ export function applyEvents(
           alert.at = event.ts;
           alert.a = actionType;
           const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
-          const why = suppression(state, actionType, event.metric, event.ts, policy);
+          const why = suppression(state, actionType, event.metric, clock, policy);
+          recordOutcome(alert, why ?? 'published');
           if (why) {
             alert.p = false;
             stats.suppressed[why] = (stats.suppressed[why] ?? 0) + 1;
@@ -259,8 +317,8 @@ export function applyEvents(
           alert.p = true;
           const d = detail(state, event, spec, policy, ev, epi, actionType);
           triggers.push({ detailType: actionType, detail: d });
-          if (policy.cooldownSeconds > 0) state.cooldown[actionType] = event.ts + policy.cooldownSeconds * 1000;
-          if (actionType === 'RetrainingRequested') state.inFlight = { triggerId: d.triggerId, since: event.ts };
+          if (policy.cooldownSeconds > 0) state.cooldown[actionType] = clock + policy.cooldownSeconds * 1000;
+          if (actionType === 'RetrainingRequested') state.inFlight = { triggerId: d.triggerId, since: clock };
         } else if (alert.f && ev.clear) {
           if (alert.p) {
             const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
@@ -273,7 +331,7 @@ export function applyEvents(
               },
             });
           }
-          state.alerts[akey] = { f: false, e: alert.e };
+          state.alerts[akey] = closedAlert(alert);
         }
       } catch (err) {
         // One failing detector never blocks the others (the original's error isolation).
@@ -342,7 +400,7 @@ export function applyModelLifecycle(
         },
       });
     }
-    state.alerts[key] = { f: false, e: alert.e };
+    state.alerts[key] = closedAlert(alert);
   }
   for (const m of MODALITIES) {
     if (!touches(m)) continue;
