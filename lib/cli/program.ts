@@ -1,6 +1,6 @@
 // The vmon command line: options, help and exit codes. Each command's logic lives in its own
 // module (send, backtest, state, dlq, events-tail, policy) as functions taking clients and streams.
-import { basename, extname, resolve } from 'node:path';
+import { DEFAULT_REPORT_DIR, reportPath } from './report-path.js';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CameraStateStore } from '../adapters/state-store.js';
 import { PolicyStore } from '../adapters/policy-store.js';
@@ -73,16 +73,6 @@ function parseMetric(text: string): MetricKind {
   if (!(METRICS as readonly string[]).includes(text))
     throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(text)}`);
   return text as MetricKind;
-}
-
-/** Where `vmon backtest --report` writes when given no path, relative to the working directory. */
-export const DEFAULT_REPORT_DIR = 'reports';
-
-/** The report path: none unless --report was given; --report alone picks a file under reports/. */
-export function backtestReportPath(eventFile: string, report: string | boolean | undefined): string | null {
-  if (report === undefined || report === false) return null;
-  if (report === true) return resolve(DEFAULT_REPORT_DIR, `backtest-${basename(eventFile, extname(eventFile))}.html`);
-  return resolve(report);
 }
 
 /**
@@ -327,10 +317,10 @@ No report is written unless --report is given. Example:
         });
         bar.stop();
         const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
-        const reportPath = backtestReportPath(file, o.report);
-        if (reportPath)
+        const reportFile = reportPath('backtest', file, o.report);
+        if (reportFile)
           await writeHtmlReport(
-            reportPath,
+            reportFile,
             backtestReport(result, { source: file, policyFor, maxCharts: o.charts, labels, scores }),
           );
         const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
@@ -345,7 +335,7 @@ No report is written unless --report is given. Example:
             triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
             rejected: result.rejected,
             ...(scores ? { scores } : {}),
-            report: reportPath,
+            report: reportFile,
             elapsedMs: Math.round(result.elapsedMs),
             eventsPerSecond: Math.round(rate),
           });
@@ -386,7 +376,7 @@ No report is written unless --report is given. Example:
           if (t.detectorErrors)
             lines.push('', `${plural(t.detectorErrors, 'detector error')} (isolated; other detectors ran)`);
           lines.push('', `processed in ${(result.elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} events/s)`);
-          if (reportPath) lines.push(`report: ${reportPath}`);
+          if (reportFile) lines.push(`report: ${reportFile}`);
           println(io.stdout, lines.join('\n'));
         }
         if (o.strict && result.totals.rejected > 0)

@@ -1,7 +1,7 @@
 // The `vmon tune` command's options, help and output (the search itself is tune.ts). In its own
 // module so that program.ts only registers it.
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { DEFAULT_REPORT_DIR, reportPath } from './report-path.js';
 import { type Command, InvalidArgumentError } from 'commander';
 import { METRICS, type MetricKind } from '../core/metric-event.js';
 import { writeHtmlReport } from '../report/html-report.js';
@@ -38,8 +38,11 @@ export function registerTune(program: Command, io: CliIO): void {
       '--policies-out <file>',
       'also write scoped policies (fleet + one modality entry each, with the fleet baseline of that modality as prior) for backtest --policies',
     )
-    .option('--report <path>', 'where to write the HTML report (trade-off curve, every candidate)', 'tune-report.html')
-    .option('--no-report', 'do not write the HTML report')
+    .option(
+      '--report [path]',
+      `write the HTML report (trade-off curve, every candidate) to this path (without a path: ${DEFAULT_REPORT_DIR}/tune-<file name>.html); none unless asked`,
+    )
+    .option('--no-report', 'no HTML report (the default)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -62,7 +65,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           format?: string;
           out: string;
           policiesOut?: string;
-          report: string | false;
+          report?: string | boolean;
           json?: boolean;
         },
       ) => {
@@ -84,8 +87,8 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           budget: o.budget,
           direction: o.direction as 'up' | 'down' | undefined,
         });
-        const reportPath = o.report === false ? null : resolve(o.report);
-        if (reportPath) await writeHtmlReport(reportPath, tuneReport(r, history));
+        const reportFile = reportPath('tune', history, o.report);
+        if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
         if (r.policy) await writeFile(o.out, `${JSON.stringify(r.policy, null, 2)}\n`);
         if (r.scopedPolicies && o.policiesOut)
           await writeFile(o.policiesOut, `${JSON.stringify(r.scopedPolicies, null, 2)}\n`);
@@ -104,7 +107,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
                 out: r.policy ? o.out : null,
                 policiesOut: r.scopedPolicies && o.policiesOut ? o.policiesOut : null,
                 candidates: r.candidates,
-                report: reportPath,
+                report: reportFile,
               },
               null,
               2,
@@ -122,7 +125,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
               r.policy
                 ? `chosen: ${r.policy.description}\npolicy written to ${o.out}${o.policiesOut && r.scopedPolicies ? `; scoped policies to ${o.policiesOut}` : ''}`
                 : 'no candidate meets the budget: raise --budget or check the labels',
-              ...(reportPath ? [`report: ${reportPath}`] : []),
+              ...(reportFile ? [`report: ${reportFile}`] : []),
             ].join('\n'),
           );
         }
