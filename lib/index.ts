@@ -1,6 +1,8 @@
 // The package's public entry: the serving-fleet client and the wire and trigger types.
 export {
   MetricPublisher,
+  DEFAULT_LINGER_MS,
+  MIXED_LINGER_MS,
   BufferFullError,
   PublisherClosedError,
   UndeliveredEventsError,
@@ -8,10 +10,12 @@ export {
   SQS_MAX_REQUEST_BYTES,
   type BufferFullMode,
   type MetricPublisherOptions,
+  type Packing,
   type PublisherCounters,
   type PublishResult,
   type Rejected,
 } from './client/metric-publisher.js';
+export { VirtualClock, realClock, type PublisherClock } from './client/clock.js';
 export {
   METRICS,
   MODALITIES,

@@ -109,6 +109,8 @@ export const INGEST = {
   functionTimeoutSeconds: 30,
   visibilityTimeoutSeconds: 180,
   maxReceiveCount: 5,
+  // Reviewed with per-camera packing (docs/fleet-cost.md): a camera sends one message per linger,
+  // so batch size and window only set invocations per event; the publisher's linger sets the writes.
   batchSize: 100,
   maxBatchingWindowSeconds: 1,
   retentionDays: 4,

@@ -3,7 +3,7 @@
 // their queues, a simulated training pipeline on the retraining queue (lib/local/training-pipeline.ts),
 // connection details in .local/stack.json. Ctrl-C stops everything and removes it.
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -154,7 +154,9 @@ async function main() {
     }, OUTBOX_SWEEP.everyMinutes * 60_000);
     sweeper.unref();
     await mkdir(dirname(stackFile), { recursive: true });
-    await writeFile(stackFile, `${JSON.stringify(stack, null, 2)}\n`, 'utf8');
+    // Written whole, then renamed: a reader polling for the file never sees half of it.
+    await writeFile(`${stackFile}.tmp`, `${JSON.stringify(stack, null, 2)}\n`, 'utf8');
+    await rename(`${stackFile}.tmp`, stackFile);
     console.log(`local stack running on ${moto.endpoint} (moto); connection details in ${stackFile}:`);
     for (const [k, v] of Object.entries(stack)) console.log(`  ${k.padEnd(28)} ${v}`);
     console.log(

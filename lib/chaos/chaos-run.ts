@@ -4,19 +4,23 @@
 // (DynamoDB throttling, 5xx, lost responses and conflicts; PutEvents partial failures, 5xx and lost
 // responses; dead-letter throttling; crashes after the state write). Afterwards it checks the
 // contract from the outside: every valid event sent is in its camera's window exactly once (lost
-// must be 0), every episode in the state has its trigger on the bus (read through the catch-all tap
-// rule), every bad part is in the dead-letter queue. Then it measures what the guarantees cost in
-// DynamoDB writes, fault-free (write-cost.ts). Stops all it started.
+// must be 0); once the outbox sweep has run as the deployed schedule would, every episode the states
+// record as published has its triggers on the bus and no suppressed one has any (read through the
+// catch-all tap rule; lib/core/episode-audit.ts); every bad part is in the dead-letter queue. Then it
+// measures what the guarantees cost in DynamoDB writes, fault-free (write-cost.ts). Stops all it started.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { BatchResult } from '../app/ingest-batch.js';
+import { sweepOutboxes } from '../app/outbox-sweep.js';
 import { CameraStateStore } from '../adapters/state-store.js';
+import { TriggerPublisher } from '../adapters/trigger-publisher.js';
 import type { CameraState } from '../core/camera-state.js';
+import { auditEpisodes, type EpisodeAudit } from '../core/episode-audit.js';
 import { idTag } from '../core/stream-window.js';
-import { episodeId, triggerId } from '../core/trigger.js';
 import { driftPolicy, parsePolicy } from '../core/policy.js';
 import { parseBody } from '../core/metric-event.js';
-import { DEAD_LETTER_ATTRIBUTES } from '../resources.js';
+import { DEAD_LETTER_ATTRIBUTES, OUTBOX_SWEEP } from '../resources.js';
 import { crashable, injectFaults, seededRandom } from '../local/faults.js';
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { createLocalStack, functionEnv, localClientConfig, type LocalStack } from '../local/local-stack.js';
@@ -30,6 +34,8 @@ export interface ChaosOptions {
   cameras: number;
   /** Chance of a fault per AWS call of the handler. */
   faultRate: number;
+  /** Measure the fault-free write cost afterwards (default true). */
+  writeCost?: boolean;
 }
 
 export const CHAOS_DEFAULTS: ChaosOptions = { seed: 1, cameras: 40, faultRate: 0.05 };
@@ -43,7 +49,16 @@ export interface ChaosSummary {
   applied: number;
   duplicatesIgnored: number;
   lost: number;
+  /** Messages SQS moved to the dead-letter queue after maxReceiveCount receives (parked intact). */
+  messagesParked: number;
+  /** Episodes whose trigger was published, and suppressed ones (by cooldown, silence, retrain in flight). */
+  episodesPublished: number;
+  episodesSuppressed: number;
+  /** Distinct triggerIds the published episodes call for (firing, and AlertResolved once closed). */
+  triggersExpected: number;
   uniqueTriggers: number;
+  triggersMissing: number;
+  triggersUnexpected: number;
   duplicateTriggerDeliveries: number;
   rejected: number;
 }
@@ -54,10 +69,18 @@ export interface ChaosResult {
   extra: Record<string, number | Record<string, number>>;
   /** Each contract check and whether it held. */
   checks: Record<string, boolean>;
-  writeCost: WriteCost;
+  /** The triggers on the bus against the episodes the states record; findings name each triggerId. */
+  audit: EpisodeAudit;
+  /** Absent when not asked for (ChaosOptions.writeCost false). */
+  writeCost?: WriteCost;
 }
 
-async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient, ddb: DynamoDBClient) {
+async function faultedRun(
+  opts: ChaosOptions,
+  stack: LocalStack,
+  clients: { sqs: SQSClient; ddb: DynamoDBClient; eventBridge: EventBridgeClient },
+) {
+  const { sqs, ddb } = clients;
   const rand = seededRandom(opts.seed);
   // The original drift detector; every episode published (no cooldown, retrain-in-flight hold of 1 ms).
   const policy = parsePolicy({ ...driftPolicy(WINDOW, THRESHOLD), inFlightTimeoutSeconds: 0.001 });
@@ -111,8 +134,20 @@ async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient,
     }
     await mapping.stop();
 
-    // lost: valid events sent that are not in their camera's window (each stream holds all it was sent).
+    // The outbox sweep, as the deployed schedule runs it (fault-free, past its grace period): it
+    // publishes triggers a committed write decided and no invocation published (a message parked by
+    // SQS, or a clearing write that conflicted).
     const store = new CameraStateStore(ddb, stack.tableName);
+    const swept = await sweepOutboxes(
+      { store, publisher: new TriggerPublisher(clients.eventBridge, stack.eventBusName) },
+      {
+        nowMs: Date.now() + OUTBOX_SWEEP.graceSeconds * 1000 + 1,
+        graceMs: OUTBOX_SWEEP.graceSeconds * 1000,
+        maxCameras: 1000,
+      },
+    );
+
+    // lost: valid events sent that are not in their camera's window (each stream holds all it was sent).
     const states = new Map<string, CameraState>();
     for (const cam of byCamera.keys()) states.set(cam, (await store.load(cam)).state);
     let applied = 0,
@@ -123,27 +158,15 @@ async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient,
       if (hits >= 1) applied++;
       if (hits > 1) doubled++;
     }
-    // Triggers: every episode in the state must be on the bus; duplicates carry the same triggerId.
-    const tap = await drainQueue(sqs, stack.tapQueueUrl);
+    // Triggers: every episode the states record as published has its triggers on the bus, and no
+    // suppressed one has any; duplicates carry the same triggerId.
+    const bus = (await drainQueue(sqs, stack.tapQueueUrl)).map((m) => {
+      const event = JSON.parse(m.Body!) as { 'detail-type': string; detail: { triggerId: string; episodeId: string } };
+      return { ...event.detail, detailType: event['detail-type'] };
+    });
     const deliveries = new Map<string, number>();
-    for (const m of tap) {
-      const id = JSON.parse(m.Body!).detail.triggerId as string;
-      deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-    }
-    const expectedTriggers = new Set<string>();
-    for (const [cam, state] of states) {
-      for (const [key, alert] of Object.entries(state.alerts)) {
-        const [detector, modality] = key.split('@') as [string, 'Rgb'];
-        for (let e = 1; e <= alert.e; e++) {
-          const episode = episodeId(cam, modality, detector, e);
-          expectedTriggers.add(triggerId(episode, 'RetrainingRequested'));
-          // Every episode but a still firing last one has resolved.
-          if (e < alert.e || !alert.f) expectedTriggers.add(triggerId(episode, 'AlertResolved'));
-        }
-      }
-    }
-    const missingTriggers = [...expectedTriggers].filter((id) => !deliveries.has(id)).length;
-    const unexpectedTriggers = [...deliveries.keys()].filter((id) => !expectedTriggers.has(id)).length;
+    for (const t of bus) deliveries.set(t.triggerId, (deliveries.get(t.triggerId) ?? 0) + 1);
+    const audit = auditEpisodes(states, bus, (detector) => policy.detectors.find((d) => d.id === detector)!.action);
     const outboxLeft = [...states.values()].reduce((n, s) => n + s.outbox.length, 0);
     // Dead letters: ours carry a reason; a redelivered message may dead-letter its bad part again.
     const letters = await drainQueue(sqs, stack.deadLetterQueueUrl);
@@ -168,6 +191,7 @@ async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient,
         .map((e) => e.id),
     );
     const parked = events.filter((e) => !appliedIds.has(e.id) && parkedIds.has(e.id)).length;
+    const sentBodies = new Set(order);
 
     const sent = events.length;
     const totalDeliveries = [...deliveries.values()].reduce((a, b) => a + b, 0);
@@ -176,7 +200,13 @@ async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient,
       applied,
       duplicatesIgnored: tally.duplicates,
       lost: sent - applied - parked,
+      messagesParked: redriven.length,
+      episodesPublished: audit.episodes.published,
+      episodesSuppressed: Object.values(audit.episodes.suppressed).reduce((a, b) => a + (b ?? 0), 0),
+      triggersExpected: audit.expected,
       uniqueTriggers: deliveries.size,
+      triggersMissing: audit.missing.length,
+      triggersUnexpected: audit.unexpected.length,
       duplicateTriggerDeliveries: totalDeliveries - deliveries.size,
       rejected: rejectedParts.size,
     };
@@ -185,20 +215,24 @@ async function faultedRun(opts: ChaosOptions, stack: LocalStack, sqs: SQSClient,
     const checks = {
       'every valid event applied or parked in the dead-letter queue (lost = 0)': summary.lost === 0,
       'no event counted twice': doubled === 0,
-      'every episode has its trigger on the bus': missingTriggers === 0 && unexpectedTriggers === 0,
-      // An outbox is flushed by the next invocation for its camera; a parked message may leave one.
-      'every outbox empty (or its camera has a parked message)': outboxLeft === 0 || redriven.length > 0,
+      'every published episode has its triggers on the bus, no suppressed one has any':
+        audit.missing.length === 0 && audit.unexpected.length === 0 && audit.episodes.unrecorded === 0,
+      'every outbox empty after the outbox sweep': outboxLeft === 0 && swept.failed.length === 0,
       'every bad part dead-lettered with its reason': rejectedParts.size === badSent,
-      'no message parked by SQS redrive (expected at the default fault rate)':
-        redriven.length === 0 || opts.faultRate > 0.05,
+      // Parking is the redrive path working (a message failed maxReceiveCount times), not a loss.
+      'every message parked by SQS redrive is intact (a body that was sent)': redriven.every((m) =>
+        sentBodies.has(m.Body ?? ''),
+      ),
     };
     return {
       summary,
+      audit,
       extra: {
+        episodesSuppressedBy: audit.episodes.suppressed as Record<string, number>,
+        outboxTriggersSwept: swept.published,
         messagesSent: order.length,
         badPartsSent: badSent,
         parkedBySqsRedrive: parked,
-        messagesParked: redriven.length,
         outboxLeft,
         handlerApplied: tally.applied,
         tooLate: tally.tooLate,
@@ -232,15 +266,14 @@ export async function runChaos(
     const stack = await createLocalStack(moto.endpoint, { stage: 'chaos', visibilityTimeoutSeconds: 1 });
     onStarted?.(moto.endpoint);
     const cfg = localClientConfig(moto.endpoint);
-    const sqs = new SQSClient(cfg),
-      ddb = new DynamoDBClient(cfg);
+    const clients = { sqs: new SQSClient(cfg), ddb: new DynamoDBClient(cfg), eventBridge: new EventBridgeClient(cfg) };
     let run: Awaited<ReturnType<typeof faultedRun>>;
     try {
-      run = await faultedRun(opts, stack, sqs, ddb);
+      run = await faultedRun(opts, stack, clients);
     } finally {
-      sqs.destroy();
-      ddb.destroy();
+      for (const c of Object.values(clients)) c.destroy();
     }
+    if (opts.writeCost === false) return run;
     return { ...run, writeCost: await measureWriteCost(stack, THRESHOLD) };
   } finally {
     await moto?.stop();

@@ -12,6 +12,8 @@ import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
 import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
 import { readEventFile, type EventFileFormat, type EventLine } from './event-file.js';
 import { iso, num } from './format.js';
+import type { Labels } from './labels.js';
+import { SCORE_COLUMNS, scoreRow, type DetectorScore } from './backtest-score.js';
 
 /** The policy for a camera + modality (a fixed policy, or scoped policies resolved as the Lambda does). */
 export type PolicyFor = (cameraId: string, modality: Modality) => Policy;
@@ -102,7 +104,13 @@ export class Backtest {
       });
   }
 
-  async run(): Promise<BacktestResult> {
+  /** The valid events collected so far, and how many lines or events were rejected. */
+  collected(): { events: MetricEvent[]; rejected: number } {
+    return { events: [...this.byCamera.values()].flat(), rejected: this.rejectedCount };
+  }
+
+  /** Every camera's history alone: camera decisions only (tune and NAB scoring use this). */
+  runCameras(): BacktestResult & { signals: CohortSignal[] } {
     const totals: BacktestTotals = {
       events: this.events,
       applied: 0,
@@ -149,7 +157,31 @@ export class Backtest {
       }
       states.set(cameraId, state);
     }
-    // Cohorts: every camera's member records in event-time order, through the same use case as live.
+    triggers.sort(
+      (a, b) =>
+        a.detail.lastEventAt.localeCompare(b.detail.lastEventAt) ||
+        triggerSubject(a.detail).localeCompare(triggerSubject(b.detail)) ||
+        String(a.detail.detector ?? '').localeCompare(String(b.detail.detector ?? '')),
+    );
+    totals.triggers = triggers.length;
+    return {
+      totals,
+      triggers,
+      rejected: this.rejected,
+      states,
+      cohorts: [],
+      signals,
+      eventsByCamera: this.byCamera,
+      firstEventMs: Number.isFinite(first) ? first : null,
+      lastEventMs: Number.isFinite(last) ? last : null,
+      elapsedMs: performance.now() - this.started,
+    };
+  }
+
+  /** Camera decisions, then the cohorts' (member records in event-time order through the live use case). */
+  async run(): Promise<BacktestResult> {
+    const { signals, ...result } = this.runCameras();
+    const { triggers, totals } = result;
     signals.sort((a, b) => a.rec.l - b.rec.l || a.cameraId.localeCompare(b.cameraId) || a.rec.q - b.rec.q);
     const cohorts = new InMemoryCohortStore();
     const published: Trigger[] = [];
@@ -168,23 +200,13 @@ export class Backtest {
         triggers.push(t);
       }
     triggers.sort(
-      (a, b) =>
-        a.detail.lastEventAt.localeCompare(b.detail.lastEventAt) ||
-        triggerSubject(a.detail).localeCompare(triggerSubject(b.detail)) ||
-        String(a.detail.detector ?? '').localeCompare(String(b.detail.detector ?? '')),
+      (x, y) =>
+        x.detail.lastEventAt.localeCompare(y.detail.lastEventAt) ||
+        triggerSubject(x.detail).localeCompare(triggerSubject(y.detail)) ||
+        String(x.detail.detector ?? '').localeCompare(String(y.detail.detector ?? '')),
     );
     totals.triggers = triggers.length;
-    return {
-      totals,
-      triggers,
-      rejected: this.rejected,
-      states,
-      cohorts: cohorts.cohorts(),
-      eventsByCamera: this.byCamera,
-      firstEventMs: Number.isFinite(first) ? first : null,
-      lastEventMs: Number.isFinite(last) ? last : null,
-      elapsedMs: performance.now() - this.started,
-    };
+    return { ...result, cohorts: cohorts.cohorts(), elapsedMs: performance.now() - this.started };
   }
 }
 
@@ -200,8 +222,31 @@ export async function backtestFile(
   return bt.run();
 }
 
-/** Backtests events already in memory (the fleet-decision tests compare it with the live pipeline). */
-export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): Promise<BacktestResult> {
+/** Reads and validates a whole event file without running any policy (vmon tune). */
+export async function readHistory(
+  path: string,
+  format: EventFileFormat,
+): Promise<{ events: MetricEvent[]; rejected: number }> {
+  const bt = new Backtest(() => {
+    throw new Error('no policy: reading only');
+  });
+  for await (const batch of readEventFile(path, format)) for (const line of batch) bt.addLine(line);
+  return bt.collected();
+}
+
+/** Backtests events already in memory, camera decisions only (tune, NAB scoring, the bench). */
+export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): BacktestResult {
+  const bt = new Backtest(policyFor);
+  for (const e of events) bt.add(e);
+  const { signals: _signals, ...result } = bt.runCameras();
+  return result;
+}
+
+/** Backtests events already in memory with cohort decisions (the fleet tests compare it with live). */
+export function backtestEventsWithCohorts(
+  events: Iterable<MetricEvent>,
+  policyFor: PolicyFor,
+): Promise<BacktestResult> {
   const bt = new Backtest(policyFor);
   for (const e of events) bt.add(e);
   return bt.run();
@@ -250,7 +295,7 @@ export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
 /** The report: totals, triggers, rejected lines, and charts of the cameras that triggered first. */
 export function backtestReport(
   result: BacktestResult,
-  opts: { source: string; policyFor: PolicyFor; maxCharts?: number },
+  opts: { source: string; policyFor: PolicyFor; maxCharts?: number; labels?: Labels; scores?: DetectorScore[] },
 ): ReportDocument {
   const { totals } = result;
   const triggersByCamera = new Map<string, Trigger[]>();
@@ -262,12 +307,17 @@ export function backtestReport(
   }
   const maxCharts = opts.maxCharts ?? 12;
   const charts: ReportChart[] = [];
+  const labelled = [...(opts.labels?.entries() ?? [])].filter(([, w]) => w.length > 0).map(([c]) => c);
   const cameras = [
+    ...labelled.filter((c) => result.eventsByCamera.has(c)),
     ...triggersByCamera.keys(),
     ...[...result.eventsByCamera.keys()].filter((c) => !triggersByCamera.has(c)).sort(),
   ];
+  const charted = new Set<string>();
   for (const cameraId of cameras) {
     if (charts.length >= maxCharts) break;
+    if (charted.has(cameraId)) continue;
+    charted.add(cameraId);
     const events = result.eventsByCamera.get(cameraId) ?? [];
     const streams = new Map<string, SeriesPoint[]>();
     for (const e of events) {
@@ -299,12 +349,16 @@ export function backtestReport(
           ...(['window-mean', 'latency-quantile'].includes(t.detail.detectorKind) ? { value: t.detail.statistic } : {}),
           label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
         }));
+      const bands = (opts.labels?.get(cameraId) ?? [])
+        .filter((w) => w.metric === undefined || w.metric === metric)
+        .map((w) => ({ from: w.start, to: w.end, label: 'labelled incident' }));
       charts.push({
         title: `${cameraId} · ${modality} · ${metric}`,
         yName: metric,
         series: [{ name: `${cameraId} ${metric}`, points }],
         thresholds,
         markers,
+        ...(bands.length ? { bands } : {}),
       });
     }
   }
@@ -321,6 +375,15 @@ export function backtestReport(
       { label: 'triggers', value: totals.triggers },
     ],
     tables: [
+      ...(opts.scores
+        ? [
+            {
+              title: 'Scored against the labelled windows (NAB standard profile)',
+              columns: SCORE_COLUMNS,
+              rows: opts.scores.map(scoreRow),
+            },
+          ]
+        : []),
       { title: 'Totals', columns: ['measure', 'count'], rows: Object.entries(totals).map(([k, v]) => [k, v]) },
       { title: 'Triggers by action', columns: ['action', 'count'], rows: [...byAction].map(([k, v]) => [k, v]) },
       {

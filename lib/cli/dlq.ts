@@ -11,6 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTES } from '../resources.js';
+import { escapeForDisplay } from '../core/display-text.js';
 import { CliError, EXIT } from './errors.js';
 import { iso, plural, table } from './format.js';
 
@@ -209,11 +210,8 @@ export async function redriveDeadLetters(
 }
 
 const oneLine = (s: string, max = 60) => {
-  // Control characters shown escaped, so a listing never garbles the terminal.
-  const flat = s
-    .replace(/\s+/g, ' ')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the class names the control characters on purpose
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // Invisible and control characters shown escaped, so a listing never garbles the terminal.
+  const flat = escapeForDisplay(s.replace(/[ \n\r\t]+/g, ' '));
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
@@ -238,7 +236,7 @@ export function formatDeadLetter(l: DeadLetterMessage): string {
   return [
     `message ${l.messageId}`,
     `  origin             ${l.origin === 'rejected' ? 'rejected by the ingest function' : 'moved by the redrive policy'}`,
-    `  reason             ${l.reason}`,
+    `  reason             ${escapeForDisplay(l.reason)}`,
     ...(l.sourceMessageId ? [`  source message     ${l.sourceMessageId}`] : []),
     ...(l.index !== undefined ? [`  array index        ${l.index}`] : []),
     ...(l.rejectedAt ? [`  rejected at        ${l.rejectedAt}`] : []),

@@ -5,7 +5,7 @@ export const EXIT = {
   ok: 0,
   /** The command ran and failed: an AWS call failed, events could not be delivered. */
   failure: 1,
-  /** Bad usage or bad input: unknown option, missing file, a bad line, an invalid policy. */
+  /** Bad usage or bad input: unknown command (also with --help) or option, missing file, a bad line, an invalid policy. */
   usage: 2,
   /** The target cannot be reached: no local stack running, no credentials, stack not found. */
   unreachable: 3,

@@ -1,6 +1,7 @@
 // `vmon events tail`: follows a queue that receives the monitor's published events (the local
 // stack's tap queue, or any queue a rule targets) and prints each one as it arrives.
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { num } from './format.js';
 import { println, type CliIO } from './io.js';
 
@@ -25,16 +26,16 @@ interface BusEvent {
   detail?: Record<string, unknown>;
 }
 
-/** One line per published event: when, what, which camera and stream, why. */
+/** One line per published event: when, what, which camera and stream, why; every field escaped for display. */
 export function formatBusEvent(body: string): string {
   let e: BusEvent;
   try {
     e = JSON.parse(body) as BusEvent;
   } catch {
-    return `(not JSON) ${body}`;
+    return `(not JSON) ${escapeForDisplay(body)}`;
   }
   const d = e.detail ?? {};
-  if (!e['detail-type'] || typeof d !== 'object') return body;
+  if (!e['detail-type'] || typeof d !== 'object') return escapeForDisplay(body);
   if (d.scope === 'model') {
     // A decision about a whole model: its cohort, the share, how many cameras.
     return [
@@ -63,15 +64,18 @@ export function formatBusEvent(body: string): string {
       : '',
     d.triggerId !== undefined ? `trigger=${String(d.triggerId)}` : '',
   ];
-  return parts.filter((p) => p !== '').join('  ');
+  return parts
+    .filter((p) => p !== '')
+    .map((p) => escapeForDisplay(p))
+    .join('  ');
 }
 
 /** The event as one JSON line; a body that is not JSON comes through as { "body": … }. */
 function jsonLine(body: string): string {
   try {
-    return JSON.stringify(JSON.parse(body));
+    return jsonForDisplay(JSON.parse(body));
   } catch {
-    return JSON.stringify({ body });
+    return jsonForDisplay({ body });
   }
 }
 

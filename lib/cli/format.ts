@@ -1,8 +1,12 @@
 // Plain-text output helpers shared by the commands: aligned tables and compact numbers.
+import { escapeForDisplay } from '../core/display-text.js';
 
-/** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
+/**
+ * Columns padded to their widest cell, two spaces apart; the last column is not padded. Cells are
+ * escaped for display, so an invisible character or a line break in an id cannot shift a column.
+ */
 export function table(columns: string[], rows: (string | number)[][]): string {
-  const cells = [columns, ...rows.map((r) => r.map(String))];
+  const cells = [columns, ...rows.map((r) => r.map((c) => escapeForDisplay(String(c))))];
   const widths = columns.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells
     .map((r) =>

@@ -1,5 +1,6 @@
 // Where a command writes: injected so tests run commands in process and read what they printed.
 import { SingleBar } from 'cli-progress';
+import { escapeForDisplay } from '../core/display-text.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -12,7 +13,8 @@ export interface CliIO {
 
 export const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr });
 
-export const println = (out: Output, text = '') => out.write(`${text}\n`);
+/** Writes a line for a person: whatever it quotes (ids, reasons, bodies) cannot hide or reorder text. */
+export const println = (out: Output, text = '') => out.write(`${escapeForDisplay(text, { keepLineBreaks: true })}\n`);
 
 /** A progress bar on stderr when it is a terminal and the output is not JSON; otherwise nothing. */
 export interface Progress {

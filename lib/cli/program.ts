@@ -1,6 +1,6 @@
 // The vmon command line: options, help and exit codes. Each command's logic lives in its own
 // module (send, backtest, state, dlq, events-tail, policy) as functions taking clients and streams.
-import { resolve } from 'node:path';
+import { DEFAULT_REPORT_DIR, reportPath } from './report-path.js';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CameraStateStore } from '../adapters/state-store.js';
 import { PolicyStore } from '../adapters/policy-store.js';
@@ -10,6 +10,7 @@ import { DynamoCohortStore } from '../adapters/cohort-store.js';
 import { formatCohortViews, loadCohortViews } from './cohort-state.js';
 import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
+import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
 import {
   formatDeadLetter,
@@ -24,10 +25,14 @@ import { checkReadable, formatOf } from './event-file.js';
 import { tailEvents } from './events-tail.js';
 import { iso, plural, table } from './format.js';
 import { println, processIO, progressBar, type CliIO } from './io.js';
-import { loadPolicyFile, readPolicyFile } from './policy-file.js';
+import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-file.js';
+import { readLabelFile } from './labels.js';
+import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
+import { registerTune } from './tune-command.js';
 import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
+import type { Packing } from '../client/metric-publisher.js';
 import { formatCameraState, loadCameraState } from './state.js';
 import {
   awsError,
@@ -43,7 +48,8 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
   1  the command failed (an AWS call failed, events could not be delivered)
-  2  bad usage or bad input (unknown option, missing file, a bad line, an invalid policy)
+  2  bad usage or bad input (unknown command, also with --help; unknown option, missing file,
+     a bad line, an invalid policy)
   3  target unreachable (no local stack running, no AWS credentials or region, stack not found)
   4  not found (no state for that camera, no such dead-letter message, no policy at that scope)`;
 
@@ -71,6 +77,33 @@ function parseMetric(text: string): MetricKind {
   return text as MetricKind;
 }
 
+/**
+ * The first word of argv that should name a command and names none, with the command it was given
+ * to. Options (and their values) of the command and its parents are skipped; `help <command>` is
+ * looked through; the operands of a command without subcommands are not commands.
+ */
+export function unknownCommand(program: Command, argv: readonly string[]): { name: string; parent: Command } | null {
+  let cmd = program;
+  const chain = [program];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return null;
+    if (arg.startsWith('-')) {
+      const flag = arg.split('=')[0];
+      const option = chain.flatMap((c) => c.options).find((o) => o.long === flag || o.short === flag);
+      if (option && (option.required || option.optional) && !arg.includes('=')) i++;
+      continue;
+    }
+    if (cmd.commands.length === 0) return null;
+    if (arg === 'help') continue;
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) return { name: arg, parent: cmd };
+    cmd = sub;
+    chain.push(sub);
+  }
+  return null;
+}
+
 export interface RunOptions {
   /** Stops long-running commands (events tail) early, e.g. on Ctrl-C. */
   signal?: AbortSignal;
@@ -82,6 +115,10 @@ const positiveInt = (name: string) => (v: string) => {
     throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
 };
+const packingMode = (v: string): Packing => {
+  if (v === 'per-camera' || v === 'mixed') return v;
+  throw new InvalidArgumentError(`--packing must be per-camera or mixed, got ${JSON.stringify(v)}`);
+};
 const positiveNumber = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0)
@@ -89,7 +126,7 @@ const positiveNumber = (name: string) => (v: string) => {
   return n;
 };
 
-const printJson = (io: CliIO, v: unknown) => println(io.stdout, JSON.stringify(v, null, 2));
+const printJson = (io: CliIO, v: unknown) => println(io.stdout, jsonForDisplay(v, 2));
 
 /** Runs vmon with `argv` (without node and script) and returns the exit code; never calls process.exit. */
 export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOptions = {}): Promise<number> {
@@ -99,7 +136,11 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
       'Operator CLI for VisuTility Monitor: publish metrics, backtest policies, inspect camera state, the dead-letter queue and published events.',
     )
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({
+      // commander quotes what it was given (an unknown command or option): escaped like every display.
+      writeOut: (s) => io.stdout.write(escapeForDisplay(s, { keepLineBreaks: true })),
+      writeErr: (s) => io.stderr.write(escapeForDisplay(s, { keepLineBreaks: true })),
+    })
     .showHelpAfterError('(add --help for usage)')
     .option('--local', `use the local stack (${DEFAULT_STACK_FILE}, written by npm run local)`)
     .option('--stack-file <path>', 'use the local stack described by this file (implies --local)')
@@ -136,6 +177,17 @@ export async function runCli(argv: string[], io: CliIO = processIO(), run: RunOp
       positiveInt('--in-flight'),
       4,
     )
+    .option(
+      '--packing <mode>',
+      "per-camera (one camera per message, as MetricPublisher's default) or mixed (the old packing)",
+      packingMode,
+      'per-camera',
+    )
+    .option(
+      '--linger-ms <ms>',
+      'longest an event waits before it is sent (default: 60000 per-camera, 200 mixed; the end of the file sends all at once)',
+      positiveInt('--linger-ms'),
+    )
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
@@ -148,7 +200,15 @@ stops the command (exit 2) naming the line number and the field. Example:
     .action(
       async (
         file: string,
-        o: { format?: string; queue?: string; inFlight: number; json?: boolean; progress: boolean },
+        o: {
+          format?: string;
+          queue?: string;
+          inFlight: number;
+          packing: Packing;
+          lingerMs?: number;
+          json?: boolean;
+          progress: boolean;
+        },
         cmd: Command,
       ) => {
         const format = formatOf(file, o.format);
@@ -161,7 +221,11 @@ stops the command (exit 2) naming the line number and the field. Example:
             queueUrl: o.queue ?? t.ingestQueueUrl,
             io,
             progress: o.progress && !o.json,
-            publisher: { maxInFlight: o.inFlight },
+            publisher: {
+              maxInFlight: o.inFlight,
+              packing: o.packing,
+              ...(o.lingerMs === undefined ? {} : { lingerMs: o.lingerMs }),
+            },
           });
           if (o.json) printJson(io, summary);
           else println(io.stdout, formatSendSummary(summary));
@@ -172,7 +236,7 @@ stops the command (exit 2) naming the line number and the field. Example:
   program
     .command('backtest')
     .description(
-      'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired and write an HTML report',
+      'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
     .argument('<file>', 'events: .jsonl or .csv, as for send')
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
@@ -180,9 +244,17 @@ stops the command (exit 2) naming the line number and the field. Example:
       '--stored-policies',
       "use the target's stored scoped policies (camera → modality → fleet), --policy or the default where none applies",
     )
+    .option(
+      '--policies <file>',
+      'scoped policies offline: {"fleet" | "modality:<m>" | "camera:<id>": policy} or the output of policy list --json',
+    )
+    .option('--labels <file>', 'labelled incident windows per camera (JSON or CSV): score each detector against them')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
-    .option('--report <path>', 'where to write the HTML report', 'backtest-report.html')
-    .option('--no-report', 'do not write the HTML report')
+    .option(
+      '--report [path]',
+      `write an HTML report to this path (without a path: ${DEFAULT_REPORT_DIR}/backtest-<file name>.html); none unless asked`,
+    )
+    .option('--no-report', 'no HTML report (the default; kept for scripts that pass it)')
     .option(
       '--charts <n>',
       'cameras/streams charted in the report (those that triggered first)',
@@ -201,7 +273,7 @@ stops the command (exit 2) naming the line number and the field. Example:
 Each line is parsed as the ingest function parses a message body, and each camera's events are
 applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
-Example:
+No report is written unless --report is given. Example:
   vmon backtest last-month.jsonl --policy policy.json --report report.html`,
     )
     .action(
@@ -210,8 +282,10 @@ Example:
         o: {
           policy?: string;
           storedPolicies?: boolean;
+          policies?: string;
+          labels?: string;
           format?: string;
-          report: string | false;
+          report?: string | boolean;
           charts: number;
           strict?: boolean;
           json?: boolean;
@@ -229,6 +303,12 @@ Example:
           const scoped = stored;
           policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
+        if (o.policies) {
+          if (stored) throw usageError('give --policies <file> or --stored-policies, not both');
+          const scoped = (stored = await loadScopedPolicies(o.policies));
+          policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
+        }
+        const labels = o.labels ? await readLabelFile(o.labels) : undefined;
         const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
         let read = 0;
         const result = await backtestFile(file, format, policyFor, {
@@ -238,9 +318,13 @@ Example:
           },
         });
         bar.stop();
-        const reportPath = o.report === false ? null : resolve(o.report);
-        if (reportPath)
-          await writeHtmlReport(reportPath, backtestReport(result, { source: file, policyFor, maxCharts: o.charts }));
+        const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
+        const reportFile = reportPath('backtest', file, o.report);
+        if (reportFile)
+          await writeHtmlReport(
+            reportFile,
+            backtestReport(result, { source: file, policyFor, maxCharts: o.charts, labels, scores }),
+          );
         const rate = result.totals.events / Math.max(result.elapsedMs / 1000, 1e-9);
         if (o.json) {
           printJson(io, {
@@ -252,7 +336,8 @@ Example:
             to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
             triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
             rejected: result.rejected,
-            report: reportPath,
+            ...(scores ? { scores } : {}),
+            report: reportFile,
             elapsedMs: Math.round(result.elapsedMs),
             eventsPerSecond: Math.round(rate),
           });
@@ -275,6 +360,12 @@ Example:
               : 'no triggers would have fired',
           ];
           if (result.triggers.length) lines.push(table(TRIGGER_TABLE_COLUMNS, result.triggers.map(triggerRow)));
+          if (scores)
+            lines.push(
+              '',
+              `scored against ${o.labels} (NAB standard profile):`,
+              table(SCORE_COLUMNS, scores.map(scoreRow)),
+            );
           if (result.rejected.length) {
             lines.push(
               '',
@@ -287,13 +378,15 @@ Example:
           if (t.detectorErrors)
             lines.push('', `${plural(t.detectorErrors, 'detector error')} (isolated; other detectors ran)`);
           lines.push('', `processed in ${(result.elapsedMs / 1000).toFixed(2)} s (${Math.round(rate)} events/s)`);
-          if (reportPath) lines.push(`report: ${reportPath}`);
+          if (reportFile) lines.push(`report: ${reportFile}`);
           println(io.stdout, lines.join('\n'));
         }
         if (o.strict && result.totals.rejected > 0)
           throw usageError(`${plural(result.totals.rejected, 'rejected line')} in ${file} (--strict)`);
       },
     );
+
+  registerTune(program, io);
 
   program
     .command('state')
@@ -444,7 +537,11 @@ change within its policy cache time (30 s by default). Examples:
       await withTarget(cmd, async (c, t) => {
         const p = await putPolicy(policyStore(c, t), scope, input);
         if (o.json) printJson(io, { scope, policy: p });
-        else println(io.stdout, `stored policy ${p.id} at ${scope} (${plural(p.detectors.length, 'detector')})`);
+        else
+          println(
+            io.stdout,
+            `stored policy ${p.id} at ${escapeForDisplay(scope)} (${plural(p.detectors.length, 'detector')})`,
+          );
       });
     });
   policyCmd
@@ -455,7 +552,7 @@ change within its policy cache time (30 s by default). Examples:
     .action(async (scope: string, o: { json?: boolean }, cmd: Command) => {
       await withTarget(cmd, async (c, t) => {
         const p = await getPolicy(policyStore(c, t), scope);
-        if (!o.json) println(io.stdout, `policy at ${scope}:`);
+        if (!o.json) println(io.stdout, `policy at ${escapeForDisplay(scope)}:`);
         printJson(io, p);
       });
     });
@@ -479,7 +576,7 @@ change within its policy cache time (30 s by default). Examples:
       await withTarget(cmd, async (c, t) => {
         await deletePolicy(policyStore(c, t), scope);
         if (o.json) printJson(io, { scope, deleted: true });
-        else println(io.stdout, `deleted the policy at ${scope}`);
+        else println(io.stdout, `deleted the policy at ${escapeForDisplay(scope)}`);
       });
     });
 
@@ -523,7 +620,7 @@ Silences run on event time, like every lifecycle clock. Examples:
           else
             println(
               io.stdout,
-              `silenced ${cameraId}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`,
+              `silenced ${escapeForDisplay(cameraId)}${metric ? ` ${metric}` : ''} until ${iso(until)} (${plural(list.length, 'active silence')})`,
             );
         });
       },
@@ -537,16 +634,25 @@ Silences run on event time, like every lifecycle clock. Examples:
       const metric = o.metric === undefined ? undefined : parseMetric(o.metric);
       await withTarget(cmd, async (c, t) => {
         const n = await clearSilences(new CameraStateStore(c.ddb, t.tableName), cameraId, metric);
-        println(io.stdout, `removed ${plural(n, 'silence')} from ${cameraId}`);
+        println(io.stdout, `removed ${plural(n, 'silence')} from ${escapeForDisplay(cameraId)}`);
       });
     });
 
   try {
+    const unknown = unknownCommand(program, argv);
+    if (unknown)
+      // Before commander parses: it would show help for `vmon frobnicate --help` and exit 0.
+      unknown.parent.error(
+        `error: unknown command '${unknown.name}' (commands: ${unknown.parent.commands.map((c) => c.name()).join(', ')})`,
+        { exitCode: EXIT.usage, code: 'commander.unknownCommand' },
+      );
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      // --help, `vmon help` and --version exit 0; help shown for a missing subcommand (`vmon dlq`) is usage.
+      const help = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
+      if (help && err.exitCode === 0) return EXIT.ok;
       return EXIT.usage; // commander has printed the message
     }
     const e = err instanceof CliError ? err : awsError(err, { kind: 'aws' });

@@ -1,5 +1,6 @@
 // `vmon send <file>`: checks every line with the Lambda's own parser first (nothing is sent when a
-// line is bad), then publishes the events through MetricPublisher with a progress bar.
+// line is bad), then publishes the events through MetricPublisher with a progress bar. Packs per
+// camera as MetricPublisher does (one camera per message; --packing mixed for the old packing).
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { parseBody, validateEvent } from '../core/metric-event.js';
 import {

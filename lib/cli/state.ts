@@ -1,7 +1,14 @@
 // `vmon state <cameraId>`: one camera's item as the ingest function sees it: windows, detector
 // states, alerts, model versions, the outbox, and any further fields (rendered generically).
-import type { AlertState, CameraState } from '../core/camera-state.js';
+import {
+  cameraClock,
+  EPISODE_HISTORY,
+  episodeOutcomes,
+  type AlertState,
+  type CameraState,
+} from '../core/camera-state.js';
 import type { CameraStateStore } from '../adapters/state-store.js';
+import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { CliError, EXIT } from './errors.js';
 import { iso, num, table } from './format.js';
 
@@ -15,7 +22,7 @@ export async function loadCameraState(store: CameraStateStore, cameraId: string)
   const { state, version } = await store.load(cameraId);
   if (version === 0)
     throw new CliError(
-      `no state for camera ${JSON.stringify(cameraId)}: it has sent no events that were applied (check the id, or vmon dlq list)`,
+      `no state for camera ${jsonForDisplay(cameraId)}: it has sent no events that were applied (check the id, or vmon dlq list)`,
       EXIT.notFound,
     );
   return { cameraId, version, state };
@@ -32,24 +39,24 @@ const looksLikeTime = (k: string, v: unknown) =>
 export function inline(v: unknown, key = ''): string {
   if (looksLikeTime(key, v)) return iso(v as number);
   if (typeof v === 'number') return num(v);
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (v === null || typeof v !== 'object') return jsonForDisplay(v);
   if (Array.isArray(v)) return `[${v.map((x) => inline(x)).join(', ')}]`;
   return `{ ${Object.entries(v)
-    .map(([k, x]) => `${k}: ${inline(x, k)}`)
+    .map(([k, x]) => `${escapeForDisplay(k)}: ${inline(x, k)}`)
     .join(', ')} }`;
 }
 
 function keyed(title: string, record: Record<string, unknown> | undefined): string[] {
   const entries = Object.entries(record ?? {});
   if (entries.length === 0) return [`${title}: none`];
-  return [`${title}:`, ...entries.map(([k, v]) => `  ${k}  ${inline(v, k)}`)];
+  return [`${title}:`, ...entries.map(([k, v]) => `  ${escapeForDisplay(k)}  ${inline(v, k)}`)];
 }
 
 const KNOWN = new Set(['streams', 'det', 'alerts', 'mv', 'ms', 'outbox', 'cooldown', 'silences', 'inFlight', 'reset']);
 
 export function formatCameraState(view: CameraStateView): string {
   const { state } = view;
-  const out: string[] = [`camera ${view.cameraId} (item version ${view.version})`, ''];
+  const out: string[] = [`camera ${escapeForDisplay(view.cameraId)} (item version ${view.version})`, ''];
 
   const streams = Object.entries(state.streams ?? {});
   if (streams.length === 0) out.push('windows: none');
@@ -84,14 +91,14 @@ export function formatCameraState(view: CameraStateView): string {
         table(
           ['ALERT', 'STATE', 'EPISODES', 'FIRING SINCE', 'ACTION', 'PUBLISHED', 'OTHER'],
           alerts.map(([k, a]) => {
-            const { f, e, at, a: action, p, ...rest } = a as AlertState & Record<string, unknown>;
+            const { f, e, at, a: action, p, h: _outcomes, ...rest } = a as AlertState & Record<string, unknown>;
             return [
               k,
               f ? 'firing' : 'ok',
               e,
               at !== undefined ? iso(at) : '-',
               action ?? '-',
-              p === undefined ? '-' : p ? 'yes' : 'no (suppressed)',
+              p === undefined ? '-' : p ? 'yes' : `no (${suppressedBecause(a) ?? 'suppressed'})`,
               Object.keys(rest).length ? inline(rest) : '',
             ];
           }),
@@ -99,14 +106,28 @@ export function formatCameraState(view: CameraStateView): string {
       ),
     );
   }
+  const outcomes = alerts.map(([k, a]) => [k, episodeOutcomes(a)] as const).filter(([, list]) => list.length > 0);
+  if (outcomes.length > 0) {
+    out.push('');
+    out.push(`episode outcomes (newest ${EPISODE_HISTORY} per alert):`);
+    const width = Math.max(...outcomes.map(([k]) => k.length));
+    for (const [k, list] of outcomes)
+      out.push(
+        `  ${k.padEnd(width)}  ${list.map((o) => `#${o.episode} ${o.outcome === 'published' ? 'published' : `suppressed (${o.outcome})`}`).join(', ')}`,
+      );
+  }
   out.push('');
   out.push('lifecycle:');
+  const clock = cameraClock(state);
+  out.push(
+    `  clock: ${Number.isFinite(clock) ? iso(clock) : 'not started'} (newest event time applied; cooldown, silences and the in-flight timeout run on it)`,
+  );
   const cooldown = Object.entries(state.cooldown ?? {});
   out.push(
     `  cooldown: ${cooldown.length ? cooldown.map(([action, until]) => `${action} until ${iso(until as number)}`).join(', ') : 'none'}`,
   );
   out.push(
-    `  silences: ${state.silences?.length ? state.silences.map((x) => `${x.metric ?? 'all metrics'} until ${iso(x.until)}${x.reason ? ` (${x.reason})` : ''}`).join(', ') : 'none'}`,
+    `  silences: ${state.silences?.length ? state.silences.map((x) => `${x.metric ?? 'all metrics'} until ${iso(x.until)}${x.reason ? ` (${escapeForDisplay(x.reason)})` : ''}`).join(', ') : 'none'}`,
   );
   out.push(
     `  retrain in flight: ${state.inFlight ? `since ${iso(state.inFlight.since)} (trigger ${state.inFlight.triggerId})` : 'no'}`,
@@ -135,6 +156,12 @@ export function formatCameraState(view: CameraStateView): string {
     else out.push(`${k}: ${inline(v, k)}`);
   }
   return out.join('\n');
+}
+
+/** Why the current episode was suppressed, from its recorded outcome. */
+function suppressedBecause(alert: AlertState): string | undefined {
+  const last = episodeOutcomes(alert).at(-1);
+  return last && last.episode === alert.e && last.outcome !== 'published' ? last.outcome : undefined;
 }
 
 const indent = (text: string) =>

@@ -1,14 +1,31 @@
 // MetricPublisher: how a Node serving process posts metric events to the ingest queue.
-// Validates with the Lambda's own schema, packs many events per SQS message (JSON array body),
-// sends 10 entries per SendMessageBatch, retries only the failed entries (backoff + full jitter),
-// and holds a bounded buffer with backpressure. Nothing is dropped unless the caller opts in.
+// Validates with the Lambda's own schema and packs per camera: a camera's events wait up to
+// `lingerMs` and go as one JSON-array message (sooner when the message is full), 10 messages per
+// SendMessageBatch. The Lambda then writes a camera's state once per message instead of once per
+// event (docs/fleet-cost.md). Retries only the failed entries (backoff + full jitter) and holds a
+// bounded buffer with backpressure. Nothing is dropped unless the caller opts in.
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { validateEvent, type FieldError } from '../core/metric-event.js';
-import { backoffMs, sleep } from '../core/retry.js';
+import { backoffMs } from '../core/retry.js';
+import { realClock, type PublisherClock } from './clock.js';
 
 /** SQS's limit for one message and for one SendMessageBatch request (the sum of its entries). */
 export const SQS_MAX_REQUEST_BYTES = 256 * 1024;
 export const SQS_MAX_BATCH_ENTRIES = 10;
+/**
+ * Default linger with per-camera packing. At 5 metrics every 10 s a camera's message carries ~30
+ * events, so the Lambda writes its state once per 30 events; detection is delayed by at most 60 s
+ * against detector windows of minutes. Reasoning and the other settings: docs/fleet-cost.md.
+ */
+export const DEFAULT_LINGER_MS = 60_000;
+/** The linger of the old mixed packing (every camera in the same messages). */
+export const MIXED_LINGER_MS = 200;
+
+/**
+ * - 'per-camera' (default): one message holds one camera's events;
+ * - 'mixed': the old behaviour, events of every camera in arrival order, flushed every 200 ms.
+ */
+export type Packing = 'per-camera' | 'mixed';
 
 export type BufferFullMode = 'wait' | 'error' | 'drop';
 
@@ -35,7 +52,15 @@ export interface MetricPublisherOptions {
   maxMessageBytes?: number;
   /** Largest SendMessageBatch payload (sum of bodies). Default and maximum 256 KiB. */
   maxBatchBytes?: number;
-  /** Longest an event waits in the buffer before a partial batch is sent, ms. Default 200. */
+  /** How messages are packed. Default 'per-camera'. */
+  packing?: Packing;
+  /**
+   * Longest an event waits before it is sent, ms: when the oldest waiting event reaches it, every
+   * camera's pending message is sent (so batches go out full). Default 60,000 with 'per-camera'
+   * packing, 200 with 'mixed'. `flush()` and `close()` send at once.
+   */
+  lingerMs?: number;
+  /** @deprecated the old name of `lingerMs`. */
   flushIntervalMs?: number;
   /** SendMessageBatch calls in flight at once. Default 4. */
   maxInFlight?: number;
@@ -44,8 +69,10 @@ export interface MetricPublisherOptions {
   /** Backoff base and cap for retries, ms (full jitter). Defaults 50 and 5,000. */
   backoffBaseMs?: number;
   backoffCapMs?: number;
-  /** Clock for the validation's future-skew bound. */
+  /** Clock for the validation's future-skew bound. Default: `clock.now`. */
   now?: () => number;
+  /** Time source for the linger and the retry backoff (a VirtualClock in tests and the bench). */
+  clock?: PublisherClock;
 }
 
 export interface PublisherCounters {
@@ -105,10 +132,16 @@ interface Pending {
   json: string;
   bytes: number;
   id: string;
-  at: number;
+}
+/** One camera's message being filled (or, with 'mixed' packing, the one shared message). */
+interface OpenMessage {
+  events: Pending[];
+  eventBytes: number;
+  ids: Set<string>;
 }
 interface Entry {
   body: string;
+  bytes: number;
   events: Pending[];
   attempts: number;
 }
@@ -133,28 +166,37 @@ export class MetricPublisher {
   };
   /** The most recent validation rejections (up to 100), newest last. */
   readonly rejections: Rejected[] = [];
+  readonly packing: Packing;
+  readonly lingerMs: number;
 
   private readonly sqs: SQSClient;
   private readonly queueUrl: string;
   private readonly capacity: number;
   private readonly whenFull: BufferFullMode;
   private readonly maxBatchBytes: number;
-  /** Buffered bytes that make a full batch: sent at once, without waiting for the interval. */
+  /** Sealed message bytes that make a full batch: sent at once, without waiting for the linger. */
   private readonly fullBatchBytes: number;
   private readonly maxMessageBytes: number;
-  private readonly flushIntervalMs: number;
   private readonly maxInFlight: number;
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
+  private readonly clock: PublisherClock;
   private readonly now: () => number;
 
-  private queue: Pending[] = [];
-  private queuedBytes = 0;
+  /** Messages being filled, by camera ('' for all with 'mixed' packing). */
+  private open = new Map<string, OpenMessage>();
+  /** Full (or lingered) messages waiting for a batch, oldest first. */
+  private ready: Entry[] = [];
+  private readyBytes = 0;
+  /** Set when the linger ran out, or on flush/close/full buffer: send partial batches until `ready` is empty. */
+  private flushDue = false;
   /** Events accepted and not yet acknowledged or given up on. */
   private held = 0;
   private inFlight = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** SendMessageBatch requests awaiting their response. */
+  private requesting = 0;
+  private cancelTimer: (() => void) | undefined;
   private closed = false;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
@@ -164,6 +206,11 @@ export class MetricPublisher {
   constructor(opts: MetricPublisherOptions) {
     this.sqs = opts.sqs;
     this.queueUrl = opts.queueUrl;
+    this.packing = opts.packing ?? 'per-camera';
+    this.lingerMs = Math.max(
+      0,
+      opts.lingerMs ?? opts.flushIntervalMs ?? (this.packing === 'mixed' ? MIXED_LINGER_MS : DEFAULT_LINGER_MS),
+    );
     this.capacity = Math.max(1, opts.maxBufferedEvents ?? 10_000);
     this.whenFull = opts.whenFull ?? 'wait';
     this.maxBatchBytes = Math.min(SQS_MAX_REQUEST_BYTES, opts.maxBatchBytes ?? SQS_MAX_REQUEST_BYTES);
@@ -172,17 +219,26 @@ export class MetricPublisher {
       opts.maxMessageBytes ?? Math.floor(this.maxBatchBytes / SQS_MAX_BATCH_ENTRIES),
     );
     this.fullBatchBytes = 0.9 * Math.min(this.maxBatchBytes, SQS_MAX_BATCH_ENTRIES * this.maxMessageBytes);
-    this.flushIntervalMs = opts.flushIntervalMs ?? 200;
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 10);
     this.backoffBaseMs = opts.backoffBaseMs ?? 50;
     this.backoffCapMs = opts.backoffCapMs ?? 5_000;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? realClock;
+    this.now = opts.now ?? (() => this.clock.now());
   }
 
   /** Events accepted and not yet acknowledged by SQS. */
   get pending(): number {
     return this.held;
+  }
+
+  /**
+   * Resolves once no SendMessageBatch request is awaiting SQS (batches sleeping before a retry do
+   * not count). For drivers on a VirtualClock: real I/O catches up before virtual time moves on.
+   */
+  async requestsSettled(): Promise<void> {
+    do await new Promise<void>((r) => setImmediate(r));
+    while (this.requesting > 0);
   }
 
   /**
@@ -221,13 +277,13 @@ export class MetricPublisher {
         this.counters.dropped++;
         return { accepted: false, dropped: true };
       }
+      // Waiting for the linger would only stall the caller: send what is held now.
+      this.sendAllNow();
       await new Promise<void>((r) => this.roomWaiters.push(r));
       if (this.closed) throw new PublisherClosedError();
     }
     this.held++;
-    this.queue.push({ json, bytes, id: checked.event.id, at: Date.now() });
-    this.queuedBytes += bytes + 1;
-    this.schedule();
+    this.add(this.packing === 'per-camera' ? checked.event.camera_id : '', { json, bytes, id: checked.event.id });
     return { accepted: true };
   }
 
@@ -236,8 +292,7 @@ export class MetricPublisher {
    * UndeliveredEventsError (holding the events) if some could not be delivered.
    */
   async flush(): Promise<void> {
-    this.clearTimer();
-    this.pump(true);
+    this.sendAllNow();
     if (this.held > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
     if (this.undeliveredEvents.length > 0) {
       const events = this.undeliveredEvents;
@@ -246,7 +301,7 @@ export class MetricPublisher {
     }
   }
 
-  /** Refuses new events, drains the buffer (see flush) and stops the interval timer. */
+  /** Refuses new events, drains the buffer (see flush) and stops the linger timer. */
   async close(): Promise<void> {
     this.closed = true;
     for (const w of this.roomWaiters.splice(0)) w();
@@ -263,65 +318,94 @@ export class MetricPublisher {
     return { accepted: false, reason, errors };
   }
 
-  /** Full batch buffered: send now. Otherwise make sure the interval timer runs. */
-  private schedule(): void {
-    if (this.queuedBytes >= this.fullBatchBytes) this.pump(false);
-    if (this.queue.length > 0 && !this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.pump(true);
-      }, this.flushIntervalMs);
-      this.timer.unref();
+  /** Adds an event to its camera's message; a message that cannot take it is sealed first. */
+  private add(key: string, p: Pending): void {
+    let m = this.open.get(key);
+    // The Lambda refuses a second event with the same id in one message: it goes in the next.
+    if (m && (arrayBytes(m.events.length + 1, m.eventBytes + p.bytes) > this.maxMessageBytes || m.ids.has(p.id))) {
+      this.seal(key, m);
+      m = undefined;
     }
+    if (!m) {
+      m = { events: [], eventBytes: 0, ids: new Set() };
+      this.open.set(key, m);
+    }
+    m.events.push(p);
+    m.eventBytes += p.bytes;
+    m.ids.add(p.id);
+    // A flush() in progress waits for every held event: this one must not wait for the linger.
+    if (this.idleWaiters.length > 0) {
+      this.sendAllNow();
+      return;
+    }
+    this.pump();
+    // The timer starts with the first event held since the last linger flush, so every held
+    // event was added after it started and waits at most lingerMs.
+    if (!this.cancelTimer)
+      this.cancelTimer = this.clock.setTimer(
+        () => {
+          this.cancelTimer = undefined;
+          this.sealAll();
+        },
+        this.lingerMs,
+        { unref: true },
+      );
   }
 
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+  private seal(key: string, m: OpenMessage): void {
+    this.open.delete(key);
+    const body = `[${m.events.map((e) => e.json).join(',')}]`;
+    const bytes = arrayBytes(m.events.length, m.eventBytes);
+    this.ready.push({ body, bytes, events: m.events, attempts: 0 });
+    this.readyBytes += bytes;
   }
 
-  /** Starts batches while there are free slots; with `partial`, sends a batch that is not full. */
-  private pump(partial: boolean): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      if (!partial && this.queuedBytes < this.fullBatchBytes) break;
+  /** Seals every open message and sends them in partial batches as slots allow. */
+  private sealAll(): void {
+    for (const [key, m] of this.open) this.seal(key, m);
+    this.flushDue = this.ready.length > 0;
+    this.pump();
+  }
+
+  private sendAllNow(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.sealAll();
+  }
+
+  /** Starts batches while there are free slots: full ones always, partial ones when a flush is due. */
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.ready.length > 0) {
+      const full = this.ready.length >= SQS_MAX_BATCH_ENTRIES || this.readyBytes >= this.fullBatchBytes;
+      if (!full && !this.flushDue) break;
       const entries = this.takeBatch();
       this.inFlight++;
       void this.sendBatch(entries).finally(() => {
         this.inFlight--;
-        const overdue = this.queue.length > 0 && Date.now() - this.queue[0]!.at >= this.flushIntervalMs;
-        this.pump(overdue || this.closed || this.idleWaiters.length > 0);
-        if (this.queue.length > 0 && !this.timer) this.schedule();
+        this.pump();
         this.notify();
       });
     }
+    if (this.ready.length === 0) this.flushDue = false;
   }
 
-  /** Packs queued events into up to 10 messages whose bodies sum to at most maxBatchBytes. */
+  /** Up to 10 ready messages whose bodies sum to at most maxBatchBytes. */
   private takeBatch(): Entry[] {
     const entries: Entry[] = [];
     let batchBytes = 0;
-    while (entries.length < SQS_MAX_BATCH_ENTRIES && this.queue.length > 0) {
-      const events: Pending[] = [];
-      const ids = new Set<string>();
-      let eventBytes = 0;
-      while (this.queue.length > 0) {
-        const next = this.queue[0]!;
-        const size = arrayBytes(events.length + 1, eventBytes + next.bytes);
-        if (size > this.maxMessageBytes || batchBytes + size > this.maxBatchBytes) break;
-        // The Lambda refuses a second event with the same id in one message: it goes in the next.
-        if (ids.has(next.id)) break;
-        ids.add(next.id);
-        events.push(next);
-        eventBytes += next.bytes;
-        this.queue.shift();
-        this.queuedBytes -= next.bytes + 1;
-      }
-      if (events.length === 0) break;
-      const body = `[${events.map((e) => e.json).join(',')}]`;
-      batchBytes += Buffer.byteLength(body, 'utf8');
-      entries.push({ body, events, attempts: 0 });
+    while (entries.length < SQS_MAX_BATCH_ENTRIES && this.ready.length > 0) {
+      const next = this.ready[0]!;
+      if (entries.length > 0 && batchBytes + next.bytes > this.maxBatchBytes) break;
+      this.ready.shift();
+      this.readyBytes -= next.bytes;
+      batchBytes += next.bytes;
+      entries.push(next);
     }
     return entries;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.clock.setTimer(r, ms));
   }
 
   /** Sends one batch, retrying only the entries that failed, with full-jitter backoff. */
@@ -330,10 +414,11 @@ export class MetricPublisher {
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) {
         this.counters.retried += pending.length;
-        await sleep(backoffMs(attempt - 1, this.backoffBaseMs, this.backoffCapMs));
+        await this.sleep(backoffMs(attempt - 1, this.backoffBaseMs, this.backoffCapMs));
       }
       for (const e of pending) e.attempts++;
       let failedIds: Map<string, { message: string; senderFault: boolean }>;
+      this.requesting++;
       try {
         this.counters.requests++;
         const r = await this.sqs.send(
@@ -354,6 +439,8 @@ export class MetricPublisher {
       } catch (err) {
         const msg = `${(err as Error).name}: ${(err as Error).message}`;
         failedIds = new Map(pending.map((_, i) => [String(i), { message: msg, senderFault: false }]));
+      } finally {
+        this.requesting--;
       }
       const again: Entry[] = [];
       pending.forEach((e, i) => {

@@ -40,6 +40,11 @@ export interface AlertState {
   p?: boolean;
   /** The action the current episode asked for. */
   a?: ActionType;
+  /**
+   * Outcomes of the newest episodes (at most EPISODE_HISTORY), oldest first, one letter each, the
+   * last one being episode `e`: P published, C cooldown, S silenced, R retrain in flight.
+   */
+  h?: string;
 }
 
 export interface Silence {
@@ -80,6 +85,55 @@ export interface CameraState {
 }
 
 export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown' | 'model-scope';
+/** What became of an episode's trigger: published, or suppressed and why. */
+export type EpisodeOutcome = 'published' | SuppressionReason;
+
+/** Episodes whose outcome an alert keeps (the newest); bounded so the item stays within 1 KB. */
+export const EPISODE_HISTORY = 8;
+const OUTCOME_LETTER: Record<EpisodeOutcome, string> = {
+  published: 'P',
+  cooldown: 'C',
+  silenced: 'S',
+  'retrain-in-flight': 'R',
+  'model-scope': 'M',
+};
+const OUTCOME_OF_LETTER = Object.fromEntries(
+  Object.entries(OUTCOME_LETTER).map(([outcome, letter]) => [letter, outcome as EpisodeOutcome]),
+);
+
+/** The recorded outcomes of an alert's newest episodes, oldest first (none for states written before them). */
+export function episodeOutcomes(alert: AlertState): { episode: number; outcome: EpisodeOutcome }[] {
+  const letters = alert.h ?? '';
+  const first = alert.e - letters.length + 1;
+  return [...letters].map((letter, i) => {
+    const outcome = OUTCOME_OF_LETTER[letter];
+    if (!outcome) throw new Error(`bad episode outcome letter ${JSON.stringify(letter)} in ${JSON.stringify(letters)}`);
+    return { episode: first + i, outcome };
+  });
+}
+
+function recordOutcome(alert: AlertState, outcome: EpisodeOutcome): void {
+  alert.h = ((alert.h ?? '') + OUTCOME_LETTER[outcome]).slice(-EPISODE_HISTORY);
+}
+
+/** A closed alert keeps only its episode count and outcome history. */
+const closedAlert = (alert: AlertState): AlertState =>
+  alert.h === undefined ? { f: false, e: alert.e } : { f: false, e: alert.e, h: alert.h };
+
+/**
+ * The camera's lifecycle clock: the newest event time applied to it (-Infinity before any). Derived
+ * from the streams, whose newest entry is never evicted. Cooldown, silences and the in-flight
+ * timeout are read on this clock rather than on each event's own time, so a late, older event
+ * cannot land inside a window that has already passed. For in-order input both are the same.
+ */
+export function cameraClock(state: CameraState): number {
+  let clock = -Infinity;
+  for (const entries of Object.values(state.streams)) {
+    const newest = entries[entries.length - 1];
+    if (newest && newest.ts > clock) clock = newest.ts;
+  }
+  return clock;
+}
 
 /** What a camera's step needs to know of its cohorts: their reset epochs (the model-scope closed loop). */
 export interface CohortContext {
@@ -138,6 +192,7 @@ function suppression(
   state: CameraState,
   action: ActionType,
   metric: MetricKind,
+  /** The camera's lifecycle clock (cameraClock). */
   at: number,
   policy: Policy,
 ): SuppressionReason | null {
@@ -205,7 +260,8 @@ function detail(
 /**
  * Applies one camera's events to its state, in event-time order, and returns the triggers decided.
  * Mutates and returns `state`. Deterministic: same state + same events + same policy → same result;
- * all lifecycle clocks (cooldown, silences, in-flight timeout) run on event time.
+ * all lifecycle clocks (cooldown, silences, in-flight timeout) run on the camera's clock, the newest
+ * event time applied (cameraClock). Each episode records whether its trigger was published or why not.
  */
 export function applyEvents(
   state: CameraState,
@@ -222,6 +278,7 @@ export function applyEvents(
   const left = new Map<Modality, string>();
   const cameraId = events[0]?.camera_id;
   if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
+  let clock = cameraClock(state);
 
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
@@ -244,6 +301,7 @@ export function applyEvents(
     }
     stats.applied++;
     touched.add(event.modality);
+    if (event.ts > clock) clock = event.ts;
     if (outcome === 'late') stats.late++;
     if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
       if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
@@ -281,7 +339,8 @@ export function applyEvents(
           const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
           const modelScope =
             policy.retrainScope === 'model' && state.mv[event.modality] !== undefined && countsForCohort(spec);
-          const why = modelScope ? 'model-scope' : suppression(state, actionType, event.metric, event.ts, policy);
+          const why = modelScope ? 'model-scope' : suppression(state, actionType, event.metric, clock, policy);
+          recordOutcome(alert, why ?? 'published');
           if (why) {
             alert.p = false;
             stats.suppressed[why] = (stats.suppressed[why] ?? 0) + 1;
@@ -290,8 +349,8 @@ export function applyEvents(
           alert.p = true;
           const d = detail(state, event, spec, policy, ev, epi, actionType);
           triggers.push({ detailType: actionType, detail: d });
-          if (policy.cooldownSeconds > 0) state.cooldown[actionType] = event.ts + policy.cooldownSeconds * 1000;
-          if (actionType === 'RetrainingRequested') state.inFlight = { triggerId: d.triggerId, since: event.ts };
+          if (policy.cooldownSeconds > 0) state.cooldown[actionType] = clock + policy.cooldownSeconds * 1000;
+          if (actionType === 'RetrainingRequested') state.inFlight = { triggerId: d.triggerId, since: clock };
         } else if (alert.f && ev.clear) {
           if (alert.p) {
             const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
@@ -304,7 +363,7 @@ export function applyEvents(
               },
             });
           }
-          state.alerts[akey] = { f: false, e: alert.e };
+          state.alerts[akey] = closedAlert(alert);
         }
       } catch (err) {
         // One failing detector never blocks the others (the original's error isolation).
@@ -483,7 +542,7 @@ export function applyModelLifecycle(
         },
       });
     }
-    state.alerts[key] = { f: false, e: alert.e };
+    state.alerts[key] = closedAlert(alert);
   }
   for (const m of MODALITIES) {
     if (!touches(m)) continue;

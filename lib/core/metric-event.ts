@@ -3,6 +3,7 @@
 // zod/mini: the same validation as classic zod in a tenth of the bundle (cold start).
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { describeCodePoint, escapeForDisplay } from './display-text.js';
 
 // zod/mini ships no messages; English ones for the few issues we do not word ourselves.
 z.config(en());
@@ -16,6 +17,14 @@ export type MetricKind = (typeof METRICS)[number];
 export const QUALITY_METRICS: readonly MetricKind[] = ['Accuracy', 'Precision', 'Recall'];
 
 export const MAX_CAMERA_ID_LENGTH = 128;
+export const MAX_MODEL_VERSION_LENGTH = 128;
+/**
+ * Most labelled samples one event may carry. A 30 fps camera records 108,000 frames an hour and
+ * producers report at least hourly, so a real interval's labelled samples (a subset of its frames)
+ * stay below this; and one event at the bound is a tenth of a baseline learned from a million
+ * labelled samples. The regression detector caps each value's weight further (maxValueWeight).
+ */
+export const MAX_SAMPLE_COUNT = 100_000;
 /** Events older than this are refused: no fleet sent metrics before it. */
 export const EARLIEST_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
 /** How far ahead of the receiver's clock a timestamp may be (clock skew allowance). */
@@ -28,6 +37,29 @@ const RFC3339_RE =
 // C0/C1 control characters are never part of a camera id; they break logs, keys and CLIs.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the class names the control characters on purpose
 const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f-\u009f]/;
+// Invisible format characters (bidi controls U+202A-U+202E and U+2066-U+2069, zero-width
+// characters, tags…) make one id display as another (Trojan Source, CVE-2021-42574).
+const FORMAT_CHAR_RE = /\p{Cf}/u;
+// Both, for the hot path: one scan of an id that is almost always clean.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class names the control characters on purpose
+const FORBIDDEN_ID_CHAR_RE = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
+
+/** The reason an id holding a format character is refused, naming the first one and its code-point index. */
+export function formatCharacterProblem(field: string, text: string): string | null {
+  if (!FORMAT_CHAR_RE.test(text)) return null;
+  let index = 0;
+  for (const ch of text) {
+    if (FORMAT_CHAR_RE.test(ch))
+      return `${field} contains ${describeCodePoint(ch.codePointAt(0)!)} at index ${index}: invisible format characters (Unicode category Cf, bidi controls among them) are not allowed`;
+    index++;
+  }
+  return null;
+}
+const noFormatCharacters = (field: string) =>
+  z.superRefine<string>((s, ctx) => {
+    const problem = formatCharacterProblem(field, s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: s });
+  });
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -174,6 +206,7 @@ export const MetricEventSchema = z.looseObject({
     z.minLength(1, { message: 'camera_id must not be empty' }),
     z.maxLength(MAX_CAMERA_ID_LENGTH, { message: `camera_id must be at most ${MAX_CAMERA_ID_LENGTH} characters` }),
     z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'camera_id must not contain control characters' }),
+    noFormatCharacters('camera_id'),
     z.refine((s) => s.trim().length > 0, { message: 'camera_id must not be blank' }),
   ),
   modality: z.enum(MODALITIES, {
@@ -190,12 +223,14 @@ export const MetricEventSchema = z.looseObject({
   }),
   value: finiteNumber('value'),
   model_version: z.optional(
-    z
-      .string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` })
-      .check(
-        z.minLength(1, { message: 'model_version must not be empty' }),
-        z.maxLength(128, { message: 'model_version must be at most 128 characters' }),
-      ),
+    z.string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` }).check(
+      z.minLength(1, { message: 'model_version must not be empty' }),
+      z.maxLength(MAX_MODEL_VERSION_LENGTH, {
+        message: `model_version must be at most ${MAX_MODEL_VERSION_LENGTH} characters`,
+      }),
+      z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'model_version must not contain control characters' }),
+      noFormatCharacters('model_version'),
+    ),
   ),
   sample_count: z.optional(
     z
@@ -207,7 +242,10 @@ export const MetricEventSchema = z.looseObject({
       })
       .check(
         z.minimum(0, { message: 'sample_count must be >= 0' }),
-        z.maximum(Number.MAX_SAFE_INTEGER, { message: 'sample_count is too large' }),
+        z.maximum(MAX_SAMPLE_COUNT, {
+          error: (i) =>
+            `sample_count ${i.input} is above the maximum of ${MAX_SAMPLE_COUNT} labelled samples per event`,
+        }),
       ),
   ),
 });
@@ -253,7 +291,8 @@ export interface ParsedBody {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'string')
+    return `string ${escapeForDisplay(JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v))}`;
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${String(v)}`;
 }
@@ -283,7 +322,7 @@ export function schemaFastPath(o: Record<string, unknown>): SchemaOutput | null 
     typeof camera_id !== 'string' ||
     camera_id.length < 1 ||
     camera_id.length > MAX_CAMERA_ID_LENGTH ||
-    CONTROL_CHARS_RE.test(camera_id) ||
+    FORBIDDEN_ID_CHAR_RE.test(camera_id) ||
     camera_id.trim().length === 0
   )
     return null;
@@ -291,12 +330,18 @@ export function schemaFastPath(o: Record<string, unknown>): SchemaOutput | null 
   if (typeof value !== 'number' || !Number.isFinite(value)) return null;
   if (
     model_version !== undefined &&
-    (typeof model_version !== 'string' || model_version.length < 1 || model_version.length > 128)
+    (typeof model_version !== 'string' ||
+      model_version.length < 1 ||
+      model_version.length > MAX_MODEL_VERSION_LENGTH ||
+      FORBIDDEN_ID_CHAR_RE.test(model_version))
   )
     return null;
   if (
     sample_count !== undefined &&
-    (typeof sample_count !== 'number' || !Number.isSafeInteger(sample_count) || sample_count < 0)
+    (typeof sample_count !== 'number' ||
+      !Number.isInteger(sample_count) ||
+      sample_count < 0 ||
+      sample_count > MAX_SAMPLE_COUNT)
   )
     return null;
   return o as SchemaOutput;
@@ -317,7 +362,10 @@ export function validateEvent(input: unknown, nowMs: number): { event: MetricEve
   const errors: FieldError[] = [];
   const ts = parseRfc3339(e.timestamp);
   if (typeof ts === 'string')
-    errors.push({ path: 'timestamp', message: `timestamp ${JSON.stringify(e.timestamp.slice(0, 40))} ${ts}` });
+    errors.push({
+      path: 'timestamp',
+      message: `timestamp ${escapeForDisplay(JSON.stringify(e.timestamp.slice(0, 40)))} ${ts}`,
+    });
   else if (ts < EARLIEST_TIMESTAMP_MS)
     errors.push({ path: 'timestamp', message: `timestamp ${e.timestamp} is before 2000-01-01` });
   else if (ts > nowMs + MAX_FUTURE_SKEW_MS)
@@ -431,7 +479,7 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
   } catch (err) {
     const message = BAD_UTF8_RE.test(text)
       ? `body ${BAD_UTF8_MESSAGE} and is not valid JSON`
-      : `body is not valid JSON: ${(err as Error).message}${/(?<![\w"])-?(NaN|Infinity)(?![\w"])/.test(text) ? ' (NaN and Infinity are not JSON numbers)' : ''}`;
+      : `body is not valid JSON: ${escapeForDisplay((err as Error).message)}${/(?<![\w"])-?(NaN|Infinity)(?![\w"])/.test(text) ? ' (NaN and Infinity are not JSON numbers)' : ''}`;
     reject(null, body, [{ path: '', message }]);
     return { events, rejections };
   }
@@ -441,7 +489,9 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     prefix: string,
     raw: () => string,
   ): { event: MetricEvent } | { errors: FieldError[] } => {
-    const bad = maybeBadUtf8 ? badUtf8Path(item, raw()) : null;
+    const badPath = maybeBadUtf8 ? badUtf8Path(item, raw()) : null;
+    // The path is made of the producer's own keys, which may hold the very characters at fault.
+    const bad = badPath === null ? null : escapeForDisplay(badPath);
     if (bad !== null)
       return {
         errors: [

@@ -1,7 +1,14 @@
 // Policies as data: which detectors watch which metric, what each asks for, and the alert
 // lifecycle settings. Scoped fleet → modality → camera (most specific wins). Pure: no AWS imports.
 import * as z from 'zod/mini';
-import { METRICS, MODALITIES, QUALITY_METRICS, type MetricKind, type Modality } from './metric-event.js';
+import {
+  formatCharacterProblem,
+  METRICS,
+  MODALITIES,
+  QUALITY_METRICS,
+  type MetricKind,
+  type Modality,
+} from './metric-event.js';
 import type { Detector } from './detectors/detector.js';
 import { windowMean } from './detectors/window-mean.js';
 import { latencyQuantile } from './detectors/latency-quantile.js';
@@ -48,6 +55,22 @@ const sequential = {
   minSigma: z.optional(positive()),
   /** Practical-significance gate in the metric's units: the EW mean must have moved this far. */
   minShift: withDefault(nonNegative(), 0),
+  /** "adaptive" follows what is normal (adaptive-baseline.ts); "frozen" is the original warm-up-then-freeze. */
+  baseline: withDefault(z.enum(['adaptive', 'frozen'], { error: () => 'must be "adaptive" or "frozen"' }), 'adaptive'),
+  /** EW rate of the adaptive baseline after the warm-up (memory ≈ 1 / adaptRate values). */
+  adaptRate: withDefault(
+    num().check(z.gt(0, { message: 'must be in (0, 0.5]' }), z.maximum(0.5, { message: 'must be in (0, 0.5]' })),
+    0.01,
+  ),
+  /** "daily": a per-hour-of-day baseline once 2 days of history explain the spread (adaptive only). */
+  seasonality: withDefault(z.enum(['daily', 'none'], { error: () => 'must be "daily" or "none"' }), 'daily'),
+  /** "prewhiten": remove the estimated lag-1 correlation before the chart (adaptive only). */
+  autocorrelation: withDefault(
+    z.enum(['prewhiten', 'ignore'], { error: () => 'must be "prewhiten" or "ignore"' }),
+    'prewhiten',
+  ),
+  /** The cohort's (today: the modality's fleet) baseline: arms a new stream from its first value. */
+  prior: z.optional(z.strictObject({ mean: num(), sigma: positive(), n: withDefault(count(1, 100_000), 50) })),
 };
 
 const WindowMeanSpec = z.strictObject({
@@ -81,6 +104,8 @@ const RegressionSpec = z.strictObject({
   z: withDefault(nonNegative(), 4),
   halfLifeSamples: withDefault(positive(), 500),
   hysteresis: withDefault(nonNegative(), 0.02),
+  /** Most labelled samples one value counts for (default: a quarter of baselineSamples). */
+  maxValueWeight: z.optional(positive()),
   /** A drop this large asks for `severeAction` (default RetrainingRequested) instead. */
   severeDrop: z.optional(positive().check(z.maximum(1, { message: 'must be <= 1' }))),
   severeAction: withDefault(action, 'RetrainingRequested'),
@@ -377,7 +402,12 @@ export function parseScope(text: string): PolicyScope {
   const [kind, ...rest] = text.split(':');
   const value = rest.join(':');
   if (kind === 'modality' && (MODALITIES as readonly string[]).includes(value)) return text as PolicyScope;
-  if (kind === 'camera' && value.length > 0 && value.length <= 128) return text as PolicyScope;
+  if (kind === 'camera' && value.length > 0 && value.length <= 128) {
+    // No event can carry such a camera id (metric-event.ts), so a policy for it would never apply.
+    const problem = formatCharacterProblem('scope camera id', value);
+    if (problem) throw new PolicyError([{ path: 'scope', message: problem }]);
+    return text as PolicyScope;
+  }
   throw new PolicyError([
     {
       path: 'scope',

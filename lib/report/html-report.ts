@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { escapeForDisplay } from '../core/display-text.js';
 
 export interface SeriesPoint {
   t: number;
@@ -30,13 +31,23 @@ export interface ChartEvent {
   t: number;
   label: string;
 }
+export interface ChartBand {
+  from: number;
+  to: number;
+  label: string;
+}
 export interface ReportChart {
   title: string;
   series: ChartSeries[];
   thresholds?: ThresholdLine[];
   markers?: ChartMarker[];
   events?: ChartEvent[];
+  /** Shaded time ranges (labelled incident windows). */
+  bands?: ChartBand[];
   yName?: string;
+  /** 'time' (default) or 'value' (a trade-off curve) */
+  xType?: 'time' | 'value';
+  xName?: string;
 }
 export interface ReportTable {
   title: string;
@@ -63,7 +74,7 @@ function echarts(): string {
     } catch {
       // echarts is an optional peer dependency of the package: a producer that only publishes does not need it.
       throw new Error(
-        'the HTML report needs echarts, an optional peer dependency of visutility-monitor: install it (npm install echarts), or pass --no-report to vmon backtest',
+        'the HTML report needs echarts, an optional peer dependency of visutility-monitor: install it (npm install echarts), or run vmon backtest without --report',
       );
     }
     echartsSource = readFileSync(path, 'utf8');
@@ -98,8 +109,12 @@ export function downsample(points: readonly SeriesPoint[], max: number): SeriesP
   return out;
 }
 
+/** Text for an HTML element: invisible and look-alike characters escaped first (as every display does), then markup. */
 const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  escapeForDisplay(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (v: unknown) =>
   JSON.stringify(v)
@@ -134,12 +149,16 @@ const CLIENT_SCRIPT = `
           data: c.thresholds.map(function (th) { return { name: th.label, yAxis: th.value }; })
             .concat(c.events.map(function (ev) { return { name: ev.label, xAxis: ev.t, lineStyle: { color: '#495057' }, label: { formatter: '{b}', position: 'insideEndTop' } }; })) };
       }
+      if (k === 0 && c.bands.length) {
+        line.markArea = { silent: true, itemStyle: { color: 'rgba(250, 176, 5, 0.18)' }, label: { position: 'insideTop', fontSize: 10 },
+          data: c.bands.map(function (b) { return [{ name: b.label, xAxis: b.from }, { xAxis: b.to }]; }) };
+      }
       return line;
     });
     if (c.markers.length) {
       series.push({ name: 'triggers', type: 'scatter', symbol: 'pin', symbolSize: 28, itemStyle: { color: '#c92a2a' },
         data: c.markers.map(function (m) { return { value: [m.t, m.value], name: m.label }; }),
-        tooltip: { trigger: 'item', formatter: function (p) { return p.name + '<br>' + new Date(p.value[0]).toISOString(); } } });
+        tooltip: { trigger: 'item', formatter: function (p) { return echarts.format.encodeHTML(p.name) + '<br>' + new Date(p.value[0]).toISOString(); } } });
     }
     chart.setOption({
       animation: false,
@@ -147,7 +166,7 @@ const CLIENT_SCRIPT = `
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0, type: 'scroll' },
       grid: { left: 56, right: 24, top: 40, bottom: 70 },
-      xAxis: { type: 'time' },
+      xAxis: { type: c.xType || 'time', name: c.xName || '' },
       // Thresholds stay in view even when the data keeps well below them (a healthy camera).
       yAxis: { type: 'value', name: c.yName || '', scale: true,
         max: c.thresholds.length ? function (v) {
@@ -169,23 +188,27 @@ const CLIENT_SCRIPT = `
 export function renderHtmlReport(doc: ReportDocument): string {
   const maxPoints = doc.maxPointsPerSeries ?? 2000;
   const charts = (doc.charts ?? []).map((c) => {
+    // Titles, names and labels are drawn by ECharts: escaped for display like the tables.
     const series = c.series.map((s) => ({
-      name: s.name,
+      name: escapeForDisplay(s.name),
       points: downsample(s.points, maxPoints).map((p) => [p.t, p.value]),
     }));
     let top = -Infinity;
     for (const s of c.series) for (const p of s.points) if (p.value > top) top = p.value;
     for (const th of c.thresholds ?? []) top = Math.max(top, th.value);
     return {
-      title: c.title,
-      yName: c.yName ?? '',
+      title: escapeForDisplay(c.title),
+      yName: escapeForDisplay(c.yName ?? ''),
       series,
-      thresholds: c.thresholds ?? [],
-      events: c.events ?? [],
+      thresholds: (c.thresholds ?? []).map((th) => ({ ...th, label: escapeForDisplay(th.label) })),
+      events: (c.events ?? []).map((ev) => ({ ...ev, label: escapeForDisplay(ev.label) })),
+      bands: (c.bands ?? []).map((b) => ({ ...b, label: escapeForDisplay(b.label) })),
+      xType: c.xType ?? 'time',
+      xName: escapeForDisplay(c.xName ?? ''),
       markers: (c.markers ?? []).map((m) => ({
         t: m.t,
         value: m.value ?? (Number.isFinite(top) ? top : 0),
-        label: m.label,
+        label: escapeForDisplay(m.label),
       })),
     };
   });

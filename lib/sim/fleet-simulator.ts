@@ -62,6 +62,11 @@ interface CameraRuntime {
 }
 
 const MODALITY_LATENCY_MS: Record<Modality, number> = { Rgb: 30, Thermal: 40, Depth: 55 };
+/**
+ * How far DriftScore rises at night (darkness 1) above its daytime level, by modality: RGB sees
+ * the scene change most, thermal least (it does not need light), depth in between.
+ */
+export const NIGHT_DRIFT: Record<Modality, number> = { Rgb: 0.06, Thermal: 0.015, Depth: 0.03 };
 const MIN = 60_000;
 
 /** The version a rollout moves to: minor + 1 (rgb-det-v3.2.1 → rgb-det-v3.3.0). */
@@ -176,6 +181,8 @@ export class FleetSimulator {
     // The fleet's day starts at 08:00 when the run starts, so values do not depend on the wall clock.
     const hourOfDay = (8 + (t - this.startMs) / 3600_000) % 24;
     const daylight = 0.65 + 0.35 * Math.sin(((hourOfDay - 6) / 24) * 2 * Math.PI);
+    // 0 at midday, 1 at midnight: the daily cycle every camera's DriftScore follows.
+    const darkness = (1 - daylight) / 0.7;
     // Labelled samples per interval; now and then very few (a quiet scene): noisy, to be gated out.
     const samples = rng.chance(0.05)
       ? rng.int(2, 12)
@@ -199,7 +206,8 @@ export class FleetSimulator {
     // Drifts for 90 minutes, then back to normal over 20.
     if (cam.scenario === 'drift-recovers') driftLevel = ramp(since, 40 * MIN) - ramp(since - 90 * MIN, 20 * MIN);
     const driftShift = (rt.change.target - cam.base.drift) * driftLevel;
-    const drift = round(Math.max(0, cam.base.drift + rt.driftAr + driftShift), 4);
+    const night = NIGHT_DRIFT[cam.modality] * darkness;
+    const drift = round(Math.max(0, cam.base.drift + night + rt.driftAr + driftShift), 4);
     const typical =
       cam.scenario === 'latency-regression'
         ? cam.base.latencyMs + (rt.change.slowMs - cam.base.latencyMs) * ramp(since, 20 * MIN)

@@ -9,6 +9,18 @@ export const PRICES = {
   lambda: { usdPerMillionRequests: 0.2, usdPerGbSecondArm: 0.0000133334 }, // arm64, first tier
   dynamodb: { usdPerMillionWriteUnits: 0.625, usdPerMillionReadUnits: 0.125 }, // on-demand WRU / RRU
   eventBridge: { usdPerMillionEvents: 1.0, billedChunkBytes: 64 * 1024 }, // custom events, per 64 KB chunk
+  // Custom metrics by tier (metrics per month), standard-resolution alarms per metric, PutMetricData.
+  cloudWatch: {
+    metricTiers: [
+      { upTo: 10_000, usdPerMetricMonth: 0.3 },
+      { upTo: 250_000, usdPerMetricMonth: 0.1 },
+      { upTo: 1_000_000, usdPerMetricMonth: 0.05 },
+      { upTo: Number.POSITIVE_INFINITY, usdPerMetricMonth: 0.02 },
+    ],
+    usdPerAlarmMetricMonth: 0.1,
+    usdPer1kPutRequests: 0.01,
+    maxValuesPerRequest: 1000,
+  },
 } as const;
 
 /** Billable requests for one API call carrying `payloadBytes` (SQS and EventBridge: per 64 KB chunk). */

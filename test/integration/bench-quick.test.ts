@@ -31,7 +31,22 @@ const KEYS = [
   'e2eEvents',
   'backtestEventsPerSec',
   'cohorts',
+  'sdkOnlyInitMs',
+  'fleetUsdPerMillionEvents',
+  'fleetUsdPerCameraMonth',
+  'fleetUnpackedUsdPerMillionEvents',
+  'fleetCloudWatchUsdPerCameraMonth',
+  'fleetFloorUsdPerMillionEvents',
+  'fleetWritesPerEvent',
+  'fleetAddedDelayS',
+  'fleetCameras',
+  'fleetIntervalS',
+  'fleetSimulatedCameras',
+  'fleetLingerS',
+  'fleetEventsLost',
+  'fleetCapacityCameras',
   'detectors',
+  'nabDevStandardScore',
   'machine',
   'at',
 ];
@@ -41,7 +56,7 @@ describe('npm run bench -- --quick', () => {
     const out = join(dir, 'results.json');
     const run = spawnSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--out', out], {
       encoding: 'utf8',
-      timeout: 170_000,
+      timeout: 230_000,
     });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/\| measure +\| ours/);
@@ -63,6 +78,15 @@ describe('npm run bench -- --quick', () => {
     expect(r.naiveWcuPer1kEvents).toBeGreaterThanOrEqual(1000);
     expect(r.usdPerMillionEvents).toBeLessThan(r.naiveUsdPerMillionEvents);
     expect(r.bundleBytes).toBeGreaterThan(0);
+    // Fleet cost, counted not timed: per-camera packing writes once per camera per linger (5 metrics
+    // every 10 s, 60 s linger: 1 write per 30 events), today's mixed packing about once per event,
+    // nothing is lost, and no event waits in a publisher longer than the linger.
+    expect(r.fleetWritesPerEvent).toBeCloseTo(1 / 30, 3);
+    expect(r.fleetEventsLost).toBe(0);
+    expect(r.fleetAddedDelayS).toBeLessThanOrEqual(r.fleetLingerS);
+    expect(r.fleetUsdPerMillionEvents).toBeLessThan(r.fleetUnpackedUsdPerMillionEvents);
+    expect(r.fleetFloorUsdPerMillionEvents).toBeLessThan(r.fleetUsdPerMillionEvents);
+    expect(run.stdout).toMatch(/\(d\) CloudWatch/);
 
     const names: string[] = r.detectors.map((d: { name: string }) => d.name);
     for (const kind of Object.keys(DETECTORS))
@@ -70,7 +94,18 @@ describe('npm run bench -- --quick', () => {
         names.some((n) => n.startsWith(`shipped ${kind}`)),
         kind,
       ).toBe(true);
-    for (const d of r.detectors) expect(Object.keys(d).sort()).toEqual(['arl0', 'arl1_1sigma', 'arl1_2sigma', 'name']);
+    for (const d of r.detectors) {
+      const keys = ['arl0', 'arl1_1sigma', 'arl1_2sigma', 'name'];
+      if (d.name.startsWith('shipped cusum') || d.name.startsWith('shipped ewma')) {
+        keys.push('falseAlarmsPer1k');
+        expect(Object.keys(d.falseAlarmsPer1k).sort()).toEqual(['ar1', 'daily', 'iid']);
+      }
+      if ('falseAlarmsPer1k' in d && !keys.includes('falseAlarmsPer1k')) keys.push('falseAlarmsPer1k');
+      expect(Object.keys(d).sort()).toEqual(keys.sort());
+    }
+    // the NAB-style score is normalised: never-fire 0, perfect 100
+    expect(r.nabDevStandardScore).toBeGreaterThan(-1000);
+    expect(r.nabDevStandardScore).toBeLessThanOrEqual(100);
     const row = (prefix: string) => r.detectors.find((d: { name: string }) => d.name.startsWith(prefix));
     expect(row('always-fire')).toMatchObject({ arl0: 1, arl1_1sigma: 1, arl1_2sigma: 1 });
     expect(row('never-fire').arl0).toBeGreaterThanOrEqual(1000);
@@ -80,5 +115,5 @@ describe('npm run bench -- --quick', () => {
 
     expect(r.machine).toMatchObject({ cores: expect.any(Number), node: expect.stringMatching(/^v\d+/) });
     expect(Number.isNaN(Date.parse(r.at))).toBe(false);
-  }, 180_000);
+  }, 240_000);
 });

@@ -139,6 +139,9 @@ describe('vmon state', () => {
       START,
     ).events;
     const { state } = applyEvents(emptyState(), events, policy);
+    // A Thermal drift while the Rgb retrain is in flight: its episode is recorded as suppressed.
+    const thermal = series('cam-state', 'DriftScore', [0.9, 0.9, 0.9], START + 40_000, 10_000, 'Thermal');
+    applyEvents(state, parseBody(JSON.stringify(thermal), START).events, policy);
     // A stream no window detector reads keeps keys only (values NaN in memory).
     state.streams['Rgb.LatencyMs'] = [{ ts: START, tag: 7, value: NaN }];
     state.silences.push({ metric: 'LatencyMs', until: START + 86_400_000, reason: 'maintenance' });
@@ -152,7 +155,10 @@ describe('vmon state', () => {
     expect(json).toMatchObject({
       cameraId: 'cam-state',
       version: 1,
-      state: { alerts: { 'drift-mean@Rgb': { f: true, e: 1 } }, inFlight: { since: START + 30_000 } },
+      state: {
+        alerts: { 'drift-mean@Rgb': { f: true, e: 1, h: 'P' }, 'drift-mean@Thermal': { f: true, e: 1, h: 'R' } },
+        inFlight: { since: START + 30_000 },
+      },
     });
     expect(json.state.streams['Rgb.DriftScore']).toHaveLength(5);
   });
@@ -212,7 +218,8 @@ describe('vmon dlq', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('  reason             body is not valid JSON: Unexpected token');
     expect(show.stdout).toContain('  stored as          base64 (decoded below)');
-    expect(show.stdout.endsWith('body:\nbad\u0000bytes\n')).toBe(true);
+    // Shown with the NUL escaped (the terminal gets no raw control character); --json keeps the exact bytes.
+    expect(show.stdout.endsWith('body:\nbad\\u0000bytes\n')).toBe(true);
     expect((await vmon('dlq', 'show', '00000000-0000-0000-0000-000000000000')).code).toBe(4);
 
     // Redrive one by id, then the rest.

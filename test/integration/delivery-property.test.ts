@@ -27,9 +27,6 @@
 // CI runs a fixed seed. Many seeds: PROPERTY_RUNS=200 PROPERTY_SEED=<n> npx vitest run test/integration/delivery-property.test.ts
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ingestBatch, type IngestDeps, type IngestRecord } from '../../lib/app/ingest-batch.js';
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
 import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
@@ -38,13 +35,19 @@ import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera
 import { decodeState, encodeState } from '../../lib/core/state-codec.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { parsePolicy, type Policy } from '../../lib/core/policy.js';
-import { localClientConfig } from '../../lib/local/local-stack.js';
+import { readCamera, type LocalAws } from '../support/local-aws.js';
+import {
+  deliverConcurrently,
+  deliveryFaultRules,
+  drainTap,
+  startFaultyClients,
+  type FaultyClients,
+} from '../support/delivery-run.js';
 import { CohortEpochCache, DynamoCohortStore } from '../../lib/adapters/cohort-store.js';
 import { cohortSignalApplier } from '../../lib/app/cohort-signals.js';
 import { cohortCounts, cohortTriggerId } from '../../lib/core/cohort.js';
-import { readCamera, startLocalAws, type LocalAws } from '../support/local-aws.js';
 import { BASE_TIME } from '../support/fixtures.js';
-import { crashable, injectFaults, seededRandom, type FaultInjector, type FaultRule } from '../../lib/local/faults.js';
+import { crashable, seededRandom } from '../../lib/local/faults.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
@@ -52,19 +55,16 @@ const THRESHOLD = 0.7;
 const NOW = BASE_TIME + 3600_000;
 
 let aws: LocalAws;
-let clients: { dynamodb: DynamoDBClient; eventBridge: EventBridgeClient; sqs: SQSClient };
-let faults: { dynamodb: FaultInjector; eventBridge: FaultInjector };
+let clients: FaultyClients['clients'];
+let faults: FaultyClients['faults'];
 
+let env: FaultyClients | undefined;
 beforeAll(async () => {
-  aws = await startLocalAws();
-  const cfg = localClientConfig(aws.moto.endpoint);
-  clients = { dynamodb: new DynamoDBClient(cfg), eventBridge: new EventBridgeClient(cfg), sqs: new SQSClient(cfg) };
-  faults = { dynamodb: injectFaults(clients.dynamodb, []), eventBridge: injectFaults(clients.eventBridge, []) };
+  env = await startFaultyClients();
+  ({ aws, clients, faults } = env);
 });
-
 afterAll(async () => {
-  for (const c of Object.values(clients ?? {})) c.destroy();
-  await aws?.stop();
+  await env?.stop();
 });
 
 // One detector per modality with different actions, so that the retrain-in-flight suppression of one
@@ -216,26 +216,24 @@ function sequentialRun(w: Workload, policy: Policy): { states: Map<string, Camer
 
 // ---- the faulty concurrent run -------------------------------------------------------------
 
-function faultRules(rate: number): { dynamodb: FaultRule[]; eventBridge: FaultRule[] } {
-  if (rate === 0) return { dynamodb: [], eventBridge: [] };
-  const each = (command: string, kinds: FaultRule['fault'][]) =>
-    kinds.map((fault) => ({ command, fault, probability: rate / kinds.length }));
-  return {
-    dynamodb: [
-      ...each('GetItem', ['throttle', 'server-error']),
-      ...each('PutItem', ['throttle', 'server-error', 'lost-response', 'conditional-conflict', 'crash']),
-      // Cohort writes (member records, summaries, head decisions) and the shard reads near a decision.
-      // No fake conditional conflicts here: a failed condition on these writes means "already newer".
-      ...each('UpdateItem', ['throttle', 'server-error', 'lost-response', 'crash']),
-      ...each('BatchGetItem', ['throttle', 'server-error']),
-    ],
-    eventBridge: each('PutEvents', ['partial-failure', 'server-error', 'lost-response', 'crash']),
-  };
-}
-
 async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<{ deliveries: number }> {
   const _random = seededRandom(s.faultSeed);
-  const rules = faultRules(s.faultRate);
+  const rules = deliveryFaultRules(s.faultRate);
+  // Cohort writes (member records, summaries, head decisions) and the shard reads near a decision. No fake
+  // conditional conflicts there: a failed condition on these writes means "already newer".
+  if (s.faultRate > 0)
+    rules.dynamodb.push(
+      ...(['throttle', 'server-error', 'lost-response', 'crash'] as const).map((fault) => ({
+        command: 'UpdateItem',
+        fault,
+        probability: s.faultRate / 4,
+      })),
+      ...(['throttle', 'server-error'] as const).map((fault) => ({
+        command: 'BatchGetItem',
+        fault,
+        probability: s.faultRate / 2,
+      })),
+    );
   faults.dynamodb.setRules(rules.dynamodb);
   faults.eventBridge.setRules(rules.eventBridge);
   // The same publisher instance per run is fine: it holds no per-trigger state.
@@ -258,54 +256,10 @@ async function concurrentRun(s: Scenario, w: Workload, policy: Policy): Promise<
   for (const msg of w.messages) if (rand() < s.duplicateMessages) queue.push({ ...msg });
   queue.sort(() => rand() - 0.5);
 
-  let deliveries = 0,
-    b = 0;
-  const worker = async () => {
-    for (;;) {
-      if (queue.length === 0) return;
-      const batch = queue.splice(0, s.batchSizes[b++ % s.batchSizes.length]!);
-      deliveries++;
-      if (deliveries > 3000) throw new Error('no progress: more than 3000 deliveries');
-      try {
-        const r = await invoke(batch);
-        const failed = new Set(r.failedMessageIds);
-        queue.push(...batch.filter((rec) => failed.has(rec.messageId)));
-      } catch {
-        queue.push(...batch); // the invocation died: the whole batch comes back
-      }
-      // Let the other workers' redeliveries interleave.
-      await new Promise((r) => setImmediate(r));
-    }
-  };
-  await Promise.all(Array.from({ length: s.workers }, worker));
+  const deliveries = await deliverConcurrently(queue, invoke, s.workers, s.batchSizes);
   faults.dynamodb.setRules([]);
   faults.eventBridge.setRules([]);
   return { deliveries };
-}
-
-async function storedState(cameraId: string): Promise<CameraState> {
-  return (await readCamera(aws, cameraId)).state;
-}
-
-async function publishedTriggerIds(prefix: string): Promise<string[]> {
-  const ids: string[] = [];
-  for (;;) {
-    const r = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: aws.stack.tapQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    const msgs = r.Messages ?? [];
-    if (msgs.length === 0) return ids;
-    for (const m of msgs) {
-      const d = JSON.parse(m.Body!).detail;
-      if (String(d.cameraId ?? d.modelVersion).startsWith(`${prefix}-`)) ids.push(d.triggerId);
-    }
-    await aws.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: aws.stack.tapQueueUrl,
-        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
 }
 
 /** The order-independent part of a camera's state. */
@@ -337,11 +291,11 @@ describe('exactly-once effect under duplicates, batch splits, concurrency and fa
         faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
 
         for (const cam of w.cameras) {
-          expect(projection(await storedState(cam)), cam).toEqual(
+          expect(projection((await readCamera(aws, cam)).state), cam).toEqual(
             projection(reference.states.get(cam) ?? emptyState()),
           );
         }
-        const published = await publishedTriggerIds(prefix);
+        const published = (await drainTap(aws, prefix)).map((d) => d.triggerId);
         expect(new Set(published)).toEqual(reference.triggerIds);
         expect(reference.triggerIds.size).toBe(w.expectedEpisodes);
       }),
@@ -393,7 +347,7 @@ describe('exactly-once cohort decisions under the same duplicates, splits, concu
 
         const cohort = { modelVersion, modality: 'Rgb' as const };
         const expected = drifting >= 2 ? [cohortTriggerId(cohort, 1, 'RetrainingRequested')] : [];
-        expect(new Set(await publishedTriggerIds(prefix))).toEqual(new Set(expected));
+        expect(new Set((await drainTap(aws, prefix)).map((d) => d.triggerId))).toEqual(new Set(expected));
         const store = new DynamoCohortStore(aws.ddb, aws.stack.tableName);
         const { head } = await store.loadHead(cohort);
         expect(head.ep).toBe(expected.length);
@@ -402,7 +356,7 @@ describe('exactly-once cohort decisions under the same duplicates, splits, concu
         expect(members.filter((m) => m.rec.a === 1)).toHaveLength(drifting);
         const reporting = s.cameras.filter((c) => c.rgb.healthy + c.rgb.drifting + c.rgb.latency > 0).length;
         expect(cohortCounts(head)).toMatchObject({ affected: drifting, active: reporting });
-        for (const cam of w.cameras) expect((await storedState(cam)).signals, cam).toBeUndefined();
+        for (const cam of w.cameras) expect((await readCamera(aws, cam)).state.signals, cam).toBeUndefined();
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );

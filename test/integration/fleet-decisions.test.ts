@@ -17,7 +17,7 @@ import { handleModelLifecycle } from '../../lib/app/model-lifecycle.js';
 import { cohortCounts, type CohortSignal } from '../../lib/core/cohort.js';
 import { parsePolicy } from '../../lib/core/policy.js';
 import { parseBody } from '../../lib/core/metric-event.js';
-import { backtestEvents } from '../../lib/cli/backtest.js';
+import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
 import { seededRandom } from '../../lib/local/faults.js';
 import { rm } from 'node:fs/promises';
 import { PolicyStore } from '../../lib/adapters/policy-store.js';
@@ -186,7 +186,7 @@ describe('fleet decisions on moto', { timeout: 240_000 }, () => {
     for (const e of events) expect(schemaErrors(`out.${e.type}`, e.detail), e.type).toEqual([]);
 
     // vmon backtest over the same events decides the same, with the same triggerIds.
-    const bt = await backtestEvents(
+    const bt = await backtestEventsWithCohorts(
       rounds.flat().flatMap((m) => parseBody(m.body, Date.now()).events),
       () => POLICY,
     );

@@ -8,7 +8,7 @@ import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js
 import { driftPolicy } from '../../lib/core/policy.js';
 import { DEAD_LETTER_ATTRIBUTES } from '../../lib/resources.js';
 import { TRIGGER_SCHEMA_VERSION } from '../../lib/core/trigger.js';
-import { drain, readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
+import { drain, readCamera, startLocalAws, useFunctionEnv, waitFor, type LocalAws } from '../support/local-aws.js';
 import { ORIGINAL_SCORES, WIRE_EXAMPLE, wireEvent } from '../support/fixtures.js';
 
 let aws: LocalAws;
@@ -89,6 +89,11 @@ describe('SQS → Lambda → DynamoDB → EventBridge on moto', () => {
     expect(reasons[0]).toMatch(/^\[1\]\.metric: metric must be one of/);
     expect(reasons[1]).toMatch(/^body is not valid JSON/);
     for (const m of letters) expect(Number(m.Attributes!.ApproximateReceiveCount)).toBe(1);
-    expect((await readCamera(aws, 'cam-mixed')).state.streams['Rgb.DriftScore']).toHaveLength(1);
+    // Dead letters go out before the camera's write, so wait for the write rather than read at once.
+    const camera = await waitFor(
+      () => readCamera(aws, 'cam-mixed'),
+      (c) => c.version > 0,
+    );
+    expect(camera.state.streams['Rgb.DriftScore']).toHaveLength(1);
   });
 });

@@ -172,7 +172,8 @@ describe('closed loop', () => {
       after = (await cameras.load('camL')).state;
     }
     expect(after.inFlight).toBeUndefined();
-    expect(after.alerts['drift@Rgb']).toEqual({ f: false, e: 2 });
+    // Episode 1 published, episode 2 suppressed as retrain in flight: the record survives the reset.
+    expect(after.alerts['drift@Rgb']).toEqual({ f: false, e: 2, h: 'PR' });
     expect(after.reset.Rgb).toBe(Date.parse('2026-11-27T08:01:43Z'));
 
     await send([wireEvent({ camera_id: 'camL', value: 0.9, i: 200 })]);

@@ -153,7 +153,8 @@ describe('closed loop from SageMaker events', () => {
       (s) => s.inFlight === undefined,
     );
     expect(completed.inFlight).toBeUndefined();
-    expect(completed.alerts['drift@Rgb']).toEqual({ f: false, e: 2 });
+    // Episode 1 published, episode 2 suppressed as retrain in flight: the record survives the reset.
+    expect(completed.alerts['drift@Rgb']).toEqual({ f: false, e: 2, h: 'PR' });
     expect(completed.reset.Rgb).toBe(Date.parse('2026-11-28T16:35:48Z')); // executionEndTime
 
     // The package the execution registered is approved: the new version comes from its customer metadata.

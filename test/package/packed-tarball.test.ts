@@ -117,7 +117,7 @@ describe('installed into a plain Node 24 project', () => {
     );
     expect(noReport.code, noReport.stderr).toBe(0);
     expect(JSON.parse(noReport.stdout)).toMatchObject({ report: null });
-    const withReport = await run(vmon, ['backtest', 'events.jsonl', '--no-progress'], app, 30_000);
+    const withReport = await run(vmon, ['backtest', 'events.jsonl', '--report', '--no-progress'], app, 30_000);
     expect(withReport.code).toBe(1);
     expect(withReport.stderr).toContain('npm install echarts');
   });

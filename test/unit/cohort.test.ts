@@ -20,7 +20,7 @@ import {
 import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
 import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
 import { parsePolicy, PolicyError, type PolicyInput } from '../../lib/core/policy.js';
-import { backtestEvents } from '../../lib/cli/backtest.js';
+import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
 import { seededRandom } from '../../lib/local/faults.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
 
@@ -273,18 +273,18 @@ describe('whole fleets (backtest)', () => {
   const staggered = new Map(Array.from({ length: 12 }, (_, c) => [c, 60 + Math.round((c * 30) / 11)]));
 
   it('a drift staggered over 30 minutes: one model retrain, no camera retrain, no anomaly', async () => {
-    const r = await backtestEvents(fleetEvents('st', 30, staggered, 150, 1), () => POLICY);
+    const r = await backtestEventsWithCohorts(fleetEvents('st', 30, staggered, 150, 1), () => POLICY);
     expect(r.triggers.map((t) => [t.detailType, t.detail.scope])).toEqual([['RetrainingRequested', 'model']]);
   });
 
   it('without the confirmation delay, the first cameras of the same drift would be called anomalies', async () => {
     const hasty = policyOf({ cohort: { confirmSeconds: 0 } });
-    const r = await backtestEvents(fleetEvents('st', 30, staggered, 150, 1), () => hasty);
+    const r = await backtestEventsWithCohorts(fleetEvents('st', 30, staggered, 150, 1), () => hasty);
     expect(r.triggers.filter((t) => t.detailType === 'CameraAnomalyDetected').length).toBeGreaterThan(0);
   });
 
   it('a lone camera among 20 healthy peers: one CameraAnomalyDetected, no retrain', async () => {
-    const r = await backtestEvents(fleetEvents('lo', 21, new Map([[0, 70]]), 150, 2), () => POLICY);
+    const r = await backtestEventsWithCohorts(fleetEvents('lo', 21, new Map([[0, 70]]), 150, 2), () => POLICY);
     expect(r.triggers.map((t) => [t.detailType, t.detail.cameraId])).toEqual([['CameraAnomalyDetected', 'lo0']]);
   });
 });

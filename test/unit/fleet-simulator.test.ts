@@ -1,7 +1,8 @@
 // Covers the demo's fleet simulator and verdict logic without AWS: same seed → byte-identical
 // messages; every message is the producers' wire format (valid events parse, each bad part is
 // rejected with a reason); messages come in event-time order; scenarios change the metric they
-// claim to, after their onset; and the summary's expected-vs-detected rules.
+// claim to, after their onset; every camera's DriftScore rises at night by a modality-dependent
+// amplitude; and the summary's expected-vs-detected rules.
 import { describe, expect, it } from 'vitest';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { FleetSimulator } from '../../lib/sim/fleet-simulator.js';
@@ -151,5 +152,37 @@ describe('demo summary', () => {
       { reason: 'metric: bad', count: 2 },
       { reason: reasonGroup(undefined, 5), count: 1 },
     ]);
+  });
+});
+
+describe('daily cycle', () => {
+  it('every camera has an AR(1) DriftScore with a night rise whose amplitude depends on the modality', () => {
+    const sim = new FleetSimulator({ cameras: 30, hours: 24, seed: 3, startMs: Date.parse('2026-01-05T00:00:00Z') });
+    for (const _ of sim.messages());
+    const healthy = sim.cameras.filter((c) => c.scenario === 'healthy');
+    const rise = (modality: string) => {
+      const cams = healthy.filter((c) => c.modality === modality);
+      let night = 0,
+        day = 0,
+        nn = 0,
+        nd = 0;
+      for (const c of cams)
+        for (const p of sim.sent.get(c.id)!.DriftScore!) {
+          // the fleet's day starts at 08:00 at the run's start: hours 14-18 of the run are night
+          const h = (p.ts - sim.startMs) / 3_600_000;
+          if (h >= 14 && h < 18) {
+            night += p.value;
+            nn++;
+          }
+          if (h >= 2 && h < 6) {
+            day += p.value;
+            nd++;
+          }
+        }
+      return night / nn - day / nd;
+    };
+    expect(rise('Rgb')).toBeGreaterThan(0.04);
+    expect(rise('Thermal')).toBeLessThan(0.03);
+    expect(rise('Rgb')).toBeGreaterThan(2 * rise('Thermal'));
   });
 });

@@ -1,8 +1,18 @@
 // Covers the alert lifecycle in the pure core: cooldown per camera + action, silences (camera and
-// camera + metric), retrain-in-flight suppression and its timeout, escalation by policy, and the
-// closed loop (model deployed → baselines reset, alerts resolved, suppression lifted).
+// camera + metric), retrain-in-flight suppression and its timeout, escalation by policy, the closed
+// loop (model deployed → baselines reset, alerts resolved, suppression lifted), the per-episode
+// record of published vs suppressed (and why), and the lifecycle clock under reordering (the
+// camera's newest event time applied, so a late event cannot land in a window that has passed).
 import { describe, expect, it } from 'vitest';
-import { applyEvents, applyModelLifecycle, emptyState, type CameraState } from '../../lib/core/camera-state.js';
+import {
+  applyEvents,
+  applyModelLifecycle,
+  cameraClock,
+  EPISODE_HISTORY,
+  emptyState,
+  episodeOutcomes,
+  type CameraState,
+} from '../../lib/core/camera-state.js';
 import { parsePolicy, DEFAULT_POLICY, PolicyError, type PolicyInput } from '../../lib/core/policy.js';
 import { toEvents } from '../support/streams.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
@@ -128,6 +138,96 @@ describe('retrain in flight', () => {
     expect(s.reset.Rgb).toBe(BASE_TIME + 5000);
     // old (pre-deploy) values no longer count; a new breach asks for a retrain again
     expect(step(s, p, 6, { i: 6, value: 0.9 }).triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
+  });
+});
+
+describe('episode outcomes', () => {
+  it('records each episode as published or suppressed, with the reason, and keeps it when the alert closes', () => {
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0 });
+    s.silences.push({ until: BASE_TIME + 10_000 });
+    step(s, p, 0, { i: 0, value: 0.9 }); // silenced
+    step(s, p, 1, { i: 1, value: 0.1 });
+    step(s, p, 20, { i: 20, value: 0.9 }); // published, retrain now in flight
+    step(s, p, 21, { i: 21, value: 0.1 });
+    step(s, p, 22, { i: 22, value: 0.9 }); // retrain in flight
+    step(s, p, 23, { i: 23, value: 0.1 });
+    expect(s.alerts['drift@Rgb']).toMatchObject({ f: false, e: 3 });
+    expect(episodeOutcomes(s.alerts['drift@Rgb']!)).toEqual([
+      { episode: 1, outcome: 'silenced' },
+      { episode: 2, outcome: 'published' },
+      { episode: 3, outcome: 'retrain-in-flight' },
+    ]);
+    // With a cooldown, and the retrain deemed lost after 1 ms, the next episode is held by the cooldown.
+    const c = emptyState(),
+      withCooldown = policy({ cooldownSeconds: 600, inFlightTimeoutSeconds: 0.001 });
+    step(c, withCooldown, 0, { i: 0, value: 0.9 });
+    step(c, withCooldown, 1, { i: 1, value: 0.1 });
+    step(c, withCooldown, 60, { i: 60, value: 0.9 });
+    expect(episodeOutcomes(c.alerts['drift@Rgb']!)).toEqual([
+      { episode: 1, outcome: 'published' },
+      { episode: 2, outcome: 'cooldown' },
+    ]);
+  });
+
+  it(`keeps the outcomes of the newest ${EPISODE_HISTORY} episodes only`, () => {
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0, inFlightTimeoutSeconds: 1 });
+    for (let k = 0; k < EPISODE_HISTORY + 3; k++) {
+      step(s, p, 10 * k, { i: 10 * k, value: 0.9 });
+      step(s, p, 10 * k + 1, { i: 10 * k + 1, value: 0.1 });
+    }
+    const outcomes = episodeOutcomes(s.alerts['drift@Rgb']!);
+    expect(outcomes.map((o) => o.episode)).toEqual(Array.from({ length: EPISODE_HISTORY }, (_, k) => k + 4));
+    expect(outcomes.every((o) => o.outcome === 'published')).toBe(true);
+  });
+});
+
+describe('lifecycle clock under reordering', () => {
+  // The camera's clock is moved on by another stream; then a late drift event, older than the clock,
+  // opens an episode whose own event time lies inside a window that has passed on the clock.
+  const lateEpisode = (s: CameraState, p: ReturnType<typeof policy>) => {
+    step(s, p, 1000, { i: 1000, metric: 'LatencyMs', value: 10 });
+    expect(cameraClock(s)).toBe(BASE_TIME + 1_000_000);
+    return step(s, p, 30, { i: 30, value: 0.9 });
+  };
+
+  it('a retrain in flight times out on the camera clock, not on the late event time', () => {
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0, inFlightTimeoutSeconds: 60 });
+    step(s, p, 0, { i: 0, value: 0.9 });
+    step(s, p, 1, { i: 1, value: 0.1 });
+    const late = lateEpisode(s, p);
+    expect(late.stats.suppressed).toEqual({});
+    expect(late.triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
+    // The new retrain is in flight from the clock's time (a window opens on the clock, too).
+    expect(s.inFlight?.since).toBe(BASE_TIME + 1_000_000);
+  });
+
+  it('a silence that has ended on the camera clock no longer mutes a late event', () => {
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0 });
+    s.silences.push({ until: BASE_TIME + 100_000 });
+    expect(lateEpisode(s, p).triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
+  });
+
+  it('a cooldown that has passed on the camera clock does not hold back a late episode', () => {
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 600, inFlightTimeoutSeconds: 1 });
+    step(s, p, 0, { i: 0, value: 0.9 });
+    step(s, p, 1, { i: 1, value: 0.1 });
+    expect(s.cooldown.RetrainingRequested).toBe(BASE_TIME + 600_000);
+    expect(lateEpisode(s, p).triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
+    expect(s.cooldown.RetrainingRequested).toBe(BASE_TIME + 1_600_000);
+  });
+
+  it('a window still open on the camera clock suppresses a late episode, and says why', () => {
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0, inFlightTimeoutSeconds: 3600 });
+    step(s, p, 0, { i: 0, value: 0.9 });
+    step(s, p, 1, { i: 1, value: 0.1 });
+    expect(lateEpisode(s, p).stats.suppressed).toEqual({ 'retrain-in-flight': 1 });
+    expect(episodeOutcomes(s.alerts['drift@Rgb']!).at(-1)).toEqual({ episode: 2, outcome: 'retrain-in-flight' });
   });
 });
 

@@ -1,7 +1,8 @@
-// Covers the compact state encoding: lossless round trip, and one item ≤ 1 KB (1 WCU) at default
-// settings with every metric, detector state and the longest camera id.
+// Covers the compact state encoding: lossless round trip, one item ≤ 1 KB (1 WCU) at default
+// settings with every metric, detector state and the longest camera id, and what an alert's
+// episode-outcome record adds to it.
 import { describe, expect, it } from 'vitest';
-import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
+import { applyEvents, emptyState, EPISODE_HISTORY } from '../../lib/core/camera-state.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { DEFAULT_POLICY, driftPolicy } from '../../lib/core/policy.js';
 import { decodeState, encodeState } from '../../lib/core/state-codec.js';
@@ -9,6 +10,35 @@ import { wireEvent } from '../support/fixtures.js';
 import { rng } from '../support/streams.js';
 import { cameraItem } from '../../lib/adapters/state-store.js';
 import { itemSizeBytes, writeCapacityUnits } from '../../lib/adapters/item-size.js';
+
+/** A camera after 1,200 events on all five metrics under the default policy (detector state included). */
+function fiveMetricState(camera: string) {
+  const metrics = ['Accuracy', 'Precision', 'Recall', 'DriftScore', 'LatencyMs'] as const;
+  const r = rng(3);
+  const state = emptyState();
+  for (let b = 0; b < 60; b++) {
+    const wire = Array.from({ length: 20 }, (_, k) => {
+      const i = b * 20 + k,
+        metric = metrics[i % 5]!;
+      const value =
+        metric === 'LatencyMs'
+          ? 80 + 10 * r.uniform()
+          : metric === 'DriftScore'
+            ? 0.25 + 0.05 * r.normal()
+            : 0.9 + 0.02 * r.uniform();
+      return wireEvent({
+        camera_id: camera,
+        metric,
+        value: Math.max(0, value),
+        model_version: 'yolov8n-2026.11.02',
+        sample_count: 120,
+        i,
+      });
+    });
+    applyEvents(state, parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, DEFAULT_POLICY);
+  }
+  return state;
+}
 
 describe('state codec', () => {
   it('round-trips a state exactly', () => {
@@ -30,35 +60,23 @@ describe('state codec', () => {
   });
 
   it('keeps a camera with all five metrics, a 128-character id and the default policy in one 1 KB item', () => {
-    const metrics = ['Accuracy', 'Precision', 'Recall', 'DriftScore', 'LatencyMs'] as const;
-    const r = rng(3);
     const camera = 'c'.repeat(128);
-    const state = emptyState();
-    for (let b = 0; b < 60; b++) {
-      const wire = Array.from({ length: 20 }, (_, k) => {
-        const i = b * 20 + k,
-          metric = metrics[i % 5]!;
-        const value =
-          metric === 'LatencyMs'
-            ? 80 + 10 * r.uniform()
-            : metric === 'DriftScore'
-              ? 0.25 + 0.05 * r.normal()
-              : 0.9 + 0.02 * r.uniform();
-        return wireEvent({
-          camera_id: camera,
-          metric,
-          value: Math.max(0, value),
-          model_version: 'yolov8n-2026.11.02',
-          sample_count: 120,
-          i,
-        });
-      });
-      applyEvents(state, parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, DEFAULT_POLICY);
-    }
+    const state = fiveMetricState(camera);
     expect(Object.keys(state.det).length).toBeGreaterThanOrEqual(2); // CUSUM and regression carry state
     delete state.signals; // cohort member records: applied and cleared after the write, as the outbox is
     const item = cameraItem(camera, state, 123456, Date.now());
     expect(itemSizeBytes(item)).toBeLessThanOrEqual(1024);
     expect(writeCapacityUnits(item)).toBe(1);
+  });
+
+  it('adds at most 15 bytes per alert for its episode outcomes; a 32-character camera id with such an alert fits in 1 KB', () => {
+    const camera = 'c'.repeat(32);
+    const state = fiveMetricState(camera);
+    const size = () => itemSizeBytes(cameraItem(camera, state, 123456, Date.now()));
+    state.alerts['drift-ewma@Rgb'] = { f: false, e: 1234 };
+    const withoutRecord = size();
+    state.alerts['drift-ewma@Rgb'].h = 'PCSRPCSRPCSR'.slice(0, EPISODE_HISTORY);
+    expect(size() - withoutRecord).toBeLessThanOrEqual(EPISODE_HISTORY + 7);
+    expect(size()).toBeLessThanOrEqual(1024);
   });
 });

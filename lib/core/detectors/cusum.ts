@@ -1,45 +1,35 @@
 // One-sided (direction-aware) CUSUM on standardized values (Page 1954):
 //   up:   S = max(0, S + z - k)      down: S = max(0, S - z - k)
 // Fires when S > h; resolves when S falls back to 0. S is capped at 2h so a long episode
-// resolves promptly once the shift ends. Defaults k = 0.5, h = 4.5 with a 200-value warm-up: the
-// baseline is estimated, which lengthens detection, so h sits below the textbook 5 (the two-sided
-// chart's ARL0 465 / ARL1 10.4); measured figures (npm run bench) are in docs/performance.md.
-import { newBaseline, shiftGate, sigma, standardize, type Baseline } from './standardizer.js';
+// resolves promptly once the shift ends. Defaults k = 0.5, h = 4.5. The z-scores come from the
+// adaptive baseline (adaptive-baseline.ts: slow bounded adaptation, held still while S > h/4,
+// daily seasonality, prewhitened for lag-1 autocorrelation); `baseline: "frozen"` restores the
+// original 200-value frozen baseline. Measured figures (npm run bench): docs/performance.md.
+import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 import type { Detector } from './detector.js';
 
 export type Direction = 'up' | 'down';
 
-export interface CusumConfig {
-  direction: Direction;
+export interface CusumConfig extends SequentialConfig {
   k: number;
   h: number;
-  /** values used to learn the in-control mean and sigma */
-  warmup: number;
-  /** floor on sigma, in the metric's units */
-  minSigma: number;
-  /** practical-significance gate: the EW mean of raw values must have moved this far */
-  minShift: number;
 }
 
-export interface CusumState {
-  b: Baseline;
+export interface CusumState extends SequentialBaselineState {
   s: number;
   /** event time (ms) when S last left 0: the estimated change point */
   cp?: number;
-  /** EW mean of raw values (λ = 0.2) for the minShift gate */
-  ew?: number;
 }
 
 export const cusum: Detector<CusumConfig, CusumState> = {
   kind: 'cusum',
   windowSize: () => 0,
   update(state, input, c) {
-    const st: CusumState = state ?? { b: newBaseline(), s: 0 };
+    const st: CusumState = state ?? { s: 0 };
     // Sequential detectors take events in order only; late ones joined windows, not this sum.
     if (input.outcome !== 'newest') return { state: st, evaluation: null };
-    const z = standardize(st.b, input.event.value, c.warmup, c.minSigma);
+    const { z, gate, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, c, st.s <= c.h / 4);
     if (z === null) return { state: st, evaluation: null };
-    const gate = shiftGate(st, input.event.value, c);
     const step = c.direction === 'up' ? z - c.k : -z - c.k;
     const before = st.s;
     st.s = Math.min(2 * c.h, Math.max(0, st.s + step));
@@ -52,12 +42,12 @@ export const cusum: Detector<CusumConfig, CusumState> = {
         clear: st.s === 0,
         statistic: st.s,
         threshold: c.h,
-        n: st.b.n,
+        n: st.a?.n ?? st.b?.n ?? 0,
         details: {
           direction: c.direction,
           k: c.k,
-          baselineMean: st.b.mean,
-          baselineSigma: sigma(st.b, c.minSigma),
+          baselineMean: mean,
+          baselineSigma: sigma,
           ...(st.cp !== undefined ? { changePointMs: st.cp } : {}),
           lastEventMs: input.event.ts,
         },

@@ -2,43 +2,39 @@
 //   Z = λ z + (1 - λ) Z,  limit = L · sqrt(λ / (2 - λ) · (1 - (1 - λ)^(2t)))
 // Fires when Z passes the limit in the watched direction; resolves when Z returns to the centre.
 // λ = 0.1, L = 2.814: two-sided ARL0 ≈ 500 (one-sided ≈ 1000), ARL1 ≈ 10.3 for a 1σ shift.
-import { newBaseline, shiftGate, sigma, standardize, type Baseline } from './standardizer.js';
+// The z-scores come from the adaptive baseline (see cusum.ts), held still while Z > limit/2.
+import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 import type { Detector } from './detector.js';
-import type { Direction } from './cusum.js';
 
-export interface EwmaConfig {
-  direction: Direction;
+export interface EwmaConfig extends SequentialConfig {
   lambda: number;
   L: number;
-  warmup: number;
-  minSigma: number;
-  /** practical-significance gate: the EW mean of raw values must have moved this far */
-  minShift: number;
 }
 
-export interface EwmaState {
-  b: Baseline;
+export interface EwmaState extends SequentialBaselineState {
   z: number;
-  /** standardized values since the baseline froze */
+  /** standardized values since the chart armed */
   t: number;
   cp?: number;
-  /** EW mean of raw values (λ = 0.2) for the minShift gate */
-  ew?: number;
 }
+
+const limitOf = (c: EwmaConfig, t: number) =>
+  c.L * Math.sqrt((c.lambda / (2 - c.lambda)) * (1 - (1 - c.lambda) ** (2 * Math.max(t, 1))));
 
 export const ewma: Detector<EwmaConfig, EwmaState> = {
   kind: 'ewma',
   windowSize: () => 0,
   update(state, input, c) {
-    const st: EwmaState = state ?? { b: newBaseline(), z: 0, t: 0 };
+    const st: EwmaState = state ?? { z: 0, t: 0 };
     if (input.outcome !== 'newest') return { state: st, evaluation: null };
-    const x = standardize(st.b, input.event.value, c.warmup, c.minSigma);
+    const signedNow = c.direction === 'up' ? st.z : -st.z;
+    const adapt = signedNow <= limitOf(c, st.t) / 2;
+    const { z: x, gate, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, c, adapt);
     if (x === null) return { state: st, evaluation: null };
-    const gate = shiftGate(st, input.event.value, c);
     st.t += 1;
     const before = st.z;
     st.z = c.lambda * x + (1 - c.lambda) * st.z;
-    const limit = c.L * Math.sqrt((c.lambda / (2 - c.lambda)) * (1 - (1 - c.lambda) ** (2 * st.t)));
+    const limit = limitOf(c, st.t);
     const signed = c.direction === 'up' ? st.z : -st.z;
     const signedBefore = c.direction === 'up' ? before : -before;
     if (signed <= 0) delete st.cp;
@@ -50,13 +46,13 @@ export const ewma: Detector<EwmaConfig, EwmaState> = {
         clear: signed <= 0,
         statistic: signed,
         threshold: limit,
-        n: st.b.n,
+        n: st.a?.n ?? st.b?.n ?? 0,
         details: {
           direction: c.direction,
           lambda: c.lambda,
           L: c.L,
-          baselineMean: st.b.mean,
-          baselineSigma: sigma(st.b, c.minSigma),
+          baselineMean: mean,
+          baselineSigma: sigma,
           ...(st.cp !== undefined ? { changePointMs: st.cp } : {}),
           lastEventMs: input.event.ts,
         },

@@ -5,6 +5,8 @@
 // - Fires when current is `drop` below baseline AND the drop is significant (two-sample z-test on
 //   proportions with the baseline and current labelled-sample counts), so neither tiny samples (noise) nor huge
 //   ones (trivial differences) raise alarms. Values without sample_count carry no labelled weight.
+// - One value weighs at most `maxValueWeight` labelled samples (default a quarter of the baseline), so
+//   no single event can make the baseline or the current estimate on its own.
 import type { Detector } from './detector.js';
 
 export interface RegressionConfig {
@@ -14,7 +16,12 @@ export interface RegressionConfig {
   z: number;
   halfLifeSamples: number;
   hysteresis: number;
+  /** Most labelled samples one value counts for (default baselineSamples × DEFAULT_VALUE_WEIGHT_SHARE). */
+  maxValueWeight?: number;
 }
+
+/** A baseline rests on at least four values: one value counts for at most a quarter of it. */
+export const DEFAULT_VALUE_WEIGHT_SHARE = 0.25;
 
 export interface RegressionState {
   /** model_version the baseline belongs to */
@@ -37,7 +44,7 @@ export const regression: Detector<RegressionConfig, RegressionState> = {
     if (input.outcome !== 'newest') return { state: st, evaluation: null };
     const e = input.event;
     if (e.model_version !== undefined && e.model_version !== st.mv) st = fresh(e.model_version);
-    const n = e.sample_count ?? 0;
+    const n = Math.min(e.sample_count ?? 0, c.maxValueWeight ?? c.baselineSamples * DEFAULT_VALUE_WEIGHT_SHARE);
     if (n === 0) return { state: st, evaluation: null };
     if (st.bn < c.baselineSamples) {
       st.bn += n;

@@ -1,0 +1,136 @@
+// The `vmon tune` command's options, help and output (the search itself is tune.ts). In its own
+// module so that program.ts only registers it.
+import { writeFile } from 'node:fs/promises';
+import { DEFAULT_REPORT_DIR, reportPath } from './report-path.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { METRICS, type MetricKind } from '../core/metric-event.js';
+import { writeHtmlReport } from '../report/html-report.js';
+import { readHistory } from './backtest.js';
+import { CliError, EXIT, usageError } from './errors.js';
+import { checkReadable, formatOf } from './event-file.js';
+import { plural, table } from './format.js';
+import { println, type CliIO } from './io.js';
+import { readLabelFile } from './labels.js';
+import { TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
+
+const budgetArg = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError(`--budget must be a number ≥ 0 (false alarms per camera per week), got ${v}`);
+  return n;
+};
+
+export function registerTune(program: Command, io: CliIO): void {
+  program
+    .command('tune')
+    .description(
+      'search the parameters of the sequential charts on a labelled history; write the policy that meets a false-alarm budget with the shortest delay',
+    )
+    .argument('<history>', 'events: .jsonl or .csv, as for send and backtest')
+    .requiredOption('--labels <file>', 'labelled incident windows per camera (JSON or CSV, as for backtest --labels)')
+    .requiredOption('--budget <n>', 'false alarms allowed per camera per week', budgetArg)
+    .option('--detectors <kinds>', 'comma-separated kinds to search: cusum, ewma', 'cusum,ewma')
+    .option('--metric <metric>', `the metric watched: ${METRICS.join(' | ')}`, 'DriftScore')
+    .option('--direction <up|down>', 'the direction watched (default: the harmful one for the metric)')
+    .option('--format <format>', 'jsonl or csv (default: from the file extension)')
+    .option('--out <file>', 'where to write the tuned policy (for vmon policy put)', 'tuned-policy.json')
+    .option(
+      '--policies-out <file>',
+      'also write scoped policies (fleet + one modality entry each, with the fleet baseline of that modality as prior) for backtest --policies',
+    )
+    .option(
+      '--report [path]',
+      `write the HTML report (trade-off curve, every candidate) to this path (without a path: ${DEFAULT_REPORT_DIR}/tune-<file name>.html); none unless asked`,
+    )
+    .option('--no-report', 'no HTML report (the default)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Every candidate runs through the same core as vmon backtest (cooldown 0) and is scored against the
+labels; among those within the budget, the one detecting the most windows and then with the
+shortest median delay is chosen. Exit 1 when no candidate meets the budget. Example:
+  vmon tune history.jsonl --labels incidents.csv --budget 0.5 --out tuned.json
+  vmon --local policy put fleet tuned.json`,
+    )
+    .action(
+      async (
+        history: string,
+        o: {
+          labels: string;
+          budget: number;
+          detectors: string;
+          metric: string;
+          direction?: string;
+          format?: string;
+          out: string;
+          policiesOut?: string;
+          report?: string | boolean;
+          json?: boolean;
+        },
+      ) => {
+        const kinds = o.detectors.split(',').map((k) => k.trim());
+        for (const k of kinds)
+          if (k !== 'cusum' && k !== 'ewma')
+            throw usageError(`--detectors takes cusum and ewma, got ${JSON.stringify(k)}`);
+        if (!(METRICS as readonly string[]).includes(o.metric))
+          throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(o.metric)}`);
+        if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down')
+          throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
+        const format = formatOf(history, o.format);
+        await checkReadable(history);
+        const labels = await readLabelFile(o.labels);
+        const { events, rejected } = await readHistory(history, format);
+        const r = tune(events, labels, {
+          kinds: kinds as TunedKind[],
+          metric: o.metric as MetricKind,
+          budget: o.budget,
+          direction: o.direction as 'up' | 'down' | undefined,
+        });
+        const reportFile = reportPath('tune', history, o.report);
+        if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
+        if (r.policy) await writeFile(o.out, `${JSON.stringify(r.policy, null, 2)}\n`);
+        if (r.scopedPolicies && o.policiesOut)
+          await writeFile(o.policiesOut, `${JSON.stringify(r.scopedPolicies, null, 2)}\n`);
+        if (o.json)
+          println(
+            io.stdout,
+            JSON.stringify(
+              {
+                history,
+                events: events.length,
+                rejected,
+                budget: r.budget,
+                metric: r.metric,
+                best: r.best,
+                policy: r.policy,
+                out: r.policy ? o.out : null,
+                policiesOut: r.scopedPolicies && o.policiesOut ? o.policiesOut : null,
+                candidates: r.candidates,
+                report: reportFile,
+              },
+              null,
+              2,
+            ),
+          );
+        else {
+          const within = r.candidates.filter((c) => c.withinBudget);
+          println(
+            io.stdout,
+            [
+              `tune on ${history}: ${plural(events.length, 'event')} (${rejected} rejected), ${plural(r.candidates.length, 'candidate')}, ${within.length} within ${r.budget} false alarms per camera-week`,
+              '',
+              table(TUNE_COLUMNS, [...(r.best ? [r.best] : []), ...within.filter((c) => c !== r.best)].map(tuneRow)),
+              '',
+              r.policy
+                ? `chosen: ${r.policy.description}\npolicy written to ${o.out}${o.policiesOut && r.scopedPolicies ? `; scoped policies to ${o.policiesOut}` : ''}`
+                : 'no candidate meets the budget: raise --budget or check the labels',
+              ...(reportFile ? [`report: ${reportFile}`] : []),
+            ].join('\n'),
+          );
+        }
+        if (!r.policy)
+          throw new CliError(`no candidate meets ${r.budget} false alarms per camera per week`, EXIT.failure);
+      },
+    );
+}

@@ -1,0 +1,146 @@
+// `vmon tune`: searches the parameters of the sequential charts on a labelled history. Each
+// candidate is backtested (the production core, cooldown 0) and scored against the windows; among
+// the candidates within the false-alarm budget (per camera per week) the one that detects the most
+// windows, then with the shortest median delay, wins. The result is a policy `vmon policy put`
+// accepts, and scoped policies whose modality entries carry the fleet's baseline per modality as
+// the chart's prior (the cohort prior, keyed by modality until cohorts exist).
+import type { MetricEvent, MetricKind, Modality } from '../core/metric-event.js';
+import { harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
+import { fleetPriors } from '../core/priors.js';
+import type { ReportDocument } from '../report/html-report.js';
+import { backtestEvents } from './backtest.js';
+import { ALL_DETECTORS, SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorScore } from './backtest-score.js';
+import type { Labels } from './labels.js';
+import { num } from './format.js';
+
+export type TunedKind = 'cusum' | 'ewma';
+
+/** The search grid: thresholds from sensitive to conservative, at the usual reference values. */
+export const TUNE_GRID: Record<TunedKind, Record<string, number>[]> = {
+  cusum: [0.25, 0.5, 1].flatMap((k) => [3, 3.5, 4, 4.5, 5, 6, 7, 8, 10, 12].map((h) => ({ k, h }))),
+  ewma: [0.05, 0.1, 0.2].flatMap((lambda) => [2.2, 2.5, 2.814, 3, 3.3, 3.6, 4, 4.5, 5].map((L) => ({ lambda, L }))),
+};
+
+export interface TuneCandidate {
+  kind: TunedKind;
+  params: Record<string, number>;
+  score: DetectorScore;
+  falseAlarmsPerCameraWeek: number;
+  withinBudget: boolean;
+}
+
+export interface TuneResult {
+  metric: MetricKind;
+  budget: number;
+  candidates: TuneCandidate[];
+  best: TuneCandidate | null;
+  policy: Policy | null;
+  /** fleet, plus one modality entry per modality seen, whose detector carries the prior */
+  scopedPolicies: Record<string, Policy> | null;
+}
+
+const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
+  `${c.kind} ${Object.entries(c.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`;
+
+export function tune(
+  events: readonly MetricEvent[],
+  labels: Labels,
+  opts: { kinds: TunedKind[]; metric: MetricKind; budget: number; direction?: 'up' | 'down'; id?: string },
+): TuneResult {
+  const direction = opts.direction ?? harmfulDirection(opts.metric);
+  const specOf = (kind: TunedKind, params: Record<string, number>) => ({
+    id: `${opts.metric.toLowerCase()}-${kind}`,
+    kind,
+    metric: opts.metric,
+    action: 'RetrainingRequested' as const,
+    direction,
+    ...params,
+  });
+  const candidates: TuneCandidate[] = [];
+  for (const kind of opts.kinds)
+    for (const params of TUNE_GRID[kind]) {
+      // Cooldown 0 and a non-retrain action: every firing is seen, none held back by the lifecycle.
+      const policy = parsePolicy({
+        id: 'tune',
+        detectors: [{ ...specOf(kind, params), action: 'HyperparameterTuningRequested' }],
+        cooldownSeconds: 0,
+      } as PolicyInput);
+      const result = backtestEvents(events, () => policy);
+      const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);
+      if (!score) continue;
+      const perWeek = score.falseAlarmsPerDay * 7;
+      candidates.push({ kind, params, score, falseAlarmsPerCameraWeek: perWeek, withinBudget: perWeek <= opts.budget });
+    }
+  const ranked = candidates
+    .filter((c) => c.withinBudget)
+    .sort(
+      (a, b) =>
+        b.score.detected - a.score.detected ||
+        (a.score.delayMedianMs ?? Infinity) - (b.score.delayMedianMs ?? Infinity) ||
+        a.falseAlarmsPerCameraWeek - b.falseAlarmsPerCameraWeek,
+    );
+  const best = ranked[0] ?? null;
+  if (!best) return { metric: opts.metric, budget: opts.budget, candidates, best, policy: null, scopedPolicies: null };
+  const policyInput = (prior?: { mean: number; sigma: number; n: number }) =>
+    parsePolicy({
+      id: opts.id ?? 'tuned',
+      description: `vmon tune: ${label(best)} on ${opts.metric}; ${num(best.falseAlarmsPerCameraWeek)} false alarms per camera-week (budget ${opts.budget}), ${best.score.detected}/${best.score.windows} windows, median delay ${best.score.delayMedianMs === null ? '-' : `${num(best.score.delayMedianMs / 60_000)} min`}`,
+      detectors: [{ ...specOf(best.kind, best.params), ...(prior ? { prior } : {}) }],
+    } as PolicyInput);
+  const policy = policyInput();
+  const scopedPolicies: Record<string, Policy> = { fleet: policy };
+  for (const [modality, prior] of fleetPriors(events, opts.metric))
+    scopedPolicies[`modality:${modality satisfies Modality}`] = policyInput(prior);
+  return { metric: opts.metric, budget: opts.budget, candidates, best, policy, scopedPolicies };
+}
+
+export const TUNE_COLUMNS = ['CANDIDATE', 'FALSE ALARMS / CAMERA-WEEK', 'WITHIN BUDGET', ...SCORE_COLUMNS.slice(1)];
+export const tuneRow = (c: TuneCandidate) => [
+  label(c),
+  num(c.falseAlarmsPerCameraWeek),
+  c.withinBudget ? 'yes' : 'no',
+  ...scoreRow(c.score).slice(1),
+];
+
+/** The report: the chosen policy, the trade-off curve (false alarms vs delay) and every candidate. */
+export function tuneReport(r: TuneResult, source: string): ReportDocument {
+  const byKind = new Map<string, { t: number; value: number }[]>();
+  for (const c of r.candidates) {
+    if (c.score.delayMedianMs === null) continue;
+    const pts = byKind.get(c.kind) ?? [];
+    pts.push({ t: c.falseAlarmsPerCameraWeek, value: c.score.delayMedianMs / 60_000 });
+    byKind.set(c.kind, pts);
+  }
+  return {
+    title: 'vmon tune',
+    subtitle: `${source} · ${r.metric} · budget ${r.budget} false alarms per camera per week`,
+    summary: [
+      { label: 'candidates', value: r.candidates.length },
+      { label: 'within budget', value: r.candidates.filter((c) => c.withinBudget).length },
+      { label: 'chosen', value: r.best ? label(r.best) : 'none meets the budget' },
+    ],
+    tables: [
+      {
+        title: 'Candidates (chosen first)',
+        columns: TUNE_COLUMNS,
+        rows: [...(r.best ? [r.best] : []), ...r.candidates.filter((c) => c !== r.best)].map(tuneRow),
+      },
+    ],
+    charts: [
+      {
+        title: 'Trade-off: false alarms per camera-week → median detection delay (minutes)',
+        xType: 'value',
+        xName: 'false alarms per camera-week',
+        yName: 'median delay (min)',
+        series: [...byKind].map(([kind, points]) => ({
+          name: kind,
+          points: points.sort((a, b) => a.t - b.t),
+        })),
+        thresholds: [],
+        events: [{ t: r.budget, label: 'budget' }],
+      },
+    ],
+  };
+}

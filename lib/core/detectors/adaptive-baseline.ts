@@ -1,0 +1,220 @@
+// The in-control baseline of the sequential charts (cusum, ewma) by default: it follows what is
+// normal, slowly and within bounds, instead of freezing after the warm-up.
+// - Level and scale (RMS of residuals clipped at 4σ): exponentially weighted (rate `adaptRate`, the
+//   scale 4× slower) after a Welford warm-up; each
+//   step moves the level by at most adaptRate · 3σ, and nothing adapts while the chart is out of
+//   control (the caller passes adapt = false), so a real shift is caught before it is absorbed.
+// - Daily seasonality: a mean and a robust scale per UTC hour of day (24 + 24 numbers at 4
+//   significant digits, about 300 bytes of state). They are only kept once the stream shows a daily
+//   cycle (the first daily harmonic of its residuals, 2 numbers, reaches half the scale), so a
+//   stream without one stays small (the 1 KB item rule). Used once the stream spans 2 days and the
+//   hourly means explain the spread (their residual scale < 0.7 of the level's); else the level.
+// - Autocorrelation: a lag-1 estimate ρ of the standardized residuals (clamped to [0, 0.9]);
+//   residuals are prewhitened, e = (z − ρ·z₋₁) / √(1 − ρ²), so the charts see near-i.i.d. input.
+// - Prior: with `prior` (the modality's fleet baseline, later the cohort's), a new stream is armed
+//   from its first value on a blend of prior and own values; its own values take over at warm-up.
+
+export interface BaselinePrior {
+  mean: number;
+  sigma: number;
+  /** weight of the prior, in values */
+  n: number;
+}
+
+export interface AdaptiveBaselineConfig {
+  warmup: number;
+  minSigma: number;
+  /** EW rate of level, scale and ρ after the warm-up */
+  adaptRate: number;
+  seasonality: 'daily' | 'none';
+  autocorrelation: 'prewhiten' | 'ignore';
+  prior?: BaselinePrior;
+}
+
+export interface AdaptiveBaseline {
+  /** values seen */
+  n: number;
+  /** level (mean) */
+  m: number;
+  /** Welford M2 during warm-up (dropped after it: a shorter item) */
+  v?: number;
+  /** robust scale (σ units) of residuals against the level, set at warm-up end */
+  s: number;
+  /** lag-1 correlation estimate of standardized residuals */
+  r: number;
+  /** previous standardized residual (clipped) */
+  p: number;
+  /** first event time, in minutes (enough for the day-span checks, shorter in the item) */
+  t0: number;
+  /** per-hour-of-day means and robust scales (null until the hour is seen) */
+  hm?: (number | null)[];
+  hs?: (number | null)[];
+  /** pooled robust scale of residuals against the hourly means */
+  sp?: number;
+  /** EW of residual · cos and · sin of the time of day: the first daily harmonic */
+  hc?: number;
+  hn?: number;
+  /** values seen when the hourly means started */
+  hk?: number;
+}
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+/** E|Z| = √(2/π) for normal Z: mean absolute deviation × this is σ. */
+const MAD_TO_SIGMA = 1.2533;
+const SEASONAL_MIN_SPAN_MS = 2 * DAY_MS;
+const SEASONAL_GAIN = 0.7;
+const MAX_RHO = 0.9;
+/** ρ below this is taken as 0: estimation noise on i.i.d. data would otherwise slow detection. */
+const RHO_SHRINK = 0.05;
+/** Scale and ρ adapt this much slower than the level: their noise costs false alarms. */
+const SLOW = 0.25;
+const round4 = (x: number) => Number(x.toPrecision(4));
+const clip = (x: number, lim: number) => Math.max(-lim, Math.min(lim, x));
+
+export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
+  n: 0,
+  m: 0,
+  v: 0,
+  s: 0,
+  r: 0,
+  p: 0,
+  t0: Math.floor(ts / MINUTE_MS),
+});
+/** Stored to 3 significant digits (deterministic whether or not the state went through the item). */
+const round3 = (x: number) => Number(x.toPrecision(3));
+const spanMs = (b: AdaptiveBaseline, ts: number) => ts - b.t0 * MINUTE_MS;
+
+const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
+
+/** The value expected now and its scale: the hour's when the daily model is in use, else the level's. */
+export function expected(
+  b: AdaptiveBaseline,
+  ts: number,
+  c: AdaptiveBaselineConfig,
+): { mean: number; sigma: number; seasonal: boolean } {
+  const h = hourOf(ts);
+  const hm = b.hm?.[h];
+  const hs = b.hs?.[h];
+  if (
+    c.seasonality === 'daily' &&
+    spanMs(b, ts) >= SEASONAL_MIN_SPAN_MS &&
+    hm !== null &&
+    hm !== undefined &&
+    hs !== null &&
+    hs !== undefined &&
+    b.sp !== undefined &&
+    b.sp < SEASONAL_GAIN * b.s
+  )
+    // Floors: half the pooled hourly scale, and a tenth of the level's (a noiseless cycle must
+    // not make every small repeat look like a shift).
+    return { mean: hm, sigma: Math.max(hs, 0.5 * b.sp, 0.1 * b.s, c.minSigma), seasonal: true };
+  return { mean: b.m, sigma: Math.max(b.s, c.minSigma), seasonal: false };
+}
+
+/** Amplitude of the first daily harmonic of the residuals, in σ of the level's residuals. */
+export function dailyAmplitude(b: AdaptiveBaseline): number {
+  return b.s > 0 ? (2 * Math.hypot(b.hc ?? 0, b.hn ?? 0)) / b.s : 0;
+}
+
+function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBaselineConfig): void {
+  if (c.seasonality !== 'daily') return;
+  if (!b.hm) {
+    // Hourly means only once a daily cycle shows (after the warm-up, over at least a day).
+    if (b.n < c.warmup) return;
+    const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
+    const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
+    const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
+    b.hc = (b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0));
+    b.hn = (b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0));
+    if (spanMs(b, ts) < DAY_MS || dailyAmplitude(b) < 0.5) return;
+    delete b.hc;
+    delete b.hn;
+    b.hk = b.n;
+  }
+  const hm = (b.hm ??= Array(24).fill(null));
+  const hs = (b.hs ??= Array(24).fill(null));
+  const h = hourOf(ts);
+  // Equal weights while an hour has few visits (≈ n / 24 of them), then the slow EW rate.
+  const rate = Math.min(1, Math.max(c.adaptRate * 2, 24 / Math.max(b.n - (b.hk ?? 0), 1)));
+  const mean = hm[h];
+  if (mean === null || mean === undefined) {
+    hm[h] = round4(x);
+    return;
+  }
+  const scale = hs[h] ?? null;
+  const d = x - mean;
+  const bound = scale !== null && scale > 0 ? 3 * Math.max(scale, c.minSigma) : Math.abs(d);
+  hm[h] = round4(mean + rate * clip(d, bound));
+  const dev = MAD_TO_SIGMA * Math.min(Math.abs(d), 2 * bound);
+  hs[h] = round4(scale === null ? dev : scale + rate * (dev - scale));
+  b.sp = b.sp === undefined ? dev : b.sp + Math.max(c.adaptRate, 1 / (b.n - (b.hk ?? 0))) * (dev - b.sp);
+}
+
+/**
+ * Feeds one value in event-time order. Returns the standardized (and, by default, prewhitened)
+ * residual the charts take, or null while warming up without a prior. `adapt` false holds the
+ * baseline still (the chart is out of control).
+ */
+export function observe(
+  b: AdaptiveBaseline,
+  x: number,
+  ts: number,
+  c: AdaptiveBaselineConfig,
+  adapt: boolean,
+): number | null {
+  if (b.n < c.warmup) {
+    // Warm-up: Welford on own values, and the lag-1 sum of deviations (b.p holds the last one, b.r
+    // the sum). With a prior the chart is armed at once, on the blend of prior and own values.
+    let z: number | null = null;
+    if (c.prior) {
+      const w = c.prior.n;
+      const mean = (w * c.prior.mean + b.n * b.m) / (w + b.n);
+      const sd = Math.sqrt((w * c.prior.sigma ** 2 + (b.v ?? 0)) / (w + b.n));
+      z = (x - mean) / Math.max(sd, c.minSigma);
+    }
+    learnSeasonal(b, x, ts, c);
+    b.n += 1;
+    const d = x - b.m;
+    if (b.n > 1) b.r += d * b.p;
+    b.p = d;
+    b.m += d / b.n;
+    b.v = (b.v ?? 0) + d * (x - b.m);
+    if (b.n >= c.warmup) {
+      b.s = b.n > 1 ? Math.sqrt(b.v / (b.n - 1)) : 0;
+      b.r = round3(b.v > 0 ? b.r / b.v : 0);
+      b.p = round3(clip((x - b.m) / Math.max(b.s, c.minSigma), 4));
+      delete b.v; // only the warm-up needs M2: a shorter item
+    }
+    return z;
+  }
+  const { mean, sigma } = expected(b, ts, c);
+  const z = (x - mean) / sigma;
+  const e = whiten(b, z, c);
+  if (adapt) {
+    learnSeasonal(b, x, ts, c);
+    b.n += 1;
+    const s = Math.max(b.s, c.minSigma);
+    const d = x - b.m;
+    b.m += c.adaptRate * clip(d, 3 * s);
+    b.s = Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s));
+  }
+  return e;
+}
+
+function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): number {
+  const zc = clip(z, 4);
+  if (c.autocorrelation === 'ignore') {
+    b.p = round3(zc);
+    return z;
+  }
+  // ρ keeps learning while the level is held: a held level would bias it; it moves slowly anyway.
+  b.r = Number((b.r + SLOW * c.adaptRate * (zc * b.p - b.r)).toPrecision(4));
+  const rho = rhoOf(b);
+  const e = (z - rho * b.p) / Math.sqrt(1 - rho * rho);
+  b.p = round3(zc);
+  return e;
+}
+
+/** The lag-1 correlation in use (for details and tests). */
+export const rhoOf = (b: AdaptiveBaseline) => Math.max(0, Math.min(MAX_RHO, b.r - RHO_SHRINK));

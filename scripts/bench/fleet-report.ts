@@ -1,0 +1,238 @@
+// The fleet cost section of `npm run bench`: runs fleet.ts twice in its own processes (per-camera
+// packing on the defaults, and today's mixed packing), sets them beside the naive port, CloudWatch
+// metrics + alarms and the floor, and returns the flat results, the table rows and a Mermaid chart
+// of cost per camera-month against fleet size and linger.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_LINGER_MS, MIXED_LINGER_MS } from '../../lib/client/metric-publisher.js';
+import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
+import { DEFAULTS as STACK_DEFAULTS } from '../../lib/stack/stack-config.js';
+import {
+  DEFAULT_FLEET,
+  cloudWatchUsdPerCameraMonth,
+  eventsPerCameraMonth,
+  floorUsdPerMillionEvents,
+  modelUsdPerMillionEvents,
+  type FleetRun,
+} from './fleet.js';
+import { PRICES } from './prices.js';
+import type { Row } from './table.js';
+
+export interface FleetSizes {
+  packed: { cameras: number; durationS: number };
+  unpacked: { cameras: number; durationS: number };
+}
+
+/**
+ * What the stack costs whatever the traffic, per month (list prices): the dashboard, its alarms,
+ * the alarm topic's KMS key, and Lambda's SQS pollers long-polling two idle queues (5 pollers
+ * each, one 20 s receive at a time).
+ */
+export const STACK_FIXED_USD_PER_MONTH = (() => {
+  const alarms = 11;
+  const idleReceives = (2 * 5 * (30.4375 * 86_400)) / 20;
+  return 3 + alarms * 0.1 + 1 + (idleReceives / 1e6) * PRICES.sqs.usdPerMillionRequests;
+})();
+
+/** Runs fleet.ts in its own process (the handler reads its environment once per process). */
+export function spawnFleet(args: string[]): FleetRun {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'fleet.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`fleet run failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as FleetRun;
+}
+
+export interface FleetSection {
+  results: {
+    fleetUsdPerMillionEvents: number;
+    fleetUsdPerCameraMonth: number;
+    fleetUnpackedUsdPerMillionEvents: number;
+    fleetCloudWatchUsdPerCameraMonth: number;
+    fleetFloorUsdPerMillionEvents: number;
+    fleetWritesPerEvent: number;
+    fleetAddedDelayS: number;
+    fleetCameras: number;
+    fleetIntervalS: number;
+    fleetSimulatedCameras: number;
+    fleetLingerS: number;
+    fleetEventsLost: number;
+    fleetCapacityCameras: number;
+  };
+  packed: FleetRun;
+  unpacked: FleetRun;
+  title: string;
+  rows: Row[];
+  chart: string;
+}
+
+export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number): FleetSection {
+  const shape = DEFAULT_FLEET;
+  const common = ['--interval-s', String(shape.intervalS), '--cameras-per-host', String(shape.camerasPerHost)];
+  const packed = spawnFleet([
+    ...common,
+    '--cameras',
+    String(sizes.packed.cameras),
+    '--duration-s',
+    String(sizes.packed.durationS),
+  ]);
+  const unpacked = spawnFleet([
+    ...common,
+    '--mixed',
+    '--cameras',
+    String(sizes.unpacked.cameras),
+    '--duration-s',
+    String(sizes.unpacked.durationS),
+  ]);
+  const perCameraMonth = (usdPerM: number) => (usdPerM * eventsPerCameraMonth(shape.intervalS)) / 1e6;
+  const fixedPerCamera = STACK_FIXED_USD_PER_MONTH / shape.cameras;
+  const ours = packed.usdPerMillionEvents;
+  const oursMonth = perCameraMonth(ours) + fixedPerCamera;
+  const cloudWatch = cloudWatchUsdPerCameraMonth(shape);
+  const floor = floorUsdPerMillionEvents(packed.avgEventBytes, shape.intervalS, DEFAULT_LINGER_MS);
+  // Capacity: maxConcurrency invocations, each taking a measured batch in a measured time; a
+  // camera sends one message per linger.
+  const messagesPerSecond =
+    (STACK_DEFAULTS.maxConcurrency * packed.medianBatchMessages) / (packed.medianBatchMs / 1000);
+  const capacity = Math.floor(messagesPerSecond * (DEFAULT_LINGER_MS / 1000));
+
+  const n = (x: number, d = 0) =>
+    Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a';
+  const usd = (v: number) => `$${v < 0.1 ? v.toFixed(4) : v.toFixed(2)}`;
+  const x = (a: number, b: number) => `${n(a / b, a / b >= 10 ? 0 : 2)}×`;
+  const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const parts = (r: FleetRun) =>
+    `SQS ${usd(r.usd.sqs)}, Lambda ${usd(r.usd.lambda)}, DynamoDB ${usd(r.usd.dynamodb)}, EventBridge ${usd(r.usd.eventBridge)}`;
+  const rows: Row[] = [];
+  rows.push([
+    `(a) defaults: per-camera packing, linger ${DEFAULT_LINGER_MS / 1000} s, batch ${STACK_DEFAULTS.batchSize} / ${STACK_DEFAULTS.batchingWindowSeconds} s window (${parts(packed)})`,
+    `${usd(ours)}/M; ${usd(oursMonth)}/camera-month`,
+    `${n(packed.events)} events, ${n(packed.messages)} messages, ${packed.invocations} invocations`,
+    '',
+    '≤$0.08/M, ≤$0.10/camera-month',
+    met(ours <= 0.08 && oursMonth <= 0.1),
+  ]);
+  rows.push([
+    `(b) today's unpacked producer (mixed packing, ${MIXED_LINGER_MS} ms) (${parts(unpacked)})`,
+    `${usd(unpacked.usdPerMillionEvents)}/M`,
+    `${n(unpacked.events)} events, ${n(unpacked.messages)} messages, ${unpacked.invocations} invocations`,
+    `(b)/(a) ${x(unpacked.usdPerMillionEvents, ours)}`,
+    '≥15× cheaper',
+    met(unpacked.usdPerMillionEvents / ours >= 15),
+  ]);
+  rows.push([
+    '(c) naive per-event port (measured above)',
+    `${usd(naiveUsdPerMillionEvents)}/M`,
+    '',
+    `(c)/(a) ${x(naiveUsdPerMillionEvents, ours)}`,
+    '',
+    '',
+  ]);
+  rows.push([
+    `(d) CloudWatch: a metric + a standard alarm per camera-metric, PutMetricData per host per interval`,
+    `${usd(cloudWatch)}/camera-month`,
+    `ours ${usd(oursMonth)}/camera-month`,
+    `(d)/(a) ${x(cloudWatch, oursMonth)}`,
+    '≥10× cheaper',
+    met(cloudWatch / oursMonth >= 10),
+  ]);
+  rows.push([
+    '(e) floor: SQS at full 64 KiB chunks + one 1-WRU write per camera per linger',
+    `${usd(floor)}/M`,
+    `ours without Lambda ${usd(ours - packed.usd.lambda)}/M (${x(ours - packed.usd.lambda, floor)})`,
+    `(a)/(e) ${x(ours, floor)}`,
+    '≤1.5×',
+    met(ours / floor <= 1.5),
+  ]);
+  rows.push([
+    '(a) writes per event; added detection delay (longest hold in a publisher, virtual clock)',
+    `${n(packed.writesPerEvent, 4)}; ${n(packed.maxHoldS, 1)} s`,
+    `(b) ${n(unpacked.writesPerEvent, 2)}; ${n(unpacked.maxHoldS, 1)} s`,
+    '',
+    `delay ≤ linger ${DEFAULT_LINGER_MS / 1000} s`,
+    met(packed.maxHoldS <= DEFAULT_LINGER_MS / 1000),
+  ]);
+  rows.push([
+    'events lost (sent − acknowledged by the handler), (a) / (b)',
+    `${packed.lost} / ${unpacked.lost}`,
+    `items ≤ ${packed.maxItemBytes} B (${n(packed.writeUnits / packed.writes, 2)} WRU/write)`,
+    '',
+    '0',
+    met(packed.lost === 0 && unpacked.lost === 0),
+  ]);
+  rows.push([
+    `Lambda time on moto: median batch (messages), median DynamoDB round trip`,
+    `${n(packed.medianBatchMs)} ms (${packed.medianBatchMessages})`,
+    `${n(packed.medianDynamoDbCallMs, 1)} ms per DynamoDB call`,
+    '',
+    '',
+    '',
+  ]);
+  rows.push([
+    `capacity of the default stack: maxConcurrency ${STACK_DEFAULTS.maxConcurrency} × batch / measured batch time × linger`,
+    `${n(capacity)} cameras`,
+    `${n(messagesPerSecond, 0)} messages/s (on moto)`,
+    '',
+    '',
+    '',
+  ]);
+  for (const lingerS of [10, 30, 60, 120, 300]) {
+    const m = modelUsdPerMillionEvents(packed, shape.intervalS, lingerS * 1000);
+    const writesPerEvent = shape.intervalS / (5 * lingerS);
+    rows.push([
+      `knob: linger ${lingerS} s${lingerS * 1000 === DEFAULT_LINGER_MS ? ' (default)' : ''} → delay ≤ ${lingerS} s, ${n(writesPerEvent, 3)} writes/event (model from (a))`,
+      `${usd(m)}/M; ${usd(perCameraMonth(m) + fixedPerCamera)}/camera-month`,
+      `fleet $${n(perCameraMonth(m) * shape.cameras + STACK_FIXED_USD_PER_MONTH)}/month`,
+      '',
+      '',
+      '',
+    ]);
+  }
+
+  const sizesAxis = [100, 1_000, 10_000, 100_000, 1_000_000];
+  const line = (f: (cams: number) => number) => `[${sizesAxis.map((c) => Number(f(c).toFixed(4))).join(', ')}]`;
+  const lingers = [10, 60, 300];
+  const chart = [
+    '```mermaid',
+    'xychart-beta',
+    `  title "$ per camera-month vs fleet size (log steps), ${shape.intervalS} s interval"`,
+    `  x-axis "cameras" [${sizesAxis.map((c) => `"${n(c)}"`).join(', ')}]`,
+    '  y-axis "$ per camera-month"',
+    ...lingers.map(
+      (l) =>
+        `  line ${line((cams) => perCameraMonth(modelUsdPerMillionEvents(packed, shape.intervalS, l * 1000)) + STACK_FIXED_USD_PER_MONTH / cams)}`,
+    ),
+    `  line ${line((cams) => cloudWatchUsdPerCameraMonth({ ...shape, cameras: cams }))}`,
+    '```',
+    '',
+    `Lines, top to bottom at 10,000 cameras: CloudWatch metrics + alarms; linger ${lingers.join(' s, ')} s.`,
+  ].join('\n');
+
+  const title = `Fleet cost: ${n(shape.cameras)} cameras × 5 metrics every ${shape.intervalS} s (hosts of ${shape.camerasPerHost}); simulated ${n(packed.cameras)} cameras × ${packed.durationS} s packed, ${n(unpacked.cameras)} × ${unpacked.durationS} s unpacked, virtual clock → moto → event-source mapping → handler; list prices ${PRICES.region} ${PRICES.takenOn}; fixed stack $${n(STACK_FIXED_USD_PER_MONTH, 2)}/month included per camera`;
+  return {
+    results: {
+      fleetUsdPerMillionEvents: ours,
+      fleetUsdPerCameraMonth: oursMonth,
+      fleetUnpackedUsdPerMillionEvents: unpacked.usdPerMillionEvents,
+      fleetCloudWatchUsdPerCameraMonth: cloudWatch,
+      fleetFloorUsdPerMillionEvents: floor,
+      fleetWritesPerEvent: packed.writesPerEvent,
+      fleetAddedDelayS: packed.maxHoldS,
+      fleetCameras: shape.cameras,
+      fleetIntervalS: shape.intervalS,
+      fleetSimulatedCameras: packed.cameras,
+      fleetLingerS: DEFAULT_LINGER_MS / 1000,
+      fleetEventsLost: packed.lost + unpacked.lost,
+      fleetCapacityCameras: capacity,
+    },
+    packed,
+    unpacked,
+    title,
+    rows,
+    chart,
+  };
+}

@@ -1,0 +1,391 @@
+// (7) Fleet cost model. N cameras × 5 metrics every I seconds (each metric at its own phase of the
+// interval) go through real MetricPublishers (one per serving host) on a virtual clock, into the
+// local stack on moto, the local event-source mapping (lib/local/event-source-mapping.ts) and the
+// real ingest handler (functions/ingest.ts). Billed units are counted at the SDK clients: SQS
+// requests per 64 KiB chunk (sends, the poller's receives and deletes), Lambda invocations and
+// GB-s from measured handler time, DynamoDB WRU/RRU by item size, EventBridge entries. Run as its
+// own process (`tsx scripts/bench/fleet.ts --quick`): the handler module reads its environment once.
+import { type ReceiveMessageCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { VirtualClock } from '../../lib/client/clock.js';
+import {
+  MetricPublisher,
+  MIXED_LINGER_MS,
+  type Packing,
+  DEFAULT_LINGER_MS,
+} from '../../lib/client/metric-publisher.js';
+import { METRICS, MODALITIES, type MetricKind } from '../../lib/core/metric-event.js';
+import { createLocalStack, functionEnv, localClientConfig } from '../../lib/local/local-stack.js';
+import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
+import { startMoto } from '../../lib/local/moto-server.js';
+import { mulberry32, normal, seededUuid } from '../../lib/sim/prng.js';
+import { INGEST, STATE_TABLE } from '../../lib/resources.js';
+import { countRequests, newCounter } from './capacity.js';
+import { LAMBDA_MEMORY_MB, median } from './ddb-cost.js';
+import { PRICES, billedChunks, dollars, type CostBreakdown } from './prices.js';
+
+/** Seconds in an average month (365.25 / 12 days). */
+export const SECONDS_PER_MONTH = 2_629_800;
+const METRICS_PER_CAMERA = METRICS.length;
+
+export interface FleetShape {
+  cameras: number;
+  intervalS: number;
+  camerasPerHost: number;
+}
+
+export interface FleetRunOptions extends FleetShape {
+  /** Virtual time the fleet runs for. */
+  durationS: number;
+  packing: Packing;
+  lingerMs: number;
+  prefix: string;
+  seed?: number;
+  pollers?: number;
+  timeoutMs?: number;
+}
+
+export interface FleetRun {
+  packing: Packing;
+  lingerMs: number;
+  cameras: number;
+  durationS: number;
+  events: number;
+  acknowledged: number;
+  lost: number;
+  messages: number;
+  avgEventBytes: number;
+  /** Billed SQS requests: sends (per 64 KiB of a batch), receives (per 64 KiB returned), deletes. */
+  sqs: { send: number; receive: number; delete: number; dlq: number };
+  invocations: number;
+  medianBatchMs: number;
+  medianBatchMessages: number;
+  /** Median round trip of the handler's DynamoDB calls (on moto). */
+  medianDynamoDbCallMs: number;
+  gbSeconds: number;
+  writes: number;
+  writeUnits: number;
+  reads: number;
+  readUnits: number;
+  maxItemBytes: number;
+  eventBridgeEntries: number;
+  /** Longest an event waited in its publisher (virtual time, send time − event time), s. */
+  maxHoldS: number;
+  writesPerEvent: number;
+  usd: CostBreakdown;
+  usdPerMillionEvents: number;
+  realSeconds: number;
+}
+
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** One camera's metric value, as workload.ts draws them. */
+function metricValue(metric: MetricKind, g: number): number {
+  if (metric === 'DriftScore') return Number(Math.max(0, 0.3 + 0.1 * g).toFixed(4));
+  if (metric === 'LatencyMs') return Number(Math.max(0, 40 + 5 * g).toFixed(2));
+  return Number(Math.min(1, Math.max(0, 0.9 + 0.03 * g)).toFixed(4));
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: command input and output differ per command
+type Step = (args: { input: any }) => Promise<{ output: any }>;
+type Middleware = (next: Step, ctx: { commandName: string }) => Step;
+const addMiddleware = (client: SQSClient, name: string, mw: Middleware) =>
+  client.middlewareStack.add(mw as never, { step: 'initialize', name, override: true });
+
+/** Runs one fleet configuration through the local stack and counts what it would be billed. */
+export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
+  const started = performance.now();
+  const moto = await startMoto();
+  const cfg = localClientConfig(moto.endpoint);
+  const producerSqs = new SQSClient(cfg);
+  const pollerSqs = new SQSClient(cfg);
+  let mapping: LocalEventSourceMapping | undefined;
+  try {
+    const stack = await createLocalStack(moto.endpoint, { stage: `fleet-${o.prefix}`, visibilityTimeoutSeconds: 300 });
+    Object.assign(process.env, functionEnv(stack));
+    // The handler reads its environment when first loaded: one fleet run per process.
+    const ingest = await import('../../functions/ingest.js');
+    const counter = newCounter();
+    countRequests(ingest.clients.dynamodb, 'DynamoDB', () => counter, STATE_TABLE.partitionKey.name);
+    countRequests(ingest.clients.eventBridge, 'EventBridge', () => counter);
+    countRequests(ingest.clients.sqs, 'SQS', () => counter);
+    // Round trip of each DynamoDB call the handler makes: moto's, not DynamoDB's, latency.
+    const ddbCallMs: number[] = [];
+    ingest.clients.dynamodb.middlewareStack.add(
+      (next) => async (args) => {
+        const t0 = performance.now();
+        try {
+          return await next(args);
+        } finally {
+          ddbCallMs.push(performance.now() - t0);
+        }
+      },
+      { step: 'initialize', name: 'fleetTimeDynamoDb' },
+    );
+
+    const clock = new VirtualClock(Date.now() - 2 * 86_400_000);
+    const start = clock.now();
+    const sqs = { send: 0, receive: 0, delete: 0, dlq: 0 };
+    let maxHoldMs = 0,
+      messages = 0,
+      eventBytes = 0,
+      eventCount = 0;
+    const eventsOf = new Map<string, number>();
+    addMiddleware(producerSqs, 'fleetCountSends', (next, ctx) => async (args) => {
+      if (ctx.commandName !== 'SendMessageBatchCommand') return next(args);
+      const input = args.input as SendMessageBatchCommandInput;
+      const entries = input.Entries ?? [];
+      const counts = new Map<string, number>();
+      let bytes = 0;
+      const now = clock.now();
+      for (const e of entries) {
+        bytes += utf8(e.MessageBody!);
+        const events = JSON.parse(e.MessageBody!) as { timestamp: string }[];
+        counts.set(e.Id!, events.length);
+        for (const ev of events) maxHoldMs = Math.max(maxHoldMs, now - Date.parse(ev.timestamp));
+      }
+      sqs.send += billedChunks(bytes, PRICES.sqs.billedChunkBytes);
+      const out = await next(args);
+      for (const s of (out.output as SendMessageBatchCommandOutput).Successful ?? []) {
+        eventsOf.set(s.MessageId!, counts.get(s.Id!)!);
+        messages++;
+      }
+      return out;
+    });
+    addMiddleware(pollerSqs, 'fleetCountPolls', (next, ctx) => async (args) => {
+      const out = await next(args);
+      if (ctx.commandName === 'ReceiveMessageCommand') {
+        const bytes = ((out.output as ReceiveMessageCommandOutput).Messages ?? []).reduce(
+          (s, m) => s + utf8(m.Body ?? ''),
+          0,
+        );
+        sqs.receive += billedChunks(bytes, PRICES.sqs.billedChunkBytes);
+      } else if (ctx.commandName === 'DeleteMessageBatchCommand') sqs.delete += 1;
+      return out;
+    });
+
+    const durations: number[] = [];
+    const batchMessages: number[] = [];
+    let acknowledged = 0;
+    const counted = async (event: SQSEvent) => {
+      const t0 = performance.now();
+      const r = await ingest.handler(event);
+      durations.push(performance.now() - t0);
+      batchMessages.push(event.Records.length);
+      const failed = new Set(r.batchItemFailures.map((f) => f.itemIdentifier));
+      for (const rec of event.Records) {
+        if (failed.has(rec.messageId) || !eventsOf.has(rec.messageId)) continue;
+        acknowledged += eventsOf.get(rec.messageId)!;
+        eventsOf.delete(rec.messageId); // a redelivered message counts once
+      }
+      return r;
+    };
+    // The batching window is played in virtual time (below): the driver lets the pipeline take
+    // everything sent in one window before the next starts, as Lambda's pollers do at fleet scale,
+    // so a batch never spans more of the fleet's time than the window. The real window only
+    // gathers what one virtual window sent.
+    const windowMs = INGEST.maxBatchingWindowSeconds * 1000;
+    mapping = new LocalEventSourceMapping(pollerSqs, counted, {
+      queueUrl: stack.ingestQueueUrl,
+      batchSize: INGEST.batchSize,
+      maxBatchingWindowMs: 100,
+      pollers: o.pollers ?? 4,
+      waitTimeSeconds: 5,
+    }).start();
+
+    // Serving hosts, each with its own publisher, sharing one SQS client.
+    const hosts = Math.ceil(o.cameras / o.camerasPerHost);
+    const publishers = Array.from(
+      { length: hosts },
+      () =>
+        new MetricPublisher({
+          sqs: producerSqs,
+          queueUrl: stack.ingestQueueUrl,
+          clock,
+          packing: o.packing,
+          lingerMs: o.lingerMs,
+        }),
+    );
+    const settle = () => Promise.all(publishers.map((p) => p.requestsSettled())).then(() => undefined);
+    const drained = async () => {
+      await settle();
+      while (eventsOf.size > 0) await new Promise((r) => setTimeout(r, 20));
+    };
+
+    // Each camera reports its 5 metrics once per interval, each at its own (seeded) phase.
+    const rand = mulberry32(o.seed ?? 14);
+    const gauss = normal(rand);
+    const intervalMs = o.intervalS * 1000;
+    const slots: { offsetMs: number; camera: number; metric: MetricKind }[] = [];
+    for (let c = 0; c < o.cameras; c++) {
+      const phase = Math.floor(rand() * intervalMs);
+      for (const [m, metric] of METRICS.entries())
+        slots.push({ offsetMs: (phase + (m * intervalMs) / METRICS_PER_CAMERA) % intervalMs, camera: c, metric });
+    }
+    slots.sort((a, b) => a.offsetMs - b.offsetMs || a.camera - b.camera);
+    const rounds = Math.round(o.durationS / o.intervalS);
+    let events = 0;
+    let windowEnd = start + windowMs;
+    for (let k = 0; k < rounds; k++)
+      for (const s of slots) {
+        const t = Math.floor(start + k * intervalMs + s.offsetMs);
+        for (; windowEnd <= t; windowEnd += windowMs) {
+          await clock.advanceTo(windowEnd, settle);
+          await drained();
+        }
+        await clock.advanceTo(t, settle);
+        const event: Record<string, unknown> = {
+          id: seededUuid(rand),
+          timestamp: new Date(t).toISOString(),
+          camera_id: `${o.prefix}-${String(s.camera).padStart(6, '0')}`,
+          modality: MODALITIES[s.camera % MODALITIES.length],
+          metric: s.metric,
+          value: metricValue(s.metric, gauss()),
+          model_version: 'm-1',
+        };
+        if (s.metric !== 'DriftScore' && s.metric !== 'LatencyMs') event.sample_count = 200;
+        const r = await publishers[Math.floor(s.camera / o.camerasPerHost)]!.publish(event);
+        if (!r.accepted) throw new Error(`fleet: event refused: ${JSON.stringify(r)}`);
+        events++;
+        if (eventCount < 10_000) {
+          eventBytes += utf8(JSON.stringify(event));
+          eventCount++;
+        }
+      }
+    await clock.advanceTo(start + rounds * intervalMs, settle);
+    await clock.runUntil(Promise.all(publishers.map((p) => p.close())), settle);
+
+    const deadline = Date.now() + (o.timeoutMs ?? 600_000);
+    while (acknowledged < events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await mapping.stop();
+
+    const gbSeconds = durations.reduce((s, ms) => s + Math.ceil(ms) / 1000, 0) * (LAMBDA_MEMORY_MB / 1024);
+    const writes = counter.calls['DynamoDB.PutItem'] ?? 0;
+    sqs.dlq = (counter.calls['SQS.SendMessage'] ?? 0) + (counter.calls['SQS.SendMessageBatch'] ?? 0);
+    const perM = (x: number) => (x / events) * 1e6;
+    const usd = dollars({
+      sqsRequests: perM(sqs.send + sqs.receive + sqs.delete + sqs.dlq),
+      lambdaInvocations: perM(durations.length),
+      lambdaGbSeconds: perM(gbSeconds),
+      writeUnits: perM(counter.writeUnits),
+      readUnits: perM(counter.readUnits),
+      eventBridgeEvents: perM(counter.eventBridgeEntries),
+    });
+    return {
+      packing: o.packing,
+      lingerMs: o.lingerMs,
+      cameras: o.cameras,
+      durationS: rounds * o.intervalS,
+      events,
+      acknowledged,
+      lost: events - acknowledged,
+      messages,
+      avgEventBytes: eventBytes / Math.max(1, eventCount),
+      sqs,
+      invocations: durations.length,
+      medianBatchMs: median(durations),
+      medianBatchMessages: median(batchMessages),
+      medianDynamoDbCallMs: median(ddbCallMs),
+      gbSeconds,
+      writes,
+      writeUnits: counter.writeUnits,
+      reads: counter.calls['DynamoDB.GetItem'] ?? 0,
+      readUnits: counter.readUnits,
+      maxItemBytes: Math.max(0, ...counter.writes.map((w) => w.bytes)),
+      eventBridgeEntries: counter.eventBridgeEntries,
+      maxHoldS: maxHoldMs / 1000,
+      writesPerEvent: writes / events,
+      usd,
+      usdPerMillionEvents: usd.total,
+      realSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await mapping?.stop();
+    producerSqs.destroy();
+    pollerSqs.destroy();
+    await moto.stop();
+  }
+}
+
+// --- prices computed on paper --------------------------------------------------------------------
+
+export const eventsPerCameraMonth = (intervalS: number) => (METRICS_PER_CAMERA / intervalS) * SECONDS_PER_MONTH;
+
+/**
+ * (d) CloudWatch custom metrics for the same fleet: one metric and one standard alarm per
+ * camera-metric (tiered metric prices), PutMetricData once per host per interval.
+ */
+export function cloudWatchUsdPerCameraMonth(s: FleetShape): number {
+  const cw = PRICES.cloudWatch;
+  let metrics = s.cameras * METRICS_PER_CAMERA,
+    metricUsd = 0,
+    from = 0;
+  for (const tier of cw.metricTiers) {
+    const inTier = Math.max(0, Math.min(metrics, tier.upTo - from));
+    metricUsd += inTier * tier.usdPerMetricMonth;
+    metrics -= inTier;
+    from = tier.upTo;
+  }
+  const alarmsUsd = s.cameras * METRICS_PER_CAMERA * cw.usdPerAlarmMetricMonth;
+  const hosts = Math.ceil(s.cameras / s.camerasPerHost);
+  const valuesPerRequest = Math.min(cw.maxValuesPerRequest, s.camerasPerHost * METRICS_PER_CAMERA);
+  const requests =
+    (hosts * (SECONDS_PER_MONTH / s.intervalS) * s.camerasPerHost * METRICS_PER_CAMERA) / valuesPerRequest;
+  const putUsd = (requests / 1000) * cw.usdPer1kPutRequests;
+  return (metricUsd + alarmsUsd + putUsd) / s.cameras;
+}
+
+/**
+ * (e) The floor: the events' bytes through SQS in full 64 KiB chunks (sent and received; a delete
+ * per 10 such messages) plus one 1-WRU state write per camera per linger, and nothing else.
+ */
+export function floorUsdPerMillionEvents(avgEventBytes: number, intervalS: number, lingerMs: number): number {
+  const chunk = PRICES.sqs.billedChunkBytes;
+  const eventsPerChunk = chunk / (avgEventBytes + 1);
+  const sqsRequests = 2 / eventsPerChunk + 1 / (10 * eventsPerChunk);
+  const eventsPerWrite = Math.max(1, (METRICS_PER_CAMERA * lingerMs) / 1000 / intervalS);
+  return (
+    sqsRequests * PRICES.sqs.usdPerMillionRequests + (1 / eventsPerWrite) * PRICES.dynamodb.usdPerMillionWriteUnits
+  );
+}
+
+/**
+ * $/million events at another linger, from a measured per-camera-packed run: the per-message part
+ * (state write and read, Lambda) scales with messages per event, SQS with requests per event
+ * (bytes, or 10 messages per request when messages are small).
+ */
+export function modelUsdPerMillionEvents(measured: FleetRun, intervalS: number, lingerMs: number): number {
+  const perMessage =
+    (measured.usd.dynamodb + measured.usd.lambda + measured.usd.eventBridge) * (measured.events / measured.messages);
+  const eventsPerMessage = Math.max(1, (METRICS_PER_CAMERA * lingerMs) / 1000 / intervalS);
+  const chunk = PRICES.sqs.billedChunkBytes;
+  const bytesPerEvent = measured.avgEventBytes + 1;
+  // A batch of 10 messages is one request per 64 KiB; a receive the same; one delete per 10.
+  const batchBytes = 10 * eventsPerMessage * bytesPerEvent;
+  const requestsPer10Messages = 2 * Math.ceil(batchBytes / chunk) + 1;
+  const sqsPerEvent = (requestsPer10Messages / (10 * eventsPerMessage)) * (PRICES.sqs.usdPerMillionRequests / 1e6);
+  return perMessage / eventsPerMessage + sqsPerEvent * 1e6;
+}
+
+export const DEFAULT_FLEET = { cameras: 10_000, intervalS: 10, camerasPerHost: 50 };
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const arg = (name: string, fallback: number) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  };
+  const packing = (process.argv.includes('--mixed') ? 'mixed' : 'per-camera') as Packing;
+  const result = await runFleet({
+    cameras: arg('cameras', DEFAULT_FLEET.cameras),
+    intervalS: arg('interval-s', DEFAULT_FLEET.intervalS),
+    camerasPerHost: arg('cameras-per-host', DEFAULT_FLEET.camerasPerHost),
+    durationS: arg('duration-s', 180),
+    packing,
+    lingerMs: arg('linger-ms', packing === 'mixed' ? MIXED_LINGER_MS : DEFAULT_LINGER_MS),
+    prefix: packing === 'mixed' ? 'fleet-mixed' : 'fleet',
+    timeoutMs: arg('timeout-s', 600) * 1000,
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
