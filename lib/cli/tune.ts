@@ -66,6 +66,7 @@ export function tune(
         id: 'tune',
         detectors: [{ ...specOf(kind, params), action: 'HyperparameterTuningRequested' }],
         cooldownSeconds: 0,
+        retrainScope: 'camera', // scored per camera against its labels
       } as PolicyInput);
       const result = backtestEvents(events, () => policy);
       const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);

@@ -76,10 +76,6 @@ export interface CameraState {
   outbox: Trigger[];
   /** Member records for cohorts, committed with the state and not yet known to be applied (the outbox). */
   signals?: CohortSignal[];
-  /** Sequence of the camera's member records (each cohort keeps only a newer one). */
-  cq?: number;
-  /** What the camera last told each modality's cohort: model version, affected, activity bucket, newest time. */
-  cs?: Partial<Record<Modality, [affected: 0 | 1, newestMs: number]>>;
   /** The cohort reset epoch (event ms) applied, by modality: a newer cohort epoch resets the baselines lazily. */
   ce?: Partial<Record<Modality, number>>;
 }
@@ -276,6 +272,10 @@ export function applyEvents(
   const lastStat: Partial<Record<Modality, Record<string, number>>> = {};
   const touched = new Set<Modality>();
   const left = new Map<Modality, string>();
+  // What the cohorts last heard is derived from the state before the batch (no extra bytes per camera).
+  const before = new Map<Modality, CohortView>();
+  for (const e of events)
+    if (!before.has(e.modality)) before.set(e.modality, cohortView(state, e.modality, policyFor(e.modality)));
   const cameraId = events[0]?.camera_id;
   if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
   let clock = cameraClock(state);
@@ -307,7 +307,7 @@ export function applyEvents(
       if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
       // The camera leaves its old cohort (a record for it at the end of the batch).
       const old = state.mv[event.modality];
-      if (old !== undefined && state.cs?.[event.modality]) left.set(event.modality, old);
+      if (old !== undefined) left.set(event.modality, old);
       state.mv[event.modality] = event.model_version;
     }
     if (state.ms?.[event.modality] === undefined) (state.ms ??= {})[event.modality] = event.ts;
@@ -374,7 +374,7 @@ export function applyEvents(
   for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
   if (cameraId !== undefined)
     for (const m of touched)
-      cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m));
+      cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m), before.get(m));
   return { state, triggers, stats };
 }
 
@@ -392,41 +392,20 @@ function streamNewest(state: CameraState, modality: Modality): number {
  * (AFFECTED_REFRESH_MS: confirms a lone camera). Cameras without a model version, and policies with
  * retrainScope "camera", have no cohort.
  */
-function cohortSignal(
-  state: CameraState,
-  cameraId: string,
-  modality: Modality,
-  policy: Policy,
-  stats: Record<string, number> | undefined,
-  applied: boolean,
-  leftVersion: string | undefined,
-) {
-  if (!applied) return;
-  const mv = state.mv[modality];
-  const emit = (cohortMv: string, rec: Omit<MemberRecord, 'q'>) => {
-    state.cq = (state.cq ?? 0) + 1;
-    (state.signals ??= []).push({
-      cohort: { modelVersion: cohortMv, modality },
-      cameraId,
-      rec: { q: state.cq, ...rec },
-    });
-  };
-  const last = state.cs?.[modality];
-  const oldVersion = leftVersion ?? (last && policy.retrainScope !== 'model' ? mv : undefined);
-  if (last && oldVersion !== undefined) {
-    const l = last[1];
-    emit(oldVersion, { a: 0, l, b: Math.floor(l / COHORT_BUCKET_MS), r: state.ce?.[modality] ?? 0, x: 1 });
-    delete state.cs![modality];
-    // The reset epoch belonged to the old cohort.
-    if (leftVersion !== undefined) delete state.ce?.[modality];
-  }
-  if (mv === undefined || policy.retrainScope !== 'model') return;
+interface CohortView {
+  mv: string | undefined;
+  affected: 0 | 1;
+  newest: number;
+  detectors: string[];
+  firstAt: number;
+  act: ActionType | undefined;
+}
+
+/** The camera as its cohort sees it: model version, drift/regression alerts firing, newest event time. */
+function cohortView(state: CameraState, modality: Modality, policy: Policy): CohortView {
   const newest = streamNewest(state, modality);
-  if (!Number.isFinite(newest)) return;
-  const bucket = Math.floor(newest / COHORT_BUCKET_MS);
   let firstAt = Infinity;
   let act: ActionType | undefined;
-  let key: string | undefined;
   const detectors: string[] = [];
   for (const spec of policy.detectors) {
     if (!countsForCohort(spec) || !appliesTo(spec, modality)) continue;
@@ -435,29 +414,67 @@ function cohortSignal(
     detectors.push(spec.id);
     if ((alert.at ?? newest) < firstAt) {
       firstAt = alert.at ?? newest;
-      key = episodeId(cameraId, modality, spec.id, alert.e);
     }
     if (!act || alert.a === 'RetrainingRequested') act = alert.a;
   }
-  const affected: 0 | 1 = detectors.length > 0 ? 1 : 0;
-  const current = state.cs?.[modality];
+  return { mv: state.mv[modality], affected: detectors.length > 0 ? 1 : 0, newest, detectors, firstAt, act };
+}
+
+/**
+ * Adds the camera's member record for `modality` to its signal outbox when its cohort must hear of it,
+ * comparing with the camera before this batch: the affected state changed, the camera entered a new
+ * activity bucket or reported a model version for the first time, it moved to another model version (a
+ * "left" record to the old cohort), or, while affected, it crossed an AFFECTED_REFRESH_MS boundary of event
+ * time (confirms a lone camera). The record's sequence is 2 × its newest event time + affected, so no
+ * counter is stored; a flip back to healthy at the same newest time is seen with the next newer record.
+ * Cameras without a model version, and policies with retrainScope "camera", have no cohort.
+ */
+function cohortSignal(
+  state: CameraState,
+  cameraId: string,
+  modality: Modality,
+  policy: Policy,
+  stats: Record<string, number> | undefined,
+  applied: boolean,
+  leftVersion: string | undefined,
+  prev: CohortView | undefined,
+) {
+  if (!applied || policy.retrainScope !== 'model') return;
+  const now = cohortView(state, modality, policy);
+  if (!Number.isFinite(now.newest)) return;
+  const emit = (cohortMv: string, rec: Omit<MemberRecord, 'q'>) =>
+    (state.signals ??= []).push({
+      cohort: { modelVersion: cohortMv, modality },
+      cameraId,
+      rec: { q: 2 * rec.l + rec.a, ...rec },
+    });
+  const bucket = Math.floor(now.newest / COHORT_BUCKET_MS);
+  if (leftVersion !== undefined) {
+    emit(leftVersion, { a: 0, l: now.newest, b: bucket, r: state.ce?.[modality] ?? 0, x: 1 });
+    delete state.ce?.[modality]; // the reset epoch belonged to the old cohort
+  }
+  if (now.mv === undefined) return;
+  const before = prev && Number.isFinite(prev.newest) ? prev.newest : undefined;
   const due =
-    !current ||
-    current[0] !== affected ||
-    bucket > Math.floor(current[1] / COHORT_BUCKET_MS) ||
-    (affected === 1 && newest - current[1] >= AFFECTED_REFRESH_MS);
+    before === undefined ||
+    prev?.mv !== now.mv ||
+    prev.affected !== now.affected ||
+    bucket > Math.floor(before / COHORT_BUCKET_MS) ||
+    (now.affected === 1 && Math.floor(now.newest / AFFECTED_REFRESH_MS) > Math.floor(before / AFFECTED_REFRESH_MS));
   if (!due) return;
-  const rec: Omit<MemberRecord, 'q'> = { a: affected, l: newest, b: bucket, r: state.ce?.[modality] ?? 0 };
-  if (affected) {
-    rec.d = detectors;
-    rec.f = firstAt;
-    if (key) rec.k = key;
-    if (act) rec.act = act;
+  const rec: Omit<MemberRecord, 'q'> = { a: now.affected, l: now.newest, b: bucket, r: state.ce?.[modality] ?? 0 };
+  if (now.affected) {
+    rec.d = now.detectors;
+    rec.f = now.firstAt;
+    const first = now.detectors
+      .map((id) => ({ id, alert: state.alerts[alertKey(id, modality)]! }))
+      .sort((x, y) => (x.alert.at ?? 0) - (y.alert.at ?? 0))[0]!;
+    rec.k = episodeId(cameraId, modality, first.id, first.alert.e);
+    if (now.act) rec.act = now.act;
   }
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
   if (known.length) rec.s = Object.fromEntries(known);
-  emit(mv, rec);
-  (state.cs ??= {})[modality] = [affected, newest];
+  emit(now.mv, rec);
 }
 
 /**

@@ -38,7 +38,10 @@ beforeAll(async () => {
     { id: 'c', kind: 'cusum', metric: 'DriftScore', action: 'HyperparameterTuningRequested' },
     { id: 'e', kind: 'ewma', metric: 'DriftScore', action: 'HyperparameterTuningRequested' },
   ];
-  await writeFile(join(dir, 'policy.json'), JSON.stringify({ id: 'p', detectors, cooldownSeconds: 0 }));
+  await writeFile(
+    join(dir, 'policy.json'),
+    JSON.stringify({ id: 'p', detectors, cooldownSeconds: 0, retrainScope: 'camera' }),
+  );
   await writeFile(
     join(dir, 'scoped.json'),
     JSON.stringify({

@@ -198,7 +198,9 @@ describe('camera step under the policy scopes', () => {
     expect(r.triggers).toEqual([]);
     expect(r.stats.suppressed).toEqual({ 'model-scope': 1 });
     expect(r.state.signals).toHaveLength(1);
-    expect(r.state.signals![0]).toMatchObject({ cohort, cameraId: 'c1', rec: { a: 1, d: ['drift-mean'], q: 1 } });
+    expect(r.state.signals![0]).toMatchObject({ cohort, cameraId: 'c1', rec: { a: 1, d: ['drift-mean'] } });
+    const rec = r.state.signals![0]!.rec;
+    expect(rec.q).toBe(2 * rec.l + 1); // sequence from the newest time: no counter kept per camera
   });
 
   it('without a model version, or with retrainScope "camera", the camera decides as today (scope "camera")', () => {

@@ -108,7 +108,8 @@ describe('vmon backtest end to end', () => {
   it('a Trojan Source id is a rejected line whose reason names the code point; a kept look-alike id is escaped in the trigger table and the JSON', async () => {
     const t0 = Date.parse('2026-01-05T00:00:00Z');
     const events = [
-      ...series('cam\u00a001', 'DriftScore', Array(12).fill(0.95), t0), // NBSP: accepted, shown escaped
+      // No model_version: the camera decides alone (a cohort of one never asks for a model retrain).
+      ...series('cam\u00a001', 'DriftScore', Array(12).fill(0.95), t0).map(({ model_version: _mv, ...e }) => e), // NBSP: accepted, shown escaped
       ...series(SPOOF, 'DriftScore', [0.9], t0), // RLO: rejected
     ];
     await writeFile(join(dir, 'ids.jsonl'), toJsonl(events));

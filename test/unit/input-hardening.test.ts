@@ -180,6 +180,7 @@ describe('regression detector: the weight of one value is capped', () => {
   const policy = parsePolicy({
     ...DEFAULT_POLICY,
     cooldownSeconds: 0,
+    retrainScope: 'camera', // one camera's detector; cohorts: test/unit/cohort.test.ts
     detectors: DEFAULT_POLICY.detectors.filter((d) => d.kind === 'regression').map(({ escalate: _drift, ...d }) => d),
   });
   let i = 0;

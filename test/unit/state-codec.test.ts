@@ -37,6 +37,7 @@ function fiveMetricState(camera: string) {
     });
     applyEvents(state, parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, DEFAULT_POLICY);
   }
+  delete state.signals; // cohort member records: applied and cleared after the write, as the outbox is
   return state;
 }
 
