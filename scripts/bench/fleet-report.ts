@@ -59,6 +59,8 @@ export interface FleetSection {
     fleetCameras: number;
     fleetIntervalS: number;
     fleetSimulatedCameras: number;
+    /** Virtual seconds the packed fleet ran (writes per event include its one-off cohort registrations). */
+    fleetSimulatedDurationS: number;
     fleetLingerS: number;
     fleetEventsLost: number;
     fleetCapacityCameras: number;
@@ -225,6 +227,7 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
       fleetCameras: shape.cameras,
       fleetIntervalS: shape.intervalS,
       fleetSimulatedCameras: packed.cameras,
+      fleetSimulatedDurationS: packed.durationS,
       fleetLingerS: DEFAULT_LINGER_MS / 1000,
       fleetEventsLost: packed.lost + unpacked.lost,
       fleetCapacityCameras: capacity,
