@@ -116,7 +116,8 @@ export async function runClosedLoop(ctx: ClosedLoopContext): Promise<ClosedLoopR
           `training pipeline takes ${run.triggerId.slice(0, 8)}… and trains for ${LOOP_TRAINING_MS / 60_000} min`,
         );
       else {
-        note(clock, `pipeline reports RetrainingCompleted and ModelDeployed ${run.deployedVersion}`);
+        // At the run's own finish time: the clock may have moved on before this callback ran.
+        note(run.finishedAt ?? clock, `pipeline reports RetrainingCompleted and ModelDeployed ${run.deployedVersion}`);
         deployed.push(run);
       }
     },
