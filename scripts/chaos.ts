@@ -30,6 +30,7 @@ if (process.argv.includes('--fuzz')) {
       seed: Number(process.env.FUZZ_SEED ?? FUZZ_DEFAULTS.seed),
       parserBodies: Number(process.env.FUZZ_BODIES ?? FUZZ_DEFAULTS.parserBodies),
       stackBodies: Number(process.env.FUZZ_STACK_BODIES ?? FUZZ_DEFAULTS.stackBodies),
+      ...(process.env.FUZZ_STACK_ROUND_BODIES ? { stackRoundBodies: Number(process.env.FUZZ_STACK_ROUND_BODIES) } : {}),
       ...(process.env.FUZZ_STACK_SEND_BUDGET_S
         ? { stackSendBudgetMs: Number(process.env.FUZZ_STACK_SEND_BUDGET_S) * 1000 }
         : {}),

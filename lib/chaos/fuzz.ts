@@ -5,14 +5,15 @@
 //
 // - fuzzParser: bodies through parseBody, each result checked by checkParsed (below).
 // - fuzzLocalStack: bodies sent to the ingest queue of a local stack on moto and handled by the real
-//   ingest handler through the local event-source mapping; afterwards every message is checked from
-//   the outside: each part parseBody rejects is on the dead-letter queue with its reason and exact
-//   text, and each valid event is in its camera's stored window.
+//   ingest handler through the local event-source mapping, a round at a time; after each round every
+//   message is checked from the outside: each part parseBody rejects is on the dead-letter queue with
+//   its reason and exact text, and each valid event is in its camera's stored window.
 import { gunzipSync } from 'node:zlib';
-import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { DEDUP_DEPTH } from '../core/camera-state.js';
+import { sleep } from '../core/retry.js';
 import { escapeForDisplay } from '../core/display-text.js';
 import {
   MAX_SAMPLE_COUNT,
@@ -30,7 +31,7 @@ import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../resources.js';
 import { LocalEventSourceMapping } from '../local/event-source-mapping.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../local/local-stack.js';
 import { startMoto } from '../local/moto-server.js';
-import { queueDepth } from '../local/queues.js';
+import { drainQueue, queueDepth } from '../local/queues.js';
 
 /** Event times of generated events: in the past for any clock the fuzz runs under. */
 export const FUZZ_BASE_MS = Date.UTC(2026, 0, 1);
@@ -523,6 +524,8 @@ export interface StackFuzzReport {
   /** Bodies SQS itself would refuse (empty, over 1 MiB, characters outside its set): never sent. */
   notSendable: number;
   sent: number;
+  /** Rounds the sent bodies went in (fuzzLocalStack). */
+  rounds: number;
   /** Valid events parseBody finds in the sent bodies, and where they ended up. */
   events: number;
   eventsInState: number;
@@ -546,51 +549,11 @@ export interface StackFuzzReport {
   elapsedMs: number;
 }
 
-/**
- * Every message of a queue, read by several receivers at once and hidden, not deleted (a fuzz run
- * leaves tens of thousands of letters; drainQueue's receive-then-delete takes twice the calls).
- */
-async function readQueue(sqs: SQSClient, queueUrl: string, receivers = 6): Promise<Message[]> {
-  const seen = new Map<string, Message>();
-  const receiver = async () => {
-    for (let empty = 0; empty < 2; ) {
-      const r = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 0,
-          VisibilityTimeout: 3600,
-          MessageAttributeNames: ['All'],
-        }),
-      );
-      const msgs = r.Messages ?? [];
-      empty = msgs.length ? 0 : empty + 1;
-      for (const m of msgs) seen.set(m.MessageId!, m);
-    }
-  };
-  await Promise.all(Array.from({ length: receivers }, receiver));
-  return [...seen.values()];
-}
+const letterAttribute = (m: Message, name: string) => m.MessageAttributes?.[name]?.StringValue;
 
-/** Every camera's stored windows, by camera id (one Scan, not a read per camera). */
-async function allWindows(ddb: DynamoDBClient, tableName: string): Promise<Map<string, Record<string, WindowEntry[]>>> {
-  const out = new Map<string, Record<string, WindowEntry[]>>();
-  const prefix = STATE_TABLE.cameraKey('');
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const r = await ddb.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-    for (const item of r.Items ?? []) {
-      const pk = item[STATE_TABLE.partitionKey.name]?.S ?? '';
-      const w = item[STATE_TABLE.attributes.streams]?.B;
-      if (pk.startsWith(prefix) && w) out.set(pk.slice(prefix.length), decodeStreams(w));
-    }
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
-
+/** The rejected text a dead letter holds, decoded as the dead-letter adapter encoded it. */
 const letterText = (m: Message) => {
-  const encoding = m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.encoding]?.StringValue;
+  const encoding = letterAttribute(m, DEAD_LETTER_ATTRIBUTES.encoding);
   const body = m.Body ?? '';
   if (encoding === 'base64') return Buffer.from(body, 'base64').toString('utf8');
   if (encoding === 'gzip+base64') return gunzipSync(Buffer.from(body, 'base64')).toString('utf8');
@@ -598,12 +561,71 @@ const letterText = (m: Message) => {
 };
 
 /**
+ * Every letter on the dead-letter queue, received and deleted until the queue is empty, the ones in
+ * flight included: a receive whose answer got lost hides its letters until their visibility timeout.
+ */
+async function takeDeadLetters(sqs: SQSClient, queueUrl: string, deadline: number): Promise<Message[]> {
+  const letters = new Map<string, Message>();
+  for (;;) {
+    for (const m of await drainQueue(sqs, queueUrl)) letters.set(m.MessageId!, m);
+    if ((await queueDepth(sqs, queueUrl)) === 0) return [...letters.values()];
+    if (Date.now() > deadline) throw new Error('the dead-letter queue did not empty before the deadline');
+    await sleep(1000);
+  }
+}
+
+/** The stored windows of these cameras, by camera id (BatchGetItem: a call per 100 cameras). */
+async function storedWindows(
+  ddb: DynamoDBClient,
+  tableName: string,
+  cameraIds: Iterable<string>,
+): Promise<Map<string, Record<string, WindowEntry[]>>> {
+  const out = new Map<string, Record<string, WindowEntry[]>>();
+  const pk = STATE_TABLE.partitionKey.name;
+  const prefix = STATE_TABLE.cameraKey('');
+  const keys = [...cameraIds].map((id) => ({ [pk]: { S: STATE_TABLE.cameraKey(id) } }));
+  while (keys.length > 0) {
+    const r = await ddb.send(
+      new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys.splice(0, 100), ConsistentRead: true } } }),
+    );
+    for (const item of r.Responses?.[tableName] ?? []) {
+      const streams = item[STATE_TABLE.attributes.streams]?.B;
+      if (streams) out.set(item[pk]!.S!.slice(prefix.length), decodeStreams(streams));
+    }
+    keys.push(...((r.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof keys));
+  }
+  return out;
+}
+
+/** Waits until the queue is empty (visible and in flight) for two looks in a row. */
+async function untilEmpty(sqs: SQSClient, queueUrl: string, deadline: number): Promise<void> {
+  for (let empty = 0; empty < 2; ) {
+    if (Date.now() > deadline) throw new Error('the ingest queue did not drain before the deadline');
+    await sleep(100);
+    empty = (await queueDepth(sqs, queueUrl)) === 0 ? empty + 1 : 0;
+  }
+}
+
+/**
+ * Bodies per round of fuzzLocalStack. moto's SQS scans every message of a queue (in flight too) for
+ * each message it sends or receives, so its cost grows with the square of what a queue holds.
+ */
+export const STACK_ROUND_BODIES = 100;
+
+/**
  * `count` fuzz bodies through the real ingest handler on a local stack (moto, started and stopped
  * here). The handler reads its configuration from process.env, as in Lambda: this sets it.
+ *
+ * The bodies go in rounds of `roundBodies`: send them, let the handler drain the ingest queue, take
+ * the round's dead letters off their queue and check every body of the round against them and
+ * against its cameras' stored state. Each round starts with both queues empty, so moto stays fast
+ * and no letter of one round can be taken for another's.
  */
 export async function fuzzLocalStack(opts: {
   seed: number;
   count: number;
+  roundBodies?: number;
+  /** Time one round may take to drain its queues. */
   deadlineMs?: number;
   /** Stop generating and sending after this long (the bodies sent are still all checked). */
   sendBudgetMs?: number;
@@ -615,6 +637,7 @@ export async function fuzzLocalStack(opts: {
     generated: 0,
     notSendable: 0,
     sent: 0,
+    rounds: 0,
     events: 0,
     eventsInState: 0,
     eventsOlderThanMemory: 0,
@@ -632,7 +655,7 @@ export async function fuzzLocalStack(opts: {
   const fail = (body: string, problem: string) => {
     if (report.failures.length < 20) report.failures.push({ body: body.slice(0, 2000), problem });
   };
-  const phase = (what: string) => opts.log?.(`${what} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
   const moto = await startMoto();
   const cfg = localClientConfig(moto.endpoint);
   const sqs = new SQSClient(cfg);
@@ -640,140 +663,168 @@ export async function fuzzLocalStack(opts: {
   let mapping: LocalEventSourceMapping | undefined;
   let handlerClients: { destroy(): void }[] = [];
   try {
-    // The deployed visibility timeout: on a loaded machine a big batch may take seconds, and a
-    // redelivery would dead-letter its bad parts twice. Nothing here should fail and be retried.
-    const stack = await createLocalStack(moto.endpoint, { stage: 'fuzz' });
+    // Shorter than the deployed 180 s, yet far above the seconds a batch takes here: a message moto
+    // hands out twice or brings back (two DeleteMessage calls at once are not atomic there) comes
+    // back within the round instead of holding it up for minutes. Redeliveries are counted, not faults.
+    const stack = await createLocalStack(moto.endpoint, { stage: 'fuzz', visibilityTimeoutSeconds: 30 });
     Object.assign(process.env, functionEnv(stack));
     const fn = await import('../../functions/ingest.js');
     handlerClients = Object.values(fn.clients) as { destroy(): void }[];
-    mapping = new LocalEventSourceMapping(sqs, fn.handler, {
-      queueUrl: stack.ingestQueueUrl,
-      batchSize: 10,
-      maxBatchingWindowMs: 50,
-      pollers: 8,
-      waitTimeSeconds: 1,
-    }).start();
-    phase('local stack up');
+    opts.log?.(`local stack up after ${seconds(started)} s`);
 
-    // Send: batches of up to 10 entries within SQS's 1 MiB per request.
-    const bodies = new Map<string, string>();
-    let batch: string[] = [];
-    let batchBytes = 0;
-    const flush = async () => {
-      if (!batch.length) return;
-      const entries = batch;
-      batch = [];
-      batchBytes = 0;
-      const r = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: stack.ingestQueueUrl,
-          Entries: entries.map((b, j) => ({ Id: String(j), MessageBody: b })),
-        }),
-      );
-      for (const ok of r.Successful ?? []) bodies.set(ok.MessageId!, entries[Number(ok.Id)]!);
-      for (const f of r.Failed ?? []) {
-        report.notSendable++;
-        opts.log?.(`SQS refused a body (${f.Code}): ${escapeForDisplay(entries[Number(f.Id)]!.slice(0, 80))}`);
+    /** Sends the bodies in batches of up to 10 within SQS's 1 MiB per request; message id → body. */
+    const send = async (bodies: readonly string[]) => {
+      const sent = new Map<string, string>();
+      for (let i = 0; i < bodies.length; ) {
+        const entries: string[] = [];
+        for (let bytes = 0; i < bodies.length && entries.length < 10; i++) {
+          bytes += Buffer.byteLength(bodies[i]!, 'utf8');
+          if (entries.length > 0 && bytes > SQS_MAX_BODY_BYTES) break;
+          entries.push(bodies[i]!);
+        }
+        const r = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: stack.ingestQueueUrl,
+            Entries: entries.map((b, j) => ({ Id: String(j), MessageBody: b })),
+          }),
+        );
+        for (const ok of r.Successful ?? []) sent.set(ok.MessageId!, entries[Number(ok.Id)]!);
+        for (const f of r.Failed ?? []) {
+          report.notSendable++;
+          opts.log?.(`SQS refused a body (${f.Code}): ${escapeForDisplay(entries[Number(f.Id)]!.slice(0, 80))}`);
+        }
       }
+      return sent;
     };
+
+    /** The handler drains the ingest queue; stopping the mapping waits for its last invocations. */
+    const handle = async (sent: number, deadline: number) => {
+      mapping = new LocalEventSourceMapping(sqs, fn.handler, {
+        queueUrl: stack.ingestQueueUrl,
+        batchSize: 10,
+        maxBatchingWindowMs: 50,
+        pollers: 8,
+        waitTimeSeconds: 1,
+      }).start();
+      await untilEmpty(sqs, stack.ingestQueueUrl, deadline);
+      await mapping.stop({ letReceivesFinish: true });
+      report.crashes += mapping.counters.handlerErrors + mapping.counters.failedRecords;
+      report.redeliveries += mapping.counters.received - sent;
+    };
+
+    /** Each body of the round against its dead letters and its cameras' stored windows. */
+    const check = async (sent: Map<string, string>, letters: Message[]) => {
+      const lettersBySource = new Map<string, Message[]>();
+      for (const m of letters) {
+        const reason = letterAttribute(m, DEAD_LETTER_ATTRIBUTES.reason);
+        const source = letterAttribute(m, DEAD_LETTER_ATTRIBUTES.sourceMessageId);
+        if (reason === undefined || source === undefined) {
+          report.crashes++; // parked by SQS after repeated failed receives
+          fail(m.Body ?? '', 'parked by the redrive policy (the handler kept failing on it)');
+          continue;
+        }
+        for (const part of reason.split('; ')) bump(report.reasons, reasonKind(part));
+        const same = lettersBySource.get(source);
+        if (same) same.push(m);
+        else lettersBySource.set(source, [m]);
+      }
+      const nowMs = Date.now();
+      const expectedBySource = new Map([...sent].map(([id, body]) => [id, parseBody(body, nowMs)]));
+      const windows = await storedWindows(
+        ddb,
+        stack.tableName,
+        new Set([...expectedBySource.values()].flatMap((p) => p.events.map((e) => e.camera_id))),
+      );
+
+      const letterKey = (m: Message) =>
+        `${letterAttribute(m, DEAD_LETTER_ATTRIBUTES.index) ?? ''}|${letterAttribute(m, DEAD_LETTER_ATTRIBUTES.reason)}|${letterText(m)}`;
+      for (const [messageId, expected] of expectedBySource) {
+        const body = sent.get(messageId)!;
+        const unmatched = lettersBySource.get(messageId) ?? [];
+        lettersBySource.delete(messageId);
+        report.rejectedParts += expected.rejections.length;
+        const matched = new Set<string>();
+        for (const x of expected.rejections) {
+          // A reason longer than an attribute holds is cut and ends with '…'.
+          const i = unmatched.findIndex((m) => {
+            const reason = letterAttribute(m, DEAD_LETTER_ATTRIBUTES.reason)!;
+            return (
+              reason === x.reason.slice(0, 1023) || (reason.endsWith('…') && x.reason.startsWith(reason.slice(0, -1)))
+            );
+          });
+          if (i < 0) {
+            report.silentDrops++;
+            fail(
+              body,
+              `rejected part ${x.index ?? 'body'} (${x.reason.slice(0, 200)}) is not on the dead-letter queue`,
+            );
+            continue;
+          }
+          const [m] = unmatched.splice(i, 1);
+          if (letterText(m!) !== x.raw && !(x.raw.length === 0 && letterText(m!) === ' ')) {
+            report.silentDrops++;
+            fail(body, `dead letter of part ${x.index ?? 'body'} does not hold its exact text`);
+            continue;
+          }
+          report.deadLettered++;
+          matched.add(letterKey(m!));
+        }
+        // Dead letters are at least once: a second copy of a matched letter is counted, not a fault.
+        const copies = unmatched.filter((m) => matched.has(letterKey(m)));
+        report.duplicateLetters += copies.length;
+        if (unmatched.length > copies.length) {
+          report.unexpectedLetters += unmatched.length - copies.length;
+          fail(body, `${unmatched.length - copies.length} unexpected dead letter(s)`);
+        }
+        for (const e of expected.events) {
+          report.events++;
+          const entries = windows.get(e.camera_id)?.[`${e.modality}.${e.metric}`] ?? [];
+          if (entries.some((x) => x.ts === e.ts && x.tag === idTag(e.id))) report.eventsInState++;
+          else if (entries.length >= DEDUP_DEPTH && entries[0]!.ts >= e.ts) report.eventsOlderThanMemory++;
+          else {
+            report.silentDrops++;
+            fail(body, `event ${e.id} of ${escapeForDisplay(e.camera_id)} is neither in the state nor dead-lettered`);
+          }
+        }
+      }
+      // Letters whose source is not a message of this round.
+      for (const rest of lettersBySource.values()) report.unexpectedLetters += rest.length;
+    };
+
+    const roundBodies = opts.roundBodies ?? STACK_ROUND_BODIES;
+    const runRound = async (bodies: readonly string[]) => {
+      const roundStarted = performance.now();
+      const deadline = Date.now() + (opts.deadlineMs ?? 600_000);
+      const sent = await send(bodies);
+      report.sent += sent.size;
+      const sentAfter = seconds(roundStarted);
+      await handle(sent.size, deadline);
+      const handledAfter = seconds(roundStarted);
+      const letters = await takeDeadLetters(sqs, stack.deadLetterQueueUrl, deadline);
+      const lettersAfter = seconds(roundStarted);
+      await check(sent, letters);
+      if (++report.rounds % 10 === 0 || bodies.length < roundBodies)
+        opts.log?.(
+          `${report.sent} bodies sent and checked after ${seconds(started)} s; last round of ${sent.size}: ` +
+            `sent ${sentAfter} s, handled ${handledAfter} s, ${letters.length} letters taken ${lettersAfter} s, checked ${seconds(roundStarted)} s`,
+        );
+    };
+
+    const round: string[] = [];
     for (const { body } of fuzzBodies(opts.seed, opts.count)) {
       if (opts.sendBudgetMs !== undefined && performance.now() - started > opts.sendBudgetMs) {
         opts.log?.(`send budget of ${opts.sendBudgetMs / 1000} s used up after ${report.generated} bodies`);
         break;
       }
       report.generated++;
-      const bytes = Buffer.byteLength(body, 'utf8');
-      if (body.length === 0 || bytes > SQS_MAX_BODY_BYTES || SQS_REFUSES.test(body)) {
+      if (body.length === 0 || Buffer.byteLength(body, 'utf8') > SQS_MAX_BODY_BYTES || SQS_REFUSES.test(body)) {
         report.notSendable++;
         continue;
       }
-      if (batch.length === 10 || batchBytes + bytes > SQS_MAX_BODY_BYTES) await flush();
-      batch.push(body);
-      batchBytes += bytes;
+      round.push(body);
+      if (round.length === roundBodies) await runRound(round.splice(0));
     }
-    await flush();
-    report.sent = bodies.size;
-    phase(`${report.sent} bodies sent`);
-
-    // Settled: the ingest queue empty for two looks in a row.
-    const deadline = Date.now() + (opts.deadlineMs ?? 600_000);
-    for (let empty = 0; empty < 2; ) {
-      if (Date.now() > deadline) throw new Error('the ingest queue did not drain before the deadline');
-      await new Promise((r) => setTimeout(r, 300));
-      empty = (await queueDepth(sqs, stack.ingestQueueUrl)) === 0 ? empty + 1 : 0;
-    }
-    await mapping.stop();
-    report.crashes += mapping.counters.handlerErrors + mapping.counters.failedRecords;
-    report.redeliveries = mapping.counters.received - report.sent;
-    phase('ingest queue drained');
-
-    // Check every message from the outside.
-    const letters = await readQueue(sqs, stack.deadLetterQueueUrl);
-    const lettersBySource = new Map<string, Message[]>();
-    for (const m of letters) {
-      const reason = m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue;
-      const source = m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.sourceMessageId]?.StringValue;
-      if (reason === undefined || source === undefined) {
-        report.crashes++; // parked by SQS after repeated failed receives
-        fail(m.Body ?? '', 'parked by the redrive policy (the handler kept failing on it)');
-        continue;
-      }
-      for (const part of reason.split('; ')) bump(report.reasons, reasonKind(part));
-      lettersBySource.set(source, [...(lettersBySource.get(source) ?? []), m]);
-    }
-    phase(`${letters.length} dead letters read`);
-    const windows = await allWindows(ddb, stack.tableName);
-    phase(`${windows.size} cameras' windows read`);
-    const nowMs = Date.now();
-    for (const [messageId, body] of bodies) {
-      const expected = parseBody(body, nowMs);
-      const got = lettersBySource.get(messageId) ?? [];
-      lettersBySource.delete(messageId);
-      report.rejectedParts += expected.rejections.length;
-      const unmatched = [...got];
-      const matched = new Set<string>();
-      const letterKey = (m: Message) =>
-        `${m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.index]?.StringValue ?? ''}|${m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue}|${letterText(m)}`;
-      for (const x of expected.rejections) {
-        const i = unmatched.findIndex(
-          (m) =>
-            m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue === x.reason.slice(0, 1023) ||
-            (m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue?.endsWith('…') &&
-              x.reason.startsWith(m.MessageAttributes[DEAD_LETTER_ATTRIBUTES.reason]!.StringValue!.slice(0, -1))),
-        );
-        if (i < 0) {
-          report.silentDrops++;
-          fail(body, `rejected part ${x.index ?? 'body'} (${x.reason.slice(0, 200)}) is not on the dead-letter queue`);
-          continue;
-        }
-        const [m] = unmatched.splice(i, 1);
-        if (letterText(m!) !== x.raw && !(x.raw.length === 0 && letterText(m!) === ' ')) {
-          report.silentDrops++;
-          fail(body, `dead letter of part ${x.index ?? 'body'} does not hold its exact text`);
-          continue;
-        }
-        report.deadLettered++;
-        matched.add(letterKey(m!));
-      }
-      // Dead letters are at least once: a second copy of a matched letter is counted, not a fault.
-      const copies = unmatched.filter((m) => matched.has(letterKey(m)));
-      report.duplicateLetters += copies.length;
-      if (unmatched.length > copies.length) {
-        report.unexpectedLetters += unmatched.length - copies.length;
-        fail(body, `${unmatched.length - copies.length} unexpected dead letter(s)`);
-      }
-      for (const e of expected.events) {
-        report.events++;
-        const entries = windows.get(e.camera_id)?.[`${e.modality}.${e.metric}`] ?? [];
-        if (entries.some((x) => x.ts === e.ts && x.tag === idTag(e.id))) report.eventsInState++;
-        else if (entries.length >= DEDUP_DEPTH && entries[0]!.ts >= e.ts) report.eventsOlderThanMemory++;
-        else {
-          report.silentDrops++;
-          fail(body, `event ${e.id} of ${escapeForDisplay(e.camera_id)} is neither in the state nor dead-lettered`);
-        }
-      }
-    }
-    for (const rest of lettersBySource.values()) report.unexpectedLetters += rest.length;
+    if (round.length > 0) await runRound(round.splice(0));
   } finally {
     await mapping?.stop();
     for (const c of handlerClients) c.destroy();
@@ -806,7 +857,7 @@ export function formatFuzzReport(parser: ParserFuzzReport, stack?: StackFuzzRepo
   if (stack) {
     lines.push(
       '',
-      `local stack (real ingest handler on moto): ${n(stack.generated)} bodies (seed ${stack.seed}) in ${(stack.elapsedMs / 1000).toFixed(1)} s; ${n(stack.sent)} sent, ${n(stack.notSendable)} not sendable through SQS`,
+      `local stack (real ingest handler on moto): ${n(stack.generated)} bodies (seed ${stack.seed}) in ${(stack.elapsedMs / 1000).toFixed(1)} s; ${n(stack.sent)} sent in ${n(stack.rounds)} rounds, ${n(stack.notSendable)} not sendable through SQS`,
       `  events ${n(stack.events)}: in the state ${n(stack.eventsInState)}, older than their stream's dedup memory ${n(stack.eventsOlderThanMemory)}`,
       `  rejected parts ${n(stack.rejectedParts)}: dead-lettered with reason and exact text ${n(stack.deadLettered)}`,
       `  crashes ${stack.crashes}, silent drops ${stack.silentDrops}, unexpected letters ${stack.unexpectedLetters}`,
@@ -822,7 +873,13 @@ export const FUZZ_DEFAULTS = { seed: 1, parserBodies: 1_000_000, stackBodies: 10
 
 /** Both fuzz runs, as `npm run chaos -- --fuzz` does them; `ok` when nothing crashed or was dropped. */
 export async function runFuzz(
-  opts: { seed: number; parserBodies: number; stackBodies: number; stackSendBudgetMs?: number },
+  opts: {
+    seed: number;
+    parserBodies: number;
+    stackBodies: number;
+    stackRoundBodies?: number;
+    stackSendBudgetMs?: number;
+  },
   log: (line: string) => void,
 ): Promise<{ parser: ParserFuzzReport; stack: StackFuzzReport; ok: boolean; summary: Record<string, unknown> }> {
   log(
@@ -841,6 +898,7 @@ export async function runFuzz(
     fuzzLocalStack({
       seed: opts.seed,
       count: opts.stackBodies,
+      roundBodies: opts.stackRoundBodies,
       sendBudgetMs: opts.stackSendBudgetMs,
       log: (l) => log(`  stack: ${l}`),
     }),

@@ -94,9 +94,15 @@ export class LocalEventSourceMapping {
     return this;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and waits for the invocations in progress. `letReceivesFinish` waits for the
+   * receives in progress too (up to waitTimeSeconds) instead of cancelling them: a cancelled long
+   * poll can still take messages on the server, which then stay hidden until their visibility
+   * timeout, so a mapping started next on the same queue would not see them for that long.
+   */
+  async stop(opts: { letReceivesFinish?: boolean } = {}): Promise<void> {
     this.running = false;
-    this.abort.abort();
+    if (!opts.letReceivesFinish) this.abort.abort();
     await Promise.all(this.loops);
     this.loops = [];
   }
