@@ -10,6 +10,7 @@
 // `npm run chaos -- --fuzz` runs the parser fuzz of lib/chaos/fuzz.ts instead, prints its report and
 // writes bench/fuzz.json; exit 1 on a crash or a silent drop. Options (env): FUZZ_SEED (default 1),
 // FUZZ_BODIES (through parseBody, default 1,000,000), FUZZ_STACK_BODIES (through the local stack, 10,000),
+// FUZZ_STACK_ROUND_BODIES (bodies per round of the stack phase, default 100),
 // FUZZ_STACK_SEND_BUDGET_S (stop sending after this many seconds; what was sent is still checked).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

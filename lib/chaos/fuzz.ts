@@ -426,14 +426,34 @@ export function checkParsed(body: string, r: ParsedBody, nowMs: number): string[
   return problems;
 }
 
-/** A reason with its specifics (indices, quoted values, numbers, code points) taken out, to count kinds. */
+/** A reason joins its field errors with '; ' (the producer's keys may hold '; ' too). */
+const FIELD_ERROR_SEPARATOR = new RegExp(`; (?=(?:\\[\\d+\\]\\.)?(?:${FIELDS.join('|')})\\b)`);
+
+/** The kinds (reasonKind) of the field errors one reason holds. */
+export const reasonKinds = (reason: string) => reason.split(FIELD_ERROR_SEPARATOR).map(reasonKind);
+
+/** A bad-UTF-8 reason names the producer's key: "[1].k: k is not valid UTF-8 (…)", or "k is not …" at the top. */
+const BAD_UTF8_KEY = /^(?:(\[\d+\]\.)?(.+): )?(.+) (is not valid UTF-8 .*)$/s;
+const KEPT_KEYS = [...FIELDS, 'body', 'value'];
+
+/**
+ * A reason with its specifics (indices, quoted values, numbers, code points, repeated ids, the
+ * producer's own keys, JSON.parse's quote of the body) taken out, to count kinds.
+ */
 export function reasonKind(reason: string): string {
   return reason
+    .replace(/^(.*?duplicate id ).*( within one message)$/, '$1…$2')
+    .replace(BAD_UTF8_KEY, (all, index: string | undefined, path: string | undefined, key: string, rest: string) =>
+      KEPT_KEYS.includes(key) || (path !== undefined && path !== key)
+        ? all
+        : `${index ?? ''}${path === undefined ? '' : '…: '}… ${rest}`,
+    )
+    .replace(/Unexpected token .*? is not valid JSON/, 'Unexpected token … is not valid JSON')
     .replace(/\[\d+\]/g, '[i]')
     .replace(/"(?:[^"\\]|\\.)*"?/g, '"…"')
     .replace(/'[^']*'/g, "'…'")
     .replace(/U\+[0-9A-F]{4,6} \([^)]*\)/g, 'U+…')
-    .replace(/-?\d[\d.e+:TZ-]*/gi, 'N')
+    .replace(/(?<![A-Za-z-])-?\d[\d.e+:TZ-]*/gi, 'N')
     .slice(0, 140);
 }
 
@@ -494,7 +514,7 @@ export async function fuzzParser(opts: {
       const r = parseBody(body, FUZZ_NOW_MS);
       report.events += r.events.length;
       report.rejections += r.rejections.length;
-      for (const x of r.rejections) for (const part of x.reason.split('; ')) bump(report.reasons, reasonKind(part));
+      for (const x of r.rejections) for (const kind of reasonKinds(x.reason)) bump(report.reasons, kind);
       problems = checkParsed(body, r, FUZZ_NOW_MS);
     } catch (err) {
       report.crashes++;
@@ -723,7 +743,7 @@ export async function fuzzLocalStack(opts: {
           fail(m.Body ?? '', 'parked by the redrive policy (the handler kept failing on it)');
           continue;
         }
-        for (const part of reason.split('; ')) bump(report.reasons, reasonKind(part));
+        for (const kind of reasonKinds(reason)) bump(report.reasons, kind);
         const same = lettersBySource.get(source);
         if (same) same.push(m);
         else lettersBySource.set(source, [m]);

@@ -3,7 +3,8 @@
 // bodies) through parseBody, where nothing may throw and every body or array element must come out
 // as an event or a rejection with a clean reason; then a share of them through the real ingest
 // handler on a local stack on moto, where each rejected part must be on the dead-letter queue with
-// its reason and exact text and each valid event in its camera's stored window. The full run is
+// its reason and exact text and each valid event in its camera's stored window (in rounds, each
+// checked before the next is sent, as the full run does). The full run is
 // `npm run chaos -- --fuzz` (1,000,000 bodies through parseBody, 10,000 through the stack).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -32,10 +33,11 @@ describe('parser fuzz (fixed seed, bounded)', () => {
     expect(Object.keys(r.reasons).length).toBeGreaterThan(20);
   });
 
-  it('the real ingest handler on the local stack: every part applied or dead-lettered with its reason', async () => {
-    const r = await fuzzLocalStack({ seed: SEED, count: 100, deadlineMs: 60_000 });
+  it('the real ingest handler on the local stack: every part applied or dead-lettered with its reason, round by round', async () => {
+    const r = await fuzzLocalStack({ seed: SEED, count: 100, roundBodies: 40, deadlineMs: 60_000 });
     expect(r.failures).toEqual([]);
     expect(r).toMatchObject({ generated: 100, crashes: 0, silentDrops: 0, unexpectedLetters: 0 });
+    expect(r.rounds).toBe(Math.ceil(r.sent / 40));
     expect(r.sent).toBeGreaterThan(80);
     expect(r.events).toBeGreaterThan(40);
     expect(r.eventsInState + r.eventsOlderThanMemory).toBe(r.events);
