@@ -432,22 +432,24 @@ const FIELD_ERROR_SEPARATOR = new RegExp(`; (?=(?:\\[\\d+\\]\\.)?(?:${FIELDS.joi
 /** The kinds (reasonKind) of the field errors one reason holds. */
 export const reasonKinds = (reason: string) => reason.split(FIELD_ERROR_SEPARATOR).map(reasonKind);
 
-/** A bad-UTF-8 reason names the producer's key: "[1].k: k is not valid UTF-8 (…)", or "k is not …" at the top. */
-const BAD_UTF8_KEY = /^(?:(\[\d+\]\.)?(.+): )?(.+) (is not valid UTF-8 .*)$/s;
 const KEPT_KEYS = [...FIELDS, 'body', 'value'];
+
+/** A bad-UTF-8 reason with the producer's own key taken out: "[1].k: k is not …", or "k is not …" at the top. */
+function withoutProducerKey(reason: string): string {
+  const element = /^(\[\d+\])\.(.+): \2 (is not valid UTF-8 .*)$/s.exec(reason);
+  if (element) return KEPT_KEYS.includes(element[2]!) ? reason : `${element[1]}.…: … ${element[3]}`;
+  const top = /^(.+) (is not valid UTF-8 .*)$/s.exec(reason);
+  if (top && !KEPT_KEYS.includes(top[1]!) && !top[1]!.startsWith('[')) return `… ${top[2]}`;
+  return reason;
+}
 
 /**
  * A reason with its specifics (indices, quoted values, numbers, code points, repeated ids, the
  * producer's own keys, JSON.parse's quote of the body) taken out, to count kinds.
  */
 export function reasonKind(reason: string): string {
-  return reason
+  return withoutProducerKey(reason)
     .replace(/^(.*?duplicate id ).*( within one message)$/, '$1…$2')
-    .replace(BAD_UTF8_KEY, (all, index: string | undefined, path: string | undefined, key: string, rest: string) =>
-      KEPT_KEYS.includes(key) || (path !== undefined && path !== key)
-        ? all
-        : `${index ?? ''}${path === undefined ? '' : '…: '}… ${rest}`,
-    )
     .replace(/Unexpected token .*? is not valid JSON/, 'Unexpected token … is not valid JSON')
     .replace(/\[\d+\]/g, '[i]')
     .replace(/"(?:[^"\\]|\\.)*"?/g, '"…"')
