@@ -74,7 +74,8 @@ const DEFAULTS = {
   maxBatchingWindowMs: 100,
   visibilityTimeoutSeconds: 4,
   maxBacklog: 120,
-  timeoutMs: 150_000,
+  // The default run (120 cameras, 20 h) takes 2-3 minutes on a shared 2-core machine.
+  timeoutMs: 600_000,
 };
 
 /**
@@ -404,6 +405,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       state,
       availableActions: policy.actions,
       maxReceiveCount,
+      nights: sim.nights(),
     });
     const eventBridge = new EventBridgeClient(localClientConfig(moto.endpoint));
     cleanups.push(() => eventBridge.destroy());
