@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { runDemo, type DemoProgress } from '../lib/demo/run-demo.js';
 import { fleetDemoReport, formatFleetSummary, runFleetDemo } from '../lib/demo/fleet-demo.js';
 import { demoReport } from '../lib/demo/report.js';
-import { formatSummary } from '../lib/demo/summary.js';
+import { formatSummary, hhmm } from '../lib/demo/summary.js';
 import { escapeForDisplay } from '../lib/core/display-text.js';
 import { formatClosedLoop } from '../lib/demo/closed-loop.js';
 import { writeHtmlReport } from '../lib/report/html-report.js';
@@ -133,7 +133,7 @@ async function main(): Promise<number> {
   const interactive = opts.progress && process.stdout.isTTY === true && !process.env.CI;
   const progress = progressReporter(interactive);
   console.log(
-    `VisuTility Monitor demo: ${opts.cameras} cameras, ${opts.hours} simulated hours from ${String(opts.startHour).padStart(2, '0')}:00 local, seed ${opts.seed}`,
+    `VisuTility Monitor demo: ${opts.cameras} cameras, ${opts.hours} simulated hours from ${hhmm(opts.startHour)} local, seed ${opts.seed}`,
   );
   let run;
   try {

@@ -16,7 +16,7 @@ import { NIGHT, type FleetSimulator, type SimCamera } from '../sim/fleet-simulat
 import { SCENARIOS, type ScenarioId } from '../sim/scenarios.js';
 import type { MonitorPolicy } from './policy.js';
 import { closedLoopReport, type ClosedLoopResult } from './closed-loop.js';
-import { nightLine, type DemoSummary, type ObservedTrigger } from './summary.js';
+import { hhmm, nightLine, type DemoSummary, type ObservedTrigger } from './summary.js';
 
 /** The run's nights as grey shading on every time axis. */
 const nightBands = (sim: FleetSimulator): ChartBand[] =>
@@ -175,7 +175,7 @@ export function demoReport(input: {
     title: 'VisuTility Monitor — local demo',
     subtitle:
       `${sim.cameras.length} simulated cameras, ${hours} simulated hours (${new Date(sim.startMs).toISOString()} → ${new Date(sim.endMs).toISOString()}, ` +
-      `from ${String(sim.options.startHourOfDay).padStart(2, '0')}:00 fleet-local time; night ${NIGHT.dusk}:00-0${NIGHT.dawn}:00 shaded grey), seed ${sim.options.seed}, ` +
+      `from ${hhmm(sim.options.startHourOfDay)} fleet-local time; night ${hhmm(NIGHT.dusk)}-${hhmm(NIGHT.dawn)} shaded grey), seed ${sim.options.seed}, ` +
       `through the real ingest handler on moto in ${(input.wallMs / 1000).toFixed(0)} s. Policy "${input.policy.policy.id}".` +
       (s.night ? ` ${nightLine(s.night)}.` : ''),
     summary: [

@@ -288,7 +288,9 @@ function table(header: string[], rows: string[][]): string {
 
 const n = (x: number) => x.toLocaleString('en-US');
 
-const hhmm = (h: number) => `${String(h).padStart(2, '0')}:00`;
+/** A whole or fractional hour of day as HH:MM. */
+export const hhmm = (h: number) =>
+  `${String(Math.floor(h)).padStart(2, '0')}:${String(Math.round((h % 1) * 60)).padStart(2, '0')}`;
 
 /** One line: the night(s) crossed and whether healthy cameras stayed quiet through them. */
 export function nightLine(n: NightSummary): string {

@@ -166,6 +166,8 @@ const CLIENT_SCRIPT = `
     }
     chart.setOption({
       animation: false,
+      // Time axes in UTC, like every timestamp in the tables and tooltips.
+      useUTC: true,
       title: { text: c.title, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0, type: 'scroll' },

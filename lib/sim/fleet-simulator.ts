@@ -10,7 +10,10 @@ export interface FleetOptions {
   cameras?: number;
   hours?: number;
   seed?: number;
-  /** Event time of the first sample (ms). Default: the whole run ends a minute before now. */
+  /**
+   * Event time of the first sample (ms). Default: the latest time at startHourOfDay UTC from which
+   * the whole run ends before now, so UTC time of day on a chart is the fleet's local time.
+   */
   startMs?: number;
   sampleIntervalSec?: number;
   sendIntervalSec?: number;
@@ -19,14 +22,14 @@ export interface FleetOptions {
 }
 
 /**
- * Each event summarizes a 3-minute interval; a camera uploads hourly (100 events a message). The run
+ * Each event summarizes a 2-minute interval; a camera uploads hourly (150 events a message). The run
  * starts at noon and lasts 20 hours, so it crosses one whole night (dusk 18:00 to dawn 06:00).
  */
 export const FLEET_DEFAULTS = {
-  cameras: 120,
+  cameras: 100,
   hours: 20,
   seed: 42,
-  sampleIntervalSec: 180,
+  sampleIntervalSec: 120,
   sendIntervalSec: 3600,
   startHourOfDay: 12,
 };
@@ -50,7 +53,7 @@ export interface SimCamera {
   /** Event time the scenario's change begins, or null. */
   onsetMs: number | null;
   modelVersion: string;
-  /** Healthy levels this camera fluctuates around. */
+  /** Healthy levels this camera fluctuates around (samples: labelled samples per 3 minutes in daylight). */
   base: { accuracy: number; precision: number; recall: number; drift: number; latencyMs: number; samples: number };
 }
 
@@ -97,6 +100,12 @@ const nextVersion = (v: string) =>
   v.replace(/v(\d+)\.(\d+)\.\d+$/, (_m, major: string, minor: string) => `v${major}.${Number(minor) + 1}.0`);
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
+/** The latest whole minute ≤ t whose UTC time of day is `hour` (fractional hours allowed). */
+export function latestAtHourOfDay(t: number, hour: number): number {
+  const day = 24 * 3600_000;
+  const offset = Math.round((hour * 3600_000) / MIN) * MIN;
+  return t - ((((t - offset) % day) + day) % day);
+}
 const ramp = (sinceMs: number, durationMs: number) => (sinceMs < 0 ? 0 : Math.min(1, sinceMs / durationMs));
 
 export class FleetSimulator {
@@ -126,7 +135,7 @@ export class FleetSimulator {
     if (sendIntervalSec % sampleIntervalSec !== 0)
       throw new Error('sendIntervalSec must be a multiple of sampleIntervalSec');
     const durationMs = Math.round(hours * 3600_000);
-    this.startMs = opts.startMs ?? Math.floor((Date.now() - durationMs - MIN) / MIN) * MIN;
+    this.startMs = opts.startMs ?? latestAtHourOfDay(Date.now() - durationMs - MIN, startHourOfDay);
     this.endMs = this.startMs + durationMs;
 
     const counts = scenarioCounts(cameras);
@@ -230,10 +239,12 @@ export class FleetSimulator {
     const daylight = 0.65 + 0.35 * Math.sin(((hourOfDay - 6) / 24) * 2 * Math.PI);
     // 0 at midday, 1 at midnight: the daily cycle every camera's DriftScore follows.
     const darkness = (1 - daylight) / 0.7;
-    // Labelled samples per interval; now and then very few (a quiet scene): noisy, to be gated out.
+    // Labelled samples per interval, in proportion to its length; now and then very few (a quiet
+    // scene): noisy, to be gated out.
+    const perInterval = this.options.sampleIntervalSec / 180;
     const samples = rng.chance(0.05)
       ? rng.int(2, 12)
-      : Math.max(20, Math.round(cam.base.samples * daylight + rng.normal(0, 15)));
+      : Math.max(20, Math.round(cam.base.samples * perInterval * daylight + rng.normal(0, 15 * perInterval)));
     const ts = t + rng.int(0, 999);
 
     const rolledOut = cam.scenario === 'model-rollout' && since >= 0;

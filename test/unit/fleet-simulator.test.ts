@@ -6,7 +6,7 @@
 // expected-vs-detected rules, with false triggers on healthy cameras per detector and at night.
 import { describe, expect, it } from 'vitest';
 import { parseBody } from '../../lib/core/metric-event.js';
-import { FleetSimulator } from '../../lib/sim/fleet-simulator.js';
+import { FLEET_DEFAULTS, FleetSimulator, latestAtHourOfDay } from '../../lib/sim/fleet-simulator.js';
 import { scenarioCounts, SCENARIOS } from '../../lib/sim/scenarios.js';
 import { formatSummary, reasonGroup, summarize, type EventAccounting } from '../../lib/demo/summary.js';
 
@@ -42,7 +42,7 @@ describe('fleet simulator', () => {
       valid += m.validEvents;
       bad += m.badParts;
     }
-    expect(valid).toBe(40 * 4 * 20 * 5);
+    expect(valid).toBe(40 * 4 * (3600 / FLEET_DEFAULTS.sampleIntervalSec) * 5);
     expect(bad).toBeGreaterThan(0);
   });
 
@@ -235,6 +235,14 @@ describe('daily cycle', () => {
     ]);
     // Same seed, another start hour: the same cameras and scenarios, other values at night.
     expect(sim(8, 5).cameras).toEqual(sim(12, 5).cameras);
+    // By default the run ends before now and starts at startHourOfDay UTC: charts in UTC show the fleet's hours.
+    const byDefault = new FleetSimulator({ cameras: 30, hours: 20, seed: 3, startHourOfDay: 12 });
+    expect(new Date(byDefault.startMs).toISOString()).toMatch(/T12:00:00\.000Z$/);
+    expect(byDefault.endMs).toBeLessThan(Date.now());
+    expect(byDefault.endMs).toBeGreaterThan(Date.now() - 24 * H - 2 * 60_000);
+    expect(latestAtHourOfDay(Date.parse('2026-11-26T11:59:00Z'), 12)).toBe(Date.parse('2026-11-25T12:00:00Z'));
+    expect(latestAtHourOfDay(Date.parse('2026-11-26T12:00:00Z'), 12)).toBe(Date.parse('2026-11-26T12:00:00Z'));
+    expect(latestAtHourOfDay(Date.parse('2026-11-26T03:00:00Z'), 2.5)).toBe(Date.parse('2026-11-26T02:30:00Z'));
     expect(() => sim(24, 5)).toThrow('startHourOfDay must be in [0, 24), got 24');
     expect(() => sim(-1, 5)).toThrow('startHourOfDay must be in [0, 24), got -1');
   });
