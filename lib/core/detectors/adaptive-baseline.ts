@@ -54,15 +54,20 @@ export interface AdaptiveBaseline {
   /** EW of residual · cos and · sin of the time of day: the first daily harmonic */
   hc?: number;
   hn?: number;
-  /** values seen when the hourly means started */
+  /** the daily model: undefined while deciding (hourly means learned), SEASONAL or NO_SEASON */
   hk?: number;
+  /** values seen when the hourly means started, if not at the first value */
+  h0?: number;
 }
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** E|Z| = √(2/π) for normal Z: mean absolute deviation × this is σ. */
 const MAD_TO_SIGMA = 1.2533;
-const SEASONAL_MIN_SPAN_MS = 2 * DAY_MS;
+const SEASONAL = 1;
+const NO_SEASON = 0;
+/** Warm-up lag-1 correlation from which a stream may be a daily cycle seen in part. */
+const PERSISTENT = 0.8;
 const SEASONAL_GAIN = 0.7;
 const MAX_RHO = 0.9;
 /** ρ below this is taken as 0: estimation noise on i.i.d. data would otherwise slow detection. */
@@ -87,6 +92,10 @@ const spanMs = (b: AdaptiveBaseline, ts: number) => ts - b.t0 * MINUTE_MS;
 
 const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
 
+/** Whether the hourly means are in use: decided after a day, and they explain the spread. */
+const seasonalInUse = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
+  c.seasonality === 'daily' && b.hk === SEASONAL && b.sp !== undefined && b.sp < SEASONAL_GAIN * b.s;
+
 /** The value expected now and its scale: the hour's when the daily model is in use, else the level's. */
 export function expected(
   b: AdaptiveBaseline,
@@ -96,47 +105,65 @@ export function expected(
   const h = hourOf(ts);
   const hm = b.hm?.[h];
   const hs = b.hs?.[h];
-  if (
-    c.seasonality === 'daily' &&
-    spanMs(b, ts) >= SEASONAL_MIN_SPAN_MS &&
-    hm !== null &&
-    hm !== undefined &&
-    hs !== null &&
-    hs !== undefined &&
-    b.sp !== undefined &&
-    b.sp < SEASONAL_GAIN * b.s
-  )
+  if (seasonalInUse(b, c) && hm !== null && hm !== undefined && hs !== null && hs !== undefined)
     // Floors: half the pooled hourly scale, and a tenth of the level's (a noiseless cycle must
     // not make every small repeat look like a shift).
-    return { mean: hm, sigma: Math.max(hs, 0.5 * b.sp, 0.1 * b.s, c.minSigma), seasonal: true };
+    return { mean: hm, sigma: Math.max(hs, 0.5 * b.sp!, 0.1 * b.s, c.minSigma), seasonal: true };
   return { mean: b.m, sigma: Math.max(b.s, c.minSigma), seasonal: false };
 }
+
+/**
+ * Whether the chart waits for the daily question to be settled: a stream whose warm-up was strongly
+ * persistent (lag-1 ≥ PERSISTENT) may be a daily cycle seen in part, whose level is no baseline yet.
+ */
+export const awaitingDay = (b: AdaptiveBaseline, ts: number, c: AdaptiveBaselineConfig) =>
+  c.seasonality === 'daily' && b.hk === undefined && b.h0 === undefined && b.r >= PERSISTENT && spanMs(b, ts) < DAY_MS;
 
 /** Amplitude of the first daily harmonic of the residuals, in σ of the level's residuals. */
 export function dailyAmplitude(b: AdaptiveBaseline): number {
   return b.s > 0 ? (2 * Math.hypot(b.hc ?? 0, b.hn ?? 0)) / b.s : 0;
 }
 
+/**
+ * The daily model. A new stream keeps hourly means from its first value; after a day (and the
+ * warm-up) they are kept if they explain the spread (hk = SEASONAL), else dropped (a short item)
+ * and the first daily harmonic is tracked instead, so a cycle that shows later starts them again.
+ * It learns whether or not the chart is in control, with bounded steps: a held profile would learn
+ * only the hours that look normal and turn the others into alarms every day.
+ */
 function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBaselineConfig): void {
   if (c.seasonality !== 'daily') return;
-  if (!b.hm) {
-    // Hourly means only once a daily cycle shows (after the warm-up, over at least a day).
-    if (b.n < c.warmup) return;
+  const span = spanMs(b, ts);
+  if (b.hk === NO_SEASON) {
     const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
     const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
-    const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
+    const rate = Math.max(c.adaptRate, 1 / Math.max(b.n - c.warmup + 1, 1));
     b.hc = (b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0));
     b.hn = (b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0));
-    if (spanMs(b, ts) < DAY_MS || dailyAmplitude(b) < 0.5) return;
+    if (dailyAmplitude(b) < 0.5) return;
+    // A cycle showed: hourly means from here, used once they hold a day.
     delete b.hc;
     delete b.hn;
-    b.hk = b.n;
+    b.hk = undefined;
+    b.t0 = Math.floor(ts / MINUTE_MS);
+    b.h0 = b.n;
+  } else if (b.hk === undefined && span >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
+    if (b.sp < SEASONAL_GAIN * b.s) b.hk = SEASONAL;
+    else {
+      b.hk = NO_SEASON;
+      delete b.hm;
+      delete b.hs;
+      delete b.sp;
+      delete b.h0;
+      return;
+    }
   }
   const hm = (b.hm ??= Array(24).fill(null));
   const hs = (b.hs ??= Array(24).fill(null));
   const h = hourOf(ts);
-  // Equal weights while an hour has few visits (≈ n / 24 of them), then the slow EW rate.
-  const rate = Math.min(1, Math.max(c.adaptRate * 2, 24 / Math.max(b.n - (b.hk ?? 0), 1)));
+  // Equal weights while an hour has few visits (≈ values / 24 of them), then the slow EW rate.
+  const visits = Math.max(b.n - (b.h0 ?? 0), 1);
+  const rate = Math.min(1, Math.max(c.adaptRate * 2, 24 / visits));
   const mean = hm[h];
   if (mean === null || mean === undefined) {
     hm[h] = round4(x);
@@ -148,7 +175,7 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
   hm[h] = round4(mean + rate * clip(d, bound));
   const dev = MAD_TO_SIGMA * Math.min(Math.abs(d), 2 * bound);
   hs[h] = round4(scale === null ? dev : scale + rate * (dev - scale));
-  b.sp = b.sp === undefined ? dev : b.sp + Math.max(c.adaptRate, 1 / (b.n - (b.hk ?? 0))) * (dev - b.sp);
+  b.sp = round4(b.sp === undefined ? dev : b.sp + Math.max(c.adaptRate, 1 / visits) * (dev - b.sp));
 }
 
 /**
@@ -188,12 +215,15 @@ export function observe(
     }
     return z;
   }
-  const { mean, sigma } = expected(b, ts, c);
-  const z = (x - mean) / sigma;
-  const e = whiten(b, z, c);
-  if (adapt) {
-    learnSeasonal(b, x, ts, c);
-    b.n += 1;
+  const waiting = awaitingDay(b, ts, c);
+  let e: number | null = null;
+  if (!waiting) {
+    const { mean, sigma } = expected(b, ts, c);
+    e = whiten(b, (x - mean) / sigma, c);
+  }
+  learnSeasonal(b, x, ts, c);
+  b.n += 1;
+  if (adapt || waiting) {
     const s = Math.max(b.s, c.minSigma);
     const d = x - b.m;
     b.m += c.adaptRate * clip(d, 3 * s);
