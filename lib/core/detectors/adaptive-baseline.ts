@@ -42,6 +42,9 @@ export interface AdaptiveBaseline {
   s: number;
   /** lag-1 correlation estimate of standardized residuals */
   r: number;
+  /** EW of squared standardized residuals (clipped): ρ = r / q is a correlation even when the
+   * scale is off, as it is on heavy-tailed streams (absent: 1) */
+  q?: number;
   /** previous standardized residual (clipped) */
   p: number;
   /** first event time, in minutes (enough for the day-span checks, shorter in the item) */
@@ -92,9 +95,9 @@ const spanMs = (b: AdaptiveBaseline, ts: number) => ts - b.t0 * MINUTE_MS;
 
 const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
 
-/** Whether the hourly means are in use: decided after a day, and they explain the spread. */
+/** Whether the hourly means are in use: decided once, after a day, by whether they explained the spread. */
 const seasonalInUse = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
-  c.seasonality === 'daily' && b.hk === SEASONAL && b.sp !== undefined && b.sp < SEASONAL_GAIN * b.s;
+  c.seasonality === 'daily' && b.hk === SEASONAL && b.sp !== undefined;
 
 /** The value expected now and its scale: the hour's when the daily model is in use, else the level's. */
 export function expected(
@@ -240,6 +243,7 @@ function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): numb
   }
   // ρ keeps learning while the level is held: a held level would bias it; it moves slowly anyway.
   b.r = Number((b.r + SLOW * c.adaptRate * (zc * b.p - b.r)).toPrecision(4));
+  b.q = Number(((b.q ?? 1) + SLOW * c.adaptRate * (zc * zc - (b.q ?? 1))).toPrecision(4));
   const rho = rhoOf(b);
   const e = (z - rho * b.p) / Math.sqrt(1 - rho * rho);
   b.p = round3(zc);
@@ -247,4 +251,4 @@ function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): numb
 }
 
 /** The lag-1 correlation in use (for details and tests). */
-export const rhoOf = (b: AdaptiveBaseline) => Math.max(0, Math.min(MAX_RHO, b.r - RHO_SHRINK));
+export const rhoOf = (b: AdaptiveBaseline) => Math.max(0, Math.min(MAX_RHO, b.r / (b.q ?? 1) - RHO_SHRINK));
