@@ -60,7 +60,7 @@ const sequential = {
   /** EW rate of the adaptive baseline after the warm-up (memory ≈ 1 / adaptRate values). */
   adaptRate: withDefault(
     num().check(z.gt(0, { message: 'must be in (0, 0.5]' }), z.maximum(0.5, { message: 'must be in (0, 0.5]' })),
-    0.01,
+    0.0075,
   ),
   /** "daily": a per-hour-of-day baseline once 2 days of history explain the spread (adaptive only). */
   seasonality: withDefault(z.enum(['daily', 'none'], { error: () => 'must be "daily" or "none"' }), 'daily'),

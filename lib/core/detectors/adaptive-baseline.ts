@@ -1,15 +1,19 @@
 // The in-control baseline of the sequential charts (cusum, ewma) by default: it follows what is
 // normal, slowly and within bounds, instead of freezing after the warm-up.
 // - Level and scale (RMS of residuals clipped at 4σ): exponentially weighted (rate `adaptRate`, the
-//   scale 4× slower) after a Welford warm-up; each
-//   step moves the level by at most adaptRate · 3σ, and nothing adapts while the chart is out of
-//   control (the caller passes adapt = false), so a real shift is caught before it is absorbed.
+//   scale 4× slower) after a Welford warm-up; each step moves the level by at most adaptRate · 3σ.
+//   They are held only while the chart fires (the caller passes adapt = false): a real shift is
+//   caught before it is absorbed (≈ 0.1σ by then), and holding any earlier would learn the level
+//   from the values that look low only (a biased level: 2.5× the alarms on AR(1) data).
 // - Daily seasonality: a mean and a robust scale per UTC hour of day (24 + 24 numbers at 4
-//   significant digits, about 300 bytes of state). They are only kept once the stream shows a daily
-//   cycle (the first daily harmonic of its residuals, 2 numbers, reaches half the scale), so a
-//   stream without one stays small (the 1 KB item rule). Used once the stream spans 2 days and the
-//   hourly means explain the spread (their residual scale < 0.7 of the level's); else the level.
-// - Autocorrelation: a lag-1 estimate ρ of the standardized residuals (clamped to [0, 0.9]);
+//   significant digits, about 300 bytes of state), learnt from a stream's first value whether or
+//   not the chart fires (bounded steps). After a day (and the warm-up) they are kept if they explain
+//   the spread (pooled hourly scale < 0.7 of the level's) and used from then on; else dropped, so a
+//   stream without a cycle stays small (the 1 KB item rule), and the first daily harmonic of its
+//   residuals (2 numbers) is watched instead: a cycle that shows later starts them again. A stream
+//   whose warm-up was strongly persistent (lag-1 ≥ 0.8: maybe part of a cycle) is not charted
+//   before its first day is over.
+// - Autocorrelation: a lag-1 correlation ρ of the standardized residuals (clamped to [0, 0.9]);
 //   residuals are prewhitened, e = (z − ρ·z₋₁) / √(1 − ρ²), so the charts see near-i.i.d. input.
 // - Prior: with `prior` (the modality's fleet baseline, later the cohort's), a new stream is armed
 //   from its first value on a blend of prior and own values; its own values take over at warm-up.
@@ -47,7 +51,7 @@ export interface AdaptiveBaseline {
   q?: number;
   /** previous standardized residual (clipped) */
   p: number;
-  /** first event time, in minutes (enough for the day-span checks, shorter in the item) */
+  /** when the hourly means started (else the first event), in minutes: for the day-span check */
   t0: number;
   /** per-hour-of-day means and robust scales (null until the hour is seen) */
   hm?: (number | null)[];
@@ -57,9 +61,9 @@ export interface AdaptiveBaseline {
   /** EW of residual · cos and · sin of the time of day: the first daily harmonic */
   hc?: number;
   hn?: number;
-  /** the daily model: undefined while deciding (hourly means learned), SEASONAL or NO_SEASON */
+  /** SEASONAL once the hourly means are in use (for good); absent while watching or deciding */
   hk?: number;
-  /** values seen when the hourly means started, if not at the first value */
+  /** values seen when the hourly means started (present while they are kept) */
   h0?: number;
 }
 
@@ -68,11 +72,12 @@ const MINUTE_MS = 60_000;
 /** E|Z| = √(2/π) for normal Z: mean absolute deviation × this is σ. */
 const MAD_TO_SIGMA = 1.2533;
 const SEASONAL = 1;
-const NO_SEASON = 0;
 /** Warm-up lag-1 correlation from which a stream may be a daily cycle seen in part. */
 const PERSISTENT = 0.8;
 const SEASONAL_GAIN = 0.7;
 const MAX_RHO = 0.9;
+/** The previous residual kept for the prediction is clipped here (σ units). */
+const BURST_CLIP = 20;
 /** ρ below this is taken as 0: estimation noise on i.i.d. data would otherwise slow detection. */
 const RHO_SHRINK = 0.05;
 /** Scale and ρ adapt this much slower than the level: their noise costs false alarms. */
@@ -116,11 +121,12 @@ export function expected(
 }
 
 /**
- * Whether the chart waits for the daily question to be settled: a stream whose warm-up was strongly
- * persistent (lag-1 ≥ PERSISTENT) may be a daily cycle seen in part, whose level is no baseline yet.
+ * Whether the chart waits for the daily question to be settled: the hourly means started at the end
+ * of a strongly persistent warm-up (lag-1 ≥ PERSISTENT: maybe part of a daily cycle, whose level is
+ * no baseline yet), and a day has not passed since.
  */
-export const awaitingDay = (b: AdaptiveBaseline, ts: number, c: AdaptiveBaselineConfig) =>
-  c.seasonality === 'daily' && b.hk === undefined && b.h0 === undefined && b.r >= PERSISTENT && spanMs(b, ts) < DAY_MS;
+export const awaitingDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
+  c.seasonality === 'daily' && b.hk === undefined && b.h0 === c.warmup;
 
 /** Amplitude of the first daily harmonic of the residuals, in σ of the level's residuals. */
 export function dailyAmplitude(b: AdaptiveBaseline): number {
@@ -128,32 +134,35 @@ export function dailyAmplitude(b: AdaptiveBaseline): number {
 }
 
 /**
- * The daily model. A new stream keeps hourly means from its first value; after a day (and the
- * warm-up) they are kept if they explain the spread (hk = SEASONAL), else dropped (a short item)
- * and the first daily harmonic is tracked instead, so a cycle that shows later starts them again.
- * It learns whether or not the chart is in control, with bounded steps: a held profile would learn
- * only the hours that look normal and turn the others into alarms every day.
+ * The daily model. Hourly means start when a cycle may be there: during a strongly persistent
+ * warm-up, or later when the first daily harmonic of the residuals (2 numbers) reaches half the
+ * scale. A day after they started they are kept for good if they explain the spread
+ * (hk = SEASONAL), else dropped and the harmonic is watched again: a stream without a cycle stays
+ * small (the 1 KB item rule). They learn whether or not the chart fires, with bounded steps: a
+ * held profile would learn only the hours that look normal and turn the others into alarms.
  */
 function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBaselineConfig): void {
   if (c.seasonality !== 'daily') return;
-  const span = spanMs(b, ts);
-  if (b.hk === NO_SEASON) {
-    const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
-    const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
-    const rate = Math.max(c.adaptRate, 1 / Math.max(b.n - c.warmup + 1, 1));
-    b.hc = (b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0));
-    b.hn = (b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0));
-    if (dailyAmplitude(b) < 0.5) return;
-    // A cycle showed: hourly means from here, used once they hold a day.
-    delete b.hc;
-    delete b.hn;
-    b.hk = undefined;
-    b.t0 = Math.floor(ts / MINUTE_MS);
+  if (b.h0 === undefined) {
+    if (b.n < c.warmup) return;
+    if (b.n === c.warmup && b.r >= PERSISTENT) {
+      // The warm-up was strongly persistent: maybe part of a daily cycle. Hourly means from now.
+    } else {
+      if (b.n === c.warmup) return; // (so a start at the warm-up's end always means the persistent case)
+      const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
+      const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
+      const rate = Math.max(c.adaptRate, 1 / Math.max(b.n - c.warmup + 1, 1));
+      b.hc = round4((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));
+      b.hn = round4((b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0)));
+      if (spanMs(b, ts) < DAY_MS || dailyAmplitude(b) < 0.5) return; // a day watched, at least
+      delete b.hc;
+      delete b.hn;
+    }
     b.h0 = b.n;
-  } else if (b.hk === undefined && span >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
+    b.t0 = Math.floor(ts / MINUTE_MS);
+  } else if (b.hk === undefined && spanMs(b, ts) >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
     if (b.sp < SEASONAL_GAIN * b.s) b.hk = SEASONAL;
     else {
-      b.hk = NO_SEASON;
       delete b.hm;
       delete b.hs;
       delete b.sp;
@@ -165,7 +174,7 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
   const hs = (b.hs ??= Array(24).fill(null));
   const h = hourOf(ts);
   // Equal weights while an hour has few visits (≈ values / 24 of them), then the slow EW rate.
-  const visits = Math.max(b.n - (b.h0 ?? 0), 1);
+  const visits = Math.max(b.n - b.h0, 1);
   const rate = Math.min(1, Math.max(c.adaptRate * 2, 24 / visits));
   const mean = hm[h];
   if (mean === null || mean === undefined) {
@@ -218,7 +227,7 @@ export function observe(
     }
     return z;
   }
-  const waiting = awaitingDay(b, ts, c);
+  const waiting = awaitingDay(b, c);
   let e: number | null = null;
   if (!waiting) {
     const { mean, sigma } = expected(b, ts, c);
@@ -238,15 +247,19 @@ export function observe(
 function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): number {
   const zc = clip(z, 4);
   if (c.autocorrelation === 'ignore') {
-    b.p = round3(zc);
+    b.p = round3(clip(z, BURST_CLIP));
     return z;
   }
   // ρ keeps learning while the level is held: a held level would bias it; it moves slowly anyway.
-  b.r = Number((b.r + SLOW * c.adaptRate * (zc * b.p - b.r)).toPrecision(4));
+  // Its estimate takes residuals clipped at 4σ (one burst must not set it)...
+  const pc = clip(b.p, 4);
+  b.r = Number((b.r + SLOW * c.adaptRate * (zc * pc - b.r)).toPrecision(4));
   b.q = Number(((b.q ?? 1) + SLOW * c.adaptRate * (zc * zc - (b.q ?? 1))).toPrecision(4));
   const rho = rhoOf(b);
+  // ...but the prediction takes the previous residual nearly whole: a burst that decays at the
+  // stream's own ρ is then predicted, not a run of alarming residuals.
   const e = (z - rho * b.p) / Math.sqrt(1 - rho * rho);
-  b.p = round3(zc);
+  b.p = round3(clip(z, BURST_CLIP));
   return e;
 }
 
