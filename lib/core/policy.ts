@@ -124,9 +124,9 @@ const EwmaSpec = z.strictObject({
   ...sequential,
   lambda: withDefault(
     num().check(z.gt(0, { message: 'must be in (0, 1]' }), z.maximum(1, { message: 'must be in (0, 1]' })),
-    0.1,
+    0.15,
   ),
-  L: withDefault(positive(), 2.814),
+  L: withDefault(positive(), 2.75),
 });
 
 export const DetectorSpecSchema = z.discriminatedUnion(
@@ -361,8 +361,8 @@ export const DEFAULT_POLICY_INPUT: PolicyInput = {
       kind: 'ewma',
       metric: 'DriftScore',
       action: 'RetrainingRequested',
-      lambda: 0.1,
-      L: 2.814,
+      lambda: 0.15,
+      L: 2.75,
       warmup: 200,
       minShift: 0.1,
     },

@@ -72,6 +72,7 @@ const MINUTE_MS = 60_000;
 /** E|Z| = √(2/π) for normal Z: mean absolute deviation × this is σ. */
 const MAD_TO_SIGMA = 1.2533;
 const SEASONAL = 1;
+const HARMONIC_MIN_VALUES = 48;
 /** Warm-up lag-1 correlation from which a stream may be a daily cycle seen in part. */
 const PERSISTENT = 0.8;
 const SEASONAL_GAIN = 0.7;
@@ -94,6 +95,9 @@ export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
   p: 0,
   t0: Math.floor(ts / MINUTE_MS),
 });
+/** A mean stored to about a hundredth of its scale (short in the item, still free to move). */
+const roundToScale = (x: number, scale: number) =>
+  Number(x.toFixed(Math.max(0, Math.min(12, 2 - Math.floor(Math.log10(scale))))));
 /** Stored to 3 significant digits (deterministic whether or not the state went through the item). */
 const round3 = (x: number) => Number(x.toPrecision(3));
 const spanMs = (b: AdaptiveBaseline, ts: number) => ts - b.t0 * MINUTE_MS;
@@ -144,25 +148,24 @@ export function dailyAmplitude(b: AdaptiveBaseline): number {
 function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBaselineConfig): void {
   if (c.seasonality !== 'daily') return;
   if (b.h0 === undefined) {
+    // Watching the first daily harmonic of the residuals against the level (after the warm-up).
     if (b.n < c.warmup) return;
-    if (b.n === c.warmup && b.r >= PERSISTENT) {
-      // The warm-up was strongly persistent: maybe part of a daily cycle. Hourly means from now.
-    } else {
-      if (b.n === c.warmup) return; // (so a start at the warm-up's end always means the persistent case)
-      const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
-      const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
-      const rate = Math.max(c.adaptRate, 1 / Math.max(b.n - c.warmup + 1, 1));
-      b.hc = round4((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));
-      b.hn = round4((b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0)));
-      if (spanMs(b, ts) < DAY_MS || dailyAmplitude(b) < 0.5) return; // a day watched, at least
-      delete b.hc;
-      delete b.hn;
-    }
+    const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
+    const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
+    const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
+    b.hc = round4((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));
+    b.hn = round4((b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0)));
+    // A day of the stream and enough values that one draw cannot look like a cycle.
+    if (spanMs(b, ts) < DAY_MS || b.n < c.warmup + HARMONIC_MIN_VALUES || dailyAmplitude(b) < 0.5) return;
+    delete b.hc;
+    delete b.hn;
     b.h0 = b.n;
     b.t0 = Math.floor(ts / MINUTE_MS);
   } else if (b.hk === undefined && spanMs(b, ts) >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
-    if (b.sp < SEASONAL_GAIN * b.s) b.hk = SEASONAL;
-    else {
+    if (b.sp < SEASONAL_GAIN * b.s) {
+      b.hk = SEASONAL;
+      // ρ was measured against the level, cycle included: learn it afresh on the hourly residuals.
+    } else {
       delete b.hm;
       delete b.hs;
       delete b.sp;
@@ -178,13 +181,14 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
   const rate = Math.min(1, Math.max(c.adaptRate * 2, 24 / visits));
   const mean = hm[h];
   if (mean === null || mean === undefined) {
-    hm[h] = round4(x);
+    hm[h] = roundToScale(x, Math.max(b.sp ?? b.s, c.minSigma));
     return;
   }
   const scale = hs[h] ?? null;
   const d = x - mean;
   const bound = scale !== null && scale > 0 ? 3 * Math.max(scale, c.minSigma) : Math.abs(d);
-  hm[h] = round4(mean + rate * clip(d, bound));
+  // To a hundredth of the scale, not to significant digits: a level of 100 with noise 1 must move.
+  hm[h] = roundToScale(mean + rate * clip(d, bound), Math.max(scale ?? b.sp ?? 0, c.minSigma));
   const dev = MAD_TO_SIGMA * Math.min(Math.abs(d), 2 * bound);
   hs[h] = round4(scale === null ? dev : scale + rate * (dev - scale));
   b.sp = round4(b.sp === undefined ? dev : b.sp + Math.max(c.adaptRate, 1 / visits) * (dev - b.sp));
@@ -224,6 +228,11 @@ export function observe(
       b.r = round3(b.v > 0 ? b.r / b.v : 0);
       b.p = round3(clip((x - b.m) / Math.max(b.s, c.minSigma), 4));
       delete b.v; // only the warm-up needs M2: a shorter item
+      if (c.seasonality === 'daily' && b.r >= PERSISTENT) {
+        // Strongly persistent: maybe part of a daily cycle. Hourly means from now; no chart for a day.
+        b.h0 = b.n;
+        b.t0 = Math.floor(ts / MINUTE_MS);
+      }
     }
     return z;
   }
