@@ -64,7 +64,7 @@ describe('npm run demo, small', () => {
     // Drift caught by the drift-ewma chart (armed after 90 values), not the window mean's 0.7 level.
     const drift = run.sim.cameras.find((c) => c.scenario === 'drift')!;
     const caught = run.triggers.find((t) => t.cameraId === drift.id && t.detailType === 'RetrainingRequested');
-    expect(caught?.detector).toBe('drift-ewma');
+    expect(caught?.detector, JSON.stringify(run.triggers.filter((t) => t.cameraId === drift.id))).toBe('drift-ewma');
     expect(run.summary.rows.find((r) => r.scenario === 'drift')!.delayMinutes!.max).toBeLessThanOrEqual(20);
   });
 
