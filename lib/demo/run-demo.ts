@@ -74,7 +74,7 @@ const DEFAULTS = {
   maxBatchingWindowMs: 100,
   visibilityTimeoutSeconds: 4,
   maxBacklog: 120,
-  // The default run (120 cameras, 20 h) takes 2-3 minutes on a shared 2-core machine.
+  // The default run (100 cameras, 20 h) takes 1-2 minutes on a shared 2-core machine.
   timeoutMs: 600_000,
 };
 
