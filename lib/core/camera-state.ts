@@ -22,6 +22,15 @@ import {
 } from './trigger.js';
 import type { Evaluation } from './detectors/detector.js';
 import { AFFECTED_REFRESH_MS, COHORT_BUCKET_MS, type CohortSignal, type MemberRecord } from './cohort.js';
+import {
+  adaptiveConfig,
+  cameraBaselines,
+  pinPrior,
+  unpinPrior,
+  type MetricBaselines,
+  type PinnedPrior,
+} from './cohort-prior.js';
+import type { BaselinePrior } from './detectors/adaptive-baseline.js';
 
 /**
  * Every stream keeps at least this many newest entries so that redelivered events are recognised
@@ -78,6 +87,8 @@ export interface CameraState {
   signals?: CohortSignal[];
   /** The cohort reset epoch (event ms) applied, by modality: a newer cohort epoch resets the baselines lazily. */
   ce?: Partial<Record<Modality, number>>;
+  /** Cohort prior a sequential chart armed on, by alert key: kept while its baseline warms up, then dropped. */
+  pr?: Record<string, PinnedPrior>;
 }
 
 export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown' | 'model-scope';
@@ -131,10 +142,12 @@ export function cameraClock(state: CameraState): number {
   return clock;
 }
 
-/** What a camera's step needs to know of its cohorts: their reset epochs (the model-scope closed loop). */
+/** What a camera's step needs to know of its cohorts: reset epochs (the model-scope closed loop) and priors. */
 export interface CohortContext {
   /** The cohort's reset epoch (event ms), when known. */
   epochOf(modelVersion: string, modality: Modality): number | undefined;
+  /** The cohort's baseline of a metric (cohort-prior.ts), when known: a chart with no baseline yet arms on it. */
+  priorOf?(modelVersion: string, modality: Modality, metric: MetricKind): BaselinePrior | undefined;
 }
 
 /** Detectors that count for cohorts: drift and accuracy regression (SLA breaches stay per camera). */
@@ -320,14 +333,12 @@ export function applyEvents(
       const akey = alertKey(spec.id, event.modality);
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
-        const r = DETECTORS[spec.kind].update(
-          state.det[akey],
-          { event, outcome, window, firing: alert.f },
-          detectorConfig(spec),
-        );
+        const config = chartConfig(state, spec, akey, event, outcome, cohorts);
+        const r = DETECTORS[spec.kind].update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
         if (r.state === null || r.state === undefined) delete state.det[akey];
         else state.det[akey] = r.state;
         const ev = r.evaluation;
+        if (state.pr?.[akey] && (ev?.n ?? 0) >= (config as { warmup: number }).warmup) dropPin(state, akey);
         if (!ev) continue;
         if (countsForCohort(spec)) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
         if (!alert.f && ev.breach) {
@@ -378,6 +389,36 @@ export function applyEvents(
   return { state, triggers, stats };
 }
 
+/**
+ * The detector's config for this event. A sequential chart with an adaptive baseline, no explicit `prior`
+ * in its spec and no state yet (a new camera, or after a reset) pins its cohort's prior, when the cohort
+ * has one; the pinned prior arms it until its own warm-up ends (the explicit spec prior always wins).
+ */
+function chartConfig(
+  state: CameraState,
+  spec: DetectorSpec,
+  akey: string,
+  event: MetricEvent,
+  outcome: string,
+  cohorts: CohortContext | undefined,
+): unknown {
+  const config = detectorConfig(spec);
+  if (spec.kind !== 'cusum' && spec.kind !== 'ewma') return config;
+  if (spec.prior) return config;
+  let pinned = state.pr?.[akey];
+  if (!pinned && state.det[akey] === undefined && outcome === 'newest' && cohorts?.priorOf && adaptiveConfig(spec)) {
+    const mv = state.mv[event.modality];
+    const prior = mv === undefined ? undefined : cohorts.priorOf(mv, event.modality, event.metric);
+    if (prior) (state.pr ??= {})[akey] = pinned = pinPrior(prior);
+  }
+  return pinned ? { ...config, prior: unpinPrior(pinned) } : config;
+}
+
+function dropPin(state: CameraState, akey: string) {
+  delete state.pr?.[akey];
+  if (state.pr && Object.keys(state.pr).length === 0) delete state.pr;
+}
+
 function streamNewest(state: CameraState, modality: Modality): number {
   let newest = -Infinity;
   for (const [key, entries] of Object.entries(state.streams))
@@ -399,6 +440,9 @@ interface CohortView {
   detectors: string[];
   firstAt: number;
   act: ActionType | undefined;
+  /** The camera's own established baselines (cohort-prior.ts) and how many metrics have one. */
+  baselines: MetricBaselines;
+  baselineCount: number;
 }
 
 /** The camera as its cohort sees it: model version, drift/regression alerts firing, newest event time. */
@@ -417,7 +461,17 @@ function cohortView(state: CameraState, modality: Modality, policy: Policy): Coh
     }
     if (!act || alert.a === 'RetrainingRequested') act = alert.a;
   }
-  return { mv: state.mv[modality], affected: detectors.length > 0 ? 1 : 0, newest, detectors, firstAt, act };
+  const baselines = cameraBaselines(state.det, modality, policy);
+  return {
+    mv: state.mv[modality],
+    affected: detectors.length > 0 ? 1 : 0,
+    newest,
+    detectors,
+    firstAt,
+    act,
+    baselines,
+    baselineCount: Object.keys(baselines).length,
+  };
 }
 
 /**
@@ -459,6 +513,8 @@ function cohortSignal(
     before === undefined ||
     prev?.mv !== now.mv ||
     prev.affected !== now.affected ||
+    // A chart finished its warm-up: the cohort hears of its baseline now rather than next bucket.
+    now.baselineCount > prev.baselineCount ||
     bucket > Math.floor(before / COHORT_BUCKET_MS) ||
     (now.affected === 1 && Math.floor(now.newest / AFFECTED_REFRESH_MS) > Math.floor(before / AFFECTED_REFRESH_MS));
   if (!due) return;
@@ -474,6 +530,7 @@ function cohortSignal(
   }
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
   if (known.length) rec.s = Object.fromEntries(known);
+  if (now.baselineCount > 0) rec.p = now.baselines;
   emit(now.mv, rec);
 }
 
@@ -527,6 +584,7 @@ export function applyModelLifecycle(
     const modality = key.split('@')[1] as Modality;
     if (touches(modality)) delete state.det[key];
   }
+  for (const key of Object.keys(state.pr ?? {})) if (touches(key.split('@')[1] as Modality)) dropPin(state, key);
   for (const [key, alert] of Object.entries(state.alerts)) {
     const [detectorId, m] = key.split('@') as [string, Modality];
     if (!touches(m) || !alert.f) continue;
