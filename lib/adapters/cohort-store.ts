@@ -60,7 +60,9 @@ function headFromItem(item: Item | undefined): VersionedHead {
   for (const [name, value] of Object.entries(item))
     if (name.startsWith(SUMMARY) && value.M) {
       const m = value.M;
-      const summary = Object.fromEntries(SUMMARY_FIELDS.map((f) => [f, Number(m[f]?.N ?? 0)])) as unknown as ShardSummary;
+      const summary = Object.fromEntries(
+        SUMMARY_FIELDS.map((f) => [f, Number(m[f]?.N ?? 0)]),
+      ) as unknown as ShardSummary;
       const prior = m[SUMMARY_PRIOR]?.S;
       if (prior) summary.p = JSON.parse(prior);
       head.shards[name.slice(SUMMARY.length)] = summary;

@@ -120,7 +120,10 @@ export function cohortPriors(shards: Iterable<{ p?: ShardPrior }>): Partial<Reco
     const within = weightedMedian(list.map((v) => [v[1], v[2]]));
     const between =
       MAD_TO_SIGMA *
-      Math.max(weightedMedian(list.map((v) => [v[3], v[2]])), weightedMedian(list.map((v) => [Math.abs(v[0] - level), v[2]])));
+      Math.max(
+        weightedMedian(list.map((v) => [v[3], v[2]])),
+        weightedMedian(list.map((v) => [Math.abs(v[0] - level), v[2]])),
+      );
     const sigma = Math.hypot(within, between);
     if (!(sigma > 0)) continue;
     out[metric] = { mean: sig(level, 4), sigma: sig(sigma, 3), n: PRIOR_WEIGHT, cameras };
