@@ -7,7 +7,13 @@
 // with no cohort prior it warms up as before; a fleet replay arms a joining camera at once and catches a
 // drift it has from its first event, which without cohort data it never catches.
 import { describe, expect, it } from 'vitest';
-import { cohortPriorOf, emptyHead, summarizeShard, type MemberRecord } from '../../lib/core/cohort.js';
+import {
+  cohortPriorOf,
+  emptyHead,
+  summarizeShard,
+  type CohortSignal,
+  type MemberRecord,
+} from '../../lib/core/cohort.js';
 import { cameraBaselines, cohortPriors, MIN_PRIOR_CAMERAS } from '../../lib/core/cohort-prior.js';
 import { applyEvents, emptyState, type CohortContext } from '../../lib/core/camera-state.js';
 import type { MetricEvent } from '../../lib/core/metric-event.js';
@@ -128,7 +134,8 @@ describe('the prior from member records', () => {
     expect(level).toBeCloseTo(0.3, 1);
     expect(scale).toBeGreaterThan(0.03);
     // Same activity bucket, still healthy: only the completed warm-up makes this record.
-    expect(state.signals?.map((s) => s.rec.p?.DriftScore)).toEqual([[level, scale]]);
+    const signals = state.signals as CohortSignal[] | undefined; // (tsc narrowed it at the delete)
+    expect(signals?.map((s) => s.rec.p?.DriftScore)).toEqual([[level, scale]]);
   });
 });
 
