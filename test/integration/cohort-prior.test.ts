@@ -1,0 +1,116 @@
+// Covers the live cohort prior on moto through the real ingest handler (functions/ingest.ts, its wiring,
+// DynamoDB cohort items): established cameras of one cohort (model version + modality) report their
+// baselines once their warm-up ends, the cohort head's shard summaries then hold the cohort prior, and a
+// new camera joining that cohort arms its charts on it from its first value (the prior pinned in its
+// item, which stays ≤ 1 KB) and catches a drift it has from its first event; a camera of a cohort with no
+// data warms up as before and does not see the same drift.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { PolicyStore } from '../../lib/adapters/policy-store.js';
+import { DynamoCohortStore } from '../../lib/adapters/cohort-store.js';
+import { itemSizeBytes } from '../../lib/adapters/item-size.js';
+import { cohortPriorOf } from '../../lib/core/cohort.js';
+import { PRIOR_WEIGHT } from '../../lib/core/priors.js';
+import { STATE_TABLE } from '../../lib/resources.js';
+import { seededRandom } from '../../lib/local/faults.js';
+import { readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
+import { BASE_TIME, sqsRecord, wireEvent } from '../support/fixtures.js';
+
+const MIN = 60_000;
+const WARMUP = 40;
+const POLICY = {
+  id: 'cohort-prior',
+  cooldownSeconds: 0,
+  detectors: [
+    { id: 'drift-cusum', kind: 'cusum', metric: 'DriftScore', action: 'RetrainingRequested', warmup: WARMUP },
+    { id: 'drift-ewma', kind: 'ewma', metric: 'DriftScore', action: 'RetrainingRequested', warmup: WARMUP },
+  ],
+};
+
+let aws: LocalAws;
+let handler: (event: SQSEvent) => Promise<unknown>;
+const rand = (() => {
+  const u = seededRandom(11);
+  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+})();
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  await new PolicyStore(aws.ddb, aws.stack.tableName).put('fleet', POLICY);
+  useFunctionEnv(aws.stack);
+  ({ handler } = await import('../../functions/ingest.js'));
+});
+afterAll(async () => {
+  await aws?.stop();
+});
+
+/** One camera's values, one a minute from `fromMinute`, through the handler in messages of 20 events. */
+async function send(camera: string, modelVersion: string, fromMinute: number, values: number[]) {
+  const events = values.map((value, k) =>
+    wireEvent({
+      camera_id: camera,
+      model_version: modelVersion,
+      value,
+      timestamp: new Date(BASE_TIME + (fromMinute + k) * MIN).toISOString(),
+    }),
+  );
+  const records = [];
+  for (let k = 0; k < events.length; k += 20) records.push(sqsRecord(JSON.stringify(events.slice(k, k + 20))));
+  const r = (await handler({ Records: records })) as { batchItemFailures: unknown[] };
+  expect(r.batchItemFailures).toEqual([]);
+}
+
+const noise = (level: number, n: number) => Array.from({ length: n }, () => level + 0.05 * rand());
+const ewmaOf = async (camera: string) => {
+  const { state } = await readCamera(aws, camera);
+  return { state, t: (state.det['drift-ewma@Rgb'] as { t: number } | undefined)?.t ?? 0 };
+};
+
+describe('the cohort prior through the ingest handler', () => {
+  it('established cameras put their baselines into the cohort head', async () => {
+    for (let c = 0; c < 6; c++) await send(`old-${c}`, 'det-v1', 0, noise(0.2 + 0.01 * rand(), 60));
+    const head = await new DynamoCohortStore(aws.ddb, aws.stack.tableName).loadHead({
+      modelVersion: 'det-v1',
+      modality: 'Rgb',
+    });
+    const prior = cohortPriorOf(head.head).DriftScore!;
+    expect(prior.cameras).toBe(6);
+    expect(prior.mean).toBeCloseTo(0.2, 1);
+    expect(prior.sigma).toBeGreaterThan(0.03);
+    expect(prior.sigma).toBeLessThan(0.08);
+  });
+
+  it('a new camera joining the cohort arms at once on it and catches a drift from its first event', async () => {
+    await send('joiner', 'det-v1', 61, [0.3]);
+    const first = await ewmaOf('joiner');
+    expect(first.t).toBe(1); // charted from its first value
+    const [mean, , n] = first.state.pr!['drift-ewma@Rgb']!;
+    expect(mean).toBeCloseTo(0.2, 1);
+    expect(n).toBe(PRIOR_WEIGHT);
+    // The pinned prior keeps the camera's item within 1 KB (1 WCU) while it warms up.
+    const item = await aws.ddb.send(
+      new GetItemCommand({
+        TableName: aws.stack.tableName,
+        Key: { [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey('joiner') } },
+      }),
+    );
+    expect(itemSizeBytes(item.Item!)).toBeLessThanOrEqual(1024);
+    // +2σ from its first event: the chart fires (model scope: the cohort hears of it, the alert records it).
+    await send('joiner', 'det-v1', 62, noise(0.3, 29));
+    const after = await ewmaOf('joiner');
+    expect(after.t).toBe(30);
+    expect(after.state.alerts['drift-ewma@Rgb']?.e ?? 0).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a camera of a cohort with no data warms up as before and does not see the same drift', async () => {
+    await send('loner', 'det-v9', 61, [0.3]);
+    const first = await ewmaOf('loner');
+    expect(first.t).toBe(0);
+    expect(first.state.pr).toBeUndefined();
+    await send('loner', 'det-v9', 62, noise(0.3, 29));
+    const after = await ewmaOf('loner');
+    expect(after.t).toBe(0); // 30 of 40 warm-up values: not armed
+    expect(after.state.alerts['drift-ewma@Rgb']).toBeUndefined();
+  });
+});
