@@ -7,7 +7,6 @@ import type { BaselinePrior } from './detectors/adaptive-baseline.js';
 import type { SequentialBaselineState, SequentialConfig } from './detectors/standardizer.js';
 import type { MetricKind, Modality } from './metric-event.js';
 import { appliesTo, detectorConfig, type DetectorSpec, type Policy } from './policy.js';
-import { PRIOR_WEIGHT } from './priors.js';
 
 /** Per metric: the camera's own established baseline [level, scale] (from its first sequential chart on it). */
 export type MetricBaselines = Partial<Record<MetricKind, [level: number, scale: number]>>;
@@ -20,6 +19,8 @@ export interface CohortPrior extends BaselinePrior {
   cameras: number;
 }
 
+/** Weight of the prior in values: the camera's own values outweigh it after this many. */
+export const PRIOR_WEIGHT = 50;
 /** Fewer healthy cameras with an established baseline than this: no prior (the camera warms up alone). */
 export const MIN_PRIOR_CAMERAS = 3;
 /** MAD → σ for normal data. */
