@@ -22,15 +22,9 @@ import {
 } from './trigger.js';
 import type { Evaluation } from './detectors/detector.js';
 import { AFFECTED_REFRESH_MS, COHORT_BUCKET_MS, type CohortSignal, type MemberRecord } from './cohort.js';
-import {
-  adaptiveConfig,
-  cameraBaselines,
-  pinPrior,
-  unpinPrior,
-  type MetricBaselines,
-  type PinnedPrior,
-} from './cohort-prior.js';
+import { adaptiveConfig, cameraBaselines, type MetricBaselines } from './cohort-prior.js';
 import type { BaselinePrior } from './detectors/adaptive-baseline.js';
+import type { SequentialBaselineState } from './detectors/standardizer.js';
 
 /**
  * Every stream keeps at least this many newest entries so that redelivered events are recognised
@@ -87,8 +81,6 @@ export interface CameraState {
   signals?: CohortSignal[];
   /** The cohort reset epoch (event ms) applied, by modality: a newer cohort epoch resets the baselines lazily. */
   ce?: Partial<Record<Modality, number>>;
-  /** Cohort prior a sequential chart armed on, by alert key: kept while its baseline warms up, then dropped. */
-  pr?: Record<string, PinnedPrior>;
 }
 
 export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown' | 'model-scope';
@@ -333,12 +325,11 @@ export function applyEvents(
       const akey = alertKey(spec.id, event.modality);
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
-        const config = chartConfig(state, spec, akey, event, outcome, cohorts);
+        const config = chartConfig(state, spec, akey, event.modality, cohorts);
         const r = DETECTORS[spec.kind].update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
         if (r.state === null || r.state === undefined) delete state.det[akey];
         else state.det[akey] = r.state;
         const ev = r.evaluation;
-        if (state.pr?.[akey] && (ev?.n ?? 0) >= (config as { warmup: number }).warmup) dropPin(state, akey);
         if (!ev) continue;
         if (countsForCohort(spec)) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
         if (!alert.f && ev.breach) {
@@ -390,33 +381,28 @@ export function applyEvents(
 }
 
 /**
- * The detector's config for this event. A sequential chart with an adaptive baseline, no explicit `prior`
- * in its spec and no state yet (a new camera, or after a reset) pins its cohort's prior, when the cohort
- * has one; the pinned prior arms it until its own warm-up ends (the explicit spec prior always wins).
+ * The detector's config for this event. A sequential chart with an adaptive baseline still warming up
+ * (a new camera, or after a reset) and no explicit `prior` in its spec takes its cohort's prior, when
+ * the cohort has one (cohort-prior.ts): it is armed from its first value, and its own values take over
+ * at the end of its warm-up. Nothing is stored in the camera item: the prior comes with the cohort head
+ * the batch reads anyway. An explicit spec prior always wins.
  */
 function chartConfig(
   state: CameraState,
   spec: DetectorSpec,
   akey: string,
-  event: MetricEvent,
-  outcome: string,
+  modality: Modality,
   cohorts: CohortContext | undefined,
 ): unknown {
   const config = detectorConfig(spec);
-  if (spec.kind !== 'cusum' && spec.kind !== 'ewma') return config;
-  if (spec.prior) return config;
-  let pinned = state.pr?.[akey];
-  if (!pinned && state.det[akey] === undefined && outcome === 'newest' && cohorts?.priorOf && adaptiveConfig(spec)) {
-    const mv = state.mv[event.modality];
-    const prior = mv === undefined ? undefined : cohorts.priorOf(mv, event.modality, event.metric);
-    if (prior) (state.pr ??= {})[akey] = pinned = pinPrior(prior);
-  }
-  return pinned ? { ...config, prior: unpinPrior(pinned) } : config;
-}
-
-function dropPin(state: CameraState, akey: string) {
-  delete state.pr?.[akey];
-  if (state.pr && Object.keys(state.pr).length === 0) delete state.pr;
+  if (!cohorts?.priorOf) return config;
+  const sequential = adaptiveConfig(spec);
+  if (!sequential || sequential.prior) return config;
+  const own = (state.det[akey] as SequentialBaselineState | undefined)?.a;
+  const mv = state.mv[modality];
+  if ((own && own.n >= sequential.warmup) || mv === undefined) return config;
+  const prior = cohorts.priorOf(mv, modality, spec.metric);
+  return prior ? { ...config, prior } : config;
 }
 
 function streamNewest(state: CameraState, modality: Modality): number {
@@ -584,7 +570,6 @@ export function applyModelLifecycle(
     const modality = key.split('@')[1] as Modality;
     if (touches(modality)) delete state.det[key];
   }
-  for (const key of Object.keys(state.pr ?? {})) if (touches(key.split('@')[1] as Modality)) dropPin(state, key);
   for (const [key, alert] of Object.entries(state.alerts)) {
     const [detectorId, m] = key.split('@') as [string, Modality];
     if (!touches(m) || !alert.f) continue;

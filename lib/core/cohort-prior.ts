@@ -131,9 +131,3 @@ export function cohortPriors(shards: Iterable<{ p?: ShardPrior }>): Partial<Reco
   }
   return out;
 }
-
-/** A prior pinned in the camera state while its chart warms up: [mean, sigma, n]. */
-export type PinnedPrior = [mean: number, sigma: number, n: number];
-
-export const pinPrior = (p: BaselinePrior): PinnedPrior => [p.mean, p.sigma, p.n];
-export const unpinPrior = (p: PinnedPrior): BaselinePrior => ({ mean: p[0], sigma: p[1], n: p[2] });
