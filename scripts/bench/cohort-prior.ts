@@ -4,12 +4,20 @@
 // (`vmon backtest`'s replay: member records → shard summaries → head, lib/core/cohort-prior.ts); each
 // joining camera then runs value by value through the production camera step (applyEvents) with the
 // head's prior, as the ingest handler gives it. Also the cost of arming early: how many in-control
-// joiners fire within their first 200 values (a camera warming up alone cannot).
+// joiners fire within their first 200 values (a camera warming up alone cannot). And what the prior adds
+// to the cohort items: shard and head item sizes on moto through the DynamoDB adapter, with and without
+// baselines in the member records (a cohort of 320 cameras, 10 per shard, one watched metric).
 // Run: `npx tsx scripts/bench/cohort-prior.ts [--quick]` (writes bench/cohort-prior.json).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyEvents, emptyState, type CohortContext } from '../../lib/core/camera-state.js';
-import { cohortPriorOf } from '../../lib/core/cohort.js';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { cohortPriorOf, summarizeShard, type CohortKey, type MemberRecord } from '../../lib/core/cohort.js';
+import { DynamoCohortStore } from '../../lib/adapters/cohort-store.js';
+import { itemSizeBytes } from '../../lib/adapters/item-size.js';
+import { shardOf } from '../../lib/app/cohort-signals.js';
+import { COHORT, STATE_TABLE } from '../../lib/resources.js';
+import { startCountedMoto } from './emulators.js';
 import type { MetricEvent } from '../../lib/core/metric-event.js';
 import { parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
 import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
@@ -129,6 +137,61 @@ export async function benchCohortPrior(quick: boolean) {
   return { priors, runs, rows };
 }
 
+/** Largest shard item and the head item of a cohort of `cameras`, with or without baselines in the records. */
+export async function cohortItemSizes(cameras: number) {
+  const env = await startCountedMoto();
+  try {
+    const out: Record<string, { shardBytes: number; headBytes: number }> = {};
+    for (const withPrior of [false, true]) {
+      const store = new DynamoCohortStore(env.ddb, env.stack.tableName);
+      const cohort: CohortKey = {
+        modelVersion: withPrior ? 'yolov8n-2026.11.02' : 'yolov8n-2026.11.01',
+        modality: 'Rgb',
+      };
+      const z = normal(mulberry32(3));
+      for (let c = 0; c < cameras; c++) {
+        const cameraId = `camera-${String(c).padStart(5, '0')}`;
+        const rec: MemberRecord = { q: 2 * T0, a: 0, l: T0, b: Math.floor(T0 / 3600_000), r: 0 };
+        if (withPrior)
+          rec.p = {
+            DriftScore: [Number((LEVEL + 0.01 * z()).toPrecision(4)), Number((SIGMA + 0.005 * z()).toPrecision(3))],
+          };
+        const k = shardOf(cameraId, store.shardCount);
+        const shard = await store.applyMember({ cohort, cameraId, rec }, k);
+        await store.putSummary(
+          cohort,
+          k,
+          summarizeShard(
+            shard.members.map((m) => m.rec),
+            shard.version,
+          ),
+        );
+      }
+      const get = async (key: string) =>
+        itemSizeBytes(
+          (
+            await env.ddb.send(
+              new GetItemCommand({
+                TableName: env.stack.tableName,
+                Key: { [STATE_TABLE.partitionKey.name]: { S: key } },
+              }),
+            )
+          ).Item ?? {},
+        );
+      let shardBytes = 0;
+      for (let k = 0; k < store.shardCount; k++)
+        shardBytes = Math.max(shardBytes, await get(COHORT.shardKey(cohort.modality, cohort.modelVersion, k)));
+      out[withPrior ? 'withPrior' : 'without'] = {
+        shardBytes,
+        headBytes: await get(COHORT.headKey(cohort.modality, cohort.modelVersion)),
+      };
+    }
+    return out;
+  } finally {
+    await env.stop();
+  }
+}
+
 if (process.argv[1]?.endsWith('cohort-prior.ts')) {
   const quick = process.argv.includes('--quick');
   const started = performance.now();
@@ -163,8 +226,16 @@ if (process.argv[1]?.endsWith('cohort-prior.ts')) {
       ]),
     ),
   );
+  const sizeCameras = 320;
+  const sizes = await cohortItemSizes(sizeCameras);
+  process.stdout.write(
+    `\ncohort items, ${sizeCameras} cameras (${sizeCameras / COHORT.shards} per shard), one watched metric: largest shard ${sizes.without!.shardBytes} B → ${sizes.withPrior!.shardBytes} B with baselines; head ${sizes.without!.headBytes} B → ${sizes.withPrior!.headBytes} B\n`,
+  );
   const out = join(PROJECT_ROOT, 'bench', quick ? 'cohort-prior-quick.json' : 'cohort-prior.json');
-  writeFileSync(out, `${JSON.stringify({ ...r, horizon: HORIZON, level: LEVEL, sigma: SIGMA }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ ...r, horizon: HORIZON, level: LEVEL, sigma: SIGMA, itemSizes: { cameras: sizeCameras, ...sizes } }, null, 2)}\n`,
+  );
   process.stdout.write(
     `\n${r.runs} runs per row, horizon ${HORIZON} values, ${((performance.now() - started) / 1000).toFixed(0)} s; written to ${out}\n`,
   );
