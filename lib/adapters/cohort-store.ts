@@ -22,6 +22,12 @@ import {
 } from '../core/cohort.js';
 import type { MetricKind, Modality } from '../core/metric-event.js';
 import type { BaselinePrior } from '../core/detectors/adaptive-baseline.js';
+import {
+  decodeMetricNumbers,
+  encodeMetricNumbers,
+  type MetricBaselines,
+  type ShardPrior,
+} from '../core/cohort-prior.js';
 import type { CohortStore, ShardState, VersionedHead } from '../app/cohort-signals.js';
 import { COHORT, STATE_TABLE } from '../resources.js';
 
@@ -33,7 +39,7 @@ const SUMMARY = 's#';
 /** Head attributes: decision fields as JSON, their version, last update. */
 const H = { decision: 'd', version: 'hv', updatedAt: STATE_TABLE.pendingOutboxIndex.sortKey.name };
 const SUMMARY_FIELDS = ['v', 'n', 'a', 'b', 'r', 't'] as const;
-/** The summary's cohort-prior part (cohort-prior.ts), as JSON: one short string per shard. */
+/** The summary's cohort-prior part (cohort-prior.ts), as compact text: one short string per shard. */
 const SUMMARY_PRIOR = 'p';
 
 const isConditionFailure = (err: unknown) =>
@@ -46,6 +52,7 @@ function shardFromItem(item: Item | undefined): ShardState {
   for (const [name, value] of Object.entries(item ?? {})) {
     if (name.startsWith(MEMBER) && value.M) {
       const rec = { ...JSON.parse(value.M.j?.S ?? '{}'), q: Number(value.M.q?.N ?? 0) } as MemberRecord;
+      if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
       out.members.push({ cameraId: name.slice(MEMBER.length), rec });
     } else if (name.startsWith(JUDGED) && value.S) out.judged.set(name.slice(JUDGED.length), value.S);
   }
@@ -64,7 +71,7 @@ function headFromItem(item: Item | undefined): VersionedHead {
         SUMMARY_FIELDS.map((f) => [f, Number(m[f]?.N ?? 0)]),
       ) as unknown as ShardSummary;
       const prior = m[SUMMARY_PRIOR]?.S;
-      if (prior) summary.p = JSON.parse(prior);
+      if (prior) summary.p = decodeMetricNumbers(prior) as ShardPrior;
       head.shards[name.slice(SUMMARY.length)] = summary;
     }
   return { head, version: Number(item[H.version]?.N ?? 0) };
@@ -100,7 +107,9 @@ export class DynamoCohortStore implements CohortStore {
           ConditionExpression: 'attribute_not_exists(#c) OR #c.#q < :q',
           ExpressionAttributeNames: { '#c': `${MEMBER}${signal.cameraId}`, '#q': 'q', '#sv': 'sv' },
           ExpressionAttributeValues: {
-            ':rec': { M: { q: n(q), j: { S: JSON.stringify(rest) } } },
+            ':rec': {
+              M: { q: n(q), j: { S: JSON.stringify(rest.p ? { ...rest, p: encodeMetricNumbers(rest.p) } : rest) } },
+            },
             ':q': n(q),
             ':zero': n(0),
             ':one': n(1),
@@ -139,7 +148,7 @@ export class DynamoCohortStore implements CohortStore {
             ':sum': {
               M: {
                 ...Object.fromEntries(SUMMARY_FIELDS.map((f) => [f, n(summary[f])])),
-                ...(summary.p ? { [SUMMARY_PRIOR]: { S: JSON.stringify(summary.p) } } : {}),
+                ...(summary.p ? { [SUMMARY_PRIOR]: { S: encodeMetricNumbers(summary.p) } } : {}),
               },
             },
             ':v': n(summary.v),

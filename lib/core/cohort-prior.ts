@@ -5,7 +5,7 @@
 // combine into the cohort prior. No new item, no new write: records and summaries are written anyway.
 import type { BaselinePrior } from './detectors/adaptive-baseline.js';
 import type { SequentialBaselineState, SequentialConfig } from './detectors/standardizer.js';
-import type { MetricKind, Modality } from './metric-event.js';
+import { METRICS, type MetricKind, type Modality } from './metric-event.js';
 import { appliesTo, detectorConfig, type DetectorSpec, type Policy } from './policy.js';
 
 /** Per metric: the camera's own established baseline [level, scale] (from its first sequential chart on it). */
@@ -128,6 +128,29 @@ export function cohortPriors(shards: Iterable<{ p?: ShardPrior }>): Partial<Reco
     const sigma = Math.hypot(within, between);
     if (!(sigma > 0)) continue;
     out[metric] = { mean: sig(level, 4), sigma: sig(sigma, 3), n: PRIOR_WEIGHT, cameras };
+  }
+  return out;
+}
+
+/**
+ * Compact text of per-metric numbers for the cohort items (each byte of a shard or head item is paid
+ * on every write to it): `<metric index>:<n>,<n>…` joined by `;`, e.g. `3:0.2031,0.0493`.
+ */
+export function encodeMetricNumbers(p: Partial<Record<MetricKind, readonly number[]>>): string {
+  return Object.entries(p)
+    .map(([metric, values]) => `${METRICS.indexOf(metric as MetricKind)}:${(values as number[]).join(',')}`)
+    .join(';');
+}
+
+export function decodeMetricNumbers(text: string): Partial<Record<MetricKind, number[]>> {
+  const out: Partial<Record<MetricKind, number[]>> = {};
+  for (const part of text.split(';')) {
+    const [index, values] = part.split(':');
+    const metric = METRICS[Number(index)];
+    const numbers = (values ?? '').split(',').map(Number);
+    if (!metric || numbers.some((x) => !Number.isFinite(x)))
+      throw new Error(`corrupt cohort baselines ${JSON.stringify(part)} in ${JSON.stringify(text)}`);
+    out[metric] = numbers;
   }
   return out;
 }

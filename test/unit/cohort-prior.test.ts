@@ -1,5 +1,6 @@
 // Covers the cohort prior, pure (lib/core/cohort-prior.ts, its use in lib/core/cohort.ts and
-// lib/core/camera-state.ts) and through `vmon backtest`'s replay (lib/cli/backtest.ts): the prior computed
+// lib/core/camera-state.ts) and through `vmon backtest`'s replay (lib/cli/backtest.ts): the compact text
+// the cohort items store it in; the prior computed
 // from member records (medians over healthy current members; a drifting minority, alarmed cameras, records
 // of an older reset epoch and too few cameras do not make or move it); a camera reports its baseline only
 // once its own warm-up is done; a new camera's chart arms from its first value on the pinned prior, its
@@ -14,7 +15,13 @@ import {
   type CohortSignal,
   type MemberRecord,
 } from '../../lib/core/cohort.js';
-import { cameraBaselines, cohortPriors, MIN_PRIOR_CAMERAS } from '../../lib/core/cohort-prior.js';
+import {
+  cameraBaselines,
+  cohortPriors,
+  decodeMetricNumbers,
+  encodeMetricNumbers,
+  MIN_PRIOR_CAMERAS,
+} from '../../lib/core/cohort-prior.js';
 import { applyEvents, emptyState, type CohortContext } from '../../lib/core/camera-state.js';
 import type { MetricEvent } from '../../lib/core/metric-event.js';
 import { parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
@@ -139,6 +146,17 @@ describe('the prior from member records', () => {
     // Same activity bucket, still healthy: only the completed warm-up makes this record.
     const signals = state.signals as CohortSignal[] | undefined; // (tsc narrowed it at the delete)
     expect(signals?.map((s) => s.rec.p?.DriftScore)).toEqual([[level, scale]]);
+  });
+});
+
+describe('the compact text of baselines in cohort items', () => {
+  it('round-trips, and a corrupt one is refused naming it', () => {
+    const p = { DriftScore: [0.2031, 0.0493, 12, 0.0061], LatencyMs: [81.5, 3.2] };
+    const text = encodeMetricNumbers(p);
+    expect(text).toBe('3:0.2031,0.0493,12,0.0061;4:81.5,3.2');
+    expect(decodeMetricNumbers(text)).toEqual(p);
+    expect(() => decodeMetricNumbers('9:1,2')).toThrow(/corrupt cohort baselines "9:1,2"/);
+    expect(() => decodeMetricNumbers('3:1,x')).toThrow(/corrupt cohort baselines/);
   });
 });
 
