@@ -1,6 +1,7 @@
 // Covers the live cohort prior on moto through the real ingest handler (functions/ingest.ts, its wiring,
 // DynamoDB cohort items): established cameras of one cohort (model version + modality) report their
-// baselines once their warm-up ends, the cohort head's shard summaries then hold the cohort prior, and a
+// baselines once their warm-up ends, the cohort head's shard summaries then hold the cohort prior (shown
+// by `vmon state --model`), and a
 // new camera joining that cohort arms its charts on it from its first value (its item stays ≤ 1 KB) and
 // catches a drift it has from its first event; a camera of a cohort with no
 // data warms up as before and does not see the same drift.
@@ -15,6 +16,7 @@ import { STATE_TABLE } from '../../lib/resources.js';
 import { seededRandom } from '../../lib/local/faults.js';
 import { readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { BASE_TIME, sqsRecord, wireEvent } from '../support/fixtures.js';
+import { runVmon, tempDir, writeStackFile } from './cli-support.js';
 
 const MIN = 60_000;
 const WARMUP = 40;
@@ -78,6 +80,11 @@ describe('the cohort prior through the ingest handler', () => {
     expect(prior.mean).toBeCloseTo(0.2, 1);
     expect(prior.sigma).toBeGreaterThan(0.03);
     expect(prior.sigma).toBeLessThan(0.08);
+    // The operator sees it: vmon state --model.
+    const stackFile = await writeStackFile(await tempDir(), aws.stack);
+    const state = await runVmon(['--stack-file', stackFile, 'state', '--model', 'det-v1']);
+    expect(state.code, state.stderr).toBe(0);
+    expect(state.stdout).toMatch(/prior for new cameras: DriftScore mean 0\.\d+ sigma 0\.\d+ \(6 cameras\)/);
   });
 
   it('a new camera joining the cohort arms at once on it and catches a drift from its first event', async () => {
