@@ -21,7 +21,9 @@ export type TunedKind = 'cusum' | 'ewma';
 /** The search grid: thresholds from sensitive to conservative, at the usual reference values. */
 export const TUNE_GRID: Record<TunedKind, Record<string, number>[]> = {
   cusum: [0.25, 0.5, 1].flatMap((k) => [3, 3.5, 4, 4.5, 5, 6, 7, 8, 10, 12].map((h) => ({ k, h }))),
-  ewma: [0.05, 0.1, 0.2].flatMap((lambda) => [2.2, 2.5, 2.814, 3, 3.3, 3.6, 4, 4.5, 5].map((L) => ({ lambda, L }))),
+  ewma: [0.05, 0.1, 0.15, 0.2].flatMap((lambda) =>
+    [2.2, 2.5, 2.75, 3, 3.3, 3.6, 4, 4.5, 5].map((L) => ({ lambda, L })),
+  ),
 };
 
 export interface TuneCandidate {

@@ -60,7 +60,7 @@ const sequential = {
   /** EW rate of the adaptive baseline after the warm-up (memory ≈ 1 / adaptRate values). */
   adaptRate: withDefault(
     num().check(z.gt(0, { message: 'must be in (0, 0.5]' }), z.maximum(0.5, { message: 'must be in (0, 0.5]' })),
-    0.01,
+    0.0075,
   ),
   /** "daily": a per-hour-of-day baseline once 2 days of history explain the spread (adaptive only). */
   seasonality: withDefault(z.enum(['daily', 'none'], { error: () => 'must be "daily" or "none"' }), 'daily'),
@@ -124,9 +124,9 @@ const EwmaSpec = z.strictObject({
   ...sequential,
   lambda: withDefault(
     num().check(z.gt(0, { message: 'must be in (0, 1]' }), z.maximum(1, { message: 'must be in (0, 1]' })),
-    0.1,
+    0.15,
   ),
-  L: withDefault(positive(), 2.814),
+  L: withDefault(positive(), 2.75),
 });
 
 export const DetectorSpecSchema = z.discriminatedUnion(
@@ -361,8 +361,8 @@ export const DEFAULT_POLICY_INPUT: PolicyInput = {
       kind: 'ewma',
       metric: 'DriftScore',
       action: 'RetrainingRequested',
-      lambda: 0.1,
-      L: 2.814,
+      lambda: 0.15,
+      L: 2.75,
       warmup: 200,
       minShift: 0.1,
     },
