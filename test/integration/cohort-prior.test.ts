@@ -12,6 +12,7 @@ import { PolicyStore } from '../../lib/adapters/policy-store.js';
 import { DynamoCohortStore } from '../../lib/adapters/cohort-store.js';
 import { itemSizeBytes } from '../../lib/adapters/item-size.js';
 import { cohortPriorOf } from '../../lib/core/cohort.js';
+import { parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
 import { STATE_TABLE } from '../../lib/resources.js';
 import { seededRandom } from '../../lib/local/faults.js';
 import { readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
@@ -91,10 +92,12 @@ describe('the cohort prior through the ingest handler', () => {
     await send('joiner', 'det-v1', 61, [0.3]);
     const first = await ewmaOf('joiner');
     expect(first.t).toBe(1); // charted from its first value
-    // against the cohort's level (≈ 0.2) and spread (≈ 0.05): z ≈ +2, so the EWMA (λ 0.1) stands near 0.2
+    // against the cohort's level (≈ 0.2) and spread (≈ 0.05): z ≈ +2 (Huber-clipped at 2.5), so the EWMA
+    // stands near 2λ
+    const lambda = (parsePolicy(POLICY as PolicyInput).detectors[1] as { lambda: number }).lambda;
     const z = (first.state.det['drift-ewma@Rgb'] as { z: number }).z;
-    expect(z).toBeGreaterThan(0.1);
-    expect(z).toBeLessThan(0.25);
+    expect(z).toBeGreaterThan(lambda);
+    expect(z).toBeLessThanOrEqual(2.5 * lambda);
     // Nothing of the prior is stored in the camera: its item stays within 1 KB (1 WCU) while it warms up.
     const item = await aws.ddb.send(
       new GetItemCommand({

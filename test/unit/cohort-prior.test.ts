@@ -52,6 +52,8 @@ const policyOf = (extra: Record<string, unknown> = {}) =>
     cooldownSeconds: 0,
   } as PolicyInput);
 const POLICY = policyOf();
+/** The EWMA's λ at its defaults (the charts take λ · z first). */
+const LAMBDA = (POLICY.detectors.find((d) => d.id === 'drift-ewma') as { lambda: number }).lambda;
 
 const rec = (level: number, scale: number, over: Partial<MemberRecord> = {}): MemberRecord => ({
   q: 1,
@@ -164,7 +166,7 @@ describe('a new camera on the cohort prior', () => {
   const PRIOR = { mean: 0.2, sigma: 0.05, n: PRIOR_WEIGHT };
   const ctx = (prior = PRIOR): CohortContext => ({ epochOf: () => undefined, priorOf: () => prior });
 
-  it('arms from its first value on the pinned prior; its own values take over at the end of the warm-up', () => {
+  it('arms from its first value on the cohort prior; its own values take over at the end of the warm-up', () => {
     const rand = gaussian(seededRandom(2));
     const state = emptyState();
     // Its own level (0.25) differs from the cohort's (0.2): the blend moves toward it.
@@ -177,7 +179,7 @@ describe('a new camera on the cohort prior', () => {
     expect(r.stats.applied).toBe(1);
     const st = state.det['drift-ewma@Rgb'] as { t: number; z: number };
     expect(st.t).toBe(1); // the chart took its first value
-    expect(st.z).toBeCloseTo(0.1 * ((0.25 - 0.2) / 0.05), 6); // λ · z against the prior's mean and sigma
+    expect(st.z).toBeCloseTo(LAMBDA * ((0.25 - 0.2) / 0.05), 6); // λ · z against the prior's mean and sigma
     applyEvents(
       state,
       stream('new', BASE_TIME + MIN, WARMUP - 1, () => 0.25 + 0.02 * rand(), 'm1'),
@@ -207,7 +209,7 @@ describe('a new camera on the cohort prior', () => {
       ctx(),
     );
     // Against the spec's prior (mean 1, sigma 0.1): z = −8, Huber-clipped at −2.5; the cohort's would give 0.
-    expect((s2.det['drift-ewma@Rgb'] as { z: number }).z).toBeCloseTo(-0.25, 6);
+    expect((s2.det['drift-ewma@Rgb'] as { z: number }).z).toBeCloseTo(LAMBDA * -2.5, 6);
   });
 
   // The prior itself stores nothing; the charts' own fields appear from the first value instead of after
