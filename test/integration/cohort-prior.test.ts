@@ -3,8 +3,8 @@
 // baselines once their warm-up ends, the cohort head's shard summaries then hold the cohort prior (shown
 // by `vmon state --model`), and a
 // new camera joining that cohort arms its charts on it from its first value (its item stays ≤ 1 KB) and
-// catches a drift it has from its first event; a camera of a cohort with no
-// data warms up as before and does not see the same drift.
+// catches a drift it has from its first event; a camera of a cohort with no data warms up as before and
+// does not see the same drift; `vmon backtest` of the same events reproduces both cameras' charts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
@@ -17,6 +17,8 @@ import { STATE_TABLE } from '../../lib/resources.js';
 import { seededRandom } from '../../lib/local/faults.js';
 import { readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { BASE_TIME, sqsRecord, wireEvent } from '../support/fixtures.js';
+import { parseBody, type WireMetricEvent } from '../../lib/core/metric-event.js';
+import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
 import { runVmon, tempDir, writeStackFile } from './cli-support.js';
 
 const MIN = 60_000;
@@ -47,8 +49,14 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-/** One camera's values, one a minute from `fromMinute`, through the handler in messages of 20 events. */
-async function send(camera: string, modelVersion: string, fromMinute: number, values: number[]) {
+/** Every event sent, for the backtest replay. */
+const sent: WireMetricEvent[] = [];
+
+/**
+ * One camera's values, one a minute from `fromMinute`, through the handler in messages of 20 events,
+ * `perCall` events per invocation (a camera's member records are made per batch).
+ */
+async function send(camera: string, modelVersion: string, fromMinute: number, values: number[], perCall = 100) {
   const events = values.map((value, k) =>
     wireEvent({
       camera_id: camera,
@@ -57,10 +65,14 @@ async function send(camera: string, modelVersion: string, fromMinute: number, va
       timestamp: new Date(BASE_TIME + (fromMinute + k) * MIN).toISOString(),
     }),
   );
-  const records = [];
-  for (let k = 0; k < events.length; k += 20) records.push(sqsRecord(JSON.stringify(events.slice(k, k + 20))));
-  const r = (await handler({ Records: records })) as { batchItemFailures: unknown[] };
-  expect(r.batchItemFailures).toEqual([]);
+  sent.push(...events);
+  for (let call = 0; call < events.length; call += perCall) {
+    const batch = events.slice(call, call + perCall);
+    const records = [];
+    for (let k = 0; k < batch.length; k += 20) records.push(sqsRecord(JSON.stringify(batch.slice(k, k + 20))));
+    const r = (await handler({ Records: records })) as { batchItemFailures: unknown[] };
+    expect(r.batchItemFailures).toEqual([]);
+  }
 }
 
 const noise = (level: number, n: number) => Array.from({ length: n }, () => level + 0.05 * rand());
@@ -71,7 +83,8 @@ const ewmaOf = async (camera: string) => {
 
 describe('the cohort prior through the ingest handler', () => {
   it('established cameras put their baselines into the cohort head', async () => {
-    for (let c = 0; c < 6; c++) await send(`old-${c}`, 'det-v1', 0, noise(0.2 + 0.01 * rand(), 60));
+    // Batches of 5 minutes, as `vmon backtest` slices histories: both make the same member records.
+    for (let c = 0; c < 6; c++) await send(`old-${c}`, 'det-v1', 0, noise(0.2 + 0.01 * rand(), 60), 5);
     const head = await new DynamoCohortStore(aws.ddb, aws.stack.tableName).loadHead({
       modelVersion: 'det-v1',
       modality: 'Rgb',
@@ -121,5 +134,18 @@ describe('the cohort prior through the ingest handler', () => {
     const after = await ewmaOf('loner');
     expect(after.t).toBe(0); // 30 of 40 warm-up values: not armed
     expect(after.state.alerts['drift-ewma@Rgb']).toBeUndefined();
+  });
+
+  it('vmon backtest of the same events reproduces both cameras: the joiner on the prior, the loner warming up', async () => {
+    const events = parseBody(JSON.stringify(sent), Date.now()).events;
+    const replay = await backtestEventsWithCohorts(events, () => parsePolicy(POLICY as PolicyInput));
+    for (const camera of ['joiner', 'loner']) {
+      const live = (await readCamera(aws, camera)).state;
+      const replayed = replay.states.get(camera)!;
+      const chart = (s: typeof live) => s.det['drift-ewma@Rgb'] as { t: number; z: number };
+      expect(chart(replayed).t, camera).toBe(chart(live).t);
+      expect(chart(replayed).z, camera).toBeCloseTo(chart(live).z, 6);
+      expect(replayed.alerts, camera).toEqual(live.alerts);
+    }
   });
 });
