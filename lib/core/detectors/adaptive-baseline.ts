@@ -15,7 +15,7 @@
 //   before its first day is over.
 // - Autocorrelation: a lag-1 correlation ρ of the standardized residuals (clamped to [0, 0.9]);
 //   residuals are prewhitened, e = (z − ρ·z₋₁) / √(1 − ρ²), so the charts see near-i.i.d. input.
-// - Prior: with `prior` (the modality's fleet baseline, later the cohort's), a new stream is armed
+// - Prior: with `prior` (a policy's, or the camera's cohort's: cohort-prior.ts), a new stream is armed
 //   from its first value on a blend of prior and own values; its own values take over at warm-up.
 
 export interface BaselinePrior {
