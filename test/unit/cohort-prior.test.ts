@@ -221,8 +221,10 @@ describe('a new camera on the cohort prior', () => {
     const rand = gaussian(seededRandom(5));
     const state = emptyState();
     let largest = 0;
-    for (let b = 0; b < 50; b++) {
-      // 20 events a batch, one in five a DriftScore: the 200-value warm-up spans the 50 batches.
+    const drift = DEFAULT_POLICY.detectors.find((d) => d.id === 'drift-ewma');
+    const warmup = drift?.kind === 'ewma' ? drift.warmup : 200;
+    // 20 events a batch, one in five a DriftScore: the default policy's warm-up spans these batches.
+    for (let b = 0; b < warmup / 4; b++) {
       const events = Array.from({ length: 20 }, (_, k) => {
         const i = b * 20 + k;
         const metric = metrics[i % 5]!;
