@@ -3,6 +3,7 @@
 // head flow. A camera's member record carries its established baseline per watched metric (level, scale);
 // a shard summary carries, per metric, the median over its healthy current members; the head's summaries
 // combine into the cohort prior. No new item, no new write: records and summaries are written anyway.
+import { significant } from './significant.js';
 import type { BaselinePrior } from './detectors/adaptive-baseline.js';
 import type { SequentialBaselineState, SequentialConfig } from './detectors/standardizer.js';
 import { METRICS, type MetricKind, type Modality } from './metric-event.js';
@@ -26,8 +27,6 @@ export const MIN_PRIOR_CAMERAS = 3;
 /** MAD → σ for normal data. */
 const MAD_TO_SIGMA = 1.4826;
 
-const sig = (x: number, digits: number) => Number(x.toPrecision(digits));
-
 export const isSequential = (spec: DetectorSpec) => spec.kind === 'cusum' || spec.kind === 'ewma';
 
 /** The sequential chart's config, when its baseline is the adaptive one (the only kind a prior arms). */
@@ -49,7 +48,7 @@ export function cameraBaselines(det: Record<string, unknown>, modality: Modality
     if (!c) continue;
     const a = (det[`${spec.id}@${modality}`] as SequentialBaselineState | undefined)?.a;
     if (!a || a.n < c.warmup || !Number.isFinite(a.m) || !(a.s > 0)) continue;
-    out[spec.metric] = [sig(a.m, 4), sig(a.s, 3)];
+    out[spec.metric] = [significant(a.m, 4), significant(a.s, 3)];
   }
   return out;
 }
@@ -89,10 +88,10 @@ export function summarizePrior(members: Iterable<{ p?: MetricBaselines }>): Shar
   for (const [metric, list] of by) {
     const level = median(list.map((v) => v[0]));
     out[metric] = [
-      sig(level, 4),
-      sig(median(list.map((v) => v[1])), 3),
+      significant(level, 4),
+      significant(median(list.map((v) => v[1])), 3),
       list.length,
-      sig(median(list.map((v) => Math.abs(v[0] - level))), 3),
+      significant(median(list.map((v) => Math.abs(v[0] - level))), 3),
     ];
   }
   return out;
@@ -127,7 +126,7 @@ export function cohortPriors(shards: Iterable<{ p?: ShardPrior }>): Partial<Reco
       );
     const sigma = Math.hypot(within, between);
     if (!(sigma > 0)) continue;
-    out[metric] = { mean: sig(level, 4), sigma: sig(sigma, 3), n: PRIOR_WEIGHT, cameras };
+    out[metric] = { mean: significant(level, 4), sigma: significant(sigma, 3), n: PRIOR_WEIGHT, cameras };
   }
   return out;
 }

@@ -18,6 +18,8 @@
 // - Prior: with `prior` (a policy's, or the camera's cohort's: cohort-prior.ts), a new stream is armed
 //   from its first value on a blend of prior and own values; its own values take over at warm-up.
 
+import { significant } from '../significant.js';
+
 export interface BaselinePrior {
   mean: number;
   sigma: number;
@@ -51,8 +53,9 @@ export interface AdaptiveBaseline {
   q?: number;
   /** previous standardized residual (clipped) */
   p: number;
-  /** when the hourly means started (else the first event), in minutes: for the day-span check */
-  t0: number;
+  /** when the hourly means started (else the first event), in minutes: for the day-span checks;
+   * dropped once a day has passed with no hourly means (a shorter item) */
+  t0?: number;
   /** per-hour-of-day means and robust scales (null until the hour is seen) */
   hm?: (number | null)[];
   hs?: (number | null)[];
@@ -83,7 +86,7 @@ const BURST_CLIP = 20;
 const RHO_SHRINK = 0.05;
 /** Scale and ρ adapt this much slower than the level: their noise costs false alarms. */
 const SLOW = 0.25;
-const round4 = (x: number) => Number(x.toPrecision(4));
+const round4 = (x: number) => significant(x, 4);
 const clip = (x: number, lim: number) => Math.max(-lim, Math.min(lim, x));
 
 export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
@@ -99,8 +102,8 @@ export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
 const roundToScale = (x: number, scale: number) =>
   Number(x.toFixed(Math.max(0, Math.min(12, 2 - Math.floor(Math.log10(scale))))));
 /** Stored to 3 significant digits (deterministic whether or not the state went through the item). */
-const round3 = (x: number) => Number(x.toPrecision(3));
-const spanMs = (b: AdaptiveBaseline, ts: number) => ts - b.t0 * MINUTE_MS;
+const round3 = (x: number) => significant(x, 3);
+const spanMs = (b: AdaptiveBaseline, ts: number) => (b.t0 === undefined ? Infinity : ts - b.t0 * MINUTE_MS);
 
 const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
 
@@ -153,8 +156,9 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
     const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
     const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
     const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
-    b.hc = round4((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));
-    b.hn = round4((b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0)));
+    b.hc = round3((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));
+    b.hn = round3((b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0)));
+    if (spanMs(b, ts) >= DAY_MS) delete b.t0;
     // A day of the stream and enough values that one draw cannot look like a cycle.
     if (spanMs(b, ts) < DAY_MS || b.n < c.warmup + HARMONIC_MIN_VALUES || dailyAmplitude(b) < 0.5) return;
     delete b.hc;
@@ -247,8 +251,8 @@ export function observe(
   if (adapt || waiting) {
     const s = Math.max(b.s, c.minSigma);
     const d = x - b.m;
-    b.m += c.adaptRate * clip(d, 3 * s);
-    b.s = Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s));
+    b.m = significant(b.m + c.adaptRate * clip(d, 3 * s), 6);
+    b.s = significant(Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s)), 6);
   }
   return e;
 }
@@ -262,8 +266,8 @@ function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): numb
   // ρ keeps learning while the level is held: a held level would bias it; it moves slowly anyway.
   // Its estimate takes residuals clipped at 4σ (one burst must not set it)...
   const pc = clip(b.p, 4);
-  b.r = Number((b.r + SLOW * c.adaptRate * (zc * pc - b.r)).toPrecision(4));
-  b.q = Number(((b.q ?? 1) + SLOW * c.adaptRate * (zc * zc - (b.q ?? 1))).toPrecision(4));
+  b.r = round4(b.r + SLOW * c.adaptRate * (zc * pc - b.r));
+  b.q = round4((b.q ?? 1) + SLOW * c.adaptRate * (zc * zc - (b.q ?? 1)));
   const rho = rhoOf(b);
   // ...but the prediction takes the previous residual nearly whole: a burst that decays at the
   // stream's own ρ is then predicted, not a run of alarming residuals.

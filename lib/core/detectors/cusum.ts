@@ -7,6 +7,7 @@
 // original 200-value frozen baseline. Measured figures (npm run bench): docs/performance.md.
 import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 import type { Detector } from './detector.js';
+import { significant } from '../significant.js';
 
 export type Direction = 'up' | 'down';
 
@@ -32,7 +33,7 @@ export const cusum: Detector<CusumConfig, CusumState> = {
     if (z === null) return { state: st, evaluation: null };
     const step = c.direction === 'up' ? z - c.k : -z - c.k;
     const before = st.s;
-    st.s = Math.min(2 * c.h, Math.max(0, st.s + step));
+    st.s = significant(Math.min(2 * c.h, Math.max(0, st.s + step)), 5);
     if (st.s === 0) delete st.cp;
     else if (before === 0) st.cp = input.event.ts;
     return {

@@ -7,6 +7,7 @@
 // The z-scores come from the adaptive baseline (see cusum.ts), held still while Z > limit.
 import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 import type { Detector } from './detector.js';
+import { significant } from '../significant.js';
 
 export interface EwmaConfig extends SequentialConfig {
   lambda: number;
@@ -35,7 +36,7 @@ export const ewma: Detector<EwmaConfig, EwmaState> = {
     if (x === null) return { state: st, evaluation: null };
     st.t += 1;
     const before = st.z;
-    st.z = c.lambda * x + (1 - c.lambda) * st.z;
+    st.z = significant(c.lambda * x + (1 - c.lambda) * st.z, 5);
     const limit = limitOf(c, st.t);
     const signed = c.direction === 'up' ? st.z : -st.z;
     const signedBefore = c.direction === 'up' ? before : -before;
