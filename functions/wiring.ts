@@ -44,6 +44,7 @@ export function monitorWiring(obs: Observability) {
   );
   const cohorts = new DynamoCohortStore(clients.dynamodb, tableName);
   const policy = () => policies.lookup();
+  const cohortCache = new CohortEpochCache(cohorts);
   return {
     clients,
     deps: {
@@ -51,8 +52,8 @@ export function monitorWiring(obs: Observability) {
       publisher,
       policy,
       cohorts,
-      cohortSignals: cohortSignalApplier({ cohorts, publisher, policy }),
-      cohortEpochs: new CohortEpochCache(cohorts),
+      cohortSignals: cohortSignalApplier({ cohorts, publisher, policy, onHead: cohortCache.remember }),
+      cohortEpochs: cohortCache,
     },
   };
 }

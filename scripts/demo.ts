@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { runDemo, type DemoProgress } from '../lib/demo/run-demo.js';
 import { fleetDemoReport, formatFleetSummary, runFleetDemo } from '../lib/demo/fleet-demo.js';
 import { demoReport } from '../lib/demo/report.js';
-import { formatSummary } from '../lib/demo/summary.js';
+import { formatSummary, hhmm } from '../lib/demo/summary.js';
 import { escapeForDisplay } from '../lib/core/display-text.js';
 import { formatClosedLoop } from '../lib/demo/closed-loop.js';
 import { writeHtmlReport } from '../lib/report/html-report.js';
@@ -24,6 +24,12 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+const hourOfDay = (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0 && n < 24)) throw new InvalidArgumentError(`--start-hour must be in [0, 24), got ${JSON.stringify(v)}`);
+  return n;
+};
+
 const program = new Command('demo')
   .description(
     'Runs a simulated camera fleet through the real pipeline on a local moto server and reports what the monitor detected.',
@@ -31,6 +37,12 @@ const program = new Command('demo')
   .option('--cameras <n>', 'simulated cameras', positiveInt('--cameras'), FLEET_DEFAULTS.cameras)
   .option('--hours <h>', 'simulated hours', positive('--hours'), FLEET_DEFAULTS.hours)
   .option('--seed <n>', 'random seed (same seed, same fleet)', positiveInt('--seed'), FLEET_DEFAULTS.seed)
+  .option(
+    '--start-hour <h>',
+    'local hour of day the run starts at (night is 18:00-06:00)',
+    hourOfDay,
+    FLEET_DEFAULTS.startHourOfDay,
+  )
   .option('--report <path>', 'HTML report to write', 'reports/demo-report.html')
   .option('--no-progress', 'no progress bar (plain lines only)')
   .option(
@@ -42,6 +54,7 @@ const opts = program.opts<{
   cameras: number;
   hours: number;
   seed: number;
+  startHour: number;
   report: string;
   progress: boolean;
   fleet?: boolean;
@@ -119,13 +132,16 @@ async function main(): Promise<number> {
   if (opts.fleet) return fleetMain();
   const interactive = opts.progress && process.stdout.isTTY === true && !process.env.CI;
   const progress = progressReporter(interactive);
-  console.log(`VisuTility Monitor demo: ${opts.cameras} cameras, ${opts.hours} simulated hours, seed ${opts.seed}`);
+  console.log(
+    `VisuTility Monitor demo: ${opts.cameras} cameras, ${opts.hours} simulated hours from ${hhmm(opts.startHour)} local, seed ${opts.seed}`,
+  );
   let run;
   try {
     run = await runDemo({
       cameras: opts.cameras,
       hours: opts.hours,
       seed: opts.seed,
+      startHourOfDay: opts.startHour,
       onProgress: (p) => progress.update(p),
     });
   } finally {

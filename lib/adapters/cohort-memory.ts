@@ -109,6 +109,11 @@ export class InMemoryCohortStore implements CohortStore {
     return out;
   }
 
+  /** The cohort's current head, read synchronously (the backtest's cohort prior). */
+  headOf(c: CohortKey): CohortHead {
+    return this.heads.get(keyOf(c))?.head ?? emptyHead();
+  }
+
   /** Every cohort seen (for reports): key and current head. */
   cohorts(): { cohort: CohortKey; head: CohortHead }[] {
     return [...this.heads].map(([key, h]) => {

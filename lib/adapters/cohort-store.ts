@@ -12,6 +12,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
+  cohortPriorOf,
   emptyHead,
   type CohortHead,
   type CohortKey,
@@ -19,7 +20,14 @@ import {
   type MemberRecord,
   type ShardSummary,
 } from '../core/cohort.js';
-import type { Modality } from '../core/metric-event.js';
+import type { MetricKind, Modality } from '../core/metric-event.js';
+import type { BaselinePrior } from '../core/detectors/adaptive-baseline.js';
+import {
+  decodeMetricNumbers,
+  encodeMetricNumbers,
+  type MetricBaselines,
+  type ShardPrior,
+} from '../core/cohort-prior.js';
 import type { CohortStore, ShardState, VersionedHead } from '../app/cohort-signals.js';
 import { COHORT, STATE_TABLE } from '../resources.js';
 
@@ -31,6 +39,8 @@ const SUMMARY = 's#';
 /** Head attributes: decision fields as JSON, their version, last update. */
 const H = { decision: 'd', version: 'hv', updatedAt: STATE_TABLE.pendingOutboxIndex.sortKey.name };
 const SUMMARY_FIELDS = ['v', 'n', 'a', 'b', 'r', 't'] as const;
+/** The summary's cohort-prior part (cohort-prior.ts), as compact text: one short string per shard. */
+const SUMMARY_PRIOR = 'p';
 
 const isConditionFailure = (err: unknown) =>
   err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException';
@@ -42,6 +52,7 @@ function shardFromItem(item: Item | undefined): ShardState {
   for (const [name, value] of Object.entries(item ?? {})) {
     if (name.startsWith(MEMBER) && value.M) {
       const rec = { ...JSON.parse(value.M.j?.S ?? '{}'), q: Number(value.M.q?.N ?? 0) } as MemberRecord;
+      if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
       out.members.push({ cameraId: name.slice(MEMBER.length), rec });
     } else if (name.startsWith(JUDGED) && value.S) out.judged.set(name.slice(JUDGED.length), value.S);
   }
@@ -56,9 +67,12 @@ function headFromItem(item: Item | undefined): VersionedHead {
   for (const [name, value] of Object.entries(item))
     if (name.startsWith(SUMMARY) && value.M) {
       const m = value.M;
-      head.shards[name.slice(SUMMARY.length)] = Object.fromEntries(
+      const summary = Object.fromEntries(
         SUMMARY_FIELDS.map((f) => [f, Number(m[f]?.N ?? 0)]),
       ) as unknown as ShardSummary;
+      const prior = m[SUMMARY_PRIOR]?.S;
+      if (prior) summary.p = decodeMetricNumbers(prior) as ShardPrior;
+      head.shards[name.slice(SUMMARY.length)] = summary;
     }
   return { head, version: Number(item[H.version]?.N ?? 0) };
 }
@@ -93,7 +107,9 @@ export class DynamoCohortStore implements CohortStore {
           ConditionExpression: 'attribute_not_exists(#c) OR #c.#q < :q',
           ExpressionAttributeNames: { '#c': `${MEMBER}${signal.cameraId}`, '#q': 'q', '#sv': 'sv' },
           ExpressionAttributeValues: {
-            ':rec': { M: { q: n(q), j: { S: JSON.stringify(rest) } } },
+            ':rec': {
+              M: { q: n(q), j: { S: JSON.stringify(rest.p ? { ...rest, p: encodeMetricNumbers(rest.p) } : rest) } },
+            },
             ':q': n(q),
             ':zero': n(0),
             ':one': n(1),
@@ -129,7 +145,12 @@ export class DynamoCohortStore implements CohortStore {
           ConditionExpression: 'attribute_not_exists(#s) OR #s.#v < :v',
           ExpressionAttributeNames: { '#s': `${SUMMARY}${k}`, '#v': 'v' },
           ExpressionAttributeValues: {
-            ':sum': { M: Object.fromEntries(SUMMARY_FIELDS.map((f) => [f, n(summary[f])])) },
+            ':sum': {
+              M: {
+                ...Object.fromEntries(SUMMARY_FIELDS.map((f) => [f, n(summary[f])])),
+                ...(summary.p ? { [SUMMARY_PRIOR]: { S: encodeMetricNumbers(summary.p) } } : {}),
+              },
+            },
             ':v': n(summary.v),
           },
           ReturnValues: 'ALL_NEW',
@@ -251,9 +272,17 @@ export class DynamoCohortStore implements CohortStore {
   }
 }
 
-/** A cohort's reset epoch, cached per container (the lazy half of the model-scope closed loop). */
+/**
+ * A cohort's reset epoch and prior, cached per container (the lazy half of the model-scope closed loop;
+ * the cohort prior a new camera's charts arm on). Both come from the head the batch reads anyway; the
+ * prior is also refreshed from every head this container's cohort writes return (`remember`), so a
+ * camera joining a cohort this container serves sees its newest prior with no extra read.
+ */
 export class CohortEpochCache {
-  private readonly cache = new Map<string, { at: number; epoch: number }>();
+  private readonly cache = new Map<
+    string,
+    { at: number; epoch: number; priors: Partial<Record<MetricKind, BaselinePrior>> }
+  >();
 
   constructor(
     private readonly store: Pick<CohortStore, 'loadHead'>,
@@ -261,7 +290,7 @@ export class CohortEpochCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Loads the epochs of these cohorts that are not cached or are stale. */
+  /** Loads the heads of these cohorts that are not cached or are stale. */
   async load(cohorts: Iterable<CohortKey>): Promise<void> {
     const wanted = new Map<string, CohortKey>();
     for (const c of cohorts) {
@@ -272,12 +301,24 @@ export class CohortEpochCache {
     await Promise.all(
       [...wanted].map(async ([key, c]) => {
         const { head } = await this.store.loadHead(c);
-        this.cache.set(key, { at: this.now(), epoch: head.epoch });
+        this.cache.set(key, { at: this.now(), epoch: head.epoch, priors: cohortPriorOf(head) });
       }),
     );
   }
 
+  /** Takes the prior of a head a cohort write returned (the epoch keeps its own cache age). */
+  remember = (c: CohortKey, head: CohortHead): void => {
+    const hit = this.cache.get(`${c.modality}#${c.modelVersion}`);
+    if (hit && head.epoch === hit.epoch) hit.priors = cohortPriorOf(head);
+  };
+
   /** The cached epoch (undefined: not loaded yet; loaded on the camera's next batch). */
   epochOf = (modelVersion: string, modality: Modality): number | undefined =>
     this.cache.get(`${modality}#${modelVersion}`)?.epoch;
+
+  /** The cached cohort prior of a metric (undefined: none, or not loaded yet). */
+  priorOf = (modelVersion: string, modality: Modality, metric: MetricKind): BaselinePrior | undefined => {
+    const p = this.cache.get(`${modality}#${modelVersion}`)?.priors[metric];
+    return p && { mean: p.mean, sigma: p.sigma, n: p.n };
+  };
 }

@@ -62,6 +62,8 @@ export interface CohortDeps {
   publisher: TriggerSink;
   /** The policy that governs a signal: the signalling camera's, resolved as for its events. */
   policyFor: (cameraId: string, modality: Modality) => Policy;
+  /** Sees the head every summary write returns (the ingest's cohort cache takes the cohort prior from it). */
+  onHead?: (cohort: CohortKey, head: CohortHead) => void;
 }
 
 export interface CohortOutcome {
@@ -106,7 +108,11 @@ export function cohortSignalApplier(
   return async (signals: readonly CohortSignal[], nowMs: number) => {
     const p = await deps.policy();
     const policyFor = typeof p === 'function' ? p : () => p;
-    return applyCohortSignals(signals, { cohorts: deps.cohorts, publisher: deps.publisher, policyFor }, nowMs);
+    return applyCohortSignals(
+      signals,
+      { cohorts: deps.cohorts, publisher: deps.publisher, policyFor, ...(deps.onHead ? { onHead: deps.onHead } : {}) },
+      nowMs,
+    );
   };
 }
 
@@ -145,6 +151,7 @@ export async function applyCohortSignals(
     );
     let current = await deps.cohorts.putSummary(cohort, shard, summary);
     if (current.head.shards[shard]?.v !== summary.v) outcome.staleSummaries++;
+    deps.onHead?.(cohort, current.head);
     current = await flushHeadOutbox(cohort, current, deps, nowMs, outcome);
     current = await decide(cohort, current, policy, deps, nowMs, outcome);
     await judge(signal, shard, s, current, policy, deps, outcome);

@@ -1,12 +1,18 @@
 // `vmon backtest`: replays a history of metric events through the production core (parseBody /
 // validateEvent, then applyEvents per camera with the policy) and reports the triggers it would
 // have fired. State stays in memory per camera: no encode/decode between events.
-import { applyEvents, emptyState, type CameraState } from '../core/camera-state.js';
+import { applyEvents, emptyState, type CameraState, type CohortContext } from '../core/camera-state.js';
 import { parseBody, validateEvent, type MetricEvent } from '../core/metric-event.js';
 import type { Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import { isModelScope, triggerSubject, type Trigger, type TriggerDetail } from '../core/trigger.js';
-import { AFFECTED_REFRESH_MS, type CohortHead, type CohortKey, type CohortSignal } from '../core/cohort.js';
+import {
+  AFFECTED_REFRESH_MS,
+  cohortPriorOf,
+  type CohortHead,
+  type CohortKey,
+  type CohortSignal,
+} from '../core/cohort.js';
 import { applyCohortSignals, emptyCohortOutcome } from '../app/cohort-signals.js';
 import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
 import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
@@ -109,9 +115,8 @@ export class Backtest {
     return { events: [...this.byCamera.values()].flat(), rejected: this.rejectedCount };
   }
 
-  /** Every camera's history alone: camera decisions only (tune and NAB scoring use this). */
-  runCameras(): BacktestResult & { signals: CohortSignal[] } {
-    const totals: BacktestTotals = {
+  private newTotals(): BacktestTotals {
+    return {
       events: this.events,
       applied: 0,
       duplicates: 0,
@@ -123,81 +128,61 @@ export class Backtest {
       triggers: 0,
       detectorErrors: 0,
     };
-    const triggers: Trigger[] = [];
-    const states = new Map<string, CameraState>();
-    const signals: CohortSignal[] = [];
-    let first = Infinity,
-      last = -Infinity;
+  }
+
+  /**
+   * Each camera's events in event-time order, cut in slices of AFFECTED_REFRESH_MS as batches arrive live
+   * (cohort member records are made per slice): slice index → events.
+   */
+  private slices(): Map<string, Map<number, MetricEvent[]>> {
+    const out = new Map<string, Map<number, MetricEvent[]>>();
     for (const [cameraId, events] of this.byCamera) {
       // Event-time order once, up front; applyEvents sorts too, and a sorted input is its cheap case.
       events.sort((a, b) => a.ts - b.ts);
+      const bySlice = new Map<number, MetricEvent[]>();
+      for (const e of events) {
+        const k = Math.floor(e.ts / AFFECTED_REFRESH_MS);
+        const list = bySlice.get(k);
+        if (list) list.push(e);
+        else bySlice.set(k, [e]);
+      }
+      out.set(cameraId, bySlice);
+    }
+    return out;
+  }
+
+  /** One camera's slice through the production step; its member records go to `signals`. */
+  private applySlice(
+    cameraId: string,
+    state: CameraState,
+    events: readonly MetricEvent[],
+    acc: { totals: BacktestTotals; triggers: Trigger[]; signals: CohortSignal[] },
+    cohorts?: CohortContext,
+  ): void {
+    const r = applyEvents(state, events, (modality) => this.policyFor(cameraId, modality), cohorts);
+    const { totals } = acc;
+    acc.triggers.push(...r.triggers);
+    totals.applied += r.stats.applied;
+    totals.duplicates += r.stats.duplicates;
+    totals.late += r.stats.late;
+    totals.tooLate += r.stats.tooLate;
+    for (const n of Object.values(r.stats.suppressed)) totals.suppressed += n ?? 0;
+    totals.detectorErrors += r.stats.detectorErrors.length;
+    if (state.signals) acc.signals.push(...state.signals);
+    delete state.signals;
+  }
+
+  private finish(
+    totals: BacktestTotals,
+    triggers: Trigger[],
+    states: Map<string, CameraState>,
+  ): Omit<BacktestResult, 'cohorts'> {
+    let first = Infinity,
+      last = -Infinity;
+    for (const events of this.byCamera.values())
       if (events.length) {
         first = Math.min(first, events[0]!.ts);
         last = Math.max(last, events[events.length - 1]!.ts);
-      }
-      const state = emptyState();
-      // Applied in slices of event time, as batches arrive live: cohort member records are made per slice.
-      for (let i = 0; i < events.length; ) {
-        const end = (Math.floor(events[i]!.ts / AFFECTED_REFRESH_MS) + 1) * AFFECTED_REFRESH_MS;
-        let j = i;
-        while (j < events.length && events[j]!.ts < end) j++;
-        const r = applyEvents(state, i === 0 && j === events.length ? events : events.slice(i, j), (modality) =>
-          this.policyFor(cameraId, modality),
-        );
-        i = j;
-        triggers.push(...r.triggers);
-        totals.applied += r.stats.applied;
-        totals.duplicates += r.stats.duplicates;
-        totals.late += r.stats.late;
-        totals.tooLate += r.stats.tooLate;
-        for (const n of Object.values(r.stats.suppressed)) totals.suppressed += n ?? 0;
-        totals.detectorErrors += r.stats.detectorErrors.length;
-        if (state.signals) signals.push(...state.signals);
-        delete state.signals;
-      }
-      states.set(cameraId, state);
-    }
-    triggers.sort(
-      (a, b) =>
-        a.detail.lastEventAt.localeCompare(b.detail.lastEventAt) ||
-        triggerSubject(a.detail).localeCompare(triggerSubject(b.detail)) ||
-        String(a.detail.detector ?? '').localeCompare(String(b.detail.detector ?? '')),
-    );
-    totals.triggers = triggers.length;
-    return {
-      totals,
-      triggers,
-      rejected: this.rejected,
-      states,
-      cohorts: [],
-      signals,
-      eventsByCamera: this.byCamera,
-      firstEventMs: Number.isFinite(first) ? first : null,
-      lastEventMs: Number.isFinite(last) ? last : null,
-      elapsedMs: performance.now() - this.started,
-    };
-  }
-
-  /** Camera decisions, then the cohorts' (member records in event-time order through the live use case). */
-  async run(): Promise<BacktestResult> {
-    const { signals, ...result } = this.runCameras();
-    const { triggers, totals } = result;
-    signals.sort((a, b) => a.rec.l - b.rec.l || a.cameraId.localeCompare(b.cameraId) || a.rec.q - b.rec.q);
-    const cohorts = new InMemoryCohortStore();
-    const published: Trigger[] = [];
-    const outcome = await applyCohortSignals(
-      signals,
-      { cohorts, publisher: { publish: async (ts) => void published.push(...ts) }, policyFor: this.policyFor },
-      this.nowMs,
-      emptyCohortOutcome(),
-    );
-    totals.suppressed += outcome.suppressed;
-    // A trigger republished from an outbox is one decision.
-    const seen = new Set(triggers.map((t) => t.detail.triggerId));
-    for (const t of published)
-      if (!seen.has(t.detail.triggerId)) {
-        seen.add(t.detail.triggerId);
-        triggers.push(t);
       }
     triggers.sort(
       (x, y) =>
@@ -206,7 +191,74 @@ export class Backtest {
         String(x.detail.detector ?? '').localeCompare(String(y.detail.detector ?? '')),
     );
     totals.triggers = triggers.length;
-    return { ...result, cohorts: cohorts.cohorts(), elapsedMs: performance.now() - this.started };
+    return {
+      totals,
+      triggers,
+      rejected: this.rejected,
+      states,
+      eventsByCamera: this.byCamera,
+      firstEventMs: Number.isFinite(first) ? first : null,
+      lastEventMs: Number.isFinite(last) ? last : null,
+      elapsedMs: performance.now() - this.started,
+    };
+  }
+
+  /** Every camera's history alone: camera decisions only, no cohort prior (tune and NAB scoring use this). */
+  runCameras(): BacktestResult & { signals: CohortSignal[] } {
+    const acc = { totals: this.newTotals(), triggers: [] as Trigger[], signals: [] as CohortSignal[] };
+    const states = new Map<string, CameraState>();
+    for (const [cameraId, bySlice] of this.slices()) {
+      const state = emptyState();
+      for (const events of bySlice.values()) this.applySlice(cameraId, state, events, acc);
+      states.set(cameraId, state);
+    }
+    return { ...this.finish(acc.totals, acc.triggers, states), cohorts: [], signals: acc.signals };
+  }
+
+  /**
+   * Camera and cohort decisions as live: every camera's slices in event-time order across the fleet; after
+   * each slice the member records made in it go through the live use case (an in-memory store), and a camera
+   * whose chart has no baseline yet arms on its cohort's prior as the head then holds it (cohort-prior.ts).
+   */
+  async run(): Promise<BacktestResult> {
+    const acc = { totals: this.newTotals(), triggers: [] as Trigger[], signals: [] as CohortSignal[] };
+    const cohorts = new InMemoryCohortStore();
+    const context: CohortContext = {
+      epochOf: () => undefined, // a history holds no lifecycle events: nothing resets
+      priorOf: (modelVersion, modality, metric) => {
+        const p = cohortPriorOf(cohorts.headOf({ modelVersion, modality }))[metric];
+        return p && { mean: p.mean, sigma: p.sigma, n: p.n };
+      },
+    };
+    const slices = this.slices();
+    const order = [...new Set([...slices.values()].flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
+    const states = new Map<string, CameraState>([...slices.keys()].map((id) => [id, emptyState()]));
+    const published: Trigger[] = [];
+    const outcome = emptyCohortOutcome();
+    for (const k of order) {
+      for (const [cameraId, bySlice] of slices) {
+        const events = bySlice.get(k);
+        if (events) this.applySlice(cameraId, states.get(cameraId)!, events, acc, context);
+      }
+      const signals = acc.signals.splice(0);
+      signals.sort((a, b) => a.rec.l - b.rec.l || a.cameraId.localeCompare(b.cameraId) || a.rec.q - b.rec.q);
+      await applyCohortSignals(
+        signals,
+        { cohorts, publisher: { publish: async (ts) => void published.push(...ts) }, policyFor: this.policyFor },
+        this.nowMs,
+        outcome,
+      );
+    }
+    const { totals, triggers } = acc;
+    totals.suppressed += outcome.suppressed;
+    // A trigger republished from an outbox is one decision.
+    const seen = new Set(triggers.map((t) => t.detail.triggerId));
+    for (const t of published)
+      if (!seen.has(t.detail.triggerId)) {
+        seen.add(t.detail.triggerId);
+        triggers.push(t);
+      }
+    return { ...this.finish(totals, triggers, states), cohorts: cohorts.cohorts() };
   }
 }
 

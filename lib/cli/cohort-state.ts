@@ -1,8 +1,9 @@
 // `vmon state --model <version> [--modality M]`: a cohort as the ingest function sees it: active and
 // affected cameras, the share against the policy's threshold, the cohort episode, reset epoch, in-flight
-// retrain and the head's outbox (docs/fleet-decisions.md).
-import { affectedMembers, cohortCounts, type CohortHead, type CohortKey } from '../core/cohort.js';
-import { MODALITIES, type Modality } from '../core/metric-event.js';
+// retrain, the head's outbox and the cohort prior new cameras arm on (docs/fleet-decisions.md).
+import { affectedMembers, cohortCounts, cohortPriorOf, type CohortHead, type CohortKey } from '../core/cohort.js';
+import type { CohortPrior } from '../core/cohort-prior.js';
+import { MODALITIES, type MetricKind, type Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import type { CohortStore } from '../app/cohort-signals.js';
 import { CliError, EXIT } from './errors.js';
@@ -16,6 +17,8 @@ export interface CohortView {
   share: number;
   threshold: number;
   minCameras: number;
+  /** The cohort prior per metric (what a new camera's charts arm on). */
+  priors: Partial<Record<MetricKind, CohortPrior>>;
 }
 
 export async function loadCohortViews(
@@ -46,6 +49,7 @@ export async function loadCohortViews(
       share: active.length ? affected.length / active.length : 0,
       threshold: policy.cohort.minShare,
       minCameras: policy.cohort.minCameras,
+      priors: cohortPriorOf(head),
     });
   }
   if (views.length === 0)
@@ -71,6 +75,10 @@ export function formatCohortViews(views: readonly CohortView[]): string {
     );
     if (h.inFlight) out.push(`  retrain in flight: ${h.inFlight.triggerId} since ${iso(h.inFlight.since)}`);
     if (h.epoch > 0) out.push(`  reset epoch: ${iso(h.epoch)} (cameras reset on their next update)`);
+    const priors = Object.entries(v.priors);
+    if (priors.length === 0) out.push('  prior for new cameras: none yet (fewer than 3 healthy warmed-up cameras)');
+    for (const [metric, p] of priors)
+      out.push(`  prior for new cameras: ${metric} mean ${num(p.mean)} sigma ${num(p.sigma)} (${p.cameras} cameras)`);
     for (const [action, until] of Object.entries(h.cooldown)) out.push(`  cooldown ${action} until ${iso(until ?? 0)}`);
     if (h.outbox.length)
       out.push(`  outbox: ${h.outbox.map((t) => `${t.detailType} ${t.detail.triggerId}`).join(', ')}`);

@@ -36,7 +36,7 @@ export function registerTune(program: Command, io: CliIO): void {
     .option('--out <file>', 'where to write the tuned policy (for vmon policy put)', 'tuned-policy.json')
     .option(
       '--policies-out <file>',
-      'also write scoped policies (fleet + one modality entry each, with the fleet baseline of that modality as prior) for backtest --policies',
+      'also write scoped policies (fleet + a modality entry with the fleet baseline of that modality as prior, for modalities without model versions: cameras with one get their cohort prior live) for backtest --policies',
     )
     .option(
       '--report [path]',
@@ -106,6 +106,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
                 policy: r.policy,
                 out: r.policy ? o.out : null,
                 policiesOut: r.scopedPolicies && o.policiesOut ? o.policiesOut : null,
+                cohortPriors: r.cohortPriors,
                 candidates: r.candidates,
                 report: reportFile,
               },

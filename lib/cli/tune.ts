@@ -2,11 +2,14 @@
 // candidate is backtested (the production core, cooldown 0) and scored against the windows; among
 // the candidates within the false-alarm budget (per camera per week) the one that detects the most
 // windows, then with the shortest median delay, wins. The result is a policy `vmon policy put`
-// accepts, and scoped policies whose modality entries carry the fleet's baseline per modality as
-// the chart's prior (the cohort prior, keyed by modality until cohorts exist).
+// accepts, and scoped policies: `fleet`, plus a `modality:<m>` entry whose chart carries the fleet's
+// baseline of that modality as prior, for modalities whose cameras report no model version (they have
+// no cohort). Cameras with one get their cohort's prior live (lib/core/cohort-prior.ts), which a policy
+// prior would override; their cohorts' offline priors are in the result (`cohortPriors`) for reference.
 import type { MetricEvent, MetricKind, Modality } from '../core/metric-event.js';
 import { harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
-import { fleetPriors } from '../core/priors.js';
+import { policyPriors } from '../core/priors.js';
+import type { CohortPrior } from '../core/cohort-prior.js';
 import type { ReportDocument } from '../report/html-report.js';
 import { backtestEvents } from './backtest.js';
 import { ALL_DETECTORS, SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorScore } from './backtest-score.js';
@@ -18,7 +21,9 @@ export type TunedKind = 'cusum' | 'ewma';
 /** The search grid: thresholds from sensitive to conservative, at the usual reference values. */
 export const TUNE_GRID: Record<TunedKind, Record<string, number>[]> = {
   cusum: [0.25, 0.5, 1].flatMap((k) => [3, 3.5, 4, 4.5, 5, 6, 7, 8, 10, 12].map((h) => ({ k, h }))),
-  ewma: [0.05, 0.1, 0.2].flatMap((lambda) => [2.2, 2.5, 2.814, 3, 3.3, 3.6, 4, 4.5, 5].map((L) => ({ lambda, L }))),
+  ewma: [0.05, 0.1, 0.15, 0.2].flatMap((lambda) =>
+    [2.2, 2.5, 2.75, 3, 3.3, 3.6, 4, 4.5, 5].map((L) => ({ lambda, L })),
+  ),
 };
 
 export interface TuneCandidate {
@@ -35,8 +40,10 @@ export interface TuneResult {
   candidates: TuneCandidate[];
   best: TuneCandidate | null;
   policy: Policy | null;
-  /** fleet, plus one modality entry per modality seen, whose detector carries the prior */
+  /** fleet, plus one modality entry per modality without cohorts, whose detector carries the prior */
   scopedPolicies: Record<string, Policy> | null;
+  /** The cohorts' baselines in the history (`<model version>#<modality>`): live, their cameras get these from the cohort head. */
+  cohortPriors: Record<string, CohortPrior>;
 }
 
 const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
@@ -83,7 +90,18 @@ export function tune(
         a.falseAlarmsPerCameraWeek - b.falseAlarmsPerCameraWeek,
     );
   const best = ranked[0] ?? null;
-  if (!best) return { metric: opts.metric, budget: opts.budget, candidates, best, policy: null, scopedPolicies: null };
+  const priors = policyPriors(events, opts.metric);
+  const cohortPriors = Object.fromEntries(priors.cohorts);
+  if (!best)
+    return {
+      metric: opts.metric,
+      budget: opts.budget,
+      candidates,
+      best,
+      policy: null,
+      scopedPolicies: null,
+      cohortPriors,
+    };
   const policyInput = (prior?: { mean: number; sigma: number; n: number }) =>
     parsePolicy({
       id: opts.id ?? 'tuned',
@@ -92,9 +110,9 @@ export function tune(
     } as PolicyInput);
   const policy = policyInput();
   const scopedPolicies: Record<string, Policy> = { fleet: policy };
-  for (const [modality, prior] of fleetPriors(events, opts.metric))
+  for (const [modality, prior] of priors.modalities)
     scopedPolicies[`modality:${modality satisfies Modality}`] = policyInput(prior);
-  return { metric: opts.metric, budget: opts.budget, candidates, best, policy, scopedPolicies };
+  return { metric: opts.metric, budget: opts.budget, candidates, best, policy, scopedPolicies, cohortPriors };
 }
 
 export const TUNE_COLUMNS = ['CANDIDATE', 'FALSE ALARMS / CAMERA-WEEK', 'WITHIN BUDGET', ...SCORE_COLUMNS.slice(1)];

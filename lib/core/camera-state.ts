@@ -22,6 +22,9 @@ import {
 } from './trigger.js';
 import type { Evaluation } from './detectors/detector.js';
 import { AFFECTED_REFRESH_MS, COHORT_BUCKET_MS, type CohortSignal, type MemberRecord } from './cohort.js';
+import { adaptiveConfig, cameraBaselines, type MetricBaselines } from './cohort-prior.js';
+import type { BaselinePrior } from './detectors/adaptive-baseline.js';
+import type { SequentialBaselineState } from './detectors/standardizer.js';
 
 /**
  * Every stream keeps at least this many newest entries so that redelivered events are recognised
@@ -131,10 +134,12 @@ export function cameraClock(state: CameraState): number {
   return clock;
 }
 
-/** What a camera's step needs to know of its cohorts: their reset epochs (the model-scope closed loop). */
+/** What a camera's step needs to know of its cohorts: reset epochs (the model-scope closed loop) and priors. */
 export interface CohortContext {
   /** The cohort's reset epoch (event ms), when known. */
   epochOf(modelVersion: string, modality: Modality): number | undefined;
+  /** The cohort's baseline of a metric (cohort-prior.ts), when known: a chart with no baseline yet arms on it. */
+  priorOf?(modelVersion: string, modality: Modality, metric: MetricKind): BaselinePrior | undefined;
 }
 
 /** Detectors that count for cohorts: drift and accuracy regression (SLA breaches stay per camera). */
@@ -320,11 +325,8 @@ export function applyEvents(
       const akey = alertKey(spec.id, event.modality);
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
-        const r = DETECTORS[spec.kind].update(
-          state.det[akey],
-          { event, outcome, window, firing: alert.f },
-          detectorConfig(spec),
-        );
+        const config = chartConfig(state, spec, akey, event.modality, cohorts);
+        const r = DETECTORS[spec.kind].update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
         if (r.state === null || r.state === undefined) delete state.det[akey];
         else state.det[akey] = r.state;
         const ev = r.evaluation;
@@ -378,6 +380,31 @@ export function applyEvents(
   return { state, triggers, stats };
 }
 
+/**
+ * The detector's config for this event. A sequential chart with an adaptive baseline still warming up
+ * (a new camera, or after a reset) and no explicit `prior` in its spec takes its cohort's prior, when
+ * the cohort has one (cohort-prior.ts): it is armed from its first value, and its own values take over
+ * at the end of its warm-up. Nothing is stored in the camera item: the prior comes with the cohort head
+ * the batch reads anyway. An explicit spec prior always wins.
+ */
+function chartConfig(
+  state: CameraState,
+  spec: DetectorSpec,
+  akey: string,
+  modality: Modality,
+  cohorts: CohortContext | undefined,
+): unknown {
+  const config = detectorConfig(spec);
+  if (!cohorts?.priorOf) return config;
+  const sequential = adaptiveConfig(spec);
+  if (!sequential || sequential.prior) return config;
+  const own = (state.det[akey] as SequentialBaselineState | undefined)?.a;
+  const mv = state.mv[modality];
+  if ((own && own.n >= sequential.warmup) || mv === undefined) return config;
+  const prior = cohorts.priorOf(mv, modality, spec.metric);
+  return prior ? { ...config, prior } : config;
+}
+
 function streamNewest(state: CameraState, modality: Modality): number {
   let newest = -Infinity;
   for (const [key, entries] of Object.entries(state.streams))
@@ -399,6 +426,9 @@ interface CohortView {
   detectors: string[];
   firstAt: number;
   act: ActionType | undefined;
+  /** The camera's own established baselines (cohort-prior.ts) and how many metrics have one. */
+  baselines: MetricBaselines;
+  baselineCount: number;
 }
 
 /** The camera as its cohort sees it: model version, drift/regression alerts firing, newest event time. */
@@ -417,7 +447,17 @@ function cohortView(state: CameraState, modality: Modality, policy: Policy): Coh
     }
     if (!act || alert.a === 'RetrainingRequested') act = alert.a;
   }
-  return { mv: state.mv[modality], affected: detectors.length > 0 ? 1 : 0, newest, detectors, firstAt, act };
+  const baselines = cameraBaselines(state.det, modality, policy);
+  return {
+    mv: state.mv[modality],
+    affected: detectors.length > 0 ? 1 : 0,
+    newest,
+    detectors,
+    firstAt,
+    act,
+    baselines,
+    baselineCount: Object.keys(baselines).length,
+  };
 }
 
 /**
@@ -459,6 +499,8 @@ function cohortSignal(
     before === undefined ||
     prev?.mv !== now.mv ||
     prev.affected !== now.affected ||
+    // A chart finished its warm-up: the cohort hears of its baseline now rather than next bucket.
+    now.baselineCount > prev.baselineCount ||
     bucket > Math.floor(before / COHORT_BUCKET_MS) ||
     (now.affected === 1 && Math.floor(now.newest / AFFECTED_REFRESH_MS) > Math.floor(before / AFFECTED_REFRESH_MS));
   if (!due) return;
@@ -474,6 +516,7 @@ function cohortSignal(
   }
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
   if (known.length) rec.s = Object.fromEntries(known);
+  if (now.baselineCount > 0) rec.p = now.baselines;
   emit(now.mv, rec);
 }
 

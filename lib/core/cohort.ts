@@ -2,9 +2,16 @@
 // cohort, shard summaries, the model-scope decision, the lone-camera test and deterministic ids.
 // No AWS imports: the DynamoDB adapter and the in-memory store (backtest) both call these.
 import { v5 as uuidv5 } from 'uuid';
-import type { Modality } from './metric-event.js';
+import type { MetricKind, Modality } from './metric-event.js';
 import type { ActionType, CohortPolicy, Policy } from './policy.js';
 import { isoTime, TRIGGER_SCHEMA_VERSION, type Trigger } from './trigger.js';
+import {
+  cohortPriors,
+  summarizePrior,
+  type CohortPrior,
+  type MetricBaselines,
+  type ShardPrior,
+} from './cohort-prior.js';
 
 const ID_NAMESPACE = '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f50';
 
@@ -44,6 +51,8 @@ export interface MemberRecord {
   r: number;
   /** 1: the camera left the cohort (its model version changed). */
   x?: 1;
+  /** The camera's own established baseline per metric its sequential charts watch (the cohort prior's input). */
+  p?: MetricBaselines;
 }
 
 /** A member record on its way from the camera's outbox to its cohort. */
@@ -66,6 +75,8 @@ export interface ShardSummary {
   r: number;
   /** Newest event time in the shard (ms). */
   t: number;
+  /** Per metric, the median baseline of the shard's healthy active members (cohort-prior.ts). */
+  p?: ShardPrior;
 }
 
 const isActive = (m: MemberRecord, newestBucket: number) => !m.x && m.b >= newestBucket - 1;
@@ -83,12 +94,16 @@ export function summarizeShard(members: Iterable<MemberRecord>, version: number)
   }
   let n = 0,
     a = 0;
+  const healthy: MemberRecord[] = [];
   for (const m of list) {
     if (!isActive(m, b)) continue;
     a++;
     if (m.a === 1 && m.r >= r) n++;
+    // The prior: only cameras with no drift/regression alert, baselines learned under the newest epoch.
+    else if (m.a !== 1 && m.r >= r && m.p) healthy.push(m);
   }
-  return { v: version, n, a, b: Number.isFinite(b) ? b : 0, r, t };
+  const p = summarizePrior(healthy);
+  return { v: version, n, a, b: Number.isFinite(b) ? b : 0, r, t, ...(p ? { p } : {}) };
 }
 
 export interface CohortHead {
@@ -134,6 +149,13 @@ export function cohortCounts(head: CohortHead): CohortCounts {
     if (s.r >= head.epoch) affected += s.n;
   }
   return { affected, active, share: active > 0 ? affected / active : 0, at };
+}
+
+/** The cohort prior per metric, from the shards `cohortCounts` counts (active, made under the head's epoch). */
+export function cohortPriorOf(head: CohortHead): Partial<Record<MetricKind, CohortPrior>> {
+  const summaries = Object.values(head.shards);
+  const newest = Math.max(0, ...summaries.map((s) => s.b));
+  return cohortPriors(summaries.filter((s) => s.b >= newest - 1 && s.r >= head.epoch));
 }
 
 export type CohortMove = 'open' | 'close' | null;

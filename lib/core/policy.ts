@@ -60,7 +60,7 @@ const sequential = {
   /** EW rate of the adaptive baseline after the warm-up (memory ≈ 1 / adaptRate values). */
   adaptRate: withDefault(
     num().check(z.gt(0, { message: 'must be in (0, 0.5]' }), z.maximum(0.5, { message: 'must be in (0, 0.5]' })),
-    0.01,
+    0.0075,
   ),
   /** "daily": a per-hour-of-day baseline once 2 days of history explain the spread (adaptive only). */
   seasonality: withDefault(z.enum(['daily', 'none'], { error: () => 'must be "daily" or "none"' }), 'daily'),
@@ -124,9 +124,9 @@ const EwmaSpec = z.strictObject({
   ...sequential,
   lambda: withDefault(
     num().check(z.gt(0, { message: 'must be in (0, 1]' }), z.maximum(1, { message: 'must be in (0, 1]' })),
-    0.1,
+    0.15,
   ),
-  L: withDefault(positive(), 2.814),
+  L: withDefault(positive(), 2.75),
 });
 
 export const DetectorSpecSchema = z.discriminatedUnion(
@@ -337,8 +337,8 @@ export function driftPolicy(windowSize: number, threshold: number): Policy {
 }
 
 /**
- * Fleet default. Drift → retrain (window mean, plus a one-sided EWMA gated on a 0.1 practical
- * shift: measured ARL0 ≈ 1000+ and ARL1 ≈ 8.5 for 1σ, better on both than the textbook CUSUM);
+ * Fleet default. Drift → retrain (window mean for any level over 0.7, plus a one-sided EWMA gated
+ * on a 0.12 practical shift, for a fast change from the camera's own normal);
  * a moderate accuracy drop without drift → tuning, escalated to retrain with drift or when severe;
  * p95 latency over 250 ms → SLA.
  */
@@ -361,10 +361,14 @@ export const DEFAULT_POLICY_INPUT: PolicyInput = {
       kind: 'ewma',
       metric: 'DriftScore',
       action: 'RetrainingRequested',
-      lambda: 0.1,
-      L: 2.814,
-      warmup: 200,
-      minShift: 0.1,
+      lambda: 0.15,
+      L: 2.75,
+      // Armed after 90 values (3 h of 2-minute summaries) instead of 200, its level following the
+      // evening within about 50 values (adaptRate 0.02): with the 0.12 gate, healthy cameras stay
+      // quiet through their first night, before the hourly model has its 2 days (npm run demo).
+      warmup: 90,
+      adaptRate: 0.02,
+      minShift: 0.12,
     },
     {
       id: 'accuracy-regression',

@@ -4,12 +4,23 @@
 import { detectorConfig, DETECTORS, type DetectorSpec } from '../core/policy.js';
 import { idTag, insertEntry, type WindowEntry } from '../core/stream-window.js';
 import type { MetricEvent, MetricKind } from '../core/metric-event.js';
-import type { ChartMarker, ChartSeries, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
-import type { FleetSimulator, SimCamera } from '../sim/fleet-simulator.js';
+import type {
+  ChartBand,
+  ChartMarker,
+  ChartSeries,
+  ReportChart,
+  ReportDocument,
+  SeriesPoint,
+} from '../report/html-report.js';
+import { NIGHT, type FleetSimulator, type SimCamera } from '../sim/fleet-simulator.js';
 import { SCENARIOS, type ScenarioId } from '../sim/scenarios.js';
 import type { MonitorPolicy } from './policy.js';
 import { closedLoopReport, type ClosedLoopResult } from './closed-loop.js';
-import type { DemoSummary, ObservedTrigger } from './summary.js';
+import { hhmm, nightLine, type DemoSummary, type ObservedTrigger } from './summary.js';
+
+/** The run's nights as grey shading on every time axis. */
+const nightBands = (sim: FleetSimulator): ChartBand[] =>
+  sim.nights().map((n) => ({ from: n.from, to: n.to, label: 'night', color: 'rgba(73, 80, 87, 0.14)' }));
 
 /** The metric each scenario is about, drawn for its example camera. */
 const SCENARIO_METRIC: Record<ScenarioId, MetricKind> = {
@@ -110,7 +121,15 @@ function cameraChart(
       return { t: t.firedAtMs, ...(at ? { value: at.value } : {}), label: `${t.detailType} (${t.detector ?? '?'})` };
     });
   const events = cam.onsetMs !== null ? [{ t: cam.onsetMs, label: 'onset' }] : [];
-  return { title: `${cam.id} · ${cam.modality} · ${cam.scenario}`, yName: metric, series, thresholds, markers, events };
+  return {
+    title: `${cam.id} · ${cam.modality} · ${cam.scenario}`,
+    yName: metric,
+    series,
+    thresholds,
+    markers,
+    events,
+    bands: nightBands(sim),
+  };
 }
 
 /** Cumulative triggers by type over simulated time: the fleet's totals at a glance. */
@@ -126,7 +145,12 @@ function fleetChart(triggers: readonly ObservedTrigger[], sim: FleetSimulator): 
     points.push({ t: sim.endMs, value: times.length });
     return { name: type, points };
   });
-  return { title: 'Fleet: events on the bus (cumulative, simulated time)', yName: 'events', series };
+  return {
+    title: 'Fleet: events on the bus (cumulative, simulated time; night shaded)',
+    yName: 'events',
+    series,
+    bands: nightBands(sim),
+  };
 }
 
 export function demoReport(input: {
@@ -150,8 +174,10 @@ export function demoReport(input: {
   return {
     title: 'VisuTility Monitor — local demo',
     subtitle:
-      `${sim.cameras.length} simulated cameras, ${hours} simulated hours (${new Date(sim.startMs).toISOString()} → ${new Date(sim.endMs).toISOString()}), seed ${sim.options.seed}, ` +
-      `through the real ingest handler on moto in ${(input.wallMs / 1000).toFixed(0)} s. Policy "${input.policy.policy.id}".`,
+      `${sim.cameras.length} simulated cameras, ${hours} simulated hours (${new Date(sim.startMs).toISOString()} → ${new Date(sim.endMs).toISOString()}, ` +
+      `from ${hhmm(sim.options.startHourOfDay)} fleet-local time; night ${hhmm(NIGHT.dusk)}-${hhmm(NIGHT.dawn)} shaded grey), seed ${sim.options.seed}, ` +
+      `through the real ingest handler on moto in ${(input.wallMs / 1000).toFixed(0)} s. Policy "${input.policy.policy.id}".` +
+      (s.night ? ` ${nightLine(s.night)}.` : ''),
     summary: [
       { label: 'cameras', value: sim.cameras.length },
       { label: 'events sent', value: e.sent.toLocaleString('en-US') },
@@ -159,6 +185,12 @@ export function demoReport(input: {
       { label: 'lost', value: e.lost },
       { label: 'triggers', value: input.triggers.filter((t) => t.detailType !== 'AlertResolved').length },
       { label: 'false triggers (healthy)', value: s.falseTriggersOnHealthy },
+      ...(s.night
+        ? [
+            { label: 'healthy through a whole night', value: s.night.healthyThroughWholeNight },
+            { label: 'false triggers at night', value: s.night.falseTriggersAtNight },
+          ]
+        : []),
       { label: 'dead letters', value: s.deadLetters.total },
       { label: 'verdict', value: s.ok ? 'ok' : 'FAIL' },
     ],

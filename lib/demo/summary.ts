@@ -1,7 +1,7 @@
 // The demo's verdict: what each scenario expected against what the monitor published, plus the
 // accounting of every event sent. Pure: takes what was observed, returns rows and text.
 import type { ActionType } from '../core/policy.js';
-import type { SimCamera } from '../sim/fleet-simulator.js';
+import { NIGHT, type NightSpan, type SimCamera } from '../sim/fleet-simulator.js';
 import { SCENARIOS, type ScenarioId } from '../sim/scenarios.js';
 
 /** An event the monitor put on the bus, as read from the tap queue. */
@@ -81,12 +81,25 @@ export interface StateCheck {
   mismatches: string[];
 }
 
+/** How healthy cameras fared through the night(s) the run crossed. */
+export interface NightSummary {
+  nights: NightSpan[];
+  /** Healthy cameras that sent through a whole night (dusk to dawn) of the run. */
+  healthyThroughWholeNight: number;
+  /** False triggers on healthy cameras decided by an event at night. */
+  falseTriggersAtNight: number;
+}
+
 export interface DemoSummary {
   rows: ScenarioRow[];
   /** Every trigger the scenarios did not call for, with its camera's scenario. */
   unexpected: (ObservedTrigger & { scenario: ScenarioId })[];
   falseTriggersOnHealthy: number;
+  /** False triggers on healthy cameras per detector id, most first. */
+  falseTriggersByDetector: { detector: string; count: number; atNight: number }[];
   healthyCameras: number;
+  /** Null when the run was told of no nights. */
+  night: NightSummary | null;
   resolved: number;
   triggersByType: Record<string, number>;
   deadLetters: DeadLetterSummary;
@@ -123,6 +136,8 @@ export function summarize(input: {
   /** Actions the running policy can publish: a scenario expecting another one is marked 'needs detector'. */
   availableActions: readonly ActionType[];
   maxReceiveCount: number;
+  /** The nights the run overlapped (FleetSimulator.nights()). */
+  nights?: readonly NightSpan[];
 }): DemoSummary {
   const byCamera = new Map<string, ObservedTrigger[]>();
   const triggersByType: Record<string, number> = {};
@@ -197,6 +212,24 @@ export function summarize(input: {
     });
   }
   const healthy = rows.find((r) => r.scenario === 'healthy');
+  const nights = input.nights ?? [];
+  const atNight = (t: number) => nights.some((n) => t >= n.from && t < n.to);
+  const falseOnHealthy = unexpectedList.filter((t) => t.scenario === 'healthy');
+  const byDetector = new Map<string, { detector: string; count: number; atNight: number }>();
+  for (const t of falseOnHealthy) {
+    const id = t.detector ?? '?';
+    const d = byDetector.get(id) ?? { detector: id, count: 0, atNight: 0 };
+    d.count++;
+    if (atNight(t.firedAtMs)) d.atNight++;
+    byDetector.set(id, d);
+  }
+  const night: NightSummary | null = nights.length
+    ? {
+        nights: [...nights],
+        healthyThroughWholeNight: nights.some((n) => n.whole) ? (healthy?.cameras ?? 0) : 0,
+        falseTriggersAtNight: falseOnHealthy.filter((t) => atNight(t.firedAtMs)).length,
+      }
+    : null;
 
   const groups = new Map<string, number>();
   const seenLetters = new Set<string>();
@@ -228,7 +261,11 @@ export function summarize(input: {
     rows,
     unexpected: unexpectedList,
     falseTriggersOnHealthy: healthy?.unexpectedTriggers ?? 0,
+    falseTriggersByDetector: [...byDetector.values()].sort(
+      (a, b) => b.count - a.count || a.detector.localeCompare(b.detector),
+    ),
     healthyCameras: healthy?.cameras ?? 0,
+    night,
     resolved,
     triggersByType,
     deadLetters,
@@ -251,6 +288,19 @@ function table(header: string[], rows: string[][]): string {
 
 const n = (x: number) => x.toLocaleString('en-US');
 
+/** A whole or fractional hour of day as HH:MM. */
+export const hhmm = (h: number) =>
+  `${String(Math.floor(h)).padStart(2, '0')}:${String(Math.round((h % 1) * 60)).padStart(2, '0')}`;
+
+/** One line: the night(s) crossed and whether healthy cameras stayed quiet through them. */
+export function nightLine(n: NightSummary): string {
+  const whole = n.nights.filter((x) => x.whole).length;
+  return (
+    `night (${hhmm(NIGHT.dusk)}-${hhmm(NIGHT.dawn)} local): ${whole} whole night(s) in the run; ` +
+    `${n.healthyThroughWholeNight} healthy cameras sent through it, ${n.falseTriggersAtNight} false trigger(s) at night`
+  );
+}
+
 /** The summary as plain text for a terminal or a CI log. */
 export function formatSummary(s: DemoSummary): string {
   const e = s.events;
@@ -269,7 +319,11 @@ export function formatSummary(s: DemoSummary): string {
   const lines = [
     scenarioTable,
     '',
-    `false triggers on healthy cameras: ${s.falseTriggersOnHealthy} (${s.healthyCameras} cameras, budget ${falseTriggerBudget(s.healthyCameras)})`,
+    `false triggers on healthy cameras: ${s.falseTriggersOnHealthy} (${s.healthyCameras} cameras, budget ${falseTriggerBudget(s.healthyCameras)})` +
+      (s.falseTriggersByDetector.length
+        ? `: ${s.falseTriggersByDetector.map((d) => `${d.detector} ${d.count}${s.night ? ` (${d.atNight} at night)` : ''}`).join(', ')}`
+        : ''),
+    ...(s.night ? [nightLine(s.night)] : []),
     ...s.unexpected
       .slice(0, 10)
       .map(

@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { escapeForDisplay } from '../core/display-text.js';
 
+const CSS_COLOR = /^(#[0-9a-f]{3,8}|rgba?\([0-9., ]+\))$/i;
+
 export interface SeriesPoint {
   t: number;
   value: number;
@@ -35,6 +37,8 @@ export interface ChartBand {
   from: number;
   to: number;
   label: string;
+  /** CSS colour of the shading (default: amber, for labelled incident windows). */
+  color?: string;
 }
 export interface ReportChart {
   title: string;
@@ -42,7 +46,7 @@ export interface ReportChart {
   thresholds?: ThresholdLine[];
   markers?: ChartMarker[];
   events?: ChartEvent[];
-  /** Shaded time ranges (labelled incident windows). */
+  /** Shaded time ranges (labelled incident windows, the demo's nights). */
   bands?: ChartBand[];
   yName?: string;
   /** 'time' (default) or 'value' (a trade-off curve) */
@@ -151,7 +155,7 @@ const CLIENT_SCRIPT = `
       }
       if (k === 0 && c.bands.length) {
         line.markArea = { silent: true, itemStyle: { color: 'rgba(250, 176, 5, 0.18)' }, label: { position: 'insideTop', fontSize: 10 },
-          data: c.bands.map(function (b) { return [{ name: b.label, xAxis: b.from }, { xAxis: b.to }]; }) };
+          data: c.bands.map(function (b) { return [{ name: b.label, xAxis: b.from, itemStyle: b.color ? { color: b.color } : undefined }, { xAxis: b.to }]; }) };
       }
       return line;
     });
@@ -162,6 +166,8 @@ const CLIENT_SCRIPT = `
     }
     chart.setOption({
       animation: false,
+      // Time axes in UTC, like every timestamp in the tables and tooltips.
+      useUTC: true,
       title: { text: c.title, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0, type: 'scroll' },
@@ -202,7 +208,12 @@ export function renderHtmlReport(doc: ReportDocument): string {
       series,
       thresholds: (c.thresholds ?? []).map((th) => ({ ...th, label: escapeForDisplay(th.label) })),
       events: (c.events ?? []).map((ev) => ({ ...ev, label: escapeForDisplay(ev.label) })),
-      bands: (c.bands ?? []).map((b) => ({ ...b, label: escapeForDisplay(b.label) })),
+      bands: (c.bands ?? []).map(({ color, ...b }) => ({
+        ...b,
+        label: escapeForDisplay(b.label),
+        // Only a plain colour reaches the chart's styles.
+        ...(color !== undefined && CSS_COLOR.test(color) ? { color } : {}),
+      })),
       xType: c.xType ?? 'time',
       xName: escapeForDisplay(c.xName ?? ''),
       markers: (c.markers ?? []).map((m) => ({

@@ -10,14 +10,40 @@ export interface FleetOptions {
   cameras?: number;
   hours?: number;
   seed?: number;
-  /** Event time of the first sample (ms). Default: the whole run ends a minute before now. */
+  /**
+   * Event time of the first sample (ms). Default: the latest time at startHourOfDay UTC from which
+   * the whole run ends before now, so UTC time of day on a chart is the fleet's local time.
+   */
   startMs?: number;
   sampleIntervalSec?: number;
   sendIntervalSec?: number;
+  /** Local hour of day (0-24) at the first sample: where the run starts in the fleet's daily cycle. */
+  startHourOfDay?: number;
 }
 
-/** Each event summarizes a 3-minute interval; a camera uploads hourly (100 events a message). */
-export const FLEET_DEFAULTS = { cameras: 240, hours: 5, seed: 42, sampleIntervalSec: 180, sendIntervalSec: 3600 };
+/**
+ * Each event summarizes a 2-minute interval; a camera uploads hourly (150 events a message). The run
+ * starts at noon and lasts 20 hours, so it crosses one whole night (dusk 18:00 to dawn 06:00).
+ */
+export const FLEET_DEFAULTS = {
+  cameras: 100,
+  hours: 20,
+  seed: 42,
+  sampleIntervalSec: 120,
+  sendIntervalSec: 3600,
+  startHourOfDay: 12,
+};
+
+/** The fleet's night, in local hours: daylight below its daily mean from dusk to dawn. */
+export const NIGHT = { dusk: 18, dawn: 6 } as const;
+const NIGHT_HOURS = (NIGHT.dawn - NIGHT.dusk + 24) % 24;
+
+/** A night in event time, clipped to the run; `whole` when the run covers it from dusk to dawn. */
+export interface NightSpan {
+  from: number;
+  to: number;
+  whole: boolean;
+}
 
 export interface SimCamera {
   id: string;
@@ -27,7 +53,7 @@ export interface SimCamera {
   /** Event time the scenario's change begins, or null. */
   onsetMs: number | null;
   modelVersion: string;
-  /** Healthy levels this camera fluctuates around. */
+  /** Healthy levels this camera fluctuates around (samples: labelled samples per 3 minutes in daylight). */
   base: { accuracy: number; precision: number; recall: number; drift: number; latencyMs: number; samples: number };
 }
 
@@ -74,6 +100,12 @@ const nextVersion = (v: string) =>
   v.replace(/v(\d+)\.(\d+)\.\d+$/, (_m, major: string, minor: string) => `v${major}.${Number(minor) + 1}.0`);
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
+/** The latest whole minute ≤ t whose UTC time of day is `hour` (fractional hours allowed). */
+export function latestAtHourOfDay(t: number, hour: number): number {
+  const day = 24 * 3600_000;
+  const offset = Math.round((hour * 3600_000) / MIN) * MIN;
+  return t - ((((t - offset) % day) + day) % day);
+}
 const ramp = (sinceMs: number, durationMs: number) => (sinceMs < 0 ? 0 : Math.min(1, sinceMs / durationMs));
 
 export class FleetSimulator {
@@ -92,15 +124,18 @@ export class FleetSimulator {
       seed: opts.seed ?? FLEET_DEFAULTS.seed,
       sampleIntervalSec: opts.sampleIntervalSec ?? FLEET_DEFAULTS.sampleIntervalSec,
       sendIntervalSec: opts.sendIntervalSec ?? FLEET_DEFAULTS.sendIntervalSec,
+      startHourOfDay: opts.startHourOfDay ?? FLEET_DEFAULTS.startHourOfDay,
     };
-    const { cameras, hours, seed, sampleIntervalSec, sendIntervalSec } = this.options;
+    const { cameras, hours, seed, sampleIntervalSec, sendIntervalSec, startHourOfDay } = this.options;
+    if (!(startHourOfDay >= 0 && startHourOfDay < 24))
+      throw new Error(`startHourOfDay must be in [0, 24), got ${startHourOfDay}`);
     if (!Number.isInteger(cameras) || cameras < 1)
       throw new Error(`cameras must be a positive integer, got ${cameras}`);
     if (!(hours > 0)) throw new Error(`hours must be > 0, got ${hours}`);
     if (sendIntervalSec % sampleIntervalSec !== 0)
       throw new Error('sendIntervalSec must be a multiple of sampleIntervalSec');
     const durationMs = Math.round(hours * 3600_000);
-    this.startMs = opts.startMs ?? Math.floor((Date.now() - durationMs - MIN) / MIN) * MIN;
+    this.startMs = opts.startMs ?? latestAtHourOfDay(Date.now() - durationMs - MIN, startHourOfDay);
     this.endMs = this.startMs + durationMs;
 
     const counts = scenarioCounts(cameras);
@@ -149,6 +184,27 @@ export class FleetSimulator {
     });
   }
 
+  /** The fleet's local hour of day (0-24) at event time t: the run starts at startHourOfDay. */
+  hourOfDay(t: number): number {
+    return (this.options.startHourOfDay + (t - this.startMs) / 3600_000) % 24;
+  }
+
+  /** The nights the run overlaps, in event time (clipped to the run). */
+  nights(): NightSpan[] {
+    const firstDusk = this.startMs + (((NIGHT.dusk - this.options.startHourOfDay + 24) % 24) - 24) * 3600_000;
+    const out: NightSpan[] = [];
+    for (let dusk = firstDusk; dusk < this.endMs; dusk += 24 * 3600_000) {
+      const dawn = dusk + NIGHT_HOURS * 3600_000;
+      if (dawn <= this.startMs) continue;
+      out.push({
+        from: Math.max(dusk, this.startMs),
+        to: Math.min(dawn, this.endMs),
+        whole: dusk >= this.startMs && dawn <= this.endMs,
+      });
+    }
+    return out;
+  }
+
   /** Messages in the order the fleet sends them (event time). Can be iterated once. */
   *messages(): Generator<SimMessage> {
     const { sampleIntervalSec, sendIntervalSec } = this.options;
@@ -178,15 +234,17 @@ export class FleetSimulator {
   private sample(rt: CameraRuntime, t: number) {
     const { cam, rng } = rt;
     const since = cam.onsetMs === null ? -1 : t - cam.onsetMs;
-    // The fleet's day starts at 08:00 when the run starts, so values do not depend on the wall clock.
-    const hourOfDay = (8 + (t - this.startMs) / 3600_000) % 24;
+    // The fleet's clock starts at startHourOfDay when the run starts, so values do not depend on the wall clock.
+    const hourOfDay = this.hourOfDay(t);
     const daylight = 0.65 + 0.35 * Math.sin(((hourOfDay - 6) / 24) * 2 * Math.PI);
     // 0 at midday, 1 at midnight: the daily cycle every camera's DriftScore follows.
     const darkness = (1 - daylight) / 0.7;
-    // Labelled samples per interval; now and then very few (a quiet scene): noisy, to be gated out.
+    // Labelled samples per interval, in proportion to its length; now and then very few (a quiet
+    // scene): noisy, to be gated out.
+    const perInterval = this.options.sampleIntervalSec / 180;
     const samples = rng.chance(0.05)
       ? rng.int(2, 12)
-      : Math.max(20, Math.round(cam.base.samples * daylight + rng.normal(0, 15)));
+      : Math.max(20, Math.round(cam.base.samples * perInterval * daylight + rng.normal(0, 15 * perInterval)));
     const ts = t + rng.int(0, 999);
 
     const rolledOut = cam.scenario === 'model-rollout' && since >= 0;

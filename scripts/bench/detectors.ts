@@ -114,10 +114,10 @@ const constant = (fire: boolean): Detector<null, null> => ({
 });
 
 /**
- * How each shipped kind runs on a standardized stream (mean 0, σ 1): the default policy's spec for
- * that kind (else the schema defaults), with the settings that are in a metric's own units restated
- * in σ units. A kind missing here still gets a row, saying that it needs one. Labels show the
- * configuration actually run.
+ * How each shipped kind runs on a standardized stream (mean 0, σ 1): its schema defaults (what
+ * `{ "kind": … }` gets), and the default policy's sequential detectors as they are configured, with
+ * the settings that are in a metric's own units restated in σ units. A kind missing here still gets
+ * a row, saying that it needs one. Labels show the configuration actually run.
  */
 export const STANDARDIZED: Record<
   string,
@@ -148,9 +148,13 @@ export const STANDARDIZED: Record<
   regression: { skip: 'works on labelled-sample proportions (sample_count), not on a N(0,1) stream' },
 };
 
-function shippedConfig(kind: string, std: { metric: MetricKind; overrides: Record<string, unknown> }): unknown {
+function standardizedConfig(
+  kind: string,
+  std: { metric: MetricKind; overrides: Record<string, unknown> },
+  policySpec?: DetectorSpec,
+): unknown {
   const spec =
-    DEFAULT_POLICY.detectors.find((d) => d.kind === kind) ??
+    policySpec ??
     DetectorSpecSchema.parse({
       id: `bench-${kind}`,
       kind,
@@ -199,9 +203,25 @@ export function detectorCases(): DetectorCase[] {
       });
       continue;
     }
-    const config = shippedConfig(kind, std) as Record<string, unknown>;
-    const source = DEFAULT_POLICY.detectors.some((d) => d.kind === kind) ? 'default policy' : 'schema defaults';
-    cases.push({ name: `shipped ${kind} (${source}: ${std.label(config)})`, detector, config, metric: std.metric });
+    const config = standardizedConfig(kind, std) as Record<string, unknown>;
+    cases.push({
+      name: `shipped ${kind} (schema defaults: ${std.label(config)})`,
+      detector,
+      config,
+      metric: std.metric,
+    });
+  }
+  // The fleet default's own sequential charts (tuned for the demo's daily cycle, gate off here).
+  for (const spec of DEFAULT_POLICY.detectors) {
+    const std = STANDARDIZED[spec.kind];
+    if (!std || 'skip' in std || (spec.kind !== 'cusum' && spec.kind !== 'ewma')) continue;
+    const config = standardizedConfig(spec.kind, std, spec) as Record<string, unknown>;
+    cases.push({
+      name: `default policy ${spec.id} (${std.label(config)}, adaptRate ${config.adaptRate})`,
+      detector: DETECTORS[spec.kind],
+      config,
+      metric: std.metric,
+    });
   }
   cases.push({
     name: 'always-fire (sanity)',
@@ -304,7 +324,7 @@ export function benchDetectors(opts: {
       arl1_2sigma: a2.mean,
       capped: { arl0: a0.capped, arl1_1sigma: a1.capped, arl1_2sigma: a2.capped },
       anchor: c.anchor,
-      ...(c.name.startsWith('shipped') || c.name.startsWith('textbook')
+      ...(c.name.startsWith('shipped') || c.name.startsWith('textbook') || c.name.startsWith('default policy')
         ? {
             falseAlarmsPer1k: {
               iid: longRunFalseAlarms(c, 'iid', opts.longRun),

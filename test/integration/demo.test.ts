@@ -1,5 +1,6 @@
 // Covers `npm run demo` end to end at a small size, so the demo cannot silently rot: a seeded
-// fleet through moto, the local event-source mapping and the real ingest handler, then the
+// fleet through moto, the local event-source mapping and the real ingest handler, across a whole
+// night (17:00 to 06:00: healthy cameras stay quiet through it), then the
 // expected-vs-detected table, the event accounting (nothing lost), the DLQ reasons, partial batch
 // failures and redrive; the closed-loop phase (one model through the simulated training pipeline:
 // suppression while training, reset and recovery after the deploy); and the HTML report rendered in
@@ -12,16 +13,25 @@ import { demoReport } from '../../lib/demo/report.js';
 import { falseTriggerBudget, formatSummary } from '../../lib/demo/summary.js';
 import { writeHtmlReport } from '../../lib/report/html-report.js';
 import { SCENARIOS } from '../../lib/sim/scenarios.js';
+import { FLEET_DEFAULTS } from '../../lib/sim/fleet-simulator.js';
 import { renderInChromium } from '../browser/chromium.js';
 
 const REPORT = resolve('reports/test/demo-report.html');
 const SCREENSHOT = resolve('reports/test/demo-report.png');
 let run: DemoRun;
+const HOURS = 13;
 
 beforeAll(async () => {
-  run = await runDemo({ cameras: 40, hours: 4, seed: 7, visibilityTimeoutSeconds: 3, timeoutMs: 100_000 });
+  run = await runDemo({
+    cameras: 24,
+    hours: HOURS,
+    startHourOfDay: 17,
+    seed: 7,
+    visibilityTimeoutSeconds: 3,
+    timeoutMs: 150_000,
+  });
   await writeHtmlReport(REPORT, demoReport(run));
-}, 120_000);
+}, 170_000);
 
 describe('npm run demo, small', () => {
   it('detects every scenario it expects, and nothing else beyond the false-alarm budget', () => {
@@ -44,14 +54,28 @@ describe('npm run demo, small', () => {
     expect(s.ok).toBe(true);
   });
 
+  it('crosses a whole night, and healthy cameras stay quiet through it', () => {
+    const { night } = run.summary;
+    expect(night?.nights.filter((n) => n.whole)).toHaveLength(1);
+    expect(night?.healthyThroughWholeNight).toBe(run.summary.healthyCameras);
+    expect(night?.falseTriggersAtNight).toBe(0);
+    expect(run.summary.falseTriggersOnHealthy).toBe(0);
+    expect(formatSummary(run.summary)).toContain('night (18:00-06:00 local): 1 whole night(s) in the run');
+    // Drift caught by the drift-ewma chart (armed after 90 values), not the window mean's 0.7 level.
+    const drift = run.sim.cameras.find((c) => c.scenario === 'drift')!;
+    const caught = run.triggers.find((t) => t.cameraId === drift.id && t.detailType === 'RetrainingRequested');
+    expect(caught?.detector, JSON.stringify(run.triggers.filter((t) => t.cameraId === drift.id))).toBe('drift-ewma');
+    expect(run.summary.rows.find((r) => r.scenario === 'drift')!.delayMinutes!.max).toBeLessThanOrEqual(20);
+  });
+
   it('loses nothing: every valid event applied or redriven, every bad part in the DLQ with its reason', () => {
     const { events, deadLetters, state } = run.summary;
     const poison = run.sim.cameras.filter((c) => c.scenario === 'poison-storage').length;
     expect(events.lost).toBe(0);
     expect(events.applied + events.redriven).toBe(events.sent);
-    // The poison camera's whole history (5 metrics per 3-minute sample) went to the DLQ by redrive.
-    expect(events.redriven).toBe(poison * 4 * 20 * 5);
-    expect(deadLetters.redrivenMessages).toBe(poison * 4);
+    // The poison camera's whole history (5 metrics per sample, one message an hour) went to the DLQ by redrive.
+    expect(events.redriven).toBe(poison * HOURS * (3600 / FLEET_DEFAULTS.sampleIntervalSec) * 5);
+    expect(deadLetters.redrivenMessages).toBe(poison * HOURS);
     expect(events.badPartsSent).toBeGreaterThan(0);
     expect(events.rejected).toBe(events.badPartsSent);
     expect(deadLetters.byReason.some((r) => r.reason.startsWith('redriven by SQS after 5 failed receives'))).toBe(true);
@@ -109,5 +133,9 @@ describe('the demo report in headless chromium', () => {
       expect(c.height).toBeGreaterThan(200);
     }
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(50_000);
+    // The fleet's and every example camera's time axis shade the night (the closed loop runs after it).
+    const fleetCharts = doc.charts!.filter((c) => c.title.startsWith('Fleet') || c.title.startsWith('cam-'));
+    expect(fleetCharts.length).toBe(1 + SCENARIOS.length);
+    for (const c of fleetCharts) expect(c.bands?.map((b) => b.label)).toEqual(['night']);
   }, 60_000);
 });

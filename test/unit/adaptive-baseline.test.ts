@@ -1,7 +1,10 @@
 // Covers the adaptive baseline under the shipped cusum and ewma defaults (lib/core/detectors/
 // adaptive-baseline.ts): slow bounded adaptation (a daytime warm-up does not turn nights into
-// alarms; a real shift is caught before it is absorbed), the per-hour-of-day baseline, the lag-1
-// prewhitening on AR(1) data, the prior that arms a new stream at once, and the small state.
+// alarms; a real shift is caught before it is absorbed; held only while the chart fires, so AR(1)
+// data alarms about as often as i.i.d. data), the per-hour-of-day baseline (a persistent warm-up
+// waits for its first day; the profile learns while the chart fires), the lag-1 prewhitening on
+// AR(1) data (ρ a correlation, also on heavy tails), the prior that arms a new stream at once, and
+// the small state.
 import { describe, expect, it } from 'vitest';
 import type { MetricEvent } from '../../lib/core/metric-event.js';
 import { DetectorSpecSchema, DETECTORS, detectorConfig, type DetectorSpec } from '../../lib/core/policy.js';
@@ -93,7 +96,7 @@ describe('adaptive baseline (shipped default)', () => {
     expect(a.m - state.a!.m).toBeLessThanOrEqual(0.01 * 3 * state.a!.s + 1e-9);
   });
 
-  it('uses the hourly baseline after 2 days on a daily series, never on an i.i.d. one', () => {
+  it('uses the hourly baseline once a day of it explains the spread on a daily series, never on an i.i.d. one', () => {
     const c = detectorConfig(spec('cusum')) as unknown as Parameters<typeof expected>[2];
     const cyc = run(spec('cusum'), daily(3, 4)).state.a!;
     const e = expected(cyc, 4 * 86_400_000 + 6 * 3_600_000, c); // 06:00: top of the sine
@@ -131,5 +134,73 @@ describe('adaptive baseline (shipped default)', () => {
     expect(without.firstEvaluation).toBe(200); // 200-value warm-up
     // own values took over: the baseline's mean is learnt from the stream
     expect(withPrior.state.a!.n).toBeGreaterThan(200);
+  });
+
+  /** 14 days at 5 min of a NAB-like day/night square wave: 20 at night, 80 from 09:00 to 18:00, ±2 noise. */
+  const squareDays = (seed: number, days = 14) => {
+    const r = rng(seed);
+    return Array.from({ length: (days * 86_400_000) / STEP }, (_, i) => {
+      const hour = ((i * STEP) % 86_400_000) / 3_600_000;
+      return (hour >= 9 && hour < 18 ? 80 : 20) + 2 * r.normal();
+    });
+  };
+
+  for (const kind of ['cusum', 'ewma'] as const)
+    for (const direction of ['up', 'down'] as const)
+      it(`${kind} ${direction}: a day/night square wave fires no more than its noise alone would (the persistent warm-up waits for a day); the frozen baseline fires every day`, () => {
+        const values = squareDays(7);
+        const daily = run(spec(kind, { direction }), values);
+        const noiseAlone = run(
+          spec(kind, { direction }),
+          values.map((v) => v - (v > 50 ? 80 : 20)),
+        );
+        expect(daily.fired.length).toBeLessThanOrEqual(noiseAlone.fired.length + 2);
+        // charted only after the warm-up and one day of hourly means
+        expect(daily.firstEvaluation).toBeGreaterThanOrEqual(200 + 288);
+        expect(daily.state.a!.hk).toBe(1);
+        const frozen = run(spec(kind, { direction, baseline: 'frozen' }), values);
+        expect(new Set(frozen.fired.map(day)).size).toBeGreaterThanOrEqual(10);
+      });
+
+  it('the hourly profile keeps learning while the chart fires: a cycle that grows by 3σ in the afternoons alarms at first, then is learnt', () => {
+    const days = 24;
+    const base = daily(12, days);
+    const grown = base.map((v, i) => {
+      const hour = ((i * STEP) % 86_400_000) / 3_600_000;
+      return v + (i * STEP >= 4 * 86_400_000 && hour >= 12 && hour < 18 ? 3 : 0);
+    });
+    const alarmDays = (values: number[]) => run(spec('cusum'), values).fired.map(day);
+    const grownDays = alarmDays(grown);
+    expect(grownDays).toContain(4);
+    // over the last week, no more alarms than the unchanged cycle gives
+    const lastWeek = (ds: number[]) => ds.filter((d) => d >= days - 7).length;
+    expect(lastWeek(grownDays)).toBeLessThanOrEqual(lastWeek(alarmDays(base)) + 1);
+  });
+
+  it('holding the baseline only while the chart fires: AR(1) data alarms at most 1.6× as often as i.i.d. data', () => {
+    const rate = (values: number[]) => run(spec('cusum', { seasonality: 'none' }), values).fired.length;
+    let iid = 0,
+      ar1 = 0;
+    for (let seed = 0; seed < 4; seed++) {
+      const r = rng(100 + seed);
+      iid += rate(Array.from({ length: 20_000 }, () => r.normal()));
+      let prev = 0;
+      ar1 += rate(Array.from({ length: 20_000 }, () => (prev = 0.5 * prev + Math.sqrt(0.75) * r.normal())));
+    }
+    expect(iid).toBeGreaterThan(40); // ≈ 1.3 per 1,000: the comparison has counts to stand on
+    expect(ar1).toBeLessThanOrEqual(1.6 * iid);
+  });
+
+  it('ρ is a correlation on heavy-tailed AR(1) data too (squared residuals normalise it)', () => {
+    const r = rng(31);
+    let prev = 0;
+    // AR(1) with φ 0.5 and Student-t(3)-like innovations (normal over the root of a scaled χ²)
+    const values = Array.from({ length: 20_000 }, () => {
+      const chi = (r.normal() ** 2 + r.normal() ** 2 + r.normal() ** 2) / 3;
+      return (prev = 0.5 * prev + r.normal() / Math.sqrt(chi));
+    });
+    const rho = rhoOf(run(spec('cusum', { seasonality: 'none' }), values).state.a!);
+    expect(rho).toBeGreaterThan(0.3);
+    expect(rho).toBeLessThan(0.65);
   });
 });

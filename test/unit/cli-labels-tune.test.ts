@@ -1,14 +1,15 @@
 // Covers `vmon backtest --labels` / `--policies` and `vmon tune` in process (no AWS): windows read
 // from JSON (NAB style and list) and CSV, per-detector scores (detected, missed, false alarms, NAB
 // score), scoped policies from a file, bad label files refused naming the field, the tuned policy
-// accepted by parsePolicy with the fleet baseline per modality as prior, and the report's windows
-// and trade-off curve. Also the fleet prior (lib/core/priors.ts).
+// accepted by parsePolicy (no modality prior for cameras that have cohorts: theirs comes live), and the
+// report's windows and trade-off curve. Also the offline priors (lib/core/priors.ts): per cohort, per
+// modality only for cameras without a model version.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLabels } from '../../lib/cli/labels.js';
 import { parsePolicy } from '../../lib/core/policy.js';
-import { fleetPriors } from '../../lib/core/priors.js';
+import { fleetPriors, policyPriors } from '../../lib/core/priors.js';
 import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 import { runVmon, series, tempDir, toJsonl } from '../integration/cli-support.js';
 import { toEvents, rng } from '../support/streams.js';
@@ -133,7 +134,7 @@ describe('vmon backtest --labels', () => {
 });
 
 describe('vmon tune', () => {
-  it('writes the policy that meets the budget, scoped policies with a modality prior, and the trade-off report', async () => {
+  it('writes the policy that meets the budget, scoped policies, and the trade-off report', async () => {
     const out = join(dir, 'tuned.json');
     const scoped = join(dir, 'tuned-scoped.json');
     const report = join(dir, 'tune.html');
@@ -162,9 +163,10 @@ describe('vmon tune', () => {
     const policy = parsePolicy(JSON.parse(await readFile(out, 'utf8')));
     expect(policy.detectors).toHaveLength(1);
     const s = JSON.parse(await readFile(scoped, 'utf8'));
-    expect(Object.keys(s).sort()).toEqual(['fleet', 'modality:Rgb', 'modality:Thermal']);
-    expect(parsePolicy(s['modality:Rgb']).detectors[0]).toMatchObject({ prior: { n: 50 } });
-    expect(s['modality:Rgb'].detectors[0].prior.mean).toBeCloseTo(0.3, 1);
+    // Every camera reports model m-1: they have cohorts, whose prior comes live; no modality prior to override it.
+    expect(Object.keys(s)).toEqual(['fleet']);
+    expect(parsePolicy(s.fleet).detectors[0]).not.toHaveProperty('prior');
+    expect(r.cohortPriors).toEqual({}); // 2 Rgb cameras and 1 Thermal: too few for a cohort prior
     expect(await readFile(report, 'utf8')).toContain('Trade-off');
     // the scoped file is what backtest --policies takes
     const bt = await runVmon(['backtest', join(dir, 'h.jsonl'), '--policies', scoped, '--no-report', '--json']);
@@ -194,36 +196,44 @@ describe('vmon tune', () => {
   });
 });
 
-describe('fleet prior', () => {
-  it('is the median camera mean and spread per modality; the key function can be a cohort', () => {
-    const r = rng(1);
-    const wire = [
-      ...series(
-        'x1',
-        'DriftScore',
-        Array.from({ length: 50 }, () => 0.2 + 0.01 * r.normal()),
-        START,
-      ),
-      ...series(
-        'x2',
-        'DriftScore',
-        Array.from({ length: 50 }, () => 0.25 + 0.01 * r.normal()),
-        START,
-      ),
-      ...series(
-        'x3',
-        'DriftScore',
-        Array.from({ length: 50 }, () => 0.9 + 0.01 * r.normal()),
-        START,
-      ), // drifting
-      ...series('x4', 'DriftScore', [0.5, 0.5], START, 10_000, 'Depth'), // too few values
-    ];
-    const ev = toEvents(wire);
-    const p = fleetPriors(ev, 'DriftScore');
-    expect([...p.keys()]).toEqual(['Rgb']);
-    expect(p.get('Rgb')!.mean).toBeCloseTo(0.25, 2);
-    expect(p.get('Rgb')!.sigma).toBeCloseTo(0.01, 2);
-    const byVersion = fleetPriors(ev, 'DriftScore', (e) => `${e.model_version}/${e.modality}`);
-    expect([...byVersion.keys()]).toEqual(['m-1/Rgb']);
+describe('offline priors', () => {
+  const r = rng(1);
+  const values = (level: number) => Array.from({ length: 50 }, () => level + 0.01 * r.normal());
+  const wire = [
+    ...series('x1', 'DriftScore', values(0.2), START),
+    ...series('x2', 'DriftScore', values(0.21), START),
+    ...series('x3', 'DriftScore', values(0.22), START),
+    ...series('x4', 'DriftScore', values(0.9), START), // drifting
+    ...series('x5', 'DriftScore', [0.5, 0.5], START, 10_000, 'Depth'), // too few values
+  ];
+  const noVersion = (camera: string, level: number) =>
+    series(camera, 'DriftScore', values(level), START, 10_000, 'Thermal').map(
+      ({ model_version: _mv, ...e }) => e as WireMetricEvent,
+    );
+
+  it('are the median camera level and spread per cohort; a drifting camera does not move them', () => {
+    const p = fleetPriors(toEvents(wire), 'DriftScore');
+    expect([...p.keys()]).toEqual(['m-1#Rgb']);
+    const prior = p.get('m-1#Rgb')!;
+    expect(prior.mean).toBeCloseTo(0.215, 2);
+    // within 0.01, between 1.4826 × MAD of the levels (≈ 0.01): ≈ 0.018, far from the drifting 0.9
+    expect(prior.sigma).toBeGreaterThan(0.01);
+    expect(prior.sigma).toBeLessThan(0.03);
+    expect(prior.cameras).toBe(4);
+  });
+
+  it('go into modality policies only for modalities whose cameras report no model version', () => {
+    const ev = toEvents([...wire, ...noVersion('t1', 0.5), ...noVersion('t2', 0.52), ...noVersion('t3', 0.51)]);
+    const p = policyPriors(ev, 'DriftScore');
+    expect([...p.modalities.keys()]).toEqual(['Thermal']);
+    expect(p.modalities.get('Thermal')!.mean).toBeCloseTo(0.51, 2);
+    expect([...p.cohorts.keys()]).toEqual(['m-1#Rgb']);
+    // A Thermal camera with a model version gives Thermal cohorts: no modality prior to override them.
+    const mixed = toEvents([
+      ...wire,
+      ...noVersion('t1', 0.5),
+      ...series('t9', 'DriftScore', values(0.5), START, 10_000, 'Thermal'),
+    ]);
+    expect(policyPriors(mixed, 'DriftScore').modalities.size).toBe(0);
   });
 });

@@ -2,12 +2,13 @@
 // messages; every message is the producers' wire format (valid events parse, each bad part is
 // rejected with a reason); messages come in event-time order; scenarios change the metric they
 // claim to, after their onset; every camera's DriftScore rises at night by a modality-dependent
-// amplitude; and the summary's expected-vs-detected rules.
+// amplitude; the run's start hour of day and the nights it crosses; and the summary's
+// expected-vs-detected rules, with false triggers on healthy cameras per detector and at night.
 import { describe, expect, it } from 'vitest';
 import { parseBody } from '../../lib/core/metric-event.js';
-import { FleetSimulator } from '../../lib/sim/fleet-simulator.js';
+import { FLEET_DEFAULTS, FleetSimulator, latestAtHourOfDay } from '../../lib/sim/fleet-simulator.js';
 import { scenarioCounts, SCENARIOS } from '../../lib/sim/scenarios.js';
-import { reasonGroup, summarize, type EventAccounting } from '../../lib/demo/summary.js';
+import { formatSummary, reasonGroup, summarize, type EventAccounting } from '../../lib/demo/summary.js';
 
 const START = Date.parse('2026-11-26T00:00:00Z');
 const NOW = START + 12 * 3600_000;
@@ -41,7 +42,7 @@ describe('fleet simulator', () => {
       valid += m.validEvents;
       bad += m.badParts;
     }
-    expect(valid).toBe(40 * 4 * 20 * 5);
+    expect(valid).toBe(40 * 4 * (3600 / FLEET_DEFAULTS.sampleIntervalSec) * 5);
     expect(bad).toBeGreaterThan(0);
   });
 
@@ -129,6 +130,39 @@ describe('demo summary', () => {
     expect(s.ok).toBe(false);
   });
 
+  it('counts false triggers on healthy cameras per detector and at night', () => {
+    const H = 3600_000;
+    const night = { from: START + H, to: START + 3 * H, whole: true };
+    const base = { cameras: sim.cameras, deadLetters: [], events, state, maxReceiveCount: 5 };
+    const s = summarize({
+      ...base,
+      availableActions: ['RetrainingRequested', 'SlaBreached'],
+      nights: [night],
+      triggers: [
+        { detailType: 'RetrainingRequested', cameraId: healthy.id, detector: 'drift-ewma', firedAtMs: START + 2 * H },
+        { detailType: 'SlaBreached', cameraId: healthy.id, detector: 'latency-p95', firedAtMs: START + 30 * 60_000 },
+        // the night ends at its dawn: a trigger at dawn is a daytime one
+        { detailType: 'RetrainingRequested', cameraId: healthy.id, detector: 'drift-ewma', firedAtMs: night.to },
+      ],
+    });
+    expect(s.falseTriggersOnHealthy).toBe(3);
+    expect(s.falseTriggersByDetector).toEqual([
+      { detector: 'drift-ewma', count: 2, atNight: 1 },
+      { detector: 'latency-p95', count: 1, atNight: 0 },
+    ]);
+    expect(s.night).toMatchObject({ healthyThroughWholeNight: 29, falseTriggersAtNight: 1 });
+    const text = formatSummary(s);
+    expect(text).toContain('drift-ewma 2 (1 at night), latency-p95 1 (0 at night)');
+    expect(text).toContain(
+      'night (18:00-06:00 local): 1 whole night(s) in the run; 29 healthy cameras sent through it',
+    );
+    // A run told of no nights has no night line; one that only clips a night has no camera through a whole one.
+    expect(summarize({ ...base, availableActions: [], triggers: [] }).night).toBeNull();
+    expect(
+      summarize({ ...base, availableActions: [], triggers: [], nights: [{ ...night, whole: false }] }).night,
+    ).toMatchObject({ healthyThroughWholeNight: 0, falseTriggersAtNight: 0 });
+  });
+
   it('groups DLQ reasons that differ only by array position, and counts a re-sent dead letter once', () => {
     expect(reasonGroup('[3].metric: bad', 5)).toBe('metric: bad');
     expect(reasonGroup(undefined, 5)).toMatch(/after 5 failed receives/);
@@ -168,13 +202,13 @@ describe('daily cycle', () => {
         nd = 0;
       for (const c of cams)
         for (const p of sim.sent.get(c.id)!.DriftScore!) {
-          // the fleet's day starts at 08:00 at the run's start: hours 14-18 of the run are night
-          const h = (p.ts - sim.startMs) / 3_600_000;
-          if (h >= 14 && h < 18) {
+          // deepest night 22:00-02:00 against mid-day 10:00-14:00, in the fleet's local time
+          const h = sim.hourOfDay(p.ts);
+          if (h >= 22 || h < 2) {
             night += p.value;
             nn++;
           }
-          if (h >= 2 && h < 6) {
+          if (h >= 10 && h < 14) {
             day += p.value;
             nd++;
           }
@@ -184,5 +218,32 @@ describe('daily cycle', () => {
     expect(rise('Rgb')).toBeGreaterThan(0.04);
     expect(rise('Thermal')).toBeLessThan(0.03);
     expect(rise('Rgb')).toBeGreaterThan(2 * rise('Thermal'));
+  });
+
+  it('starts at startHourOfDay and lists the nights (18:00 to 06:00) the run overlaps, clipped to it', () => {
+    const H = 3600_000;
+    const sim = (startHourOfDay: number, hours: number) =>
+      new FleetSimulator({ cameras: 30, hours, seed: 3, startMs: START, startHourOfDay });
+    expect(sim(12, 20).hourOfDay(START + 7.5 * H)).toBe(19.5);
+    // The default demo: noon to 08:00, one whole night.
+    expect(sim(12, 20).nights()).toEqual([{ from: START + 6 * H, to: START + 18 * H, whole: true }]);
+    expect(sim(8, 5).nights()).toEqual([]);
+    // Starting at 02:00 for 28 h: the end of one night, then a whole one.
+    expect(sim(2, 28).nights()).toEqual([
+      { from: START, to: START + 4 * H, whole: false },
+      { from: START + 16 * H, to: START + 28 * H, whole: true },
+    ]);
+    // Same seed, another start hour: the same cameras and scenarios, other values at night.
+    expect(sim(8, 5).cameras).toEqual(sim(12, 5).cameras);
+    // By default the run ends before now and starts at startHourOfDay UTC: charts in UTC show the fleet's hours.
+    const byDefault = new FleetSimulator({ cameras: 30, hours: 20, seed: 3, startHourOfDay: 12 });
+    expect(new Date(byDefault.startMs).toISOString()).toMatch(/T12:00:00\.000Z$/);
+    expect(byDefault.endMs).toBeLessThan(Date.now());
+    expect(byDefault.endMs).toBeGreaterThan(Date.now() - 24 * H - 2 * 60_000);
+    expect(latestAtHourOfDay(Date.parse('2026-11-26T11:59:00Z'), 12)).toBe(Date.parse('2026-11-25T12:00:00Z'));
+    expect(latestAtHourOfDay(Date.parse('2026-11-26T12:00:00Z'), 12)).toBe(Date.parse('2026-11-26T12:00:00Z'));
+    expect(latestAtHourOfDay(Date.parse('2026-11-26T03:00:00Z'), 2.5)).toBe(Date.parse('2026-11-26T02:30:00Z'));
+    expect(() => sim(24, 5)).toThrow('startHourOfDay must be in [0, 24), got 24');
+    expect(() => sim(-1, 5)).toThrow('startHourOfDay must be in [0, 24), got -1');
   });
 });

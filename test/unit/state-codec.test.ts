@@ -11,8 +11,11 @@ import { rng } from '../support/streams.js';
 import { cameraItem } from '../../lib/adapters/state-store.js';
 import { itemSizeBytes, writeCapacityUnits } from '../../lib/adapters/item-size.js';
 
-/** A camera after 1,200 events on all five metrics under the default policy (detector state included). */
-function fiveMetricState(camera: string) {
+/**
+ * A camera after 1,200 events on all five metrics under the default policy (detector state
+ * included); `afterBatch` sees the state after each batch of 20.
+ */
+function fiveMetricState(camera: string, afterBatch?: (state: ReturnType<typeof emptyState>) => void) {
   const metrics = ['Accuracy', 'Precision', 'Recall', 'DriftScore', 'LatencyMs'] as const;
   const r = rng(3);
   const state = emptyState();
@@ -36,6 +39,7 @@ function fiveMetricState(camera: string) {
       });
     });
     applyEvents(state, parseBody(JSON.stringify(wire), Date.parse('2026-11-28T00:00:00Z')).events, DEFAULT_POLICY);
+    afterBatch?.(state);
   }
   delete state.signals; // cohort member records: applied and cleared after the write, as the outbox is
   return state;
@@ -60,9 +64,15 @@ describe('state codec', () => {
     expect(decoded).toEqual(state);
   });
 
-  it('keeps a camera with all five metrics, a 128-character id and the default policy in one 1 KB item', () => {
+  it('keeps a camera with all five metrics, a 128-character id and the default policy in one 1 KB item, after every batch', () => {
     const camera = 'c'.repeat(128);
-    const state = fiveMetricState(camera);
+    const sizes: number[] = [];
+    const state = fiveMetricState(camera, (s) => {
+      const { signals: _records, ...written } = s; // member records: applied and cleared after the write
+      sizes.push(itemSizeBytes(cameraItem(camera, written as typeof s, 123456, Date.now())));
+    });
+    expect(sizes).toHaveLength(60);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1024);
     expect(Object.keys(state.det).length).toBeGreaterThanOrEqual(2); // CUSUM and regression carry state
     delete state.signals; // cohort member records: applied and cleared after the write, as the outbox is
     const item = cameraItem(camera, state, 123456, Date.now());

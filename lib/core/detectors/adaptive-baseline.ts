@@ -1,18 +1,24 @@
 // The in-control baseline of the sequential charts (cusum, ewma) by default: it follows what is
 // normal, slowly and within bounds, instead of freezing after the warm-up.
 // - Level and scale (RMS of residuals clipped at 4σ): exponentially weighted (rate `adaptRate`, the
-//   scale 4× slower) after a Welford warm-up; each
-//   step moves the level by at most adaptRate · 3σ, and nothing adapts while the chart is out of
-//   control (the caller passes adapt = false), so a real shift is caught before it is absorbed.
+//   scale 4× slower) after a Welford warm-up; each step moves the level by at most adaptRate · 3σ.
+//   They are held only while the chart fires (the caller passes adapt = false): a real shift is
+//   caught before it is absorbed (≈ 0.1σ by then), and holding any earlier would learn the level
+//   from the values that look low only (a biased level: 2.5× the alarms on AR(1) data).
 // - Daily seasonality: a mean and a robust scale per UTC hour of day (24 + 24 numbers at 4
-//   significant digits, about 300 bytes of state). They are only kept once the stream shows a daily
-//   cycle (the first daily harmonic of its residuals, 2 numbers, reaches half the scale), so a
-//   stream without one stays small (the 1 KB item rule). Used once the stream spans 2 days and the
-//   hourly means explain the spread (their residual scale < 0.7 of the level's); else the level.
-// - Autocorrelation: a lag-1 estimate ρ of the standardized residuals (clamped to [0, 0.9]);
+//   significant digits, about 300 bytes of state), learnt from a stream's first value whether or
+//   not the chart fires (bounded steps). After a day (and the warm-up) they are kept if they explain
+//   the spread (pooled hourly scale < 0.7 of the level's) and used from then on; else dropped, so a
+//   stream without a cycle stays small (the 1 KB item rule), and the first daily harmonic of its
+//   residuals (2 numbers) is watched instead: a cycle that shows later starts them again. A stream
+//   whose warm-up was strongly persistent (lag-1 ≥ 0.8: maybe part of a cycle) is not charted
+//   before its first day is over.
+// - Autocorrelation: a lag-1 correlation ρ of the standardized residuals (clamped to [0, 0.9]);
 //   residuals are prewhitened, e = (z − ρ·z₋₁) / √(1 − ρ²), so the charts see near-i.i.d. input.
-// - Prior: with `prior` (the modality's fleet baseline, later the cohort's), a new stream is armed
+// - Prior: with `prior` (a policy's, or the camera's cohort's: cohort-prior.ts), a new stream is armed
 //   from its first value on a blend of prior and own values; its own values take over at warm-up.
+
+import { significant } from '../significant.js';
 
 export interface BaselinePrior {
   mean: number;
@@ -42,10 +48,14 @@ export interface AdaptiveBaseline {
   s: number;
   /** lag-1 correlation estimate of standardized residuals */
   r: number;
+  /** EW of squared standardized residuals (clipped): ρ = r / q is a correlation even when the
+   * scale is off, as it is on heavy-tailed streams (absent: 1) */
+  q?: number;
   /** previous standardized residual (clipped) */
   p: number;
-  /** first event time, in minutes (enough for the day-span checks, shorter in the item) */
-  t0: number;
+  /** when the hourly means started (else the first event), in minutes: for the day-span checks;
+   * dropped once a day has passed with no hourly means (a shorter item) */
+  t0?: number;
   /** per-hour-of-day means and robust scales (null until the hour is seen) */
   hm?: (number | null)[];
   hs?: (number | null)[];
@@ -54,22 +64,29 @@ export interface AdaptiveBaseline {
   /** EW of residual · cos and · sin of the time of day: the first daily harmonic */
   hc?: number;
   hn?: number;
-  /** values seen when the hourly means started */
+  /** SEASONAL once the hourly means are in use (for good); absent while watching or deciding */
   hk?: number;
+  /** values seen when the hourly means started (present while they are kept) */
+  h0?: number;
 }
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** E|Z| = √(2/π) for normal Z: mean absolute deviation × this is σ. */
 const MAD_TO_SIGMA = 1.2533;
-const SEASONAL_MIN_SPAN_MS = 2 * DAY_MS;
+const SEASONAL = 1;
+const HARMONIC_MIN_VALUES = 48;
+/** Warm-up lag-1 correlation from which a stream may be a daily cycle seen in part. */
+const PERSISTENT = 0.8;
 const SEASONAL_GAIN = 0.7;
 const MAX_RHO = 0.9;
+/** The previous residual kept for the prediction is clipped here (σ units). */
+const BURST_CLIP = 20;
 /** ρ below this is taken as 0: estimation noise on i.i.d. data would otherwise slow detection. */
 const RHO_SHRINK = 0.05;
 /** Scale and ρ adapt this much slower than the level: their noise costs false alarms. */
 const SLOW = 0.25;
-const round4 = (x: number) => Number(x.toPrecision(4));
+const round4 = (x: number) => significant(x, 4);
 const clip = (x: number, lim: number) => Math.max(-lim, Math.min(lim, x));
 
 export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
@@ -81,11 +98,18 @@ export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
   p: 0,
   t0: Math.floor(ts / MINUTE_MS),
 });
+/** A mean stored to about a hundredth of its scale (short in the item, still free to move). */
+const roundToScale = (x: number, scale: number) =>
+  Number(x.toFixed(Math.max(0, Math.min(12, 2 - Math.floor(Math.log10(scale))))));
 /** Stored to 3 significant digits (deterministic whether or not the state went through the item). */
-const round3 = (x: number) => Number(x.toPrecision(3));
-const spanMs = (b: AdaptiveBaseline, ts: number) => ts - b.t0 * MINUTE_MS;
+const round3 = (x: number) => significant(x, 3);
+const spanMs = (b: AdaptiveBaseline, ts: number) => (b.t0 === undefined ? Infinity : ts - b.t0 * MINUTE_MS);
 
 const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
+
+/** Whether the hourly means are in use: decided once, after a day, by whether they explained the spread. */
+const seasonalInUse = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
+  c.seasonality === 'daily' && b.hk === SEASONAL && b.sp !== undefined;
 
 /** The value expected now and its scale: the hour's when the daily model is in use, else the level's. */
 export function expected(
@@ -96,59 +120,82 @@ export function expected(
   const h = hourOf(ts);
   const hm = b.hm?.[h];
   const hs = b.hs?.[h];
-  if (
-    c.seasonality === 'daily' &&
-    spanMs(b, ts) >= SEASONAL_MIN_SPAN_MS &&
-    hm !== null &&
-    hm !== undefined &&
-    hs !== null &&
-    hs !== undefined &&
-    b.sp !== undefined &&
-    b.sp < SEASONAL_GAIN * b.s
-  )
+  if (seasonalInUse(b, c) && hm !== null && hm !== undefined && hs !== null && hs !== undefined)
     // Floors: half the pooled hourly scale, and a tenth of the level's (a noiseless cycle must
     // not make every small repeat look like a shift).
-    return { mean: hm, sigma: Math.max(hs, 0.5 * b.sp, 0.1 * b.s, c.minSigma), seasonal: true };
+    return { mean: hm, sigma: Math.max(hs, 0.5 * b.sp!, 0.1 * b.s, c.minSigma), seasonal: true };
   return { mean: b.m, sigma: Math.max(b.s, c.minSigma), seasonal: false };
 }
+
+/**
+ * Whether the chart waits for the daily question to be settled: the hourly means started at the end
+ * of a strongly persistent warm-up (lag-1 ≥ PERSISTENT: maybe part of a daily cycle, whose level is
+ * no baseline yet), and a day has not passed since.
+ */
+export const awaitingDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
+  c.seasonality === 'daily' && b.hk === undefined && b.h0 === c.warmup;
 
 /** Amplitude of the first daily harmonic of the residuals, in σ of the level's residuals. */
 export function dailyAmplitude(b: AdaptiveBaseline): number {
   return b.s > 0 ? (2 * Math.hypot(b.hc ?? 0, b.hn ?? 0)) / b.s : 0;
 }
 
+/**
+ * The daily model. Hourly means start when a cycle may be there: during a strongly persistent
+ * warm-up, or later when the first daily harmonic of the residuals (2 numbers) reaches half the
+ * scale. A day after they started they are kept for good if they explain the spread
+ * (hk = SEASONAL), else dropped and the harmonic is watched again: a stream without a cycle stays
+ * small (the 1 KB item rule). They learn whether or not the chart fires, with bounded steps: a
+ * held profile would learn only the hours that look normal and turn the others into alarms.
+ */
 function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBaselineConfig): void {
   if (c.seasonality !== 'daily') return;
-  if (!b.hm) {
-    // Hourly means only once a daily cycle shows (after the warm-up, over at least a day).
+  if (b.h0 === undefined) {
+    // Watching the first daily harmonic of the residuals against the level (after the warm-up).
     if (b.n < c.warmup) return;
     const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
     const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
     const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
-    b.hc = (b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0));
-    b.hn = (b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0));
-    if (spanMs(b, ts) < DAY_MS || dailyAmplitude(b) < 0.5) return;
+    b.hc = round3((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));
+    b.hn = round3((b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0)));
+    if (spanMs(b, ts) >= DAY_MS) delete b.t0;
+    // A day of the stream and enough values that one draw cannot look like a cycle.
+    if (spanMs(b, ts) < DAY_MS || b.n < c.warmup + HARMONIC_MIN_VALUES || dailyAmplitude(b) < 0.5) return;
     delete b.hc;
     delete b.hn;
-    b.hk = b.n;
+    b.h0 = b.n;
+    b.t0 = Math.floor(ts / MINUTE_MS);
+  } else if (b.hk === undefined && spanMs(b, ts) >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
+    if (b.sp < SEASONAL_GAIN * b.s) {
+      b.hk = SEASONAL;
+      // ρ was measured against the level, cycle included: learn it afresh on the hourly residuals.
+    } else {
+      delete b.hm;
+      delete b.hs;
+      delete b.sp;
+      delete b.h0;
+      return;
+    }
   }
   const hm = (b.hm ??= Array(24).fill(null));
   const hs = (b.hs ??= Array(24).fill(null));
   const h = hourOf(ts);
-  // Equal weights while an hour has few visits (≈ n / 24 of them), then the slow EW rate.
-  const rate = Math.min(1, Math.max(c.adaptRate * 2, 24 / Math.max(b.n - (b.hk ?? 0), 1)));
+  // Equal weights while an hour has few visits (≈ values / 24 of them), then the slow EW rate.
+  const visits = Math.max(b.n - b.h0, 1);
+  const rate = Math.min(1, Math.max(c.adaptRate * 2, 24 / visits));
   const mean = hm[h];
   if (mean === null || mean === undefined) {
-    hm[h] = round4(x);
+    hm[h] = roundToScale(x, Math.max(b.sp ?? b.s, c.minSigma));
     return;
   }
   const scale = hs[h] ?? null;
   const d = x - mean;
   const bound = scale !== null && scale > 0 ? 3 * Math.max(scale, c.minSigma) : Math.abs(d);
-  hm[h] = round4(mean + rate * clip(d, bound));
+  // To a hundredth of the scale, not to significant digits: a level of 100 with noise 1 must move.
+  hm[h] = roundToScale(mean + rate * clip(d, bound), Math.max(scale ?? b.sp ?? 0, c.minSigma));
   const dev = MAD_TO_SIGMA * Math.min(Math.abs(d), 2 * bound);
   hs[h] = round4(scale === null ? dev : scale + rate * (dev - scale));
-  b.sp = b.sp === undefined ? dev : b.sp + Math.max(c.adaptRate, 1 / (b.n - (b.hk ?? 0))) * (dev - b.sp);
+  b.sp = round4(b.sp === undefined ? dev : b.sp + Math.max(c.adaptRate, 1 / visits) * (dev - b.sp));
 }
 
 /**
@@ -185,19 +232,27 @@ export function observe(
       b.r = round3(b.v > 0 ? b.r / b.v : 0);
       b.p = round3(clip((x - b.m) / Math.max(b.s, c.minSigma), 4));
       delete b.v; // only the warm-up needs M2: a shorter item
+      if (c.seasonality === 'daily' && b.r >= PERSISTENT) {
+        // Strongly persistent: maybe part of a daily cycle. Hourly means from now; no chart for a day.
+        b.h0 = b.n;
+        b.t0 = Math.floor(ts / MINUTE_MS);
+      }
     }
     return z;
   }
-  const { mean, sigma } = expected(b, ts, c);
-  const z = (x - mean) / sigma;
-  const e = whiten(b, z, c);
-  if (adapt) {
-    learnSeasonal(b, x, ts, c);
-    b.n += 1;
+  const waiting = awaitingDay(b, c);
+  let e: number | null = null;
+  if (!waiting) {
+    const { mean, sigma } = expected(b, ts, c);
+    e = whiten(b, (x - mean) / sigma, c);
+  }
+  learnSeasonal(b, x, ts, c);
+  b.n += 1;
+  if (adapt || waiting) {
     const s = Math.max(b.s, c.minSigma);
     const d = x - b.m;
-    b.m += c.adaptRate * clip(d, 3 * s);
-    b.s = Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s));
+    b.m = significant(b.m + c.adaptRate * clip(d, 3 * s), 6);
+    b.s = significant(Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s)), 6);
   }
   return e;
 }
@@ -205,16 +260,21 @@ export function observe(
 function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): number {
   const zc = clip(z, 4);
   if (c.autocorrelation === 'ignore') {
-    b.p = round3(zc);
+    b.p = round3(clip(z, BURST_CLIP));
     return z;
   }
   // ρ keeps learning while the level is held: a held level would bias it; it moves slowly anyway.
-  b.r = Number((b.r + SLOW * c.adaptRate * (zc * b.p - b.r)).toPrecision(4));
+  // Its estimate takes residuals clipped at 4σ (one burst must not set it)...
+  const pc = clip(b.p, 4);
+  b.r = round4(b.r + SLOW * c.adaptRate * (zc * pc - b.r));
+  b.q = round4((b.q ?? 1) + SLOW * c.adaptRate * (zc * zc - (b.q ?? 1)));
   const rho = rhoOf(b);
+  // ...but the prediction takes the previous residual nearly whole: a burst that decays at the
+  // stream's own ρ is then predicted, not a run of alarming residuals.
   const e = (z - rho * b.p) / Math.sqrt(1 - rho * rho);
-  b.p = round3(zc);
+  b.p = round3(clip(z, BURST_CLIP));
   return e;
 }
 
 /** The lag-1 correlation in use (for details and tests). */
-export const rhoOf = (b: AdaptiveBaseline) => Math.max(0, Math.min(MAX_RHO, b.r - RHO_SHRINK));
+export const rhoOf = (b: AdaptiveBaseline) => Math.max(0, Math.min(MAX_RHO, b.r / (b.q ?? 1) - RHO_SHRINK));

@@ -2,11 +2,12 @@
 //   up:   S = max(0, S + z - k)      down: S = max(0, S - z - k)
 // Fires when S > h; resolves when S falls back to 0. S is capped at 2h so a long episode
 // resolves promptly once the shift ends. Defaults k = 0.5, h = 4.5. The z-scores come from the
-// adaptive baseline (adaptive-baseline.ts: slow bounded adaptation, held still while S > h/4,
+// adaptive baseline (adaptive-baseline.ts: slow bounded adaptation, held still while S > h,
 // daily seasonality, prewhitened for lag-1 autocorrelation); `baseline: "frozen"` restores the
 // original 200-value frozen baseline. Measured figures (npm run bench): docs/performance.md.
 import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 import type { Detector } from './detector.js';
+import { significant } from '../significant.js';
 
 export type Direction = 'up' | 'down';
 
@@ -28,11 +29,11 @@ export const cusum: Detector<CusumConfig, CusumState> = {
     const st: CusumState = state ?? { s: 0 };
     // Sequential detectors take events in order only; late ones joined windows, not this sum.
     if (input.outcome !== 'newest') return { state: st, evaluation: null };
-    const { z, gate, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, c, st.s <= c.h / 4);
+    const { z, gate, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, c, st.s <= c.h);
     if (z === null) return { state: st, evaluation: null };
     const step = c.direction === 'up' ? z - c.k : -z - c.k;
     const before = st.s;
-    st.s = Math.min(2 * c.h, Math.max(0, st.s + step));
+    st.s = significant(Math.min(2 * c.h, Math.max(0, st.s + step)), 5);
     if (st.s === 0) delete st.cp;
     else if (before === 0) st.cp = input.event.ts;
     return {

@@ -7,6 +7,7 @@
 //   ones (trivial differences) raise alarms. Values without sample_count carry no labelled weight.
 // - One value weighs at most `maxValueWeight` labelled samples (default a quarter of the baseline), so
 //   no single event can make the baseline or the current estimate on its own.
+import { significant } from '../significant.js';
 import type { Detector } from './detector.js';
 
 export interface RegressionConfig {
@@ -48,12 +49,12 @@ export const regression: Detector<RegressionConfig, RegressionState> = {
     if (n === 0) return { state: st, evaluation: null };
     if (st.bn < c.baselineSamples) {
       st.bn += n;
-      st.bs += e.value * n;
+      st.bs = significant(st.bs + e.value * n, 7);
       return { state: st, evaluation: null };
     }
     const decay = 2 ** (-n / c.halfLifeSamples);
-    st.cn = st.cn * decay + n;
-    st.cs = st.cs * decay + e.value * n;
+    st.cn = significant(st.cn * decay + n, 7);
+    st.cs = significant(st.cs * decay + e.value * n, 7);
     if (st.cn < c.minSamples) return { state: st, evaluation: null };
     const baseline = st.bs / st.bn;
     const current = st.cs / st.cn;

@@ -9,6 +9,7 @@ import {
   type AdaptiveBaseline,
   type AdaptiveBaselineConfig,
 } from './adaptive-baseline.js';
+import { significant } from '../significant.js';
 
 export interface Baseline {
   /** values seen while learning */
@@ -105,7 +106,7 @@ export function baselineStep(
   if (raw === null) return { z: raw, gate: false, mean: e.mean, sigma: e.sigma };
   // Huber-clipped: one outlier moves the chart at most this far (no effect on Gaussian noise).
   const z = Math.max(-Z_CLIP, Math.min(Z_CLIP, raw));
-  st.ew = st.ew === undefined ? 0 : 0.2 * (x - e.mean) + 0.8 * st.ew;
+  st.ew = st.ew === undefined ? 0 : significant(0.2 * (x - e.mean) + 0.8 * st.ew, 4);
   const gate = c.minShift <= 0 || (c.direction === 'up' ? st.ew >= c.minShift : -st.ew >= c.minShift);
   return { z, gate, mean: e.mean, sigma: e.sigma };
 }
