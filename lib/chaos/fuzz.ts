@@ -860,6 +860,8 @@ export async function fuzzLocalStack(opts: {
 
 // ---- the report -------------------------------------------------------------------------
 
+const byCount = (t: Tally) => Object.entries(t).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+
 /** Lines for a person: totals, the verdict and the distinct reasons. */
 export function formatFuzzReport(parser: ParserFuzzReport, stack?: StackFuzzReport): string {
   const n = (v: number) => v.toLocaleString('en-US');
@@ -872,8 +874,7 @@ export function formatFuzzReport(parser: ParserFuzzReport, stack?: StackFuzzRepo
       .join(', ')}`,
     `  distinct reasons: ${Object.keys(parser.reasons).length}`,
   ];
-  for (const [k, v] of Object.entries(parser.reasons).sort((a, b) => b[1] - a[1]))
-    lines.push(`    ${n(v).padStart(9)}  ${k}`);
+  for (const [k, v] of byCount(parser.reasons)) lines.push(`    ${n(v).padStart(9)}  ${k}`);
   for (const f of parser.failures)
     lines.push(`  FAILED ${JSON.stringify(f.body.slice(0, 200))}: ${f.problems.join('; ')}`);
   if (stack) {
@@ -886,6 +887,7 @@ export function formatFuzzReport(parser: ParserFuzzReport, stack?: StackFuzzRepo
       `  at-least-once copies: ${stack.redeliveries} messages received again, ${stack.duplicateLetters} second dead letters`,
       `  distinct reasons on the dead-letter queue: ${Object.keys(stack.reasons).length}`,
     );
+    for (const [k, v] of byCount(stack.reasons)) lines.push(`    ${n(v).padStart(9)}  ${k}`);
     for (const f of stack.failures) lines.push(`  FAILED ${JSON.stringify(f.body.slice(0, 200))}: ${f.problem}`);
   }
   return escapeForDisplay(lines.join('\n'), { keepLineBreaks: true });
@@ -935,11 +937,13 @@ export async function runFuzz(
       ...parserTotals,
       distinctReasons: Object.keys(parserReasons).length,
       elapsedMs: Math.round(parser.elapsedMs),
+      reasons: Object.fromEntries(byCount(parserReasons)),
     },
     stack: {
       ...stackTotals,
       distinctReasons: Object.keys(stackReasons).length,
       elapsedMs: Math.round(stack.elapsedMs),
+      reasons: Object.fromEntries(byCount(stackReasons)),
     },
     ok,
   };
