@@ -5,14 +5,14 @@
 //   They are held only while the chart fires (the caller passes adapt = false): a real shift is
 //   caught before it is absorbed (≈ 0.1σ by then), and holding any earlier would learn the level
 //   from the values that look low only (a biased level: 2.5× the alarms on AR(1) data).
-// - Daily seasonality: a mean and a robust scale per UTC hour of day (24 + 24 numbers at 4
-//   significant digits, about 300 bytes of state), learnt from a stream's first value whether or
-//   not the chart fires (bounded steps). After a day (and the warm-up) they are kept if they explain
-//   the spread (pooled hourly scale < 0.7 of the level's) and used from then on; else dropped, so a
-//   stream without a cycle stays small (the 1 KB item rule), and the first daily harmonic of its
-//   residuals (2 numbers) is watched instead: a cycle that shows later starts them again. A stream
-//   whose warm-up was strongly persistent (lag-1 ≥ 0.8: maybe part of a cycle) is not charted
-//   before its first day is over.
+// - Daily seasonality: a mean and a robust scale per UTC hour of day (24 + 24 numbers; means to a
+//   hundredth of their scale, scales to 4 significant digits, about 300 bytes of state). They start
+//   at the end of a strongly persistent warm-up (lag-1 ≥ 0.8: maybe part of a cycle; such a stream is
+//   not charted until a day later), or when the first daily harmonic of the residuals (2 numbers)
+//   shows a cycle. A day after they started they are kept for good if they explain the spread
+//   (pooled hourly scale < 0.7 of the level's), else dropped (a stream without a cycle stays small:
+//   the 1 KB item rule) and the harmonic is watched again. They learn whether or not the chart
+//   fires, with bounded steps.
 // - Autocorrelation: a lag-1 correlation ρ of the standardized residuals (clamped to [0, 0.9]);
 //   residuals are prewhitened, e = (z − ρ·z₋₁) / √(1 − ρ²), so the charts see near-i.i.d. input.
 // - Prior: with `prior` (a policy's, or the camera's cohort's: cohort-prior.ts), a new stream is armed
@@ -86,6 +86,8 @@ const BURST_CLIP = 20;
 const RHO_SHRINK = 0.05;
 /** Scale and ρ adapt this much slower than the level: their noise costs false alarms. */
 const SLOW = 0.25;
+/** Stored to 3 or 4 significant digits (deterministic whether or not the state went through the item). */
+const round3 = (x: number) => significant(x, 3);
 const round4 = (x: number) => significant(x, 4);
 const clip = (x: number, lim: number) => Math.max(-lim, Math.min(lim, x));
 
@@ -101,8 +103,6 @@ export const newAdaptiveBaseline = (ts: number): AdaptiveBaseline => ({
 /** A mean stored to about a hundredth of its scale (short in the item, still free to move). */
 const roundToScale = (x: number, scale: number) =>
   Number(x.toFixed(Math.max(0, Math.min(12, 2 - Math.floor(Math.log10(scale))))));
-/** Stored to 3 significant digits (deterministic whether or not the state went through the item). */
-const round3 = (x: number) => significant(x, 3);
 const spanMs = (b: AdaptiveBaseline, ts: number) => (b.t0 === undefined ? Infinity : ts - b.t0 * MINUTE_MS);
 
 const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
