@@ -132,11 +132,11 @@ export function expected(
  * of a strongly persistent warm-up (lag-1 ≥ PERSISTENT: maybe part of a daily cycle, whose level is
  * no baseline yet), and a day has not passed since.
  */
-export const awaitingDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
+const awaitingDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
   c.seasonality === 'daily' && b.hk === undefined && b.h0 === c.warmup;
 
 /** Amplitude of the first daily harmonic of the residuals, in σ of the level's residuals. */
-export function dailyAmplitude(b: AdaptiveBaseline): number {
+function dailyAmplitude(b: AdaptiveBaseline): number {
   return b.s > 0 ? (2 * Math.hypot(b.hc ?? 0, b.hn ?? 0)) / b.s : 0;
 }
 
@@ -166,10 +166,8 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
     b.h0 = b.n;
     b.t0 = Math.floor(ts / MINUTE_MS);
   } else if (b.hk === undefined && spanMs(b, ts) >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
-    if (b.sp < SEASONAL_GAIN * b.s) {
-      b.hk = SEASONAL;
-      // ρ was measured against the level, cycle included: learn it afresh on the hourly residuals.
-    } else {
+    if (b.sp < SEASONAL_GAIN * b.s) b.hk = SEASONAL;
+    else {
       delete b.hm;
       delete b.hs;
       delete b.sp;
