@@ -27,7 +27,8 @@ export const MIN_PRIOR_CAMERAS = 3;
 /** MAD → σ for normal data. */
 const MAD_TO_SIGMA = 1.4826;
 
-export const isSequential = (spec: DetectorSpec) => spec.kind === 'cusum' || spec.kind === 'ewma';
+export const isSequential = (spec: DetectorSpec) =>
+  spec.kind === 'cusum' || spec.kind === 'ewma' || spec.kind === 'mean-shift';
 
 /** The sequential chart's config, when its baseline is the adaptive one (the only kind a prior arms). */
 export function adaptiveConfig(spec: DetectorSpec): SequentialConfig | null {

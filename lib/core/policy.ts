@@ -15,6 +15,7 @@ import { latencyQuantile } from './detectors/latency-quantile.js';
 import { regression } from './detectors/regression.js';
 import { cusum } from './detectors/cusum.js';
 import { ewma } from './detectors/ewma.js';
+import { meanShift } from './detectors/mean-shift.js';
 
 export const ACTIONS = ['RetrainingRequested', 'HyperparameterTuningRequested', 'SlaBreached'] as const;
 export type ActionType = (typeof ACTIONS)[number];
@@ -129,14 +130,45 @@ const EwmaSpec = z.strictObject({
   L: withDefault(positive(), 2.75),
 });
 
+/**
+ * A metric's change decision: two CUSUMs per watched direction (shifts near 1σ and larger ones) whose
+ * thresholds come from the policy's false-alarm budget for the metric (detectors/mean-shift.ts).
+ */
+const MeanShiftSpec = z.strictObject({
+  ...common,
+  kind: z.literal('mean-shift'),
+  ...sequential,
+  direction: z.optional(z.enum(['up', 'down', 'both'], { error: () => 'must be "up", "down" or "both"' })),
+  /** Values learnt before it decides (self-starting after them: the same false-alarm rate). */
+  warmup: withDefault(count(5, 10_000), 50),
+});
+
 export const DetectorSpecSchema = z.discriminatedUnion(
   'kind',
-  [WindowMeanSpec, LatencyQuantileSpec, RegressionSpec, CusumSpec, EwmaSpec],
+  [WindowMeanSpec, LatencyQuantileSpec, RegressionSpec, CusumSpec, EwmaSpec, MeanShiftSpec],
   {
     error: (i) =>
-      `kind must be one of window-mean | latency-quantile | regression | cusum | ewma, got ${JSON.stringify((i.input as { kind?: unknown })?.kind)}`,
+      `kind must be one of window-mean | latency-quantile | regression | cusum | ewma | mean-shift, got ${JSON.stringify((i.input as { kind?: unknown })?.kind)}`,
   },
 );
+
+/** A budget in false alarms per 1,000 evaluations (ARL0 = 1,000 / budget). */
+const budget = () =>
+  num().check(
+    z.gt(0, { message: 'must be in (0, 100] false alarms per 1,000 evaluations' }),
+    z.maximum(100, { message: 'must be in (0, 100] false alarms per 1,000 evaluations' }),
+  );
+export const DEFAULT_FALSE_ALARMS_PER_1K = 0.5;
+/**
+ * False alarms a metric's `mean-shift` decisions may raise together on in-control data, per 1,000
+ * evaluations of the metric (0.5: ARL0 2,000). Their thresholds derive from it; several decisions
+ * on one metric split it.
+ */
+export const FalseAlarmBudgetSchema = z.strictObject({
+  per1kEvaluations: withDefault(budget(), DEFAULT_FALSE_ALARMS_PER_1K),
+  /** Per-metric budgets; a metric not named here has `per1kEvaluations`. */
+  byMetric: z.optional(z.partialRecord(metric, budget())),
+});
 
 /** Thresholds of model-scope (cohort) decisions and of the lone-camera test (docs/fleet-decisions.md). */
 export const CohortPolicySchema = z.strictObject({
@@ -193,6 +225,7 @@ export const PolicySchema = z
       'model',
     ),
     cohort: withDefault(CohortPolicySchema, CohortPolicySchema.parse({})),
+    falseAlarmBudget: withDefault(FalseAlarmBudgetSchema, FalseAlarmBudgetSchema.parse({})),
   })
   .check(
     z.superRefine((p, ctx) => {
@@ -258,7 +291,21 @@ export function parsePolicy(input: unknown): Policy {
   }
   const r = PolicySchema.safeParse(value);
   if (!r.success) throw new PolicyError(r.error.issues.map((i) => ({ path: pathText(i.path), message: i.message })));
+  shareBudget(r.data);
   return r.data;
+}
+
+/** Each spec's share of its metric's false-alarm budget (set by parsePolicy; default: a whole budget). */
+const budgetShares = new WeakMap<DetectorSpec, number>();
+
+/** The metric's budget, split evenly over the metric's `mean-shift` decisions. */
+function shareBudget(p: Policy): void {
+  for (const d of p.detectors) {
+    if (d.kind !== 'mean-shift') continue;
+    const peers = p.detectors.filter((o) => o.kind === 'mean-shift' && o.metric === d.metric).length;
+    const metricBudget = p.falseAlarmBudget.byMetric?.[d.metric] ?? p.falseAlarmBudget.per1kEvaluations;
+    budgetShares.set(d, metricBudget / peers);
+  }
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each detector has its own config and state types
@@ -268,6 +315,7 @@ export const DETECTORS: Record<DetectorSpec['kind'], Detector<any, any>> = {
   regression,
   cusum,
   ewma,
+  'mean-shift': meanShift,
 };
 
 /** Sequential detectors default to the direction that hurts: quality drops, drift and latency rise. */
@@ -295,6 +343,13 @@ function buildDetectorConfig(spec: DetectorSpec): Record<string, unknown> {
         ...spec,
         direction: spec.direction ?? harmfulDirection(spec.metric),
         minSigma: spec.minSigma ?? defaultMinSigma(spec.metric),
+      };
+    case 'mean-shift':
+      return {
+        ...spec,
+        direction: spec.direction ?? harmfulDirection(spec.metric),
+        minSigma: spec.minSigma ?? defaultMinSigma(spec.metric),
+        falseAlarmsPer1k: budgetShares.get(spec) ?? DEFAULT_FALSE_ALARMS_PER_1K,
       };
     case 'latency-quantile':
       return { ...spec, minSamples: spec.minSamples ?? spec.windowSize };

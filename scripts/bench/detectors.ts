@@ -140,6 +140,12 @@ export const STANDARDIZED: Record<
     label: (c) =>
       `λ=${c.lambda} L=${c.L}, one-sided ${c.direction}, baseline from ${c.warmup} values; minShift gate off`,
   },
+  'mean-shift': {
+    metric: 'DriftScore',
+    overrides: { minShift: 0 },
+    label: (c) =>
+      `budget ${c.falseAlarmsPer1k} per 1,000, k 0.5 + k 1 CUSUMs ${c.direction}, armed after ${c.warmup} values; minShift gate off`,
+  },
   'latency-quantile': {
     metric: 'LatencyMs',
     overrides: { slaMs: 2.6 },
@@ -283,11 +289,17 @@ function runLength(c: DetectorCase, shift: number, burnIn: number, gauss: () => 
   return NaN; // alarms during every burn-in: no steady state to measure
 }
 
-export function arl(c: DetectorCase, shift: number, runs: number, cap: number): { mean: number; capped: boolean } {
+export function arl(
+  c: DetectorCase,
+  shift: number,
+  runs: number,
+  cap: number,
+  steadyState = 0,
+): { mean: number; capped: boolean } {
   const gauss = normal(mulberry32(seedOf(`${c.detector.kind}|${shift}`))); // seeded by kind: labels may change
   // Textbook anchors are zero-state (shift from the first value); detectors that hold a window see
   // the shift once it is full of in-control values, the way they meet a change in service.
-  const burnIn = shift === 0 || c.anchor ? 0 : c.detector.windowSize(c.config);
+  const burnIn = shift === 0 || c.anchor ? 0 : Math.max(steadyState, c.detector.windowSize(c.config));
   let sum = 0,
     capped = false;
   for (let r = 0; r < runs; r++) {
@@ -365,10 +377,22 @@ export function inControlSeries(kind: InControlSeries, n: number, seed: number):
  */
 function restartChart(state: unknown): unknown {
   if (!state || typeof state !== 'object') return state;
-  const st = state as { s?: number; z?: number; cp?: number; a?: unknown; b?: unknown };
+  const st = state as {
+    s?: number;
+    z?: number;
+    cp?: number;
+    a?: unknown;
+    b?: unknown;
+    u?: number[];
+    d?: number[];
+    f?: number;
+  };
   if (st.a === undefined && st.b === undefined) return undefined;
   if (typeof st.s === 'number') st.s = 0;
   if (typeof st.z === 'number') st.z = 0;
+  if (st.u) st.u = st.u.map(() => 0);
+  if (st.d) st.d = st.d.map(() => 0);
+  delete st.f;
   delete st.cp;
   return st;
 }
@@ -412,4 +436,59 @@ export function longRunFalseAlarms(
     }
   }
   return evaluations ? (1000 * firings) / evaluations : NaN;
+}
+
+// --- the shipped per-metric decision at its default budget -------------------------------------------
+
+export interface DecisionReport {
+  name: string;
+  /** the default budget, false alarms per 1,000 evaluations */
+  budgetPer1k: number;
+  /** values before its first decision on a new stream */
+  armedAfterValues: number;
+  /** mean evaluations to a false alarm from the first decision (self-starting stretch included) */
+  decisionArl0: number;
+  /** mean delay to a shift of that many σ starting after `steadyState` in-control evaluations */
+  decisionArl1: Record<'0.5' | '1' | '2' | '3', number>;
+  steadyState: number;
+  capped: boolean;
+}
+
+/** The default `mean-shift` decision on DriftScore (one-sided, as the policy runs it). */
+export function decisionCase(overrides: Record<string, unknown> = {}): DetectorCase {
+  const std = STANDARDIZED['mean-shift'] as { metric: MetricKind; overrides: Record<string, unknown> };
+  const config = { ...(standardizedConfig('mean-shift', std) as Record<string, unknown>), ...overrides };
+  return { name: 'mean-shift decision', detector: DETECTORS['mean-shift'], config, metric: std.metric };
+}
+
+/** Values a detector takes before its first evaluation on an i.i.d. N(0,1) stream. */
+export function armedAfterValues(c: DetectorCase): number {
+  const gauss = normal(mulberry32(1));
+  const event = { id: 'arm', timestamp: '', ts: 0, camera_id: 'arm', modality: 'Rgb', metric: c.metric, value: 0 };
+  let state: unknown;
+  for (let i = 0; i < 10_000; i++) {
+    event.ts = i * LONG_RUN_STEP_MS;
+    event.value = gauss();
+    const r = c.detector.update(state, { event: event as MetricEvent, outcome: 'newest', window: [], firing: false }, c.config);
+    state = r.state;
+    if (r.evaluation) return i;
+  }
+  return Infinity;
+}
+
+export function benchDecision(opts: { runs: number; cap: number; steadyState: number }): DecisionReport {
+  const c = decisionCase();
+  const a0 = arl(c, 0, opts.runs, opts.cap);
+  const shifts = ['0.5', '1', '2', '3'] as const;
+  const a1 = shifts.map((k) => arl(c, Number(k), opts.runs, opts.cap, opts.steadyState));
+  const config = c.config as { falseAlarmsPer1k: number };
+  return {
+    name: `default mean-shift decision on DriftScore (${(STANDARDIZED['mean-shift'] as { label: (c: Record<string, unknown>) => string }).label(c.config as Record<string, unknown>)})`,
+    budgetPer1k: config.falseAlarmsPer1k,
+    armedAfterValues: armedAfterValues(c),
+    decisionArl0: a0.mean,
+    decisionArl1: Object.fromEntries(shifts.map((k, i) => [k, a1[i]!.mean])) as DecisionReport['decisionArl1'],
+    steadyState: opts.steadyState,
+    capped: a0.capped || a1.some((a) => a.capped),
+  };
 }

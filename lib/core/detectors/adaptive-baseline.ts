@@ -19,6 +19,7 @@
 //   from its first value on a blend of prior and own values; its own values take over at warm-up.
 
 import { significant } from '../significant.js';
+import { tToNormal } from './run-length.js';
 
 export interface BaselinePrior {
   mean: number;
@@ -42,8 +43,10 @@ export interface AdaptiveBaseline {
   n: number;
   /** level (mean) */
   m: number;
-  /** Welford M2 during warm-up (dropped after it: a shorter item) */
+  /** Welford M2 during warm-up and the self-starting stretch after it (then dropped: a shorter item) */
   v?: number;
+  /** values in the Welford sums after the warm-up (self-starting: held values do not count) */
+  c?: number;
   /** robust scale (σ units) of residuals against the level, set at warm-up end */
   s: number;
   /** lag-1 correlation estimate of standardized residuals */
@@ -61,6 +64,8 @@ export interface AdaptiveBaseline {
   hs?: (number | null)[];
   /** pooled robust scale of residuals against the hourly means */
   sp?: number;
+  /** while deciding whether to keep the hourly means: the same robust scale against the level */
+  sl?: number;
   /** EW of residual · cos and · sin of the time of day: the first daily harmonic */
   hc?: number;
   hn?: number;
@@ -166,7 +171,11 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
     b.h0 = b.n;
     b.t0 = Math.floor(ts / MINUTE_MS);
   } else if (b.hk === undefined && spanMs(b, ts) >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
-    if (b.sp < SEASONAL_GAIN * b.s) b.hk = SEASONAL;
+    // Against the spread around the level over the same day (the level's scale may have been held
+    // while a first-day cycle looked like a shift).
+    const levelSpread = Math.max(b.s, b.sl ?? 0);
+    delete b.sl;
+    if (b.sp < SEASONAL_GAIN * levelSpread) b.hk = SEASONAL;
     else {
       delete b.hm;
       delete b.hs;
@@ -194,6 +203,11 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
   const dev = MAD_TO_SIGMA * Math.min(Math.abs(d), 2 * bound);
   hs[h] = round4(scale === null ? dev : scale + rate * (dev - scale));
   b.sp = round4(b.sp === undefined ? dev : b.sp + Math.max(c.adaptRate, 1 / visits) * (dev - b.sp));
+  if (b.hk === undefined) {
+    // While deciding: the robust spread of the values around the level, for the comparison.
+    const dl = MAD_TO_SIGMA * Math.abs(x - b.m);
+    b.sl = round4(b.sl === undefined ? dl : b.sl + (1 / visits) * (dl - b.sl));
+  }
 }
 
 /**
@@ -229,7 +243,9 @@ export function observe(
       b.s = b.n > 1 ? Math.sqrt(b.v / (b.n - 1)) : 0;
       b.r = round3(b.v > 0 ? b.r / b.v : 0);
       b.p = round3(clip((x - b.m) / Math.max(b.s, c.minSigma), 4));
-      delete b.v; // only the warm-up needs M2: a shorter item
+      // Only the warm-up and the self-starting stretch need M2 (then dropped: a shorter item).
+      if (b.n < selfStartEnd(c)) b.c = b.n;
+      else delete b.v;
       if (c.seasonality === 'daily' && b.r >= PERSISTENT) {
         // Strongly persistent: maybe part of a daily cycle. Hourly means from now; no chart for a day.
         b.h0 = b.n;
@@ -239,21 +255,44 @@ export function observe(
     return z;
   }
   const waiting = awaitingDay(b, c);
+  const selfStarting = b.v !== undefined && b.c !== undefined;
   let e: number | null = null;
   if (!waiting) {
-    const { mean, sigma } = expected(b, ts, c);
-    e = whiten(b, (x - mean) / sigma, c);
+    const { mean, sigma, seasonal } = expected(b, ts, c);
+    let z = (x - mean) / sigma;
+    // Self-starting: a recursive residual against c values is t-distributed with c − 1 degrees of
+    // freedom; as a normal value it gives the chart its in-control run length from the first value.
+    if (selfStarting && !seasonal) z = tToNormal(z / Math.sqrt(1 + 1 / b.c!), b.c! - 1);
+    e = whiten(b, z, c);
   }
   learnSeasonal(b, x, ts, c);
   b.n += 1;
   if (adapt || waiting) {
     const s = Math.max(b.s, c.minSigma);
     const d = x - b.m;
-    b.m = significant(b.m + c.adaptRate * clip(d, 3 * s), 6);
-    b.s = significant(Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s)), 6);
+    if (selfStarting) {
+      // Equal weights (Welford, residuals clipped at 4σ) until 1 / values reaches adaptRate.
+      const dc = clip(d, 4 * s);
+      b.c! += 1;
+      b.m += dc / b.c!;
+      b.v! += dc * (dc - dc / b.c!);
+      b.s = Math.sqrt(b.v! / (b.c! - 1));
+      if (b.c! >= selfStartEnd(c)) {
+        b.m = significant(b.m, 6);
+        b.s = significant(b.s, 6);
+        delete b.v;
+        delete b.c;
+      }
+    } else {
+      b.m = significant(b.m + c.adaptRate * clip(d, 3 * s), 6);
+      b.s = significant(Math.sqrt(b.s * b.s + SLOW * c.adaptRate * (Math.min(d * d, 16 * s * s) - b.s * b.s)), 6);
+    }
   }
   return e;
 }
+
+/** Values after which the level and scale take exponential weights: before it, equal ones. */
+const selfStartEnd = (c: AdaptiveBaselineConfig) => Math.max(c.warmup, Math.ceil(1 / c.adaptRate));
 
 function whiten(b: AdaptiveBaseline, z: number, c: AdaptiveBaselineConfig): number {
   const zc = clip(z, 4);

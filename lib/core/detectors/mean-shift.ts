@@ -1,0 +1,115 @@
+// A metric's change decision: one false-alarm budget, however many charts it runs. Per watched
+// direction two CUSUMs on the adaptive baseline's residuals (standardizer.ts), k = 0.5 for shifts
+// near 1σ and k = 1 for larger ones: a two-point approximation of the GLR chart, which estimates
+// the shift size instead of fixing it (Lorden 1971; Sparks 2000). Their thresholds come from the
+// budget (policy.ts: `falseAlarmBudget`): split over the charts (Bonferroni on ARL0, calibrated by
+// simulation for their correlation) and solved for each chart by its Markov chain (run-length.ts).
+// It decides from its warm-up's end (default 50 values; self-starting, adaptive-baseline.ts).
+// A spike that decays at the stream's own lag-1 correlation is predicted by the prewhitening and
+// clipped at 2.5σ (one value can never fire it); a level that moves and stays adds up.
+import { significant } from '../significant.js';
+import type { Detector } from './detector.js';
+import { cusumThreshold } from './run-length.js';
+import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
+
+export type ShiftDirection = 'up' | 'down' | 'both';
+
+/** Reference values of the charts of one direction, in σ: half the shift each is tuned to. */
+export const SHIFT_K = [0.5, 1] as const;
+/**
+ * Independent charts the two CUSUMs of one direction are worth: they watch the same residuals, so
+ * their false alarms overlap, and plain Bonferroni (2) would leave part of the budget unused.
+ * Calibrated by simulation (`decisionArl0` in scripts/bench/detectors.ts: union ARL0 ≈ 1,200 × this
+ * at the default budget of 0.5; 1.8 keeps it above 2,000).
+ */
+export const CHARTS_PER_DIRECTION = 1.8;
+/** The decision's own clip of the residuals (σ): bursts of a heavy-tailed stream add up slower. */
+export const SHIFT_CLIP = 2;
+
+type Sums = number[];
+
+export interface MeanShiftConfig extends Omit<SequentialConfig, 'direction'> {
+  direction: ShiftDirection;
+  /** false alarms per 1,000 evaluations this decision may spend (its share of the metric's budget) */
+  falseAlarmsPer1k: number;
+}
+
+export interface MeanShiftState extends SequentialBaselineState {
+  /** CUSUMs of rises and of drops, one per SHIFT_K */
+  u?: Sums;
+  d?: Sums;
+  /** direction of the open episode: 1 up, −1 down */
+  f?: 1 | -1;
+  /** event time (ms) when the firing direction's first sum last left 0: the estimated change point */
+  cp?: number;
+}
+
+/** The thresholds of the charts (one per SHIFT_K) for a decision's budget and directions. */
+export function shiftThresholds(falseAlarmsPer1k: number, direction: ShiftDirection): number[] {
+  const charts = CHARTS_PER_DIRECTION * (direction === 'both' ? 2 : 1);
+  const arl0 = (1000 / falseAlarmsPer1k) * charts;
+  return SHIFT_K.map((k) => cusumThreshold(k, arl0, SHIFT_CLIP));
+}
+
+const step = (s: Sums | undefined, z: number, h: number[]): Sums =>
+  SHIFT_K.map((k, i) => significant(Math.min(2 * h[i]!, Math.max(0, (s?.[i] ?? 0) + z - k)), 4));
+/** How far a direction's charts are towards their thresholds (1: at a threshold). */
+const level = (s: Sums | undefined, h: number[]) => (s ? Math.max(...s.map((x, i) => x / h[i]!)) : 0);
+
+export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
+  kind: 'mean-shift',
+  windowSize: () => 0,
+  update(state, input, c) {
+    const st: MeanShiftState = state ?? {};
+    if (input.outcome !== 'newest') return { state: st, evaluation: null };
+    const h = shiftThresholds(c.falseAlarmsPer1k, c.direction);
+    const up = c.direction !== 'down',
+      down = c.direction !== 'up';
+    // The baseline is held while the decision is out of control (a shift is caught before it is absorbed).
+    const inControl = Math.max(level(st.u, h), level(st.d, h)) <= 1;
+    const base = { ...c, direction: 'up' as const };
+    const { z, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, base, inControl);
+    if (z === null) return { state: st, evaluation: null };
+    const before = st.u?.[1] ?? 0,
+      beforeDown = st.d?.[1] ?? 0;
+    const zc = Math.max(-SHIFT_CLIP, Math.min(SHIFT_CLIP, z));
+    if (up) st.u = step(st.u, zc, h);
+    if (down) st.d = step(st.d, -zc, h);
+    const lu = level(st.u, h),
+      ld = level(st.d, h);
+    const dir: 1 | -1 = lu >= ld ? 1 : -1;
+    // The practical-significance gate, in the metric's units, on the watched side.
+    const moved = c.baseline === 'frozen' ? (st.ew ?? mean) - mean : (st.ew ?? 0);
+    const gate = c.minShift <= 0 || dir * moved >= c.minShift;
+    const breach = Math.max(lu, ld) > 1 && gate;
+    if (breach && st.f === undefined) st.f = dir;
+    // Resolves when the firing direction's sums are back to 0 (or, outside an episode, all of them).
+    const firing = st.f === 1 ? st.u : st.f === -1 ? st.d : undefined;
+    const clear = firing ? firing.every((x) => x === 0) : lu === 0 && ld === 0;
+    if (clear) delete st.f;
+    // The change point of the side that leads.
+    const lead = dir === 1 ? (st.u?.[1] ?? 0) : (st.d?.[1] ?? 0);
+    const leadBefore = dir === 1 ? before : beforeDown;
+    if (lead === 0) delete st.cp;
+    else if (leadBefore === 0 || st.cp === undefined) st.cp = input.event.ts;
+    return {
+      state: st,
+      evaluation: {
+        breach,
+        clear,
+        statistic: significant(Math.max(lu, ld), 4),
+        threshold: 1,
+        n: st.a?.n ?? st.b?.n ?? 0,
+        details: {
+          direction: dir === 1 ? 'up' : 'down',
+          thresholds: h,
+          falseAlarmsPer1k: c.falseAlarmsPer1k,
+          baselineMean: mean,
+          baselineSigma: sigma,
+          ...(st.cp !== undefined ? { changePointMs: st.cp } : {}),
+          lastEventMs: input.event.ts,
+        },
+      },
+    };
+  },
+};
