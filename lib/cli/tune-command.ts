@@ -16,7 +16,7 @@ import { TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.
 const budgetArg = (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0)
-    throw new InvalidArgumentError(`--budget must be a number ≥ 0 (false alarms per camera per week), got ${v}`);
+    throw new InvalidArgumentError(`--budget must be a number ≥ 0 (false alarms per 1,000 evaluations), got ${v}`);
   return n;
 };
 
@@ -28,10 +28,13 @@ export function registerTune(program: Command, io: CliIO): void {
     )
     .argument('<history>', 'events: .jsonl or .csv, as for send and backtest')
     .requiredOption('--labels <file>', 'labelled incident windows per camera (JSON or CSV, as for backtest --labels)')
-    .requiredOption('--budget <n>', 'false alarms allowed per camera per week', budgetArg)
-    .option('--detectors <kinds>', 'comma-separated kinds to search: cusum, ewma', 'cusum,ewma')
+    .requiredOption('--budget <n>', 'false alarms allowed per 1,000 evaluations outside the labelled windows', budgetArg)
+    .option('--detectors <kinds>', 'comma-separated kinds to search: mean-shift, cusum, ewma', 'mean-shift,cusum,ewma')
     .option('--metric <metric>', `the metric watched: ${METRICS.join(' | ')}`, 'DriftScore')
-    .option('--direction <up|down>', 'the direction watched (default: the harmful one for the metric)')
+    .option(
+      '--direction <up|down|both>',
+      'the direction watched (default: the harmful one for the metric; both: mean-shift only)',
+    )
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--out <file>', 'where to write the tuned policy (for vmon policy put)', 'tuned-policy.json')
     .option(
@@ -71,12 +74,14 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
       ) => {
         const kinds = o.detectors.split(',').map((k) => k.trim());
         for (const k of kinds)
-          if (k !== 'cusum' && k !== 'ewma')
-            throw usageError(`--detectors takes cusum and ewma, got ${JSON.stringify(k)}`);
+          if (k !== 'cusum' && k !== 'ewma' && k !== 'mean-shift')
+            throw usageError(`--detectors takes mean-shift, cusum and ewma, got ${JSON.stringify(k)}`);
         if (!(METRICS as readonly string[]).includes(o.metric))
           throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(o.metric)}`);
-        if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down')
-          throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
+        if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down' && o.direction !== 'both')
+          throw usageError(`--direction must be up, down or both, got ${JSON.stringify(o.direction)}`);
+        if (o.direction === 'both' && kinds.some((k) => k !== 'mean-shift'))
+          throw usageError('--direction both watches both sides in one decision: only with --detectors mean-shift');
         const format = formatOf(history, o.format);
         await checkReadable(history);
         const labels = await readLabelFile(o.labels);
@@ -85,7 +90,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           kinds: kinds as TunedKind[],
           metric: o.metric as MetricKind,
           budget: o.budget,
-          direction: o.direction as 'up' | 'down' | undefined,
+          direction: o.direction as 'up' | 'down' | 'both' | undefined,
         });
         const reportFile = reportPath('tune', history, o.report);
         if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
@@ -119,7 +124,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           println(
             io.stdout,
             [
-              `tune on ${history}: ${plural(events.length, 'event')} (${rejected} rejected), ${plural(r.candidates.length, 'candidate')}, ${within.length} within ${r.budget} false alarms per camera-week`,
+              `tune on ${history}: ${plural(events.length, 'event')} (${rejected} rejected), ${plural(r.candidates.length, 'candidate')}, ${within.length} within ${r.budget} false alarms per 1,000 evaluations`,
               '',
               table(TUNE_COLUMNS, [...(r.best ? [r.best] : []), ...within.filter((c) => c !== r.best)].map(tuneRow)),
               '',
@@ -131,7 +136,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           );
         }
         if (!r.policy)
-          throw new CliError(`no candidate meets ${r.budget} false alarms per camera per week`, EXIT.failure);
+          throw new CliError(`no candidate meets ${r.budget} false alarms per 1,000 evaluations`, EXIT.failure);
       },
     );
 }

@@ -1,6 +1,7 @@
 // `vmon tune`: searches the parameters of the sequential charts on a labelled history. Each
 // candidate is backtested (the production core, cooldown 0) and scored against the windows; among
-// the candidates within the false-alarm budget (per camera per week) the one that detects the most
+// the candidates within the false-alarm budget (false alarms per 1,000 evaluations outside the
+// labelled windows, the notion of the policy's `falseAlarmBudget`) the one that detects the most
 // windows, then with the shortest median delay, wins. The result is a policy `vmon policy put`
 // accepts, and scoped policies: `fleet`, plus a `modality:<m>` entry whose chart carries the fleet's
 // baseline of that modality as prior, for modalities whose cameras report no model version (they have
@@ -16,7 +17,7 @@ import { ALL_DETECTORS, SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorSco
 import type { Labels } from './labels.js';
 import { num } from './format.js';
 
-export type TunedKind = 'cusum' | 'ewma';
+export type TunedKind = 'cusum' | 'ewma' | 'mean-shift';
 
 /** The search grid: thresholds from sensitive to conservative, at the usual reference values. */
 export const TUNE_GRID: Record<TunedKind, Record<string, number>[]> = {
@@ -24,6 +25,9 @@ export const TUNE_GRID: Record<TunedKind, Record<string, number>[]> = {
   ewma: [0.05, 0.1, 0.15, 0.2].flatMap((lambda) =>
     [2.2, 2.5, 2.75, 3, 3.3, 3.6, 4, 4.5, 5].map((L) => ({ lambda, L })),
   ),
+  // The decision's nominal budget (its thresholds derive from it): real streams fire more than
+  // i.i.d. noise, so the history says which nominal budget keeps the measured rate within --budget.
+  'mean-shift': [0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3].map((budget) => ({ budget })),
 };
 
 export interface TuneCandidate {
@@ -31,6 +35,8 @@ export interface TuneCandidate {
   params: Record<string, number>;
   score: DetectorScore;
   falseAlarmsPerCameraWeek: number;
+  /** outside the labelled windows, per 1,000 events: what --budget bounds */
+  falseAlarmsPer1k: number;
   withinBudget: boolean;
 }
 
@@ -54,17 +60,20 @@ const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
 export function tune(
   events: readonly MetricEvent[],
   labels: Labels,
-  opts: { kinds: TunedKind[]; metric: MetricKind; budget: number; direction?: 'up' | 'down'; id?: string },
+  opts: { kinds: TunedKind[]; metric: MetricKind; budget: number; direction?: 'up' | 'down' | 'both'; id?: string },
 ): TuneResult {
   const direction = opts.direction ?? harmfulDirection(opts.metric);
+  // A mean-shift decision's parameter is the policy's budget for the metric, not a field of its own.
   const specOf = (kind: TunedKind, params: Record<string, number>) => ({
     id: `${opts.metric.toLowerCase()}-${kind}`,
     kind,
     metric: opts.metric,
     action: 'RetrainingRequested' as const,
     direction,
-    ...params,
+    ...(kind === 'mean-shift' ? {} : params),
   });
+  const budgetOf = (kind: TunedKind, params: Record<string, number>) =>
+    kind === 'mean-shift' ? { falseAlarmBudget: { byMetric: { [opts.metric]: params.budget } } } : {};
   const candidates: TuneCandidate[] = [];
   for (const kind of opts.kinds)
     for (const params of TUNE_GRID[kind]) {
@@ -72,6 +81,7 @@ export function tune(
       const policy = parsePolicy({
         id: 'tune',
         detectors: [{ ...specOf(kind, params), action: 'HyperparameterTuningRequested' }],
+        ...budgetOf(kind, params),
         cooldownSeconds: 0,
         retrainScope: 'camera', // scored per camera against its labels
       } as PolicyInput);
@@ -79,7 +89,14 @@ export function tune(
       const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);
       if (!score) continue;
       const perWeek = score.falseAlarmsPerDay * 7;
-      candidates.push({ kind, params, score, falseAlarmsPerCameraWeek: perWeek, withinBudget: perWeek <= opts.budget });
+      candidates.push({
+        kind,
+        params,
+        score,
+        falseAlarmsPerCameraWeek: perWeek,
+        falseAlarmsPer1k: score.falseAlarmsPer1k,
+        withinBudget: score.falseAlarmsPer1k <= opts.budget,
+      });
     }
   const ranked = candidates
     .filter((c) => c.withinBudget)
@@ -87,7 +104,7 @@ export function tune(
       (a, b) =>
         b.score.detected - a.score.detected ||
         (a.score.delayMedianMs ?? Infinity) - (b.score.delayMedianMs ?? Infinity) ||
-        a.falseAlarmsPerCameraWeek - b.falseAlarmsPerCameraWeek,
+        a.falseAlarmsPer1k - b.falseAlarmsPer1k,
     );
   const best = ranked[0] ?? null;
   const priors = policyPriors(events, opts.metric);
@@ -105,8 +122,9 @@ export function tune(
   const policyInput = (prior?: { mean: number; sigma: number; n: number }) =>
     parsePolicy({
       id: opts.id ?? 'tuned',
-      description: `vmon tune: ${label(best)} on ${opts.metric}; ${num(best.falseAlarmsPerCameraWeek)} false alarms per camera-week (budget ${opts.budget}), ${best.score.detected}/${best.score.windows} windows, median delay ${best.score.delayMedianMs === null ? '-' : `${num(best.score.delayMedianMs / 60_000)} min`}`,
+      description: `vmon tune: ${label(best)} on ${opts.metric}; ${num(best.falseAlarmsPer1k)} false alarms per 1,000 evaluations (budget ${opts.budget}), ${best.score.detected}/${best.score.windows} windows, median delay ${best.score.delayMedianMs === null ? '-' : `${num(best.score.delayMedianMs / 60_000)} min`}`,
       detectors: [{ ...specOf(best.kind, best.params), ...(prior ? { prior } : {}) }],
+      ...budgetOf(best.kind, best.params),
     } as PolicyInput);
   const policy = policyInput();
   const scopedPolicies: Record<string, Policy> = { fleet: policy };
@@ -115,9 +133,16 @@ export function tune(
   return { metric: opts.metric, budget: opts.budget, candidates, best, policy, scopedPolicies, cohortPriors };
 }
 
-export const TUNE_COLUMNS = ['CANDIDATE', 'FALSE ALARMS / CAMERA-WEEK', 'WITHIN BUDGET', ...SCORE_COLUMNS.slice(1)];
+export const TUNE_COLUMNS = [
+  'CANDIDATE',
+  'FALSE ALARMS / 1,000',
+  'FALSE ALARMS / CAMERA-WEEK',
+  'WITHIN BUDGET',
+  ...SCORE_COLUMNS.slice(1),
+];
 export const tuneRow = (c: TuneCandidate) => [
   label(c),
+  num(c.falseAlarmsPer1k),
   num(c.falseAlarmsPerCameraWeek),
   c.withinBudget ? 'yes' : 'no',
   ...scoreRow(c.score).slice(1),
@@ -129,12 +154,12 @@ export function tuneReport(r: TuneResult, source: string): ReportDocument {
   for (const c of r.candidates) {
     if (c.score.delayMedianMs === null) continue;
     const pts = byKind.get(c.kind) ?? [];
-    pts.push({ t: c.falseAlarmsPerCameraWeek, value: c.score.delayMedianMs / 60_000 });
+    pts.push({ t: c.falseAlarmsPer1k, value: c.score.delayMedianMs / 60_000 });
     byKind.set(c.kind, pts);
   }
   return {
     title: 'vmon tune',
-    subtitle: `${source} · ${r.metric} · budget ${r.budget} false alarms per camera per week`,
+    subtitle: `${source} · ${r.metric} · budget ${r.budget} false alarms per 1,000 evaluations`,
     summary: [
       { label: 'candidates', value: r.candidates.length },
       { label: 'within budget', value: r.candidates.filter((c) => c.withinBudget).length },
@@ -149,9 +174,9 @@ export function tuneReport(r: TuneResult, source: string): ReportDocument {
     ],
     charts: [
       {
-        title: 'Trade-off: false alarms per camera-week → median detection delay (minutes)',
+        title: 'Trade-off: false alarms per 1,000 evaluations → median detection delay (minutes)',
         xType: 'value',
-        xName: 'false alarms per camera-week',
+        xName: 'false alarms per 1,000 evaluations',
         yName: 'median delay (min)',
         series: [...byKind].map(([kind, points]) => ({
           name: kind,

@@ -10,8 +10,7 @@ import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { BACKTEST_LABEL, benchBacktest } from './backtest.js';
 import { benchColdStart } from './cold-start.js';
 import { benchMix, benchNaive, crossCheckCapacity, LAMBDA_MEMORY_MB, type MixResult } from './ddb-cost.js';
-import { benchDetectors } from './detectors.js';
-import { benchNab } from './nab.js';
+import { benchDetectorSection, detectorResults, detectorRows } from './detector-section.js';
 import type { E2eResult } from './e2e.js';
 import { startCountedMoto, startDynamoDbLocal } from './emulators.js';
 import { benchFleet, type FleetSection } from './fleet-report.js';
@@ -22,10 +21,13 @@ import { benchCohortBurst, benchCohortCost, type BurstResult, type CohortCostRes
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
-/** `--only fleet`: the fleet cost section (and the naive port it compares with), merged into the results file. */
+/**
+ * `--only fleet`: the fleet cost section (and the naive port it compares with); `--only detectors`:
+ * detection quality (Monte Carlo, the per-metric decision, NAB dev). Merged into the results file.
+ */
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
-if (only !== undefined && only !== 'fleet')
-  throw new Error(`--only: the only section that runs alone is fleet, got ${only}`);
+if (only !== undefined && only !== 'fleet' && only !== 'detectors')
+  throw new Error(`--only: the sections that run alone are fleet and detectors, got ${only}`);
 const outArg = process.argv.indexOf('--out');
 const out =
   outArg > 0 ? process.argv[outArg + 1]! : join(PROJECT_ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
@@ -92,6 +94,16 @@ if (only === 'fleet') {
   process.exit(0);
 }
 
+if (only === 'detectors') {
+  const det = await time('detection quality', () => benchDetectorSection(P.det, log));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ ...previous, ...detectorResults(det) }, null, 2)}\n`);
+  process.stdout.write(formatTable(['measure', 'ours', 'reference', 'ratio', 'goal', ''], detectorRows(det)));
+  process.stdout.write(`\n${quick ? 'QUICK run' : 'full run'} of the detectors section only; merged into ${out}\n`);
+  process.exit(0);
+}
+
 // Timed sections first, on a quiet process; DynamoDB Local's JVM then starts while the untimed
 // Monte Carlo runs, and is used for the capacity cross-check.
 const inProcess = await time('ingest path in process', () =>
@@ -110,8 +122,7 @@ const backtest = await time('backtest replay', () => benchBacktest(P.backtest));
 const cold = await time('cold start', () => benchColdStart(P.coldRuns));
 const dynamoDbLocal = startDynamoDbLocal();
 dynamoDbLocal.catch(() => undefined); // awaited (and reported) by the cross-check
-const detectors = await time('detector Monte Carlo', () => benchDetectors(P.det));
-const nab = await time('NAB dev backtest', () => benchNab());
+const detection = await time('detection quality', () => benchDetectorSection(P.det, log));
 
 const env = await time('moto', () => startCountedMoto());
 let mixes: MixResult[] = [];
@@ -198,14 +209,7 @@ const results = {
   backtestEventsPerSec: Math.round(backtest.eventsPerSec),
   cohorts: { cost: cohortCost!, burst: burst! },
   ...fleet.results,
-  detectors: detectors.map((d) => ({
-    name: d.name,
-    arl0: d.arl0,
-    arl1_1sigma: d.arl1_1sigma,
-    arl1_2sigma: d.arl1_2sigma,
-    ...(d.falseAlarmsPer1k ? { falseAlarmsPer1k: d.falseAlarmsPer1k } : {}),
-  })),
-  nabDevStandardScore: nab.standardScore,
+  ...detectorResults(detection),
   machine,
   at: new Date().toISOString(),
 };
@@ -395,79 +399,7 @@ section('Fleet decisions (docs/fleet-decisions.md; moto, real adapters)');
 section(fleet.title);
 rows.push(...fleet.rows);
 
-section('Detection quality: ARL0 / ARL1 +1σ / ARL1 +2σ (Monte Carlo, N(0,1), seeded)');
-const cusum = detectors.find((d) => d.name.startsWith('textbook CUSUM'))!;
-for (const d of detectors) {
-  const isShipped = d.name.startsWith('shipped');
-  const figures = Number.isFinite(d.arl0)
-    ? `${arlText(d.arl0, d.capped.arl0)} / ${arlText(d.arl1_1sigma, d.capped.arl1_1sigma)} / ${arlText(d.arl1_2sigma, d.capped.arl1_2sigma)}`
-    : (d.note ?? 'n/a');
-  const anchor = d.anchor
-    ? `${d.anchor.source}: ${d.anchor.arl0} / ${d.anchor.arl1_1sigma} / ${d.anchor.arl1_2sigma}`
-    : '';
-  const vsCusum = isShipped && Number.isFinite(d.arl0) ? `ARL1 ${x(d.arl1_1sigma, cusum.arl1_1sigma)} CUSUM's` : '';
-  rows.push([
-    d.name,
-    figures,
-    anchor,
-    vsCusum,
-    isShipped ? 'ARL1≤12 at ARL0≥465' : '',
-    isShipped && Number.isFinite(d.arl0) ? met(d.arl0 >= 465 && d.arl1_1sigma <= 12) : '',
-  ]);
-}
-
-section(
-  'Long-run false alarms per 1,000 evaluations (continuous, restart after each alarm): i.i.d. / AR(1) φ=0.5 / daily cycle',
-);
-for (const d of detectors) {
-  if (!d.falseAlarmsPer1k) continue;
-  const f = d.falseAlarmsPer1k;
-  rows.push([
-    d.name,
-    `${n(f.iid, 2)} / ${n(f.ar1, 2)} / ${n(f.daily, 2)}`,
-    Number.isFinite(d.arl0) ? `1000/ARL0 = ${n(1000 / d.arl0, 2)}` : '',
-    Number.isFinite(d.arl0) ? `${x(f.iid, 1000 / d.arl0)} of 1000/ARL0` : '',
-    '',
-    '',
-  ]);
-}
-
-section('NAB dev subset (test/fixtures/nab-dev) through the backtest path, NAB standard profile');
-const iidRate = (kind: string) =>
-  2 * (detectors.find((d) => d.name.startsWith(`shipped ${kind}`))?.falseAlarmsPer1k?.iid ?? Number.NaN);
-rows.push([
-  'standard score, cusum + ewma both directions, cooldown 0',
-  n(nab.standardScore, 1),
-  'windowedGaussian 49.3, numenta 71.7 (NAB scorer, same 28 series)',
-  '',
-  '≥ 50',
-  met(nab.standardScore >= 50),
-]);
-rows.push([
-  'windows detected / missed / late only',
-  `${nab.all.detected} / ${nab.all.missed} / ${nab.all.late}`,
-  `${nab.all.windows} windows`,
-  '',
-  '',
-  '',
-]);
-for (const [kind, rate] of Object.entries(nab.falseAlarmsPer1k))
-  rows.push([
-    `${kind} (both directions): firings per 1,000 events outside windows`,
-    n(rate, 2),
-    `long-run i.i.d. rate ×2 = ${n(iidRate(kind), 2)}`,
-    x(rate, iidRate(kind)),
-    '≤ 1.5×',
-    met(rate <= 1.5 * iidRate(kind)),
-  ]);
-rows.push([
-  'firings outside windows, artificialNoAnomaly daily series',
-  n(nab.noAnomalyDailyFirings),
-  '',
-  '',
-  '0',
-  met(nab.noAnomalyDailyFirings === 0),
-]);
+rows.push(...detectorRows(detection));
 
 process.stdout.write(formatTable(['measure', 'ours', 'reference', 'ratio', 'goal', ''], rows));
 process.stdout.write(

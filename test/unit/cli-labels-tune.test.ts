@@ -156,7 +156,7 @@ describe('vmon tune', () => {
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout);
     expect(r.best.withinBudget).toBe(true);
-    expect(r.best.falseAlarmsPerCameraWeek).toBeLessThanOrEqual(1);
+    expect(r.best.falseAlarmsPer1k).toBeLessThanOrEqual(1);
     expect(r.best.score.detected).toBe(1);
     for (const c of r.candidates.filter((c: { withinBudget: boolean }) => c.withinBudget))
       expect(c.score.detected).toBeLessThanOrEqual(r.best.score.detected);

@@ -25,6 +25,7 @@ export const SHIFT_K = [0.5, 1] as const;
 export const CHARTS_PER_DIRECTION = 1.8;
 /** The decision's own clip of the residuals (σ): bursts of a heavy-tailed stream add up slower. */
 export const SHIFT_CLIP = 2;
+const HOLD_SELF_START = 0.25;
 
 type Sums = number[];
 
@@ -66,7 +67,10 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     const up = c.direction !== 'down',
       down = c.direction !== 'up';
     // The baseline is held while the decision is out of control (a shift is caught before it is absorbed).
-    const inControl = Math.max(level(st.u, h), level(st.d, h)) <= 1;
+    // While self-starting (equal weights, a fast-moving level) it is held from a quarter of the way: a shift
+    // right after the warm-up would otherwise be learnt before the charts reach their thresholds.
+    const holdAt = st.a?.c !== undefined ? HOLD_SELF_START : 1;
+    const inControl = Math.max(level(st.u, h), level(st.d, h)) <= holdAt;
     const base = { ...c, direction: 'up' as const };
     const { z, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, base, inControl);
     if (z === null) return { state: st, evaluation: null };
