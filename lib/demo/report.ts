@@ -86,6 +86,7 @@ const DETECTOR_LABEL: Record<DetectorSpec['kind'], string> = {
   regression: 'current (sample-weighted)',
   cusum: 'CUSUM',
   ewma: 'EWMA',
+  'mean-shift': 'CUSUMs (share of threshold)',
 };
 
 function cameraChart(

@@ -30,13 +30,13 @@ export function cusumArl0(k: number, h: number, shift = 0, clip = Z_CLIP): numbe
   for (let i = 0; i < n; i++) {
     const x = i * w;
     let below = clippedCdf(w / 2 - x + k - shift, clip);
-    a[i * (n + 1)] -= below;
+    a[i * (n + 1)]! -= below;
     for (let j = 1; j < n; j++) {
       const upper = clippedCdf((j + 0.5) * w - x + k - shift, clip);
-      a[i * (n + 1) + j] -= upper - below;
+      a[i * (n + 1) + j]! -= upper - below;
       below = upper;
     }
-    a[i * (n + 1) + i] += 1;
+    a[i * (n + 1) + i]! += 1;
     a[i * (n + 1) + n] = 1;
   }
   // Gaussian elimination (the matrix is diagonally dominant: no pivoting needed).
@@ -45,7 +45,7 @@ export function cusumArl0(k: number, h: number, shift = 0, clip = Z_CLIP): numbe
     for (let r = c + 1; r < n; r++) {
       const f = a[r * (n + 1) + c]! / pivot;
       if (f === 0) continue;
-      for (let j = c; j <= n; j++) a[r * (n + 1) + j] -= f * a[c * (n + 1) + j]!;
+      for (let j = c; j <= n; j++) a[r * (n + 1) + j]! -= f * a[c * (n + 1) + j]!;
     }
   }
   const l = new Float64Array(n);

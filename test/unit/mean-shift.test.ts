@@ -1,0 +1,135 @@
+// Covers the per-metric decision (`mean-shift`, lib/core/detectors/mean-shift.ts) and its budget:
+// thresholds derived from the policy's false-alarm budget by the Markov chain (run-length.ts, checked
+// against the textbook CUSUM), the budget split over a metric's decisions, policies without the new
+// field still parsing, arming after its 50-value warm-up, both directions in one decision, a level
+// shift caught and a lone spike not, and a Monte Carlo check that the whole decision keeps its budget.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, detectorConfig, parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
+import { cusumArl0, cusumThreshold, tToNormal } from '../../lib/core/detectors/run-length.js';
+import { meanShift, shiftThresholds, type MeanShiftConfig } from '../../lib/core/detectors/mean-shift.js';
+import { feed, rng } from '../support/streams.js';
+
+const policy = (detectors: PolicyInput['detectors'], extra: Partial<PolicyInput> = {}) =>
+  parsePolicy({ id: 't', detectors, cooldownSeconds: 0, retrainScope: 'camera', ...extra });
+const decision = (over: Record<string, unknown> = {}) =>
+  ({
+    id: 'shift',
+    kind: 'mean-shift',
+    metric: 'DriftScore',
+    action: 'HyperparameterTuningRequested',
+    seasonality: 'none',
+    ...over,
+  }) as PolicyInput['detectors'][number];
+const noise = (seed: number, n: number, mean = 0.2, sd = 0.01) => {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => mean + sd * r.normal());
+};
+
+describe('run lengths from the Markov chain', () => {
+  it('matches the textbook CUSUM within a few percent and inverts to the threshold', () => {
+    // Unclipped textbook: one-sided k 0.5 h 5 has ARL0 ≈ 930 and ARL1(+1σ) ≈ 10.4; clipping at 10σ is none.
+    expect(cusumArl0(0.5, 5, 0, 10)).toBeGreaterThan(880);
+    expect(cusumArl0(0.5, 5, 0, 10)).toBeLessThan(980);
+    expect(cusumArl0(0.5, 5, 1, 10)).toBeCloseTo(10.4, 0);
+    const h = cusumThreshold(0.5, 2000);
+    expect(cusumArl0(0.5, h)).toBeCloseTo(2000, -1);
+    expect(cusumThreshold(0.5, 4000)).toBeGreaterThan(h);
+  });
+  it('turns a t value into the normal value of the same tail', () => {
+    expect(tToNormal(2.228, 10)).toBeCloseTo(1.96, 1); // t(10) 97.5 %
+    expect(tToNormal(-2.042, 30)).toBeCloseTo(-1.96, 1);
+  });
+});
+
+describe('the false-alarm budget', () => {
+  it('defaults to 0.5 per 1,000 evaluations; stored policies without it still parse', () => {
+    expect(DEFAULT_POLICY.falseAlarmBudget.per1kEvaluations).toBe(0.5);
+    const p = policy([decision()]);
+    expect((detectorConfig(p.detectors[0]!) as unknown as MeanShiftConfig).falseAlarmsPer1k).toBe(0.5);
+  });
+  it('splits a metric budget over its decisions, and a lower budget means higher thresholds', () => {
+    const p = policy([decision({ id: 'a' }), decision({ id: 'b', direction: 'both' })], {
+      falseAlarmBudget: { per1kEvaluations: 1, byMetric: { DriftScore: 0.4 } },
+    });
+    for (const d of p.detectors) expect((detectorConfig(d) as unknown as MeanShiftConfig).falseAlarmsPer1k).toBe(0.2);
+    const [h1, h2] = shiftThresholds(0.5, 'up');
+    const [l1, l2] = shiftThresholds(0.1, 'up');
+    expect(l1).toBeGreaterThan(h1!);
+    expect(l2).toBeGreaterThan(h2!);
+    // both directions share the same budget: each side's charts get higher thresholds
+    expect(shiftThresholds(0.5, 'both')[0]).toBeGreaterThan(h1!);
+  });
+  it('refuses a budget out of range, naming the field', () => {
+    expect(() => policy([decision()], { falseAlarmBudget: { per1kEvaluations: 0 } })).toThrow(
+      /falseAlarmBudget\.per1kEvaluations: must be in \(0, 100\]/,
+    );
+    expect(() => policy([decision({ direction: 'sideways' })])).toThrow(/direction: must be "up", "down" or "both"/);
+  });
+});
+
+describe('the decision on a stream', () => {
+  it('decides from the 51st value, catches a level shift in either direction, and fires once per episode', () => {
+    const p = policy([decision({ direction: 'both' })]);
+    const base = noise(1, 400);
+    const { fired, state } = feed(p, [...base, ...noise(2, 60, 0.23)]);
+    const det = state.det['shift@Rgb'] as { a: { n: number } };
+    expect(det.a.n).toBe(460);
+    const up = fired.filter((f) => f.trigger.detailType !== 'AlertResolved');
+    expect(up).toHaveLength(1);
+    expect(up[0]!.i).toBeGreaterThanOrEqual(400);
+    expect(up[0]!.i).toBeLessThan(420); // +3σ: a few values
+    const down = feed(policy([decision({ direction: 'both' })]), [...base, ...noise(3, 60, 0.17)]).fired;
+    expect(down.filter((f) => f.trigger.detailType !== 'AlertResolved').map((f) => f.i >= 400)).toEqual([true]);
+  });
+  it('gives no decision during the warm-up and one from the first value after it', () => {
+    const c = detectorConfig(policy([decision()]).detectors[0]!) as unknown as MeanShiftConfig;
+    let state: ReturnType<typeof meanShift.update>['state'] | undefined;
+    const evaluated: number[] = [];
+    noise(4, 60).forEach((value, i) => {
+      const r = meanShift.update(
+        state,
+        { event: { ts: i * 60_000, value } as never, outcome: 'newest', window: [], firing: false },
+        c,
+      );
+      state = r.state;
+      if (r.evaluation) evaluated.push(i);
+    });
+    expect(evaluated[0]).toBe(50);
+    expect(evaluated).toHaveLength(10);
+  });
+  it('does not fire on a lone spike that decays, however large', () => {
+    const values = noise(5, 400);
+    values[300] = 5; // 480σ
+    values[301] = 0.2 + 0.5 * (5 - 0.2);
+    expect(feed(policy([decision({ direction: 'both' })]), values).fired).toHaveLength(0);
+  });
+  it('keeps the whole decision (both directions) near its budget on i.i.d. noise', () => {
+    // 40,000 evaluations at 2 per 1,000: about 80 expected; Poisson noise allows well under 1.5×.
+    const c = detectorConfig(
+      policy([decision({ direction: 'both' })], { falseAlarmBudget: { per1kEvaluations: 2 } }).detectors[0]!,
+    ) as unknown as MeanShiftConfig;
+    const r = rng(6);
+    let state: ReturnType<typeof meanShift.update>['state'] | undefined;
+    let alarms = 0,
+      evaluations = 0;
+    for (let i = 0; i < 40_050; i++) {
+      const out = meanShift.update(
+        state,
+        { event: { ts: i * 60_000, value: r.normal() } as never, outcome: 'newest', window: [], firing: false },
+        c,
+      );
+      state = out.state;
+      if (!out.evaluation) continue;
+      evaluations++;
+      if (out.evaluation.breach) {
+        alarms++;
+        state.u = state.u?.map(() => 0);
+        state.d = state.d?.map(() => 0);
+        delete state.f;
+      }
+    }
+    const per1k = (1000 * alarms) / evaluations;
+    expect(per1k).toBeGreaterThan(0.5);
+    expect(per1k).toBeLessThan(1.5 * 2);
+  });
+});
