@@ -140,6 +140,20 @@ export function expected(
 const awaitingDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
   c.seasonality === 'daily' && b.hk === undefined && b.h0 === c.warmup;
 
+/**
+ * A chart breached in the stream's first day, before any daily model: the breach may be a daily
+ * cycle's first turn (a morning after a warm-up at night). The hourly means start now, and the daily
+ * question is settled as usual a day after the stream's first value: a cycle is then predicted from
+ * its second turn on, a level that moved and stays is charted against the level as before.
+ */
+export function firstDayBreach(b: AdaptiveBaseline, c: AdaptiveBaselineConfig): void {
+  if (c.seasonality !== 'daily' || b.h0 !== undefined || b.hk !== undefined || b.t0 === undefined) return;
+  if (b.n <= c.warmup) return;
+  delete b.hc;
+  delete b.hn;
+  b.h0 = b.n;
+}
+
 /** Amplitude of the first daily harmonic of the residuals, in σ of the level's residuals. */
 function dailyAmplitude(b: AdaptiveBaseline): number {
   return b.s > 0 ? (2 * Math.hypot(b.hc ?? 0, b.hn ?? 0)) / b.s : 0;

@@ -9,6 +9,7 @@
 // clipped at 2.5σ (one value can never fire it); a level that moves and stays adds up.
 import { significant } from '../significant.js';
 import type { Detector } from './detector.js';
+import { firstDayBreach } from './adaptive-baseline.js';
 import { cusumThreshold } from './run-length.js';
 import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 
@@ -86,7 +87,10 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     const moved = c.baseline === 'frozen' ? (st.ew ?? mean) - mean : (st.ew ?? 0);
     const gate = c.minShift <= 0 || dir * moved >= c.minShift;
     const breach = Math.max(lu, ld) > 1 && gate;
-    if (breach && st.f === undefined) st.f = dir;
+    if (breach && st.f === undefined) {
+      st.f = dir;
+      if (st.a) firstDayBreach(st.a, c);
+    }
     // Resolves when the firing direction's sums are back to 0 (or, outside an episode, all of them).
     const firing = st.f === 1 ? st.u : st.f === -1 ? st.d : undefined;
     const clear = firing ? firing.every((x) => x === 0) : lu === 0 && ld === 0;
