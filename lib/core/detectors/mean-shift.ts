@@ -10,7 +10,7 @@
 import { significant } from '../significant.js';
 import type { Detector } from './detector.js';
 import { firstDayBreach } from './adaptive-baseline.js';
-import { cusumThreshold } from './run-length.js';
+import { cusumThreshold, normalCdf } from './run-length.js';
 import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 
 export type ShiftDirection = 'up' | 'down' | 'both';
@@ -40,17 +40,32 @@ export interface MeanShiftState extends SequentialBaselineState {
   /** CUSUMs of rises and of drops, one per SHIFT_K */
   u?: Sums;
   d?: Sums;
+  /** mass of residuals at or beyond +clip and −clip (EW, while in control): the stream's tails */
+  tu?: number;
+  td?: number;
   /** direction of the open episode: 1 up, −1 down */
   f?: 1 | -1;
   /** event time (ms) when the firing direction's first sum last left 0: the estimated change point */
   cp?: number;
 }
 
-/** The thresholds of the charts (one per SHIFT_K) for a decision's budget and directions. */
-export function shiftThresholds(falseAlarmsPer1k: number, direction: ShiftDirection): number[] {
+/** The normal's mass beyond +SHIFT_CLIP: what the thresholds assume of an in-control stream. */
+const NORMAL_TAIL = 1 - normalCdf(SHIFT_CLIP);
+/** Tail masses the thresholds are solved for (× the normal's): a stream's own is rounded down to one. */
+const TAIL_STEPS = [1, 1.5, 2, 3, 4, 6];
+/** EW rate of the tail masses (a memory of 500 values, as slow as the scale's). */
+const TAIL_RATE = 0.002;
+
+/**
+ * The thresholds of one direction's charts (one per SHIFT_K) for a decision's budget and directions,
+ * solved for the stream's mass beyond the clip on that side (heavy tails: higher thresholds, the same
+ * false-alarm rate); without it, for normal residuals.
+ */
+export function shiftThresholds(falseAlarmsPer1k: number, direction: ShiftDirection, tail?: number): number[] {
   const charts = CHARTS_PER_DIRECTION * (direction === 'both' ? 2 : 1);
   const arl0 = (1000 / falseAlarmsPer1k) * charts;
-  return SHIFT_K.map((k) => cusumThreshold(k, arl0, SHIFT_CLIP));
+  const step = tail === undefined ? 1 : TAIL_STEPS.filter((m) => m * NORMAL_TAIL <= tail).pop() ?? 1;
+  return SHIFT_K.map((k) => cusumThreshold(k, arl0, SHIFT_CLIP, step === 1 ? undefined : step * NORMAL_TAIL));
 }
 
 const step = (s: Sums | undefined, z: number, h: number[]): Sums =>
@@ -64,24 +79,30 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
   update(state, input, c) {
     const st: MeanShiftState = state ?? {};
     if (input.outcome !== 'newest') return { state: st, evaluation: null };
-    const h = shiftThresholds(c.falseAlarmsPer1k, c.direction);
+    const hu = shiftThresholds(c.falseAlarmsPer1k, c.direction, st.tu);
+    const hd = shiftThresholds(c.falseAlarmsPer1k, c.direction, st.td);
     const up = c.direction !== 'down',
       down = c.direction !== 'up';
     // The baseline is held while the decision is out of control (a shift is caught before it is absorbed).
     // While self-starting (equal weights, a fast-moving level) it is held from a quarter of the way: a shift
     // right after the warm-up would otherwise be learnt before the charts reach their thresholds.
     const holdAt = st.a?.c !== undefined ? HOLD_SELF_START : 1;
-    const inControl = Math.max(level(st.u, h), level(st.d, h)) <= holdAt;
+    const inControl = Math.max(level(st.u, hu), level(st.d, hd)) <= holdAt;
     const base = { ...c, direction: 'up' as const };
     const { z, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, base, inControl);
     if (z === null) return { state: st, evaluation: null };
     const before = st.u?.[1] ?? 0,
       beforeDown = st.d?.[1] ?? 0;
     const zc = Math.max(-SHIFT_CLIP, Math.min(SHIFT_CLIP, z));
-    if (up) st.u = step(st.u, zc, h);
-    if (down) st.d = step(st.d, -zc, h);
-    const lu = level(st.u, h),
-      ld = level(st.d, h);
+    if (inControl) {
+      // The stream's own tails, learnt while in control (a shift must not teach them).
+      if (up) st.tu = significant((st.tu ?? NORMAL_TAIL) + TAIL_RATE * ((zc >= SHIFT_CLIP ? 1 : 0) - (st.tu ?? NORMAL_TAIL)), 3);
+      if (down) st.td = significant((st.td ?? NORMAL_TAIL) + TAIL_RATE * ((zc <= -SHIFT_CLIP ? 1 : 0) - (st.td ?? NORMAL_TAIL)), 3);
+    }
+    if (up) st.u = step(st.u, zc, hu);
+    if (down) st.d = step(st.d, -zc, hd);
+    const lu = level(st.u, hu),
+      ld = level(st.d, hd);
     const dir: 1 | -1 = lu >= ld ? 1 : -1;
     // The practical-significance gate, in the metric's units, on the watched side.
     const moved = c.baseline === 'frozen' ? (st.ew ?? mean) - mean : (st.ew ?? 0);
@@ -110,7 +131,7 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
         n: st.a?.n ?? st.b?.n ?? 0,
         details: {
           direction: dir === 1 ? 'up' : 'down',
-          thresholds: h,
+          thresholds: dir === 1 ? hu : hd,
           falseAlarmsPer1k: c.falseAlarmsPer1k,
           baselineMean: mean,
           baselineSigma: sigma,

@@ -15,24 +15,34 @@ export function normalCdf(x: number): number {
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
-/** CDF of N(0,1) clipped to ±clip (the clipped mass sits on the ends). */
-const clippedCdf = (y: number, clip: number) => (y < -clip ? 0 : y >= clip ? 1 : normalCdf(y));
+/**
+ * CDF of N(0,1) clipped to ±clip (the clipped mass sits on the ends); with `tail`, the mass on +clip
+ * is that instead (a heavier upper tail than the normal's), the rest of the normal scaled to fit.
+ */
+function clippedCdf(y: number, clip: number, tail?: number): number {
+  if (y < -clip) return 0;
+  if (y >= clip) return 1;
+  if (tail === undefined) return normalCdf(y);
+  const lowTail = normalCdf(-clip);
+  const core = normalCdf(clip) - lowTail;
+  return lowTail + ((1 - lowTail - tail) * (normalCdf(y) - lowTail)) / core;
+}
 
 /**
  * In-control ARL of the one-sided CUSUM S = max(0, S + z − k), alarm at S > h, on i.i.d. N(0,1)
  * input clipped at ±Z_CLIP, from S = 0: solves (I − P) L = 1 for the discretized chain.
  */
-export function cusumArl0(k: number, h: number, shift = 0, clip = Z_CLIP): number {
+export function cusumArl0(k: number, h: number, shift = 0, clip = Z_CLIP, tail?: number): number {
   const w = (2 * h) / (2 * BINS - 1);
   const n = BINS;
   // a = I − P, row-major, augmented with the right-hand side 1.
   const a = new Float64Array(n * (n + 1));
   for (let i = 0; i < n; i++) {
     const x = i * w;
-    let below = clippedCdf(w / 2 - x + k - shift, clip);
+    let below = clippedCdf(w / 2 - x + k - shift, clip, tail);
     a[i * (n + 1)]! -= below;
     for (let j = 1; j < n; j++) {
-      const upper = clippedCdf((j + 0.5) * w - x + k - shift, clip);
+      const upper = clippedCdf((j + 0.5) * w - x + k - shift, clip, tail);
       a[i * (n + 1) + j]! -= upper - below;
       below = upper;
     }
@@ -60,17 +70,20 @@ export function cusumArl0(k: number, h: number, shift = 0, clip = Z_CLIP): numbe
 
 const thresholds = new Map<string, number>();
 
-/** The CUSUM threshold h whose in-control ARL (clipped N(0,1) input) is `arl0` (bisection, cached). */
-export function cusumThreshold(k: number, arl0: number, clip = Z_CLIP): number {
-  const key = `${k}|${arl0}|${clip}`;
+/**
+ * The CUSUM threshold h whose in-control ARL is `arl0` on clipped N(0,1) input, or with `tail` on
+ * the upper clip (bisection, cached).
+ */
+export function cusumThreshold(k: number, arl0: number, clip = Z_CLIP, tail?: number): number {
+  const key = `${k}|${arl0}|${clip}|${tail}`;
   const cached = thresholds.get(key);
   if (cached !== undefined) return cached;
   let lo = 0.1,
     hi = 1;
-  while (cusumArl0(k, hi, 0, clip) < arl0 && hi < 40) hi *= 1.5;
+  while (cusumArl0(k, hi, 0, clip, tail) < arl0 && hi < 40) hi *= 1.5;
   for (let i = 0; i < 40 && hi - lo > 1e-4; i++) {
     const mid = (lo + hi) / 2;
-    if (cusumArl0(k, mid, 0, clip) < arl0) lo = mid;
+    if (cusumArl0(k, mid, 0, clip, tail) < arl0) lo = mid;
     else hi = mid;
   }
   const h = Math.round(hi * 1e4) / 1e4;
