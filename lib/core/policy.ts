@@ -350,6 +350,7 @@ function buildDetectorConfig(spec: DetectorSpec): Record<string, unknown> {
         direction: spec.direction ?? harmfulDirection(spec.metric),
         minSigma: spec.minSigma ?? defaultMinSigma(spec.metric),
         falseAlarmsPer1k: budgetShares.get(spec) ?? DEFAULT_FALSE_ALARMS_PER_1K,
+        priorLevel: 'own',
       };
     case 'latency-quantile':
       return { ...spec, minSamples: spec.minSamples ?? spec.windowSize };

@@ -36,6 +36,12 @@ export interface AdaptiveBaselineConfig {
   seasonality: 'daily' | 'none';
   autocorrelation: 'prewhiten' | 'ignore';
   prior?: BaselinePrior;
+  /**
+   * What a prior gives during the warm-up: "blend" its level and scale with the stream's own values
+   * (cusum, ewma); "own": its scale only, the level the stream's own (mean-shift: the same
+   * false-alarm rate as without a prior, armed from the second value).
+   */
+  priorLevel?: 'blend' | 'own';
 }
 
 export interface AdaptiveBaseline {
@@ -240,7 +246,17 @@ export function observe(
     // Warm-up: Welford on own values, and the lag-1 sum of deviations (b.p holds the last one, b.r
     // the sum). With a prior the chart is armed at once, on the blend of prior and own values.
     let z: number | null = null;
-    if (c.prior) {
+    if (c.prior && c.priorLevel === 'own') {
+      // The prior's scale, the stream's own level: a recursive residual from the second value on.
+      // Cameras of a cohort differ in level more than in noise; one that sits apart from its peers
+      // from its first value is the cohort's lone-camera test's to find (docs/fleet-decisions.md).
+      if (b.n >= 1) {
+        const w = c.prior.n;
+        const sd = Math.sqrt((w * c.prior.sigma ** 2 + (b.v ?? 0)) / (w + b.n - 1));
+        const t = (x - b.m) / (Math.max(sd, c.minSigma) * Math.sqrt(1 + 1 / b.n));
+        z = tToNormal(t, w + b.n - 1);
+      }
+    } else if (c.prior) {
       const w = c.prior.n;
       const mean = (w * c.prior.mean + b.n * b.m) / (w + b.n);
       const sd = Math.sqrt((w * c.prior.sigma ** 2 + (b.v ?? 0)) / (w + b.n));
