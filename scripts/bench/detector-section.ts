@@ -83,6 +83,7 @@ export function detectorResults(s: DetectorSection): Record<string, unknown> {
       ...(d.falseAlarmsPer1k ? { falseAlarmsPer1k: d.falseAlarmsPer1k } : {}),
     })),
     armedAfterValues: s.decision.armedAfterValues,
+    armedAfterValuesWithPrior: s.decision.armedAfterValuesWithPrior,
     decisionBudgetPer1k: s.decision.budgetPer1k,
     decisionArl0: s.decision.decisionArl0,
     decisionArl1: s.decision.decisionArl1,
@@ -121,7 +122,14 @@ export function detectorRows(s: DetectorSection): Row[] {
   }
   const budget = decision.budgetPer1k;
   section(`The per-metric decision at its default budget (${budget} false alarms per 1,000 evaluations)`);
-  rows.push(['armed after values (armedAfterValues)', n(decision.armedAfterValues), 'previous charts: 200', '', '≤ 50', met(decision.armedAfterValues <= 50)]);
+  rows.push([
+    'armed after values (armedAfterValues; with a prior)',
+    `${n(decision.armedAfterValues)} (${n(decision.armedAfterValuesWithPrior)})`,
+    'previous charts: 200 (0)',
+    '',
+    '≤ 50',
+    met(decision.armedAfterValues <= 50),
+  ]);
   rows.push([
     'ARL0, whole decision, from its first decision (decisionArl0)',
     arlText(decision.decisionArl0, decision.capped),

@@ -446,6 +446,8 @@ export interface DecisionReport {
   budgetPer1k: number;
   /** values before its first decision on a new stream */
   armedAfterValues: number;
+  /** the same with a prior (a policy's or its cohort's) */
+  armedAfterValuesWithPrior: number;
   /** mean evaluations to a false alarm from the first decision (self-starting stretch included) */
   decisionArl0: number;
   /** mean delay to a shift of that many σ starting after `steadyState` in-control evaluations */
@@ -486,6 +488,7 @@ export function benchDecision(opts: { runs: number; cap: number; steadyState: nu
     name: `default mean-shift decision on DriftScore (${(STANDARDIZED['mean-shift'] as { label: (c: Record<string, unknown>) => string }).label(c.config as Record<string, unknown>)})`,
     budgetPer1k: config.falseAlarmsPer1k,
     armedAfterValues: armedAfterValues(c),
+    armedAfterValuesWithPrior: armedAfterValues(decisionCase({ prior: { mean: 0, sigma: 1, n: 50 } })),
     decisionArl0: a0.mean,
     decisionArl1: Object.fromEntries(shifts.map((k, i) => [k, a1[i]!.mean])) as DecisionReport['decisionArl1'],
     steadyState: opts.steadyState,

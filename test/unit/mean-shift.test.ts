@@ -1,7 +1,7 @@
 // Covers the per-metric decision (`mean-shift`, lib/core/detectors/mean-shift.ts) and its budget:
 // thresholds derived from the policy's false-alarm budget by the Markov chain (run-length.ts, checked
 // against the textbook CUSUM), the budget split over a metric's decisions, policies without the new
-// field still parsing, arming after its 50-value warm-up, both directions in one decision, a level
+// field still parsing, arming after its 50-value warm-up (a prior: from the 2nd value, on its own level), both directions in one decision, a level
 // shift caught and a lone spike not, and a Monte Carlo check that the whole decision keeps its budget.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, detectorConfig, parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
@@ -96,6 +96,27 @@ describe('the decision on a stream', () => {
     });
     expect(evaluated[0]).toBe(50);
     expect(evaluated).toHaveLength(10);
+  });
+  it('with a prior decides from the second value, on its own level: an offset from the prior is no alarm', () => {
+    const c = detectorConfig(
+      policy([decision({ prior: { mean: 0.26, sigma: 0.01, n: 50 }, direction: 'both' })]).detectors[0]!,
+    ) as unknown as MeanShiftConfig;
+    let state: ReturnType<typeof meanShift.update>['state'] | undefined;
+    const evaluated: number[] = [];
+    let breaches = 0;
+    // 6σ below the prior's mean: another camera's level, not a change of this one.
+    noise(7, 120).forEach((value, i) => {
+      const r = meanShift.update(
+        state,
+        { event: { ts: i * 60_000, value } as never, outcome: 'newest', window: [], firing: false },
+        c,
+      );
+      state = r.state;
+      if (r.evaluation) evaluated.push(i);
+      if (r.evaluation?.breach) breaches++;
+    });
+    expect(evaluated[0]).toBe(1);
+    expect(breaches).toBe(0);
   });
   it('does not fire on a lone spike that decays, however large', () => {
     const values = noise(5, 400);
