@@ -28,7 +28,11 @@ export function registerTune(program: Command, io: CliIO): void {
     )
     .argument('<history>', 'events: .jsonl or .csv, as for send and backtest')
     .requiredOption('--labels <file>', 'labelled incident windows per camera (JSON or CSV, as for backtest --labels)')
-    .requiredOption('--budget <n>', 'false alarms allowed per 1,000 evaluations outside the labelled windows', budgetArg)
+    .requiredOption(
+      '--budget <n>',
+      'false alarms allowed per 1,000 evaluations outside the labelled windows',
+      budgetArg,
+    )
     .option('--detectors <kinds>', 'comma-separated kinds to search: mean-shift, cusum, ewma', 'mean-shift,cusum,ewma')
     .option('--metric <metric>', `the metric watched: ${METRICS.join(' | ')}`, 'DriftScore')
     .option(

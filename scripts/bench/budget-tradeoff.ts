@@ -52,7 +52,7 @@ export function tradeoffMarkdown(rows: TradeoffRow[], runs: number): string {
     'xychart-beta',
     '  title "Delay to a +1σ shift against the false-alarm budget"',
     `  x-axis "budget, false alarms per 1,000 evaluations" [${rows.map((r) => `"${r.budget}"`).join(', ')}]`,
-    '  y-axis "mean delay (values)" 0 --> 25',
+    `  y-axis "mean delay (values): bars +1σ, line +2σ" 0 --> ${Math.ceil(Math.max(...rows.map((r) => r.arl1['1'])) / 10) * 10}`,
     `  bar [${rows.map((r) => f(r.arl1['1'])).join(', ')}]`,
     `  line [${rows.map((r) => f(r.arl1['2'])).join(', ')}]`,
     '```',

@@ -30,8 +30,7 @@ export function tunedNab(budget = NAB_TUNE_BUDGET): TunedNab {
   const events = nabEvents(readNab());
   const labels = parseLabels(readFileSync(join(NAB_DIR, 'labels.json'), 'utf8'), 'json', 'labels.json');
   const r = tune(events, labels, { kinds: ['mean-shift'], metric: 'DriftScore', budget, direction: 'both' });
-  if (!r.policy || !r.best)
-    return { budget, chosen: null, standardScore: null, detected: null, falseAlarms: null };
+  if (!r.policy || !r.best) return { budget, chosen: null, standardScore: null, detected: null, falseAlarms: null };
   // Scored as the bench scores the defaults: cooldown 0, every firing seen.
   const policy = { ...r.policy, cooldownSeconds: 0 };
   const all = scoreBacktest(
@@ -147,7 +146,11 @@ export function detectorRows(s: DetectorSection): Row[] {
     rows.push([
       `ARL1 +${shift}σ after ${decision.steadyState} in-control values (decisionArl1)`,
       n(decision.decisionArl1[shift], 1),
-      shift === '1' ? `textbook CUSUM ${n(cusum.arl1_1sigma, 1)}` : shift === '2' ? `textbook CUSUM ${n(cusum.arl1_2sigma, 1)}` : '',
+      shift === '1'
+        ? `textbook CUSUM ${n(cusum.arl1_1sigma, 1)}`
+        : shift === '2'
+          ? `textbook CUSUM ${n(cusum.arl1_2sigma, 1)}`
+          : '',
       '',
       Number.isFinite(goal) ? `≤ ${goal}` : '',
       Number.isFinite(goal) ? met(decision.decisionArl1[shift] <= goal) : '',

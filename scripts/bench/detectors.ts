@@ -471,7 +471,11 @@ export function armedAfterValues(c: DetectorCase): number {
   for (let i = 0; i < 10_000; i++) {
     event.ts = i * LONG_RUN_STEP_MS;
     event.value = gauss();
-    const r = c.detector.update(state, { event: event as MetricEvent, outcome: 'newest', window: [], firing: false }, c.config);
+    const r = c.detector.update(
+      state,
+      { event: event as MetricEvent, outcome: 'newest', window: [], firing: false },
+      c.config,
+    );
     state = r.state;
     if (r.evaluation) return i;
   }

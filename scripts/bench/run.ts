@@ -222,7 +222,6 @@ const n = (x: number, d = 0) =>
 const x = (a: number, b: number) => `${n(a / b, a / b >= 10 ? 0 : 2)}×`;
 const usd = (v: number) => `$${v < 0.1 ? v.toFixed(4) : v.toFixed(2)}`;
 const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
-const arlText = (v: number, capped: boolean) => (capped ? `≥${n(v, 1)}` : n(v, 1));
 const rows: Row[] = [];
 const section = (title: string) => rows.push({ section: title });
 

@@ -2,6 +2,9 @@
 // normal, slowly and within bounds, instead of freezing after the warm-up.
 // - Level and scale (RMS of residuals clipped at 4σ): exponentially weighted (rate `adaptRate`, the
 //   scale 4× slower) after a Welford warm-up; each step moves the level by at most adaptRate · 3σ.
+//   A warm-up shorter than 1 / adaptRate values (mean-shift's 50) is followed by a self-starting
+//   stretch: equal weights until then, each residual a recursive one mapped from t to the normal, so
+//   a chart keeps its false-alarm rate from its first decision (Quesenberry 1991).
 //   They are held only while the chart fires (the caller passes adapt = false): a real shift is
 //   caught before it is absorbed (≈ 0.1σ by then), and holding any earlier would learn the level
 //   from the values that look low only (a biased level: 2.5× the alarms on AR(1) data).
@@ -17,6 +20,7 @@
 //   residuals are prewhitened, e = (z − ρ·z₋₁) / √(1 − ρ²), so the charts see near-i.i.d. input.
 // - Prior: with `prior` (a policy's, or the camera's cohort's: cohort-prior.ts), a new stream is armed
 //   from its first value on a blend of prior and own values; its own values take over at warm-up.
+//   With `priorLevel: "own"` (mean-shift) the prior gives the scale only, from the second value on.
 
 import { significant } from '../significant.js';
 import { tToNormal } from './run-length.js';

@@ -64,7 +64,7 @@ const TAIL_RATE = 0.002;
 export function shiftThresholds(falseAlarmsPer1k: number, direction: ShiftDirection, tail?: number): number[] {
   const charts = CHARTS_PER_DIRECTION * (direction === 'both' ? 2 : 1);
   const arl0 = (1000 / falseAlarmsPer1k) * charts;
-  const step = tail === undefined ? 1 : TAIL_STEPS.filter((m) => m * NORMAL_TAIL <= tail).pop() ?? 1;
+  const step = tail === undefined ? 1 : (TAIL_STEPS.filter((m) => m * NORMAL_TAIL <= tail).pop() ?? 1);
   return SHIFT_K.map((k) => cusumThreshold(k, arl0, SHIFT_CLIP, step === 1 ? undefined : step * NORMAL_TAIL));
 }
 
@@ -96,8 +96,16 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     const zc = Math.max(-SHIFT_CLIP, Math.min(SHIFT_CLIP, z));
     if (inControl) {
       // The stream's own tails, learnt while in control (a shift must not teach them).
-      if (up) st.tu = significant((st.tu ?? NORMAL_TAIL) + TAIL_RATE * ((zc >= SHIFT_CLIP ? 1 : 0) - (st.tu ?? NORMAL_TAIL)), 3);
-      if (down) st.td = significant((st.td ?? NORMAL_TAIL) + TAIL_RATE * ((zc <= -SHIFT_CLIP ? 1 : 0) - (st.td ?? NORMAL_TAIL)), 3);
+      if (up)
+        st.tu = significant(
+          (st.tu ?? NORMAL_TAIL) + TAIL_RATE * ((zc >= SHIFT_CLIP ? 1 : 0) - (st.tu ?? NORMAL_TAIL)),
+          3,
+        );
+      if (down)
+        st.td = significant(
+          (st.td ?? NORMAL_TAIL) + TAIL_RATE * ((zc <= -SHIFT_CLIP ? 1 : 0) - (st.td ?? NORMAL_TAIL)),
+          3,
+        );
     }
     if (up) st.u = step(st.u, zc, hu);
     if (down) st.d = step(st.d, -zc, hd);
