@@ -30,7 +30,17 @@ describe('shared validation cases (test/fixtures/metric-event-cases.json)', () =
     expect(refused.length).toBeGreaterThan(50);
     expect(file.cases.length - refused.length).toBeGreaterThan(15);
     const paths = new Set(refused.flatMap((c) => (c.expect.accepted ? [] : c.expect.errors.map((e) => e.path))));
-    for (const f of ['', 'id', 'timestamp', 'camera_id', 'modality', 'metric', 'value', 'model_version', 'sample_count'])
+    for (const f of [
+      '',
+      'id',
+      'timestamp',
+      'camera_id',
+      'modality',
+      'metric',
+      'value',
+      'model_version',
+      'sample_count',
+    ])
       expect(paths).toContain(f);
   });
 
