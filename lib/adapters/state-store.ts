@@ -122,7 +122,9 @@ export class CameraStateStore implements StateStore {
         const old = (err as ConditionalCheckFailedException).Item;
         // The SDK retried a write that had landed (its reply was lost): the item in the way is this
         // very write. Report what landed, not a conflict that would re-apply events as duplicates.
-        if (old && sameItem(old, item)) return { ok: true, version: next };
+        // Only on a retry: a first attempt's conflict is another writer's, even with equal bytes.
+        const attempts = (err as ConditionalCheckFailedException).$metadata?.attempts ?? 1;
+        if (old && attempts > 1 && sameItem(old, item)) return { ok: true, version: next };
         // Some emulators omit the old item: read it then.
         return { ok: false, current: old ? fromItem(old) : await this.load(cameraId) };
       }

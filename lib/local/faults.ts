@@ -217,7 +217,14 @@ export function injectFaults(
           throw serviceError(service, 'server-error', command);
         case 'resent-after-landing':
           await pass(args);
-          return pass(args);
+          try {
+            return await pass(args);
+          } catch (err) {
+            // As the SDK reports a retried call.
+            const m = (err as { $metadata?: { attempts?: number } }).$metadata;
+            if (m) m.attempts = 2;
+            throw err;
+          }
         case 'crash': {
           const where = `${service}.${command}`;
           if (inv) inv.crashedAt = where;
