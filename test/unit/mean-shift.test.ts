@@ -118,6 +118,15 @@ describe('the decision on a stream', () => {
     expect(evaluated[0]).toBe(1);
     expect(breaches).toBe(0);
   });
+  it('does not read a level far above its noise as a persistent stream after a 50-value warm-up', () => {
+    // The first value's deviation from 0 once entered the lag-1 sum: ρ ≈ 0.8, a day without decisions.
+    for (const seed of [8, 9, 10]) {
+      const { state } = feed(policy([decision({ seasonality: 'daily' })]), noise(seed, 60, 0.2, 0.001));
+      const a = (state.det['shift@Rgb'] as { a: { r: number; h0?: number } }).a;
+      expect(a.h0).toBeUndefined();
+      expect(Math.abs(a.r)).toBeLessThan(0.5);
+    }
+  });
   it('does not fire on a lone spike that decays, however large', () => {
     const values = noise(5, 400);
     values[300] = 5; // 480σ

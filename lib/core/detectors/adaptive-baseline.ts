@@ -270,7 +270,9 @@ export function observe(
     b.n += 1;
     const d = x - b.m;
     if (b.n > 1) b.r += d * b.p;
-    b.p = d;
+    // The first value's deviation is from 0, not from a mean: it must not enter the lag-1 sum (on a
+    // level far above its noise it alone read as ρ ≈ 0.8 over a 50-value warm-up).
+    b.p = b.n > 1 ? d : 0;
     b.m += d / b.n;
     b.v = (b.v ?? 0) + d * (x - b.m);
     if (b.n >= c.warmup) {
