@@ -19,7 +19,7 @@ import { shardOf } from '../../lib/app/cohort-signals.js';
 import { COHORT, STATE_TABLE } from '../../lib/resources.js';
 import { startCountedMoto } from './emulators.js';
 import type { MetricEvent } from '../../lib/core/metric-event.js';
-import { parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
+import { detectorConfig, parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
 import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
 import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { mulberry32, normal } from '../../lib/sim/prng.js';
@@ -32,11 +32,11 @@ const SIGMA = 0.05;
 /** Spreads of the cameras' own levels around the cohort's, in σ of their noise. */
 const BETWEENS = [0.25, 1];
 const HORIZON = 1000;
-const KINDS = ['cusum', 'ewma'] as const;
+const KINDS = ['cusum', 'ewma', 'mean-shift'] as const;
 
 const POLICY = parsePolicy({
   id: 'cohort-prior-bench',
-  // Schema defaults (warm-up 200, minShift 0); model scope, the default: cameras report to their cohort.
+  // Schema defaults (warm-up 200, mean-shift 50; minShift 0); model scope, the default: cameras report to their cohort.
   detectors: KINDS.map((kind) => ({ id: kind, kind, metric: 'DriftScore', action: 'RetrainingRequested' })),
   cooldownSeconds: 0,
 } as PolicyInput);
@@ -98,7 +98,7 @@ export interface CohortPriorRow {
   detected: number;
   medianDelay: number | null;
   p90Delay: number | null;
-  /** In control (shift 0): runs that fired within their first 200 charted values (1–200 with the prior, 201–400 without). */
+  /** In control (shift 0): runs that fired within their first 200 charted values (1–200 with the prior, the 200 after the warm-up without). */
   firedFirst200Charted?: number;
 }
 
@@ -119,7 +119,8 @@ export async function benchCohortPrior(quick: boolean) {
         }
         for (const k of KINDS) {
           const d = delays[k]!;
-          const charted = (x: number) => (withPrior ? x <= 200 : x > 200 && x <= 400);
+          const warmup = (detectorConfig(POLICY.detectors.find((d) => d.id === k)!) as { warmup: number }).warmup;
+          const charted = (x: number) => (withPrior ? x <= 200 : x > warmup && x <= warmup + 200);
           rows.push({
             kind: k,
             between,
