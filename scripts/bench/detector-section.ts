@@ -9,6 +9,7 @@ import { ALL_DETECTORS, scoreBacktest } from '../../lib/cli/backtest-score.js';
 import { backtestEvents } from '../../lib/cli/backtest.js';
 import { parseLabels } from '../../lib/cli/labels.js';
 import { tune } from '../../lib/cli/tune.js';
+import { parsePolicy } from '../../lib/core/policy.js';
 import { benchDecision, benchDetectors, type DecisionReport, type DetectorReport } from './detectors.js';
 import { benchNab, NAB_DIR, nabEvents, readNab, type NabBench } from './nab.js';
 import type { Row } from './table.js';
@@ -31,8 +32,13 @@ export function tunedNab(budget = NAB_TUNE_BUDGET): TunedNab {
   const labels = parseLabels(readFileSync(join(NAB_DIR, 'labels.json'), 'utf8'), 'json', 'labels.json');
   const r = tune(events, labels, { kinds: ['mean-shift'], metric: 'DriftScore', budget, direction: 'both' });
   if (!r.policy || !r.best) return { budget, chosen: null, standardScore: null, detected: null, falseAlarms: null };
-  // Scored as the bench scores the defaults: cooldown 0, every firing seen.
-  const policy = { ...r.policy, cooldownSeconds: 0 };
+  // Scored as the bench scores the defaults: cooldown 0 and a non-retrain action, every firing seen
+  // (a RetrainingRequested in flight would hold back the next).
+  const policy = parsePolicy({
+    ...r.policy,
+    cooldownSeconds: 0,
+    detectors: r.policy.detectors.map((d) => ({ ...d, action: 'HyperparameterTuningRequested' })),
+  });
   const all = scoreBacktest(
     backtestEvents(events, () => policy),
     labels,
