@@ -386,6 +386,7 @@ function restartChart(state: unknown): unknown {
     u?: number[];
     d?: number[];
     f?: number;
+    ro?: number;
   };
   if (st.a === undefined && st.b === undefined) return undefined;
   if (typeof st.s === 'number') st.s = 0;
@@ -393,6 +394,7 @@ function restartChart(state: unknown): unknown {
   if (st.u) st.u = st.u.map(() => 0);
   if (st.d) st.d = st.d.map(() => 0);
   delete st.f;
+  delete st.ro;
   delete st.cp;
   return st;
 }
