@@ -16,7 +16,7 @@ import {
 import { applyCohortSignals, emptyCohortOutcome } from '../app/cohort-signals.js';
 import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
 import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
-import { readEventFile, type EventFileFormat, type EventLine } from './event-file.js';
+import { readEventFile, type EventFileFormat, type EventLine, type SeriesOptions } from './event-file.js';
 import { iso, num } from './format.js';
 import type { Labels } from './labels.js';
 import { SCORE_COLUMNS, scoreRow, type DetectorScore } from './backtest-score.js';
@@ -39,6 +39,8 @@ export interface BacktestTotals {
 }
 
 export interface RejectedLine {
+  /** the file, when the input is a folder */
+  file?: string;
   line: number;
   index: number | null;
   reason: string;
@@ -88,20 +90,22 @@ export class Backtest {
 
   /** One line of an event file, read the way the Lambda reads a message body. */
   addLine(l: EventLine): void {
+    const file = l.file ? { file: l.file } : {};
     if ('error' in l) {
-      this.reject({ line: l.line, index: null, reason: l.error });
+      this.reject({ ...file, line: l.line, index: null, reason: l.error });
       return;
     }
     if ('text' in l) {
       const parsed = parseBody(l.text, this.nowMs);
       for (const e of parsed.events) this.add(e);
-      for (const r of parsed.rejections) this.reject({ line: l.line, index: r.index, reason: r.reason });
+      for (const r of parsed.rejections) this.reject({ ...file, line: l.line, index: r.index, reason: r.reason });
       return;
     }
     const r = validateEvent(l.object, this.nowMs);
     if ('event' in r) this.add(r.event);
     else
       this.reject({
+        ...file,
         line: l.line,
         index: null,
         reason: r.errors
@@ -267,10 +271,10 @@ export async function backtestFile(
   path: string,
   format: EventFileFormat,
   policyFor: PolicyFor,
-  opts: { nowMs?: number; onBytes?: (n: number) => void } = {},
+  opts: { nowMs?: number; onBytes?: (n: number) => void; series?: SeriesOptions } = {},
 ): Promise<BacktestResult> {
   const bt = new Backtest(policyFor, opts.nowMs);
-  for await (const batch of readEventFile(path, format, opts.onBytes)) for (const line of batch) bt.addLine(line);
+  for await (const batch of readEventFile(path, format, opts.onBytes, opts.series)) for (const line of batch) bt.addLine(line);
   return bt.run();
 }
 
@@ -278,11 +282,12 @@ export async function backtestFile(
 export async function readHistory(
   path: string,
   format: EventFileFormat,
+  series?: SeriesOptions,
 ): Promise<{ events: MetricEvent[]; rejected: number }> {
   const bt = new Backtest(() => {
     throw new Error('no policy: reading only');
   });
-  for await (const batch of readEventFile(path, format)) for (const line of batch) bt.addLine(line);
+  for await (const batch of readEventFile(path, format, undefined, series)) for (const line of batch) bt.addLine(line);
   return bt.collected();
 }
 
@@ -453,7 +458,7 @@ export function backtestReport(
             {
               title: `Rejected lines${totals.rejected > 200 ? ' (first 200)' : ''}`,
               columns: ['line', 'index', 'reason'],
-              rows: result.rejected.slice(0, 200).map((r) => [r.line, r.index ?? '', r.reason]),
+              rows: result.rejected.slice(0, 200).map((r) => [r.file ? `${r.file}:${r.line}` : r.line, r.index ?? '', r.reason]),
             },
           ]
         : []),

@@ -21,7 +21,7 @@ import {
   showDeadLetter,
 } from './dlq.js';
 import { CliError, EXIT, usageError } from './errors.js';
-import { checkReadable, formatOf } from './event-file.js';
+import { checkReadable, formatOf, inputFormatOf } from './event-file.js';
 import { tailEvents } from './events-tail.js';
 import { iso, plural, table } from './format.js';
 import { println, processIO, progressBar, type CliIO } from './io.js';
@@ -238,7 +238,13 @@ stops the command (exit 2) naming the line number and the field. Example:
     .description(
       'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
-    .argument('<file>', 'events: .jsonl or .csv, as for send')
+    .argument(
+      '<file>',
+      'events: .jsonl or .csv as for send, a timestamp,value .csv (one stream), or a folder of them',
+    )
+    .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
+    .option('--modality <modality>', `for a timestamp,value CSV: ${MODALITIES.join(' | ')} (default: from the file name)`)
+    .option('--metric <metric>', `for a timestamp,value CSV: ${METRICS.join(' | ')} (default: from the file name)`)
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
     .option(
       '--stored-policies',
@@ -273,8 +279,11 @@ stops the command (exit 2) naming the line number and the field. Example:
 Each line is parsed as the ingest function parses a message body, and each camera's events are
 applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
-No report is written unless --report is given. Example:
-  vmon backtest last-month.jsonl --policy policy.json --report report.html`,
+No report is written unless --report is given. A CSV whose header is timestamp,value holds one
+stream: its camera, modality and metric come from --camera/--modality/--metric, else from the file
+name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path inside it). Examples:
+  vmon backtest last-month.jsonl --policy policy.json --report report.html
+  vmon backtest test/fixtures/nab-dev/data --modality Rgb --metric DriftScore --labels test/fixtures/nab-dev/labels.json`,
     )
     .action(
       async (
@@ -285,6 +294,9 @@ No report is written unless --report is given. Example:
           policies?: string;
           labels?: string;
           format?: string;
+          camera?: string;
+          modality?: string;
+          metric?: string;
           report?: string | boolean;
           charts: number;
           strict?: boolean;
@@ -293,8 +305,8 @@ No report is written unless --report is given. Example:
         },
         cmd: Command,
       ) => {
-        const format = formatOf(file, o.format);
-        const size = await checkReadable(file);
+        const format = inputFormatOf(file, o.format);
+        const size = await checkReadable(file, true);
         const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : DEFAULT_POLICY;
         let policyFor: PolicyFor = () => policy;
         let stored: Map<string, Policy> | undefined;
@@ -312,6 +324,7 @@ No report is written unless --report is given. Example:
         const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
         let read = 0;
         const result = await backtestFile(file, format, policyFor, {
+          series: { camera: o.camera, modality: o.modality, metric: o.metric },
           onBytes: (n) => {
             read += n;
             bar.update(read);
@@ -344,7 +357,7 @@ No report is written unless --report is given. Example:
         } else {
           const t = result.totals;
           const lines = [
-            `backtest of ${file}: ${plural(t.events, 'event')} (${t.applied} applied, ${t.duplicates} duplicates, ${t.tooLate} too late, ${t.rejected} rejected) from ${plural(t.cameras, 'camera')}`,
+            `backtest of ${file}: ${plural(t.events, 'event')} (${t.applied} applied, ${t.duplicates} duplicates, ${t.tooLate} too late to apply, ${t.rejected} rejected) from ${plural(t.cameras, 'camera')}`,
             ...(t.suppressed
               ? [
                   `${plural(t.suppressed, 'breach', 'breaches')} held back by the alert lifecycle (cooldown, silence, retrain in flight)`,
@@ -372,7 +385,7 @@ No report is written unless --report is given. Example:
               `rejected lines${t.rejected > result.rejected.length ? ` (first ${result.rejected.length} of ${t.rejected})` : ''}:`,
             );
             for (const r of result.rejected.slice(0, 50))
-              lines.push(`  line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`);
+              lines.push(`  ${r.file ? `${r.file} ` : ''}line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`);
             if (result.rejected.length > 50) lines.push(`  … and ${t.rejected - 50} more (see --json or the report)`);
           }
           if (t.detectorErrors)

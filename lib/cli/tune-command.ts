@@ -7,7 +7,7 @@ import { METRICS, type MetricKind } from '../core/metric-event.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { readHistory } from './backtest.js';
 import { CliError, EXIT, usageError } from './errors.js';
-import { checkReadable, formatOf } from './event-file.js';
+import { checkReadable, inputFormatOf } from './event-file.js';
 import { plural, table } from './format.js';
 import { println, type CliIO } from './io.js';
 import { readLabelFile } from './labels.js';
@@ -26,11 +26,17 @@ export function registerTune(program: Command, io: CliIO): void {
     .description(
       'search the parameters of the sequential charts on a labelled history; write the policy that meets a false-alarm budget with the shortest delay',
     )
-    .argument('<history>', 'events: .jsonl or .csv, as for send and backtest')
+    .argument('<history>', 'events: .jsonl or .csv, a timestamp,value .csv, or a folder of them, as for backtest')
+    .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
+    .option('--modality <modality>', 'for a timestamp,value CSV: Rgb | Thermal | Depth (default: from the file name)')
     .requiredOption('--labels <file>', 'labelled incident windows per camera (JSON or CSV, as for backtest --labels)')
     .requiredOption('--budget <n>', 'false alarms allowed per camera per week', budgetArg)
     .option('--detectors <kinds>', 'comma-separated kinds to search: cusum, ewma', 'cusum,ewma')
-    .option('--metric <metric>', `the metric watched: ${METRICS.join(' | ')}`, 'DriftScore')
+    .option(
+      '--metric <metric>',
+      `the metric watched (and, for a timestamp,value CSV, its metric): ${METRICS.join(' | ')}`,
+      'DriftScore',
+    )
     .option('--direction <up|down>', 'the direction watched (default: the harmful one for the metric)')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--out <file>', 'where to write the tuned policy (for vmon policy put)', 'tuned-policy.json')
@@ -63,6 +69,8 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           metric: string;
           direction?: string;
           format?: string;
+          camera?: string;
+          modality?: string;
           out: string;
           policiesOut?: string;
           report?: string | boolean;
@@ -77,10 +85,14 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(o.metric)}`);
         if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down')
           throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
-        const format = formatOf(history, o.format);
-        await checkReadable(history);
+        const format = inputFormatOf(history, o.format);
+        await checkReadable(history, true);
         const labels = await readLabelFile(o.labels);
-        const { events, rejected } = await readHistory(history, format);
+        const { events, rejected } = await readHistory(history, format, {
+          camera: o.camera,
+          modality: o.modality,
+          metric: o.metric,
+        });
         const r = tune(events, labels, {
           kinds: kinds as TunedKind[],
           metric: o.metric as MetricKind,
