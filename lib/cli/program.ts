@@ -29,7 +29,7 @@ import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-fil
 import { readLabelFile } from './labels.js';
 import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
 import { registerTune } from './tune-command.js';
-import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
+import { deletePolicy, effectivePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
 import type { Packing } from '../client/metric-publisher.js';
@@ -496,15 +496,30 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
   const events = program.command('events').description('events the monitor published');
   events
     .command('tail')
-    .description('follow the tap queue of published events (local stack), or --queue')
+    .description(
+      'print the events the monitor publishes, from the tap queue (local stack) or --queue; peeks unless --consume',
+    )
     .option('--queue <url>', 'follow this queue (e.g. one an EventBridge rule targets)')
     .option('--json', 'one JSON event per line')
     .option('--max <n>', 'stop after n events', positiveInt('--max'))
     .option('--timeout <seconds>', 'stop after this many seconds', positiveNumber('--timeout'))
-    .option('--keep', 'leave messages on the queue (default: a tail consumes what it prints)')
-    .addHelpText('after', '\nExample:\n  vmon --local events tail --json --max 10 --timeout 30')
+    .option('--consume', "delete each message once printed (default: peek, leave it for the queue's consumer)")
+    .option('--keep', 'leave messages on the queue (the default; kept for scripts that pass it)')
+    .addHelpText(
+      'after',
+      `
+By default a tail peeks: every message it receives is made visible again at once, so the queue's own
+consumer (a training pipeline on a rule's queue) still gets it; each receive still counts toward the
+queue's maxReceiveCount, so on a queue with a dead-letter redrive prefer a queue of your own that a
+rule targets. --consume deletes what it prints. Example:
+  vmon --local events tail --json --max 10 --timeout 30`,
+    )
     .action(
-      async (o: { queue?: string; json?: boolean; max?: number; timeout?: number; keep?: boolean }, cmd: Command) => {
+      async (
+        o: { queue?: string; json?: boolean; max?: number; timeout?: number; consume?: boolean; keep?: boolean },
+        cmd: Command,
+      ) => {
+        if (o.consume && o.keep) throw usageError('give --consume or --keep, not both');
         await withTarget(cmd, async (c, t) => {
           const queueUrl = o.queue ?? t.tapQueueUrl;
           if (!queueUrl)
@@ -518,7 +533,7 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
             json: o.json,
             max: o.max,
             timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
-            keep: o.keep,
+            consume: o.consume,
             signal: run.signal,
           });
         });
@@ -533,6 +548,8 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
       `
 Scopes: fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>. The ingest function sees a
 change within its policy cache time (30 s by default). Examples:
+  vmon policy default > policy.json                 (the built-in default, to start from)
+  vmon --local policy get camera:cam01 --effective   (what cam01 runs now)
   vmon --local policy put camera:cam01 policy.json
   vmon --local policy get fleet --json
   vmon --local policy list
@@ -541,33 +558,60 @@ change within its policy cache time (30 s by default). Examples:
   const policyStore = (c: TargetClients, t: Target) => new PolicyStore(c.ddb, t.tableName);
   policyCmd
     .command('put')
-    .description('validate a policy file and store it at a scope (refused with every fault named when invalid)')
+    .description(
+      'validate a policy file and store it at a scope, replacing the whole policy there; shows what changes, and asks for --yes when detectors would disappear',
+    )
     .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
     .argument('<file>', 'policy JSON')
+    .option('--yes', "store it even when it drops detectors the scope's cameras run now")
     .option('--json', 'print the stored policy (defaults filled) as JSON')
-    .action(async (scope: string, file: string, o: { json?: boolean }, cmd: Command) => {
+    .action(async (scope: string, file: string, o: { yes?: boolean; json?: boolean }, cmd: Command) => {
       const input = await readPolicyFile(file);
       await withTarget(cmd, async (c, t) => {
-        const p = await putPolicy(policyStore(c, t), scope, input);
-        if (o.json) printJson(io, { scope, policy: p });
+        const r = await putPolicy(policyStore(c, t), scope, input, { yes: o.yes });
+        if (o.json) printJson(io, { scope, policy: r.policy, replaces: r.replaces.from, changes: r.diff });
         else
           println(
             io.stdout,
-            `stored policy ${p.id} at ${escapeForDisplay(scope)} (${plural(p.detectors.length, 'detector')})`,
+            [
+              `stored policy ${r.policy.id} at ${escapeForDisplay(scope)} (${plural(r.policy.detectors.length, 'detector')}), replacing ${r.replaces.policy.id} (${r.replaces.from}):`,
+              ...(r.diff.length ? r.diff.map((l) => `  ${escapeForDisplay(l)}`) : ['  no change']),
+            ].join('\n'),
           );
       });
     });
   policyCmd
     .command('get')
-    .description('print the policy stored at a scope')
+    .description('print the policy stored at a scope; with --effective, the policy a camera there gets')
     .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
-    .option('--json', 'JSON only (the default output is JSON too, with a header line)')
-    .action(async (scope: string, o: { json?: boolean }, cmd: Command) => {
+    .option(
+      '--effective',
+      'the policy in force: stored at the scope, else inherited (camera → modality → fleet), else the default',
+    )
+    .option('--modality <modality>', `with --effective on a camera scope: the camera's modality (${MODALITIES.join(' | ')})`)
+    .option('--json', 'JSON only, e.g. to edit and put back (the default output is JSON too, after a header line)')
+    .action(async (scope: string, o: { effective?: boolean; modality?: string; json?: boolean }, cmd: Command) => {
+      if (o.modality !== undefined && !(MODALITIES as readonly string[]).includes(o.modality))
+        throw usageError(`--modality must be one of ${MODALITIES.join(' | ')}, got ${JSON.stringify(o.modality)}`);
+      if (o.modality !== undefined && !o.effective) throw usageError('--modality goes with --effective');
       await withTarget(cmd, async (c, t) => {
+        if (o.effective) {
+          const { policies } = await policyStore(c, t).list();
+          const e = effectivePolicy(policies, scope, o.modality as Modality | undefined);
+          if (!o.json) println(io.stdout, `policy in force at ${escapeForDisplay(scope)}: ${e.from}`);
+          printJson(io, e.policy);
+          return;
+        }
         const p = await getPolicy(policyStore(c, t), scope);
         if (!o.json) println(io.stdout, `policy at ${escapeForDisplay(scope)}:`);
         printJson(io, p);
       });
+    });
+  policyCmd
+    .command('default')
+    .description('print the built-in default policy (offline): what a camera gets when no stored policy applies')
+    .action(() => {
+      printJson(io, DEFAULT_POLICY);
     });
   policyCmd
     .command('list')
