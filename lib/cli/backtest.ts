@@ -274,7 +274,8 @@ export async function backtestFile(
   opts: { nowMs?: number; onBytes?: (n: number) => void; series?: SeriesOptions } = {},
 ): Promise<BacktestResult> {
   const bt = new Backtest(policyFor, opts.nowMs);
-  for await (const batch of readEventFile(path, format, opts.onBytes, opts.series)) for (const line of batch) bt.addLine(line);
+  for await (const batch of readEventFile(path, format, opts.onBytes, opts.series))
+    for (const line of batch) bt.addLine(line);
   return bt.run();
 }
 
@@ -458,7 +459,9 @@ export function backtestReport(
             {
               title: `Rejected lines${totals.rejected > 200 ? ' (first 200)' : ''}`,
               columns: ['line', 'index', 'reason'],
-              rows: result.rejected.slice(0, 200).map((r) => [r.file ? `${r.file}:${r.line}` : r.line, r.index ?? '', r.reason]),
+              rows: result.rejected
+                .slice(0, 200)
+                .map((r) => [r.file ? `${r.file}:${r.line}` : r.line, r.index ?? '', r.reason]),
             },
           ]
         : []),

@@ -91,7 +91,11 @@ export async function listEventFiles(dir: string): Promise<string[]> {
  * the path inside the folder given (e.g. `realTweets/Twitter_volume_AAPL`) or the file's base name.
  */
 export function seriesFromFileName(relPath: string): SeriesOptions {
-  const parts = relPath.split(sep).join('/').replace(/\.[^./]*$/, '').split('.');
+  const parts = relPath
+    .split(sep)
+    .join('/')
+    .replace(/\.[^./]*$/, '')
+    .split('.');
   const out: SeriesOptions = {};
   while (parts.length > 1) {
     const last = parts[parts.length - 1]!;

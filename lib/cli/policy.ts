@@ -41,7 +41,10 @@ export function effectivePolicy(
     const p = stored.get(s);
     if (p) return { policy: p, from: `stored at ${s}` };
   }
-  return { policy: fallback, from: 'the built-in default (no stored policy applies; a stack deployed with -c defaultPolicy uses that one instead)' };
+  return {
+    policy: fallback,
+    from: 'the built-in default (no stored policy applies; a stack deployed with -c defaultPolicy uses that one instead)',
+  };
 }
 
 const describeDetector = (d: Policy['detectors'][number]) => `${d.id} (${d.kind} on ${d.metric} → ${d.action})`;

@@ -238,12 +238,12 @@ stops the command (exit 2) naming the line number and the field. Example:
     .description(
       'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
-    .argument(
-      '<file>',
-      'events: .jsonl or .csv as for send, a timestamp,value .csv (one stream), or a folder of them',
-    )
+    .argument('<file>', 'events: .jsonl or .csv as for send, a timestamp,value .csv (one stream), or a folder of them')
     .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
-    .option('--modality <modality>', `for a timestamp,value CSV: ${MODALITIES.join(' | ')} (default: from the file name)`)
+    .option(
+      '--modality <modality>',
+      `for a timestamp,value CSV: ${MODALITIES.join(' | ')} (default: from the file name)`,
+    )
     .option('--metric <metric>', `for a timestamp,value CSV: ${METRICS.join(' | ')} (default: from the file name)`)
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
     .option(
@@ -385,7 +385,9 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
               `rejected lines${t.rejected > result.rejected.length ? ` (first ${result.rejected.length} of ${t.rejected})` : ''}:`,
             );
             for (const r of result.rejected.slice(0, 50))
-              lines.push(`  ${r.file ? `${r.file} ` : ''}line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`);
+              lines.push(
+                `  ${r.file ? `${r.file} ` : ''}line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`,
+              );
             if (result.rejected.length > 50) lines.push(`  … and ${t.rejected - 50} more (see --json or the report)`);
           }
           if (t.detectorErrors)
@@ -399,7 +401,11 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
       },
     );
 
-  registerTune(program, io);
+  registerTune(program, io, (cmd, scope) =>
+    withTarget(cmd, async (c, t) =>
+      effectivePolicy((await new PolicyStore(c.ddb, t.tableName).list()).policies, scope),
+    ),
+  );
 
   program
     .command('state')
@@ -588,7 +594,10 @@ change within its policy cache time (30 s by default). Examples:
       '--effective',
       'the policy in force: stored at the scope, else inherited (camera → modality → fleet), else the default',
     )
-    .option('--modality <modality>', `with --effective on a camera scope: the camera's modality (${MODALITIES.join(' | ')})`)
+    .option(
+      '--modality <modality>',
+      `with --effective on a camera scope: the camera's modality (${MODALITIES.join(' | ')})`,
+    )
     .option('--json', 'JSON only, e.g. to edit and put back (the default output is JSON too, after a header line)')
     .action(async (scope: string, o: { effective?: boolean; modality?: string; json?: boolean }, cmd: Command) => {
       if (o.modality !== undefined && !(MODALITIES as readonly string[]).includes(o.modality))

@@ -11,7 +11,9 @@ import { checkReadable, inputFormatOf } from './event-file.js';
 import { plural, table } from './format.js';
 import { println, type CliIO } from './io.js';
 import { readLabelFile } from './labels.js';
-import { TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
+import { loadPolicyFile } from './policy-file.js';
+import type { Policy } from '../core/policy.js';
+import { describeAsWritten, scoreAsWritten, TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
 
 const budgetArg = (v: string) => {
   const n = Number(v);
@@ -20,7 +22,10 @@ const budgetArg = (v: string) => {
   return n;
 };
 
-export function registerTune(program: Command, io: CliIO): void {
+/** The policy in force at a scope of the command's target (vmon policy get <scope> --effective). */
+export type ScopePolicyLoader = (cmd: Command, scope: string) => Promise<{ policy: Policy; from: string }>;
+
+export function registerTune(program: Command, io: CliIO, scopePolicy?: ScopePolicyLoader): void {
   program
     .command('tune')
     .description(
@@ -40,6 +45,11 @@ export function registerTune(program: Command, io: CliIO): void {
     .option('--direction <up|down>', 'the direction watched (default: the harmful one for the metric)')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--out <file>', 'where to write the tuned policy (for vmon policy put)', 'tuned-policy.json')
+    .option('--base <file>', 'start from this policy file (default: the built-in default policy)')
+    .option(
+      '--scope <scope>',
+      'start from the policy in force at this scope of the target (--local or AWS), e.g. fleet: what policy put <scope> replaces',
+    )
     .option(
       '--policies-out <file>',
       'also write scoped policies (fleet + a modality entry with the fleet baseline of that modality as prior, for modalities without model versions: cameras with one get their cohort prior live) for backtest --policies',
@@ -55,7 +65,10 @@ export function registerTune(program: Command, io: CliIO): void {
       `
 Every candidate runs through the same core as vmon backtest (cooldown 0) and is scored against the
 labels; among those within the budget, the one detecting the most windows and then with the
-shortest median delay is chosen. Exit 1 when no candidate meets the budget. Example:
+shortest median delay is chosen. The policy written is complete: the base policy (--scope, --base, or
+the default) with only its cusum/ewma charts on the metric replaced, and its description gives what
+vmon backtest --policy of that file reports for the tuned detector. Exit 1 when no candidate meets
+the budget. Example:
   vmon tune history.jsonl --labels incidents.csv --budget 0.5 --out tuned.json
   vmon --local policy put fleet tuned.json`,
     )
@@ -72,11 +85,22 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           camera?: string;
           modality?: string;
           out: string;
+          base?: string;
+          scope?: string;
           policiesOut?: string;
           report?: string | boolean;
           json?: boolean;
         },
+        cmd: Command,
       ) => {
+        if (o.base && o.scope) throw usageError('give --base <file> or --scope <scope>, not both');
+        const base = o.base
+          ? await loadPolicyFile(o.base)
+          : o.scope
+            ? scopePolicy
+              ? (await scopePolicy(cmd, o.scope)).policy
+              : undefined
+            : undefined;
         const kinds = o.detectors.split(',').map((k) => k.trim());
         for (const k of kinds)
           if (k !== 'cusum' && k !== 'ewma')
@@ -98,7 +122,14 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           metric: o.metric as MetricKind,
           budget: o.budget,
           direction: o.direction as 'up' | 'down' | undefined,
+          ...(base ? { base } : {}),
         });
+        if (r.policy && r.tunedDetector) {
+          const written = await scoreAsWritten(r.policy, r.tunedDetector, events, labels);
+          r.policy = describeAsWritten(r.policy, r.tunedDetector, written);
+          for (const [scope, p] of Object.entries(r.scopedPolicies ?? {}))
+            r.scopedPolicies![scope] = scope === 'fleet' ? r.policy : describeAsWritten(p, r.tunedDetector, written);
+        }
         const reportFile = reportPath('tune', history, o.report);
         if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
         if (r.policy) await writeFile(o.out, `${JSON.stringify(r.policy, null, 2)}\n`);
@@ -116,6 +147,8 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
                 metric: r.metric,
                 best: r.best,
                 policy: r.policy,
+                tunedDetector: r.tunedDetector,
+                replaced: r.replaced,
                 out: r.policy ? o.out : null,
                 policiesOut: r.scopedPolicies && o.policiesOut ? o.policiesOut : null,
                 cohortPriors: r.cohortPriors,
@@ -136,7 +169,8 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
               table(TUNE_COLUMNS, [...(r.best ? [r.best] : []), ...within.filter((c) => c !== r.best)].map(tuneRow)),
               '',
               r.policy
-                ? `chosen: ${r.policy.description}\npolicy written to ${o.out}${o.policiesOut && r.scopedPolicies ? `; scoped policies to ${o.policiesOut}` : ''}`
+                ? `chosen: ${r.policy.description}\npolicy written to ${o.out} (${r.policy.id}: ${plural(r.policy.detectors.length, 'detector')}; replaced ${r.replaced.length ? r.replaced.join(', ') : 'none, added'})` +
+                  `${o.policiesOut && r.scopedPolicies ? `; scoped policies to ${o.policiesOut}` : ''}`
                 : 'no candidate meets the budget: raise --budget or check the labels',
               ...(reportFile ? [`report: ${reportFile}`] : []),
             ].join('\n'),

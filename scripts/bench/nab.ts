@@ -27,7 +27,9 @@ export function readNab(dir = NAB_DIR): NabSeries[] {
   const out: NabSeries[] = [];
   for (const category of readdirSync(join(dir, 'data')).sort())
     for (const file of readdirSync(join(dir, 'data', category)).sort()) {
-      const [head, ...lines] = readFileSync(join(dir, 'data', category, file), 'utf8').trim().split('\n');
+      const [head, ...lines] = readFileSync(join(dir, 'data', category, file), 'utf8')
+        .trim()
+        .split('\n');
       const header = (parseCsvRecord(head!) as string[]).map((c) => c.trim());
       const series = resolveSeries(`${category}/${file}`, { modality: 'Rgb', metric: 'DriftScore' }, file);
       const times: number[] = [],

@@ -288,7 +288,9 @@ describe('vmon policy', () => {
     expect((await vmon('policy', 'get', 'camera:cam01')).code).toBe(4);
     const put = await vmon('policy', 'put', 'camera:cam01', join(dir, 'policy.json'), '--yes');
     expect(put.code).toBe(0);
-    expect(put.stdout).toMatch(/^stored policy cli-test at camera:cam01 \(1 detector\), replacing default \(the built-in default/);
+    expect(put.stdout).toMatch(
+      /^stored policy cli-test at camera:cam01 \(1 detector\), replacing default \(the built-in default/,
+    );
     expect(put.stdout).toContain('\n  - detector latency-p95 (latency-quantile on LatencyMs → SlaBreached)\n');
     expect(put.stdout).toMatch(/\n {2}\+ detector drift-mean \(window-mean on DriftScore → RetrainingRequested\)/);
     await writeFile(join(dir, 'fleet.json'), JSON.stringify({ ...POLICY, id: 'fleet-wide' }));

@@ -27,7 +27,7 @@ interface Block {
 }
 
 /** The shell blocks of one page, with the marker on the line above each (and markers above nothing). */
-export function shellBlocks(page: string, text: string): Block[] {
+function shellBlocks(page: string, text: string): Block[] {
   const lines = text.split('\n');
   const out: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -116,7 +116,9 @@ describe('docs shell blocks', () => {
     expect(BLOCKS.length).toBeGreaterThan(10);
     expect(BLOCKS.filter((b) => b.fault).map((b) => `${b.page}:${b.line} ${b.fault}`)).toEqual([]);
     // A block that runs is copied as is: no placeholders to fill in.
-    const placeholders = BLOCKS.filter((b) => (b.mode === 'run' || b.mode === 'local-stack') && /<[a-zA-Z]+>/.test(b.code));
+    const placeholders = BLOCKS.filter(
+      (b) => (b.mode === 'run' || b.mode === 'local-stack') && /<[a-zA-Z]+>/.test(b.code),
+    );
     expect(placeholders.map((b) => `${b.page}:${b.line}`)).toEqual([]);
     const notRun = BLOCKS.filter((b) => b.mode === 'needs-aws' || b.mode === 'not-run');
     console.log(
@@ -155,7 +157,9 @@ describe('docs shell blocks', () => {
   });
 
   for (const page of PAGES) {
-    const runnable = BLOCKS.filter((b) => b.page === page && !b.fault && (b.mode === 'run' || b.mode === 'local-stack'));
+    const runnable = BLOCKS.filter(
+      (b) => b.page === page && !b.fault && (b.mode === 'run' || b.mode === 'local-stack'),
+    );
     if (!runnable.length) continue;
     describe(page, () => {
       let local: ChildProcess | undefined;
