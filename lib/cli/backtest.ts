@@ -343,8 +343,9 @@ export const triggerRow = (t: Trigger): string[] => {
     d.modality,
     d.metric,
     d.detector,
-    num(d.statistic),
-    num(d.threshold),
+    // Resolved by a reset (closed loop): statistic and threshold are 0 placeholders.
+    'resolvedBy' in d && d.resolvedBy ? `resolvedBy ${String(d.resolvedBy)}` : num(d.statistic),
+    'resolvedBy' in d && d.resolvedBy ? '-' : num(d.threshold),
     d.triggerId,
   ];
 };

@@ -63,8 +63,10 @@ export function formatBusEvent(body: string): string {
     e['detail-type'],
     [d.cameraId, d.modality, d.metric].filter((x) => x !== undefined).join(' '),
     d.detector !== undefined ? String(d.detector) : '',
-    d.statistic !== undefined ? `statistic=${num(d.statistic)}` : '',
-    d.threshold !== undefined ? `threshold=${num(d.threshold)}` : '',
+    // Resolved by the closed loop (a reset), not by the statistic: its 0/0 placeholders say nothing.
+    d.resolvedBy !== undefined ? `resolvedBy=${String(d.resolvedBy)}` : '',
+    d.statistic !== undefined && d.resolvedBy === undefined ? `statistic=${num(d.statistic)}` : '',
+    d.threshold !== undefined && d.resolvedBy === undefined ? `threshold=${num(d.threshold)}` : '',
     // CameraAnomalyDetected: where the camera sits among its healthy peers.
     d.peerMedian !== undefined
       ? `peers=${num(d.peerCount)} median=${num(d.peerMedian)} mad=${num(d.peerMad)} z=${num(d.robustZ)}`

@@ -115,3 +115,22 @@ export async function readLabelFile(path: string): Promise<Labels> {
   }
   return parseLabels(text, extname(path).toLowerCase() === '.csv' ? 'csv' : 'json', path);
 }
+
+/**
+ * Labels keyed for the cameras of a history: a key that names no camera but ends with `/<camera>` for
+ * exactly one camera becomes that camera's (NAB's keys are paths under its data folder, e.g.
+ * `realTweets/x`; a folder given deeper, `data/realTweets`, names its cameras `x`).
+ */
+export function alignLabels(labels: Labels, cameras: Iterable<string>): Labels {
+  const known = new Set(cameras);
+  const out: Labels = new Map();
+  for (const [key, windows] of labels) {
+    let camera = key;
+    if (!known.has(key)) {
+      const tails = [...known].filter((c) => key.endsWith(`/${c}`));
+      if (tails.length === 1) camera = tails[0]!;
+    }
+    out.set(camera, [...(out.get(camera) ?? []), ...windows]);
+  }
+  return out;
+}

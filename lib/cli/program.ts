@@ -26,7 +26,7 @@ import { tailEvents } from './events-tail.js';
 import { iso, plural, table } from './format.js';
 import { println, processIO, progressBar, type CliIO } from './io.js';
 import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-file.js';
-import { readLabelFile } from './labels.js';
+import { alignLabels, readLabelFile } from './labels.js';
 import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
 import { registerTune } from './tune-command.js';
 import { deletePolicy, effectivePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
@@ -320,7 +320,7 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
           const scoped = (stored = await loadScopedPolicies(o.policies));
           policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
-        const labels = o.labels ? await readLabelFile(o.labels) : undefined;
+        let labels = o.labels ? await readLabelFile(o.labels) : undefined;
         const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
         let read = 0;
         const result = await backtestFile(file, format, policyFor, {
@@ -331,6 +331,7 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
           },
         });
         bar.stop();
+        if (labels) labels = alignLabels(labels, result.eventsByCamera.keys());
         const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
         const reportFile = reportPath('backtest', file, o.report);
         if (reportFile)
@@ -449,7 +450,7 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
     .description('dead-lettered messages: list, show one, redrive to the ingest queue')
     .addHelpText(
       'after',
-      '\nExamples:\n  vmon --local dlq list\n  vmon --local dlq show <messageId>\n  vmon --local dlq redrive',
+      '\nExamples:\n  vmon --local dlq list\n  vmon --local dlq show <messageId>\n  vmon --local dlq redrive --all',
     );
   dlq
     .command('list')
@@ -481,9 +482,17 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
       'send dead-lettered messages back to the ingest queue (after a fix) and delete them from the dead-letter queue',
     )
     .option('--id <messageIds...>', 'only these messages')
+    .option('--all', 'every message on the dead-letter queue (up to --max)')
     .option('--max <n>', 'redrive at most this many', positiveInt('--max'), 10_000)
     .option('--json', 'print the counts as JSON')
-    .action(async (o: { id?: string[]; max: number; json?: boolean }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      '\nRedriving moves messages: give --id (from dlq list) or --all. Example:\n  vmon --local dlq redrive --id <messageId>',
+    )
+    .action(async (o: { id?: string[]; all?: boolean; max: number; json?: boolean }, cmd: Command) => {
+      if (!o.id && !o.all)
+        throw usageError('say which messages: --id <messageId...> (see vmon dlq list) or --all; nothing was redriven');
+      if (o.id && o.all) throw usageError('give --id or --all, not both');
       await withTarget(cmd, async (c, t) => {
         const r = await redriveDeadLetters({
           sqs: c.sqs,

@@ -10,7 +10,7 @@ import { CliError, EXIT, usageError } from './errors.js';
 import { checkReadable, inputFormatOf } from './event-file.js';
 import { plural, table } from './format.js';
 import { println, type CliIO } from './io.js';
-import { readLabelFile } from './labels.js';
+import { alignLabels, readLabelFile } from './labels.js';
 import { loadPolicyFile } from './policy-file.js';
 import type { Policy } from '../core/policy.js';
 import { describeAsWritten, scoreAsWritten, TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
@@ -111,12 +111,13 @@ the budget. Example:
           throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
         const format = inputFormatOf(history, o.format);
         await checkReadable(history, true);
-        const labels = await readLabelFile(o.labels);
+        const read = await readLabelFile(o.labels);
         const { events, rejected } = await readHistory(history, format, {
           camera: o.camera,
           modality: o.modality,
           metric: o.metric,
         });
+        const labels = alignLabels(read, new Set(events.map((e) => e.camera_id)));
         const r = tune(events, labels, {
           kinds: kinds as TunedKind[],
           metric: o.metric as MetricKind,

@@ -226,7 +226,11 @@ describe('vmon dlq', () => {
     const other = letters.find((l) => l.sourceMessageId === 'src-1')!;
     const one = JSON.parse((await vmon('dlq', 'redrive', '--id', other.messageId, '--json')).stdout);
     expect(one).toMatchObject({ redriven: 1, failed: [], remaining: 1 });
-    const rest = await vmon('dlq', 'redrive');
+    // Moving messages takes a choice: no --id and no --all is refused, nothing moved.
+    const unsaid = await vmon('dlq', 'redrive');
+    expect(unsaid.code).toBe(2);
+    expect(unsaid.stderr).toMatch(/--id <messageId\.\.\.> \(see vmon dlq list\) or --all; nothing was redriven/);
+    const rest = await vmon('dlq', 'redrive', '--all');
     expect(normalise(rest.stdout)).toBe('redrove 1 message to <url>; 0 failed; 0 left on the dead-letter queue\n');
     const back = await drain(aws.sqs, aws.stack.ingestQueueUrl, 2, 10_000);
     expect(back.map((m) => m.Body).sort()).toEqual(

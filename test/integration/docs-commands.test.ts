@@ -91,6 +91,8 @@ function runBlock(code: string, timeoutMs = 120_000) {
 
 /** `npm run local` as a user starts it, until .local/stack.json is written. */
 async function startLocal(): Promise<ChildProcess> {
+  if (existsSync(STACK_FILE))
+    throw new Error(`${STACK_FILE} exists: is an npm run local already running in this checkout? Stop it first`);
   const child = spawn('npm', ['run', '-s', 'local'], { cwd: PROJECT_ROOT, env: ENV, detached: true, stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
@@ -109,6 +111,10 @@ async function stopLocal(child: ChildProcess | undefined): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   process.kill(-child.pid, 'SIGTERM'); // the group we started: npm, tsx and moto
   await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+  // local.ts removes the stack file as it stops, which may be after npm has exited: wait for it, so the
+  // next page's stack does not lose its file to this one's clean-up.
+  const deadline = Date.now() + 15_000;
+  while (existsSync(STACK_FILE) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
 describe('docs shell blocks', () => {
