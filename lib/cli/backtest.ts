@@ -351,6 +351,20 @@ export const triggerRow = (t: Trigger): string[] => {
 };
 export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
 
+/** The totals as the report's table names them. */
+const TOTAL_LABELS: Record<keyof BacktestTotals, string> = {
+  events: 'events read',
+  applied: 'applied',
+  duplicates: 'duplicates (same id, dropped)',
+  late: 'late (older than the stream newest, applied to windows only)',
+  tooLate: 'too late (older than the oldest window entry, dropped)',
+  suppressed: 'breaches held back by the lifecycle',
+  rejected: 'rejected lines or events',
+  cameras: 'cameras',
+  triggers: 'triggers',
+  detectorErrors: 'detector errors',
+};
+
 /** The report: totals, triggers, rejected lines, and charts of the cameras that triggered first. */
 export function backtestReport(
   result: BacktestResult,
@@ -443,7 +457,11 @@ export function backtestReport(
             },
           ]
         : []),
-      { title: 'Totals', columns: ['measure', 'count'], rows: Object.entries(totals).map(([k, v]) => [k, v]) },
+      {
+        title: 'Totals',
+        columns: ['measure', 'count'],
+        rows: Object.entries(totals).map(([k, v]) => [TOTAL_LABELS[k as keyof BacktestTotals] ?? k, v]),
+      },
       { title: 'Triggers by action', columns: ['action', 'count'], rows: [...byAction].map(([k, v]) => [k, v]) },
       {
         title: 'Triggers by camera',

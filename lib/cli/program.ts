@@ -358,7 +358,7 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
         } else {
           const t = result.totals;
           const lines = [
-            `backtest of ${file}: ${plural(t.events, 'event')} (${t.applied} applied, ${t.duplicates} duplicates, ${t.tooLate} too late to apply, ${t.rejected} rejected) from ${plural(t.cameras, 'camera')}`,
+            `backtest of ${file}: ${plural(t.events, 'event')} (${t.applied} applied, ${t.duplicates} duplicates, ${t.tooLate} too late, ${t.rejected} rejected) from ${plural(t.cameras, 'camera')}`,
             ...(t.suppressed
               ? [
                   `${plural(t.suppressed, 'breach', 'breaches')} held back by the alert lifecycle (cooldown, silence, retrain in flight)`,

@@ -183,7 +183,9 @@ export function demoReport(input: {
       { label: 'events sent', value: e.sent.toLocaleString('en-US') },
       { label: 'applied', value: e.applied.toLocaleString('en-US') },
       { label: 'lost', value: e.lost },
-      { label: 'triggers', value: input.triggers.filter((t) => t.detailType !== 'AlertResolved').length },
+      // Beside the bus count: actions and AlertResolved apart, adding up to the events on the bus.
+      { label: 'triggers (actions)', value: input.triggers.filter((t) => t.detailType !== 'AlertResolved').length },
+      { label: 'AlertResolved', value: input.triggers.filter((t) => t.detailType === 'AlertResolved').length },
       { label: 'false triggers (healthy)', value: s.falseTriggersOnHealthy },
       ...(s.night
         ? [
