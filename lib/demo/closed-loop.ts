@@ -237,6 +237,7 @@ export function formatClosedLoop(r: ClosedLoopResult): string {
 /** The phase for the HTML report: the timeline as a table and the camera's DriftScore with what happened. */
 export function closedLoopReport(r: ClosedLoopResult, threshold: number): { table: ReportTable; chart: ReportChart } {
   const start = r.timeline[0]?.t ?? 0;
+  const minute = (t: number) => Math.round(((t - start) / 60_000) * 100) / 100;
   return {
     table: {
       title: `Closed loop for one model (${r.camera}): ${r.ok ? 'ok' : 'FAIL'}`,
@@ -246,16 +247,22 @@ export function closedLoopReport(r: ClosedLoopResult, threshold: number): { tabl
         ...r.problems.map((p) => ['-', `PROBLEM: ${p}`]),
       ],
     },
+    // In simulated minutes from the start, as the table beside it.
     chart: {
       title: `${r.camera} · Rgb · closed loop through the simulated training pipeline`,
       yName: 'DriftScore',
-      series: [{ name: 'DriftScore sent', points: r.sent.map((p) => ({ t: p.t, value: p.value })) }],
+      xType: 'value',
+      xName: 'sim minute',
+      series: [{ name: 'DriftScore sent', points: r.sent.map((p) => ({ t: minute(p.t), value: p.value })) }],
       thresholds: [{ value: threshold, label: 'threshold' }],
-      markers: r.published.map((p) => ({ t: p.t, label: p.resolvedBy ? `${p.type} (${p.resolvedBy})` : p.type })),
+      markers: r.published.map((p) => ({
+        t: minute(p.t),
+        label: p.resolvedBy ? `${p.type} (${p.resolvedBy})` : p.type,
+      })),
       events: [
-        ...(r.run ? [{ t: r.run.startedAt, label: 'training starts' }] : []),
+        ...(r.run ? [{ t: minute(r.run.startedAt), label: 'training starts' }] : []),
         ...(r.run?.finishedAt !== undefined
-          ? [{ t: r.run.finishedAt, label: `deployed ${r.run.deployedVersion}` }]
+          ? [{ t: minute(r.run.finishedAt), label: `deployed ${r.run.deployedVersion}` }]
           : []),
       ],
     },

@@ -35,7 +35,7 @@ const SCENARIO_METRIC: Record<ScenarioId, MetricKind> = {
   'poison-storage': 'DriftScore',
 };
 
-/** The detector's statistic after each event, replayed with the core's own detector code. */
+/** The detector's statistic (and limit) after each event, replayed with the core's own detector code. */
 function detectorTrace(
   cam: SimCamera,
   spec: DetectorSpec,
@@ -49,6 +49,8 @@ function detectorTrace(
   let firing = false;
   const statistic: SeriesPoint[] = [];
   const alarmLevel: SeriesPoint[] = [];
+  /** CUSUM / EWMA: the limit the statistic is compared with, after each value (it can vary in time). */
+  const limit: SeriesPoint[] = [];
   points.forEach((p, i) => {
     const event: MetricEvent = {
       id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
@@ -75,9 +77,10 @@ function detectorTrace(
       alarmLevel.push({ t: p.ts, value: d.baseline - ev.threshold });
     } else {
       statistic.push({ t: p.ts, value: ev.statistic });
+      if (spec.kind === 'cusum' || spec.kind === 'ewma') limit.push({ t: p.ts, value: ev.threshold });
     }
   });
-  return { statistic, alarmLevel };
+  return { statistic, alarmLevel, limit };
 }
 
 const DETECTOR_LABEL: Record<DetectorSpec['kind'], string> = {
@@ -88,6 +91,27 @@ const DETECTOR_LABEL: Record<DetectorSpec['kind'], string> = {
   ewma: 'EWMA',
 };
 
+/** The last point at or before `t` (the statistic as it stood when a trigger was decided). */
+function valueAt(points: readonly SeriesPoint[], t: number): number | undefined {
+  let lo = 0,
+    hi = points.length - 1,
+    found: number | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (points[mid]!.t <= t) {
+      found = points[mid]!.value;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/**
+ * One camera's chart: the metric as sent and, for every detector of the policy on that metric, its own
+ * statistic against its own threshold (window statistics in the metric's units on the left axis; CUSUM
+ * and EWMA in standard deviations on the right, with their limit). Each trigger is pinned on the line of
+ * the detector that fired it, at that detector's statistic when it fired.
+ */
 function cameraChart(
   cam: SimCamera,
   sim: FleetSimulator,
@@ -98,32 +122,49 @@ function cameraChart(
   const sent = sim.sent.get(cam.id)?.[metric] ?? [];
   const series: ChartSeries[] = [{ name: `${metric} sent`, points: sent.map((p) => ({ t: p.ts, value: p.value })) }];
   const thresholds: ReportChart['thresholds'] = [];
-  // The window/regression detector on this metric (sequential ones have no fixed threshold in metric units).
-  const spec = policy.detectors.find(
-    (d) =>
-      d.metric === metric &&
-      (d.kind === 'window-mean' || d.kind === 'latency-quantile' || d.kind === 'regression') &&
-      (!d.modalities || d.modalities.includes(cam.modality)),
+  const specs = policy.detectors.filter(
+    (d) => d.metric === metric && (!d.modalities || d.modalities.includes(cam.modality)),
   );
-  if (spec) {
+  const drawn = new Map<string, { points: SeriesPoint[]; right: boolean }>();
+  let rightName: string | undefined;
+  for (const spec of specs) {
     const trace = detectorTrace(cam, spec, sent);
-    series.push({ name: `${spec.id}: ${DETECTOR_LABEL[spec.kind]}`, points: trace.statistic });
+    const right = spec.kind === 'cusum' || spec.kind === 'ewma';
+    series.push({
+      name: `${spec.id}: ${DETECTOR_LABEL[spec.kind]}${right ? ' (σ)' : ''}`,
+      points: trace.statistic,
+      ...(right ? { axis: 'right' as const } : {}),
+    });
+    drawn.set(spec.id, { points: trace.statistic, right });
+    if (right) {
+      rightName = rightName ? 'statistic (σ)' : `${spec.id} (σ)`;
+      series.push({ name: `${spec.id} limit`, points: trace.limit, axis: 'right' });
+    }
     if (trace.alarmLevel.length)
-      series.push({ name: `alarm level (baseline − ${(spec as { drop: number }).drop})`, points: trace.alarmLevel });
-    if (spec.kind === 'window-mean') thresholds.push({ value: spec.threshold, label: 'threshold' });
+      series.push({
+        name: `${spec.id} alarm level (baseline − ${(spec as { drop: number }).drop})`,
+        points: trace.alarmLevel,
+      });
+    if (spec.kind === 'window-mean') thresholds.push({ value: spec.threshold, label: `${spec.id} threshold` });
     if (spec.kind === 'latency-quantile')
-      thresholds.push({ value: spec.slaMs, label: `SLA (p${Math.round(spec.quantile * 100)}, ms)` });
+      thresholds.push({ value: spec.slaMs, label: `${spec.id} SLA (p${Math.round(spec.quantile * 100)}, ms)` });
   }
   const markers: ChartMarker[] = triggers
     .filter((t) => t.cameraId === cam.id)
     .map((t) => {
-      const at = sent.find((p) => p.ts >= t.firedAtMs) ?? sent[sent.length - 1];
-      return { t: t.firedAtMs, ...(at ? { value: at.value } : {}), label: `${t.detailType} (${t.detector ?? '?'})` };
+      const line = t.detector !== undefined ? drawn.get(t.detector) : undefined;
+      const value = line ? valueAt(line.points, t.firedAtMs) : undefined;
+      const label = `${t.detailType} · ${t.detector ?? '?'}${t.statistic !== undefined ? ` · statistic ${t.statistic.toPrecision(4)}` : ''}`;
+      // Another metric's detector (or before its first value): a vertical line at the time, not a pin.
+      return value === undefined
+        ? { t: t.firedAtMs, label }
+        : { t: t.firedAtMs, value, label, ...(line!.right ? { axis: 'right' as const } : {}) };
     });
   const events = cam.onsetMs !== null ? [{ t: cam.onsetMs, label: 'onset' }] : [];
   return {
     title: `${cam.id} · ${cam.modality} · ${cam.scenario}`,
     yName: metric,
+    ...(rightName ? { rightName } : {}),
     series,
     thresholds,
     markers,
