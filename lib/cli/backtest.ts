@@ -3,7 +3,7 @@
 // have fired. State stays in memory per camera: no encode/decode between events.
 import { applyEvents, emptyState, type CameraState, type CohortContext } from '../core/camera-state.js';
 import { parseBody, validateEvent, type MetricEvent } from '../core/metric-event.js';
-import type { Modality } from '../core/metric-event.js';
+import type { MetricKind, Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import { isModelScope, triggerSubject, type Trigger, type TriggerDetail } from '../core/trigger.js';
 import {
@@ -15,7 +15,8 @@ import {
 } from '../core/cohort.js';
 import { applyCohortSignals, emptyCohortOutcome } from '../app/cohort-signals.js';
 import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
-import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
+import type { ReportChart, ReportDocument } from '../report/html-report.js';
+import { detectorLines, type StreamPoint } from '../report/detector-lines.js';
 import { readEventFile, type EventFileFormat, type EventLine, type SeriesOptions } from './event-file.js';
 import { iso, num } from './format.js';
 import type { Labels } from './labels.js';
@@ -392,45 +393,52 @@ export function backtestReport(
     if (charted.has(cameraId)) continue;
     charted.add(cameraId);
     const events = result.eventsByCamera.get(cameraId) ?? [];
-    const streams = new Map<string, SeriesPoint[]>();
+    const streams = new Map<string, StreamPoint[]>();
     for (const e of events) {
       if (!opts.policyFor(cameraId, e.modality).detectors.some((d) => d.metric === e.metric)) continue;
       const key = `${e.modality}\u0000${e.metric}`;
       let pts = streams.get(key);
       if (!pts) streams.set(key, (pts = []));
-      pts.push({ t: e.ts, value: e.value });
+      pts.push({
+        ts: e.ts,
+        value: e.value,
+        ...(e.sample_count !== undefined ? { sampleCount: e.sample_count } : {}),
+        ...(e.model_version !== undefined ? { modelVersion: e.model_version } : {}),
+      });
     }
     for (const [key, points] of streams) {
       if (charts.length >= maxCharts) break;
-      const [modality, metric] = key.split('\u0000') as [Modality, string];
-      const thresholds = opts
+      const [modality, metric] = key.split('\u0000') as [Modality, MetricKind];
+      // Every detector on the stream, each against its own threshold; each trigger on its detector's line.
+      const specs = opts
         .policyFor(cameraId, modality)
-        .detectors.filter((d) => d.metric === metric)
-        .flatMap((d) => {
-          // Lines only for thresholds in the metric's own units.
-          if (d.kind === 'window-mean') return [{ value: d.threshold, label: `${d.id} (mean of ${d.windowSize})` }];
-          if (d.kind === 'latency-quantile')
-            return [{ value: d.slaMs, label: `${d.id} (p${Math.round(d.quantile * 100)} SLA)` }];
-          return [];
-        });
-      const markers: ChartMarker[] = (triggersByCamera.get(cameraId) ?? [])
-        .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
-        .map((t) => t as Trigger & { detail: TriggerDetail })
-        .map((t) => ({
-          t: Date.parse(t.detail.lastEventAt),
-          // Window statistics are in the metric's units; others (CUSUM, EWMA, regression) are marked at the top.
-          ...(['window-mean', 'latency-quantile'].includes(t.detail.detectorKind) ? { value: t.detail.statistic } : {}),
-          label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
-        }));
+        .detectors.filter((d) => d.metric === metric && (!d.modalities || d.modalities.includes(modality)));
+      const lines = detectorLines(
+        { cameraId, modality, metric },
+        specs,
+        points,
+        (triggersByCamera.get(cameraId) ?? [])
+          .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
+          .map((t) => t as Trigger & { detail: TriggerDetail })
+          .map((t) => ({
+            t: Date.parse(t.detail.lastEventAt),
+            detector: t.detail.detector,
+            label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
+          })),
+      );
       const bands = (opts.labels?.get(cameraId) ?? [])
         .filter((w) => w.metric === undefined || w.metric === metric)
         .map((w) => ({ from: w.start, to: w.end, label: 'labelled incident' }));
       charts.push({
         title: `${cameraId} · ${modality} · ${metric}`,
         yName: metric,
-        series: [{ name: `${cameraId} ${metric}`, points }],
-        thresholds,
-        markers,
+        ...(lines.rightName ? { rightName: lines.rightName } : {}),
+        series: [
+          { name: `${cameraId} ${metric}`, points: points.map((p) => ({ t: p.ts, value: p.value })) },
+          ...lines.series,
+        ],
+        thresholds: lines.thresholds,
+        markers: lines.markers,
         ...(bands.length ? { bands } : {}),
       });
     }

@@ -1,17 +1,9 @@
 // The demo's HTML report as data for lib/report/html-report.ts: for one camera of each scenario,
 // the metric as sent and the detector's own statistic (replayed with the pure core detectors)
 // against its threshold, with the triggers the real pipeline published; plus fleet totals.
-import { detectorConfig, DETECTORS, type DetectorSpec } from '../core/policy.js';
-import { idTag, insertEntry, type WindowEntry } from '../core/stream-window.js';
-import type { MetricEvent, MetricKind } from '../core/metric-event.js';
-import type {
-  ChartBand,
-  ChartMarker,
-  ChartSeries,
-  ReportChart,
-  ReportDocument,
-  SeriesPoint,
-} from '../report/html-report.js';
+import type { MetricKind } from '../core/metric-event.js';
+import { detectorLines } from '../report/detector-lines.js';
+import type { ChartBand, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
 import { NIGHT, type FleetSimulator, type SimCamera } from '../sim/fleet-simulator.js';
 import { SCENARIOS, type ScenarioId } from '../sim/scenarios.js';
 import type { MonitorPolicy } from './policy.js';
@@ -35,82 +27,10 @@ const SCENARIO_METRIC: Record<ScenarioId, MetricKind> = {
   'poison-storage': 'DriftScore',
 };
 
-/** The detector's statistic (and limit) after each event, replayed with the core's own detector code. */
-function detectorTrace(
-  cam: SimCamera,
-  spec: DetectorSpec,
-  points: readonly { ts: number; value: number; sampleCount?: number; modelVersion?: string }[],
-) {
-  const detector = DETECTORS[spec.kind];
-  const config = detectorConfig(spec);
-  const capacity = Math.max(8, detector.windowSize(config));
-  const window: WindowEntry[] = [];
-  let state: unknown;
-  let firing = false;
-  const statistic: SeriesPoint[] = [];
-  const alarmLevel: SeriesPoint[] = [];
-  /** CUSUM / EWMA: the limit the statistic is compared with, after each value (it can vary in time). */
-  const limit: SeriesPoint[] = [];
-  points.forEach((p, i) => {
-    const event: MetricEvent = {
-      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      timestamp: new Date(p.ts).toISOString(),
-      ts: p.ts,
-      camera_id: cam.id,
-      modality: cam.modality,
-      metric: spec.metric,
-      value: p.value,
-      ...(p.sampleCount !== undefined ? { sample_count: p.sampleCount } : {}),
-      ...(p.modelVersion !== undefined ? { model_version: p.modelVersion } : {}),
-    };
-    insertEntry(window, { ts: p.ts, tag: idTag(event.id), value: Math.fround(p.value) }, capacity);
-    const r = detector.update(state, { event, outcome: 'newest', window, firing }, config);
-    state = r.state;
-    const ev = r.evaluation;
-    if (!ev) return;
-    if (!firing && ev.breach) firing = true;
-    else if (firing && ev.clear) firing = false;
-    const d = ev.details as { baseline?: number; current?: number } | undefined;
-    if (spec.kind === 'regression' && d?.baseline !== undefined && d.current !== undefined) {
-      // Drawn in Accuracy units: the current level against baseline − drop.
-      statistic.push({ t: p.ts, value: d.current });
-      alarmLevel.push({ t: p.ts, value: d.baseline - ev.threshold });
-    } else {
-      statistic.push({ t: p.ts, value: ev.statistic });
-      if (spec.kind === 'cusum' || spec.kind === 'ewma') limit.push({ t: p.ts, value: ev.threshold });
-    }
-  });
-  return { statistic, alarmLevel, limit };
-}
-
-const DETECTOR_LABEL: Record<DetectorSpec['kind'], string> = {
-  'window-mean': 'window mean',
-  'latency-quantile': 'window quantile',
-  regression: 'current (sample-weighted)',
-  cusum: 'CUSUM',
-  ewma: 'EWMA',
-};
-
-/** The last point at or before `t` (the statistic as it stood when a trigger was decided). */
-function valueAt(points: readonly SeriesPoint[], t: number): number | undefined {
-  let lo = 0,
-    hi = points.length - 1,
-    found: number | undefined;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (points[mid]!.t <= t) {
-      found = points[mid]!.value;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found;
-}
-
 /**
  * One camera's chart: the metric as sent and, for every detector of the policy on that metric, its own
- * statistic against its own threshold (window statistics in the metric's units on the left axis; CUSUM
- * and EWMA in standard deviations on the right, with their limit). Each trigger is pinned on the line of
- * the detector that fired it, at that detector's statistic when it fired.
+ * statistic against its own threshold (lib/report/detector-lines.ts); each trigger is pinned on the line
+ * of the detector that fired it, at that detector's statistic when it fired.
  */
 function cameraChart(
   cam: SimCamera,
@@ -120,54 +40,29 @@ function cameraChart(
 ): ReportChart {
   const metric = SCENARIO_METRIC[cam.scenario];
   const sent = sim.sent.get(cam.id)?.[metric] ?? [];
-  const series: ChartSeries[] = [{ name: `${metric} sent`, points: sent.map((p) => ({ t: p.ts, value: p.value })) }];
-  const thresholds: ReportChart['thresholds'] = [];
   const specs = policy.detectors.filter(
     (d) => d.metric === metric && (!d.modalities || d.modalities.includes(cam.modality)),
   );
-  const drawn = new Map<string, { points: SeriesPoint[]; right: boolean }>();
-  let rightName: string | undefined;
-  for (const spec of specs) {
-    const trace = detectorTrace(cam, spec, sent);
-    const right = spec.kind === 'cusum' || spec.kind === 'ewma';
-    series.push({
-      name: `${spec.id}: ${DETECTOR_LABEL[spec.kind]}${right ? ' (σ)' : ''}`,
-      points: trace.statistic,
-      ...(right ? { axis: 'right' as const } : {}),
-    });
-    drawn.set(spec.id, { points: trace.statistic, right });
-    if (right) {
-      rightName = rightName ? 'statistic (σ)' : `${spec.id} (σ)`;
-      series.push({ name: `${spec.id} limit`, points: trace.limit, axis: 'right' });
-    }
-    if (trace.alarmLevel.length)
-      series.push({
-        name: `${spec.id} alarm level (baseline − ${(spec as { drop: number }).drop})`,
-        points: trace.alarmLevel,
-      });
-    if (spec.kind === 'window-mean') thresholds.push({ value: spec.threshold, label: `${spec.id} threshold` });
-    if (spec.kind === 'latency-quantile')
-      thresholds.push({ value: spec.slaMs, label: `${spec.id} SLA (p${Math.round(spec.quantile * 100)}, ms)` });
-  }
-  const markers: ChartMarker[] = triggers
-    .filter((t) => t.cameraId === cam.id)
-    .map((t) => {
-      const line = t.detector !== undefined ? drawn.get(t.detector) : undefined;
-      const value = line ? valueAt(line.points, t.firedAtMs) : undefined;
-      const label = `${t.detailType} · ${t.detector ?? '?'}${t.statistic !== undefined ? ` · statistic ${t.statistic.toPrecision(4)}` : ''}`;
-      // Another metric's detector (or before its first value): a vertical line at the time, not a pin.
-      return value === undefined
-        ? { t: t.firedAtMs, label }
-        : { t: t.firedAtMs, value, label, ...(line!.right ? { axis: 'right' as const } : {}) };
-    });
+  const lines = detectorLines(
+    { cameraId: cam.id, modality: cam.modality, metric },
+    specs,
+    sent,
+    triggers
+      .filter((t) => t.cameraId === cam.id)
+      .map((t) => ({
+        t: t.firedAtMs,
+        ...(t.detector !== undefined ? { detector: t.detector } : {}),
+        label: `${t.detailType} · ${t.detector ?? '?'}${t.statistic !== undefined ? ` · statistic ${t.statistic.toPrecision(4)}` : ''}`,
+      })),
+  );
   const events = cam.onsetMs !== null ? [{ t: cam.onsetMs, label: 'onset' }] : [];
   return {
     title: `${cam.id} · ${cam.modality} · ${cam.scenario}`,
     yName: metric,
-    ...(rightName ? { rightName } : {}),
-    series,
-    thresholds,
-    markers,
+    ...(lines.rightName ? { rightName: lines.rightName } : {}),
+    series: [{ name: `${metric} sent`, points: sent.map((p) => ({ t: p.ts, value: p.value })) }, ...lines.series],
+    thresholds: lines.thresholds,
+    markers: lines.markers,
     events,
     bands: nightBands(sim),
   };

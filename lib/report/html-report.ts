@@ -177,9 +177,10 @@ export function niceAxis(values: readonly number[], ticks = 5): { min: number; m
   }
   const interval = niceStep((hi - lo) / ticks);
   const round = (v: number) => Number(v.toPrecision(12));
+  // The tolerance keeps 0.3 / 0.1 (2.9999…) from flooring a whole step down.
   return {
-    min: round(Math.floor(lo / interval) * interval),
-    max: round(Math.ceil(hi / interval) * interval),
+    min: round(Math.floor(lo / interval + 1e-9) * interval),
+    max: round(Math.ceil(hi / interval - 1e-9) * interval),
     interval,
   };
 }
@@ -256,7 +257,7 @@ const CLIENT_SCRIPT = `
       grid: { left: 64, right: c.axes[1] ? 64 : 24, top: 48, bottom: 54 + 20 * c.legendRows },
       // Midnight reads as a date and a time, not as a bare day number among hours.
       xAxis: { type: c.xType || 'time', name: c.xName || '', nameLocation: 'middle', nameGap: 28,
-        axisLabel: time ? { hideOverlap: true, formatter: { year: '{yyyy}-{MM}-{dd}', month: '{yyyy}-{MM}-{dd}', day: '{MM}-{dd} 00:00', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}' } } : { hideOverlap: true } },
+        axisLabel: time ? { hideOverlap: true, formatter: { year: '{yyyy}-{MM}-{dd}', month: '{yyyy}-{MM}-{dd}', day: '{MM}-{dd} 00:00', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}', millisecond: '{HH}:{mm}' } } : { hideOverlap: true } },
       yAxis: c.axes[1] ? [yAxis(0), yAxis(1)] : [yAxis(0)],
       dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 8 + 20 * c.legendRows, height: 16 }],
       series: series

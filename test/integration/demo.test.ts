@@ -146,7 +146,7 @@ describe('the demo report in headless chromium', () => {
     for (const c of page.charts) {
       expect(c.legendType, c.title).toBe('plain');
       if (!c.title.includes('closed loop'))
-        for (const l of c.xLabels) expect(l, `${c.title}: x label`).toMatch(/^(\d\d:\d\d|\d\d-\d\d 00:00)$/);
+        for (const l of c.xLabels) expect(l, `${c.title}: x label`).toMatch(/^(\d\d:\d\d(:\d\d)?|\d\d-\d\d 00:00)$/);
       for (const axis of c.yLabels) {
         const ticks = axis.map(Number);
         expect(ticks.every(Number.isFinite), `${c.title}: ${axis}`).toBe(true);
