@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
+import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
 import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
 import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
@@ -311,6 +312,31 @@ describe('vmon policy', () => {
       'accuracy-regression',
       'latency-p95',
     ]);
+
+    // vmon tune --scope starts from the policy in force there (fleet-wide) and keeps its detectors.
+    const nab = join(PROJECT_ROOT, 'test/fixtures/nab-dev');
+    const tuned = await vmon(
+      'tune',
+      join(nab, 'data/artificialWithAnomaly/art_daily_jumpsup.csv'),
+      '--modality',
+      'Rgb',
+      '--detectors',
+      'ewma',
+      '--labels',
+      join(nab, 'labels.json'),
+      '--budget',
+      '100',
+      '--scope',
+      'fleet',
+      '--out',
+      join(dir, 'tuned.json'),
+      '--json',
+    );
+    expect(tuned.code, tuned.stderr).toBe(0);
+    const t = JSON.parse(tuned.stdout);
+    expect(t.replaced).toEqual([]); // fleet-wide has no sequential chart: the tuned one is added
+    expect(t.policy.detectors.map((d: { id: string }) => d.id)).toEqual(['drift-mean', 'driftscore-ewma']);
+    expect(t.policy.cooldownSeconds).toBe(600);
 
     const got = JSON.parse((await vmon('policy', 'get', 'camera:cam01', '--json')).stdout);
     expect(got).toMatchObject({
