@@ -3,7 +3,8 @@
 // variable the command needs must be set by the block, i.e. the docs tell the user to set it), and
 // leaves `git status` as it found it; blocks marked `<!-- docs-test: local-stack -->` run while
 // `npm run local` runs (one stack per page, started as the docs say); blocks the test does not run
-// carry `<!-- docs-test: needs-aws: <reason> -->` or `<!-- docs-test: not-run: <reason> -->`.
+// carry `<!-- docs-test: needs-aws: <reason> -->` or `<!-- docs-test: not-run: <reason> -->`; a
+// `<!-- docs-expect: text -->` line after a block's closing fence says what its output must contain.
 // The convention: docs/cli.md#documented-commands-are-tested.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 
 const SHELL_INFO = new Set(['bash', 'sh', 'shell', 'console']);
 const MARKER = /^<!--\s*docs-test:\s*([a-z-]+)(?::\s*(.*?))?\s*-->$/;
+const EXPECT = /^<!--\s*docs-expect:\s*(.*?)\s*-->$/;
 const STACK_FILE = join(PROJECT_ROOT, '.local', 'stack.json');
 
 type Mode = 'run' | 'local-stack' | 'needs-aws' | 'not-run';
@@ -22,6 +24,8 @@ interface Block {
   mode: Mode;
   reason?: string;
   code: string;
+  /** `<!-- docs-expect: text -->` lines right after the closing fence: the output must contain each */
+  expects: string[];
   /** a marker that is malformed, or a marked block that is not a shell block */
   fault?: string;
 }
@@ -38,7 +42,13 @@ function shellBlocks(page: string, text: string): Block[] {
     const marker = i > 0 ? MARKER.exec(lines[i - 1]!.trim()) : null;
     const isShell = SHELL_INFO.has(fence[2]!.toLowerCase());
     if (isShell || marker) {
-      const block: Block = { page, line: i + 1, mode: 'run', code: lines.slice(i + 1, end).join('\n') };
+      const expects: string[] = [];
+      for (let k = end + 1; k < lines.length; k++) {
+        const e = EXPECT.exec(lines[k]!.trim());
+        if (!e) break;
+        expects.push(e[1]!);
+      }
+      const block: Block = { page, line: i + 1, mode: 'run', code: lines.slice(i + 1, end).join('\n'), expects };
       if (marker) {
         const [, mode, reason] = marker;
         if (!['local-stack', 'needs-aws', 'not-run'].includes(mode!)) block.fault = `unknown mode ${mode}`;
@@ -53,7 +63,14 @@ function shellBlocks(page: string, text: string): Block[] {
   }
   for (let i = 0; i < lines.length; i++)
     if (MARKER.test(lines[i]!.trim()) && !/^(`{3,}|~{3,})/.test(lines[i + 1] ?? ''))
-      out.push({ page, line: i + 1, mode: 'not-run', code: '', fault: 'marker not directly above a fence' });
+      out.push({
+        page,
+        line: i + 1,
+        mode: 'not-run',
+        code: '',
+        expects: [],
+        fault: 'marker not directly above a fence',
+      });
   return out;
 }
 
@@ -152,8 +169,10 @@ describe('docs shell blocks', () => {
       '```bash',
       'echo hi',
       '```',
+      '<!-- docs-expect: hi -->',
     ].join('\n');
     const blocks = shellBlocks('p.md', page);
+    expect(blocks.at(-1)?.expects).toEqual(['hi']);
     expect(blocks.map((b) => [b.line, b.mode, b.reason ?? null, b.fault ?? null])).toEqual([
       [2, 'needs-aws', 'deploys', null],
       [6, 'not-run', null, 'not-run without a reason'],
@@ -180,6 +199,7 @@ describe('docs shell blocks', () => {
           expect(r.error, String(r.error)).toBeUndefined();
           expect(r.status, `${block.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`).toBe(0);
           expect(gitStatus(), 'the block changed the working tree').toBe(before);
+          for (const text of block.expects) expect(r.stdout, `docs-expect after ${page}:${block.line}`).toContain(text);
         }, 150_000);
     });
   }
