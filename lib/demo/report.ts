@@ -100,7 +100,13 @@ export function demoReport(input: {
   const { summary: s, sim } = input;
   const driftThreshold = input.policy.detectors.find((d) => d.kind === 'window-mean' && d.metric === 'DriftScore');
   const loop = input.closedLoop
-    ? closedLoopReport(input.closedLoop, driftThreshold?.kind === 'window-mean' ? driftThreshold.threshold : 0.7)
+    ? closedLoopReport(
+        input.closedLoop,
+        driftThreshold?.kind === 'window-mean' ? driftThreshold.threshold : 0.7,
+        input.policy.detectors.filter(
+          (d) => d.metric === 'DriftScore' && (!d.modalities || d.modalities.includes('Rgb')),
+        ),
+      )
     : undefined;
   const examples = SCENARIOS.map((sc) => sim.cameras.find((c) => c.scenario === sc.id)).filter(
     (c): c is SimCamera => c !== undefined,

@@ -254,11 +254,11 @@ const CLIENT_SCRIPT = `
       tooltip: { trigger: 'axis' },
       // Every entry visible (a scrolling legend hid "triggers" behind a page arrow): rows grow the chart.
       legend: { bottom: 0, type: 'plain' },
-      grid: { left: 64, right: c.axes[1] ? 64 : 24, top: 48, bottom: 54 + 20 * c.legendRows },
+      grid: { left: 64, right: c.hasRight ? 64 : 24, top: 48, bottom: 54 + 20 * c.legendRows },
       // Midnight reads as a date and a time, not as a bare day number among hours.
       xAxis: { type: c.xType || 'time', name: c.xName || '', nameLocation: 'middle', nameGap: 28,
         axisLabel: time ? { hideOverlap: true, formatter: { year: '{yyyy}-{MM}-{dd}', month: '{yyyy}-{MM}-{dd}', day: '{MM}-{dd} 00:00', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}', millisecond: '{HH}:{mm}' } } : { hideOverlap: true } },
-      yAxis: c.axes[1] ? [yAxis(0), yAxis(1)] : [yAxis(0)],
+      yAxis: c.hasRight ? [yAxis(0), yAxis(1)] : [yAxis(0)],
       dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 8 + 20 * c.legendRows, height: 16 }],
       series: series
     });
@@ -293,6 +293,8 @@ export function renderHtmlReport(doc: ReportDocument): string {
       title: escapeForDisplay(c.title),
       yName: escapeForDisplay(c.yName ?? ''),
       rightName: escapeForDisplay(c.rightName ?? ''),
+      // A right axis whenever something uses it, even with nothing to draw yet (a chart still warming up).
+      hasRight: usesRight,
       axes: [niceAxis(onAxis[0]!), usesRight ? niceAxis(onAxis[1]!) : null],
       legendRows: legendRows(legendNames),
       series: series.map((x, k) => ({ ...x, axis: c.series[k]!.axis ?? 'left' })),

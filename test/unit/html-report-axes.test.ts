@@ -69,5 +69,6 @@ describe('report chart layout', () => {
       { t: 1, value: null, axis: 'left', label: 'other metric' },
     ]);
     expect(plain.axes[1]).toBeNull();
+    expect([c.hasRight, plain.hasRight]).toEqual([true, false]);
   });
 });
