@@ -61,6 +61,8 @@ import { sweepOutboxes } from '../../lib/app/outbox-sweep.js';
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
 const PATH = process.env.PROPERTY_PATH;
+/** Room for the drawn runs: a run takes up to ~1 s on a loaded 2-core machine. */
+const timeoutFor = (floorMs: number) => Math.max(floorMs, RUNS * 2_500);
 const THRESHOLD = 0.7;
 const NOW = BASE_TIME + 3600_000;
 
@@ -343,7 +345,7 @@ describe('exactly-once effect under duplicates, batch splits, concurrency and fa
     );
     // The runs did exercise the fault paths.
     expect(faultsInjected).toBeGreaterThan(0);
-  }, 240_000);
+  }, timeoutFor(240_000));
 });
 
 // ---- cohort decisions ----------------------------------------------------------------------
@@ -402,5 +404,5 @@ describe('exactly-once cohort decisions under the same duplicates, splits, concu
       { numRuns: RUNS, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) },
     );
     expect(faultsInjected).toBeGreaterThan(0);
-  }, 300_000);
+  }, timeoutFor(300_000));
 });
