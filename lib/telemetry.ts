@@ -35,6 +35,10 @@ export const METRIC = {
   lifecycleApplied: 'LifecycleEventsApplied',
   /** Lifecycle events rejected to the model-lifecycle dead-letter queue. */
   lifecycleRejected: 'LifecycleEventsRejected',
+  /** Accepted events handed to the metric history (Firehose). */
+  historyRecorded: 'HistoryEventsRecorded',
+  /** Accepted events the history write gave up on after retries: missing from the history. */
+  historyDropped: 'HistoryEventsDropped',
   /** Triggers the outbox sweep found unpublished past the grace period, and published. */
   outboxSwept: 'OutboxTriggersSwept',
 } as const;
