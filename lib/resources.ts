@@ -94,6 +94,8 @@ export const HISTORY = {
   /** Locally only: what moto's Firehose delivers as is (it neither converts nor partitions). */
   incomingPrefix: 'incoming/',
   athenaResultsPrefix: 'athena-results/',
+  /** The distributed replay's manifests and results. */
+  replayPrefix: 'replay/',
   /** Partition value for events without a model_version. */
   noModelVersion: '__none__',
   /**
