@@ -84,8 +84,10 @@ export const localHistoryBucket = (stage: string) => `visutility-${stage}-histor
 /**
  * Metric history layout (docs/history-replay.md), shared by the stack (Firehose prefix, Glue table), the
  * ingest adapter (packed JSON records), the local delivery and the history reader.
- * Objects: `events/dt=YYYY-MM-DD/modality=Rgb/model_version=det-v3/<name>.parquet`, Hive-style, so Athena
- * prunes on all three and a reader lists only the prefixes it needs.
+ * Objects: `events/camera_bucket=07/dt=YYYY-MM-DD/modality=Rgb/model_version=det-v3/<name>.parquet`,
+ * Hive-style, so Athena prunes on each and a reader lists only the prefixes it needs. The camera bucket
+ * (shardOf(camera_id, cameraBuckets)) lets a replay worker read only its cameras: a camera's replay
+ * needs all its events in one place.
  */
 export const HISTORY = {
   eventsPrefix: 'events/',
@@ -96,6 +98,11 @@ export const HISTORY = {
   athenaResultsPrefix: 'athena-results/',
   /** The distributed replay's manifests and results. */
   replayPrefix: 'replay/',
+  /**
+   * Camera buckets. Firehose's dynamic partitioning holds at most 500 partitions open at once by default
+   * (a quota): buckets × model versions × dates in flight (2 around midnight) must stay below it.
+   */
+  cameraBuckets: 16,
   /** Partition value for events without a model_version. */
   noModelVersion: '__none__',
   /**
@@ -111,6 +118,7 @@ export const HISTORY = {
     { name: 'sample_count', type: 'int', jsonKey: 'n' },
   ],
   partitionColumns: [
+    { name: 'camera_bucket', type: 'string', jsonKey: 'b' },
     { name: 'dt', type: 'string', jsonKey: 'd' },
     { name: 'modality', type: 'string', jsonKey: 'o' },
     { name: 'model_version', type: 'string', jsonKey: 'mv' },

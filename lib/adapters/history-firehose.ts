@@ -5,7 +5,7 @@
 // lib/local/history-delivery.ts does that step.
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { HistoryRecorder, HistoryWrite } from '../app/ports.js';
-import { packHistoryRecords } from '../core/history-record.js';
+import { packHistoryRecords } from '../history/record.js';
 import type { MetricEvent } from '../core/metric-event.js';
 import { HISTORY } from '../resources.js';
 

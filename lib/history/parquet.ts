@@ -3,7 +3,7 @@
 // int → INT32, double → DOUBLE). The local delivery writes them; the history reader reads either.
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { historyEvent, type HistoryPartition } from '../core/history-record.js';
+import { historyEvent, type HistoryPartition } from './record.js';
 import type { MetricEvent } from '../core/metric-event.js';
 
 /** One Parquet object holding `events` (all of one partition: the partition values live in the key). */

@@ -4,7 +4,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { eventDate, modelVersionPartition, parsePartitionKey, type HistoryPartition } from '../core/history-record.js';
+import {
+  cameraBucketValue,
+  eventDate,
+  modelVersionPartition,
+  parsePartitionKey,
+  type HistoryPartition,
+} from './record.js';
+import { shardOf } from '../app/cohort-signals.js';
 import { MODALITIES, type MetricEvent, type Modality } from '../core/metric-event.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/moto-server.js';
 import { HISTORY } from '../resources.js';
@@ -17,12 +24,14 @@ export interface HistoryLocation {
   prefix: string;
 }
 
-/** Which events: event time in [since, until) (ms), one model version, one modality. */
+/** Which events: event time in [since, until) (ms), one model version, one modality, one replay shard's cameras. */
 export interface HistoryQuery {
   since?: number;
   until?: number;
   model?: string;
   modality?: Modality;
+  /** Only the camera buckets that can hold cameras with shardOf(camera_id, count) === index. */
+  shard?: { index: number; count: number };
 }
 
 export interface HistoryObject {
@@ -36,8 +45,21 @@ export class HistorySourceError extends Error {
 }
 
 const DAY_MS = 86_400_000;
-/** Past this many days a bounded query lists the whole prefix once rather than a prefix per day. */
+/** Past this many days a bounded query lists each camera bucket whole rather than a prefix per day. */
 const MAX_DAY_PREFIXES = 400;
+
+/**
+ * The camera buckets a shard's cameras are in: shardOf is a hash modulo the count, so with a count that
+ * is a multiple of the buckets one bucket holds the shard, and with a divisor of it several do.
+ */
+export function bucketsOfShard(shard: HistoryQuery['shard']): number[] {
+  const all = Array.from({ length: HISTORY.cameraBuckets }, (_, b) => b);
+  if (!shard) return all;
+  const { index, count } = shard;
+  if (count % HISTORY.cameraBuckets === 0) return [index % HISTORY.cameraBuckets];
+  if (HISTORY.cameraBuckets % count === 0) return all.filter((b) => b % count === index);
+  return all;
+}
 
 /** `s3://bucket/prefix/` → bucket and prefix (the bucket alone means the stack's `events/` prefix). */
 export function parseS3HistoryUrl(url: string): { bucket: string; prefix: string } {
@@ -77,17 +99,19 @@ export function queryPrefixes(q: HistoryQuery): string[] {
   const narrow = q.modality
     ? `modality=${q.modality}/${q.model !== undefined ? `model_version=${modelVersionPartition(q.model)}/` : ''}`
     : '';
-  if (q.since === undefined || q.until === undefined) return [''];
+  const buckets = bucketsOfShard(q.shard).map((b) => `camera_bucket=${cameraBucketValue(b)}/`);
+  if (q.since === undefined || q.until === undefined) return buckets;
   const first = Date.parse(eventDate(q.since));
   const last = Date.parse(eventDate(Math.max(q.since, q.until - 1)));
-  if ((last - first) / DAY_MS + 1 > MAX_DAY_PREFIXES) return [''];
+  if ((last - first) / DAY_MS + 1 > MAX_DAY_PREFIXES) return buckets;
   const out: string[] = [];
-  for (let d = first; d <= last; d += DAY_MS) out.push(`dt=${eventDate(d)}/${narrow}`);
+  for (const b of buckets) for (let d = first; d <= last; d += DAY_MS) out.push(`${b}dt=${eventDate(d)}/${narrow}`);
   return out;
 }
 
 /** Does a partition hold events the query may want (pruning by key alone)? */
 export function partitionMatches(p: HistoryPartition, q: HistoryQuery): boolean {
+  if (q.shard && !bucketsOfShard(q.shard).includes(p.cameraBucket)) return false;
   if (q.modality && p.modality !== q.modality) return false;
   if (q.model !== undefined && p.modelVersion !== modelVersionPartition(q.model)) return false;
   const dayStart = Date.parse(p.dt);
@@ -120,7 +144,7 @@ export async function listHistoryObjects(loc: HistoryLocation, q: HistoryQuery =
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/** The events of one history object that the query wants. */
+/** The events of one history object that the query wants (its shard's cameras only, with a shard). */
 export async function readHistoryObject(
   loc: Pick<HistoryLocation, 's3' | 'bucket'>,
   obj: Pick<HistoryObject, 'key' | 'partition'>,
@@ -129,10 +153,45 @@ export async function readHistoryObject(
   const out = await loc.s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: obj.key }));
   const bytes = await out.Body!.transformToByteArray();
   const events = await readHistoryParquet(bytes, obj.partition, `s3://${loc.bucket}/${obj.key}`);
-  return events.filter((e) => (q.since === undefined || e.ts >= q.since) && (q.until === undefined || e.ts < q.until));
+  const shard = q.shard;
+  return events.filter(
+    (e) =>
+      (q.since === undefined || e.ts >= q.since) &&
+      (q.until === undefined || e.ts < q.until) &&
+      (shard === undefined || shardOf(e.camera_id, shard.count) === shard.index),
+  );
 }
 
-/** Every event of the query, object by object (memory holds one object's events at a time). */
-export async function* readHistory(loc: HistoryLocation, q: HistoryQuery = {}): AsyncIterable<MetricEvent> {
-  for (const obj of await listHistoryObjects(loc, q)) yield* await readHistoryObject(loc, obj, q);
+/** Objects grouped by camera bucket and event date, in key order: the unit a reader sorts by time. */
+export function groupByBucketDay(objects: readonly HistoryObject[]): HistoryObject[][] {
+  const groups: HistoryObject[][] = [];
+  let last = '';
+  for (const o of objects) {
+    const id = `${o.partition.cameraBucket}/${o.partition.dt}`;
+    if (id !== last || groups.length === 0) groups.push([]);
+    groups.at(-1)!.push(o);
+    last = id;
+  }
+  return groups;
+}
+
+/** The events of objects of one bucket-day, in event-time order (a camera's streams of every partition merged). */
+export async function readHistoryGroup(
+  loc: Pick<HistoryLocation, 's3' | 'bucket'>,
+  group: readonly Pick<HistoryObject, 'key' | 'partition'>[],
+  q: HistoryQuery = {},
+): Promise<MetricEvent[]> {
+  const parts = await Promise.all(group.map((o) => readHistoryObject(loc, o, q)));
+  return parts.flat().sort((a, b) => a.ts - b.ts);
+}
+
+/**
+ * Every event of the query, a bucket-day at a time (memory holds one bucket-day of the query's
+ * cameras): each camera's events in time order, as the replay engine wants them; a camera is in one bucket.
+ */
+export async function* readHistory(loc: HistoryLocation, q: HistoryQuery = {}): AsyncIterable<MetricEvent[]> {
+  for (const group of groupByBucketDay(await listHistoryObjects(loc, q))) {
+    const events = await readHistoryGroup(loc, group, q);
+    if (events.length > 0) yield events;
+  }
 }

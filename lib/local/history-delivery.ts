@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { historyPartition, parseHistoryLine, partitionPrefix } from '../core/history-record.js';
+import { historyPartition, parseHistoryLine, partitionPrefix } from '../history/record.js';
 import type { MetricEvent } from '../core/metric-event.js';
 import { historyParquet } from '../history/parquet.js';
 import { HISTORY } from '../resources.js';

@@ -40,6 +40,9 @@ export function historyTableParameters(bucketName: string): Record<string, strin
     classification: 'parquet',
     EXTERNAL: 'TRUE',
     'projection.enabled': 'true',
+    'projection.camera_bucket.type': 'integer',
+    'projection.camera_bucket.range': `0,${HISTORY.cameraBuckets - 1}`,
+    'projection.camera_bucket.digits': '2',
     'projection.dt.type': 'date',
     'projection.dt.format': 'yyyy-MM-dd',
     'projection.dt.range': '2020-01-01,NOW',
@@ -49,7 +52,7 @@ export function historyTableParameters(bucketName: string): Record<string, strin
     'projection.modality.values': 'Rgb,Thermal,Depth',
     // Versions are not known in advance: a query names the one(s) it wants (docs/history-replay.md).
     'projection.model_version.type': 'injected',
-    'storage.location.template': `s3://${bucketName}/${HISTORY.eventsPrefix}dt=\${dt}/modality=\${modality}/model_version=\${model_version}/`,
+    'storage.location.template': `s3://${bucketName}/${HISTORY.eventsPrefix}${HISTORY.partitionColumns.map((c) => `${c.name}=\${${c.name}}`).join('/')}/`,
   };
 }
 

@@ -73,9 +73,9 @@ describe('metric history resources', () => {
       }),
     });
     expect(FIREHOSE_PREFIX).toBe(
-      'events/dt=!{partitionKeyFromQuery:dt}/modality=!{partitionKeyFromQuery:modality}/model_version=!{partitionKeyFromQuery:model_version}/',
+      'events/camera_bucket=!{partitionKeyFromQuery:camera_bucket}/dt=!{partitionKeyFromQuery:dt}/modality=!{partitionKeyFromQuery:modality}/model_version=!{partitionKeyFromQuery:model_version}/',
     );
-    expect(PARTITION_QUERY).toBe('{dt:.d,modality:.o,model_version:.mv}');
+    expect(PARTITION_QUERY).toBe('{camera_bucket:.b,dt:.d,modality:.o,model_version:.mv}');
   });
 
   it('has a Glue table Athena can query without registering partitions', () => {
@@ -84,6 +84,7 @@ describe('metric history resources', () => {
     expect(table.Name).toBe('history');
     expect(table.StorageDescriptor.Columns).toEqual(HISTORY.columns.map((c) => ({ Name: c.name, Type: c.type })));
     expect(table.PartitionKeys).toEqual([
+      { Name: 'camera_bucket', Type: 'string' },
       { Name: 'dt', Type: 'string' },
       { Name: 'modality', Type: 'string' },
       { Name: 'model_version', Type: 'string' },
@@ -92,6 +93,7 @@ describe('metric history resources', () => {
     expect(table.Parameters).toMatchObject({
       'projection.enabled': 'true',
       'projection.dt.type': 'date',
+      'projection.camera_bucket.range': `0,${HISTORY.cameraBuckets - 1}`,
       'projection.modality.values': 'Rgb,Thermal,Depth',
       'projection.model_version.type': 'injected',
     });

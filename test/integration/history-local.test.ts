@@ -23,6 +23,7 @@ import {
   readHistory,
   type HistoryLocation,
 } from '../../lib/history/reader.js';
+import { cameraBucket, cameraBucketValue } from '../../lib/history/record.js';
 import { HISTORY } from '../../lib/resources.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
 import { startLocalAws, useFunctionEnv, waitFor, type LocalAws } from '../support/local-aws.js';
@@ -61,14 +62,14 @@ const accepted = () => results.reduce((n, r) => n + r.events, 0);
 const location = (): HistoryLocation => ({ s3, bucket: aws.stack.historyBucket!, prefix: HISTORY.eventsPrefix });
 async function ids(q = {}) {
   const out: string[] = [];
-  for await (const e of readHistory(location(), q)) out.push(e.id);
+  for await (const batch of readHistory(location(), q)) out.push(...batch.map((e) => e.id));
   return out;
 }
 
 describe('metric history on the local stack', () => {
   const sent: WireMetricEvent[] = [];
 
-  it('keeps every accepted event once, in Parquet under dt / modality / model_version', async () => {
+  it('keeps every accepted event once, in Parquet under camera_bucket / dt / modality / model_version', async () => {
     // 3 cameras × 2 model versions × 2 modalities over two UTC days; one message sent twice.
     const batches: WireMetricEvent[][] = [];
     for (const [c, camera] of ['cam-a', 'cam-b', 'cam-c'].entries())
@@ -98,16 +99,16 @@ describe('metric history on the local stack', () => {
 
     const objects = await listHistoryObjects(location());
     for (const o of objects)
-      expect(o.key).toMatch(/^events\/dt=\d{4}-\d{2}-\d{2}\/modality=(Rgb|Thermal)\/model_version=[^/]+\/.+\.parquet$/);
+      expect(o.key).toMatch(/^events\/camera_bucket=\d\d\/dt=\d{4}-\d{2}-\d{2}\/modality=(Rgb|Thermal)\/model_version=[^/]+\/.+\.parquet$/);
     // One partition per UTC event date, modality and model version sent (the version URI-encoded).
     const expected = new Set(
       sent.map(
         (e) =>
-          `dt=${e.timestamp.slice(0, 10)}/modality=${e.modality}/model_version=${encodeURIComponent(e.model_version!)}`,
+          `camera_bucket=${cameraBucketValue(cameraBucket(e.camera_id))}/dt=${e.timestamp.slice(0, 10)}/modality=${e.modality}/model_version=${encodeURIComponent(e.model_version!)}`,
       ),
     );
     expect(expected.size).toBeGreaterThanOrEqual(6);
-    expect(new Set(objects.map((o) => o.key.split('/').slice(1, 4).join('/')))).toEqual(expected);
+    expect(new Set(objects.map((o) => o.key.split('/').slice(1, 5).join('/')))).toEqual(expected);
 
     const read = await ids();
     const distinct = new Set(read);
@@ -117,7 +118,9 @@ describe('metric history on the local stack', () => {
 
   it('reads the events back with their fields, pruned by model, modality and time', async () => {
     const byId = new Map(sent.map((e) => [e.id, e]));
-    for await (const e of readHistory(location(), { model: 'det/v4', modality: 'Thermal' })) {
+    for await (const e of (async function* () {
+      for await (const batch of readHistory(location(), { model: 'det/v4', modality: 'Thermal' })) yield* batch;
+    })()) {
       const w = byId.get(e.id)!;
       expect(e).toMatchObject({
         camera_id: w.camera_id,

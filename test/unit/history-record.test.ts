@@ -15,13 +15,15 @@ import {
   modelVersionPartition,
   packHistoryRecords,
   parseHistoryLine,
+  cameraBucketValue,
   parsePartitionKey,
   partitionPrefix,
-} from '../../lib/core/history-record.js';
+} from '../../lib/history/record.js';
 import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
 import { driftPolicy } from '../../lib/core/policy.js';
 import { historyParquet, readHistoryParquet } from '../../lib/history/parquet.js';
-import { parseS3HistoryUrl, partitionMatches, queryPrefixes } from '../../lib/history/reader.js';
+import { bucketsOfShard, parseS3HistoryUrl, partitionMatches, queryPrefixes } from '../../lib/history/reader.js';
+import { shardOf } from '../../lib/app/cohort-signals.js';
 import { HISTORY } from '../../lib/resources.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
 import { memoryPorts } from '../support/memory-ports.js';
@@ -50,7 +52,12 @@ describe('history lines', () => {
         .filter((k) => k !== 'n')
         .sort(),
     );
-    expect(o).toMatchObject({ d: '2026-11-27', o: 'Rgb', mv: 'det-v3' });
+    expect(o).toMatchObject({
+      b: cameraBucketValue(shardOf(e.camera_id, HISTORY.cameraBuckets)),
+      d: '2026-11-27',
+      o: 'Rgb',
+      mv: 'det-v3',
+    });
   });
 
   it('say what is wrong with a bad line', () => {
@@ -76,17 +83,20 @@ describe('partitions', () => {
     expect(modelVersionPartition(HISTORY.noModelVersion)).not.toBe(HISTORY.noModelVersion);
   });
 
-  it('are Hive-style key prefixes by UTC event date, modality and model version', () => {
+  it('are Hive-style key prefixes by camera bucket, UTC event date, modality and model version', () => {
     const e = event({ modality: 'Thermal', model_version: 'det-v3', i: 16 * 3600 + 1 }); // 2026-11-28T00:00:01Z
     const p = historyPartition(e);
-    expect(partitionPrefix(p)).toBe('dt=2026-11-28/modality=Thermal/model_version=det-v3/');
+    const bucket = shardOf(e.camera_id, HISTORY.cameraBuckets);
+    expect(partitionPrefix(p)).toBe(
+      `camera_bucket=${String(bucket).padStart(2, '0')}/dt=2026-11-28/modality=Thermal/model_version=det-v3/`,
+    );
     expect(parsePartitionKey(`events/${partitionPrefix(p)}file.parquet`)).toEqual(p);
-    expect(parsePartitionKey('events/dt=2026-11-28/modality=Sonar/model_version=x/f')).toBeNull();
+    expect(parsePartitionKey('events/camera_bucket=01/dt=2026-11-28/modality=Sonar/model_version=x/f')).toBeNull();
     expect(parsePartitionKey('incoming/2026/11/28/f')).toBeNull();
   });
 
-  it('prune by date range, modality and model', () => {
-    const p = { dt: '2026-11-27', modality: 'Rgb' as const, modelVersion: 'det-v3' };
+  it('prune by date range, modality, model and replay shard', () => {
+    const p = { cameraBucket: 3, dt: '2026-11-27', modality: 'Rgb' as const, modelVersion: 'det-v3' };
     const day = Date.parse('2026-11-27');
     expect(partitionMatches(p, { since: day, until: day + 86_400_000 })).toBe(true);
     expect(partitionMatches(p, { since: day + 86_400_000 })).toBe(false);
@@ -94,11 +104,29 @@ describe('partitions', () => {
     expect(partitionMatches(p, { modality: 'Depth' })).toBe(false);
     expect(partitionMatches(p, { model: 'det-v4' })).toBe(false);
     expect(partitionMatches(p, { model: 'det-v3', modality: 'Rgb' })).toBe(true);
-    expect(queryPrefixes({ since: day, until: day + 2 * 86_400_000, modality: 'Rgb', model: 'a/b' })).toEqual([
-      'dt=2026-11-27/modality=Rgb/model_version=a%2Fb/',
-      'dt=2026-11-28/modality=Rgb/model_version=a%2Fb/',
+    const q = { since: day, until: day + 2 * 86_400_000, modality: 'Rgb' as const, model: 'a/b' };
+    expect(
+      queryPrefixes({ ...q, shard: { index: 3 + HISTORY.cameraBuckets, count: 4 * HISTORY.cameraBuckets } }),
+    ).toEqual([
+      'camera_bucket=03/dt=2026-11-27/modality=Rgb/model_version=a%2Fb/',
+      'camera_bucket=03/dt=2026-11-28/modality=Rgb/model_version=a%2Fb/',
     ]);
-    expect(queryPrefixes({ since: day })).toEqual(['']);
+    expect(queryPrefixes(q)).toHaveLength(2 * HISTORY.cameraBuckets);
+    expect(queryPrefixes({ since: day })).toHaveLength(HISTORY.cameraBuckets);
+    expect(partitionMatches(p, { shard: { index: 3, count: HISTORY.cameraBuckets } })).toBe(true);
+    expect(partitionMatches(p, { shard: { index: 4, count: HISTORY.cameraBuckets } })).toBe(false);
+    // A count dividing the buckets: several buckets per shard; any other count: every bucket.
+    expect(bucketsOfShard({ index: 1, count: HISTORY.cameraBuckets / 2 })).toEqual([1, 1 + HISTORY.cameraBuckets / 2]);
+    expect(bucketsOfShard({ index: 1, count: 3 })).toHaveLength(HISTORY.cameraBuckets);
+  });
+
+  it('put every camera of a shard in the bucket the reader lists for it', () => {
+    for (const count of [1, 2, 4, HISTORY.cameraBuckets, 3 * HISTORY.cameraBuckets, 7])
+      for (let c = 0; c < 200; c++) {
+        const camera = `cam-${c}`;
+        const index = shardOf(camera, count);
+        expect(bucketsOfShard({ index, count })).toContain(shardOf(camera, HISTORY.cameraBuckets));
+      }
   });
 
   it('read s3:// sources with a clear error for anything else', () => {

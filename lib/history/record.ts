@@ -1,11 +1,17 @@
 // Metric history records: how an accepted event is written to the history (docs/history-replay.md).
-// Pure: the ingest adapter packs these into Firehose records, the local delivery and the reader
+// No AWS: the ingest adapter packs these into Firehose records, the local delivery and the reader
 // decode them. Short JSON keys (HISTORY.columns) because Firehose bills the bytes sent.
+import { shardOf } from '../app/cohort-signals.js';
+import { METRICS, MODALITIES, type MetricEvent, type MetricKind, type Modality } from '../core/metric-event.js';
 import { HISTORY } from '../resources.js';
-import { METRICS, MODALITIES, type MetricEvent, type MetricKind, type Modality } from './metric-event.js';
 
-/** The three partition values of an event: its UTC event date, modality and (URI-encoded) model version. */
+/**
+ * The partition values of an event: its camera's bucket, its UTC event date, modality and (URI-encoded)
+ * model version.
+ */
 export interface HistoryPartition {
+  /** shardOf(camera_id, HISTORY.cameraBuckets), the replay engine's shard function. */
+  cameraBucket: number;
   dt: string;
   modality: Modality;
   /** encodeURIComponent of the model version (a `/` must not split the key), or HISTORY.noModelVersion. */
@@ -27,20 +33,29 @@ export function modelVersionFromPartition(value: string): string | undefined {
   return value === HISTORY.noModelVersion ? undefined : decodeURIComponent(value);
 }
 
+/** The camera_bucket partition value: two digits, so keys sort in bucket order. */
+export const cameraBucketValue = (bucket: number) => String(bucket).padStart(2, '0');
+export const cameraBucket = (cameraId: string) => shardOf(cameraId, HISTORY.cameraBuckets);
+
 export function historyPartition(e: MetricEvent): HistoryPartition {
-  return { dt: eventDate(e.ts), modality: e.modality, modelVersion: modelVersionPartition(e.model_version) };
+  return {
+    cameraBucket: cameraBucket(e.camera_id),
+    dt: eventDate(e.ts),
+    modality: e.modality,
+    modelVersion: modelVersionPartition(e.model_version),
+  };
 }
 
-/** Key prefix of one partition under the events prefix, Hive-style (`dt=…/modality=…/model_version=…/`). */
+/** Key prefix of one partition under the events prefix, Hive-style (`camera_bucket=…/dt=…/modality=…/model_version=…/`). */
 export function partitionPrefix(p: HistoryPartition): string {
-  return `dt=${p.dt}/modality=${p.modality}/model_version=${p.modelVersion}/`;
+  return `camera_bucket=${cameraBucketValue(p.cameraBucket)}/dt=${p.dt}/modality=${p.modality}/model_version=${p.modelVersion}/`;
 }
 
 /** The partition of an object key (relative to the events prefix or not), or null when it is not in one. */
 export function parsePartitionKey(key: string): HistoryPartition | null {
-  const m = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\/modality=([^/]+)\/model_version=([^/]+)\//.exec(key);
-  if (!m || !(MODALITIES as readonly string[]).includes(m[2]!)) return null;
-  return { dt: m[1]!, modality: m[2] as Modality, modelVersion: m[3]! };
+  const m = /(?:^|\/)camera_bucket=(\d+)\/dt=(\d{4}-\d{2}-\d{2})\/modality=([^/]+)\/model_version=([^/]+)\//.exec(key);
+  if (!m || !(MODALITIES as readonly string[]).includes(m[3]!)) return null;
+  return { cameraBucket: Number(m[1]), dt: m[2]!, modality: m[3] as Modality, modelVersion: m[4]! };
 }
 
 /** One event as a line of a packed record: the Parquet columns plus the three partition values. */
@@ -50,7 +65,7 @@ export function historyLine(e: MetricEvent): string {
   // Written by hand, in column order: this runs once per accepted event.
   let s = `{"${k[0].jsonKey}":${JSON.stringify(e.id)},"${k[1].jsonKey}":${e.ts},"${k[2].jsonKey}":${JSON.stringify(e.camera_id)},"${k[3].jsonKey}":"${e.metric}","${k[4].jsonKey}":${e.value}`;
   if (e.sample_count !== undefined) s += `,"${k[5].jsonKey}":${e.sample_count}`;
-  s += `,"${p[0].jsonKey}":"${eventDate(e.ts)}","${p[1].jsonKey}":"${e.modality}","${p[2].jsonKey}":${JSON.stringify(modelVersionPartition(e.model_version))}}`;
+  s += `,"${p[0].jsonKey}":"${cameraBucketValue(cameraBucket(e.camera_id))}","${p[1].jsonKey}":"${eventDate(e.ts)}","${p[2].jsonKey}":"${e.modality}","${p[3].jsonKey}":${JSON.stringify(modelVersionPartition(e.model_version))}}`;
   return s;
 }
 
@@ -63,7 +78,7 @@ export function parseHistoryLine(line: string): MetricEvent | { error: string } 
     return { error: `not JSON: ${(err as Error).message}` };
   }
   const [id, ts, camera, metric, value, samples] = HISTORY.columns.map((c) => o[c.jsonKey]);
-  const [, modality, mv] = HISTORY.partitionColumns.map((c) => o[c.jsonKey]);
+  const [, , modality, mv] = HISTORY.partitionColumns.map((c) => o[c.jsonKey]);
   return historyEvent({ id, ts, camera_id: camera, metric, value, sample_count: samples }, modality, mv);
 }
 
