@@ -271,6 +271,11 @@ export class ShardReplayer {
     return p ?? undefined;
   }
 
+  /** Lines or events rejected so far. */
+  get rejectedCount(): number {
+    return this.totals.rejected;
+  }
+
   /** Whether the camera belongs to this shard. */
   mine(cameraId: string): boolean {
     return this.shard.count === 1 || shardOf(cameraId, this.shard.count) === this.shard.index;
@@ -450,14 +455,6 @@ export async function mergeShards(
   const shards = [...results].sort((a, b) => a.shard.index - b.shard.index);
   const policyFor = policyForOf(opts.policies);
   const nowMs = opts.nowMs ?? Date.now();
-  const totals = emptyTotals();
-  const triggers: Trigger[] = [];
-  let reordered = 0;
-  for (const s of shards) {
-    for (const [k, v] of Object.entries(s.totals) as [keyof ReplayTotals, number][]) totals[k] += v;
-    for (const t of s.triggers) triggers.push(t);
-    reordered += s.reordered;
-  }
   // Cohorts: per slice, first the priors the cameras read (the head after the slices before), then the
   // member records the slice made, sorted as live (Backtest.run).
   const bySlice = new Map<number, CohortSignal[]>();
@@ -504,7 +501,30 @@ export async function mergeShards(
       outcome,
     );
   }
-  totals.suppressed += outcome.suppressed;
+  return {
+    result: combine(shards, published, outcome.suppressed, cohorts.cohorts(), opts.keepRejected),
+    rerun: [...rerun].sort((a, b) => a - b),
+    priors: timelineOf(truth),
+  };
+}
+
+/** The result from the shards' and the cohorts' parts. */
+function combine(
+  shards: readonly ShardResult[],
+  published: readonly Trigger[],
+  cohortSuppressed: number,
+  cohorts: ReplayResult['cohorts'],
+  keepRejected = 1000,
+): ReplayResult {
+  const totals = emptyTotals();
+  const triggers: Trigger[] = [];
+  let reordered = 0;
+  for (const s of shards) {
+    for (const [k, v] of Object.entries(s.totals) as [keyof ReplayTotals, number][]) totals[k] += v;
+    for (const t of s.triggers) triggers.push(t);
+    reordered += s.reordered;
+  }
+  totals.suppressed += cohortSuppressed;
   // A trigger republished from an outbox is one decision.
   const seen = new Set(triggers.map((t) => t.detail.triggerId));
   for (const t of published)
@@ -517,27 +537,31 @@ export async function mergeShards(
   const rejected = shards
     .flatMap((s) => s.rejected)
     .sort((a, b) => a.line - b.line)
-    .slice(0, opts.keepRejected ?? 1000);
+    .slice(0, keepRejected);
   const firsts = shards.map((s) => s.firstEventMs).filter((x): x is number => x !== null);
   const lasts = shards.map((s) => s.lastEventMs).filter((x): x is number => x !== null);
-  const withStates = shards.every((s) => s.states);
-  const withEvents = shards.every((s) => s.events);
   return {
-    result: {
-      totals,
-      triggers,
-      rejected,
-      firstEventMs: firsts.length ? Math.min(...firsts) : null,
-      lastEventMs: lasts.length ? Math.max(...lasts) : null,
-      eventCounts: shards.flatMap((s) => s.eventCounts),
-      reordered,
-      cohorts: cohorts.cohorts(),
-      ...(withStates ? { states: shards.flatMap((s) => s.states!) } : {}),
-      ...(withEvents ? { events: shards.flatMap((s) => s.events!) } : {}),
-    },
-    rerun: [...rerun].sort((a, b) => a - b),
-    priors: timelineOf(truth),
+    totals,
+    triggers,
+    rejected,
+    firstEventMs: firsts.length ? Math.min(...firsts) : null,
+    lastEventMs: lasts.length ? Math.max(...lasts) : null,
+    eventCounts: shards.flatMap((s) => s.eventCounts),
+    reordered,
+    cohorts,
+    ...(shards.every((s) => s.states) ? { states: shards.flatMap((s) => s.states!) } : {}),
+    ...(shards.every((s) => s.events) ? { events: shards.flatMap((s) => s.events!) } : {}),
   };
+}
+
+/** Every camera alone, synchronously, from events in memory: no cohort decisions, no priors (tune, NAB scoring). */
+export function replayCameras(
+  events: Iterable<MetricEvent>,
+  opts: Omit<ReplayOptions, 'cohorts'>,
+): ReplayResult {
+  const r = new ShardReplayer({ ...opts, cohorts: false });
+  for (const e of events) r.add(e);
+  return combine([r.finish()], [], 0, [], opts.keepRejected);
 }
 
 /** Rounds of shard runs before giving up (each round fixes at least one more slice; in practice 1–2). */
