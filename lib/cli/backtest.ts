@@ -105,7 +105,6 @@ function workerCount(asked: number | undefined, bytes: number | undefined): numb
   return bytes === undefined ? cores : Math.min(cores, Math.floor(bytes / MIN_BYTES_PER_WORKER));
 }
 
-
 /** Reads and validates a whole event file without running any policy (vmon tune). */
 export async function readHistory(
   path: string,
@@ -146,7 +145,10 @@ export async function backtestEventsWithCohorts(
   const started = performance.now();
   const list = [...events];
   return backtestResultOf(
-    await replay(eventSource(() => [list]), { policies: policyFor, keepEventsPerCamera: Number.POSITIVE_INFINITY }),
+    await replay(
+      eventSource(() => [list]),
+      { policies: policyFor, keepEventsPerCamera: Number.POSITIVE_INFINITY },
+    ),
     performance.now() - started,
   );
 }

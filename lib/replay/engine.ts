@@ -16,7 +16,13 @@
 import { applyCohortSignals, emptyCohortOutcome, shardOf } from '../app/cohort-signals.js';
 import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
 import { applyEvents, emptyState, type CameraState, type CohortContext } from '../core/camera-state.js';
-import { AFFECTED_REFRESH_MS, cohortPriorOf, type CohortHead, type CohortKey, type CohortSignal } from '../core/cohort.js';
+import {
+  AFFECTED_REFRESH_MS,
+  cohortPriorOf,
+  type CohortHead,
+  type CohortKey,
+  type CohortSignal,
+} from '../core/cohort.js';
 import type { BaselinePrior } from '../core/detectors/adaptive-baseline.js';
 import { parseBody, validateEvent, type MetricEvent, type MetricKind, type Modality } from '../core/metric-event.js';
 import { resolvePolicy, type Policy } from '../core/policy.js';
@@ -190,24 +196,29 @@ const samePrior = (a: BaselinePrior | null, b: BaselinePrior | null) =>
   a === b || (a !== null && b !== null && a.mean === b.mean && a.sigma === b.sigma && a.n === b.n);
 
 /**
- * The camera id of a JSONL line without parsing it, when the line names exactly one plain one: then the
- * whole line (its events and its rejections) belongs to that camera's shard. Otherwise undefined (every
- * shard parses the line and keeps its own cameras' events; shard 0 reports its rejections). Exact: in JSON
- * text an unescaped `"camera_id"` followed by `:` is a key, and a value without backslashes is its text.
+ * The camera id of a JSONL line without parsing it, when every `"camera_id"` key in it names the same plain
+ * id (one event, or an array of one camera's events: the producers' usual body): then the whole line (its
+ * events and its rejections) belongs to that camera's shard. Otherwise undefined: every shard parses the
+ * line and keeps its own cameras' events, and shard 0 reports its rejections. Exact: in JSON text an
+ * unescaped `"camera_id"` followed by `:` is a key, and a string without backslashes is its own text.
  */
 export function lineCameraId(text: string): string | undefined {
-  const i = text.indexOf('"camera_id"');
-  if (i < 0 || text.indexOf('"camera_id"', i + 11) >= 0) return undefined;
-  let j = i + 11;
-  while (text.charCodeAt(j) <= 32) j++;
-  if (text[j] !== ':') return undefined;
-  j++;
-  while (text.charCodeAt(j) <= 32) j++;
-  if (text[j] !== '"') return undefined;
-  const end = text.indexOf('"', j + 1);
-  if (end < 0) return undefined;
-  const id = text.slice(j + 1, end);
-  return id.includes('\\') ? undefined : id;
+  let id: string | undefined;
+  for (let i = text.indexOf('"camera_id"'); i >= 0; i = text.indexOf('"camera_id"', i + 11)) {
+    let j = i + 11;
+    while (text.charCodeAt(j) <= 32) j++;
+    if (text.charCodeAt(j) !== 58 /* : */) return undefined;
+    j++;
+    while (text.charCodeAt(j) <= 32) j++;
+    if (text.charCodeAt(j) !== 34 /* " */) return undefined;
+    const end = text.indexOf('"', j + 1);
+    if (end < 0) return undefined;
+    if (id === undefined) {
+      id = text.slice(j + 1, end);
+      if (id.includes('\\')) return undefined;
+    } else if (end - j - 1 !== id.length || !text.startsWith(id, j + 1)) return undefined;
+  }
+  return id;
 }
 
 interface CameraSlot {
@@ -271,6 +282,13 @@ export class ShardReplayer {
     return p ?? undefined;
   }
 
+  /** Events held in open slices, over every camera (what streaming memory grows with). */
+  heldEvents(): number {
+    let n = 0;
+    for (const c of this.cameras.values()) for (const list of c.pending.values()) n += list.length;
+    return n;
+  }
+
   /** Lines or events rejected so far. */
   get rejectedCount(): number {
     return this.totals.rejected;
@@ -290,7 +308,15 @@ export class ShardReplayer {
   add(e: MetricEvent): void {
     let c = this.cameras.get(e.camera_id);
     if (!c) {
-      c = { id: e.camera_id, state: emptyState(), pending: new Map(), keys: [], newest: -Infinity, done: -Infinity, events: 0 };
+      c = {
+        id: e.camera_id,
+        state: emptyState(),
+        pending: new Map(),
+        keys: [],
+        newest: -Infinity,
+        done: -Infinity,
+        events: 0,
+      };
       if (this.keepEvents > 0) c.kept = [];
       this.cameras.set(e.camera_id, c);
     }
@@ -555,10 +581,7 @@ function combine(
 }
 
 /** Every camera alone, synchronously, from events in memory: no cohort decisions, no priors (tune, NAB scoring). */
-export function replayCameras(
-  events: Iterable<MetricEvent>,
-  opts: Omit<ReplayOptions, 'cohorts'>,
-): ReplayResult {
+export function replayCameras(events: Iterable<MetricEvent>, opts: Omit<ReplayOptions, 'cohorts'>): ReplayResult {
   const r = new ShardReplayer({ ...opts, cohorts: false });
   for (const e of events) r.add(e);
   return combine([r.finish()], [], 0, [], opts.keepRejected);

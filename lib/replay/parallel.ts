@@ -80,20 +80,27 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(WORKER_CODE, { eval: true, workerData: { tsx } });
       const slot = { worker, busy: false };
-      worker.on('message', (m: { id: number; result?: unknown; error?: { message: string; name?: string; exitCode?: number; stack?: string } }) => {
-        const entry = this.pending.get(m.id);
-        if (!entry) return;
-        this.pending.delete(m.id);
-        slot.busy = false;
-        if (m.error) {
-          const err =
-            m.error.name === 'CliError'
-              ? new CliError(m.error.message, m.error.exitCode as ExitCode)
-              : Object.assign(new Error(m.error.message), { stack: m.error.stack });
-          entry.p.reject(err);
-        } else entry.p.resolve(m.result);
-        this.pump();
-      });
+      worker.on(
+        'message',
+        (m: {
+          id: number;
+          result?: unknown;
+          error?: { message: string; name?: string; exitCode?: number; stack?: string };
+        }) => {
+          const entry = this.pending.get(m.id);
+          if (!entry) return;
+          this.pending.delete(m.id);
+          slot.busy = false;
+          if (m.error) {
+            const err =
+              m.error.name === 'CliError'
+                ? new CliError(m.error.message, m.error.exitCode as ExitCode)
+                : Object.assign(new Error(m.error.message), { stack: m.error.stack });
+            entry.p.reject(err);
+          } else entry.p.resolve(m.result);
+          this.pump();
+        },
+      );
       worker.on('error', (err) => {
         for (const [id, entry] of this.pending)
           if (entry.slot === slot) {
@@ -154,7 +161,10 @@ export async function replayParallel(
     return await replayShards(
       workers,
       (shard, priors) =>
-        pool.call<ShardResult>(THIS_MODULE, 'shardTask', { source, opts: { ...o, shard, ...(priors ? { priors } : {}) } }),
+        pool.call<ShardResult>(THIS_MODULE, 'shardTask', {
+          source,
+          opts: { ...o, shard, ...(priors ? { priors } : {}) },
+        }),
       o,
     );
   } finally {
