@@ -11,7 +11,13 @@ import { formatCohortViews, loadCohortViews } from './cohort-state.js';
 import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
-import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
+import {
+  backtestFile,
+  backtestReport,
+  REPORT_EVENTS_PER_CAMERA,
+  TRIGGER_TABLE_COLUMNS,
+  triggerRow,
+} from './backtest.js';
 import {
   formatDeadLetter,
   formatDeadLetterList,
@@ -208,6 +214,7 @@ stops the command (exit 2) naming the line number and the field. Example:
           lingerMs?: number;
           json?: boolean;
           progress: boolean;
+          workers?: number;
         },
         cmd: Command,
       ) => {
@@ -267,12 +274,20 @@ stops the command (exit 2) naming the line number and the field. Example:
     )
     .option('--json', 'print the result as JSON')
     .option('--no-progress', 'no progress bar')
+    .option(
+      '--workers <n>',
+      'worker threads the cameras are sharded over (default: the core count, one per 4 MB of file); the result is the same with any count',
+      positiveInt('--workers'),
+    )
     .addHelpText(
       'after',
       `
 Each line is parsed as the ingest function parses a message body, and each camera's events are
 applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
+The file is streamed: memory grows with the cameras, not the events (--report and --labels keep
+each camera's events for charts and scoring). A camera's events may be out of order by up to an
+hour; an event later than that is applied as the ingest function applies a late event.
 No report is written unless --report is given. Example:
   vmon backtest last-month.jsonl --policy policy.json --report report.html`,
     )
@@ -290,6 +305,7 @@ No report is written unless --report is given. Example:
           strict?: boolean;
           json?: boolean;
           progress: boolean;
+          workers?: number;
         },
         cmd: Command,
       ) => {
@@ -311,15 +327,24 @@ No report is written unless --report is given. Example:
         const labels = o.labels ? await readLabelFile(o.labels) : undefined;
         const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
         let read = 0;
-        const result = await backtestFile(file, format, policyFor, {
-          onBytes: (n) => {
-            read += n;
-            bar.update(read);
+        const reportFile = reportPath('backtest', file, o.report);
+        const result = await backtestFile(
+          file,
+          format,
+          { policy, ...(stored ? { scoped: Object.fromEntries(stored) } : {}) },
+          {
+            onBytes: (n) => {
+              read += n;
+              bar.update(read);
+            },
+            workers: o.workers,
+            fileBytes: size,
+            // Label scoring needs every event, charts some; a plain backtest keeps none.
+            keepEventsPerCamera: labels ? Number.POSITIVE_INFINITY : reportFile ? REPORT_EVENTS_PER_CAMERA : 0,
           },
-        });
+        );
         bar.stop();
         const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
-        const reportFile = reportPath('backtest', file, o.report);
         if (reportFile)
           await writeHtmlReport(
             reportFile,

@@ -11,7 +11,17 @@ import { checkReadable, formatOf } from './event-file.js';
 import { plural, table } from './format.js';
 import { println, type CliIO } from './io.js';
 import { readLabelFile } from './labels.js';
-import { TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
+import { defaultWorkers } from '../replay/parallel.js';
+import { evaluateCandidatesParallel, TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
+
+/** Under this much history per worker, threads cost more than they save (each replays it per candidate). */
+const MIN_BYTES_PER_TUNE_WORKER = 256 << 10;
+
+const workersArg = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--workers must be a whole number ≥ 1, got ${v}`);
+  return n;
+};
 
 const budgetArg = (v: string) => {
   const n = Number(v);
@@ -44,6 +54,11 @@ export function registerTune(program: Command, io: CliIO): void {
     )
     .option('--no-report', 'no HTML report (the default)')
     .option('--json', 'print the result as JSON')
+    .option(
+      '--workers <n>',
+      'worker threads the candidates are spread over (default: the core count, one per 256 KB of history); the result is the same with any count',
+      workersArg,
+    )
     .addHelpText(
       'after',
       `
@@ -67,6 +82,7 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           policiesOut?: string;
           report?: string | boolean;
           json?: boolean;
+          workers?: number;
         },
       ) => {
         const kinds = o.detectors.split(',').map((k) => k.trim());
@@ -78,15 +94,23 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
         if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down')
           throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
         const format = formatOf(history, o.format);
-        await checkReadable(history);
+        const bytes = await checkReadable(history);
         const labels = await readLabelFile(o.labels);
         const { events, rejected } = await readHistory(history, format);
-        const r = tune(events, labels, {
+        const opts = {
           kinds: kinds as TunedKind[],
           metric: o.metric as MetricKind,
           budget: o.budget,
           direction: o.direction as 'up' | 'down' | undefined,
-        });
+        };
+        const workers =
+          o.workers ?? Math.max(1, Math.min(defaultWorkers(), Math.floor(bytes / MIN_BYTES_PER_TUNE_WORKER)));
+        const r = tune(
+          events,
+          labels,
+          opts,
+          workers > 1 ? await evaluateCandidatesParallel(history, format, labels, opts, workers) : undefined,
+        );
         const reportFile = reportPath('tune', history, o.report);
         if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
         if (r.policy) await writeFile(o.out, `${JSON.stringify(r.policy, null, 2)}\n`);
