@@ -35,6 +35,13 @@ import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-fil
 import { readLabelFile } from './labels.js';
 import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
 import { registerTune } from './tune-command.js';
+import {
+  addHistoryOptions,
+  backtestHistory,
+  historyOnlyOptions,
+  historySpecOf,
+  type HistoryCliOptions,
+} from './history-backtest.js';
 import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
@@ -240,12 +247,12 @@ stops the command (exit 2) naming the line number and the field. Example:
       },
     );
 
-  program
+  const backtestCommand = program
     .command('backtest')
     .description(
       'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
-    .argument('<file>', 'events: .jsonl or .csv, as for send')
+    .argument('[file]', 'events: .jsonl or .csv, as for send (or --from: the metric history)')
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
     .option(
       '--stored-policies',
@@ -278,7 +285,8 @@ stops the command (exit 2) naming the line number and the field. Example:
       '--workers <n>',
       'worker threads the cameras are sharded over (default: the core count, one per 4 MB of file); the result is the same with any count',
       positiveInt('--workers'),
-    )
+    );
+  addHistoryOptions(backtestCommand)
     .addHelpText(
       'after',
       `
@@ -288,13 +296,15 @@ included (cooldown, suppression while a retrain is in flight; completions are no
 The file is streamed: memory grows with the cameras, not the events (--report and --labels keep
 each camera's events for charts and scoring). A camera's events may be out of order by up to an
 hour; an event later than that is applied as the ingest function applies a late event.
-No report is written unless --report is given. Example:
-  vmon backtest last-month.jsonl --policy policy.json --report report.html`,
+No report is written unless --report is given. Examples:
+  vmon backtest last-month.jsonl --policy policy.json --report report.html
+  vmon backtest --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --model det-v3
+  vmon backtest --from local`,
     )
     .action(
       async (
-        file: string,
-        o: {
+        fileArg: string | undefined,
+        o: HistoryCliOptions & {
           policy?: string;
           storedPolicies?: boolean;
           policies?: string;
@@ -309,8 +319,15 @@ No report is written unless --report is given. Example:
         },
         cmd: Command,
       ) => {
-        const format = formatOf(file, o.format);
-        const size = await checkReadable(file);
+        if (fileArg !== undefined && o.from !== undefined) throw usageError('give an event file or --from, not both');
+        if (o.from === undefined && historyOnlyOptions(o).length)
+          throw usageError(`${historyOnlyOptions(o).join(', ')} apply only with --from`);
+        const g = cmd.optsWithGlobals<{ stackFile?: string; region?: string }>();
+        const history = o.from ? await historySpecOf({ ...o, stackFile: g.stackFile, region: g.region }) : undefined;
+        const file = fileArg ?? o.from;
+        if (file === undefined) throw usageError('give an event file or --from s3://<bucket>/<prefix>/ | --from local');
+        const format = history ? 'jsonl' : formatOf(file, o.format);
+        const size = history ? 0 : await checkReadable(file);
         const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : DEFAULT_POLICY;
         let policyFor: PolicyFor = () => policy;
         let stored: Map<string, Policy> | undefined;
@@ -325,24 +342,23 @@ No report is written unless --report is given. Example:
           policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
         const labels = o.labels ? await readLabelFile(o.labels) : undefined;
-        const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
+        const bar = progressBar(io, o.progress && !o.json && !history, 'reading', size, 'bytes');
         let read = 0;
-        const reportFile = reportPath('backtest', file, o.report);
-        const result = await backtestFile(
-          file,
-          format,
-          { policy, ...(stored ? { scoped: Object.fromEntries(stored) } : {}) },
-          {
-            onBytes: (n) => {
-              read += n;
-              bar.update(read);
-            },
-            workers: o.workers,
-            fileBytes: size,
-            // Label scoring needs every event, charts some; a plain backtest keeps none.
-            keepEventsPerCamera: labels ? Number.POSITIVE_INFINITY : reportFile ? REPORT_EVENTS_PER_CAMERA : 0,
-          },
-        );
+        const reportFile = reportPath('backtest', history ? 'history' : file, o.report);
+        const keepEventsPerCamera = labels ? Number.POSITIVE_INFINITY : reportFile ? REPORT_EVENTS_PER_CAMERA : 0;
+        const policies = { policy, ...(stored ? { scoped: Object.fromEntries(stored) } : {}) };
+        const result = history
+          ? await backtestHistory(history, policies, { workers: o.workers, keepEventsPerCamera })
+          : await backtestFile(file, format, policies, {
+              onBytes: (n) => {
+                read += n;
+                bar.update(read);
+              },
+              workers: o.workers,
+              fileBytes: size,
+              // Label scoring needs every event, charts some; a plain backtest keeps none.
+              keepEventsPerCamera,
+            });
         bar.stop();
         const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
         if (reportFile)

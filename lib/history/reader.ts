@@ -3,7 +3,7 @@
 // date, narrowed by modality and model version (docs/history-replay.md).
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   cameraBucketValue,
   eventDate,
@@ -13,7 +13,7 @@ import {
 } from './record.js';
 import { shardOf } from '../app/cohort-signals.js';
 import { MODALITIES, type MetricEvent, type Modality } from '../core/metric-event.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/moto-server.js';
+import { LOCAL_REGION } from '../local/moto-server.js';
 import { HISTORY } from '../resources.js';
 import { readHistoryParquet } from './parquet.js';
 
@@ -73,8 +73,10 @@ export function parseS3HistoryUrl(url: string): { bucket: string; prefix: string
   return { bucket: m[1]!, prefix };
 }
 
-/** The local stack's history, from the connection file `npm run local` writes. */
-export async function localHistoryLocation(stackFile: string): Promise<HistoryLocation> {
+/** The local stack's history (endpoint, region, bucket), from the connection file `npm run local` writes. */
+export async function localHistoryStack(
+  stackFile: string,
+): Promise<{ endpoint: string; region: string; bucket: string }> {
   let data: Record<string, unknown>;
   try {
     data = JSON.parse(await readFile(resolve(stackFile), 'utf8')) as Record<string, unknown>;
@@ -85,13 +87,11 @@ export async function localHistoryLocation(stackFile: string): Promise<HistoryLo
   }
   if (typeof data.historyBucket !== 'string' || typeof data.endpoint !== 'string')
     throw new HistorySourceError(`--from local: ${stackFile} names no historyBucket: the local stack keeps no history`);
-  const s3 = new S3Client({
+  return {
     endpoint: data.endpoint,
     region: typeof data.region === 'string' ? data.region : LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-  });
-  return { s3, bucket: data.historyBucket, prefix: HISTORY.eventsPrefix };
+    bucket: data.historyBucket,
+  };
 }
 
 /** The listing prefixes a query needs, relative to the location's prefix. */

@@ -22,12 +22,16 @@ import {
 /** A source as data: an event file, or an exported function of a module that returns a source. */
 export type SourceSpec = FileSourceSpec | { module: string; export: string; args?: unknown };
 
-export async function openSource(spec: SourceSpec): Promise<ReplaySource> {
+export async function openSource(spec: SourceSpec, shard?: ShardOptions['shard']): Promise<ReplaySource> {
   if ('file' in spec) return fileSource(spec.file, spec.format);
-  const m = (await import(spec.module)) as Record<string, (args: unknown) => ReplaySource | Promise<ReplaySource>>;
+  const m = (await import(spec.module)) as Record<
+    string,
+    (args: unknown, shard?: ShardOptions['shard']) => ReplaySource | Promise<ReplaySource>
+  >;
   const make = m[spec.export];
   if (typeof make !== 'function') throw new Error(`${spec.module} exports no function ${spec.export}`);
-  return make(spec.args);
+  // The shard lets a source read only what holds the shard's cameras (the history's camera buckets).
+  return make(spec.args, shard);
 }
 
 /** Options a worker can receive: policies as data. */
@@ -38,7 +42,7 @@ export async function shardTask(args: {
   source: SourceSpec;
   opts: WorkerReplayOptions & Pick<ShardOptions, 'shard' | 'priors'>;
 }): Promise<ShardResult> {
-  return replayCameraShard(await openSource(args.source), args.opts);
+  return replayCameraShard(await openSource(args.source, args.opts.shard), args.opts);
 }
 
 const WORKER_CODE = `

@@ -4,7 +4,9 @@
 // writes them as Parquet in the deployed layout, and the history reader (lib/history/reader.ts) reads
 // every accepted event back exactly once after dedup by id (a producer's duplicate send is stored
 // twice and removed by the dedup) with rejected input absent, pruning by model, modality and time, and a Firehose
-// that fails once (retried: nothing dropped) or for good (dropped, counted, the batch still accepted).
+// that fails once (retried: nothing dropped) or for good (dropped, counted, the batch still accepted);
+// and `vmon backtest --from local` (lib/cli/history-backtest.ts, lib/history/source.ts, on 2 worker
+// threads) replays that history to the same triggerIds as `vmon backtest` of the same events in a file.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,15 +19,13 @@ import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js
 import { injectFaults } from '../../lib/local/faults.js';
 import { deliverLocalHistory } from '../../lib/local/history-delivery.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
-import {
-  listHistoryObjects,
-  localHistoryLocation,
-  readHistory,
-  type HistoryLocation,
-} from '../../lib/history/reader.js';
+import { listHistoryObjects, readHistory, type HistoryLocation } from '../../lib/history/reader.js';
 import { cameraBucket, cameraBucketValue } from '../../lib/history/record.js';
+import { historyLocation, resolveHistorySource } from '../../lib/history/source.js';
 import { HISTORY } from '../../lib/resources.js';
+import { driftPolicy } from '../../lib/core/policy.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
+import { runVmon } from './cli-support.js';
 import { startLocalAws, useFunctionEnv, waitFor, type LocalAws } from '../support/local-aws.js';
 
 let aws: LocalAws;
@@ -99,7 +99,9 @@ describe('metric history on the local stack', () => {
 
     const objects = await listHistoryObjects(location());
     for (const o of objects)
-      expect(o.key).toMatch(/^events\/camera_bucket=\d\d\/dt=\d{4}-\d{2}-\d{2}\/modality=(Rgb|Thermal)\/model_version=[^/]+\/.+\.parquet$/);
+      expect(o.key).toMatch(
+        /^events\/camera_bucket=\d\d\/dt=\d{4}-\d{2}-\d{2}\/modality=(Rgb|Thermal)\/model_version=[^/]+\/.+\.parquet$/,
+      );
     // One partition per UTC event date, modality and model version sent (the version URI-encoded).
     const expected = new Set(
       sent.map(
@@ -148,12 +150,78 @@ describe('metric history on the local stack', () => {
   it('is found through the local stack file (--from local)', async () => {
     const file = join(dir, 'stack.json');
     await writeFile(file, JSON.stringify(aws.stack));
-    const loc = await localHistoryLocation(file);
-    const n = (await listHistoryObjects(loc)).length;
+    const spec = await resolveHistorySource('local', { stackFile: file, modality: 'Rgb' });
+    expect(spec).toMatchObject({
+      bucket: aws.stack.historyBucket,
+      endpoint: aws.moto.endpoint,
+      query: { modality: 'Rgb' },
+    });
+    const loc = historyLocation(spec);
+    const n = (await listHistoryObjects(loc, spec.query)).length;
     loc.s3.destroy();
     expect(n).toBeGreaterThan(0);
     await writeFile(file, JSON.stringify({ ...aws.stack, historyBucket: undefined }));
-    await expect(localHistoryLocation(file)).rejects.toThrow(/keeps no history/);
+    await expect(resolveHistorySource('local', { stackFile: file })).rejects.toThrow(/keeps no history/);
+    await expect(resolveHistorySource('local', { stackFile: join(dir, 'none.json') })).rejects.toThrow(/npm run local/);
+  });
+
+  it('replays through vmon backtest --from local as the same events from a file (same triggerIds)', async () => {
+    const drifting = Array.from({ length: 30 }, (_, k) =>
+      wireEvent({ camera_id: 'cam-z', model_version: 'det-v3', value: k < 10 ? 0.1 : 0.9, i: 3 * 86_400 + k * 60 }),
+    );
+    const mark = accepted();
+    await send(drifting.slice(0, 15));
+    await send(drifting.slice(15));
+    await waitFor(accepted, (n) => n >= mark + drifting.length, 20_000);
+    await deliverLocalHistory(s3, aws.stack.historyBucket!);
+    const all = [...sent, ...drifting];
+
+    const policyFile = join(dir, 'policy.json');
+    await writeFile(policyFile, JSON.stringify(driftPolicy(3, 0.7)));
+    const eventsFile = join(dir, 'events.jsonl');
+    await writeFile(eventsFile, `${all.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const stackFile = join(dir, 'stack.json');
+    await writeFile(stackFile, JSON.stringify(aws.stack));
+
+    const fromFile = await runVmon(['backtest', eventsFile, '--policy', policyFile, '--json', '--workers', '1']);
+    const fromHistory = await runVmon([
+      '--stack-file',
+      stackFile,
+      'backtest',
+      '--from',
+      'local',
+      '--policy',
+      policyFile,
+      '--json',
+      '--workers',
+      '2',
+    ]);
+    expect(fromHistory.stderr).toBe('');
+    expect(fromHistory.code).toBe(0);
+    const a = JSON.parse(fromFile.stdout) as { triggers: { triggerId: string }[]; totals: { applied: number } };
+    const b = JSON.parse(fromHistory.stdout) as typeof a & { totals: { duplicates: number } };
+    expect(a.triggers.length).toBeGreaterThan(0);
+    expect(b.triggers.map((t) => t.triggerId)).toEqual(a.triggers.map((t) => t.triggerId));
+    expect(b.totals.applied).toBe(a.totals.applied);
+    expect(b.totals.duplicates).toBe(20); // the resent message, in the history twice
+
+    // Pruned to one model: only that model's cameras.
+    const one = await runVmon([
+      '--stack-file',
+      stackFile,
+      'backtest',
+      '--from',
+      'local',
+      '--model',
+      'det/v4',
+      '--json',
+    ]);
+    expect(JSON.parse(one.stdout).totals.events).toBe(all.filter((e) => e.model_version === 'det/v4').length);
+    const bad = await runVmon(['--stack-file', stackFile, 'backtest', '--from', 'local', '--modality', 'Sonar']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--modality must be one of Rgb \| Thermal \| Depth, got "Sonar"/);
+    const both = await runVmon(['backtest', eventsFile, '--since', '2026-11-27']);
+    expect(both.stderr).toMatch(/--since apply only with --from/);
   });
 
   it('retries a failed history write, and counts events dropped without failing their messages', async () => {
