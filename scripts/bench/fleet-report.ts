@@ -65,6 +65,9 @@ export interface FleetSection {
     fleetLingerS: number;
     fleetEventsLost: number;
     fleetCapacityCameras: number;
+    /** The metric history per camera-month, a year kept (scripts/bench/history-cost.ts). */
+    fleetHistoryUsdPerCameraMonth: number;
+    fleetHistoryParquetBytesPerEvent: number;
   };
   packed: FleetRun;
   unpacked: FleetRun;
