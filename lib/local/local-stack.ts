@@ -9,6 +9,8 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { replayDefinition } from '../replay-cloud/definition.js';
 import {
   ENV,
   HISTORY,
@@ -38,6 +40,9 @@ export interface LocalStack {
   /** The metric history (absent with `history: false`): bucket and Firehose stream. */
   historyBucket?: string;
   historyStreamName?: string;
+  /** The distributed replay (with the history): its state machine and the queue its tasks arrive on. */
+  replayStateMachineArn?: string;
+  replayTaskQueueUrl?: string;
 }
 
 export function localClientConfig(endpoint: string) {
@@ -68,6 +73,7 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
   const eb = new EventBridgeClient(cfg);
   const s3 = new S3Client({ ...cfg, forcePathStyle: true });
   const firehose = new FirehoseClient(cfg);
+  const sfn = new SFNClient(cfg);
   try {
     const dlq = await sqs.send(
       new CreateQueueCommand({
@@ -159,7 +165,9 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
       const arn = await queueArn(sqs, url);
       await eb.send(new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'queue', Arn: arn }] }));
     }
-    let history: { historyBucket: string; historyStreamName: string } | undefined;
+    let history:
+      | { historyBucket: string; historyStreamName: string; replayStateMachineArn: string; replayTaskQueueUrl: string }
+      | undefined;
     if (opts.history ?? true) {
       const bucket = localHistoryBucket(opts.stage ?? 'local');
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -175,7 +183,24 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
           },
         }),
       );
-      history = { historyBucket: bucket, historyStreamName: names.historyStream };
+      // The replay state machine runs on moto's interpreter, its tasks as SQS callbacks (lib/replay-cloud/definition.ts).
+      await enableStateMachineExecution(endpoint);
+      const tasks = await sqs.send(new CreateQueueCommand({ QueueName: `${names.replayStateMachine}-tasks` }));
+      const machine = await sfn.send(
+        new CreateStateMachineCommand({
+          name: names.replayStateMachine,
+          roleArn: 'arn:aws:iam::123456789012:role/local-replay',
+          definition: JSON.stringify(
+            replayDefinition({ task: { kind: 'sqs-callback', queueUrl: tasks.QueueUrl! }, bucket }),
+          ),
+        }),
+      );
+      history = {
+        historyBucket: bucket,
+        historyStreamName: names.historyStream,
+        replayStateMachineArn: machine.stateMachineArn!,
+        replayTaskQueueUrl: tasks.QueueUrl!,
+      };
     }
     return {
       ...history,
@@ -196,7 +221,18 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
     eb.destroy();
     s3.destroy();
     firehose.destroy();
+    sfn.destroy();
   }
+}
+
+/** moto runs state machines only when told to (its Step Functions otherwise only records executions). */
+export async function enableStateMachineExecution(endpoint: string): Promise<void> {
+  const r = await fetch(`${endpoint}/moto-api/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }),
+  });
+  if (!r.ok) throw new Error(`moto refused its Step Functions configuration: HTTP ${r.status}`);
 }
 
 /** Environment the ingest function reads, pointing at a local stack. */

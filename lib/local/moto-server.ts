@@ -39,6 +39,8 @@ export async function startMoto(opts: { port?: number; timeoutMs?: number } = {}
   const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
+    // moto's Step Functions interpreter calls S3 and SQS (Map ItemReader, task integrations) on this port.
+    env: { ...process.env, MOTO_PORT: String(port) },
   });
   const proc = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;
