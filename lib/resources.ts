@@ -98,6 +98,9 @@ export const HISTORY = {
   athenaResultsPrefix: 'athena-results/',
   /** The distributed replay's manifests and results. */
   replayPrefix: 'replay/',
+  /** The replay worker Lambda: memory (more memory, more CPU for the shard step) and timeout. */
+  replayWorkerMemoryMb: 2048,
+  replayWorkerTimeoutSeconds: 900,
   /**
    * Camera buckets. Firehose's dynamic partitioning holds at most 500 partitions open at once by default
    * (a quota): buckets × model versions × dates in flight (2 around midnight) must stay below it.
@@ -298,6 +301,8 @@ export const ENV = {
   policyCacheSeconds: 'POLICY_CACHE_SECONDS',
   /** The stack's datasetLocatorTemplate: the publisher fills each trigger's datasetLocator from it. */
   datasetLocatorTemplate: 'DATASET_LOCATOR_TEMPLATE',
+  /** The replay worker's bucket (the history bucket: run documents under HISTORY.replayPrefix). */
+  replayBucket: 'REPLAY_BUCKET',
   /** The history's Firehose stream; unset when the stack keeps no history. */
   historyStreamName: 'HISTORY_STREAM_NAME',
 } as const;

@@ -6,7 +6,12 @@
 export const METRICS_NAMESPACE = 'VisuTilityMonitor';
 
 /** Powertools service name per function: the `service` dimension and the `service` log key. */
-export const SERVICE = { ingest: 'ingest', lifecycle: 'model-lifecycle', outboxSweep: 'outbox-sweep' } as const;
+export const SERVICE = {
+  ingest: 'ingest',
+  lifecycle: 'model-lifecycle',
+  outboxSweep: 'outbox-sweep',
+  replayWorker: 'replay-worker',
+} as const;
 
 export const DIMENSION = { service: 'service', stage: 'stage', triggerType: 'TriggerType' } as const;
 

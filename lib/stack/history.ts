@@ -15,11 +15,16 @@ import { Construct } from 'constructs';
 import { HISTORY, type ResourceNames } from '../resources.js';
 import { METRIC, SERVICE } from '../telemetry.js';
 import type { MonitorOperations } from './operations.js';
+import { DistributedReplay } from './replay.js';
+import type { LogLevel } from './stack-config.js';
 
 export interface MetricHistoryProps {
   names: ResourceNames;
   retentionDays: number;
   coldAfterDays: number;
+  stage: string;
+  logLevel: LogLevel;
+  logRetentionDays: number;
 }
 
 /** Athena refuses a query past this many bytes scanned (about $1 at $5/TB): a forgotten date range. */
@@ -60,6 +65,7 @@ export class MetricHistory extends Construct {
   readonly bucket: Bucket;
   readonly stream: CfnDeliveryStream;
   readonly streamArn: string;
+  readonly replay: DistributedReplay;
 
   constructor(scope: Construct, id: string, props: MetricHistoryProps) {
     super(scope, id);
@@ -254,7 +260,16 @@ export class MetricHistory extends Construct {
         reason: `Firehose writes objects under ${prefix}, whose keys (partition values, timestamps) are not known in advance.`,
       });
 
+    this.replay = new DistributedReplay(this, 'Replay', {
+      names,
+      bucket: this.bucket,
+      stage: props.stage,
+      logLevel: props.logLevel,
+      logRetentionDays: props.logRetentionDays,
+    });
+
     new CfnOutput(stack, 'HistoryBucketName', { value: this.bucket.bucketName });
+    new CfnOutput(stack, 'ReplayStateMachineArn', { value: this.replay.stateMachine.stateMachineArn });
     new CfnOutput(stack, 'HistoryStreamName', { value: names.historyStream });
     new CfnOutput(stack, 'HistoryDatabase', { value: names.historyDatabase });
     new CfnOutput(stack, 'HistoryWorkgroup', { value: names.historyWorkgroup });

@@ -153,6 +153,9 @@ export class MonitorStack extends Stack {
           names,
           retentionDays: config.historyRetentionDays,
           coldAfterDays: config.historyColdAfterDays,
+          stage: config.stage,
+          logLevel: config.logLevel,
+          logRetentionDays: config.logRetentionDays,
         })
       : undefined;
 

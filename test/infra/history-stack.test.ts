@@ -168,6 +168,33 @@ describe('metric history resources', () => {
     });
   });
 
+  it('deploys the replay state machine with the worker Lambda as its task, and that worker scoped to the bucket', () => {
+    const [, machine] = Object.entries(on.findResources('AWS::StepFunctions::StateMachine')).find(([id]) =>
+      id.startsWith('HistoryReplayStateMachine'),
+    )!;
+    expect(machine.Properties.StateMachineName).toBe(names.replayStateMachine);
+    expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+    expect(definition).toContain('DISTRIBUTED');
+    expect(definition).toContain('arn:aws:states:::s3:getObject');
+    expect(definition).toContain('HistoryReplayWorkerFunction');
+    const worker = Object.entries(on.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('HistoryReplayWorkerFunction'),
+    )![1].Properties;
+    expect(worker).toMatchObject({
+      MemorySize: HISTORY.replayWorkerMemoryMb,
+      Timeout: HISTORY.replayWorkerTimeoutSeconds,
+    });
+    expect(worker.Environment.Variables[ENV.replayBucket]).toEqual({ Ref: expect.stringMatching(/^HistoryBucket/) });
+    const policies = Object.entries(on.findResources('AWS::IAM::Policy'));
+    const text = (prefix: string) =>
+      JSON.stringify(policies.filter(([id]) => id.startsWith(prefix)).map(([, p]) => p.Properties.PolicyDocument));
+    expect(text('HistoryReplayWorkerRole')).toContain('/replay/*');
+    expect(text('HistoryReplayWorkerRole')).not.toContain('s3:DeleteObject');
+    for (const action of ['lambda:InvokeFunction', 'states:StartExecution', 'states:DescribeExecution'])
+      expect(text('HistoryReplayStateMachineRole')).toContain(action);
+  });
+
   it('deploys none of it with history=false, and the ingest function writes no history', () => {
     for (const type of [
       'AWS::KinesisFirehose::DeliveryStream',
@@ -175,6 +202,7 @@ describe('metric history resources', () => {
       'AWS::Glue::Database',
       'AWS::Athena::WorkGroup',
       'AWS::S3::Bucket',
+      'AWS::StepFunctions::StateMachine',
     ])
       off.resourceCountIs(type, 0);
     expect(ingestFunction(off).Environment.Variables[ENV.historyStreamName]).toBeUndefined();

@@ -387,8 +387,7 @@ describe('security', () => {
       expect(allows.length).toBeGreaterThan(5);
       for (const s of allows) {
         for (const a of actionsOf(s)) expect(a, JSON.stringify(s)).not.toContain('*');
-        if (s.Resource === '*')
-          expect(actionsOf(s).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        if (s.Resource === '*') for (const a of actionsOf(s)) expect(a, JSON.stringify(s)).toMatch(/^xray:/);
       }
     }
   });
