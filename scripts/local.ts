@@ -12,7 +12,9 @@ import { SimulatedTrainingPipeline } from '../lib/local/training-pipeline.js';
 import { INGEST, OUTBOX_SWEEP } from '../lib/resources.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../lib/local/event-source-mapping.js';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { deliverLocalHistory } from '../lib/local/history-delivery.js';
+import { ReplayWorkerLoop } from '../lib/local/replay-worker-loop.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../lib/local/local-stack.js';
 import { startMoto } from '../lib/local/moto-server.js';
 
@@ -169,6 +171,18 @@ async function main() {
     sweeper.unref();
     if (stack.historyBucket) {
       const s3 = new S3Client({ ...localClientConfig(moto.endpoint), forcePathStyle: true });
+      // The distributed replay's tasks (vmon backtest --from local --distributed): the worker Lambda's part.
+      mappings.push(
+        new ReplayWorkerLoop({
+          sqs,
+          sfn: new SFNClient(localClientConfig(moto.endpoint)),
+          s3,
+          queueUrl: stack.replayTaskQueueUrl!,
+          bucket: stack.historyBucket,
+          onTask: (step, ok, error) =>
+            console.log(`${new Date().toISOString()} replay-worker: ${step} ${ok ? 'done' : `failed: ${error}`}`),
+        }).start(),
+      );
       let delivering = false;
       setInterval(() => {
         if (delivering) return;

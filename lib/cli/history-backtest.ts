@@ -1,7 +1,13 @@
 // `vmon backtest --from s3://…|local`: the metric history (lib/history) as the replay's source, on
 // worker threads (each shard lists only its camera buckets) or, with --distributed, on the stack's
 // Step Functions state machine (lib/replay-cloud).
-import type { Command } from 'commander';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { type Command, InvalidArgumentError } from 'commander';
+import { runDistributedReplay, type ReplayProgress } from '../replay-cloud/run.js';
+import { HISTORY } from '../resources.js';
+import { CliError, EXIT } from './errors.js';
+import type { Target } from './target.js';
 import { DEFAULT_STACK_FILE } from './target.js';
 import { HISTORY_SOURCE_MODULE, resolveHistorySource, type HistorySourceSpec } from '../history/source.js';
 import { HistorySourceError } from '../history/reader.js';
@@ -10,8 +16,13 @@ import type { ReplayPolicies } from '../replay/engine.js';
 import { backtestResultOf, type BacktestResult } from './backtest.js';
 import { usageError } from './errors.js';
 
+/** Shards of a distributed replay by default: each camera bucket of the history split in four. */
+export const DEFAULT_DISTRIBUTED_SHARDS = HISTORY.cameraBuckets * 4;
+
 export interface HistoryCliOptions {
   from?: string;
+  distributed?: boolean;
+  shards?: number;
   since?: string;
   until?: string;
   model?: string;
@@ -30,7 +41,21 @@ export function addHistoryOptions(cmd: Command): Command {
     .option('--since <time>', 'with --from: events at or after this time (RFC 3339, or a date: UTC midnight)')
     .option('--until <time>', 'with --from: events before this time (RFC 3339, or a date: UTC midnight)')
     .option('--model <version>', 'with --from: only this model version')
-    .option('--modality <modality>', 'with --from: only Rgb | Thermal | Depth');
+    .option('--modality <modality>', 'with --from: only Rgb | Thermal | Depth')
+    .option(
+      '--distributed',
+      "with --from: run on the stack's replay state machine (Step Functions Distributed Map, one worker Lambda per shard) instead of this machine",
+    )
+    .option(
+      '--shards <n>',
+      `with --distributed: shards of cameras, one worker each (default ${DEFAULT_DISTRIBUTED_SHARDS})`,
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 10_000)
+          throw new InvalidArgumentError(`--shards must be an integer from 1 to 10000, got ${JSON.stringify(v)}`);
+        return n;
+      },
+    );
 }
 
 /** The history spec the options name, or a usage error naming the option that is wrong. */
@@ -53,8 +78,52 @@ export async function historySpecOf(o: HistoryCliOptions): Promise<HistorySource
 
 /** Options that only make sense with --from, given without it. */
 export function historyOnlyOptions(o: HistoryCliOptions): string[] {
-  return (['since', 'until', 'model', 'modality'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`);
+  return (['since', 'until', 'model', 'modality', 'distributed', 'shards'] as const)
+    .filter((k) => o[k] !== undefined)
+    .map((k) => `--${k}`);
 }
+
+/**
+ * Backtests the history on the target stack's replay state machine; `onProgress` sees the shards
+ * done and failed. Same result document as a local backtest (without camera states).
+ */
+export async function backtestDistributed(
+  target: Target,
+  spec: HistorySourceSpec,
+  policies: ReplayPolicies,
+  opts: { shards?: number; nowMs?: number; onProgress?: (p: ReplayProgress) => void } = {},
+): Promise<BacktestResult & { workers: number; executionArn: string }> {
+  if (!target.replayStateMachineArn || !target.historyBucket)
+    throw new CliError(
+      `${target.description} has no replay state machine: deploy it with the history on (context history=true)`,
+      EXIT.unreachable,
+    );
+  const started = performance.now();
+  const s3 = new S3Client({ ...target.clientConfig, ...(target.kind === 'local' ? { forcePathStyle: true } : {}) });
+  const sfn = new SFNClient(target.clientConfig);
+  const shards = opts.shards ?? DEFAULT_DISTRIBUTED_SHARDS;
+  try {
+    const r = await runDistributedReplay({
+      sfn,
+      s3,
+      stateMachineArn: target.replayStateMachineArn,
+      bucket: target.historyBucket,
+      history: spec,
+      policies,
+      shards,
+      ...(opts.nowMs !== undefined ? { nowMs: opts.nowMs } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return { ...backtestResultOf(r, performance.now() - started), workers: shards, executionArn: r.executionArn };
+  } finally {
+    s3.destroy();
+    sfn.destroy();
+  }
+}
+
+/** One progress line: round, shards done and failed. */
+export const progressLine = (p: ReplayProgress) =>
+  `distributed replay: ${p.status.toLowerCase()}, round ${p.round}: ${p.succeeded}/${p.total} shards done, ${p.failed} failed, ${p.running} running`;
 
 /** Backtests the history the spec names: `workers` threads, each reading its shard's camera buckets. */
 export async function backtestHistory(

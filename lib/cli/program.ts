@@ -37,7 +37,9 @@ import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
 import { registerTune } from './tune-command.js';
 import {
   addHistoryOptions,
+  backtestDistributed,
   backtestHistory,
+  progressLine,
   historyOnlyOptions,
   historySpecOf,
   type HistoryCliOptions,
@@ -347,8 +349,22 @@ No report is written unless --report is given. Examples:
         const reportFile = reportPath('backtest', history ? 'history' : file, o.report);
         const keepEventsPerCamera = labels ? Number.POSITIVE_INFINITY : reportFile ? REPORT_EVENTS_PER_CAMERA : 0;
         const policies = { policy, ...(stored ? { scoped: Object.fromEntries(stored) } : {}) };
+        if (o.distributed && (labels || reportFile))
+          throw usageError('--distributed gives triggers and totals: --labels and --report need a local backtest');
         const result = history
-          ? await backtestHistory(history, policies, { workers: o.workers, keepEventsPerCamera })
+          ? o.distributed
+            ? await (o.from === 'local'
+                ? backtestDistributed(await resolveTarget({ local: true, stackFile: g.stackFile }), history, policies, {
+                    shards: o.shards,
+                    onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
+                  })
+                : withTarget(cmd, (_c, t) =>
+                    backtestDistributed(t, history, policies, {
+                      shards: o.shards,
+                      onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
+                    }),
+                  ))
+            : await backtestHistory(history, policies, { workers: o.workers, keepEventsPerCamera })
           : await backtestFile(file, format, policies, {
               onBytes: (n) => {
                 read += n;

@@ -6,7 +6,11 @@
 // (lib/local/replay-worker-loop.ts calling lib/replay-cloud/steps.ts), ResultWriter, the Choice loop;
 // its result document equals the in-process replay of the same history (triggers with their ids,
 // totals, cohort heads), cameras joining cohorts late making a second round (the Choice looping back
-// to the Map) included. Also: a shard that fails fails the execution with the step's error.
+// to the Map) included; `vmon backtest --from local --distributed` (progress on stderr, the same
+// triggerIds as the local backtest). Also: a shard that fails fails the execution with the step's error.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -23,6 +27,7 @@ import { replay } from '../../lib/replay/engine.js';
 import { HISTORY } from '../../lib/resources.js';
 import { FleetSimulator } from '../../lib/sim/fleet-simulator.js';
 import { startLocalAws, type LocalAws } from '../support/local-aws.js';
+import { runVmon } from './cli-support.js';
 
 let aws: LocalAws;
 let s3: S3Client;
@@ -111,6 +116,29 @@ describe('distributed replay on moto Step Functions', () => {
     expect(distributed.rounds).toBe(local.rounds);
     expect(progress.at(-1)!.round).toBe(distributed.rounds);
     expect(progress.some((p) => p.succeeded === 4 && p.total === 4)).toBe(true);
+  }, 120_000);
+
+  it('runs from vmon backtest --from local --distributed, with progress, to the local backtest result', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmon-replay-'));
+    try {
+      const stackFile = join(dir, 'stack.json');
+      await writeFile(stackFile, JSON.stringify(aws.stack));
+      const common = ['--stack-file', stackFile, 'backtest', '--from', 'local'];
+      const onMachine = await runVmon([...common, '--distributed', '--shards', '3']);
+      expect(onMachine.code, onMachine.stderr).toBe(0);
+      expect(onMachine.stderr).toMatch(/distributed replay: succeeded, round \d+: \d+\/\d+ shards done, 0 failed/);
+      const json = await runVmon([...common, '--distributed', '--shards', '3', '--json']);
+      const here = await runVmon([...common, '--json', '--workers', '1']);
+      const a = JSON.parse(json.stdout) as { triggers: { triggerId: string }[]; totals: unknown };
+      const b = JSON.parse(here.stdout) as typeof a;
+      expect(a.triggers.map((t) => t.triggerId)).toEqual(b.triggers.map((t) => t.triggerId));
+      expect(a.totals).toEqual(b.totals);
+      const noMachine = await runVmon([...common, '--distributed', '--report', join(dir, 'r.html')]);
+      expect(noMachine.code).toBe(2);
+      expect(noMachine.stderr).toMatch(/--labels and --report need a local backtest/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('fails the execution, naming the error, when a shard fails', async () => {
