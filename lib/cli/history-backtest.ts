@@ -9,8 +9,14 @@ import { HISTORY } from '../resources.js';
 import { CliError, EXIT } from './errors.js';
 import type { Target } from './target.js';
 import { DEFAULT_STACK_FILE } from './target.js';
-import { HISTORY_SOURCE_MODULE, resolveHistorySource, type HistorySourceSpec } from '../history/source.js';
-import { HistorySourceError } from '../history/reader.js';
+import type { MetricEvent } from '../core/metric-event.js';
+import {
+  HISTORY_SOURCE_MODULE,
+  historyLocation,
+  resolveHistorySource,
+  type HistorySourceSpec,
+} from '../history/source.js';
+import { HistorySourceError, readHistory } from '../history/reader.js';
 import { replayParallel, defaultWorkers } from '../replay/parallel.js';
 import type { ReplayPolicies } from '../replay/engine.js';
 import { backtestResultOf, type BacktestResult } from './backtest.js';
@@ -31,9 +37,9 @@ export interface HistoryCliOptions {
   region?: string;
 }
 
-/** The history options of backtest and tune. */
-export function addHistoryOptions(cmd: Command): Command {
-  return cmd
+/** The history options of backtest and tune (tune runs in this process: no --distributed). */
+export function addHistoryOptions(cmd: Command, o: { distributed?: boolean } = {}): Command {
+  cmd
     .option(
       '--from <source>',
       'replay the metric history instead of a file: s3://<bucket>/<prefix>/ (the stack output HistoryBucketName; prefix events/ by default) or local (the history of npm run local; --stack-file names another local stack)',
@@ -41,7 +47,9 @@ export function addHistoryOptions(cmd: Command): Command {
     .option('--since <time>', 'with --from: events at or after this time (RFC 3339, or a date: UTC midnight)')
     .option('--until <time>', 'with --from: events before this time (RFC 3339, or a date: UTC midnight)')
     .option('--model <version>', 'with --from: only this model version')
-    .option('--modality <modality>', 'with --from: only Rgb | Thermal | Depth')
+    .option('--modality <modality>', 'with --from: only Rgb | Thermal | Depth');
+  if (o.distributed === false) return cmd;
+  return cmd
     .option(
       '--distributed',
       "with --from: run on the stack's replay state machine (Step Functions Distributed Map, one worker Lambda per shard) instead of this machine",
@@ -74,6 +82,18 @@ export async function historySpecOf(o: HistoryCliOptions): Promise<HistorySource
     if (err instanceof HistorySourceError) throw usageError(err.message);
     throw err;
   }
+}
+
+/** Every event of the history the spec names, in memory (vmon tune). */
+export async function collectHistory(spec: HistorySourceSpec): Promise<{ events: MetricEvent[]; rejected: number }> {
+  const loc = historyLocation(spec);
+  const events: MetricEvent[] = [];
+  try {
+    for await (const batch of readHistory(loc, spec.query)) events.push(...batch);
+  } finally {
+    loc.s3.destroy();
+  }
+  return { events, rejected: 0 };
 }
 
 /** Options that only make sense with --from, given without it. */

@@ -6,6 +6,13 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { METRICS, type MetricKind } from '../core/metric-event.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { readHistory } from './backtest.js';
+import {
+  addHistoryOptions,
+  collectHistory,
+  historyOnlyOptions,
+  historySpecOf,
+  type HistoryCliOptions,
+} from './history-backtest.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { checkReadable, formatOf } from './event-file.js';
 import { plural, table } from './format.js';
@@ -31,12 +38,12 @@ const budgetArg = (v: string) => {
 };
 
 export function registerTune(program: Command, io: CliIO): void {
-  program
+  const tuneCommand = program
     .command('tune')
     .description(
       'search the parameters of the sequential charts on a labelled history; write the policy that meets a false-alarm budget with the shortest delay',
     )
-    .argument('<history>', 'events: .jsonl or .csv, as for send and backtest')
+    .argument('[history]', 'events: .jsonl or .csv, as for send and backtest (or --from: the metric history)')
     .requiredOption('--labels <file>', 'labelled incident windows per camera (JSON or CSV, as for backtest --labels)')
     .requiredOption('--budget <n>', 'false alarms allowed per camera per week', budgetArg)
     .option('--detectors <kinds>', 'comma-separated kinds to search: cusum, ewma', 'cusum,ewma')
@@ -58,7 +65,8 @@ export function registerTune(program: Command, io: CliIO): void {
       '--workers <n>',
       'worker threads the candidates are spread over (default: the core count, one per 256 KB of history); the result is the same with any count',
       workersArg,
-    )
+    );
+  addHistoryOptions(tuneCommand, { distributed: false })
     .addHelpText(
       'after',
       `
@@ -66,12 +74,13 @@ Every candidate runs through the same core as vmon backtest (cooldown 0) and is 
 labels; among those within the budget, the one detecting the most windows and then with the
 shortest median delay is chosen. Exit 1 when no candidate meets the budget. Example:
   vmon tune history.jsonl --labels incidents.csv --budget 0.5 --out tuned.json
+  vmon tune --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --labels incidents.csv --budget 0.5
   vmon --local policy put fleet tuned.json`,
     )
     .action(
       async (
-        history: string,
-        o: {
+        historyArg: string | undefined,
+        o: HistoryCliOptions & {
           labels: string;
           budget: number;
           detectors: string;
@@ -84,8 +93,16 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           json?: boolean;
           workers?: number;
         },
+        cmd: Command,
       ) => {
         const kinds = o.detectors.split(',').map((k) => k.trim());
+        if (historyArg !== undefined && o.from !== undefined)
+          throw usageError('give a history file or --from, not both');
+        if (o.from === undefined && historyOnlyOptions(o).length)
+          throw usageError(`${historyOnlyOptions(o).join(', ')} apply only with --from`);
+        const history = historyArg ?? o.from;
+        if (history === undefined)
+          throw usageError('give a history file or --from s3://<bucket>/<prefix>/ | --from local');
         for (const k of kinds)
           if (k !== 'cusum' && k !== 'ewma')
             throw usageError(`--detectors takes cusum and ewma, got ${JSON.stringify(k)}`);
@@ -93,25 +110,29 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(o.metric)}`);
         if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down')
           throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
-        const format = formatOf(history, o.format);
-        const bytes = await checkReadable(history);
+        const g = cmd.optsWithGlobals<{ stackFile?: string; region?: string }>();
+        const spec = o.from ? await historySpecOf({ ...o, stackFile: g.stackFile, region: g.region }) : undefined;
+        const format = spec ? 'jsonl' : formatOf(history, o.format);
+        const bytes = spec ? 0 : await checkReadable(history);
         const labels = await readLabelFile(o.labels);
-        const { events, rejected } = await readHistory(history, format);
+        // The metric history is read once into memory here (as a file is): candidates run in this process.
+        const { events, rejected } = spec ? await collectHistory(spec) : await readHistory(history, format);
         const opts = {
           kinds: kinds as TunedKind[],
           metric: o.metric as MetricKind,
           budget: o.budget,
           direction: o.direction as 'up' | 'down' | undefined,
         };
-        const workers =
-          o.workers ?? Math.max(1, Math.min(defaultWorkers(), Math.floor(bytes / MIN_BYTES_PER_TUNE_WORKER)));
+        const workers = spec
+          ? 1
+          : (o.workers ?? Math.max(1, Math.min(defaultWorkers(), Math.floor(bytes / MIN_BYTES_PER_TUNE_WORKER))));
         const r = tune(
           events,
           labels,
           opts,
           workers > 1 ? await evaluateCandidatesParallel(history, format, labels, opts, workers) : undefined,
         );
-        const reportFile = reportPath('tune', history, o.report);
+        const reportFile = reportPath('tune', spec ? 'history' : history, o.report);
         if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
         if (r.policy) await writeFile(o.out, `${JSON.stringify(r.policy, null, 2)}\n`);
         if (r.scopedPolicies && o.policiesOut)

@@ -6,7 +6,8 @@
 // twice and removed by the dedup) with rejected input absent, pruning by model, modality and time, and a Firehose
 // that fails once (retried: nothing dropped) or for good (dropped, counted, the batch still accepted);
 // and `vmon backtest --from local` (lib/cli/history-backtest.ts, lib/history/source.ts, on 2 worker
-// threads) replays that history to the same triggerIds as `vmon backtest` of the same events in a file.
+// threads) replays that history to the same triggerIds as `vmon backtest` of the same events in a file,
+// and `vmon tune --from local` makes the same choice as from the file.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +223,33 @@ describe('metric history on the local stack', () => {
     expect(bad.stderr).toMatch(/--modality must be one of Rgb \| Thermal \| Depth, got "Sonar"/);
     const both = await runVmon(['backtest', eventsFile, '--since', '2026-11-27']);
     expect(both.stderr).toMatch(/--since apply only with --from/);
+
+    // vmon tune --from local: the same candidates and choice as from the file.
+    const labels = join(dir, 'labels.json');
+    const driftStart = drifting[10]!.timestamp;
+    await writeFile(
+      labels,
+      JSON.stringify({ 'cam-z': [[driftStart, drifting.at(-1)!.timestamp]], 'cam-a': [], 'cam-b': [], 'cam-c': [] }),
+    );
+    const tuneArgs = [
+      '--labels',
+      labels,
+      '--budget',
+      '5',
+      '--detectors',
+      'cusum',
+      '--json',
+      '--out',
+      join(dir, 't.json'),
+    ];
+    const tunedFile = await runVmon(['tune', eventsFile, ...tuneArgs, '--workers', '1']);
+    const tunedHistory = await runVmon(['--stack-file', stackFile, 'tune', '--from', 'local', ...tuneArgs]);
+    expect(tunedHistory.code, tunedHistory.stderr).toBe(tunedFile.code);
+    const [tf, th] = [tunedFile, tunedHistory].map(
+      (r) => JSON.parse(r.stdout) as { best: unknown; candidates: unknown[] },
+    );
+    expect(th!.candidates.length).toBeGreaterThan(0);
+    expect(th!.best).toEqual(tf!.best);
   });
 
   it('retries a failed history write, and counts events dropped without failing their messages', async () => {
