@@ -285,7 +285,6 @@ async function historyCheck(stack: LocalStack, applied: Set<string>, parked: Set
       for (const e of batch) ids.push(e.id);
     const stored = new Set(ids);
     const absent = [...applied].filter((id) => !stored.has(id));
-    if (process.env.VMON_DEBUG_HISTORY) console.log('HISTORY-ABSENT', JSON.stringify(absent.map((id) => [id, parked.has(id)])));
     return {
       stored: stored.size,
       missing: absent.filter((id) => !parked.has(id)).length,

@@ -23,7 +23,11 @@ export interface HistoryMeasure {
 }
 
 /** Measures both on a simulated partition-buffer: `cameras` cameras reporting 5 metrics every `intervalS` for `seconds`. */
-export function measureHistoryBytes(cameras = 125, seconds: number = HISTORY.bufferSeconds, intervalS = 10): HistoryMeasure {
+export function measureHistoryBytes(
+  cameras = 125,
+  seconds: number = HISTORY.bufferSeconds,
+  intervalS = 10,
+): HistoryMeasure {
   const sim = new FleetSimulator({
     cameras,
     hours: seconds / 3600,
