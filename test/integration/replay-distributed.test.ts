@@ -115,7 +115,10 @@ describe('distributed replay on moto Step Functions', () => {
     expect(distributed.rounds).toBeGreaterThanOrEqual(2);
     expect(distributed.rounds).toBe(local.rounds);
     expect(progress.at(-1)!.round).toBe(distributed.rounds);
-    expect(progress.some((p) => p.succeeded === 4 && p.total === 4)).toBe(true);
+    // The last round's Map Run: every item it ran succeeded (the shards the merge named again).
+    const last = progress.at(-1)!;
+    expect(last.total).toBeGreaterThan(0);
+    expect(last).toMatchObject({ succeeded: last.total, failed: 0, running: 0 });
   }, 120_000);
 
   it('runs from vmon backtest --from local --distributed, with progress, to the local backtest result', async () => {
