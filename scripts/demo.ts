@@ -155,6 +155,10 @@ async function main(): Promise<number> {
   console.log(escapeForDisplay(formatClosedLoop(run.closedLoop), { keepLineBreaks: true }));
   console.log('');
   console.log(`report: ${reportPath}`);
+  if (run.history)
+    console.log(
+      `metric history: ${run.history.events} accepted events (redeliveries included) in ${run.history.written} Parquet objects in moto's S3 (docs/history-replay.md)`,
+    );
   console.log(`wall time: ${(run.wallMs / 1000).toFixed(1)} s for ${opts.hours} simulated hours`);
   if (!run.summary.ok) {
     console.error('demo FAILED: the monitor did not do what the scenarios expect (see PROBLEMS above)');

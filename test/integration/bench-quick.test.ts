@@ -46,6 +46,8 @@ const KEYS = [
   'fleetLingerS',
   'fleetEventsLost',
   'fleetCapacityCameras',
+  'fleetHistoryUsdPerCameraMonth',
+  'fleetHistoryParquetBytesPerEvent',
   'detectors',
   'nabDevStandardScore',
   'machine',
