@@ -281,7 +281,7 @@ export class DynamoCohortStore implements CohortStore {
 export class CohortEpochCache {
   private readonly cache = new Map<
     string,
-    { at: number; epoch: number; priors: Partial<Record<MetricKind, BaselinePrior>> }
+    { at: number; epoch: number; priors: Partial<Record<MetricKind, BaselinePrior>>; wait?: number }
   >();
 
   constructor(
@@ -301,7 +301,12 @@ export class CohortEpochCache {
     await Promise.all(
       [...wanted].map(async ([key, c]) => {
         const { head } = await this.store.loadHead(c);
-        this.cache.set(key, { at: this.now(), epoch: head.epoch, priors: cohortPriorOf(head) });
+        this.cache.set(key, {
+          at: this.now(),
+          epoch: head.epoch,
+          priors: cohortPriorOf(head),
+          ...(head.wait !== undefined ? { wait: head.wait } : {}),
+        });
       }),
     );
   }
@@ -310,7 +315,12 @@ export class CohortEpochCache {
   remember = (c: CohortKey, head: CohortHead): void => {
     const hit = this.cache.get(`${c.modality}#${c.modelVersion}`);
     if (hit && head.epoch === hit.epoch) hit.priors = cohortPriorOf(head);
+    if (hit && head.wait !== undefined && head.wait > (hit.wait ?? -Infinity)) hit.wait = head.wait;
   };
+
+  /** The watermark the cohort waits for (undefined: none, or not loaded yet). */
+  waitOf = (modelVersion: string, modality: Modality): number | undefined =>
+    this.cache.get(`${modality}#${modelVersion}`)?.wait;
 
   /** The cached epoch (undefined: not loaded yet; loaded on the camera's next batch). */
   epochOf = (modelVersion: string, modality: Modality): number | undefined =>

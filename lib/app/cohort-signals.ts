@@ -14,6 +14,7 @@ import {
   type CohortHead,
   type CohortKey,
   type CohortSignal,
+  type LoneVerdict,
   type ShardSummary,
 } from '../core/cohort.js';
 import type { Modality } from '../core/metric-event.js';
@@ -154,7 +155,7 @@ export async function applyCohortSignals(
     deps.onHead?.(cohort, current.head);
     current = await flushHeadOutbox(cohort, current, deps, nowMs, outcome);
     current = await decide(cohort, current, policy, deps, nowMs, outcome);
-    await judge(signal, shard, s, current, policy, deps, outcome);
+    await judge(signal, shard, s, current, policy, deps, nowMs, outcome);
   }
   return outcome;
 }
@@ -222,6 +223,24 @@ function exactCounts(members: readonly AffectedMember[], head: CohortHead, affec
   return { affected, active, share: active > 0 ? affected / active : 0, at };
 }
 
+/** Sets the head's `wait` to at least `until` (conditional; a lost write is retried on the current head). */
+async function askWatermark(
+  cohort: CohortKey,
+  current: VersionedHead,
+  until: number,
+  deps: CohortDeps,
+  nowMs: number,
+  outcome: CohortOutcome,
+) {
+  for (let attempt = 1; attempt <= MAX_HEAD_ATTEMPTS && (current.head.wait ?? -Infinity) < until; attempt++) {
+    const head: CohortHead = { ...structuredClone(current.head), wait: until };
+    const w = await deps.cohorts.commitHead(cohort, head, current.version, nowMs);
+    if (w.ok) return;
+    outcome.headConflicts++;
+    current = w.current;
+  }
+}
+
 async function judge(
   signal: CohortSignal,
   shard: number,
@@ -229,6 +248,7 @@ async function judge(
   current: VersionedHead,
   policy: Policy,
   deps: CohortDeps,
+  nowMs: number,
   outcome: CohortOutcome,
 ) {
   const rec = signal.rec;
@@ -239,10 +259,15 @@ async function judge(
   if (stored && stored.rec.q !== rec.q) return;
   if (rec.l < rec.f + policy.cohort.confirmSeconds * 1000) return;
   const me = { cameraId: signal.cameraId, rec };
-  const verdict = current.head.open
-    ? ({ kind: 'dismiss', why: 'cohort episode open' } as const)
+  const verdict: LoneVerdict = current.head.open
+    ? { kind: 'dismiss', why: 'cohort episode open' }
     : judgeLoneCamera(me, (await deps.cohorts.members(signal.cohort)).members, current.head, signal.cohort, policy);
-  if (verdict.kind === 'wait') return;
+  if (verdict.kind === 'wait') {
+    // Waiting on the watermark: ask the members for it (each sends one record once past it); the
+    // camera is judged again with its next record.
+    if (verdict.until !== undefined) await askWatermark(signal.cohort, current, verdict.until, deps, nowMs, outcome);
+    return;
+  }
   // Publish before marking: a crash in between publishes the same triggerId again, never loses it.
   if (verdict.kind === 'anomaly') {
     await deps.publisher.publish([verdict.trigger]);

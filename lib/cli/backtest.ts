@@ -229,6 +229,8 @@ export class Backtest {
         const p = cohortPriorOf(cohorts.headOf({ modelVersion, modality }))[metric];
         return p && { mean: p.mean, sigma: p.sigma, n: p.n };
       },
+      // The cohort watermark a lone camera waits for, as live (docs/fleet-decisions.md#watermarks).
+      waitOf: (modelVersion, modality) => cohorts.headOf({ modelVersion, modality }).wait,
     };
     const slices = this.slices();
     const order = [...new Set([...slices.values()].flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);

@@ -81,6 +81,8 @@ export interface CameraState {
   signals?: CohortSignal[];
   /** The cohort reset epoch (event ms) applied, by modality: a newer cohort epoch resets the baselines lazily. */
   ce?: Partial<Record<Modality, number>>;
+  /** The cohort watermark wanted (CohortHead.wait) this camera has reported past, by modality (~25 bytes). */
+  cw?: Partial<Record<Modality, number>>;
 }
 
 export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown' | 'model-scope';
@@ -140,6 +142,8 @@ export interface CohortContext {
   epochOf(modelVersion: string, modality: Modality): number | undefined;
   /** The cohort's baseline of a metric (cohort-prior.ts), when known: a chart with no baseline yet arms on it. */
   priorOf?(modelVersion: string, modality: Modality, metric: MetricKind): BaselinePrior | undefined;
+  /** The watermark the cohort waits for (CohortHead.wait), when known: passing it sends a record once. */
+  waitOf?(modelVersion: string, modality: Modality): number | undefined;
 }
 
 /** Detectors that count for cohorts: drift and accuracy regression (SLA breaches stay per camera). */
@@ -376,7 +380,7 @@ export function applyEvents(
   for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
   if (cameraId !== undefined)
     for (const m of touched)
-      cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m), before.get(m));
+      cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m), before.get(m), cohorts);
   return { state, triggers, stats };
 }
 
@@ -478,6 +482,7 @@ function cohortSignal(
   applied: boolean,
   leftVersion: string | undefined,
   prev: CohortView | undefined,
+  cohorts: CohortContext | undefined,
 ) {
   if (!applied || policy.retrainScope !== 'model') return;
   const now = cohortView(state, modality, policy);
@@ -491,11 +496,16 @@ function cohortSignal(
   const bucket = Math.floor(now.newest / COHORT_BUCKET_MS);
   if (leftVersion !== undefined) {
     emit(leftVersion, { a: 0, l: now.newest, b: bucket, r: state.ce?.[modality] ?? 0, x: 1 });
-    delete state.ce?.[modality]; // the reset epoch belonged to the old cohort
+    delete state.ce?.[modality]; // the reset epoch and watermark belonged to the old cohort
+    delete state.cw?.[modality];
   }
   if (now.mv === undefined) return;
   const before = prev && Number.isFinite(prev.newest) ? prev.newest : undefined;
+  // The cohort waits for its members to pass a watermark (a lone camera's confirmation): report once past it.
+  const wait = cohorts?.waitOf?.(now.mv, modality);
+  const watermarkDue = wait !== undefined && now.newest >= wait && (state.cw?.[modality] ?? -Infinity) < wait;
   const due =
+    watermarkDue ||
     before === undefined ||
     prev?.mv !== now.mv ||
     prev.affected !== now.affected ||
@@ -517,6 +527,7 @@ function cohortSignal(
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
   if (known.length) rec.s = Object.fromEntries(known);
   if (now.baselineCount > 0) rec.p = now.baselines;
+  if (wait !== undefined && now.newest >= wait) (state.cw ??= {})[modality] = wait;
   emit(now.mv, rec);
 }
 
