@@ -14,8 +14,8 @@ export interface UploadCamera {
   onsetMin?: number;
   /** Minute it is healthy again. */
   recoverMin?: number;
-  /** Offline from..to (minutes of event time): those uploads wait and arrive, in order, at `backlogAtMin`. */
-  offline?: { fromMin: number; toMin: number; backlogAtMin: number };
+  /** Offline from..to (minutes of event time): back at `toMin`, it uploads its backlog, in order, first. */
+  offline?: { fromMin: number; toMin: number };
   /** Uploads (by the minute their period starts) retried after the camera's next upload. */
   retried?: { periodMin: number; firstLost: boolean }[];
 }
@@ -67,13 +67,14 @@ function hash(s: string): number {
 }
 
 /**
- * Deliveries in arrival order, grouped in rounds: round k holds the uploads of period k (every camera's,
- * shuffled), then the retries and backlogs due then. Pass the rounds to the ingest in order.
+ * Deliveries in arrival order, grouped in rounds: round k holds the backlogs of cameras back online, then
+ * the uploads of period k (every camera's, shuffled), then the retries due then. Pass the rounds in order.
  */
 export function uploadRounds(cameras: readonly UploadCamera[], plan: UploadPlan): Upload[][] {
   const P = plan.uploadMinutes;
   const periods = Math.ceil(plan.minutes / P);
   const rounds: Upload[][] = Array.from({ length: periods }, () => []);
+  const backlogs: Upload[][] = Array.from({ length: periods }, () => []);
   const late: Upload[][] = Array.from({ length: periods }, () => []);
   const rng = new Prng(plan.seed, 7919);
   const step = (plan.intervalSeconds ?? 60) * 1000;
@@ -91,12 +92,12 @@ export function uploadRounds(cameras: readonly UploadCamera[], plan: UploadPlan)
       });
       const retry = c.retried?.find((r) => r.periodMin === fromMin);
       const off = c.offline && fromMin >= c.offline.fromMin && fromMin < c.offline.toMin;
-      const at = off ? Math.min(periods - 1, Math.floor(c.offline!.backlogAtMin / P)) : k;
-      if (!retry?.firstLost) (off ? late : rounds)[at]!.push(make(1));
+      const at = off ? Math.min(periods - 1, Math.ceil(c.offline!.toMin / P)) : k;
+      if (!retry?.firstLost) (off ? backlogs : rounds)[at]!.push(make(1));
       // The retry arrives after the camera's next upload: at the end of the next round.
       if (retry) late[Math.min(periods - 1, at + 1)]!.push(make(2));
     }
-  return rounds.map((round, k) => [...shuffle(round, rng), ...late[k]!]);
+  return rounds.map((round, k) => [...backlogs[k]!, ...shuffle(round, rng), ...late[k]!]);
 }
 
 function shuffle<T>(xs: T[], rng: Prng): T[] {
