@@ -12,6 +12,7 @@ import {
   type Policy,
 } from './policy.js';
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
+import { cadenceOf, fillGap, gapAt, GAP_CADENCES, openGap, pruneGaps, type Gaps } from './lateness.js';
 import {
   episodeId,
   isoTime,
@@ -83,6 +84,15 @@ export interface CameraState {
   ce?: Partial<Record<Modality, number>>;
   /** The cohort watermark wanted (CohortHead.wait) this camera has reported past, by modality (~25 bytes). */
   cw?: Partial<Record<Modality, number>>;
+  /**
+   * Gaps by stream key (lateness.ts): spans within the allowed lateness where no event was applied yet.
+   * Only while a stream is younger than the allowed lateness or an upload is missing (~35 bytes a gap).
+   */
+  gp?: Record<string, Gaps>;
+  /** By stream key: events at or before this time are too late (gaps forgotten past MAX_GAPS). */
+  lf?: Record<string, number>;
+  /** Events too late to apply (older than the allowed lateness, or than the stream's floor), ever. */
+  tl?: number;
 }
 
 export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown' | 'model-scope';
@@ -288,6 +298,7 @@ export function applyEvents(
   const cameraId = events[0]?.camera_id;
   if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
   let clock = cameraClock(state);
+  const gapsTouched = new Set<string>();
 
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
@@ -299,19 +310,28 @@ export function applyEvents(
     // Stored as float32 so that encode/decode is lossless and results never depend on batch splits;
     // streams no window detector reads keep only keys (NaN value) for dedup.
     const value = windowSize > 0 ? Math.fround(event.value) : NaN;
-    const outcome = insertEntry(entries, { ts: event.ts, tag: tags[index]!, value }, capacity);
+    const prevNewest = entries.length > 0 ? entries[entries.length - 1]!.ts : undefined;
+    const inserted = insertEntry(entries, { ts: event.ts, tag: tags[index]!, value }, capacity);
+    // Older than every held entry: new iff in one of the stream's gaps within the allowed lateness.
+    const outcome = inserted === 'too-late' ? beyondWindow(state, key, event.ts, entries, policy) : inserted;
     if (outcome === 'duplicate') {
       stats.duplicates++;
       continue;
     }
     if (outcome === 'too-late') {
       stats.tooLate++;
+      state.tl = (state.tl ?? 0) + 1;
       continue;
     }
     stats.applied++;
     touched.add(event.modality);
+    trackGaps(state, key, event.ts, outcome, prevNewest, entries);
+    gapsTouched.add(key);
     if (event.ts > clock) clock = event.ts;
-    if (outcome === 'late') stats.late++;
+    if (outcome !== 'newest') stats.late++;
+    // Applied once, and older than every entry the window holds (it would have left it by now in order):
+    // no window changes, and sequential charts only take events newer than their stream's newest.
+    if (outcome === 'backfill') continue;
     if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
       if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
       // The camera leaves its old cohort (a record for it at the end of the batch).
@@ -377,11 +397,61 @@ export function applyEvents(
       }
     }
   }
+  for (const key of gapsTouched) pruneStreamGaps(state, key, policyFor(parseStreamKey(key).modality));
   for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
   if (cameraId !== undefined)
     for (const m of touched)
       cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m), before.get(m), cohorts);
   return { state, triggers, stats };
+}
+
+/** An event older than every entry its stream holds: applied once if in a gap within the allowed lateness. */
+function beyondWindow(
+  state: CameraState,
+  key: string,
+  ts: number,
+  entries: readonly WindowEntry[],
+  policy: Policy,
+): 'backfill' | 'duplicate' | 'too-late' {
+  const newest = entries[entries.length - 1]!.ts;
+  if (ts < newest - policy.allowedLatenessMs || ts <= (state.lf?.[key] ?? -Infinity)) return 'too-late';
+  const gaps = state.gp?.[key];
+  return gaps && gapAt(gaps, ts) >= 0 ? 'backfill' : 'duplicate';
+}
+
+/** Keeps the stream's gaps true: a new stream is open before its first event, a jump opens one, an event fills one. */
+function trackGaps(
+  state: CameraState,
+  key: string,
+  ts: number,
+  outcome: 'newest' | 'late' | 'backfill',
+  prevNewest: number | undefined,
+  entries: readonly WindowEntry[],
+) {
+  if (outcome === 'newest' && prevNewest === undefined) {
+    ((state.gp ??= {})[key] ??= []).push(0, ts);
+    return;
+  }
+  const gaps = state.gp?.[key];
+  if (outcome === 'newest') {
+    // Cadence from the entries before this one (it is the last held).
+    const minGap = GAP_CADENCES * cadenceOf(entries, entries.length - 1);
+    if (ts - prevNewest! > minGap) openGap(((state.gp ??= {})[key] ??= []), prevNewest!, ts, minGap);
+    return;
+  }
+  if (!gaps) return;
+  const i = gapAt(gaps, ts);
+  if (i >= 0) fillGap(gaps, i, ts, GAP_CADENCES * cadenceOf(entries));
+}
+
+function pruneStreamGaps(state: CameraState, key: string, policy: Policy) {
+  const gaps = state.gp?.[key];
+  const entries = state.streams[key];
+  if (!gaps || !entries?.length) return;
+  const floor = pruneGaps(gaps, entries[entries.length - 1]!.ts - policy.allowedLatenessMs);
+  if (floor !== undefined) (state.lf ??= {})[key] = Math.max(state.lf?.[key] ?? -Infinity, floor);
+  if (gaps.length === 0) delete state.gp![key];
+  if (state.gp && Object.keys(state.gp).length === 0) delete state.gp;
 }
 
 /**
