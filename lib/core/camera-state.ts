@@ -85,10 +85,13 @@ export interface CameraState {
   /** The cohort watermark wanted (CohortHead.wait) this camera has reported past, by modality (~25 bytes). */
   cw?: Partial<Record<Modality, number>>;
   /**
-   * Gaps by stream key (lateness.ts): spans within the allowed lateness where no event was applied yet.
-   * Only while a stream is younger than the allowed lateness or an upload is missing (~35 bytes a gap).
+   * Gaps by stream key (lateness.ts): spans within the allowed lateness where no event was applied yet,
+   * kept only while an upload is missing (~35 bytes a gap). Before `ms` (the modality's first event) is a
+   * gap of every stream of the modality, unless `mo` says `ms` moved (a new model or a reset).
    */
   gp?: Record<string, Gaps>;
+  /** By modality: `ms` moved after the first event (so events before it may have been applied). */
+  mo?: Partial<Record<Modality, 1>>;
   /** By stream key: events at or before this time are too late (gaps forgotten past MAX_GAPS). */
   lf?: Record<string, number>;
   /** Events too late to apply (older than the allowed lateness, or than the stream's floor), ever. */
@@ -333,7 +336,10 @@ export function applyEvents(
     // no window changes, and sequential charts only take events newer than their stream's newest.
     if (outcome === 'backfill') continue;
     if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
-      if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
+      if (state.mv[event.modality] !== undefined) {
+        (state.ms ??= {})[event.modality] = event.ts; // a new model starts
+        (state.mo ??= {})[event.modality] = 1;
+      }
       // The camera leaves its old cohort (a record for it at the end of the batch).
       const old = state.mv[event.modality];
       if (old !== undefined) left.set(event.modality, old);
@@ -405,6 +411,10 @@ export function applyEvents(
   return { state, triggers, stats };
 }
 
+/** Before the modality's first event: no event of its streams was applied (while `ms` has not moved). */
+const beforeFirst = (state: CameraState, modality: Modality, ts: number) =>
+  !state.mo?.[modality] && state.ms?.[modality] !== undefined && ts < state.ms[modality]!;
+
 /** An event older than every entry its stream holds: applied once if in a gap within the allowed lateness. */
 function beyondWindow(
   state: CameraState,
@@ -416,10 +426,11 @@ function beyondWindow(
   const newest = entries[entries.length - 1]!.ts;
   if (ts < newest - policy.allowedLatenessMs || ts <= (state.lf?.[key] ?? -Infinity)) return 'too-late';
   const gaps = state.gp?.[key];
-  return gaps && gapAt(gaps, ts) >= 0 ? 'backfill' : 'duplicate';
+  if (gaps && gapAt(gaps, ts) >= 0) return 'backfill';
+  return beforeFirst(state, parseStreamKey(key).modality, ts) ? 'backfill' : 'duplicate';
 }
 
-/** Keeps the stream's gaps true: a new stream is open before its first event, a jump opens one, an event fills one. */
+/** Keeps the stream's gaps true: a jump past the newest opens one, an event applied in one fills it. */
 function trackGaps(
   state: CameraState,
   key: string,
@@ -428,20 +439,31 @@ function trackGaps(
   prevNewest: number | undefined,
   entries: readonly WindowEntry[],
 ) {
-  if (outcome === 'newest' && prevNewest === undefined) {
-    ((state.gp ??= {})[key] ??= []).push(0, ts);
+  if (outcome === 'newest') {
+    if (prevNewest === undefined) return;
+    // Cadence from the entries before this one (it is the last held).
+    const minGap = GAP_CADENCES * cadenceOf(entries, entries.length - 1);
+    if (ts - prevNewest > minGap) openGap(((state.gp ??= {})[key] ??= []), prevNewest, ts, minGap);
     return;
   }
   const gaps = state.gp?.[key];
-  if (outcome === 'newest') {
-    // Cadence from the entries before this one (it is the last held).
-    const minGap = GAP_CADENCES * cadenceOf(entries, entries.length - 1);
-    if (ts - prevNewest! > minGap) openGap(((state.gp ??= {})[key] ??= []), prevNewest!, ts, minGap);
+  const i = gaps ? gapAt(gaps, ts) : -1;
+  if (i >= 0) {
+    fillGap(gaps!, i, ts, GAP_CADENCES * cadenceOf(entries));
     return;
   }
-  if (!gaps) return;
-  const i = gapAt(gaps, ts);
-  if (i >= 0) fillGap(gaps, i, ts, GAP_CADENCES * cadenceOf(entries));
+  const { modality } = parseStreamKey(key);
+  if (!beforeFirst(state, modality, ts)) return;
+  // Older than the modality's first event: it becomes the first, and what lies between is a gap of
+  // every stream of the modality (this one from this event on, the others from just before it).
+  const first = state.ms![modality]!;
+  for (const k of Object.keys(state.streams)) {
+    if (!k.startsWith(`${modality}.`) || state.streams[k]!.length === 0) continue;
+    const from = k === key ? ts : ts - 1;
+    if (k === key && first - ts <= GAP_CADENCES * cadenceOf(entries)) continue;
+    (state.gp ??= {})[k] = [from, first, ...(state.gp?.[k] ?? [])];
+  }
+  state.ms![modality] = ts;
 }
 
 function pruneStreamGaps(state: CameraState, key: string, policy: Policy) {
@@ -690,6 +712,7 @@ export function applyModelLifecycle(
     if (Object.keys(state.streams).some((k) => k.startsWith(`${m}.`))) {
       state.reset[m] = signal.at;
       (state.ms ??= {})[m] = signal.at;
+      (state.mo ??= {})[m] = 1;
     }
     if (signal.modelVersion !== undefined && state.mv[m] !== undefined) state.mv[m] = signal.modelVersion;
   }
