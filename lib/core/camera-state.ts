@@ -407,7 +407,17 @@ export function applyEvents(
   for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
   if (cameraId !== undefined)
     for (const m of touched)
-      cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m), before.get(m), cohorts);
+      cohortSignal(
+        state,
+        cameraId,
+        m,
+        policyFor(m),
+        lastStat[m],
+        stats.applied > 0,
+        left.get(m),
+        before.get(m),
+        cohorts,
+      );
   return { state, triggers, stats };
 }
 

@@ -37,7 +37,12 @@ export function inMemoryFleet(policy: Policy): InMemoryFleet {
     publisher,
     deadLetters: { send: async () => new Set<string>() },
     policy: () => policy,
-    cohortSignals: cohortSignalApplier({ cohorts, publisher, policy: () => policy, onHead: (c, h) => cache.remember(c, h) }),
+    cohortSignals: cohortSignalApplier({
+      cohorts,
+      publisher,
+      policy: () => policy,
+      onHead: (c, h) => cache.remember(c, h),
+    }),
     cohortEpochs: cache,
   };
   const totals = { events: 0, applied: 0, duplicates: 0, late: 0, tooLate: 0 };

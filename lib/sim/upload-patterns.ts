@@ -108,3 +108,36 @@ function shuffle<T>(xs: T[], rng: Prng): T[] {
   }
   return out;
 }
+
+/**
+ * A model's cohort with a staggered drift: `share` of its cameras (chosen by the seed) start drifting at
+ * onsets spread evenly over `spreadMin` minutes from `onsetMin`.
+ */
+export function staggeredCohort(opts: {
+  modelVersion: string;
+  cameras: number;
+  share: number;
+  onsetMin: number;
+  spreadMin: number;
+  seed: number;
+  recoverMin?: number;
+}): UploadCamera[] {
+  const rng = new Prng(opts.seed, 104_729);
+  const drifting = Math.ceil(opts.cameras * opts.share);
+  const order = shuffle(
+    Array.from({ length: opts.cameras }, (_, c) => c),
+    rng,
+  ).slice(0, drifting);
+  const onsets = new Map(
+    order.map((c, i) => [c, opts.onsetMin + Math.round((i * opts.spreadMin) / Math.max(1, drifting - 1))]),
+  );
+  return Array.from({ length: opts.cameras }, (_, c) => {
+    const onsetMin = onsets.get(c);
+    return {
+      cameraId: `${opts.modelVersion}-cam${String(c).padStart(3, '0')}`,
+      modelVersion: opts.modelVersion,
+      ...(onsetMin !== undefined ? { onsetMin } : {}),
+      ...(onsetMin !== undefined && opts.recoverMin !== undefined ? { recoverMin: opts.recoverMin } : {}),
+    };
+  });
+}
