@@ -86,7 +86,7 @@ export interface CameraState {
   cw?: Partial<Record<Modality, number>>;
   /**
    * Gaps by stream key (lateness.ts): spans within the allowed lateness where no event was applied yet,
-   * kept only while an upload is missing (~35 bytes a gap). Before `ms` (the modality's first event) is a
+   * kept only while an upload is missing (~47 bytes a gap). Before `ms` (the modality's first event) is a
    * gap of every stream of the modality, unless `mo` says `ms` moved (a new model or a reset).
    */
   gp?: Record<string, Gaps>;
