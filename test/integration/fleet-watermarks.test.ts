@@ -64,7 +64,7 @@ describe('cohort watermarks on moto', { timeout: 240_000 }, () => {
       share: 0.4,
       onsetMin: 113,
       spreadMin: 30,
-      seed: 5,
+      seed: 7,
     });
     const lone: UploadCamera[] = Array.from({ length: 21 }, (_, c) => ({
       cameraId: `seg-cam${String(c).padStart(2, '0')}`,
