@@ -13,6 +13,7 @@ import { createLocalStack, functionEnv, localClientConfig } from '../local/local
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { drainQueue, queueDepth } from '../local/queues.js';
 import { cohortFleetRounds, demoCohorts, type CohortPlan } from '../sim/cohort-fleet.js';
+import { Prng } from '../sim/prng.js';
 import type { ReportDocument } from '../report/html-report.js';
 import { ENV } from '../resources.js';
 
@@ -38,6 +39,7 @@ export interface FleetDemoRun {
   rows: CohortOutcomeRow[];
   events: PublishedEvent[];
   messages: number;
+  uploadMinutes: number;
   threshold: number;
   elapsedMs: number;
   ok: boolean;
@@ -56,17 +58,21 @@ function verdict(row: Omit<CohortOutcomeRow, 'ok'>): boolean {
 
 /** One run per process: the ingest handler module reads its environment once. */
 export async function runFleetDemo(
-  opts: { seed?: number; minutes?: number; timeoutMs?: number } = {},
+  opts: { seed?: number; minutes?: number; uploadMinutes?: number; timeoutMs?: number } = {},
 ): Promise<FleetDemoRun> {
   const started = Date.now();
   const deadline = started + (opts.timeoutMs ?? 600_000);
   const plans = demoCohorts();
+  const uploadMinutes = opts.uploadMinutes ?? 10;
+  // Each camera uploads its last `uploadMinutes` of events per message; a period's uploads arrive shuffled
+  // (docs/fleet-decisions.md#watermarks): decisions must not depend on the order.
+  const shuffler = new Prng(opts.seed ?? 42, 31_337);
   const rounds = cohortFleetRounds(plans, {
     startMs: FLEET_DEMO_START,
     minutes: opts.minutes ?? 180,
-    chunkMinutes: 10,
+    chunkMinutes: uploadMinutes,
     seed: opts.seed ?? 42,
-  });
+  }).map((round) => shuffled(round, shuffler));
   const cleanups: (() => Promise<void> | void)[] = [];
   let moto: MotoServer | undefined;
   try {
@@ -142,6 +148,7 @@ export async function runFleetDemo(
       rows,
       events,
       messages,
+      uploadMinutes,
       threshold: DEFAULT_POLICY.cohort.minShare,
       elapsedMs: Date.now() - started,
       ok: rows.every((r) => r.ok),
@@ -149,6 +156,15 @@ export async function runFleetDemo(
   } finally {
     for (const c of cleanups.reverse()) await c();
   }
+}
+
+function shuffled<T>(xs: readonly T[], rng: Prng): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 const minutesIn = (ms: number) => `${Math.round((ms - FLEET_DEMO_START) / MIN)} min`;
@@ -182,11 +198,13 @@ export function formatFleetSummary(run: FleetDemoRun): string {
   }
   lines.push('');
   lines.push(`threshold: share ≥ ${run.threshold} of active cameras and ≥ ${DEFAULT_POLICY.cohort.minCameras} cameras`);
-  lines.push('share over time (every 30 min of event time):');
+  lines.push(`uploads: every camera sends ${run.uploadMinutes} min of events per message, shuffled within each period`);
+  const every = Math.max(1, Math.round(30 / run.uploadMinutes));
+  lines.push(`share over time (every ${every * run.uploadMinutes} min of event time):`);
   for (const r of run.rows)
     lines.push(
       `  ${r.plan.modelVersion.padEnd(6)} ${r.share
-        .filter((_, i) => i % 3 === 2)
+        .filter((_, i) => i % every === every - 1)
         .map((s) => `${minutesIn(s.t)}: ${s.value.toFixed(2)}`)
         .join('  ')}`,
     );
