@@ -75,6 +75,8 @@ export interface ShardSummary {
   r: number;
   /** Newest event time in the shard (ms). */
   t: number;
+  /** Oldest newest-event time among the shard's active members (its part of the cohort's watermark). */
+  w?: number;
   /** Per metric, the median baseline of the shard's healthy active members (cohort-prior.ts). */
   p?: ShardPrior;
 }
@@ -93,17 +95,28 @@ export function summarizeShard(members: Iterable<MemberRecord>, version: number)
     t = Math.max(t, m.l);
   }
   let n = 0,
-    a = 0;
+    a = 0,
+    w = Infinity;
   const healthy: MemberRecord[] = [];
   for (const m of list) {
     if (!isActive(m, b)) continue;
     a++;
+    w = Math.min(w, m.l);
     if (m.a === 1 && m.r >= r) n++;
     // The prior: only cameras with no drift/regression alert, baselines learned under the newest epoch.
     else if (m.a !== 1 && m.r >= r && m.p) healthy.push(m);
   }
   const p = summarizePrior(healthy);
-  return { v: version, n, a, b: Number.isFinite(b) ? b : 0, r, t, ...(p ? { p } : {}) };
+  return {
+    v: version,
+    n,
+    a,
+    b: Number.isFinite(b) ? b : 0,
+    r,
+    t,
+    ...(Number.isFinite(w) ? { w } : {}),
+    ...(p ? { p } : {}),
+  };
 }
 
 export interface CohortHead {
@@ -132,7 +145,12 @@ export interface CohortHead {
    * time; a member whose newest event passes it sends its record once (CameraState.cw).
    */
   wait?: number;
+  /** The cameras waiting on the watermark, `[cameraId, until]` (judged as soon as it passes `until`). */
+  waiting?: [string, number][];
 }
+
+/** Cameras a head lists as waiting on the watermark, at most. */
+export const MAX_WAITING = 20;
 
 /** Closed episodes whose span a late camera's affected time is checked against. */
 export const EPISODE_SPANS = 4;
@@ -181,6 +199,19 @@ export function cohortWatermark(members: readonly AffectedMember[], exclude?: st
   let watermark = Infinity;
   for (const m of members)
     if (m.cameraId !== exclude && isActive(m.rec, newest)) watermark = Math.min(watermark, m.rec.l);
+  return watermark;
+}
+
+/**
+ * The watermark from the shard summaries (no shard read): the lowest of the fresh shards' `w`. Lower than
+ * or equal to the members' (a shard's active members are counted against its own newest bucket), so
+ * reaching a time here is a cheap hint to check the members themselves.
+ */
+export function summaryWatermark(head: CohortHead): number {
+  const summaries = Object.values(head.shards);
+  const newest = Math.max(0, ...summaries.map((s) => s.b));
+  let watermark = Infinity;
+  for (const s of summaries) if (s.b >= newest - 1) watermark = Math.min(watermark, s.w ?? 0);
   return watermark;
 }
 
