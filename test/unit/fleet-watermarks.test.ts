@@ -8,8 +8,20 @@
 //   anomaly, no second episode, every event applied;
 // - hourly uploads retried after the camera's next one (first attempt lost, or delivered too): every event
 //   applied exactly once, none too late.
+// First the rule itself, pure (lib/core/cohort.ts): the low watermark over active members, idle and departed
+// cameras left out; a lone camera waits for it; a backlog waits to catch up; an affected time inside a model
+// episode's span is part of it; the shard summaries' watermark never runs ahead of the members'.
 import { describe, expect, it } from 'vitest';
 import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
+import {
+  cohortWatermark,
+  emptyHead,
+  judgeLoneCamera,
+  summarizeShard,
+  summaryWatermark,
+  type AffectedMember,
+  type MemberRecord,
+} from '../../lib/core/cohort.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../../lib/core/policy.js';
 import type { Trigger } from '../../lib/core/trigger.js';
@@ -42,6 +54,83 @@ async function run(cameras: UploadCamera[], minutes: number, uploadMinutes: numb
   return { fleet, rounds };
 }
 
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const BUCKET = Math.floor(START / HOUR) + 10;
+const member = (cameraId: string, over: Partial<MemberRecord> = {}): AffectedMember => ({
+  cameraId,
+  rec: { q: 1, a: 0, l: START + 10 * HOUR, b: BUCKET, r: 0, s: { 'drift-mean': 0.25 }, ...over },
+});
+const lone = member('lone', {
+  a: 1,
+  d: ['drift-mean'],
+  f: START + 10 * HOUR,
+  l: START + 10 * HOUR + 40 * MIN,
+  k: '0b6f4a8e-5d4c-4f3e-9a57-7b1d2c3e4f51',
+  s: { 'drift-mean': 0.9 },
+});
+const confirmAt = START + 10 * HOUR + 30 * MIN;
+const peers = (n: number, l: number) => Array.from({ length: n }, (_, i) => member(`p${i}`, { l }));
+
+describe('the watermark rule', () => {
+  it('is the oldest newest-event time among active members; idle and departed cameras are left out', () => {
+    const members = [...peers(5, START + 10 * HOUR + 50 * MIN), member('slow', { l: START + 10 * HOUR + 5 * MIN })];
+    expect(cohortWatermark(members)).toBe(START + 10 * HOUR + 5 * MIN);
+    const idle = member('idle', { l: START + 7 * HOUR, b: BUCKET - 3 });
+    const left = member('left', { l: START, x: 1 });
+    expect(cohortWatermark([...members, idle, left])).toBe(START + 10 * HOUR + 5 * MIN);
+    expect(cohortWatermark(members, 'slow')).toBe(START + 10 * HOUR + 50 * MIN);
+  });
+
+  it('a lone camera waits until every active peer has reported past its confirmation time', () => {
+    const behind = [...peers(20, confirmAt + MIN), member('queued', { l: confirmAt - 20 * MIN })];
+    expect(judgeLoneCamera(lone, [lone, ...behind], emptyHead(), cohort, POLICY)).toEqual({
+      kind: 'wait',
+      until: confirmAt,
+    });
+    // The same camera idle (silent for hours): it no longer holds the cohort back.
+    const idle = [...peers(20, confirmAt + MIN), member('queued', { l: START + 7 * HOUR, b: BUCKET - 3 })];
+    expect(judgeLoneCamera(lone, [lone, ...idle], emptyHead(), cohort, POLICY).kind).toBe('anomaly');
+  });
+
+  it('a backlog behind its cohort waits; an affected time inside a model episode is part of it', () => {
+    const current = peers(20, START + 16 * HOUR).map((m) => ({ ...m, rec: { ...m.rec, b: BUCKET + 6 } }));
+    expect(judgeLoneCamera(lone, [lone, ...current], emptyHead(), cohort, POLICY)).toEqual({ kind: 'wait' });
+    const caughtUp = { ...lone, rec: { ...lone.rec, l: START + 16 * HOUR, b: BUCKET + 6 } };
+    const resolved = {
+      ...emptyHead(),
+      ep: 1,
+      spans: [[1, START + 10 * HOUR - 5 * MIN, START + 13 * HOUR]] as [number, number, number][],
+    };
+    expect(judgeLoneCamera(caughtUp, [caughtUp, ...current], resolved, cohort, POLICY)).toEqual({
+      kind: 'dismiss',
+      why: 'part of model episode 1',
+    });
+    expect(judgeLoneCamera(caughtUp, [caughtUp, ...current], emptyHead(), cohort, POLICY).kind).toBe('anomaly');
+  });
+
+  it("the summaries' watermark is never ahead of the members'", () => {
+    const a = [member('a', { l: START + 10 * HOUR + 30 * MIN }), member('b', { l: START + 10 * HOUR + 50 * MIN })];
+    const b = [member('c', { l: START + 10 * HOUR + 20 * MIN }), member('d', { l: START + 9 * HOUR, b: BUCKET - 1 })];
+    const head = {
+      ...emptyHead(),
+      shards: {
+        0: summarizeShard(
+          a.map((m) => m.rec),
+          1,
+        ),
+        1: summarizeShard(
+          b.map((m) => m.rec),
+          1,
+        ),
+      },
+    };
+    expect(summaryWatermark(head)).toBe(START + 9 * HOUR);
+    expect(summaryWatermark(head)).toBeLessThanOrEqual(cohortWatermark([...a, ...b]));
+  });
+});
+
+const cohort = { modelVersion: 'm1', modality: 'Rgb' as const };
 const modelScope = (ts: Trigger[]) => ts.filter((t) => t.detail.scope === 'model' && t.detailType !== 'AlertResolved');
 const anomalies = (ts: Trigger[]) => ts.filter((t) => t.detailType === 'CameraAnomalyDetected');
 const cameraRetrains = (ts: Trigger[]) =>
