@@ -38,6 +38,7 @@ describe('npm run demo -- --fleet', () => {
     const text = formatFleetSummary(run);
     expect(text).toMatch(/det-v4 +30 +12 +0\.40 +RetrainingRequested at \d+ min/);
     expect(text).toMatch(/share over time/);
+    expect(text).toContain('uploads: every camera sends 10 min of events per message, shuffled within each period');
     const html = readFileSync(REPORT, 'utf8');
     expect(html).toContain('det-v4 · Rgb · share of active cameras');
     expect(html).toContain('minShare 0.2');
