@@ -2,7 +2,8 @@
 // an hourly upload arriving after the next one is applied once and its retry is a duplicate; a new camera's
 // uploads in reverse order; events beyond allowedLatenessMs are too late and counted in the state; after a
 // model change, events before its start are duplicates, never applied twice; gaps past MAX_GAPS move the
-// stream's floor; and what the gaps cost in the camera item at the reference rate (5 metrics every 10 s).
+// stream's floor; `vmon state` shows the too-late count and open gaps; and what the gaps cost in the camera
+// item at the reference rate (5 metrics every 10 s).
 import { describe, expect, it } from 'vitest';
 import { cameraItem } from '../../lib/adapters/state-store.js';
 import { itemSizeBytes, writeCapacityUnits } from '../../lib/adapters/item-size.js';
@@ -10,6 +11,7 @@ import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera
 import { DEFAULT_ALLOWED_LATENESS_MS, MAX_GAPS, pruneGaps } from '../../lib/core/lateness.js';
 import { METRICS, parseBody, type MetricKind } from '../../lib/core/metric-event.js';
 import { DEFAULT_POLICY, parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
+import { formatCameraState } from '../../lib/cli/state.js';
 
 const START = Date.parse('2026-11-27T00:00:00Z');
 const HOUR = 3600_000;
@@ -78,6 +80,14 @@ describe('allowed lateness in time', () => {
     apply(state, upload(4.25, 4.75), policy);
     expect(apply(state, upload(4, 4.25), policy)).toMatchObject({ applied: 90, tooLate: 0 });
     expect(state.tl).toBe(360);
+    // vmon state shows the count and the gaps still open.
+    apply(state, upload(5, 5.25), policy);
+    const text = formatCameraState({ cameraId: CAMERA, version: 1, state });
+    expect(text).toContain('too late: 360 event(s) older than the allowed lateness, counted and not applied');
+    expect(text).toMatch(
+      /gap awaiting late events: Rgb\.DriftScore 2026-11-27T04:44:50\.000Z → 2026-11-27T05:00:00\.000Z/,
+    );
+    expect(text).not.toMatch(/^(tl|gp):/m);
   });
 
   it('after a model change, older events outside a gap are duplicates (never applied twice)', () => {
