@@ -12,7 +12,7 @@ import {
   type Policy,
 } from './policy.js';
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
-import { cadenceOf, fillGap, gapAt, GAP_CADENCES, openGap, pruneGaps, type Gaps } from './lateness.js';
+import { cadenceOf, fillGap, gapAt, GAP_CADENCES, isGap, pruneGaps, type Gaps } from './lateness.js';
 import {
   episodeId,
   isoTime,
@@ -452,8 +452,7 @@ function trackGaps(
   if (outcome === 'newest') {
     if (prevNewest === undefined) return;
     // Cadence from the entries before this one (it is the last held).
-    const minGap = GAP_CADENCES * cadenceOf(entries, entries.length - 1);
-    if (ts - prevNewest > minGap) openGap(((state.gp ??= {})[key] ??= []), prevNewest, ts, minGap);
+    if (isGap(entries, ts - prevNewest, entries.length - 1)) ((state.gp ??= {})[key] ??= []).push(prevNewest, ts);
     return;
   }
   const gaps = state.gp?.[key];

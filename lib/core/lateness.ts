@@ -31,6 +31,20 @@ export function cadenceOf(entries: readonly { ts: number }[], end = entries.leng
   return spacings[spacings.length >> 1]!;
 }
 
+/**
+ * Whether `span` is a gap for a stream with these held entries (before `end`): wider than GAP_CADENCES
+ * cadences. The hot path (in-order events) is settled by the smallest spacing, without a sort.
+ */
+export function isGap(entries: readonly { ts: number }[], span: number, end = entries.length): boolean {
+  let smallest = Infinity;
+  for (let i = 1; i < end; i++) {
+    const d = entries[i]!.ts - entries[i - 1]!.ts;
+    if (d > 0 && d < smallest) smallest = d;
+  }
+  if (span <= GAP_CADENCES * smallest) return false;
+  return span > GAP_CADENCES * cadenceOf(entries, end);
+}
+
 /** Index (of its `from`) of the gap holding `ts`, or -1. */
 export function gapAt(gaps: Gaps, ts: number): number {
   for (let i = 0; i < gaps.length; i += 2) if (gaps[i]! < ts && ts < gaps[i + 1]!) return i;
@@ -45,11 +59,6 @@ export function fillGap(gaps: Gaps, i: number, ts: number, minGap: number): void
   if (from === 0 || ts - from > minGap) parts.push(from, ts);
   if (to - ts > minGap) parts.push(ts, to);
   gaps.splice(i, 2, ...parts);
-}
-
-/** A newest event at `ts` after the stream's newest `prev`: the span between becomes a gap when wide enough. */
-export function openGap(gaps: Gaps, prev: number, ts: number, minGap: number): void {
-  if (ts - prev > minGap) gaps.push(prev, ts);
 }
 
 /**
