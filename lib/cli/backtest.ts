@@ -3,7 +3,7 @@
 // have fired. State stays in memory per camera: no encode/decode between events.
 import { applyEvents, emptyState, type CameraState, type CohortContext } from '../core/camera-state.js';
 import { parseBody, validateEvent, type MetricEvent } from '../core/metric-event.js';
-import type { Modality } from '../core/metric-event.js';
+import type { MetricKind, Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import { isModelScope, triggerSubject, type Trigger, type TriggerDetail } from '../core/trigger.js';
 import {
@@ -15,8 +15,9 @@ import {
 } from '../core/cohort.js';
 import { applyCohortSignals, emptyCohortOutcome } from '../app/cohort-signals.js';
 import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
-import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
-import { readEventFile, type EventFileFormat, type EventLine } from './event-file.js';
+import type { ReportChart, ReportDocument } from '../report/html-report.js';
+import { detectorLines, type StreamPoint } from '../report/detector-lines.js';
+import { readEventFile, type EventFileFormat, type EventLine, type SeriesOptions } from './event-file.js';
 import { iso, num } from './format.js';
 import type { Labels } from './labels.js';
 import { SCORE_COLUMNS, scoreRow, type DetectorScore } from './backtest-score.js';
@@ -39,6 +40,8 @@ export interface BacktestTotals {
 }
 
 export interface RejectedLine {
+  /** the file, when the input is a folder */
+  file?: string;
   line: number;
   index: number | null;
   reason: string;
@@ -88,20 +91,22 @@ export class Backtest {
 
   /** One line of an event file, read the way the Lambda reads a message body. */
   addLine(l: EventLine): void {
+    const file = l.file ? { file: l.file } : {};
     if ('error' in l) {
-      this.reject({ line: l.line, index: null, reason: l.error });
+      this.reject({ ...file, line: l.line, index: null, reason: l.error });
       return;
     }
     if ('text' in l) {
       const parsed = parseBody(l.text, this.nowMs);
       for (const e of parsed.events) this.add(e);
-      for (const r of parsed.rejections) this.reject({ line: l.line, index: r.index, reason: r.reason });
+      for (const r of parsed.rejections) this.reject({ ...file, line: l.line, index: r.index, reason: r.reason });
       return;
     }
     const r = validateEvent(l.object, this.nowMs);
     if ('event' in r) this.add(r.event);
     else
       this.reject({
+        ...file,
         line: l.line,
         index: null,
         reason: r.errors
@@ -269,10 +274,11 @@ export async function backtestFile(
   path: string,
   format: EventFileFormat,
   policyFor: PolicyFor,
-  opts: { nowMs?: number; onBytes?: (n: number) => void } = {},
+  opts: { nowMs?: number; onBytes?: (n: number) => void; series?: SeriesOptions } = {},
 ): Promise<BacktestResult> {
   const bt = new Backtest(policyFor, opts.nowMs);
-  for await (const batch of readEventFile(path, format, opts.onBytes)) for (const line of batch) bt.addLine(line);
+  for await (const batch of readEventFile(path, format, opts.onBytes, opts.series))
+    for (const line of batch) bt.addLine(line);
   return bt.run();
 }
 
@@ -280,11 +286,12 @@ export async function backtestFile(
 export async function readHistory(
   path: string,
   format: EventFileFormat,
+  series?: SeriesOptions,
 ): Promise<{ events: MetricEvent[]; rejected: number }> {
   const bt = new Backtest(() => {
     throw new Error('no policy: reading only');
   });
-  for await (const batch of readEventFile(path, format)) for (const line of batch) bt.addLine(line);
+  for await (const batch of readEventFile(path, format, undefined, series)) for (const line of batch) bt.addLine(line);
   return bt.collected();
 }
 
@@ -339,12 +346,27 @@ export const triggerRow = (t: Trigger): string[] => {
     d.modality,
     d.metric,
     d.detector,
-    num(d.statistic),
-    num(d.threshold),
+    // Resolved by a reset (closed loop): statistic and threshold are 0 placeholders.
+    'resolvedBy' in d && d.resolvedBy ? `resolvedBy ${String(d.resolvedBy)}` : num(d.statistic),
+    'resolvedBy' in d && d.resolvedBy ? '-' : num(d.threshold),
     d.triggerId,
   ];
 };
 export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
+
+/** The totals as the report's table names them. */
+const TOTAL_LABELS: Record<keyof BacktestTotals, string> = {
+  events: 'events read',
+  applied: 'applied',
+  duplicates: 'duplicates (same id, dropped)',
+  late: 'late (older than the stream newest, applied to windows only)',
+  tooLate: 'too late (older than the oldest window entry, dropped)',
+  suppressed: 'breaches held back by the lifecycle',
+  rejected: 'rejected lines or events',
+  cameras: 'cameras',
+  triggers: 'triggers',
+  detectorErrors: 'detector errors',
+};
 
 /** The report: totals, triggers, rejected lines, and charts of the cameras that triggered first. */
 export function backtestReport(
@@ -373,45 +395,52 @@ export function backtestReport(
     if (charted.has(cameraId)) continue;
     charted.add(cameraId);
     const events = result.eventsByCamera.get(cameraId) ?? [];
-    const streams = new Map<string, SeriesPoint[]>();
+    const streams = new Map<string, StreamPoint[]>();
     for (const e of events) {
       if (!opts.policyFor(cameraId, e.modality).detectors.some((d) => d.metric === e.metric)) continue;
       const key = `${e.modality}\u0000${e.metric}`;
       let pts = streams.get(key);
       if (!pts) streams.set(key, (pts = []));
-      pts.push({ t: e.ts, value: e.value });
+      pts.push({
+        ts: e.ts,
+        value: e.value,
+        ...(e.sample_count !== undefined ? { sampleCount: e.sample_count } : {}),
+        ...(e.model_version !== undefined ? { modelVersion: e.model_version } : {}),
+      });
     }
     for (const [key, points] of streams) {
       if (charts.length >= maxCharts) break;
-      const [modality, metric] = key.split('\u0000') as [Modality, string];
-      const thresholds = opts
+      const [modality, metric] = key.split('\u0000') as [Modality, MetricKind];
+      // Every detector on the stream, each against its own threshold; each trigger on its detector's line.
+      const specs = opts
         .policyFor(cameraId, modality)
-        .detectors.filter((d) => d.metric === metric)
-        .flatMap((d) => {
-          // Lines only for thresholds in the metric's own units.
-          if (d.kind === 'window-mean') return [{ value: d.threshold, label: `${d.id} (mean of ${d.windowSize})` }];
-          if (d.kind === 'latency-quantile')
-            return [{ value: d.slaMs, label: `${d.id} (p${Math.round(d.quantile * 100)} SLA)` }];
-          return [];
-        });
-      const markers: ChartMarker[] = (triggersByCamera.get(cameraId) ?? [])
-        .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
-        .map((t) => t as Trigger & { detail: TriggerDetail })
-        .map((t) => ({
-          t: Date.parse(t.detail.lastEventAt),
-          // Window statistics are in the metric's units; others (CUSUM, EWMA, regression) are marked at the top.
-          ...(['window-mean', 'latency-quantile'].includes(t.detail.detectorKind) ? { value: t.detail.statistic } : {}),
-          label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
-        }));
+        .detectors.filter((d) => d.metric === metric && (!d.modalities || d.modalities.includes(modality)));
+      const lines = detectorLines(
+        { cameraId, modality, metric },
+        specs,
+        points,
+        (triggersByCamera.get(cameraId) ?? [])
+          .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
+          .map((t) => t as Trigger & { detail: TriggerDetail })
+          .map((t) => ({
+            t: Date.parse(t.detail.lastEventAt),
+            detector: t.detail.detector,
+            label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
+          })),
+      );
       const bands = (opts.labels?.get(cameraId) ?? [])
         .filter((w) => w.metric === undefined || w.metric === metric)
         .map((w) => ({ from: w.start, to: w.end, label: 'labelled incident' }));
       charts.push({
         title: `${cameraId} · ${modality} · ${metric}`,
         yName: metric,
-        series: [{ name: `${cameraId} ${metric}`, points }],
-        thresholds,
-        markers,
+        ...(lines.rightName ? { rightName: lines.rightName } : {}),
+        series: [
+          { name: `${cameraId} ${metric}`, points: points.map((p) => ({ t: p.ts, value: p.value })) },
+          ...lines.series,
+        ],
+        thresholds: lines.thresholds,
+        markers: lines.markers,
         ...(bands.length ? { bands } : {}),
       });
     }
@@ -438,7 +467,11 @@ export function backtestReport(
             },
           ]
         : []),
-      { title: 'Totals', columns: ['measure', 'count'], rows: Object.entries(totals).map(([k, v]) => [k, v]) },
+      {
+        title: 'Totals',
+        columns: ['measure', 'count'],
+        rows: Object.entries(totals).map(([k, v]) => [TOTAL_LABELS[k as keyof BacktestTotals] ?? k, v]),
+      },
       { title: 'Triggers by action', columns: ['action', 'count'], rows: [...byAction].map(([k, v]) => [k, v]) },
       {
         title: 'Triggers by camera',
@@ -455,7 +488,9 @@ export function backtestReport(
             {
               title: `Rejected lines${totals.rejected > 200 ? ' (first 200)' : ''}`,
               columns: ['line', 'index', 'reason'],
-              rows: result.rejected.slice(0, 200).map((r) => [r.line, r.index ?? '', r.reason]),
+              rows: result.rejected
+                .slice(0, 200)
+                .map((r) => [r.file ? `${r.file}:${r.line}` : r.line, r.index ?? '', r.reason]),
             },
           ]
         : []),

@@ -266,8 +266,11 @@ export function fleetDemoReport(run: FleetDemoRun): ReportDocument {
       yName: 'share',
       series: [{ name: `${r.plan.modelVersion} share`, points: r.share }],
       thresholds: [{ value: run.threshold, label: `minShare ${run.threshold}` }],
+      // A model decision pinned at the share it was taken at (the line it reads); a lone camera's anomaly
+      // is not about the share: a vertical line at its time.
       markers: [...r.modelTriggers, ...r.anomalies].map((e) => ({
         t: Date.parse(String(e.detail.lastEventAt)),
+        ...(typeof e.detail.share === 'number' && !e.detail.cameraId ? { value: e.detail.share } : {}),
         label: `${e.type}${e.detail.cameraId ? ` · ${e.detail.cameraId}` : ''}`,
       })),
     })),
