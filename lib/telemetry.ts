@@ -24,6 +24,8 @@ export const METRIC = {
   eventsDuplicate: 'EventsDuplicate',
   /** Events older than the window they belong to (late or too late to apply). */
   eventsLate: 'EventsLate',
+  /** Events older than the policy's allowed lateness behind their stream's newest: counted, not applied. */
+  eventsTooLate: 'EventsTooLate',
   /** Triggers published, one series per TriggerType dimension value. */
   triggers: 'Triggers',
   /** Conditional writes that found the camera's state changed by another writer. */

@@ -205,6 +205,7 @@ export function recordBatch(obs: Observability, result: BatchResult, publishFail
   count(METRIC.eventsRejected, result.rejected);
   count(METRIC.eventsDuplicate, result.duplicates);
   count(METRIC.eventsLate, result.late + result.tooLate);
+  count(METRIC.eventsTooLate, result.tooLate);
   count(METRIC.stateConflicts, result.conflicts);
   count(METRIC.publishFailures, publishFailures);
   count(METRIC.cameraFailures, result.cameraErrors.length);

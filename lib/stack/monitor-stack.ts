@@ -244,7 +244,13 @@ export class MonitorStack extends Stack {
     ops.addRow(
       new GraphWidget({
         title: 'Events per minute',
-        left: [m(METRIC.eventsProcessed), m(METRIC.eventsRejected), m(METRIC.eventsDuplicate), m(METRIC.eventsLate)],
+        left: [
+          m(METRIC.eventsProcessed),
+          m(METRIC.eventsRejected),
+          m(METRIC.eventsDuplicate),
+          m(METRIC.eventsLate),
+          m(METRIC.eventsTooLate),
+        ],
         width: 12,
       }),
       new GraphWidget({ title: 'Triggers per minute, by type', left: [ops.triggersByType()], width: 12 }),
