@@ -1,18 +1,21 @@
 // `vmon tune`: searches the parameters of the sequential charts on a labelled history. Each
 // candidate is backtested (the production core, cooldown 0) and scored against the windows; among
-// the candidates within the false-alarm budget (false alarms per 1,000 evaluations outside the
-// labelled windows, the notion of the policy's `falseAlarmBudget`) the one that detects the most
-// windows, then with the shortest median delay, wins. The result is a policy `vmon policy put`
-// accepts, and scoped policies: `fleet`, plus a `modality:<m>` entry whose chart carries the fleet's
+// the candidates within the false-alarm budget (false alarms per 1,000 evaluations outside the labelled
+// windows, the notion of the policy's `falseAlarmBudget`) the one that detects the most
+// windows, then with the shortest median delay, wins. The result is a complete policy `vmon policy put`
+// accepts: the base policy (the scope's current one, or the default) with only the tuned chart replaced,
+// described by its own backtest as written (scoreAsWritten). And scoped policies: `fleet`, plus a `modality:<m>` entry whose chart carries the fleet's
 // baseline of that modality as prior, for modalities whose cameras report no model version (they have
 // no cohort). Cameras with one get their cohort's prior live (lib/core/cohort-prior.ts), which a policy
 // prior would override; their cohorts' offline priors are in the result (`cohortPriors`) for reference.
 import type { MetricEvent, MetricKind, Modality } from '../core/metric-event.js';
-import { harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
+import { DEFAULT_POLICY, harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
 import { policyPriors } from '../core/priors.js';
 import type { CohortPrior } from '../core/cohort-prior.js';
 import type { ReportDocument } from '../report/html-report.js';
-import { backtestEvents } from './backtest.js';
+import { WorkerPool } from '../replay/parallel.js';
+import { backtestEvents, backtestEventsWithCohorts, readHistory } from './backtest.js';
+import type { EventFileFormat, SeriesOptions } from './event-file.js';
 import { ALL_DETECTORS, SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorScore } from './backtest-score.js';
 import type { Labels } from './labels.js';
 import { num } from './format.js';
@@ -50,6 +53,43 @@ export interface TuneResult {
   scopedPolicies: Record<string, Policy> | null;
   /** The cohorts' baselines in the history (`<model version>#<modality>`): live, their cameras get these from the cohort head. */
   cohortPriors: Record<string, CohortPrior>;
+  /** The id of the tuned detector in `policy`, and the base detectors it replaced. */
+  tunedDetector: string | null;
+  replaced: string[];
+}
+
+type DetectorInput = PolicyInput['detectors'][number];
+
+/**
+ * `base` with its sequential charts (cusum, ewma, mean-shift) on `tuned.metric` replaced by `tuned`, in
+ * the place of the first one; escalation references to them point at `tuned`. Every other detector and
+ * setting is kept (a tuned mean-shift brings its budget for the metric in `extra`).
+ */
+export function completePolicy(
+  base: Policy,
+  tuned: DetectorInput & { id: string; metric: MetricKind },
+  extra: { id: string; description: string; falseAlarmBudget?: PolicyInput['falseAlarmBudget'] },
+): { policy: Policy; replaced: string[] } {
+  const isTuned = (d: Policy['detectors'][number]) =>
+    (d.kind === 'cusum' || d.kind === 'ewma' || d.kind === 'mean-shift') && d.metric === tuned.metric;
+  const replaced = base.detectors.filter(isTuned).map((d) => d.id);
+  const detectors: DetectorInput[] = [];
+  let placed = false;
+  for (const d of base.detectors) {
+    if (isTuned(d)) {
+      if (!placed) detectors.push(tuned);
+      placed = true;
+      continue;
+    }
+    const refs = d.escalate?.ifFiring;
+    const ifFiring = refs && [...new Set(refs.map((r) => (replaced.includes(r) ? tuned.id : r)))];
+    detectors.push((ifFiring ? { ...d, escalate: { ...d.escalate!, ifFiring } } : d) as DetectorInput);
+  }
+  if (!placed) detectors.push(tuned);
+  return {
+    policy: parsePolicy({ ...base, ...extra, detectors } as PolicyInput),
+    replaced,
+  };
 }
 
 const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
@@ -57,47 +97,128 @@ const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')}`;
 
+export interface TuneOptions {
+  kinds: TunedKind[];
+  metric: MetricKind;
+  budget: number;
+  direction?: 'up' | 'down' | 'both';
+  id?: string;
+  /** the policy to start from (the scope's current one); the built-in default when absent */
+  base?: Policy;
+}
+
+// A mean-shift decision's parameter is the policy's budget for the metric, not a field of its own.
+const specOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>) => ({
+  id: `${opts.metric.toLowerCase()}-${kind}`,
+  kind,
+  metric: opts.metric,
+  action: 'RetrainingRequested' as const,
+  direction: opts.direction ?? harmfulDirection(opts.metric),
+  ...(kind === 'mean-shift' ? {} : params),
+});
+const budgetOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>, base?: Policy) =>
+  kind === 'mean-shift'
+    ? {
+        falseAlarmBudget: {
+          ...(base?.falseAlarmBudget ?? {}),
+          byMetric: { ...base?.falseAlarmBudget.byMetric, [opts.metric]: params.budget },
+        },
+      }
+    : {};
+
+/** The candidates of the search, in the grid's order. */
+export const tuneGrid = (kinds: readonly TunedKind[]) =>
+  kinds.flatMap((kind) => TUNE_GRID[kind].map((params) => ({ kind, params })));
+
+/** Each candidate replayed (the engine, every camera alone) and scored against the labels. */
+export function evaluateCandidates(
+  events: readonly MetricEvent[],
+  labels: Labels,
+  grid: readonly { kind: TunedKind; params: Record<string, number> }[],
+  opts: TuneOptions,
+): TuneCandidate[] {
+  const candidates: TuneCandidate[] = [];
+  for (const { kind, params } of grid) {
+    // Cooldown 0 and a non-retrain action: every firing is seen, none held back by the lifecycle.
+    const policy = parsePolicy({
+      id: 'tune',
+      detectors: [{ ...specOf(opts, kind, params), action: 'HyperparameterTuningRequested' }],
+      ...budgetOf(opts, kind, params),
+      cooldownSeconds: 0,
+      retrainScope: 'camera', // scored per camera against its labels
+    } as PolicyInput);
+    const result = backtestEvents(events, () => policy);
+    const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);
+    if (!score) continue;
+    const perWeek = score.falseAlarmsPerDay * 7;
+    candidates.push({
+      kind,
+      params,
+      score,
+      falseAlarmsPerCameraWeek: perWeek,
+      falseAlarmsPer1k: score.falseAlarmsPer1k,
+      withinBudget: score.falseAlarmsPer1k <= opts.budget,
+    });
+  }
+  return candidates;
+}
+
+/** A worker's share of the candidates: it reads the history itself (lib/replay/parallel.ts). */
+export async function evaluateCandidatesTask(args: {
+  file: string;
+  format: EventFileFormat;
+  series?: SeriesOptions;
+  labels: Labels;
+  grid: { kind: TunedKind; params: Record<string, number> }[];
+  opts: TuneOptions;
+}): Promise<TuneCandidate[]> {
+  const { events } = await readHistory(args.file, args.format, args.series);
+  return evaluateCandidates(events, args.labels, args.grid, args.opts);
+}
+
+/** The candidates spread over `workers` worker threads, each reading the file once; the grid's order kept. */
+export async function evaluateCandidatesParallel(
+  file: string,
+  format: EventFileFormat,
+  labels: Labels,
+  opts: TuneOptions,
+  workers: number,
+  series?: SeriesOptions,
+): Promise<TuneCandidate[]> {
+  const grid = tuneGrid(opts.kinds);
+  const shares = Array.from({ length: Math.min(workers, grid.length) }, (_, w) =>
+    grid.filter((_, i) => i % workers === w),
+  );
+  const pool = new WorkerPool(shares.length);
+  try {
+    const done = await Promise.all(
+      shares.map((share) =>
+        pool.call<TuneCandidate[]>(import.meta.url, 'evaluateCandidatesTask', {
+          file,
+          format,
+          ...(series ? { series } : {}),
+          labels,
+          grid: share,
+          // The base policy is not needed to score candidates (each runs alone).
+          opts: { ...opts, base: undefined },
+        }),
+      ),
+    );
+    // Back in the grid's order (a candidate without a score is left out, as in one process).
+    const key = (c: { kind: string; params: Record<string, number> }) => `${c.kind} ${JSON.stringify(c.params)}`;
+    const byKey = new Map(done.flat().map((c) => [key(c), c]));
+    return grid.map((g) => byKey.get(key(g))).filter((c): c is TuneCandidate => c !== undefined);
+  } finally {
+    await pool.close();
+  }
+}
+
 export function tune(
   events: readonly MetricEvent[],
   labels: Labels,
-  opts: { kinds: TunedKind[]; metric: MetricKind; budget: number; direction?: 'up' | 'down' | 'both'; id?: string },
+  opts: TuneOptions,
+  candidates: TuneCandidate[] = evaluateCandidates(events, labels, tuneGrid(opts.kinds), opts),
 ): TuneResult {
-  const direction = opts.direction ?? harmfulDirection(opts.metric);
-  // A mean-shift decision's parameter is the policy's budget for the metric, not a field of its own.
-  const specOf = (kind: TunedKind, params: Record<string, number>) => ({
-    id: `${opts.metric.toLowerCase()}-${kind}`,
-    kind,
-    metric: opts.metric,
-    action: 'RetrainingRequested' as const,
-    direction,
-    ...(kind === 'mean-shift' ? {} : params),
-  });
-  const budgetOf = (kind: TunedKind, params: Record<string, number>) =>
-    kind === 'mean-shift' ? { falseAlarmBudget: { byMetric: { [opts.metric]: params.budget } } } : {};
-  const candidates: TuneCandidate[] = [];
-  for (const kind of opts.kinds)
-    for (const params of TUNE_GRID[kind]) {
-      // Cooldown 0 and a non-retrain action: every firing is seen, none held back by the lifecycle.
-      const policy = parsePolicy({
-        id: 'tune',
-        detectors: [{ ...specOf(kind, params), action: 'HyperparameterTuningRequested' }],
-        ...budgetOf(kind, params),
-        cooldownSeconds: 0,
-        retrainScope: 'camera', // scored per camera against its labels
-      } as PolicyInput);
-      const result = backtestEvents(events, () => policy);
-      const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);
-      if (!score) continue;
-      const perWeek = score.falseAlarmsPerDay * 7;
-      candidates.push({
-        kind,
-        params,
-        score,
-        falseAlarmsPerCameraWeek: perWeek,
-        falseAlarmsPer1k: score.falseAlarmsPer1k,
-        withinBudget: score.falseAlarmsPer1k <= opts.budget,
-      });
-    }
   const ranked = candidates
     .filter((c) => c.withinBudget)
     .sort(
@@ -118,19 +239,65 @@ export function tune(
       policy: null,
       scopedPolicies: null,
       cohortPriors,
+      tunedDetector: null,
+      replaced: [],
     };
+  const base = opts.base ?? DEFAULT_POLICY;
+  const tunedId = specOf(opts, best.kind, best.params).id;
   const policyInput = (prior?: { mean: number; sigma: number; n: number }) =>
-    parsePolicy({
-      id: opts.id ?? 'tuned',
-      description: `vmon tune: ${label(best)} on ${opts.metric}; ${num(best.falseAlarmsPer1k)} false alarms per 1,000 evaluations (budget ${opts.budget}), ${best.score.detected}/${best.score.windows} windows, median delay ${best.score.delayMedianMs === null ? '-' : `${num(best.score.delayMedianMs / 60_000)} min`}`,
-      detectors: [{ ...specOf(best.kind, best.params), ...(prior ? { prior } : {}) }],
-      ...budgetOf(best.kind, best.params),
-    } as PolicyInput);
-  const policy = policyInput();
+    completePolicy(
+      base,
+      { ...specOf(opts, best.kind, best.params), ...(prior ? { prior } : {}) } as DetectorInput & {
+        id: string;
+        metric: MetricKind;
+      },
+      {
+        id: opts.id ?? 'tuned',
+        description: `vmon tune: ${label(best)} on ${opts.metric} in place of the sequential charts of ${base.id}; in the search (every firing, cooldown 0): ${searchSummary(best, opts.budget)}`,
+        ...budgetOf(opts, best.kind, best.params, base),
+      },
+    );
+  const { policy, replaced } = policyInput();
   const scopedPolicies: Record<string, Policy> = { fleet: policy };
   for (const [modality, prior] of priors.modalities)
-    scopedPolicies[`modality:${modality satisfies Modality}`] = policyInput(prior);
-  return { metric: opts.metric, budget: opts.budget, candidates, best, policy, scopedPolicies, cohortPriors };
+    scopedPolicies[`modality:${modality satisfies Modality}`] = policyInput(prior).policy;
+  return {
+    metric: opts.metric,
+    budget: opts.budget,
+    candidates,
+    best,
+    policy,
+    scopedPolicies,
+    cohortPriors,
+    tunedDetector: tunedId,
+    replaced,
+  };
+}
+
+const delayText = (ms: number | null) => (ms === null ? '-' : `${num(ms / 60_000)} min`);
+const searchSummary = (c: TuneCandidate, budget: number) =>
+  `${num(c.falseAlarmsPer1k)} false alarms per 1,000 evaluations (budget ${budget}), ${c.score.detected}/${c.score.windows} windows, median delay ${delayText(c.score.delayMedianMs)}`;
+
+/**
+ * The tuned detector's score when the written policy is backtested as `vmon backtest --policy <it>
+ * --labels` does (same path: cohorts included; its cooldown and actions as written).
+ */
+export async function scoreAsWritten(
+  policy: Policy,
+  detectorId: string,
+  events: readonly MetricEvent[],
+  labels: Labels,
+): Promise<DetectorScore | null> {
+  const result = await backtestEventsWithCohorts(events, () => policy);
+  return scoreBacktest(result, labels, () => policy).find((s) => s.detector === detectorId) ?? null;
+}
+
+/** The policy with its description saying what a backtest of it as written gives. */
+export function describeAsWritten(policy: Policy, detectorId: string, written: DetectorScore | null): Policy {
+  const asWritten = written
+    ? `as written (cooldown ${policy.cooldownSeconds} s; vmon backtest --policy on this history scores ${detectorId}): ${num(written.falseAlarmsPer1k)} false alarms per 1,000 evaluations, ${written.detected}/${written.windows} windows, median delay ${delayText(written.delayMedianMs)}`
+    : `as written: ${detectorId} fired on no labelled camera`;
+  return { ...policy, description: `${policy.description}; ${asWritten}` };
 }
 
 export const TUNE_COLUMNS = [

@@ -39,11 +39,12 @@ export function tunedNab(budget = NAB_TUNE_BUDGET): TunedNab {
     cooldownSeconds: 0,
     detectors: r.policy.detectors.map((d) => ({ ...d, action: 'HyperparameterTuningRequested' })),
   });
+  // The written policy is complete (the default's other detectors kept): the tuned decision's own row.
   const all = scoreBacktest(
     backtestEvents(events, () => policy),
     labels,
     () => policy,
-  ).find((s) => s.detector === ALL_DETECTORS)!;
+  ).find((s) => s.detector === (r.tunedDetector ?? ALL_DETECTORS))!;
   return {
     budget,
     chosen: `${r.best.kind} ${Object.entries(r.best.params)
