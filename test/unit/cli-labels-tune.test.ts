@@ -189,7 +189,7 @@ describe('vmon tune', () => {
     expect(check.code, check.stderr).toBe(0);
     const row = JSON.parse(check.stdout).scores.find((x: { detector: string }) => x.detector === r.tunedDetector);
     expect(policy.description).toContain(
-      `as written (cooldown 3600 s; vmon backtest --policy on this history scores ${r.tunedDetector}): ${num(row.falseAlarmsPerDay * 7)} false alarms per camera-week, ${row.detected}/${row.windows} windows`,
+      `as written (cooldown 3600 s; vmon backtest --policy on this history scores ${r.tunedDetector}): ${num(row.falseAlarmsPer1k)} false alarms per 1,000 evaluations, ${row.detected}/${row.windows} windows`,
     );
     const s = JSON.parse(await readFile(scoped, 'utf8'));
     // Every camera reports model m-1: they have cohorts, whose prior comes live; no modality prior to override it.
