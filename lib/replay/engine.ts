@@ -598,11 +598,14 @@ export async function replayShards(
   count: number,
   run: ShardRunner,
   opts: Pick<ReplayOptions, 'policies' | 'nowMs' | 'cohorts' | 'keepRejected'>,
-): Promise<ReplayResult & { rounds: number }> {
+): Promise<ReplayResult & { rounds: number; mergeMs: number }> {
   const results = await Promise.all(Array.from({ length: count }, (_, index) => run({ index, count }, undefined)));
+  let mergeMs = 0;
   for (let round = 1; ; round++) {
+    const t = performance.now();
     const m = await mergeShards(results, opts);
-    if (m.rerun.length === 0) return { ...m.result, rounds: round };
+    mergeMs += performance.now() - t;
+    if (m.rerun.length === 0) return { ...m.result, rounds: round, mergeMs };
     if (round >= MAX_PRIOR_ROUNDS)
       throw new Error(`replay: cohort priors still changing after ${round} rounds (shards ${m.rerun.join(', ')})`);
     await Promise.all(
@@ -617,7 +620,7 @@ export async function replayShards(
 export function replay(
   source: ReplaySource,
   opts: ReplayOptions & { shards?: number },
-): Promise<ReplayResult & { rounds: number }> {
+): Promise<ReplayResult & { rounds: number; mergeMs: number }> {
   const nowMs = opts.nowMs ?? Date.now();
   const o = { ...opts, nowMs };
   return replayShards(opts.shards ?? 1, (shard, priors) => replayCameraShard(source, { ...o, shard, priors }), o);

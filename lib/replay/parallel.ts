@@ -17,17 +17,24 @@ import {
   type ReplaySource,
   type ShardOptions,
   type ShardResult,
+  type ShardSpec,
 } from './engine.js';
 
-/** A source as data: an event file, or an exported function of a module that returns a source. */
+/**
+ * A source as data: an event file, or an exported function of a module (a file URL) that returns a
+ * source, called with `args` and the shard it is opened for (it may read only that shard's cameras).
+ */
 export type SourceSpec = FileSourceSpec | { module: string; export: string; args?: unknown };
 
-export async function openSource(spec: SourceSpec): Promise<ReplaySource> {
+export async function openSource(spec: SourceSpec, shard?: ShardSpec): Promise<ReplaySource> {
   if ('file' in spec) return fileSource(spec.file, spec.format);
-  const m = (await import(spec.module)) as Record<string, (args: unknown) => ReplaySource | Promise<ReplaySource>>;
+  const m = (await import(spec.module)) as Record<
+    string,
+    (args: unknown, shard?: ShardSpec) => ReplaySource | Promise<ReplaySource>
+  >;
   const make = m[spec.export];
   if (typeof make !== 'function') throw new Error(`${spec.module} exports no function ${spec.export}`);
-  return make(spec.args);
+  return make(spec.args, shard);
 }
 
 /** Options a worker can receive: policies as data. */
@@ -38,7 +45,7 @@ export async function shardTask(args: {
   source: SourceSpec;
   opts: WorkerReplayOptions & Pick<ShardOptions, 'shard' | 'priors'>;
 }): Promise<ShardResult> {
-  return replayCameraShard(await openSource(args.source), args.opts);
+  return replayCameraShard(await openSource(args.source, args.opts.shard), args.opts);
 }
 
 const WORKER_CODE = `
@@ -142,18 +149,19 @@ export const defaultWorkers = (): number => availableParallelism();
 const THIS_MODULE = import.meta.url;
 
 /**
- * Replays a source on `workers` worker threads (one shard each; 1: in this process, no thread). Same
+ * Replays a source on `workers` worker threads (one shard each; 1: in this process, no thread, unless
+ * `threads`). Same
  * result as one process: cameras are independent given the cohort priors, and the merge checks those.
  */
 export async function replayParallel(
   source: SourceSpec,
-  opts: WorkerReplayOptions & { workers?: number },
-): Promise<ReplayResult & { rounds: number }> {
+  opts: WorkerReplayOptions & { workers?: number; threads?: boolean },
+): Promise<ReplayResult & { rounds: number; mergeMs: number }> {
   const workers = opts.workers ?? defaultWorkers();
-  const { workers: _w, ...rest } = opts;
+  const { workers: _w, threads, ...rest } = opts;
   const o = { ...rest, nowMs: opts.nowMs ?? Date.now() };
-  if (workers <= 1) {
-    const src = await openSource(source);
+  if (workers <= 1 && !threads) {
+    const src = await openSource(source, { index: 0, count: 1 });
     return replayShards(1, (shard, priors) => replayCameraShard(src, { ...o, shard, priors }), o);
   }
   const pool = new WorkerPool(workers);
