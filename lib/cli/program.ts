@@ -357,6 +357,7 @@ No report is written unless --report is given. Example:
             policy,
             storedPolicies: stored ? Object.fromEntries(stored) : undefined,
             totals: result.totals,
+            reordered: result.reordered,
             from: result.firstEventMs !== null ? iso(result.firstEventMs) : null,
             to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
             triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),
