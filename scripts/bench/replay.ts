@@ -15,7 +15,7 @@ import {
   fleetMonthSource,
   type FleetMonthOptions,
 } from '../../lib/sim/fleet-month.js';
-import { Fleet, WORKLOAD_NOW_MS } from './workload.js';
+import { WORKLOAD_NOW_MS, workloadLines } from './workload.js';
 
 const DAY = 86_400_000;
 const FLEET_MONTH_MODULE = new URL('../../lib/sim/fleet-month.ts', import.meta.url).href;
@@ -25,31 +25,13 @@ const cpuSeconds = () => {
   return (u.user + u.system) / 1e6;
 };
 
-/** Lines of the bench's fleet workload, one event per line (as `vmon backtest` reads a JSONL file). */
-function workloadLines(events: number): string[] {
-  const cameras = 500,
-    perMessage = 100;
-  const fleet = new Fleet({
-    cameras,
-    eventsPerMessage: perMessage,
-    messagesPerBatch: cameras,
-    batches: Math.ceil(events / (cameras * perMessage)),
-    prefix: 'rp',
-    seed: 9,
-  });
-  const lines: string[] = [];
-  for (const batch of fleet.batches())
-    for (const m of batch) for (const l of m.body.slice(1, -1).replace(/\},\{/g, '}\n{').split('\n')) lines.push(l);
-  return lines;
-}
-
 /**
  * Events per CPU-second of this thread (CPU time: the machine is shared, wall time would measure the
  * neighbours): the engine on in-memory lines (parse, validate, apply, cohorts) and JSON.parse of the same
  * lines. Best of `rounds`.
  */
 export async function benchReplayCore(events: number, rounds = 3) {
-  const lines = workloadLines(events);
+  const lines = workloadLines(events, 'rp');
   const batches: { line: number; text: string }[][] = [];
   for (let i = 0; i < lines.length; i += 10_000)
     batches.push(lines.slice(i, i + 10_000).map((text, k) => ({ line: i + k + 1, text })));
