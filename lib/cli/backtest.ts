@@ -70,8 +70,7 @@ export const MIN_BYTES_PER_WORKER = 4 << 20;
 
 /**
  * Backtests a whole file, streamed. `workers` (default: the core count, fewer for a small file) shards
- * the cameras over worker threads; the result is the same with any count. `onBytes` reports progress
- * (one process only). `keepEventsPerCamera`: events kept for charts and label scoring.
+ * the cameras over worker threads; the result is the same with any count. `onBytes` reports progress. `keepEventsPerCamera`: events kept for charts and label scoring.
  */
 export async function backtestFile(
   path: string,
@@ -95,7 +94,10 @@ export async function backtestFile(
   const r =
     workers === 1
       ? await replay({ lines: () => readEventFile(path, format, opts.onBytes) }, o)
-      : await replayParallel({ file: path, format }, { ...o, workers });
+      : await replayParallel(
+          { file: path, format },
+          { ...o, workers, ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) },
+        );
   return { ...backtestResultOf(r, performance.now() - started), workers };
 }
 

@@ -4,7 +4,7 @@
 // fleet where a camera joins an established cohort and arms on its prior (the rounds the merge asks for);
 // sharded 1, 2 and 3 ways in process and on 2 and 3 worker threads, the same triggerIds; events out of
 // order within the reorder window change nothing; bad lines are reported once, with their line numbers,
-// whatever the shard count; the line router; and memory per camera: no event is kept when none is asked
+// whatever the shard count; progress from worker threads; the line router; and memory per camera: no event is kept when none is asked
 // for, and a camera holds only its open slices.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -247,6 +247,20 @@ describe('streaming', () => {
 });
 
 describe('lines and shards', () => {
+  it('reports the file’s progress from worker threads', async () => {
+    const file = join(dir, 'progress.jsonl');
+    const wire = series('p1', 'DriftScore', Array(300).fill(0.2), Date.parse('2026-02-01T00:00:00Z'));
+    const text = `${wire.map((w) => JSON.stringify(w)).join('\n')}\n`;
+    await writeFile(file, text);
+    let read = 0;
+    const r = await replayParallel(
+      { file, format: 'jsonl' },
+      { policies: { policy: DEFAULT_POLICY }, nowMs: NOW, workers: 2, onBytes: (n) => void (read += n) },
+    );
+    expect(r.totals.events).toBe(300);
+    expect(read).toBeCloseTo(Buffer.byteLength(text), 6);
+  });
+
   it('routes a line by its camera when every camera_id in it is the same plain id', () => {
     expect(lineCameraId('{"camera_id":"a","value":1}')).toBe('a');
     expect(lineCameraId('[{"camera_id" : "a"},{"camera_id":"a"}]')).toBe('a');
