@@ -107,27 +107,29 @@ function workerCount(asked: number | undefined, bytes: number | undefined): numb
   return bytes === undefined ? cores : Math.min(cores, Math.floor(bytes / MIN_BYTES_PER_WORKER));
 }
 
+/** A replayer used only for its parsing: it collects the valid events in file order instead of replaying them. */
+class EventCollector extends ShardReplayer {
+  readonly events: MetricEvent[] = [];
+  constructor() {
+    super({
+      policies: () => {
+        throw new Error('no policy: reading only');
+      },
+    });
+  }
+  override add(e: MetricEvent): void {
+    this.events.push(e);
+  }
+}
+
 /** Reads and validates a whole event file without running any policy (vmon tune). */
 export async function readHistory(
   path: string,
   format: EventFileFormat,
 ): Promise<{ events: MetricEvent[]; rejected: number }> {
-  const { events, rejected } = await collectEvents(path, format);
-  return { events, rejected };
-}
-
-/** The valid events of a file, in file order (parsed as the ingest function parses a body). */
-async function collectEvents(path: string, format: EventFileFormat) {
-  const events: MetricEvent[] = [];
-  // A replayer only for its parsing: its add() is replaced by collecting.
-  const r = new ShardReplayer({
-    policies: () => {
-      throw new Error('no policy: reading only');
-    },
-  });
-  r.add = (e) => void events.push(e);
-  for await (const batch of readEventFile(path, format)) for (const l of batch) r.addLine(l);
-  return { events, rejected: r.rejectedCount };
+  const c = new EventCollector();
+  for await (const batch of readEventFile(path, format)) for (const l of batch) c.addLine(l);
+  return { events: c.events, rejected: c.rejectedCount };
 }
 
 /** Backtests events already in memory, camera decisions only (tune, NAB scoring, the bench). */
