@@ -87,6 +87,16 @@ const { parentPort, workerData } = require('node:worker_threads');
 })();
 `;
 
+/** The URL of tsx's ESM register API (its CommonJS twin fails to load its ESM half from a worker). */
+function tsxEsmApi(): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -101,9 +111,7 @@ export class WorkerPool {
   private nextId = 1;
 
   constructor(readonly size: number) {
-    const tsx = import.meta.url.endsWith('.ts')
-      ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href
-      : undefined;
+    const tsx = import.meta.url.endsWith('.ts') ? tsxEsmApi() : undefined;
     for (let i = 0; i < size; i++) {
       const worker = new Worker(WORKER_CODE, { eval: true, workerData: { tsx } });
       const slot = { worker, busy: false };
