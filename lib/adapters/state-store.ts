@@ -42,6 +42,17 @@ export function cameraItem(
   return item;
 }
 
+/** Same version, state and write time: the stored item is the one `item` would write. */
+function sameItem(stored: Record<string, AttributeValue>, item: Record<string, AttributeValue>): boolean {
+  const bytes = (v: AttributeValue | undefined) => Buffer.from(v?.B ?? new Uint8Array()).toString('base64');
+  return (
+    stored[A.version]?.N === item[A.version]?.N &&
+    stored[A.updatedAt]?.N === item[A.updatedAt]?.N &&
+    stored[A.rest]?.S === item[A.rest]?.S &&
+    bytes(stored[A.streams]) === bytes(item[A.streams])
+  );
+}
+
 export class CameraStateStore implements StateStore {
   constructor(
     private readonly ddb: DynamoDBClient,
@@ -109,6 +120,11 @@ export class CameraStateStore implements StateStore {
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') {
         const old = (err as ConditionalCheckFailedException).Item;
+        // The SDK retried a write that had landed (its reply was lost): the item in the way is this
+        // very write. Report what landed, not a conflict that would re-apply events as duplicates.
+        // Only on a retry: a first attempt's conflict is another writer's, even with equal bytes.
+        const attempts = (err as ConditionalCheckFailedException).$metadata?.attempts ?? 1;
+        if (old && attempts > 1 && sameItem(old, item)) return { ok: true, version: next };
         // Some emulators omit the old item: read it then.
         return { ok: false, current: old ? fromItem(old) : await this.load(cameraId) };
       }

@@ -3,7 +3,7 @@
 // decisions through the live use case), on one core or on worker threads, and reports the triggers it
 // would have fired.
 import type { CameraState } from '../core/camera-state.js';
-import type { MetricEvent, Modality } from '../core/metric-event.js';
+import type { MetricEvent, MetricKind, Modality } from '../core/metric-event.js';
 import type { CohortHead, CohortKey } from '../core/cohort.js';
 import { isModelScope, triggerSubject, type Trigger, type TriggerDetail } from '../core/trigger.js';
 import {
@@ -14,10 +14,11 @@ import {
   type ReplayPolicies,
   type ReplayResult,
 } from '../replay/engine.js';
-import { eventSource } from '../replay/sources.js';
+import { eventSource, fileSource } from '../replay/sources.js';
 import { defaultWorkers, replayParallel } from '../replay/parallel.js';
-import type { ChartMarker, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
-import { readEventFile, type EventFileFormat } from './event-file.js';
+import type { ReportChart, ReportDocument } from '../report/html-report.js';
+import { detectorLines, type StreamPoint } from '../report/detector-lines.js';
+import { readEventFile, type EventFileFormat, type SeriesOptions } from './event-file.js';
 import { iso, num } from './format.js';
 import type { Labels } from './labels.js';
 import { SCORE_COLUMNS, scoreRow, type DetectorScore } from './backtest-score.js';
@@ -82,6 +83,7 @@ export async function backtestFile(
     workers?: number;
     fileBytes?: number;
     keepEventsPerCamera?: number;
+    series?: SeriesOptions;
   } = {},
 ): Promise<BacktestResult & { workers: number }> {
   const started = performance.now();
@@ -93,9 +95,9 @@ export async function backtestFile(
   const o = { policies, nowMs, keepEventsPerCamera: opts.keepEventsPerCamera ?? 0 };
   const r =
     workers === 1
-      ? await replay({ lines: () => readEventFile(path, format, opts.onBytes) }, o)
+      ? await replay(fileSource(path, format, opts.onBytes, opts.series), o)
       : await replayParallel(
-          { file: path, format },
+          { file: path, format, ...(opts.series ? { series: opts.series } : {}) },
           { ...o, workers, ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) },
         );
   return { ...backtestResultOf(r, performance.now() - started), workers };
@@ -126,9 +128,10 @@ class EventCollector extends ShardReplayer {
 export async function readHistory(
   path: string,
   format: EventFileFormat,
+  series?: SeriesOptions,
 ): Promise<{ events: MetricEvent[]; rejected: number }> {
   const c = new EventCollector();
-  for await (const batch of readEventFile(path, format)) for (const l of batch) c.addLine(l);
+  for await (const batch of readEventFile(path, format, undefined, series)) for (const l of batch) c.addLine(l);
   return { events: c.events, rejected: c.rejectedCount };
 }
 
@@ -190,12 +193,27 @@ export const triggerRow = (t: Trigger): string[] => {
     d.modality,
     d.metric,
     d.detector,
-    num(d.statistic),
-    num(d.threshold),
+    // Resolved by a reset (closed loop): statistic and threshold are 0 placeholders.
+    'resolvedBy' in d && d.resolvedBy ? `resolvedBy ${String(d.resolvedBy)}` : num(d.statistic),
+    'resolvedBy' in d && d.resolvedBy ? '-' : num(d.threshold),
     d.triggerId,
   ];
 };
 export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
+
+/** The totals as the report's table names them. */
+const TOTAL_LABELS: Record<keyof ReplayTotals, string> = {
+  events: 'events read',
+  applied: 'applied',
+  duplicates: 'duplicates (same id, dropped)',
+  late: 'late (older than the stream newest, applied to windows only)',
+  tooLate: 'too late (older than the oldest window entry, dropped)',
+  suppressed: 'breaches held back by the lifecycle',
+  rejected: 'rejected lines or events',
+  cameras: 'cameras',
+  triggers: 'triggers',
+  detectorErrors: 'detector errors',
+};
 
 /** The report: totals, triggers, rejected lines, and charts of the cameras that triggered first. */
 export function backtestReport(
@@ -224,45 +242,52 @@ export function backtestReport(
     if (charted.has(cameraId)) continue;
     charted.add(cameraId);
     const events = result.eventsByCamera.get(cameraId) ?? [];
-    const streams = new Map<string, SeriesPoint[]>();
+    const streams = new Map<string, StreamPoint[]>();
     for (const e of events) {
       if (!opts.policyFor(cameraId, e.modality).detectors.some((d) => d.metric === e.metric)) continue;
       const key = `${e.modality}\u0000${e.metric}`;
       let pts = streams.get(key);
       if (!pts) streams.set(key, (pts = []));
-      pts.push({ t: e.ts, value: e.value });
+      pts.push({
+        ts: e.ts,
+        value: e.value,
+        ...(e.sample_count !== undefined ? { sampleCount: e.sample_count } : {}),
+        ...(e.model_version !== undefined ? { modelVersion: e.model_version } : {}),
+      });
     }
     for (const [key, points] of streams) {
       if (charts.length >= maxCharts) break;
-      const [modality, metric] = key.split('\u0000') as [Modality, string];
-      const thresholds = opts
+      const [modality, metric] = key.split('\u0000') as [Modality, MetricKind];
+      // Every detector on the stream, each against its own threshold; each trigger on its detector's line.
+      const specs = opts
         .policyFor(cameraId, modality)
-        .detectors.filter((d) => d.metric === metric)
-        .flatMap((d) => {
-          // Lines only for thresholds in the metric's own units.
-          if (d.kind === 'window-mean') return [{ value: d.threshold, label: `${d.id} (mean of ${d.windowSize})` }];
-          if (d.kind === 'latency-quantile')
-            return [{ value: d.slaMs, label: `${d.id} (p${Math.round(d.quantile * 100)} SLA)` }];
-          return [];
-        });
-      const markers: ChartMarker[] = (triggersByCamera.get(cameraId) ?? [])
-        .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
-        .map((t) => t as Trigger & { detail: TriggerDetail })
-        .map((t) => ({
-          t: Date.parse(t.detail.lastEventAt),
-          // Window statistics are in the metric's units; others (CUSUM, EWMA, regression) are marked at the top.
-          ...(['window-mean', 'latency-quantile'].includes(t.detail.detectorKind) ? { value: t.detail.statistic } : {}),
-          label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
-        }));
+        .detectors.filter((d) => d.metric === metric && (!d.modalities || d.modalities.includes(modality)));
+      const lines = detectorLines(
+        { cameraId, modality, metric },
+        specs,
+        points,
+        (triggersByCamera.get(cameraId) ?? [])
+          .filter((t) => t.detail.modality === modality && t.detail.metric === metric)
+          .map((t) => t as Trigger & { detail: TriggerDetail })
+          .map((t) => ({
+            t: Date.parse(t.detail.lastEventAt),
+            detector: t.detail.detector,
+            label: `${t.detailType} · ${t.detail.detector} · statistic ${num(t.detail.statistic)}`,
+          })),
+      );
       const bands = (opts.labels?.get(cameraId) ?? [])
         .filter((w) => w.metric === undefined || w.metric === metric)
         .map((w) => ({ from: w.start, to: w.end, label: 'labelled incident' }));
       charts.push({
         title: `${cameraId} · ${modality} · ${metric}`,
         yName: metric,
-        series: [{ name: `${cameraId} ${metric}`, points }],
-        thresholds,
-        markers,
+        ...(lines.rightName ? { rightName: lines.rightName } : {}),
+        series: [
+          { name: `${cameraId} ${metric}`, points: points.map((p) => ({ t: p.ts, value: p.value })) },
+          ...lines.series,
+        ],
+        thresholds: lines.thresholds,
+        markers: lines.markers,
         ...(bands.length ? { bands } : {}),
       });
     }
@@ -289,7 +314,11 @@ export function backtestReport(
             },
           ]
         : []),
-      { title: 'Totals', columns: ['measure', 'count'], rows: Object.entries(totals).map(([k, v]) => [k, v]) },
+      {
+        title: 'Totals',
+        columns: ['measure', 'count'],
+        rows: Object.entries(totals).map(([k, v]) => [TOTAL_LABELS[k as keyof ReplayTotals] ?? k, v]),
+      },
       { title: 'Triggers by action', columns: ['action', 'count'], rows: [...byAction].map(([k, v]) => [k, v]) },
       {
         title: 'Triggers by camera',
@@ -306,7 +335,9 @@ export function backtestReport(
             {
               title: `Rejected lines${totals.rejected > 200 ? ' (first 200)' : ''}`,
               columns: ['line', 'index', 'reason'],
-              rows: result.rejected.slice(0, 200).map((r) => [r.line, r.index ?? '', r.reason]),
+              rows: result.rejected
+                .slice(0, 200)
+                .map((r) => [r.file ? `${r.file}:${r.line}` : r.line, r.index ?? '', r.reason]),
             },
           ]
         : []),

@@ -1,6 +1,13 @@
 // `vmon events tail`: follows a queue that receives the monitor's published events (the local
-// stack's tap queue, or any queue a rule targets) and prints each one as it arrives.
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+// stack's tap queue, or any queue a rule targets) and prints each one as it arrives. It peeks by
+// default: each message is made visible again at once and stays for the queue's consumer; only
+// --consume deletes what it prints.
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
 import { num } from './format.js';
 import { println, type CliIO } from './io.js';
@@ -14,8 +21,8 @@ export interface TailOptions {
   max?: number;
   /** Stop after this long, ms. */
   timeoutMs?: number;
-  /** Leave messages on the queue (default: delete each once printed, as a tail consumes). */
-  keep?: boolean;
+  /** Delete each message once printed (default: peek, leave every message for the queue's consumer). */
+  consume?: boolean;
   signal?: AbortSignal;
 }
 
@@ -56,8 +63,10 @@ export function formatBusEvent(body: string): string {
     e['detail-type'],
     [d.cameraId, d.modality, d.metric].filter((x) => x !== undefined).join(' '),
     d.detector !== undefined ? String(d.detector) : '',
-    d.statistic !== undefined ? `statistic=${num(d.statistic)}` : '',
-    d.threshold !== undefined ? `threshold=${num(d.threshold)}` : '',
+    // Resolved by the closed loop (a reset), not by the statistic: its 0/0 placeholders say nothing.
+    d.resolvedBy !== undefined ? `resolvedBy=${String(d.resolvedBy)}` : '',
+    d.statistic !== undefined && d.resolvedBy === undefined ? `statistic=${num(d.statistic)}` : '',
+    d.threshold !== undefined && d.resolvedBy === undefined ? `threshold=${num(d.threshold)}` : '',
     // CameraAnomalyDetected: where the camera sits among its healthy peers.
     d.peerMedian !== undefined
       ? `peers=${num(d.peerCount)} median=${num(d.peerMedian)} mad=${num(d.peerMad)} z=${num(d.robustZ)}`
@@ -83,6 +92,8 @@ function jsonLine(body: string): string {
 export async function tailEvents(o: TailOptions): Promise<number> {
   const deadline = o.timeoutMs !== undefined ? Date.now() + o.timeoutMs : Infinity;
   let printed = 0;
+  // Peeking, a message comes back on the next receive: print it once.
+  const seen = new Set<string>();
   while (!o.signal?.aborted && (o.max === undefined || printed < o.max)) {
     const left = deadline - Date.now();
     if (left <= 0) break;
@@ -93,8 +104,6 @@ export async function tailEvents(o: TailOptions): Promise<number> {
           QueueUrl: o.queueUrl,
           MaxNumberOfMessages: Math.min(10, o.max !== undefined ? o.max - printed : 10),
           WaitTimeSeconds: Math.max(0, Math.min(5, Math.floor(left / 1000))),
-          // When keeping messages, hide them long enough not to print one twice in this session.
-          ...(o.keep ? { VisibilityTimeout: 300 } : {}),
         }),
         { abortSignal: o.signal },
       );
@@ -103,17 +112,28 @@ export async function tailEvents(o: TailOptions): Promise<number> {
       if (o.signal?.aborted) break;
       throw err;
     }
+    let fresh = 0;
     for (const m of messages) {
+      if (seen.has(m.MessageId ?? '')) continue;
+      if (o.max !== undefined && printed >= o.max) break;
+      seen.add(m.MessageId ?? '');
       println(o.io.stdout, o.json ? jsonLine(m.Body ?? '') : formatBusEvent(m.Body ?? ''));
       printed++;
+      fresh++;
     }
-    if (!o.keep && messages.length) {
+    if (!messages.length) continue;
+    const entries = messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! }));
+    if (o.consume) await o.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: entries }));
+    else {
+      // Back on the queue at once: the queue's own consumer is not held up by a peek.
       await o.sqs.send(
-        new DeleteMessageBatchCommand({
+        new ChangeMessageVisibilityBatchCommand({
           QueueUrl: o.queueUrl,
-          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          Entries: entries.map((e) => ({ ...e, VisibilityTimeout: 0 })),
         }),
       );
+      // Only messages already printed came back: wait before asking again rather than spin on them.
+      if (!fresh) await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))));
     }
   }
   return printed;

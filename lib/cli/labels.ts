@@ -1,8 +1,10 @@
 // Labelled incident windows for `vmon backtest --labels` and `vmon tune --labels`, from JSON or CSV:
-// - JSON, NAB style: {"<camera_id>": [[start, end], ...], ...} ([] = labelled, no incident);
+// - JSON, NAB style: {"<camera_id>": [[start, end], ...], ...} ([] = labelled, no incident); NAB's keys
+//   name data files (`realTweets/x.csv`): a trailing .csv is dropped, as the camera of a timestamp,value
+//   file is its name without it (event-file.ts);
 // - JSON, list: [{"camera_id": "...", "start": "...", "end": "...", "metric"?: "..."}, ...]
 //   (or {"windows": [...]});
-// - CSV: header camera_id,start,end[,metric], one window per line.
+// - CSV: header camera_id,start,end[,metric] (or camera,start,end), one window per line.
 // Times are RFC 3339, or NAB's "YYYY-MM-DD HH:MM:SS[.ffffff]" read as UTC. Bounds are inclusive.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -61,9 +63,10 @@ export function parseLabels(text: string, format: 'json' | 'csv', source: string
   if (format === 'csv') {
     const lines = text.split(/\r?\n/);
     const header = (lines[0] ?? '').split(',').map((h) => h.trim());
-    const col = (name: string) => header.indexOf(name);
+    const col = (name: string) => header.indexOf(name === 'camera_id' && !header.includes(name) ? 'camera' : name);
     for (const name of ['camera_id', 'start', 'end'])
-      if (col(name) < 0) throw usageError(`${source} line 1: the CSV header needs camera_id,start,end[,metric]`);
+      if (col(name) < 0)
+        throw usageError(`${source} line 1: the CSV header needs camera_id,start,end[,metric] (or camera,start,end)`);
     lines.slice(1).forEach((line, k) => {
       if (!line.trim()) return;
       const cells = line.split(',').map((c) => c.trim());
@@ -82,13 +85,14 @@ export function parseLabels(text: string, format: 'json' | 'csv', source: string
   if (Array.isArray(list)) {
     list.forEach((item, i) => {
       const o = (item ?? {}) as Record<string, unknown>;
-      add(window(o.camera_id, o.start, o.end, o.metric, `${source} [${i}]`));
+      add(window(o.camera_id ?? o.camera, o.start, o.end, o.metric, `${source} [${i}]`));
     });
     return labels;
   }
   if (!doc || typeof doc !== 'object')
     throw usageError(`${source}: expected {"<camera_id>": [[start, end], ...]} or a list of windows`);
-  for (const [camera, windows] of Object.entries(doc)) {
+  for (const [key, windows] of Object.entries(doc)) {
+    const camera = key.replace(/\.csv$/i, '');
     if (!Array.isArray(windows))
       throw usageError(`${source} "${camera}": must be a list of [start, end] pairs, got ${JSON.stringify(windows)}`);
     labels.set(camera, labels.get(camera) ?? []);
@@ -110,4 +114,23 @@ export async function readLabelFile(path: string): Promise<Labels> {
     throw err;
   }
   return parseLabels(text, extname(path).toLowerCase() === '.csv' ? 'csv' : 'json', path);
+}
+
+/**
+ * Labels keyed for the cameras of a history: a key that names no camera but ends with `/<camera>` for
+ * exactly one camera becomes that camera's (NAB's keys are paths under its data folder, e.g.
+ * `realTweets/x`; a folder given deeper, `data/realTweets`, names its cameras `x`).
+ */
+export function alignLabels(labels: Labels, cameras: Iterable<string>): Labels {
+  const known = new Set(cameras);
+  const out: Labels = new Map();
+  for (const [key, windows] of labels) {
+    let camera = key;
+    if (!known.has(key)) {
+      const tails = [...known].filter((c) => key.endsWith(`/${c}`));
+      if (tails.length === 1) camera = tails[0]!;
+    }
+    out.set(camera, [...(out.get(camera) ?? []), ...windows]);
+  }
+  return out;
 }

@@ -27,15 +27,24 @@ import {
   showDeadLetter,
 } from './dlq.js';
 import { CliError, EXIT, usageError } from './errors.js';
-import { checkReadable, formatOf } from './event-file.js';
+import { checkReadable, formatOf, inputFormatOf } from './event-file.js';
 import { tailEvents } from './events-tail.js';
 import { iso, plural, table } from './format.js';
 import { println, processIO, progressBar, type CliIO } from './io.js';
 import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-file.js';
-import { readLabelFile } from './labels.js';
+import { alignLabels, readLabelFile } from './labels.js';
 import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
 import { registerTune } from './tune-command.js';
-import { deletePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
+import {
+  addHistoryOptions,
+  backtestDistributed,
+  backtestHistory,
+  progressLine,
+  historyOnlyOptions,
+  historySpecOf,
+  type HistoryCliOptions,
+} from './history-backtest.js';
+import { deletePolicy, effectivePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
 import type { Packing } from '../client/metric-publisher.js';
@@ -240,12 +249,17 @@ stops the command (exit 2) naming the line number and the field. Example:
       },
     );
 
-  program
+  const backtestCommand = program
     .command('backtest')
     .description(
       'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
-    .argument('<file>', 'events: .jsonl or .csv, as for send')
+    .argument(
+      '[file]',
+      'events: .jsonl or .csv as for send, a timestamp,value .csv (one stream), or a folder of them (or --from: the metric history)',
+    )
+    .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
+    .option('--metric <metric>', `for a timestamp,value CSV: ${METRICS.join(' | ')} (default: from the file name)`)
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
     .option(
       '--stored-policies',
@@ -278,28 +292,37 @@ stops the command (exit 2) naming the line number and the field. Example:
       '--workers <n>',
       'worker threads the cameras are sharded over (default: the core count, one per 4 MB of file); the result is the same with any count',
       positiveInt('--workers'),
-    )
+    );
+  addHistoryOptions(backtestCommand)
     .addHelpText(
       'after',
       `
 Each line is parsed as the ingest function parses a message body, and each camera's events are
 applied in event-time order by the same core code (applyEvents) the function runs, lifecycle
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
+No report is written unless --report is given. A CSV whose header is timestamp,value holds one
+stream: its camera, modality and metric come from --camera/--modality/--metric, else from the file
+name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path inside it).
 The file is streamed: memory grows with the cameras, not the events (--report and --labels keep
 each camera's events for charts and scoring). A camera's events may be out of order by up to an
-hour; an event later than that is applied as the ingest function applies a late event.
-No report is written unless --report is given. Example:
-  vmon backtest last-month.jsonl --policy policy.json --report report.html`,
+hour; an event later than that is applied as the ingest function applies a late event. Examples:
+  vmon backtest last-month.jsonl --policy policy.json --report report.html
+  vmon backtest test/fixtures/nab-dev/data --modality Rgb --metric DriftScore --labels test/fixtures/nab-dev/labels.json
+  vmon backtest --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --model det-v3
+  vmon backtest --from local`,
     )
     .action(
       async (
-        file: string,
-        o: {
+        fileArg: string | undefined,
+        o: HistoryCliOptions & {
           policy?: string;
           storedPolicies?: boolean;
           policies?: string;
           labels?: string;
           format?: string;
+          camera?: string;
+          modality?: string;
+          metric?: string;
           report?: string | boolean;
           charts: number;
           strict?: boolean;
@@ -309,8 +332,15 @@ No report is written unless --report is given. Example:
         },
         cmd: Command,
       ) => {
-        const format = formatOf(file, o.format);
-        const size = await checkReadable(file);
+        if (fileArg !== undefined && o.from !== undefined) throw usageError('give an event file or --from, not both');
+        if (o.from === undefined && historyOnlyOptions(o).length)
+          throw usageError(`${historyOnlyOptions(o).join(', ')} apply only with --from`);
+        const g = cmd.optsWithGlobals<{ stackFile?: string; region?: string }>();
+        const history = o.from ? await historySpecOf({ ...o, stackFile: g.stackFile, region: g.region }) : undefined;
+        const file = fileArg ?? o.from;
+        if (file === undefined) throw usageError('give an event file or --from s3://<bucket>/<prefix>/ | --from local');
+        const format = history ? 'jsonl' : inputFormatOf(file, o.format);
+        const size = history ? 0 : await checkReadable(file, true);
         const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : DEFAULT_POLICY;
         let policyFor: PolicyFor = () => policy;
         let stored: Map<string, Policy> | undefined;
@@ -324,26 +354,41 @@ No report is written unless --report is given. Example:
           const scoped = (stored = await loadScopedPolicies(o.policies));
           policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
-        const labels = o.labels ? await readLabelFile(o.labels) : undefined;
-        const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
+        let labels = o.labels ? await readLabelFile(o.labels) : undefined;
+        const bar = progressBar(io, o.progress && !o.json && !history, 'reading', size, 'bytes');
         let read = 0;
-        const reportFile = reportPath('backtest', file, o.report);
-        const result = await backtestFile(
-          file,
-          format,
-          { policy, ...(stored ? { scoped: Object.fromEntries(stored) } : {}) },
-          {
-            onBytes: (n) => {
-              read += n;
-              bar.update(read);
-            },
-            workers: o.workers,
-            fileBytes: size,
-            // Label scoring needs every event, charts some; a plain backtest keeps none.
-            keepEventsPerCamera: labels ? Number.POSITIVE_INFINITY : reportFile ? REPORT_EVENTS_PER_CAMERA : 0,
-          },
-        );
+        const reportFile = reportPath('backtest', history ? 'history' : file, o.report);
+        const keepEventsPerCamera = labels ? Number.POSITIVE_INFINITY : reportFile ? REPORT_EVENTS_PER_CAMERA : 0;
+        const policies = { policy, ...(stored ? { scoped: Object.fromEntries(stored) } : {}) };
+        if (o.distributed && (labels || reportFile))
+          throw usageError('--distributed gives triggers and totals: --labels and --report need a local backtest');
+        const result = history
+          ? o.distributed
+            ? await (o.from === 'local'
+                ? backtestDistributed(await resolveTarget({ local: true, stackFile: g.stackFile }), history, policies, {
+                    shards: o.shards,
+                    onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
+                  })
+                : withTarget(cmd, (_c, t) =>
+                    backtestDistributed(t, history, policies, {
+                      shards: o.shards,
+                      onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
+                    }),
+                  ))
+            : await backtestHistory(history, policies, { workers: o.workers, keepEventsPerCamera })
+          : await backtestFile(file, format, policies, {
+              series: { camera: o.camera, modality: o.modality, metric: o.metric },
+              onBytes: (n) => {
+                read += n;
+                bar.update(read);
+              },
+              workers: o.workers,
+              fileBytes: size,
+              // Label scoring needs every event, charts some; a plain backtest keeps none.
+              keepEventsPerCamera,
+            });
         bar.stop();
+        if (labels) labels = alignLabels(labels, result.eventsByCamera.keys());
         const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
         if (reportFile)
           await writeHtmlReport(
@@ -398,7 +443,9 @@ No report is written unless --report is given. Example:
               `rejected lines${t.rejected > result.rejected.length ? ` (first ${result.rejected.length} of ${t.rejected})` : ''}:`,
             );
             for (const r of result.rejected.slice(0, 50))
-              lines.push(`  line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`);
+              lines.push(
+                `  ${r.file ? `${r.file} ` : ''}line ${r.line}${r.index !== null ? ` [${r.index}]` : ''}: ${r.reason}`,
+              );
             if (result.rejected.length > 50) lines.push(`  … and ${t.rejected - 50} more (see --json or the report)`);
           }
           if (t.detectorErrors)
@@ -412,7 +459,11 @@ No report is written unless --report is given. Example:
       },
     );
 
-  registerTune(program, io);
+  registerTune(program, io, (cmd, scope) =>
+    withTarget(cmd, async (c, t) =>
+      effectivePolicy((await new PolicyStore(c.ddb, t.tableName).list()).policies, scope),
+    ),
+  );
 
   program
     .command('state')
@@ -456,7 +507,7 @@ No report is written unless --report is given. Example:
     .description('dead-lettered messages: list, show one, redrive to the ingest queue')
     .addHelpText(
       'after',
-      '\nExamples:\n  vmon --local dlq list\n  vmon --local dlq show <messageId>\n  vmon --local dlq redrive',
+      '\nExamples:\n  vmon --local dlq list\n  vmon --local dlq show <messageId>\n  vmon --local dlq redrive --all',
     );
   dlq
     .command('list')
@@ -488,9 +539,17 @@ No report is written unless --report is given. Example:
       'send dead-lettered messages back to the ingest queue (after a fix) and delete them from the dead-letter queue',
     )
     .option('--id <messageIds...>', 'only these messages')
+    .option('--all', 'every message on the dead-letter queue (up to --max)')
     .option('--max <n>', 'redrive at most this many', positiveInt('--max'), 10_000)
     .option('--json', 'print the counts as JSON')
-    .action(async (o: { id?: string[]; max: number; json?: boolean }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      '\nRedriving moves messages: give --id (from dlq list) or --all. Example:\n  vmon --local dlq redrive --id <messageId>',
+    )
+    .action(async (o: { id?: string[]; all?: boolean; max: number; json?: boolean }, cmd: Command) => {
+      if (!o.id && !o.all)
+        throw usageError('say which messages: --id <messageId...> (see vmon dlq list) or --all; nothing was redriven');
+      if (o.id && o.all) throw usageError('give --id or --all, not both');
       await withTarget(cmd, async (c, t) => {
         const r = await redriveDeadLetters({
           sqs: c.sqs,
@@ -509,15 +568,30 @@ No report is written unless --report is given. Example:
   const events = program.command('events').description('events the monitor published');
   events
     .command('tail')
-    .description('follow the tap queue of published events (local stack), or --queue')
+    .description(
+      'print the events the monitor publishes, from the tap queue (local stack) or --queue; peeks unless --consume',
+    )
     .option('--queue <url>', 'follow this queue (e.g. one an EventBridge rule targets)')
     .option('--json', 'one JSON event per line')
     .option('--max <n>', 'stop after n events', positiveInt('--max'))
     .option('--timeout <seconds>', 'stop after this many seconds', positiveNumber('--timeout'))
-    .option('--keep', 'leave messages on the queue (default: a tail consumes what it prints)')
-    .addHelpText('after', '\nExample:\n  vmon --local events tail --json --max 10 --timeout 30')
+    .option('--consume', "delete each message once printed (default: peek, leave it for the queue's consumer)")
+    .option('--keep', 'leave messages on the queue (the default; kept for scripts that pass it)')
+    .addHelpText(
+      'after',
+      `
+By default a tail peeks: every message it receives is made visible again at once, so the queue's own
+consumer (a training pipeline on a rule's queue) still gets it; each receive still counts toward the
+queue's maxReceiveCount, so on a queue with a dead-letter redrive prefer a queue of your own that a
+rule targets. --consume deletes what it prints. Example:
+  vmon --local events tail --json --max 10 --timeout 30`,
+    )
     .action(
-      async (o: { queue?: string; json?: boolean; max?: number; timeout?: number; keep?: boolean }, cmd: Command) => {
+      async (
+        o: { queue?: string; json?: boolean; max?: number; timeout?: number; consume?: boolean; keep?: boolean },
+        cmd: Command,
+      ) => {
+        if (o.consume && o.keep) throw usageError('give --consume or --keep, not both');
         await withTarget(cmd, async (c, t) => {
           const queueUrl = o.queue ?? t.tapQueueUrl;
           if (!queueUrl)
@@ -531,7 +605,7 @@ No report is written unless --report is given. Example:
             json: o.json,
             max: o.max,
             timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
-            keep: o.keep,
+            consume: o.consume,
             signal: run.signal,
           });
         });
@@ -546,6 +620,8 @@ No report is written unless --report is given. Example:
       `
 Scopes: fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>. The ingest function sees a
 change within its policy cache time (30 s by default). Examples:
+  vmon policy default > policy.json                 (the built-in default, to start from)
+  vmon --local policy get camera:cam01 --effective   (what cam01 runs now)
   vmon --local policy put camera:cam01 policy.json
   vmon --local policy get fleet --json
   vmon --local policy list
@@ -554,33 +630,63 @@ change within its policy cache time (30 s by default). Examples:
   const policyStore = (c: TargetClients, t: Target) => new PolicyStore(c.ddb, t.tableName);
   policyCmd
     .command('put')
-    .description('validate a policy file and store it at a scope (refused with every fault named when invalid)')
+    .description(
+      'validate a policy file and store it at a scope, replacing the whole policy there; shows what changes, and asks for --yes when detectors would disappear',
+    )
     .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
     .argument('<file>', 'policy JSON')
+    .option('--yes', "store it even when it drops detectors the scope's cameras run now")
     .option('--json', 'print the stored policy (defaults filled) as JSON')
-    .action(async (scope: string, file: string, o: { json?: boolean }, cmd: Command) => {
+    .action(async (scope: string, file: string, o: { yes?: boolean; json?: boolean }, cmd: Command) => {
       const input = await readPolicyFile(file);
       await withTarget(cmd, async (c, t) => {
-        const p = await putPolicy(policyStore(c, t), scope, input);
-        if (o.json) printJson(io, { scope, policy: p });
+        const r = await putPolicy(policyStore(c, t), scope, input, { yes: o.yes });
+        if (o.json) printJson(io, { scope, policy: r.policy, replaces: r.replaces.from, changes: r.diff });
         else
           println(
             io.stdout,
-            `stored policy ${p.id} at ${escapeForDisplay(scope)} (${plural(p.detectors.length, 'detector')})`,
+            [
+              `stored policy ${r.policy.id} at ${escapeForDisplay(scope)} (${plural(r.policy.detectors.length, 'detector')}), replacing ${r.replaces.policy.id} (${r.replaces.from}):`,
+              ...(r.diff.length ? r.diff.map((l) => `  ${escapeForDisplay(l)}`) : ['  no change']),
+            ].join('\n'),
           );
       });
     });
   policyCmd
     .command('get')
-    .description('print the policy stored at a scope')
+    .description('print the policy stored at a scope; with --effective, the policy a camera there gets')
     .argument('<scope>', 'fleet | modality:<Rgb|Thermal|Depth> | camera:<camera_id>')
-    .option('--json', 'JSON only (the default output is JSON too, with a header line)')
-    .action(async (scope: string, o: { json?: boolean }, cmd: Command) => {
+    .option(
+      '--effective',
+      'the policy in force: stored at the scope, else inherited (camera → modality → fleet), else the default',
+    )
+    .option(
+      '--modality <modality>',
+      `with --effective on a camera scope: the camera's modality (${MODALITIES.join(' | ')})`,
+    )
+    .option('--json', 'JSON only, e.g. to edit and put back (the default output is JSON too, after a header line)')
+    .action(async (scope: string, o: { effective?: boolean; modality?: string; json?: boolean }, cmd: Command) => {
+      if (o.modality !== undefined && !(MODALITIES as readonly string[]).includes(o.modality))
+        throw usageError(`--modality must be one of ${MODALITIES.join(' | ')}, got ${JSON.stringify(o.modality)}`);
+      if (o.modality !== undefined && !o.effective) throw usageError('--modality goes with --effective');
       await withTarget(cmd, async (c, t) => {
+        if (o.effective) {
+          const { policies } = await policyStore(c, t).list();
+          const e = effectivePolicy(policies, scope, o.modality as Modality | undefined);
+          if (!o.json) println(io.stdout, `policy in force at ${escapeForDisplay(scope)}: ${e.from}`);
+          printJson(io, e.policy);
+          return;
+        }
         const p = await getPolicy(policyStore(c, t), scope);
         if (!o.json) println(io.stdout, `policy at ${escapeForDisplay(scope)}:`);
         printJson(io, p);
       });
+    });
+  policyCmd
+    .command('default')
+    .description('print the built-in default policy (offline): what a camera gets when no stored policy applies')
+    .action(() => {
+      printJson(io, DEFAULT_POLICY);
     });
   policyCmd
     .command('list')

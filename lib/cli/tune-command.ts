@@ -6,13 +6,31 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { METRICS, type MetricKind } from '../core/metric-event.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { readHistory } from './backtest.js';
+import {
+  addHistoryOptions,
+  collectHistory,
+  historyOnlyOptions,
+  historySpecOf,
+  type HistoryCliOptions,
+} from './history-backtest.js';
 import { CliError, EXIT, usageError } from './errors.js';
-import { checkReadable, formatOf } from './event-file.js';
+import { checkReadable, inputFormatOf } from './event-file.js';
 import { plural, table } from './format.js';
 import { println, type CliIO } from './io.js';
-import { readLabelFile } from './labels.js';
+import { alignLabels, readLabelFile } from './labels.js';
+import { loadPolicyFile } from './policy-file.js';
+import type { Policy } from '../core/policy.js';
 import { defaultWorkers } from '../replay/parallel.js';
-import { evaluateCandidatesParallel, TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
+import {
+  describeAsWritten,
+  evaluateCandidatesParallel,
+  scoreAsWritten,
+  TUNE_COLUMNS,
+  tune,
+  tuneReport,
+  tuneRow,
+  type TunedKind,
+} from './tune.js';
 
 /** Under this much history per worker, threads cost more than they save (each replays it per candidate). */
 const MIN_BYTES_PER_TUNE_WORKER = 256 << 10;
@@ -30,20 +48,36 @@ const budgetArg = (v: string) => {
   return n;
 };
 
-export function registerTune(program: Command, io: CliIO): void {
-  program
+/** The policy in force at a scope of the command's target (vmon policy get <scope> --effective). */
+export type ScopePolicyLoader = (cmd: Command, scope: string) => Promise<{ policy: Policy; from: string }>;
+
+export function registerTune(program: Command, io: CliIO, scopePolicy?: ScopePolicyLoader): void {
+  const tuneCommand = program
     .command('tune')
     .description(
       'search the parameters of the sequential charts on a labelled history; write the policy that meets a false-alarm budget with the shortest delay',
     )
-    .argument('<history>', 'events: .jsonl or .csv, as for send and backtest')
+    .argument(
+      '[history]',
+      'events: .jsonl or .csv, a timestamp,value .csv, or a folder of them, as for backtest (or --from: the metric history)',
+    )
+    .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
     .requiredOption('--labels <file>', 'labelled incident windows per camera (JSON or CSV, as for backtest --labels)')
     .requiredOption('--budget <n>', 'false alarms allowed per camera per week', budgetArg)
     .option('--detectors <kinds>', 'comma-separated kinds to search: cusum, ewma', 'cusum,ewma')
-    .option('--metric <metric>', `the metric watched: ${METRICS.join(' | ')}`, 'DriftScore')
+    .option(
+      '--metric <metric>',
+      `the metric watched (and, for a timestamp,value CSV, its metric): ${METRICS.join(' | ')}`,
+      'DriftScore',
+    )
     .option('--direction <up|down>', 'the direction watched (default: the harmful one for the metric)')
     .option('--format <format>', 'jsonl or csv (default: from the file extension)')
     .option('--out <file>', 'where to write the tuned policy (for vmon policy put)', 'tuned-policy.json')
+    .option('--base <file>', 'start from this policy file (default: the built-in default policy)')
+    .option(
+      '--scope <scope>',
+      'start from the policy in force at this scope of the target (--local or AWS), e.g. fleet: what policy put <scope> replaces',
+    )
     .option(
       '--policies-out <file>',
       'also write scoped policies (fleet + a modality entry with the fleet baseline of that modality as prior, for modalities without model versions: cameras with one get their cohort prior live) for backtest --policies',
@@ -58,34 +92,59 @@ export function registerTune(program: Command, io: CliIO): void {
       '--workers <n>',
       'worker threads the candidates are spread over (default: the core count, one per 256 KB of history); the result is the same with any count',
       workersArg,
-    )
+    );
+  addHistoryOptions(tuneCommand, { distributed: false })
     .addHelpText(
       'after',
       `
 Every candidate runs through the same core as vmon backtest (cooldown 0) and is scored against the
 labels; among those within the budget, the one detecting the most windows and then with the
-shortest median delay is chosen. Exit 1 when no candidate meets the budget. Example:
+shortest median delay is chosen. The policy written is complete: the base policy (--scope, --base, or
+the default) with only its cusum/ewma charts on the metric replaced, and its description gives what
+vmon backtest --policy of that file reports for the tuned detector. Exit 1 when no candidate meets
+the budget. Example:
   vmon tune history.jsonl --labels incidents.csv --budget 0.5 --out tuned.json
+  vmon tune --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --labels incidents.csv --budget 0.5
   vmon --local policy put fleet tuned.json`,
     )
     .action(
       async (
-        history: string,
-        o: {
+        historyArg: string | undefined,
+        o: HistoryCliOptions & {
           labels: string;
           budget: number;
           detectors: string;
           metric: string;
           direction?: string;
           format?: string;
+          camera?: string;
+          modality?: string;
           out: string;
+          base?: string;
+          scope?: string;
           policiesOut?: string;
           report?: string | boolean;
           json?: boolean;
           workers?: number;
         },
+        cmd: Command,
       ) => {
+        if (o.base && o.scope) throw usageError('give --base <file> or --scope <scope>, not both');
+        const base = o.base
+          ? await loadPolicyFile(o.base)
+          : o.scope
+            ? scopePolicy
+              ? (await scopePolicy(cmd, o.scope)).policy
+              : undefined
+            : undefined;
         const kinds = o.detectors.split(',').map((k) => k.trim());
+        if (historyArg !== undefined && o.from !== undefined)
+          throw usageError('give a history file or --from, not both');
+        if (o.from === undefined && historyOnlyOptions(o).length)
+          throw usageError(`${historyOnlyOptions(o).join(', ')} apply only with --from`);
+        const history = historyArg ?? o.from;
+        if (history === undefined)
+          throw usageError('give a history file or --from s3://<bucket>/<prefix>/ | --from local');
         for (const k of kinds)
           if (k !== 'cusum' && k !== 'ewma')
             throw usageError(`--detectors takes cusum and ewma, got ${JSON.stringify(k)}`);
@@ -93,25 +152,38 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
           throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(o.metric)}`);
         if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down')
           throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
-        const format = formatOf(history, o.format);
-        const bytes = await checkReadable(history);
-        const labels = await readLabelFile(o.labels);
-        const { events, rejected } = await readHistory(history, format);
+        const g = cmd.optsWithGlobals<{ stackFile?: string; region?: string }>();
+        const spec = o.from ? await historySpecOf({ ...o, stackFile: g.stackFile, region: g.region }) : undefined;
+        const format = spec ? 'jsonl' : inputFormatOf(history, o.format);
+        const bytes = spec ? 0 : await checkReadable(history, true);
+        const read = await readLabelFile(o.labels);
+        const series = { camera: o.camera, modality: o.modality, metric: o.metric };
+        // The metric history is read once into memory here (as a file is): candidates run in this process.
+        const { events, rejected } = spec ? await collectHistory(spec) : await readHistory(history, format, series);
+        const labels = alignLabels(read, new Set(events.map((e) => e.camera_id)));
         const opts = {
           kinds: kinds as TunedKind[],
           metric: o.metric as MetricKind,
           budget: o.budget,
           direction: o.direction as 'up' | 'down' | undefined,
+          ...(base ? { base } : {}),
         };
-        const workers =
-          o.workers ?? Math.max(1, Math.min(defaultWorkers(), Math.floor(bytes / MIN_BYTES_PER_TUNE_WORKER)));
+        const workers = spec
+          ? 1
+          : (o.workers ?? Math.max(1, Math.min(defaultWorkers(), Math.floor(bytes / MIN_BYTES_PER_TUNE_WORKER))));
         const r = tune(
           events,
           labels,
           opts,
-          workers > 1 ? await evaluateCandidatesParallel(history, format, labels, opts, workers) : undefined,
+          workers > 1 ? await evaluateCandidatesParallel(history, format, labels, opts, workers, series) : undefined,
         );
-        const reportFile = reportPath('tune', history, o.report);
+        if (r.policy && r.tunedDetector) {
+          const written = await scoreAsWritten(r.policy, r.tunedDetector, events, labels);
+          r.policy = describeAsWritten(r.policy, r.tunedDetector, written);
+          for (const [scope, p] of Object.entries(r.scopedPolicies ?? {}))
+            r.scopedPolicies![scope] = scope === 'fleet' ? r.policy : describeAsWritten(p, r.tunedDetector, written);
+        }
+        const reportFile = reportPath('tune', spec ? 'history' : history, o.report);
         if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
         if (r.policy) await writeFile(o.out, `${JSON.stringify(r.policy, null, 2)}\n`);
         if (r.scopedPolicies && o.policiesOut)
@@ -128,6 +200,8 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
                 metric: r.metric,
                 best: r.best,
                 policy: r.policy,
+                tunedDetector: r.tunedDetector,
+                replaced: r.replaced,
                 out: r.policy ? o.out : null,
                 policiesOut: r.scopedPolicies && o.policiesOut ? o.policiesOut : null,
                 cohortPriors: r.cohortPriors,
@@ -148,7 +222,8 @@ shortest median delay is chosen. Exit 1 when no candidate meets the budget. Exam
               table(TUNE_COLUMNS, [...(r.best ? [r.best] : []), ...within.filter((c) => c !== r.best)].map(tuneRow)),
               '',
               r.policy
-                ? `chosen: ${r.policy.description}\npolicy written to ${o.out}${o.policiesOut && r.scopedPolicies ? `; scoped policies to ${o.policiesOut}` : ''}`
+                ? `chosen: ${r.policy.description}\npolicy written to ${o.out} (${r.policy.id}: ${plural(r.policy.detectors.length, 'detector')}; replaced ${r.replaced.length ? r.replaced.join(', ') : 'none, added'})` +
+                  `${o.policiesOut && r.scopedPolicies ? `; scoped policies to ${o.policiesOut}` : ''}`
                 : 'no candidate meets the budget: raise --budget or check the labels',
               ...(reportFile ? [`report: ${reportFile}`] : []),
             ].join('\n'),

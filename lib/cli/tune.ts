@@ -1,19 +1,20 @@
 // `vmon tune`: searches the parameters of the sequential charts on a labelled history. Each
 // candidate is backtested (the production core, cooldown 0) and scored against the windows; among
 // the candidates within the false-alarm budget (per camera per week) the one that detects the most
-// windows, then with the shortest median delay, wins. The result is a policy `vmon policy put`
-// accepts, and scoped policies: `fleet`, plus a `modality:<m>` entry whose chart carries the fleet's
+// windows, then with the shortest median delay, wins. The result is a complete policy `vmon policy put`
+// accepts: the base policy (the scope's current one, or the default) with only the tuned chart replaced,
+// described by its own backtest as written (scoreAsWritten). And scoped policies: `fleet`, plus a `modality:<m>` entry whose chart carries the fleet's
 // baseline of that modality as prior, for modalities whose cameras report no model version (they have
 // no cohort). Cameras with one get their cohort's prior live (lib/core/cohort-prior.ts), which a policy
 // prior would override; their cohorts' offline priors are in the result (`cohortPriors`) for reference.
 import type { MetricEvent, MetricKind, Modality } from '../core/metric-event.js';
-import { harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
+import { DEFAULT_POLICY, harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
 import { policyPriors } from '../core/priors.js';
 import type { CohortPrior } from '../core/cohort-prior.js';
 import type { ReportDocument } from '../report/html-report.js';
 import { WorkerPool } from '../replay/parallel.js';
-import { backtestEvents, readHistory } from './backtest.js';
-import type { EventFileFormat } from './event-file.js';
+import { backtestEvents, backtestEventsWithCohorts, readHistory } from './backtest.js';
+import type { EventFileFormat, SeriesOptions } from './event-file.js';
 import { ALL_DETECTORS, SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorScore } from './backtest-score.js';
 import type { Labels } from './labels.js';
 import { num } from './format.js';
@@ -46,6 +47,42 @@ export interface TuneResult {
   scopedPolicies: Record<string, Policy> | null;
   /** The cohorts' baselines in the history (`<model version>#<modality>`): live, their cameras get these from the cohort head. */
   cohortPriors: Record<string, CohortPrior>;
+  /** The id of the tuned detector in `policy`, and the base detectors it replaced. */
+  tunedDetector: string | null;
+  replaced: string[];
+}
+
+type DetectorInput = PolicyInput['detectors'][number];
+
+/**
+ * `base` with its sequential charts (cusum, ewma) on `tuned.metric` replaced by `tuned`, in the place of
+ * the first one; escalation references to them point at `tuned`. Every other detector and setting is kept.
+ */
+export function completePolicy(
+  base: Policy,
+  tuned: DetectorInput & { id: string; metric: MetricKind },
+  extra: { id: string; description: string },
+): { policy: Policy; replaced: string[] } {
+  const isTuned = (d: Policy['detectors'][number]) =>
+    (d.kind === 'cusum' || d.kind === 'ewma') && d.metric === tuned.metric;
+  const replaced = base.detectors.filter(isTuned).map((d) => d.id);
+  const detectors: DetectorInput[] = [];
+  let placed = false;
+  for (const d of base.detectors) {
+    if (isTuned(d)) {
+      if (!placed) detectors.push(tuned);
+      placed = true;
+      continue;
+    }
+    const refs = d.escalate?.ifFiring;
+    const ifFiring = refs && [...new Set(refs.map((r) => (replaced.includes(r) ? tuned.id : r)))];
+    detectors.push((ifFiring ? { ...d, escalate: { ...d.escalate!, ifFiring } } : d) as DetectorInput);
+  }
+  if (!placed) detectors.push(tuned);
+  return {
+    policy: parsePolicy({ ...base, ...extra, detectors } as PolicyInput),
+    replaced,
+  };
 }
 
 const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
@@ -59,6 +96,8 @@ export interface TuneOptions {
   budget: number;
   direction?: 'up' | 'down';
   id?: string;
+  /** the policy to start from (the scope's current one); the built-in default when absent */
+  base?: Policy;
 }
 
 const specOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>) => ({
@@ -103,11 +142,12 @@ export function evaluateCandidates(
 export async function evaluateCandidatesTask(args: {
   file: string;
   format: EventFileFormat;
+  series?: SeriesOptions;
   labels: Labels;
   grid: { kind: TunedKind; params: Record<string, number> }[];
   opts: TuneOptions;
 }): Promise<TuneCandidate[]> {
-  const { events } = await readHistory(args.file, args.format);
+  const { events } = await readHistory(args.file, args.format, args.series);
   return evaluateCandidates(events, args.labels, args.grid, args.opts);
 }
 
@@ -118,6 +158,7 @@ export async function evaluateCandidatesParallel(
   labels: Labels,
   opts: TuneOptions,
   workers: number,
+  series?: SeriesOptions,
 ): Promise<TuneCandidate[]> {
   const grid = tuneGrid(opts.kinds);
   const shares = Array.from({ length: Math.min(workers, grid.length) }, (_, w) =>
@@ -130,9 +171,11 @@ export async function evaluateCandidatesParallel(
         pool.call<TuneCandidate[]>(import.meta.url, 'evaluateCandidatesTask', {
           file,
           format,
+          ...(series ? { series } : {}),
           labels,
           grid: share,
-          opts,
+          // The base policy is not needed to score candidates (each runs alone).
+          opts: { ...opts, base: undefined },
         }),
       ),
     );
@@ -171,18 +214,64 @@ export function tune(
       policy: null,
       scopedPolicies: null,
       cohortPriors,
+      tunedDetector: null,
+      replaced: [],
     };
+  const base = opts.base ?? DEFAULT_POLICY;
+  const tunedId = specOf(opts, best.kind, best.params).id;
   const policyInput = (prior?: { mean: number; sigma: number; n: number }) =>
-    parsePolicy({
-      id: opts.id ?? 'tuned',
-      description: `vmon tune: ${label(best)} on ${opts.metric}; ${num(best.falseAlarmsPerCameraWeek)} false alarms per camera-week (budget ${opts.budget}), ${best.score.detected}/${best.score.windows} windows, median delay ${best.score.delayMedianMs === null ? '-' : `${num(best.score.delayMedianMs / 60_000)} min`}`,
-      detectors: [{ ...specOf(opts, best.kind, best.params), ...(prior ? { prior } : {}) }],
-    } as PolicyInput);
-  const policy = policyInput();
+    completePolicy(
+      base,
+      { ...specOf(opts, best.kind, best.params), ...(prior ? { prior } : {}) } as DetectorInput & {
+        id: string;
+        metric: MetricKind;
+      },
+      {
+        id: opts.id ?? 'tuned',
+        description: `vmon tune: ${label(best)} on ${opts.metric} in place of the sequential charts of ${base.id}; in the search (every firing, cooldown 0): ${searchSummary(best, opts.budget)}`,
+      },
+    );
+  const { policy, replaced } = policyInput();
   const scopedPolicies: Record<string, Policy> = { fleet: policy };
   for (const [modality, prior] of priors.modalities)
-    scopedPolicies[`modality:${modality satisfies Modality}`] = policyInput(prior);
-  return { metric: opts.metric, budget: opts.budget, candidates, best, policy, scopedPolicies, cohortPriors };
+    scopedPolicies[`modality:${modality satisfies Modality}`] = policyInput(prior).policy;
+  return {
+    metric: opts.metric,
+    budget: opts.budget,
+    candidates,
+    best,
+    policy,
+    scopedPolicies,
+    cohortPriors,
+    tunedDetector: tunedId,
+    replaced,
+  };
+}
+
+const delayText = (ms: number | null) => (ms === null ? '-' : `${num(ms / 60_000)} min`);
+const searchSummary = (c: TuneCandidate, budget: number) =>
+  `${num(c.falseAlarmsPerCameraWeek)} false alarms per camera-week (budget ${budget}), ${c.score.detected}/${c.score.windows} windows, median delay ${delayText(c.score.delayMedianMs)}`;
+
+/**
+ * The tuned detector's score when the written policy is backtested as `vmon backtest --policy <it>
+ * --labels` does (same path: cohorts included; its cooldown and actions as written).
+ */
+export async function scoreAsWritten(
+  policy: Policy,
+  detectorId: string,
+  events: readonly MetricEvent[],
+  labels: Labels,
+): Promise<DetectorScore | null> {
+  const result = await backtestEventsWithCohorts(events, () => policy);
+  return scoreBacktest(result, labels, () => policy).find((s) => s.detector === detectorId) ?? null;
+}
+
+/** The policy with its description saying what a backtest of it as written gives. */
+export function describeAsWritten(policy: Policy, detectorId: string, written: DetectorScore | null): Policy {
+  const asWritten = written
+    ? `as written (cooldown ${policy.cooldownSeconds} s; vmon backtest --policy on this history scores ${detectorId}): ${num(written.falseAlarmsPerDay * 7)} false alarms per camera-week, ${written.detected}/${written.windows} windows, median delay ${delayText(written.delayMedianMs)}`
+    : `as written: ${detectorId} fired on no labelled camera`;
+  return { ...policy, description: `${policy.description}; ${asWritten}` };
 }
 
 export const TUNE_COLUMNS = ['CANDIDATE', 'FALSE ALARMS / CAMERA-WEEK', 'WITHIN BUDGET', ...SCORE_COLUMNS.slice(1)];

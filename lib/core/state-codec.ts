@@ -4,10 +4,14 @@ import { METRICS, MODALITIES } from './metric-event.js';
 import { emptyState, parseStreamKey, streamKey, type CameraState } from './camera-state.js';
 import type { WindowEntry } from './stream-window.js';
 
-const STREAM_HEADER = 1 + 1 + 1 + 8; // modality, metric (high bit: values kept), count, newest ts (f64)
+const STREAM_HEADER = 1 + 1 + 1 + 8; // modality, metric (flag bits below), count, newest ts (f64)
 const KEY = 4 + 2; // age ms (u32), id tag (u16)
+const WIDE_KEY = 8 + 2; // age ms (f64, exact to 2^53), id tag (u16)
 const VALUE = 4; // f32, only for streams whose values a window detector reads
 const VALUES_KEPT = 0x80;
+/** Ages stored as f64: set only on a stream holding an entry 2^32 ms (~49.7 days) or more older than
+ * its newest. Items written before this flag existed read as before (u32 ages). */
+const WIDE_AGES = 0x40;
 /** Detector-state numbers are stored to this many significant digits. */
 const DIGITS = 9;
 const MAX_AGE = 0xffffffff;
@@ -22,8 +26,15 @@ export interface EncodedState {
 export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Array {
   const keys = Object.keys(streams).filter((k) => streams[k]!.length > 0);
   const kept = (k: string) => streams[k]!.some((e) => !Number.isNaN(e.value));
+  // Exact ages always: an age clamped to 2^32 ms came back as a wrong timestamp, and a redelivered
+  // copy of that event was then not recognised as a duplicate (counted twice).
+  const wide = (k: string) => {
+    const entries = streams[k]!;
+    return entries[entries.length - 1]!.ts - entries[0]!.ts > MAX_AGE;
+  };
   let size = 1;
-  for (const k of keys) size += STREAM_HEADER + (KEY + (kept(k) ? VALUE : 0)) * streams[k]!.length;
+  for (const k of keys)
+    size += STREAM_HEADER + ((wide(k) ? WIDE_KEY : KEY) + (kept(k) ? VALUE : 0)) * streams[k]!.length;
   const buf = new Uint8Array(size);
   const view = new DataView(buf.buffer);
   let o = 0;
@@ -35,14 +46,19 @@ export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Arra
     const newest = entries[entries.length - 1]!.ts;
     view.setUint8(o++, MODALITIES.indexOf(modality));
     const values = kept(k);
-    view.setUint8(o++, METRICS.indexOf(metric) | (values ? VALUES_KEPT : 0));
+    const wideAges = wide(k);
+    view.setUint8(o++, METRICS.indexOf(metric) | (values ? VALUES_KEPT : 0) | (wideAges ? WIDE_AGES : 0));
     view.setUint8(o++, entries.length);
     view.setFloat64(o, newest);
     o += 8;
     for (const e of entries) {
-      // Entries over ~49.7 days older than the newest are clamped: they only serve dedup.
-      view.setUint32(o, Math.min(MAX_AGE, newest - e.ts));
-      o += 4;
+      if (wideAges) {
+        view.setFloat64(o, newest - e.ts);
+        o += 8;
+      } else {
+        view.setUint32(o, newest - e.ts);
+        o += 4;
+      }
       view.setUint16(o, e.tag);
       o += 2;
       if (values) {
@@ -64,15 +80,16 @@ export function decodeStreams(buf: Uint8Array): Record<string, WindowEntry[]> {
     const modality = MODALITIES[view.getUint8(o++)];
     const metricByte = view.getUint8(o++);
     const values = (metricByte & VALUES_KEPT) !== 0;
-    const metric = METRICS[metricByte & ~VALUES_KEPT];
+    const wideAges = (metricByte & WIDE_AGES) !== 0;
+    const metric = METRICS[metricByte & ~(VALUES_KEPT | WIDE_AGES)];
     if (!modality || !metric) throw new Error('corrupt stream header');
     const n = view.getUint8(o++);
     const newest = view.getFloat64(o);
     o += 8;
     const entries: WindowEntry[] = [];
     for (let i = 0; i < n; i++) {
-      const age = view.getUint32(o);
-      o += 4;
+      const age = wideAges ? view.getFloat64(o) : view.getUint32(o);
+      o += wideAges ? 8 : 4;
       const tag = view.getUint16(o);
       o += 2;
       let value = NaN;

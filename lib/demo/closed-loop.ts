@@ -13,6 +13,8 @@ import type { LocalStack } from '../local/local-stack.js';
 import { drainQueue } from '../local/queues.js';
 import { SimulatedTrainingPipeline, type TrainingRun } from '../local/training-pipeline.js';
 import { mulberry32 } from '../sim/prng.js';
+import type { DetectorSpec } from '../core/policy.js';
+import { detectorLines } from '../report/detector-lines.js';
 import type { ReportChart, ReportTable } from '../report/html-report.js';
 
 export const LOOP_CAMERA = 'loop-cam-01';
@@ -48,7 +50,7 @@ export interface ClosedLoopResult {
   /** DriftScore as sent, for the chart. */
   sent: { t: number; value: number; modelVersion: string }[];
   /** Everything the monitor published for the camera, in order. */
-  published: { t: number; type: string; resolvedBy?: string }[];
+  published: { t: number; type: string; detector?: string; resolvedBy?: string }[];
   run?: TrainingRun;
   duplicatesDropped: number;
   suppressedWhileTraining: boolean;
@@ -129,7 +131,13 @@ export async function runClosedLoop(ctx: ClosedLoopContext): Promise<ClosedLoopR
       if (e.detail.cameraId !== LOOP_CAMERA) continue;
       const t = Date.parse(String(e.detail.lastEventAt ?? e.detail.firstEventAt));
       const resolvedBy = typeof e.detail.resolvedBy === 'string' ? e.detail.resolvedBy : undefined;
-      result.published.push({ t, type: e['detail-type'], ...(resolvedBy ? { resolvedBy } : {}) });
+      const detector = typeof e.detail.detector === 'string' ? e.detail.detector : undefined;
+      result.published.push({
+        t,
+        type: e['detail-type'],
+        ...(detector ? { detector } : {}),
+        ...(resolvedBy ? { resolvedBy } : {}),
+      });
       note(t, `monitor publishes ${e['detail-type']}${resolvedBy ? ` (resolved by ${resolvedBy})` : ''}`);
     }
   };
@@ -235,8 +243,30 @@ export function formatClosedLoop(r: ClosedLoopResult): string {
 }
 
 /** The phase for the HTML report: the timeline as a table and the camera's DriftScore with what happened. */
-export function closedLoopReport(r: ClosedLoopResult, threshold: number): { table: ReportTable; chart: ReportChart } {
+/**
+ * The timeline as a table and a chart, both in simulated minutes from the start. With the policy's
+ * DriftScore detectors, the chart draws each one's statistic against its threshold (replayed from what
+ * was sent; the replay does not see the deploy's reset) and pins each trigger on the detector that fired.
+ */
+export function closedLoopReport(
+  r: ClosedLoopResult,
+  threshold: number,
+  specs: readonly DetectorSpec[] = [],
+): { table: ReportTable; chart: ReportChart } {
   const start = r.timeline[0]?.t ?? 0;
+  const minute = (t: number) => Math.round(((t - start) / 60_000) * 100) / 100;
+  const lines = detectorLines(
+    { cameraId: r.camera, modality: 'Rgb', metric: 'DriftScore' },
+    specs,
+    r.sent.map((p) => ({ ts: p.t, value: p.value })),
+    r.published.map((p) => ({
+      t: p.t,
+      ...(p.detector ? { detector: p.detector } : {}),
+      label: `${p.type}${p.detector ? ` · ${p.detector}` : ''}${p.resolvedBy ? ` (${p.resolvedBy})` : ''}`,
+    })),
+  );
+  const inMinutes = (points: readonly { t: number; value: number }[]) =>
+    points.map((p) => ({ t: minute(p.t), value: p.value }));
   return {
     table: {
       title: `Closed loop for one model (${r.camera}): ${r.ok ? 'ok' : 'FAIL'}`,
@@ -246,16 +276,23 @@ export function closedLoopReport(r: ClosedLoopResult, threshold: number): { tabl
         ...r.problems.map((p) => ['-', `PROBLEM: ${p}`]),
       ],
     },
+    // In simulated minutes from the start, as the table beside it.
     chart: {
       title: `${r.camera} · Rgb · closed loop through the simulated training pipeline`,
       yName: 'DriftScore',
-      series: [{ name: 'DriftScore sent', points: r.sent.map((p) => ({ t: p.t, value: p.value })) }],
-      thresholds: [{ value: threshold, label: 'threshold' }],
-      markers: r.published.map((p) => ({ t: p.t, label: p.resolvedBy ? `${p.type} (${p.resolvedBy})` : p.type })),
+      ...(lines.rightName ? { rightName: lines.rightName } : {}),
+      xType: 'value',
+      xName: 'sim minute',
+      series: [
+        { name: 'DriftScore sent', points: inMinutes(r.sent) },
+        ...lines.series.map((x) => ({ ...x, points: inMinutes(x.points) })),
+      ],
+      thresholds: specs.length ? lines.thresholds : [{ value: threshold, label: 'threshold' }],
+      markers: lines.markers.map((m) => ({ ...m, t: minute(m.t) })),
       events: [
-        ...(r.run ? [{ t: r.run.startedAt, label: 'training starts' }] : []),
+        ...(r.run ? [{ t: minute(r.run.startedAt), label: 'training starts' }] : []),
         ...(r.run?.finishedAt !== undefined
-          ? [{ t: r.run.finishedAt, label: `deployed ${r.run.deployedVersion}` }]
+          ? [{ t: minute(r.run.finishedAt), label: `deployed ${r.run.deployedVersion}` }]
           : []),
       ],
     },

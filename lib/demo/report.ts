@@ -1,17 +1,9 @@
 // The demo's HTML report as data for lib/report/html-report.ts: for one camera of each scenario,
 // the metric as sent and the detector's own statistic (replayed with the pure core detectors)
 // against its threshold, with the triggers the real pipeline published; plus fleet totals.
-import { detectorConfig, DETECTORS, type DetectorSpec } from '../core/policy.js';
-import { idTag, insertEntry, type WindowEntry } from '../core/stream-window.js';
-import type { MetricEvent, MetricKind } from '../core/metric-event.js';
-import type {
-  ChartBand,
-  ChartMarker,
-  ChartSeries,
-  ReportChart,
-  ReportDocument,
-  SeriesPoint,
-} from '../report/html-report.js';
+import type { MetricKind } from '../core/metric-event.js';
+import { detectorLines } from '../report/detector-lines.js';
+import type { ChartBand, ReportChart, ReportDocument, SeriesPoint } from '../report/html-report.js';
 import { NIGHT, type FleetSimulator, type SimCamera } from '../sim/fleet-simulator.js';
 import { SCENARIOS, type ScenarioId } from '../sim/scenarios.js';
 import type { MonitorPolicy } from './policy.js';
@@ -35,59 +27,11 @@ const SCENARIO_METRIC: Record<ScenarioId, MetricKind> = {
   'poison-storage': 'DriftScore',
 };
 
-/** The detector's statistic after each event, replayed with the core's own detector code. */
-function detectorTrace(
-  cam: SimCamera,
-  spec: DetectorSpec,
-  points: readonly { ts: number; value: number; sampleCount?: number; modelVersion?: string }[],
-) {
-  const detector = DETECTORS[spec.kind];
-  const config = detectorConfig(spec);
-  const capacity = Math.max(8, detector.windowSize(config));
-  const window: WindowEntry[] = [];
-  let state: unknown;
-  let firing = false;
-  const statistic: SeriesPoint[] = [];
-  const alarmLevel: SeriesPoint[] = [];
-  points.forEach((p, i) => {
-    const event: MetricEvent = {
-      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      timestamp: new Date(p.ts).toISOString(),
-      ts: p.ts,
-      camera_id: cam.id,
-      modality: cam.modality,
-      metric: spec.metric,
-      value: p.value,
-      ...(p.sampleCount !== undefined ? { sample_count: p.sampleCount } : {}),
-      ...(p.modelVersion !== undefined ? { model_version: p.modelVersion } : {}),
-    };
-    insertEntry(window, { ts: p.ts, tag: idTag(event.id), value: Math.fround(p.value) }, capacity);
-    const r = detector.update(state, { event, outcome: 'newest', window, firing }, config);
-    state = r.state;
-    const ev = r.evaluation;
-    if (!ev) return;
-    if (!firing && ev.breach) firing = true;
-    else if (firing && ev.clear) firing = false;
-    const d = ev.details as { baseline?: number; current?: number } | undefined;
-    if (spec.kind === 'regression' && d?.baseline !== undefined && d.current !== undefined) {
-      // Drawn in Accuracy units: the current level against baseline − drop.
-      statistic.push({ t: p.ts, value: d.current });
-      alarmLevel.push({ t: p.ts, value: d.baseline - ev.threshold });
-    } else {
-      statistic.push({ t: p.ts, value: ev.statistic });
-    }
-  });
-  return { statistic, alarmLevel };
-}
-
-const DETECTOR_LABEL: Record<DetectorSpec['kind'], string> = {
-  'window-mean': 'window mean',
-  'latency-quantile': 'window quantile',
-  regression: 'current (sample-weighted)',
-  cusum: 'CUSUM',
-  ewma: 'EWMA',
-};
-
+/**
+ * One camera's chart: the metric as sent and, for every detector of the policy on that metric, its own
+ * statistic against its own threshold (lib/report/detector-lines.ts); each trigger is pinned on the line
+ * of the detector that fired it, at that detector's statistic when it fired.
+ */
 function cameraChart(
   cam: SimCamera,
   sim: FleetSimulator,
@@ -96,37 +40,29 @@ function cameraChart(
 ): ReportChart {
   const metric = SCENARIO_METRIC[cam.scenario];
   const sent = sim.sent.get(cam.id)?.[metric] ?? [];
-  const series: ChartSeries[] = [{ name: `${metric} sent`, points: sent.map((p) => ({ t: p.ts, value: p.value })) }];
-  const thresholds: ReportChart['thresholds'] = [];
-  // The window/regression detector on this metric (sequential ones have no fixed threshold in metric units).
-  const spec = policy.detectors.find(
-    (d) =>
-      d.metric === metric &&
-      (d.kind === 'window-mean' || d.kind === 'latency-quantile' || d.kind === 'regression') &&
-      (!d.modalities || d.modalities.includes(cam.modality)),
+  const specs = policy.detectors.filter(
+    (d) => d.metric === metric && (!d.modalities || d.modalities.includes(cam.modality)),
   );
-  if (spec) {
-    const trace = detectorTrace(cam, spec, sent);
-    series.push({ name: `${spec.id}: ${DETECTOR_LABEL[spec.kind]}`, points: trace.statistic });
-    if (trace.alarmLevel.length)
-      series.push({ name: `alarm level (baseline − ${(spec as { drop: number }).drop})`, points: trace.alarmLevel });
-    if (spec.kind === 'window-mean') thresholds.push({ value: spec.threshold, label: 'threshold' });
-    if (spec.kind === 'latency-quantile')
-      thresholds.push({ value: spec.slaMs, label: `SLA (p${Math.round(spec.quantile * 100)}, ms)` });
-  }
-  const markers: ChartMarker[] = triggers
-    .filter((t) => t.cameraId === cam.id)
-    .map((t) => {
-      const at = sent.find((p) => p.ts >= t.firedAtMs) ?? sent[sent.length - 1];
-      return { t: t.firedAtMs, ...(at ? { value: at.value } : {}), label: `${t.detailType} (${t.detector ?? '?'})` };
-    });
+  const lines = detectorLines(
+    { cameraId: cam.id, modality: cam.modality, metric },
+    specs,
+    sent,
+    triggers
+      .filter((t) => t.cameraId === cam.id)
+      .map((t) => ({
+        t: t.firedAtMs,
+        ...(t.detector !== undefined ? { detector: t.detector } : {}),
+        label: `${t.detailType} · ${t.detector ?? '?'}${t.statistic !== undefined ? ` · statistic ${t.statistic.toPrecision(4)}` : ''}`,
+      })),
+  );
   const events = cam.onsetMs !== null ? [{ t: cam.onsetMs, label: 'onset' }] : [];
   return {
     title: `${cam.id} · ${cam.modality} · ${cam.scenario}`,
     yName: metric,
-    series,
-    thresholds,
-    markers,
+    ...(lines.rightName ? { rightName: lines.rightName } : {}),
+    series: [{ name: `${metric} sent`, points: sent.map((p) => ({ t: p.ts, value: p.value })) }, ...lines.series],
+    thresholds: lines.thresholds,
+    markers: lines.markers,
     events,
     bands: nightBands(sim),
   };
@@ -164,7 +100,13 @@ export function demoReport(input: {
   const { summary: s, sim } = input;
   const driftThreshold = input.policy.detectors.find((d) => d.kind === 'window-mean' && d.metric === 'DriftScore');
   const loop = input.closedLoop
-    ? closedLoopReport(input.closedLoop, driftThreshold?.kind === 'window-mean' ? driftThreshold.threshold : 0.7)
+    ? closedLoopReport(
+        input.closedLoop,
+        driftThreshold?.kind === 'window-mean' ? driftThreshold.threshold : 0.7,
+        input.policy.detectors.filter(
+          (d) => d.metric === 'DriftScore' && (!d.modalities || d.modalities.includes('Rgb')),
+        ),
+      )
     : undefined;
   const examples = SCENARIOS.map((sc) => sim.cameras.find((c) => c.scenario === sc.id)).filter(
     (c): c is SimCamera => c !== undefined,
@@ -183,7 +125,9 @@ export function demoReport(input: {
       { label: 'events sent', value: e.sent.toLocaleString('en-US') },
       { label: 'applied', value: e.applied.toLocaleString('en-US') },
       { label: 'lost', value: e.lost },
-      { label: 'triggers', value: input.triggers.filter((t) => t.detailType !== 'AlertResolved').length },
+      // Beside the bus count: actions and AlertResolved apart, adding up to the events on the bus.
+      { label: 'triggers (actions)', value: input.triggers.filter((t) => t.detailType !== 'AlertResolved').length },
+      { label: 'AlertResolved', value: input.triggers.filter((t) => t.detailType === 'AlertResolved').length },
       { label: 'false triggers (healthy)', value: s.falseTriggersOnHealthy },
       ...(s.night
         ? [

@@ -22,6 +22,9 @@ export type FaultKind =
   | 'partial-failure'
   /** The call takes effect, then the caller gets a 500 (the response was lost). */
   | 'lost-response'
+  /** The call takes effect, its response is lost and the SDK's retry sends it again: the caller gets
+   * the retry's answer (for a conditional write, a conflict with itself). */
+  | 'resent-after-landing'
   /** The invocation dies here: this call and every later call of the same invocation fail. */
   | 'crash'
   /** Runs `action` (e.g. a concurrent writer) before the call goes out; the call then proceeds. */
@@ -92,8 +95,8 @@ export interface FaultInjector {
   readonly counters: FaultCounters;
   /** Total faults injected. */
   total(): number;
-  /** Replaces the rules (keeps the middleware and the counters). */
-  setRules(rules: FaultRule[]): void;
+  /** Replaces the rules (keeps the middleware and the counters); `seed` starts a new keyed schedule. */
+  setRules(rules: FaultRule[], seed?: number): void;
   /** Adds rules after the current ones (for tests running side by side on different cameras). */
   addRules(rules: FaultRule[]): void;
   /** Calls the given rule has hit so far. */
@@ -130,11 +133,41 @@ function serviceError(service: string, kind: 'throttle' | 'server-error', comman
   });
 }
 
-/** Adds fault-injection middleware to a real SDK client. `random` makes a run reproducible. */
-export function injectFaults(client: AnyClient, rules: FaultRule[], random: () => number = Math.random): FaultInjector {
+/**
+ * A seeded schedule: each draw is a hash of (seed, command, the call's input, how many times that
+ * same input was seen, the rule), not the next number of a shared stream. So which call is hit does
+ * not depend on how concurrent calls interleave, and a seed replays the same faults on the same calls.
+ */
+export function keyedDraws(seed: number): (command: string, input: unknown) => (salt: number) => number {
+  const seen = new Map<string, number>();
+  return (command, input) => {
+    const text = `${command}|${JSON.stringify(input, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))}`;
+    const nth = (seen.get(text) ?? 0) + 1;
+    seen.set(text, nth);
+    const base = fnv1a(text, fnv1a(String(nth), seed >>> 0));
+    return (salt) => mulberry32((base ^ Math.imul(salt + 1, 0x9e3779b1)) >>> 0)();
+  };
+}
+
+function fnv1a(text: string, h = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Adds fault-injection middleware to a real SDK client. `random` draws from a shared stream (order
+ * dependent); `{ seed }` uses a keyed schedule (keyedDraws) that replays under concurrency.
+ */
+export function injectFaults(
+  client: AnyClient,
+  rules: FaultRule[],
+  random: (() => number) | { seed: number } = Math.random,
+): FaultInjector {
   const name = `vmonFaultInjection${nextId++}`;
   const counters: FaultCounters = { injected: {}, calls: {}, succeeded: {} };
   let active = rules.map((rule) => ({ rule, seen: 0, hits: 0 }));
+  let schedule = typeof random === 'function' ? undefined : keyedDraws(random.seed);
+  let stream = typeof random === 'function' ? random : Math.random;
   const service = client.config.serviceId ?? '';
   const bump = (o: Record<string, number>, k: string) => {
     o[k] = (o[k] ?? 0) + 1;
@@ -149,11 +182,14 @@ export function injectFaults(client: AnyClient, rules: FaultRule[], random: () =
       if (inv?.crashedAt) throw new InjectedCrash(inv.crashedAt);
 
       let fault: FaultRule | undefined;
+      const keyed = schedule?.(command, args.input);
+      let salt = 0;
+      const draw = () => (keyed ? keyed(salt++) : stream());
       for (const a of active) {
         if (a.rule.command !== command || (a.rule.when && !a.rule.when(args.input))) continue;
         if (a.seen++ < (a.rule.skip ?? 0)) continue;
         if (a.rule.times !== undefined && a.hits >= a.rule.times) continue;
-        if (random() >= (a.rule.probability ?? 1)) continue;
+        if (draw() >= (a.rule.probability ?? 1)) continue;
         a.hits++;
         fault = a.rule;
         break;
@@ -179,6 +215,16 @@ export function injectFaults(client: AnyClient, rules: FaultRule[], random: () =
         case 'lost-response':
           await pass(args);
           throw serviceError(service, 'server-error', command);
+        case 'resent-after-landing':
+          await pass(args);
+          try {
+            return await pass(args);
+          } catch (err) {
+            // As the SDK reports a retried call.
+            const m = (err as { $metadata?: { attempts?: number } }).$metadata;
+            if (m) m.attempts = 2;
+            throw err;
+          }
         case 'crash': {
           const where = `${service}.${command}`;
           if (inv) inv.crashedAt = where;
@@ -190,7 +236,7 @@ export function injectFaults(client: AnyClient, rules: FaultRule[], random: () =
         case 'partial-failure': {
           const entries = (args.input.Entries ?? []) as unknown[];
           const p = fault.entryProbability;
-          const failed = entries.map((_, i) => (p === undefined ? i === 0 : random() < p));
+          const failed = entries.map((_, i) => (p === undefined ? i === 0 : draw() < p));
           const sent = entries.filter((_, i) => !failed[i]);
           const r =
             sent.length > 0
@@ -210,8 +256,12 @@ export function injectFaults(client: AnyClient, rules: FaultRule[], random: () =
   return {
     counters,
     total: () => Object.values(counters.injected).reduce((a, b) => a + b, 0),
-    setRules(next: FaultRule[]) {
+    setRules(next: FaultRule[], seed?: number) {
       active = next.map((rule) => ({ rule, seen: 0, hits: 0 }));
+      if (seed !== undefined) {
+        schedule = keyedDraws(seed);
+        stream = Math.random;
+      }
     },
     addRules(more: FaultRule[]) {
       active = [...active, ...more.map((rule) => ({ rule, seen: 0, hits: 0 }))];

@@ -1,4 +1,7 @@
 // Starts moto server (the project venv's) on a free loopback port and stops it: nothing left behind.
+// By default through lib/local/atomic_moto_server.py, which makes DynamoDB conditional writes and SQS
+// receive/delete atomic as on AWS; `stock: true` runs moto as shipped (the race probe compares both),
+// `switchIntervalS` makes its request threads interleave more often (how the probe stresses a race).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { superviseEmulator } from './emulator-process.js';
 import { existsSync } from 'node:fs';
@@ -29,16 +32,25 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-export async function startMoto(opts: { port?: number; timeoutMs?: number } = {}): Promise<MotoServer> {
+export const ATOMIC_MOTO_ENTRY = join(PROJECT_ROOT, 'lib/local/atomic_moto_server.py');
+
+export async function startMoto(
+  opts: { port?: number; timeoutMs?: number; stock?: boolean; switchIntervalS?: number } = {},
+): Promise<MotoServer> {
   const bin = join(PROJECT_ROOT, '.venv/bin/moto_server');
   if (!existsSync(bin))
     throw new Error(
       `moto server not found at ${bin}: run "npm run setup:py" (creates .venv from requirements-dev.txt)`,
     );
   const port = opts.port ?? (await freePort());
-  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+  const argv = [ATOMIC_MOTO_ENTRY, ...(opts.stock ? ['--stock'] : [])];
+  if (opts.switchIntervalS !== undefined) argv.push('--switch-interval', String(opts.switchIntervalS));
+  argv.push('-H', '127.0.0.1', '-p', String(port));
+  const child: ChildProcess = spawn(join(PROJECT_ROOT, '.venv/bin/python'), argv, {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
+    // moto's Step Functions interpreter calls S3 and SQS (Map ItemReader, task integrations) on this port.
+    env: { ...process.env, MOTO_PORT: String(port) },
   });
   const proc = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;

@@ -61,6 +61,8 @@ export interface ReplayTotals {
 }
 
 export interface RejectedLine {
+  /** the file, when the input is a folder */
+  file?: string;
   line: number;
   index: number | null;
   reason: string;
@@ -353,8 +355,9 @@ export class ShardReplayer {
   /** A line of an event file: parsed as the ingest function parses a message body. */
   addLine(l: EventLine): void {
     const sharded = this.shard.count > 1;
+    const file = l.file ? { file: l.file } : {};
     if ('error' in l) {
-      if (!sharded || this.shard.index === 0) this.reject({ line: l.line, index: null, reason: l.error });
+      if (!sharded || this.shard.index === 0) this.reject({ ...file, line: l.line, index: null, reason: l.error });
       return;
     }
     if ('text' in l) {
@@ -366,13 +369,14 @@ export class ShardReplayer {
         if (id === undefined) {
           const parsed = parseBody(l.text, this.nowMs);
           for (const e of parsed.events) if (this.mine(e.camera_id)) this.add(e);
-          if (owned) for (const r of parsed.rejections) this.reject({ line: l.line, index: r.index, reason: r.reason });
+          if (owned)
+            for (const r of parsed.rejections) this.reject({ ...file, line: l.line, index: r.index, reason: r.reason });
           return;
         }
       }
       const parsed = parseBody(l.text, this.nowMs);
       for (const e of parsed.events) this.add(e);
-      for (const r of parsed.rejections) this.reject({ line: l.line, index: r.index, reason: r.reason });
+      for (const r of parsed.rejections) this.reject({ ...file, line: l.line, index: r.index, reason: r.reason });
       return;
     }
     const id = l.object.camera_id;
@@ -381,6 +385,7 @@ export class ShardReplayer {
     if ('event' in r) this.add(r.event);
     else
       this.reject({
+        ...file,
         line: l.line,
         index: null,
         reason: r.errors

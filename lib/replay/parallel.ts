@@ -27,13 +27,14 @@ import {
 export type SourceSpec = FileSourceSpec | { module: string; export: string; args?: unknown };
 
 export async function openSource(spec: SourceSpec, shard?: ShardSpec): Promise<ReplaySource> {
-  if ('file' in spec) return fileSource(spec.file, spec.format);
+  if ('file' in spec) return fileSource(spec.file, spec.format, undefined, spec.series);
   const m = (await import(spec.module)) as Record<
     string,
     (args: unknown, shard?: ShardSpec) => ReplaySource | Promise<ReplaySource>
   >;
   const make = m[spec.export];
   if (typeof make !== 'function') throw new Error(`${spec.module} exports no function ${spec.export}`);
+  // The shard lets a source read only what holds the shard's cameras (the history's camera buckets).
   return make(spec.args, shard);
 }
 
@@ -50,7 +51,7 @@ export async function shardTask(
 ): Promise<ShardResult> {
   const source =
     'file' in args.source && progress
-      ? fileSource(args.source.file, args.source.format, progress)
+      ? fileSource(args.source.file, args.source.format, progress, args.source.series)
       : await openSource(args.source, args.opts.shard);
   return replayCameraShard(source, args.opts);
 }
@@ -199,7 +200,7 @@ export async function replayParallel(
   if (workers <= 1 && !threads) {
     const src =
       'file' in source && onBytes
-        ? fileSource(source.file, source.format, onBytes)
+        ? fileSource(source.file, source.format, onBytes, source.series)
         : await openSource(source, { index: 0, count: 1 });
     return replayShards(1, (shard, priors) => replayCameraShard(src, { ...o, shard, priors }), o);
   }

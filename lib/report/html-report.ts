@@ -13,20 +13,31 @@ export interface SeriesPoint {
   t: number;
   value: number;
 }
+/**
+ * The y axis a line, threshold or marker is read against: `left` (default) in the chart's `yName` units,
+ * `right` in `rightName` units (e.g. a CUSUM/EWMA statistic in standard deviations beside the metric).
+ */
+export type YAxisSide = 'left' | 'right';
 /** One line: e.g. one camera's DriftScore. `t` is epoch ms. */
 export interface ChartSeries {
   name: string;
   points: SeriesPoint[];
+  axis?: YAxisSide;
 }
 export interface ThresholdLine {
   value: number;
   label: string;
+  axis?: YAxisSide;
 }
-/** A point in time worth pointing at, e.g. a trigger; drawn at `value` (or at the chart's top). */
+/**
+ * A point in time worth pointing at, e.g. a trigger: a pin at `value` on its axis (the statistic of the
+ * detector that fired), or, without a value, a vertical line at `t` (never a pin at an arbitrary height).
+ */
 export interface ChartMarker {
   t: number;
   value?: number;
   label: string;
+  axis?: YAxisSide;
 }
 /** A moment drawn as a vertical dashed line, e.g. when a simulated fault began. */
 export interface ChartEvent {
@@ -49,6 +60,8 @@ export interface ReportChart {
   /** Shaded time ranges (labelled incident windows, the demo's nights). */
   bands?: ChartBand[];
   yName?: string;
+  /** Name of the right y axis, when a series, threshold or marker uses it. */
+  rightName?: string;
   /** 'time' (default) or 'value' (a trade-off curve) */
   xType?: 'time' | 'value';
   xName?: string;
@@ -137,6 +150,56 @@ function renderTable(t: ReportTable): string {
   return `<section class="table"><h2>${escapeHtml(t.title)}</h2><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></section>`;
 }
 
+/** A step of 1, 2 or 5 × 10^k near `raw`. */
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+/**
+ * A y axis holding every value given (data, thresholds, markers) on round ticks: min and max are
+ * multiples of the interval, so no extra label sits at an unround top (overlapping the last tick).
+ */
+export function niceAxis(values: readonly number[], ticks = 5): { min: number; max: number; interval: number } | null {
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of values)
+    if (Number.isFinite(v)) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  if (!Number.isFinite(lo)) return null;
+  if (hi - lo < 1e-12) {
+    const pad = Math.abs(hi) > 1e-12 ? Math.abs(hi) * 0.1 : 1;
+    lo -= pad;
+    hi += pad;
+  }
+  const interval = niceStep((hi - lo) / ticks);
+  const round = (v: number) => Number(v.toPrecision(12));
+  // The tolerance keeps 0.3 / 0.1 (2.9999…) from flooring a whole step down.
+  return {
+    min: round(Math.floor(lo / interval + 1e-9) * interval),
+    max: round(Math.ceil(hi / interval - 1e-9) * interval),
+    interval,
+  };
+}
+
+/** Rows a plain (unpaginated) legend takes at the chart's narrowest width (560 px). */
+export function legendRows(names: readonly string[], width = 520): number {
+  let rows = 1,
+    used = 0;
+  for (const n of names) {
+    const w = 35 + 6.5 * [...n].length;
+    if (used > 0 && used + w > width) {
+      rows++;
+      used = 0;
+    }
+    used += w;
+  }
+  return rows;
+}
+
 // Runs in the browser: one ECharts instance per chart description.
 const CLIENT_SCRIPT = `
 (function () {
@@ -145,13 +208,17 @@ const CLIENT_SCRIPT = `
   charts.forEach(function (c, i) {
     var el = document.getElementById('chart-' + i);
     var chart = echarts.init(el, null, { renderer: 'canvas' });
+    var axisOf = function (x) { return x === 'right' ? 1 : 0; };
+    var firstOn = function (side) { for (var k = 0; k < c.series.length; k++) if (axisOf(c.series[k].axis) === side) return k; return -1; };
     var series = c.series.map(function (s, k) {
-      var line = { name: s.name, type: 'line', showSymbol: false, sampling: 'lttb', data: s.points };
-      if (k === 0 && (c.thresholds.length || c.events.length)) {
-        line.markLine = { symbol: 'none', silent: true, lineStyle: { type: 'dashed', color: '#d9480f' },
-          label: { formatter: '{b}: {c}', position: 'insideEndTop' },
-          data: c.thresholds.map(function (th) { return { name: th.label, yAxis: th.value }; })
-            .concat(c.events.map(function (ev) { return { name: ev.label, xAxis: ev.t, lineStyle: { color: '#495057' }, label: { formatter: '{b}', position: 'insideEndTop' } }; })) };
+      var side = axisOf(s.axis);
+      var line = { name: s.name, type: 'line', showSymbol: false, sampling: 'lttb', data: s.points, yAxisIndex: side };
+      var lines = c.thresholds.filter(function (th) { return axisOf(th.axis) === side; })
+        .map(function (th) { return { name: th.label, yAxis: th.value }; });
+      if (k === 0) lines = lines.concat(c.events.map(function (ev) { return { name: ev.label, xAxis: ev.t, lineStyle: { color: '#495057' }, label: { formatter: '{b}', position: 'insideEndTop' } }; }));
+      if (k === firstOn(side) && lines.length) {
+        line.markLine = { symbol: 'none', silent: true, lineStyle: { type: 'dashed', color: side ? '#7048e8' : '#d9480f' },
+          label: { formatter: '{b}: {c}', position: 'insideEndTop' }, data: lines };
       }
       if (k === 0 && c.bands.length) {
         line.markArea = { silent: true, itemStyle: { color: 'rgba(250, 176, 5, 0.18)' }, label: { position: 'insideTop', fontSize: 10 },
@@ -159,34 +226,47 @@ const CLIENT_SCRIPT = `
       }
       return line;
     });
-    if (c.markers.length) {
-      series.push({ name: 'triggers', type: 'scatter', symbol: 'pin', symbolSize: 28, itemStyle: { color: '#c92a2a' },
-        data: c.markers.map(function (m) { return { value: [m.t, m.value], name: m.label }; }),
-        tooltip: { trigger: 'item', formatter: function (p) { return echarts.format.encodeHTML(p.name) + '<br>' + new Date(p.value[0]).toISOString(); } } });
-    }
+    var pinTooltip = { trigger: 'item', formatter: function (p) { return echarts.format.encodeHTML(p.name) + '<br>' + new Date(p.value[0]).toISOString() + '<br>value ' + p.value[1]; } };
+    [0, 1].forEach(function (side) {
+      var pins = c.markers.filter(function (m) { return m.value !== null && axisOf(m.axis) === side; });
+      var lines = side === 0 ? c.markers.filter(function (m) { return m.value === null; }) : [];
+      if (!pins.length && !lines.length) return;
+      var s = { name: 'triggers', type: 'scatter', symbol: 'pin', symbolSize: 28, itemStyle: { color: '#c92a2a' }, yAxisIndex: side,
+        data: pins.map(function (m) { return { value: [m.t, m.value], name: m.label }; }), tooltip: pinTooltip };
+      if (lines.length) s.markLine = { symbol: 'none', lineStyle: { type: 'dotted', color: '#c92a2a', width: 2 },
+        label: { formatter: '{b}', position: 'insideEndTop', color: '#c92a2a' },
+        data: lines.map(function (m) { return { name: m.label, xAxis: m.t }; }) };
+      series.push(s);
+    });
+    var yAxis = function (side) {
+      var a = c.axes[side];
+      var axis = { type: 'value', name: side ? c.rightName : c.yName, position: side ? 'right' : 'left', axisLabel: { hideOverlap: true } };
+      if (a) { axis.min = a.min; axis.max = a.max; axis.interval = a.interval; } else axis.scale = true;
+      if (side) axis.splitLine = { show: false };
+      return axis;
+    };
+    var time = (c.xType || 'time') === 'time';
     chart.setOption({
       animation: false,
       // Time axes in UTC, like every timestamp in the tables and tooltips.
       useUTC: true,
       title: { text: c.title, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'axis' },
-      legend: { bottom: 0, type: 'scroll' },
-      grid: { left: 56, right: 24, top: 40, bottom: 70 },
-      xAxis: { type: c.xType || 'time', name: c.xName || '' },
-      // Thresholds stay in view even when the data keeps well below them (a healthy camera).
-      yAxis: { type: 'value', name: c.yName || '', scale: true,
-        max: c.thresholds.length ? function (v) {
-          var m = Math.max(v.max, Math.max.apply(null, c.thresholds.map(function (th) { return th.value; })) * 1.05);
-          var step = Math.pow(10, Math.floor(Math.log10(Math.abs(m) || 1)) - 1);
-          return Number((Math.ceil(m / step) * step).toPrecision(12));
-        } : null },
-      dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 28, height: 16 }],
+      // Every entry visible (a scrolling legend hid "triggers" behind a page arrow): rows grow the chart.
+      legend: { bottom: 0, type: 'plain' },
+      grid: { left: 64, right: c.hasRight ? 64 : 24, top: 48, bottom: 54 + 20 * c.legendRows },
+      // Midnight reads as a date and a time, not as a bare day number among hours.
+      xAxis: { type: c.xType || 'time', name: c.xName || '', nameLocation: 'middle', nameGap: 28,
+        axisLabel: time ? { hideOverlap: true, formatter: { year: '{yyyy}-{MM}-{dd}', month: '{yyyy}-{MM}-{dd}', day: '{MM}-{dd} 00:00', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}', millisecond: '{HH}:{mm}' } } : { hideOverlap: true } },
+      yAxis: c.hasRight ? [yAxis(0), yAxis(1)] : [yAxis(0)],
+      dataZoom: [{ type: 'inside' }, { type: 'slider', bottom: 8 + 20 * c.legendRows, height: 16 }],
       series: series
     });
     instances.push(chart);
   });
   window.addEventListener('resize', function () { instances.forEach(function (x) { x.resize(); }); });
   window.__reportCharts = instances.length;
+  window.__reportInstances = instances;
   window.__reportReady = true;
 })();
 `;
@@ -199,13 +279,25 @@ export function renderHtmlReport(doc: ReportDocument): string {
       name: escapeForDisplay(s.name),
       points: downsample(s.points, maxPoints).map((p) => [p.t, p.value]),
     }));
-    let top = -Infinity;
-    for (const s of c.series) for (const p of s.points) if (p.value > top) top = p.value;
-    for (const th of c.thresholds ?? []) top = Math.max(top, th.value);
+    const sideOf = (x: { axis?: YAxisSide }) => (x.axis === 'right' ? 1 : 0);
+    const onAxis: number[][] = [[], []];
+    for (const s of c.series) for (const p of s.points) onAxis[sideOf(s)]!.push(p.value);
+    for (const th of c.thresholds ?? []) onAxis[sideOf(th)]!.push(th.value);
+    for (const m of c.markers ?? []) if (m.value !== undefined) onAxis[sideOf(m)]!.push(m.value);
+    const usesRight =
+      c.series.some((x) => x.axis === 'right') ||
+      (c.thresholds ?? []).some((x) => x.axis === 'right') ||
+      (c.markers ?? []).some((x) => x.axis === 'right');
+    const legendNames = [...c.series.map((x) => x.name), ...((c.markers ?? []).length ? ['triggers'] : [])];
     return {
       title: escapeForDisplay(c.title),
       yName: escapeForDisplay(c.yName ?? ''),
-      series,
+      rightName: escapeForDisplay(c.rightName ?? ''),
+      // A right axis whenever something uses it, even with nothing to draw yet (a chart still warming up).
+      hasRight: usesRight,
+      axes: [niceAxis(onAxis[0]!), usesRight ? niceAxis(onAxis[1]!) : null],
+      legendRows: legendRows(legendNames),
+      series: series.map((x, k) => ({ ...x, axis: c.series[k]!.axis ?? 'left' })),
       thresholds: (c.thresholds ?? []).map((th) => ({ ...th, label: escapeForDisplay(th.label) })),
       events: (c.events ?? []).map((ev) => ({ ...ev, label: escapeForDisplay(ev.label) })),
       bands: (c.bands ?? []).map(({ color, ...b }) => ({
@@ -218,7 +310,8 @@ export function renderHtmlReport(doc: ReportDocument): string {
       xName: escapeForDisplay(c.xName ?? ''),
       markers: (c.markers ?? []).map((m) => ({
         t: m.t,
-        value: m.value ?? (Number.isFinite(top) ? top : 0),
+        value: m.value ?? null,
+        axis: m.axis ?? 'left',
         label: escapeForDisplay(m.label),
       })),
     };
@@ -254,7 +347,7 @@ ${doc.subtitle ? `<div class="sub">${escapeHtml(doc.subtitle)}</div>` : ''}
 <div class="tiles">${tiles}</div>
 ${(doc.tables ?? []).map(renderTable).join('\n')}
 <div class="charts">
-${charts.map((_, i) => `<div class="chart" id="chart-${i}"></div>`).join('\n')}
+${charts.map((c, i) => `<div class="chart" id="chart-${i}"${c.legendRows > 1 ? ` style="height: ${340 + 20 * (c.legendRows - 1)}px"` : ''}></div>`).join('\n')}
 </div>
 <script>${echarts()}</script>
 <script type="application/json" id="report-data">${scriptJson(charts)}</script>

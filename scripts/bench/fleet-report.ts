@@ -17,6 +17,7 @@ import {
   type FleetRun,
 } from './fleet.js';
 import { PRICES } from './prices.js';
+import { historyUsdPerCameraMonth, measureHistoryBytes, REFERENCE_HISTORY } from './history-cost.js';
 import type { Row } from './table.js';
 
 export interface FleetSizes {
@@ -64,6 +65,9 @@ export interface FleetSection {
     fleetLingerS: number;
     fleetEventsLost: number;
     fleetCapacityCameras: number;
+    /** The metric history per camera-month, a year kept (scripts/bench/history-cost.ts). */
+    fleetHistoryUsdPerCameraMonth: number;
+    fleetHistoryParquetBytesPerEvent: number;
   };
   packed: FleetRun;
   unpacked: FleetRun;
@@ -195,6 +199,26 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
     ]);
   }
 
+  // The metric history: bytes measured on simulated events, a full default batch per PutRecordBatch.
+  const historyBytes = measureHistoryBytes();
+  const history = historyUsdPerCameraMonth(
+    {
+      ...REFERENCE_HISTORY,
+      cameras: shape.cameras,
+      intervalS: shape.intervalS,
+      eventsPerBatch: STACK_DEFAULTS.batchSize * Math.max(1, (5 * DEFAULT_LINGER_MS) / 1000 / shape.intervalS),
+    },
+    historyBytes,
+  );
+  rows.push([
+    `(f) metric history: Firehose (ingest ${usd(history.firehoseIngest)}, Parquet ${usd(history.formatConversion)}, partitioning ${usd(history.dynamicPartitioning)}) + S3 a year, Glacier IR after ${REFERENCE_HISTORY.coldAfterDays} d (${usd(history.storage)} + requests ${usd(history.requests)}) per fleet-month`,
+    `${usd(history.usdPerCameraMonth)}/camera-month`,
+    `${n(historyBytes.lineBytesPerEvent)} B/event sent, ${n(historyBytes.parquetBytesPerEvent, 1)} B/event in Parquet (${n(historyBytes.objectEvents)}-row object)`,
+    `(f)/(a) ${x(history.usdPerCameraMonth, oursMonth)}`,
+    '≤$0.02/camera-month',
+    met(history.usdPerCameraMonth <= 0.02),
+  ]);
+
   const sizesAxis = [100, 1_000, 10_000, 100_000, 1_000_000];
   const line = (f: (cams: number) => number) => `[${sizesAxis.map((c) => Number(f(c).toFixed(4))).join(', ')}]`;
   const lingers = [10, 60, 300];
@@ -231,6 +255,8 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
       fleetLingerS: DEFAULT_LINGER_MS / 1000,
       fleetEventsLost: packed.lost + unpacked.lost,
       fleetCapacityCameras: capacity,
+      fleetHistoryUsdPerCameraMonth: history.usdPerCameraMonth,
+      fleetHistoryParquetBytesPerEvent: historyBytes.parquetBytesPerEvent,
     },
     packed,
     unpacked,

@@ -1,11 +1,12 @@
 // (6b) The shipped sequential charts on the NAB development subset (test/fixtures/nab-dev, MIT,
 // Numenta): each series becomes one camera's DriftScore stream (camera_id = the series' key in
-// labels.json), replayed through the backtest path (Backtest → applyEvents, as `vmon backtest`)
+// labels.json without .csv, read as `vmon backtest <folder>` reads a timestamp,value file), replayed through the backtest path (Backtest → applyEvents, as `vmon backtest`)
 // and scored against the labelled windows (lib/core/scoring.ts, NAB standard profile).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backtestEvents } from '../../lib/cli/backtest.js';
 import { ALL_DETECTORS, scoreBacktest, type DetectorScore } from '../../lib/cli/backtest-score.js';
+import { parseCsvRecord, resolveSeries, seriesRowToEvent } from '../../lib/cli/event-file.js';
 import { parseLabels } from '../../lib/cli/labels.js';
 import type { MetricEvent } from '../../lib/core/metric-event.js';
 import { parsePolicy, type Policy, type PolicyInput } from '../../lib/core/policy.js';
@@ -15,7 +16,7 @@ export const NAB_DIR = join(PROJECT_ROOT, 'test/fixtures/nab-dev');
 export const SEQUENTIAL_KINDS = ['cusum', 'ewma'] as const;
 
 export interface NabSeries {
-  /** the series' key in labels.json, e.g. realTweets/Twitter_volume_AAPL.csv */
+  /** the series' key in labels.json without .csv, e.g. realTweets/Twitter_volume_AAPL */
   camera: string;
   times: number[];
   values: number[];
@@ -26,18 +27,19 @@ export function readNab(dir = NAB_DIR): NabSeries[] {
   const out: NabSeries[] = [];
   for (const category of readdirSync(join(dir, 'data')).sort())
     for (const file of readdirSync(join(dir, 'data', category)).sort()) {
-      const lines = readFileSync(join(dir, 'data', category, file), 'utf8')
+      const [head, ...lines] = readFileSync(join(dir, 'data', category, file), 'utf8')
         .trim()
-        .split('\n')
-        .slice(1);
+        .split('\n');
+      const header = (parseCsvRecord(head!) as string[]).map((c) => c.trim());
+      const series = resolveSeries(`${category}/${file}`, { modality: 'Rgb', metric: 'DriftScore' }, file);
       const times: number[] = [],
         values: number[] = [];
-      for (const line of lines) {
-        const [t, v] = line.split(',');
-        times.push(Date.parse(`${t!.replace(' ', 'T')}Z`));
-        values.push(Number(v));
-      }
-      out.push({ camera: `${category}/${file}`, times, values });
+      lines.forEach((line, i) => {
+        const e = seriesRowToEvent(parseCsvRecord(line) as string[], header, series, i + 2);
+        times.push(Date.parse(e.timestamp as string));
+        values.push(e.value as number);
+      });
+      out.push({ camera: series.camera, times, values });
     }
   return out;
 }

@@ -26,6 +26,7 @@ import {
   benchReplayParallel,
   fleetMonthOnLambdas,
 } from './replay.js';
+import { benchWatermarks } from './watermarks.js';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
@@ -61,6 +62,7 @@ const P = quick
         perCore: { cameras: 3, days: 1 },
         month: { cameras: 6, days: 1, drift: { cameras: 24, days: 2, seeds: [1] } },
       },
+      watermarks: { seeds: 2 },
     }
   : {
       inProcess: { cameras: 1000, batches: 50, rounds: 3 },
@@ -83,6 +85,7 @@ const P = quick
           ? { cameras: 40, days: 7, drift: { cameras: 36, days: 2, seeds: [1, 2] } }
           : { cameras: 200, days: 30, drift: { cameras: 60, days: 3, seeds: [1, 2, 3] } },
       },
+      watermarks: { seeds: 20 },
     };
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -259,6 +262,7 @@ const dynamoDbLocal = startDynamoDbLocal();
 dynamoDbLocal.catch(() => undefined); // awaited (and reported) by the cross-check
 const detectors = await time('detector Monte Carlo', () => benchDetectors(P.det));
 const nab = await time('NAB dev backtest', () => benchNab());
+const watermarks = await time('cohort watermarks, upload patterns', () => benchWatermarks(P.watermarks));
 
 const env = await time('moto', () => startCountedMoto());
 let mixes: MixResult[] = [];
@@ -345,6 +349,8 @@ const results = {
   backtestEventsPerSec: Math.round(backtest.eventsPerSec),
   ...replaySection.results,
   cohorts: { cost: cohortCost!, burst: burst! },
+  watermarkAddedDelayS: watermarks.watermarkAddedDelayS,
+  watermarks: watermarks.patterns,
   ...fleet.results,
   detectors: detectors.map((d) => ({
     name: d.name,
@@ -540,6 +546,25 @@ section('Fleet decisions (docs/fleet-decisions.md; moto, real adapters)');
     '',
     '1 trigger, 0 lost',
     met(b.modelTriggers === 1 && b.lost === 0 && b.cameraRetrains === 0),
+  ]);
+}
+section('Cohort watermarks (docs/fleet-decisions.md#watermarks; in-memory use cases, 50 cameras, 40 % drifting)');
+for (const p of watermarks.patterns) {
+  rows.push([
+    `${p.uploadMinutes}-min uploads, shuffled: model decision after the true crossing (median, ${p.seeds} seeds)`,
+    `${n(p.modelDelayS)} s`,
+    `${p.modelRetrains} retrain(s), ${p.driftAnomalies} anomalies for drifting cameras`,
+    '',
+    p.uploadMinutes === 1 ? `≤ 300 s, 0 anomalies` : '0 anomalies',
+    met((p.uploadMinutes !== 1 || p.modelDelayS <= 300) && p.driftAnomalies === 0 && p.modelRetrains === p.seeds),
+  ]);
+  rows.push([
+    `${p.uploadMinutes}-min uploads: lone camera judged past its confirmation (median)`,
+    `${n(p.loneJudgedAfterConfirmS)} s`,
+    `${p.loneAnomalies} anomalies for ${p.seeds} lone cameras`,
+    '',
+    '1 per lone camera',
+    met(p.loneAnomalies === p.seeds),
   ]);
 }
 section(fleet.title);

@@ -1,6 +1,7 @@
 // Opens a static HTML file in Debian's headless chromium (driven by playwright-core, no browser
-// download; scripts/setup-browser.sh installs it), reports what a reader would see and writes a
-// full-page screenshot.
+// download; scripts/setup-browser.sh installs it), reports what a reader would see (per chart: the
+// axis labels ECharts lays out, the legend type, each trigger pin's value and where it is drawn) and
+// writes a full-page screenshot.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,42 @@ export interface RenderedPage {
   /** Requests for anything but the file itself: a self-contained report makes none. */
   externalRequests: string[];
   chartsReady: number;
+  charts: ChartProbe[];
 }
+
+/** What one chart shows, read from its ECharts instance. */
+export interface ChartProbe {
+  title: string;
+  legendType: string;
+  xLabels: string[];
+  /** per y axis (left, then right when there is one) */
+  yLabels: string[][];
+  /** every trigger pin: its value [t, v] on y axis `axis`, the pixel it is drawn at, and where that value maps */
+  pins: { axis: number; value: [number, number]; drawn: [number, number]; expected: [number, number] }[];
+}
+
+// Runs in the page: reads each chart's model (labels as laid out, pins as drawn).
+const PROBE = `(window.__reportInstances || []).map(function (chart) {
+  var model = chart.getModel();
+  var option = chart.getOption();
+  var labels = function (main, i) {
+    var c = model.getComponent(main, i);
+    return c ? c.axis.getViewLabels().map(function (l) { return String(l.formattedLabel); }) : [];
+  };
+  var pins = [];
+  model.eachSeries(function (s) {
+    if (s.name !== 'triggers' || s.subType !== 'scatter') return;
+    var data = s.getData();
+    var axis = s.option.yAxisIndex || 0;
+    for (var i = 0; i < data.count(); i++) {
+      var value = s.option.data[i].value;
+      pins.push({ axis: axis, value: value, drawn: data.getItemLayout(i),
+        expected: chart.convertToPixel({ xAxisIndex: 0, yAxisIndex: axis }, value) });
+    }
+  });
+  return { title: option.title[0].text, legendType: option.legend[0].type, xLabels: labels('xAxis', 0),
+    yLabels: option.yAxis.map(function (_, i) { return labels('yAxis', i); }), pins: pins };
+})`;
 
 export async function renderInChromium(htmlPath: string, screenshotPath: string): Promise<RenderedPage> {
   if (!existsSync(CHROMIUM_PATH))
@@ -65,8 +101,9 @@ export async function renderInChromium(htmlPath: string, screenshotPath: string)
       }),
     );
     const chartsReady = (await page.evaluate('window.__reportCharts ?? 0')) as number;
+    const charts = (await page.evaluate(PROBE)) as ChartProbe[];
     await page.screenshot({ path: screenshotPath, fullPage: true });
-    return { title: await page.title(), canvases, pageErrors, externalRequests, chartsReady };
+    return { title: await page.title(), canvases, pageErrors, externalRequests, chartsReady, charts };
   } finally {
     await context.close();
     await rm(userDataDir, { recursive: true, force: true });

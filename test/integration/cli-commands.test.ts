@@ -1,7 +1,7 @@
 // Covers vmon's commands in process against a local stack on moto, through --stack-file: send
 // (JSONL and CSV through MetricPublisher, bad lines named, nothing sent then), state (golden text
 // and JSON, lifecycle fields, not found), dlq list/show/redrive (golden text, reasons, base64
-// bodies decoded, deleted only once sent), events tail (text and JSON, bounded by --max and
+// bodies decoded, deleted only once sent), events tail (peeks by default, --consume deletes; text and JSON, bounded by --max and
 // --timeout), policy put/get/list/delete (invalid policy refused, nothing stored), and the exit
 // code and message when no local stack is running.
 import { rm, writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CameraStateStore } from '../../lib/adapters/state-store.js';
+import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
 import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
 import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
@@ -226,7 +227,11 @@ describe('vmon dlq', () => {
     const other = letters.find((l) => l.sourceMessageId === 'src-1')!;
     const one = JSON.parse((await vmon('dlq', 'redrive', '--id', other.messageId, '--json')).stdout);
     expect(one).toMatchObject({ redriven: 1, failed: [], remaining: 1 });
-    const rest = await vmon('dlq', 'redrive');
+    // Moving messages takes a choice: no --id and no --all is refused, nothing moved.
+    const unsaid = await vmon('dlq', 'redrive');
+    expect(unsaid.code).toBe(2);
+    expect(unsaid.stderr).toMatch(/--id <messageId\.\.\.> \(see vmon dlq list\) or --all; nothing was redriven/);
+    const rest = await vmon('dlq', 'redrive', '--all');
     expect(normalise(rest.stdout)).toBe('redrove 1 message to <url>; 0 failed; 0 left on the dead-letter queue\n');
     const back = await drain(aws.sqs, aws.stack.ingestQueueUrl, 2, 10_000);
     expect(back.map((m) => m.Body).sort()).toEqual(
@@ -249,12 +254,17 @@ describe('vmon events tail', () => {
     await new TriggerPublisher(aws.eventBridge, aws.stack.eventBusName).publish(triggers.slice(0, 1));
     const text = await vmon('events', 'tail', '--max', '1', '--timeout', '20');
     expect(text.code).toBe(0);
-    expect(text.stdout).toBe(
-      `${triggers[0]!.detail.lastEventAt}  RetrainingRequested  cam-tail Rgb DriftScore  drift-mean  statistic=0.9  threshold=0.7  trigger=${triggers[0]!.detail.triggerId}\n`,
-    );
+    const line = `${triggers[0]!.detail.lastEventAt}  RetrainingRequested  cam-tail Rgb DriftScore  drift-mean  statistic=0.9  threshold=0.7  trigger=${triggers[0]!.detail.triggerId}\n`;
+    expect(text.stdout).toBe(line);
+    // A peek (the default) leaves the event for the queue's consumer, and prints it once per tail.
+    expect(await vmon('events', 'tail', '--timeout', '3')).toMatchObject({ code: 0, stdout: line });
+    expect(await vmon('events', 'tail', '--consume', '--max', '1', '--timeout', '20')).toMatchObject({
+      code: 0,
+      stdout: line,
+    });
 
     await new TriggerPublisher(aws.eventBridge, aws.stack.eventBusName).publish(triggers.slice(1));
-    const json = await vmon('events', 'tail', '--json', '--max', '5', '--timeout', '4');
+    const json = await vmon('events', 'tail', '--json', '--consume', '--max', '5', '--timeout', '4');
     expect(json.code).toBe(0);
     const lines = json.stdout
       .trim()
@@ -274,10 +284,59 @@ describe('vmon events tail', () => {
 
 describe('vmon policy', () => {
   it('puts, gets, lists and deletes scoped policies; an invalid one is refused and nothing is stored', async () => {
-    const put = await vmon('policy', 'put', 'camera:cam01', join(dir, 'policy.json'));
-    expect(put).toMatchObject({ code: 0, stdout: 'stored policy cli-test at camera:cam01 (1 detector)\n' });
+    // One detector where the default runs four: refused (nothing stored) until --yes.
+    const refused = await vmon('policy', 'put', 'camera:cam01', join(dir, 'policy.json'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /removes 4 detectors its cameras run now \(drift-window-mean, drift-ewma, accuracy-regression, latency-p95; from the built-in default/,
+    );
+    expect((await vmon('policy', 'get', 'camera:cam01')).code).toBe(4);
+    const put = await vmon('policy', 'put', 'camera:cam01', join(dir, 'policy.json'), '--yes');
+    expect(put.code).toBe(0);
+    expect(put.stdout).toMatch(
+      /^stored policy cli-test at camera:cam01 \(1 detector\), replacing default \(the built-in default/,
+    );
+    expect(put.stdout).toContain('\n  - detector latency-p95 (latency-quantile on LatencyMs → SlaBreached)\n');
+    expect(put.stdout).toMatch(/\n {2}\+ detector drift-mean \(window-mean on DriftScore → RetrainingRequested\)/);
     await writeFile(join(dir, 'fleet.json'), JSON.stringify({ ...POLICY, id: 'fleet-wide' }));
-    expect((await vmon('policy', 'put', 'fleet', join(dir, 'fleet.json'))).code).toBe(0);
+    expect((await vmon('policy', 'put', 'fleet', join(dir, 'fleet.json'), '--yes')).code).toBe(0);
+    // In force: cam01's own; another camera inherits the fleet's; the default prints offline.
+    const effective = await vmon('policy', 'get', 'camera:cam01', '--effective');
+    expect(effective.stdout).toMatch(/^policy in force at camera:cam01: stored at camera:cam01\n\{/);
+    const inherited = JSON.parse((await vmon('policy', 'get', 'camera:other', '--effective', '--json')).stdout);
+    expect(inherited.id).toBe('fleet-wide');
+    const dflt = JSON.parse((await vmon('policy', 'default')).stdout);
+    expect(dflt.detectors.map((d: { id: string }) => d.id)).toEqual([
+      'drift-window-mean',
+      'drift-ewma',
+      'accuracy-regression',
+      'latency-p95',
+    ]);
+
+    // vmon tune --scope starts from the policy in force there (fleet-wide) and keeps its detectors.
+    const nab = join(PROJECT_ROOT, 'test/fixtures/nab-dev');
+    const tuned = await vmon(
+      'tune',
+      join(nab, 'data/artificialWithAnomaly/art_daily_jumpsup.csv'),
+      '--modality',
+      'Rgb',
+      '--detectors',
+      'ewma',
+      '--labels',
+      join(nab, 'labels.json'),
+      '--budget',
+      '100',
+      '--scope',
+      'fleet',
+      '--out',
+      join(dir, 'tuned.json'),
+      '--json',
+    );
+    expect(tuned.code, tuned.stderr).toBe(0);
+    const t = JSON.parse(tuned.stdout);
+    expect(t.replaced).toEqual([]); // fleet-wide has no sequential chart: the tuned one is added
+    expect(t.policy.detectors.map((d: { id: string }) => d.id)).toEqual(['drift-mean', 'driftscore-ewma']);
+    expect(t.policy.cooldownSeconds).toBe(600);
 
     const got = JSON.parse((await vmon('policy', 'get', 'camera:cam01', '--json')).stdout);
     expect(got).toMatchObject({

@@ -145,6 +145,7 @@ describe('vmon against the live local pipeline', () => {
       'events',
       'tail',
       '--json',
+      '--consume',
       '--max',
       String(backtest.triggers.length),
       '--timeout',

@@ -4,7 +4,9 @@
 // expected-vs-detected table, the event accounting (nothing lost), the DLQ reasons, partial batch
 // failures and redrive; the closed-loop phase (one model through the simulated training pipeline:
 // suppression while training, reset and recovery after the deploy); and the HTML report rendered in
-// headless chromium (charts visible, no page errors, nothing fetched), with a screenshot next to it.
+// headless chromium (charts visible, no page errors, nothing fetched; legends whole, times across midnight
+// as dates, round y ticks, each trigger pinned on the statistic of the detector that fired, drawn where
+// its value maps), with a screenshot next to it.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -137,5 +139,39 @@ describe('the demo report in headless chromium', () => {
     const fleetCharts = doc.charts!.filter((c) => c.title.startsWith('Fleet') || c.title.startsWith('cam-'));
     expect(fleetCharts.length).toBe(1 + SCENARIOS.length);
     for (const c of fleetCharts) expect(c.bands?.map((b) => b.label)).toEqual(['night']);
+
+    // What a reader sees, per chart: every legend entry (no page arrows), times across midnight as
+    // dates, round y ticks that do not collide, and each trigger pin drawn where its value maps.
+    expect(page.charts).toHaveLength(doc.charts!.length);
+    for (const c of page.charts) {
+      expect(c.legendType, c.title).toBe('plain');
+      if (!c.title.includes('closed loop'))
+        for (const l of c.xLabels) expect(l, `${c.title}: x label`).toMatch(/^(\d\d:\d\d(:\d\d)?|\d\d-\d\d 00:00)$/);
+      for (const axis of c.yLabels) {
+        const ticks = axis.map(Number);
+        expect(ticks.every(Number.isFinite), `${c.title}: ${axis}`).toBe(true);
+        const steps = ticks.slice(1).map((v, i) => Number((v - ticks[i]!).toPrecision(6)));
+        expect(new Set(steps).size, `${c.title}: y ticks ${axis} evenly spaced`).toBeLessThanOrEqual(1);
+      }
+      for (const pin of c.pins) {
+        expect(Math.abs(pin.drawn[0] - pin.expected[0]), `${c.title} pin x`).toBeLessThan(1);
+        expect(Math.abs(pin.drawn[1] - pin.expected[1]), `${c.title} pin y`).toBeLessThan(1);
+      }
+    }
+    // The drift camera's triggers come from drift-ewma: pinned on its statistic (right axis, σ), at or
+    // above the limit it crossed, not below the window mean's 0.7 line.
+    const driftDoc = doc.charts!.find((c) => c.title.endsWith('· drift'))!;
+    const ewmaPins = driftDoc.markers!.filter(
+      (m) => m.label.includes('drift-ewma') && m.label.startsWith('Retraining'),
+    );
+    expect(ewmaPins.length).toBeGreaterThan(0);
+    const limit = driftDoc.series.find((x) => x.name === 'drift-ewma limit')!.points;
+    for (const m of ewmaPins) {
+      expect(m.axis).toBe('right');
+      const at = limit.filter((p) => p.t <= m.t).at(-1)!;
+      expect(m.value!).toBeGreaterThanOrEqual(at.value - 1e-9);
+    }
+    const drift = page.charts.find((c) => c.title === driftDoc.title)!;
+    expect(drift.pins.some((p) => p.axis === 1)).toBe(true);
   }, 60_000);
 });

@@ -27,10 +27,11 @@ const python = (args: string[]) =>
     cwd: DIR,
     encoding: 'utf8',
     timeout: 120_000,
+    // Exactly the variables docs/producers.md tells the user to set, none inherited: boto3 reads
+    // AWS_DEFAULT_REGION, and setting AWS_REGION too here once hid that the docs gave only that one.
     env: {
-      ...process.env,
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
       AWS_ENDPOINT_URL: aws.stack.endpoint,
-      AWS_REGION: aws.stack.region,
       AWS_DEFAULT_REGION: aws.stack.region,
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',

@@ -3,9 +3,10 @@
 // the tarball installed into a fresh plain Node 24 project: `import { MetricPublisher } from
 // 'visutility-monitor'` in an .mjs file, the `vmon` bin running without tsx (--help, and a backtest
 // with and without the optional echarts peer), the @aws-sdk/client-sqs peer installed and none of
-// aws-cdk-lib, constructs, powertools or tsx pulled in.
+// aws-cdk-lib, constructs, powertools or tsx pulled in; `npx --no-install vmon` as docs/package.md
+// says, and the built dist/bin/vmon.js left executable in the repo.
 import { execFile } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -103,6 +104,17 @@ describe('installed into a plain Node 24 project', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Usage: vmon /m);
     expect(r.stdout).toContain('backtest');
+  });
+
+  it('runs as docs/package.md says, `npx --no-install vmon --help`, which never asks the registry', async () => {
+    const r = await run('npx', ['--no-install', 'vmon', '--help'], app, 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: vmon /m);
+  });
+
+  it('leaves an executable dist/bin/vmon.js in the repo after the build (npx there ran it: "Permission denied")', () => {
+    expect(statSync(join(PROJECT_ROOT, 'dist/bin/vmon.js')).mode & 0o111).toBe(0o111);
+    expect(readFileSync(join(PROJECT_ROOT, 'dist/bin/vmon.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
   });
 
   it('backtests a file; the HTML report asks for the optional echarts peer when it is missing', async () => {

@@ -149,8 +149,13 @@ describe('vmon backtest', () => {
       'cam01 · Rgb · DriftScore',
       'cam03 · Rgb · DriftScore',
     ]);
-    expect(data[0].thresholds).toEqual([{ value: 200, label: 'latency-p90 (p90 SLA)' }]);
-    expect(data[1].thresholds).toEqual([{ value: 0.7, label: 'drift-mean (mean of 3)' }]);
+    expect(data[0].thresholds).toEqual([{ value: 200, label: 'latency-p90 SLA (p90, ms)' }]);
+    expect(data[1].thresholds).toEqual([{ value: 0.7, label: 'drift-mean threshold' }]);
+    // Each detector's own statistic is drawn beside the metric, and its trigger pinned on that line.
+    expect(data[1].series.map((x: { name: string }) => x.name)).toEqual([
+      'cam01 DriftScore',
+      'drift-mean: window mean',
+    ]);
     expect(data[1].markers.map((m: { label: string }) => m.label.split(' · ')[0])).toEqual([
       'RetrainingRequested',
       'AlertResolved',
@@ -187,7 +192,7 @@ describe('vmon backtest', () => {
     expect(strict.stdout).toMatch(/line 4: id must be a UUID/);
     const usage = await runVmon(['backtest']);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/missing required argument 'file'/);
+    expect(usage.stderr).toContain('give an event file or --from s3://<bucket>/<prefix>/ | --from local');
   });
 });
 

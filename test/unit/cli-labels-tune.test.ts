@@ -1,12 +1,14 @@
 // Covers `vmon backtest --labels` / `--policies` and `vmon tune` in process (no AWS), on 1-3 worker threads: windows read
 // from JSON (NAB style and list) and CSV, per-detector scores (detected, missed, false alarms, NAB
 // score), scoped policies from a file, bad label files refused naming the field, the tuned policy
-// accepted by parsePolicy (no modality prior for cameras that have cohorts: theirs comes live), and the
+// complete (the default with only the tuned chart replaced) and described by its own backtest as
+// written, accepted by parsePolicy (no modality prior for cameras that have cohorts: theirs comes live), and the
 // report's windows and trade-off curve. Also the offline priors (lib/core/priors.ts): per cohort, per
 // modality only for cameras without a model version.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { num } from '../../lib/cli/format.js';
 import { parseLabels } from '../../lib/cli/labels.js';
 import { parsePolicy } from '../../lib/core/policy.js';
 import { fleetPriors, policyPriors } from '../../lib/core/priors.js';
@@ -160,8 +162,35 @@ describe('vmon tune', () => {
     expect(r.best.score.detected).toBe(1);
     for (const c of r.candidates.filter((c: { withinBudget: boolean }) => c.withinBudget))
       expect(c.score.detected).toBeLessThanOrEqual(r.best.score.detected);
+    // Complete: the default with only its sequential DriftScore chart replaced (a policy replaces the whole scope).
     const policy = parsePolicy(JSON.parse(await readFile(out, 'utf8')));
-    expect(policy.detectors).toHaveLength(1);
+    expect(r.replaced).toEqual(['drift-ewma']);
+    expect(policy.detectors.map((d) => d.id)).toEqual([
+      'drift-window-mean',
+      r.tunedDetector,
+      'accuracy-regression',
+      'latency-p95',
+    ]);
+    expect(policy.detectors.find((d) => d.id === 'accuracy-regression')?.escalate?.ifFiring).toEqual([
+      'drift-window-mean',
+      r.tunedDetector,
+    ]);
+    expect(policy.cooldownSeconds).toBe(3600);
+    // Its description says what a backtest of the file as written gives for the tuned detector.
+    const check = await runVmon([
+      'backtest',
+      join(dir, 'h.jsonl'),
+      '--policy',
+      out,
+      '--labels',
+      join(dir, 'labels.json'),
+      '--json',
+    ]);
+    expect(check.code, check.stderr).toBe(0);
+    const row = JSON.parse(check.stdout).scores.find((x: { detector: string }) => x.detector === r.tunedDetector);
+    expect(policy.description).toContain(
+      `as written (cooldown 3600 s; vmon backtest --policy on this history scores ${r.tunedDetector}): ${num(row.falseAlarmsPerDay * 7)} false alarms per camera-week, ${row.detected}/${row.windows} windows`,
+    );
     const s = JSON.parse(await readFile(scoped, 'utf8'));
     // Every camera reports model m-1: they have cohorts, whose prior comes live; no modality prior to override it.
     expect(Object.keys(s)).toEqual(['fleet']);

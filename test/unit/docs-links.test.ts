@@ -21,6 +21,7 @@ const PATH_PREFIXES = [
   'docs/',
   'examples/',
   '.ci/',
+  'clients/',
 ];
 /** Top-level files that count as repo paths when written in backticks. */
 const TOP_LEVEL_FILES = [

@@ -9,6 +9,9 @@
 //! Events arrive on an mpsc channel, as in the original module; dropping the sender flushes all.
 //!
 //! Run against `npm run local`: `AWS_ENDPOINT_URL=… cargo run -- <ingest queue url>`.
+//!
+//! NOT COMPILED IN CI: this is an example, not a tested client. No Rust toolchain runs in this
+//! repository's CI (`.ci/run`) and this file has never been compiled or run here.
 
 use std::{collections::HashMap, time::Duration};
 
