@@ -71,8 +71,7 @@ export const MIN_BYTES_PER_WORKER = 4 << 20;
 
 /**
  * Backtests a whole file, streamed. `workers` (default: the core count, fewer for a small file) shards
- * the cameras over worker threads; the result is the same with any count. `onBytes` reports progress
- * (one process only). `keepEventsPerCamera`: events kept for charts and label scoring.
+ * the cameras over worker threads; the result is the same with any count. `onBytes` reports progress. `keepEventsPerCamera`: events kept for charts and label scoring.
  */
 export async function backtestFile(
   path: string,
@@ -99,7 +98,7 @@ export async function backtestFile(
       ? await replay(fileSource(path, format, opts.onBytes, opts.series), o)
       : await replayParallel(
           { file: path, format, ...(opts.series ? { series: opts.series } : {}) },
-          { ...o, workers },
+          { ...o, workers, ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) },
         );
   return { ...backtestResultOf(r, performance.now() - started), workers };
 }
@@ -110,28 +109,30 @@ function workerCount(asked: number | undefined, bytes: number | undefined): numb
   return bytes === undefined ? cores : Math.min(cores, Math.floor(bytes / MIN_BYTES_PER_WORKER));
 }
 
+/** A replayer used only for its parsing: it collects the valid events in file order instead of replaying them. */
+class EventCollector extends ShardReplayer {
+  readonly events: MetricEvent[] = [];
+  constructor() {
+    super({
+      policies: () => {
+        throw new Error('no policy: reading only');
+      },
+    });
+  }
+  override add(e: MetricEvent): void {
+    this.events.push(e);
+  }
+}
+
 /** Reads and validates a whole event file without running any policy (vmon tune). */
 export async function readHistory(
   path: string,
   format: EventFileFormat,
   series?: SeriesOptions,
 ): Promise<{ events: MetricEvent[]; rejected: number }> {
-  const { events, rejected } = await collectEvents(path, format, series);
-  return { events, rejected };
-}
-
-/** The valid events of a file, in file order (parsed as the ingest function parses a body). */
-async function collectEvents(path: string, format: EventFileFormat, series?: SeriesOptions) {
-  const events: MetricEvent[] = [];
-  // A replayer only for its parsing: its add() is replaced by collecting.
-  const r = new ShardReplayer({
-    policies: () => {
-      throw new Error('no policy: reading only');
-    },
-  });
-  r.add = (e) => void events.push(e);
-  for await (const batch of readEventFile(path, format, undefined, series)) for (const l of batch) r.addLine(l);
-  return { events, rejected: r.rejectedCount };
+  const c = new EventCollector();
+  for await (const batch of readEventFile(path, format, undefined, series)) for (const l of batch) c.addLine(l);
+  return { events: c.events, rejected: c.rejectedCount };
 }
 
 /** Backtests events already in memory, camera decisions only (tune, NAB scoring, the bench). */

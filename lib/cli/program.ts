@@ -402,6 +402,7 @@ hour; an event later than that is applied as the ingest function applies a late 
             policy,
             storedPolicies: stored ? Object.fromEntries(stored) : undefined,
             totals: result.totals,
+            reordered: result.reordered,
             from: result.firstEventMs !== null ? iso(result.firstEventMs) : null,
             to: result.lastEventMs !== null ? iso(result.lastEventMs) : null,
             triggers: result.triggers.map((t) => ({ detailType: t.detailType, ...t.detail })),

@@ -8,7 +8,7 @@
 //   the events of its open slices (AFFECTED_REFRESH_MS) are held. Out: camera triggers, the member records
 //   each slice made, and the cohort priors each slice read.
 // - mergeShards: the member records of every shard in event-time order (slice, then the live sort) through
-//   applyCohortSignals, as `Backtest.run` did; checks every prior a camera read against the cohort head at
+//   applyCohortSignals, as the whole-history backtest did; checks every prior a camera read against the cohort head at
 //   that slice. A camera reads its cohort's prior only while its sequential charts warm up; when a read
 //   differs, the merge returns the true priors and the shards that must run again (replayFleet loops until
 //   none). The first wrong slice moves strictly later each round, so this ends, and the result is the
@@ -487,7 +487,7 @@ export async function mergeShards(
   const policyFor = policyForOf(opts.policies);
   const nowMs = opts.nowMs ?? Date.now();
   // Cohorts: per slice, first the priors the cameras read (the head after the slices before), then the
-  // member records the slice made, sorted as live (Backtest.run).
+  // member records the slice made, sorted as live (and as the whole-history backtest did).
   const bySlice = new Map<number, CohortSignal[]>();
   const readsBySlice = new Map<number, { key: string; used: BaselinePrior | null; shard: number }[]>();
   if (opts.cohorts !== false)
@@ -603,11 +603,14 @@ export async function replayShards(
   count: number,
   run: ShardRunner,
   opts: Pick<ReplayOptions, 'policies' | 'nowMs' | 'cohorts' | 'keepRejected'>,
-): Promise<ReplayResult & { rounds: number }> {
+): Promise<ReplayResult & { rounds: number; mergeMs: number }> {
   const results = await Promise.all(Array.from({ length: count }, (_, index) => run({ index, count }, undefined)));
+  let mergeMs = 0;
   for (let round = 1; ; round++) {
+    const t = performance.now();
     const m = await mergeShards(results, opts);
-    if (m.rerun.length === 0) return { ...m.result, rounds: round };
+    mergeMs += performance.now() - t;
+    if (m.rerun.length === 0) return { ...m.result, rounds: round, mergeMs };
     if (round >= MAX_PRIOR_ROUNDS)
       throw new Error(`replay: cohort priors still changing after ${round} rounds (shards ${m.rerun.join(', ')})`);
     await Promise.all(
@@ -622,7 +625,7 @@ export async function replayShards(
 export function replay(
   source: ReplaySource,
   opts: ReplayOptions & { shards?: number },
-): Promise<ReplayResult & { rounds: number }> {
+): Promise<ReplayResult & { rounds: number; mergeMs: number }> {
   const nowMs = opts.nowMs ?? Date.now();
   const o = { ...opts, nowMs };
   return replayShards(opts.shards ?? 1, (shard, priors) => replayCameraShard(source, { ...o, shard, priors }), o);

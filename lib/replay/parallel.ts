@@ -17,16 +17,20 @@ import {
   type ReplaySource,
   type ShardOptions,
   type ShardResult,
+  type ShardSpec,
 } from './engine.js';
 
-/** A source as data: an event file, or an exported function of a module that returns a source. */
+/**
+ * A source as data: an event file, or an exported function of a module (a file URL) that returns a
+ * source, called with `args` and the shard it is opened for (it may read only that shard's cameras).
+ */
 export type SourceSpec = FileSourceSpec | { module: string; export: string; args?: unknown };
 
-export async function openSource(spec: SourceSpec, shard?: ShardOptions['shard']): Promise<ReplaySource> {
+export async function openSource(spec: SourceSpec, shard?: ShardSpec): Promise<ReplaySource> {
   if ('file' in spec) return fileSource(spec.file, spec.format, undefined, spec.series);
   const m = (await import(spec.module)) as Record<
     string,
-    (args: unknown, shard?: ShardOptions['shard']) => ReplaySource | Promise<ReplaySource>
+    (args: unknown, shard?: ShardSpec) => ReplaySource | Promise<ReplaySource>
   >;
   const make = m[spec.export];
   if (typeof make !== 'function') throw new Error(`${spec.module} exports no function ${spec.export}`);
@@ -37,12 +41,19 @@ export async function openSource(spec: SourceSpec, shard?: ShardOptions['shard']
 /** Options a worker can receive: policies as data. */
 export type WorkerReplayOptions = Omit<ReplayOptions, 'policies'> & { policies: ReplayPolicies };
 
-/** The shard step as a worker task. */
-export async function shardTask(args: {
-  source: SourceSpec;
-  opts: WorkerReplayOptions & Pick<ShardOptions, 'shard' | 'priors'>;
-}): Promise<ShardResult> {
-  return replayCameraShard(await openSource(args.source, args.opts.shard), args.opts);
+/** The shard step as a worker task; `progress` gets the bytes read of a file source. */
+export async function shardTask(
+  args: {
+    source: SourceSpec;
+    opts: WorkerReplayOptions & Pick<ShardOptions, 'shard' | 'priors'>;
+  },
+  progress?: (n: number) => void,
+): Promise<ShardResult> {
+  const source =
+    'file' in args.source && progress
+      ? fileSource(args.source.file, args.source.format, progress, args.source.series)
+      : await openSource(args.source, args.opts.shard);
+  return replayCameraShard(source, args.opts);
 }
 
 const WORKER_CODE = `
@@ -57,7 +68,19 @@ const { parentPort, workerData } = require('node:worker_threads');
     try {
       let m = modules.get(module);
       if (!m) modules.set(module, (m = await import(module)));
-      parentPort.postMessage({ id, result: await m[name](args) });
+      // Progress is posted at most every 100 ms.
+      let pending = 0, last = 0;
+      const progress = (n) => {
+        pending += n;
+        const now = Date.now();
+        if (now - last < 100) return;
+        last = now;
+        parentPort.postMessage({ id, progress: pending });
+        pending = 0;
+      };
+      const result = await m[name](args, progress);
+      if (pending) parentPort.postMessage({ id, progress: pending });
+      parentPort.postMessage({ id, result });
     } catch (err) {
       parentPort.postMessage({ id, error: { message: String(err && err.message || err), name: err && err.name, exitCode: err && err.exitCode, stack: err && err.stack } });
     }
@@ -65,9 +88,20 @@ const { parentPort, workerData } = require('node:worker_threads');
 })();
 `;
 
+/** The URL of tsx's ESM register API (its CommonJS twin fails to load its ESM half from a worker). */
+function tsxEsmApi(): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  onProgress?: (n: number) => void;
 }
 
 /** Worker threads that call exported functions of modules; one task at a time per worker. */
@@ -78,9 +112,7 @@ export class WorkerPool {
   private nextId = 1;
 
   constructor(readonly size: number) {
-    const tsx = import.meta.url.endsWith('.ts')
-      ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href
-      : undefined;
+    const tsx = import.meta.url.endsWith('.ts') ? tsxEsmApi() : undefined;
     for (let i = 0; i < size; i++) {
       const worker = new Worker(WORKER_CODE, { eval: true, workerData: { tsx } });
       const slot = { worker, busy: false };
@@ -89,10 +121,15 @@ export class WorkerPool {
         (m: {
           id: number;
           result?: unknown;
+          progress?: number;
           error?: { message: string; name?: string; exitCode?: number; stack?: string };
         }) => {
           const entry = this.pending.get(m.id);
           if (!entry) return;
+          if (m.progress !== undefined) {
+            entry.p.onProgress?.(m.progress);
+            return;
+          }
           this.pending.delete(m.id);
           slot.busy = false;
           if (m.error) {
@@ -116,10 +153,13 @@ export class WorkerPool {
     }
   }
 
-  /** Calls `name` of `module` (a file URL) with `args` in a free worker. */
-  call<T>(module: string, name: string, args: unknown): Promise<T> {
+  /**
+   * Calls `name` of `module` (a file URL) with `args` in a free worker; the function's second argument
+   * reports progress (a number, summed here and passed on to `onProgress`).
+   */
+  call<T>(module: string, name: string, args: unknown, onProgress?: (n: number) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ module, name, args, p: { resolve: resolve as (v: unknown) => void, reject } });
+      this.queue.push({ module, name, args, p: { resolve: resolve as (v: unknown) => void, reject, onProgress } });
       this.pump();
     });
   }
@@ -146,18 +186,22 @@ export const defaultWorkers = (): number => availableParallelism();
 const THIS_MODULE = import.meta.url;
 
 /**
- * Replays a source on `workers` worker threads (one shard each; 1: in this process, no thread). Same
- * result as one process: cameras are independent given the cohort priors, and the merge checks those.
+ * Replays a source on `workers` worker threads (one shard each; 1: in this process, no thread, unless
+ * `threads`). Same result as one process: cameras are independent given the cohort priors, and the merge
+ * checks those. `onBytes`: progress through a file source.
  */
 export async function replayParallel(
   source: SourceSpec,
-  opts: WorkerReplayOptions & { workers?: number },
-): Promise<ReplayResult & { rounds: number }> {
+  opts: WorkerReplayOptions & { workers?: number; threads?: boolean; onBytes?: (n: number) => void },
+): Promise<ReplayResult & { rounds: number; mergeMs: number }> {
   const workers = opts.workers ?? defaultWorkers();
-  const { workers: _w, ...rest } = opts;
+  const { workers: _w, threads, onBytes, ...rest } = opts;
   const o = { ...rest, nowMs: opts.nowMs ?? Date.now() };
-  if (workers <= 1) {
-    const src = await openSource(source);
+  if (workers <= 1 && !threads) {
+    const src =
+      'file' in source && onBytes
+        ? fileSource(source.file, source.format, onBytes, source.series)
+        : await openSource(source, { index: 0, count: 1 });
     return replayShards(1, (shard, priors) => replayCameraShard(src, { ...o, shard, priors }), o);
   }
   const pool = new WorkerPool(workers);
@@ -165,10 +209,13 @@ export async function replayParallel(
     return await replayShards(
       workers,
       (shard, priors) =>
-        pool.call<ShardResult>(THIS_MODULE, 'shardTask', {
-          source,
-          opts: { ...o, shard, ...(priors ? { priors } : {}) },
-        }),
+        pool.call<ShardResult>(
+          THIS_MODULE,
+          'shardTask',
+          { source, opts: { ...o, shard, ...(priors ? { priors } : {}) } },
+          // Every worker reads the whole file: the first round's bytes, averaged, are the file's progress.
+          onBytes && !priors ? (n) => onBytes(n / workers) : undefined,
+        ),
       o,
     );
   } finally {

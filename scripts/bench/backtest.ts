@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
-import { Fleet } from './workload.js';
+import { workloadLines } from './workload.js';
 
 export const BACKTEST_LABEL = 'vmon backtest on a JSONL file (wall time, start-up included)';
 
@@ -20,21 +20,9 @@ export function benchBacktest(events: number): {
   const dir = mkdtempSync(join(tmpdir(), 'vmon-backtest-'));
   try {
     const file = join(dir, 'events.jsonl');
-    const cameras = 500,
-      perMessage = 100;
-    const fleet = new Fleet({
-      cameras,
-      eventsPerMessage: perMessage,
-      messagesPerBatch: cameras,
-      batches: Math.ceil(events / (cameras * perMessage)),
-      prefix: 'bt',
-      seed: 9,
-    });
-    const lines: string[] = [];
-    for (const batch of fleet.batches())
-      for (const m of batch) lines.push(m.body.slice(1, -1).replace(/\},\{/g, '}\n{'));
+    const lines = workloadLines(events, 'bt');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const expected = lines.length * perMessage;
+    const expected = lines.length;
 
     const t0 = performance.now();
     const r = spawnSync(

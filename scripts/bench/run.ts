@@ -18,17 +18,27 @@ import { benchInProcess } from './in-process.js';
 import { PRICES } from './prices.js';
 import { formatTable, type Row } from './table.js';
 import { benchCohortBurst, benchCohortCost, type BurstResult, type CohortCostResult } from './cohorts.js';
+import {
+  benchEventsPerCore,
+  benchFleetMonth,
+  benchReplayCore,
+  benchReplayParallel,
+  fleetMonthOnLambdas,
+} from './replay.js';
 import { benchWatermarks } from './watermarks.js';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
 /**
  * `--only fleet`: the fleet cost section (and the naive port it compares with); `--only detectors`:
- * detection quality (Monte Carlo, the per-metric decision, NAB dev). Merged into the results file.
+ * detection quality (Monte Carlo, the per-metric decision, NAB dev); `--only replay`: the replay section
+ * (fleet-month included). Each is merged into the results file.
  */
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
-if (only !== undefined && only !== 'fleet' && only !== 'detectors')
-  throw new Error(`--only: the sections that run alone are fleet and detectors, got ${only}`);
+if (only !== undefined && only !== 'fleet' && only !== 'detectors' && only !== 'replay')
+  throw new Error(`--only: the sections that run alone are fleet, detectors and replay, got ${only}`);
+/** `--fleet-month-small`: the fleet-month at 40 cameras × 7 days instead of 200 × 30 (a quick check). */
+const fleetMonthSmall = process.argv.includes('--fleet-month-small');
 const outArg = process.argv.indexOf('--out');
 const out =
   outArg > 0 ? process.argv[outArg + 1]! : join(PROJECT_ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
@@ -46,6 +56,12 @@ const P = quick
       cohortCost: { cameras: 12, batches: 3 },
       burst: { cameras: 100, invocations: 4 },
       fleet: { packed: { cameras: 60, durationS: 120 }, unpacked: { cameras: 30, durationS: 10 } },
+      replay: {
+        coreEvents: 50_000,
+        parallel: { cameras: 6, days: 1 },
+        perCore: { cameras: 3, days: 1 },
+        month: { cameras: 6, days: 1, drift: { cameras: 24, days: 2, seeds: [1] } },
+      },
       watermarks: { seeds: 2 },
     }
   : {
@@ -60,6 +76,15 @@ const P = quick
       cohortCost: { cameras: 60, batches: 40 },
       burst: { cameras: 2000, invocations: 8 },
       fleet: { packed: { cameras: 1000, durationS: 240 }, unpacked: { cameras: 200, durationS: 30 } },
+      replay: {
+        coreEvents: 1_000_000,
+        parallel: { cameras: 40, days: 2 },
+        perCore: { cameras: 20, days: 2 },
+        // 200 cameras × 30 days × 5 metrics / 10 s: 259M events.
+        month: fleetMonthSmall
+          ? { cameras: 40, days: 7, drift: { cameras: 36, days: 2, seeds: [1, 2] } }
+          : { cameras: 200, days: 30, drift: { cameras: 60, days: 3, seeds: [1, 2, 3] } },
+      },
       watermarks: { seeds: 20 },
     };
 
@@ -107,6 +132,125 @@ if (only === 'detectors') {
   process.exit(0);
 }
 
+/** The replay section: results keys and table rows. */
+async function benchReplaySection() {
+  const core = await time('replay engine per core', () => benchReplayCore(P.replay.coreEvents));
+  const parallel = await time('replay on worker threads', () => benchReplayParallel(P.replay.parallel));
+  const perCore = await time('replay of valid events per core', () => benchEventsPerCore(P.replay.perCore));
+  const m = P.replay.month;
+  const month = await time(`fleet-month replay, ${m.cameras} cameras × ${m.days} days`, () => benchFleetMonth(m));
+  // The merge at the reference fleet: member records grow with cameras and days.
+  const mergeSeconds = month.fleetMonthMergeSeconds * (10_000 / m.cameras) * (30 / m.days);
+  const lambdas = fleetMonthOnLambdas({ eventsPerSecPerCore: perCore.eventsPerSecPerCore, mergeSeconds });
+  const results = {
+    replayEventsPerSecPerCore: Math.round(core.replayEventsPerSecPerCore),
+    replayFloorEventsPerSec: Math.round(core.replayFloorEventsPerSec),
+    replayParallelEfficiency: Number(parallel.replayParallelEfficiency.toFixed(3)),
+    fleetMonthFalseModelRetrainsPerModelMonth: Number(month.fleetMonthFalseModelRetrainsPerModelMonth.toFixed(4)),
+    fleetMonthFalseAnomaliesPer1kCameraDays: Number(month.fleetMonthFalseAnomaliesPer1kCameraDays.toFixed(4)),
+    fleetMonthModelDriftDelayP50Min: Number(month.fleetMonthModelDriftDelayP50Min.toFixed(1)),
+    replayFleetMonthHoursOn1000Lambdas: Number(lambdas.hours.toFixed(3)),
+    replay: {
+      coreEvents: core.events,
+      parallel: {
+        workers: parallel.workers,
+        cpuEfficiency: Number(parallel.replayParallelCpuEfficiency.toFixed(3)),
+        oneWorkerEventsPerSec: Math.round(parallel.oneWorkerEventsPerSec),
+        eventsPerSec: Math.round(parallel.eventsPerSec),
+      },
+      validEventsPerSecPerCore: Math.round(perCore.eventsPerSecPerCore),
+      fleetMonth: {
+        cameras: month.fleetMonthCameras,
+        days: month.fleetMonthDays,
+        models: month.fleetMonthModels,
+        events: month.fleetMonthEvents,
+        seconds: Number(month.fleetMonthSeconds.toFixed(1)),
+        eventsPerSec: Math.round(month.fleetMonthEventsPerSec),
+        rounds: month.fleetMonthRounds,
+        mergeSeconds: Number(month.fleetMonthMergeSeconds.toFixed(2)),
+        triggersByType: month.fleetMonthTriggersByType,
+        driftsDetected: month.fleetMonthDriftsDetected,
+        drifts: month.fleetMonthDrifts,
+        driftDelaysMin: month.fleetMonthDriftDelaysMin.map((d) => Number(d.toFixed(1))),
+        workers: month.workers,
+      },
+      lambdas: {
+        workerComputeS: Number(lambdas.computeS.toFixed(1)),
+        workerReadS: Number(lambdas.readS.toFixed(1)),
+        rampS: lambdas.rampS,
+        mergeS: Number(lambdas.mergeS.toFixed(1)),
+        rounds: lambdas.rounds,
+      },
+    },
+  };
+  const n0 = (v: number, d = 0) => v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const ok = (b: boolean) => (b ? 'met' : 'MISSED');
+  const floorRatio = core.replayFloorEventsPerSec / core.replayEventsPerSecPerCore;
+  const mo = month;
+  const rows: Row[] = [
+    { section: 'Replay engine (lib/replay; events per CPU-second of one thread)' },
+    [
+      `replay per core, parse+validate+apply+cohorts (${n0(core.events)} JSONL lines in memory)`,
+      n0(core.replayEventsPerSecPerCore),
+      `JSON.parse floor ${n0(core.replayFloorEventsPerSec)}`,
+      `floor/ours ${n0(floorRatio, 2)}×`,
+      '≥400k/s, ≤5× floor',
+      ok(core.replayEventsPerSecPerCore >= 400_000 && floorRatio <= 5),
+    ],
+    [
+      `parallel efficiency, ${parallel.workers} worker threads vs 1 (wall time; generated fleet)`,
+      n0(parallel.replayParallelEfficiency, 2),
+      `1 worker ${n0(parallel.oneWorkerEventsPerSec)} ev/s, ${parallel.workers}: ${n0(parallel.eventsPerSec)} ev/s`,
+      `CPU per event 1 vs ${parallel.workers}: ${n0(parallel.replayParallelCpuEfficiency, 2)}`,
+      '≥0.8',
+      ok(parallel.replayParallelEfficiency >= 0.8),
+    ],
+    [
+      `fleet-month: ${mo.fleetMonthCameras} cameras × ${mo.fleetMonthDays} days, ${n0(mo.fleetMonthEvents)} events, default policy: false model retrains per model-month`,
+      n0(mo.fleetMonthFalseModelRetrainsPerModelMonth, 3),
+      `${mo.fleetMonthModels} models; replayed in ${n0(mo.fleetMonthSeconds)} s on ${mo.workers} threads`,
+      '',
+      '≤0.1',
+      ok(mo.fleetMonthFalseModelRetrainsPerModelMonth <= 0.1),
+    ],
+    [
+      'fleet-month: false CameraAnomalyDetected per 1,000 camera-days',
+      n0(mo.fleetMonthFalseAnomaliesPer1kCameraDays, 3),
+      `all triggers: ${JSON.stringify(mo.fleetMonthTriggersByType)}`,
+      '',
+      '≤1',
+      ok(mo.fleetMonthFalseAnomaliesPer1kCameraDays <= 1),
+    ],
+    [
+      'model drift delay p50 (min), every camera of a model drifting (onsets over 30 min)',
+      n0(mo.fleetMonthModelDriftDelayP50Min, 1),
+      `${mo.fleetMonthDriftsDetected}/${mo.fleetMonthDrifts} drifts decided`,
+      '',
+      '≤30',
+      ok(mo.fleetMonthModelDriftDelayP50Min <= 30 && mo.fleetMonthDriftsDetected === mo.fleetMonthDrifts),
+    ],
+    [
+      'fleet-month (13.1e9 events) on 1,000 Lambda workers, on paper (hours)',
+      n0(lambdas.hours, 2),
+      `worker ${n0(lambdas.computeS)} s compute at ${n0(perCore.eventsPerSecPerCore)} valid ev/s/core, ${n0(lambdas.readS)} s S3; ramp ${lambdas.rampS} s; merge ${n0(lambdas.mergeS)} s; ${lambdas.rounds} rounds`,
+      '',
+      '≤0.25 h',
+      ok(lambdas.hours <= 0.25),
+    ],
+  ];
+  return { results, rows };
+}
+
+if (only === 'replay') {
+  const r = await benchReplaySection();
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ ...previous, ...r.results }, null, 2)}\n`);
+  process.stdout.write(formatTable(['measure', 'ours', 'reference', 'ratio', 'goal', ''], r.rows));
+  process.stdout.write(`\n${quick ? 'QUICK run' : 'full run'} of the replay section only; merged into ${out}\n`);
+  process.exit(0);
+}
+
 // Timed sections first, on a quiet process; DynamoDB Local's JVM then starts while the untimed
 // Monte Carlo runs, and is used for the capacity cross-check.
 const inProcess = await time('ingest path in process', () =>
@@ -122,6 +266,7 @@ const inProcess = await time('ingest path in process', () =>
   ),
 );
 const backtest = await time('backtest replay', () => benchBacktest(P.backtest));
+const replaySection = await benchReplaySection();
 const cold = await time('cold start', () => benchColdStart(P.coldRuns));
 const dynamoDbLocal = startDynamoDbLocal();
 dynamoDbLocal.catch(() => undefined); // awaited (and reported) by the cross-check
@@ -211,6 +356,7 @@ const results = {
   e2eEventsLost: e2e.e2eEventsLost + Math.max(e2e.stateMismatches, 0),
   e2eEvents: e2e.e2eEvents,
   backtestEventsPerSec: Math.round(backtest.eventsPerSec),
+  ...replaySection.results,
   cohorts: { cost: cohortCost!, burst: burst! },
   watermarkAddedDelayS: watermarks.watermarkAddedDelayS,
   watermarks: watermarks.patterns,
@@ -256,6 +402,8 @@ rows.push([
   '',
   '',
 ]);
+
+rows.push(...replaySection.rows);
 
 section('DynamoDB per 1,000 events (counted at the SDK; units by item-size rules)');
 for (const m of mixes) {

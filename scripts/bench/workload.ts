@@ -99,3 +99,21 @@ export class Fleet {
     }
   }
 }
+
+/** The workload as JSONL lines, one event per line (what `vmon backtest` reads): 500 cameras, 100 events a message. */
+export function workloadLines(events: number, prefix: string, seed = 9): string[] {
+  const cameras = 500,
+    perMessage = 100;
+  const fleet = new Fleet({
+    cameras,
+    eventsPerMessage: perMessage,
+    messagesPerBatch: cameras,
+    batches: Math.ceil(events / (cameras * perMessage)),
+    prefix,
+    seed,
+  });
+  const lines: string[] = [];
+  for (const batch of fleet.batches())
+    for (const m of batch) for (const l of m.body.slice(1, -1).replace(/\},\{/g, '}\n{').split('\n')) lines.push(l);
+  return lines;
+}

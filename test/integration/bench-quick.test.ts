@@ -30,6 +30,14 @@ const KEYS = [
   'e2eEventsLost',
   'e2eEvents',
   'backtestEventsPerSec',
+  'replayEventsPerSecPerCore',
+  'replayFloorEventsPerSec',
+  'replayParallelEfficiency',
+  'fleetMonthFalseModelRetrainsPerModelMonth',
+  'fleetMonthFalseAnomaliesPer1kCameraDays',
+  'fleetMonthModelDriftDelayP50Min',
+  'replayFleetMonthHoursOn1000Lambdas',
+  'replay',
   'cohorts',
   'watermarkAddedDelayS',
   'watermarks',
@@ -68,7 +76,9 @@ describe('npm run bench -- --quick', () => {
 
     const r = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(r).sort()).toEqual([...KEYS].sort());
-    for (const k of KEYS.filter((k) => !['mixes', 'cohorts', 'watermarks', 'detectors', 'machine', 'at'].includes(k))) {
+    for (const k of KEYS.filter(
+      (k) => !['mixes', 'cohorts', 'watermarks', 'detectors', 'machine', 'at', 'replay'].includes(k),
+    )) {
       expect(typeof r[k], k).toBe('number');
       expect(Number.isFinite(r[k]), k).toBe(true);
     }
@@ -127,6 +137,10 @@ describe('npm run bench -- --quick', () => {
     expect(row('textbook CUSUM').arl1_1sigma).toBeGreaterThan(8);
     expect(row('textbook CUSUM').arl1_1sigma).toBeLessThan(13);
 
+    // Replay: the generated fleet-month is every camera's 5 metrics every 10 s; drifts are decided (the
+    // quick run's cohorts of 4 cameras may miss one: the full run's have 10).
+    expect(r.replay.fleetMonth.events).toBe(r.replay.fleetMonth.cameras * r.replay.fleetMonth.days * 8640 * 5);
+    expect(r.replay.fleetMonth.driftsDetected).toBeGreaterThan(0);
     expect(r.machine).toMatchObject({ cores: expect.any(Number), node: expect.stringMatching(/^v\d+/) });
     expect(Number.isNaN(Date.parse(r.at))).toBe(false);
   }, 240_000);

@@ -4,12 +4,14 @@
 // fleet where a camera joins an established cohort and arms on its prior (the rounds the merge asks for);
 // sharded 1, 2 and 3 ways in process and on 2 and 3 worker threads, the same triggerIds; events out of
 // order within the reorder window change nothing; bad lines are reported once, with their line numbers,
-// whatever the shard count; the line router; and memory per camera: no event is kept when none is asked
+// whatever the shard count; progress from worker threads; workers from the vmon executable; the line router; and memory per camera: no event is kept when none is asked
 // for, and a camera holds only its open slices.
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseBody, type MetricEvent } from '../../lib/core/metric-event.js';
+import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { DEFAULT_POLICY, parsePolicy, type Policy, type PolicyInput } from '../../lib/core/policy.js';
 import type { Trigger } from '../../lib/core/trigger.js';
 import {
@@ -247,6 +249,40 @@ describe('streaming', () => {
 });
 
 describe('lines and shards', () => {
+  it('runs worker threads from the vmon executable too (bin/vmon.mjs), errors keeping their exit code', async () => {
+    const file = join(dir, 'cohorts.jsonl'); // written by the cohort-drift case above
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/vmon.mjs'), ...args], {
+        encoding: 'utf8',
+        cwd: PROJECT_ROOT,
+      });
+    const one = cli(['backtest', file, '--json', '--workers', '1']);
+    const two = cli(['backtest', file, '--json', '--workers', '2']);
+    expect(two.status, two.stderr).toBe(0);
+    const ids2 = JSON.parse(two.stdout).triggers.map((t: { triggerId: string }) => t.triggerId);
+    expect(ids2.length).toBeGreaterThan(0);
+    expect(ids2).toEqual(JSON.parse(one.stdout).triggers.map((t: { triggerId: string }) => t.triggerId));
+    const badCsv = join(dir, 'bad-header.csv');
+    await writeFile(badCsv, 'id,timestamp,camera\n1,2,3\n');
+    const bad = cli(['backtest', badCsv, '--workers', '2']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('CSV header lacks camera_id');
+  });
+
+  it('reports the file’s progress from worker threads', async () => {
+    const file = join(dir, 'progress.jsonl');
+    const wire = series('p1', 'DriftScore', Array(300).fill(0.2), Date.parse('2026-02-01T00:00:00Z'));
+    const text = `${wire.map((w) => JSON.stringify(w)).join('\n')}\n`;
+    await writeFile(file, text);
+    let read = 0;
+    const r = await replayParallel(
+      { file, format: 'jsonl' },
+      { policies: { policy: DEFAULT_POLICY }, nowMs: NOW, workers: 2, onBytes: (n) => void (read += n) },
+    );
+    expect(r.totals.events).toBe(300);
+    expect(read).toBeCloseTo(Buffer.byteLength(text), 6);
+  });
+
   it('routes a line by its camera when every camera_id in it is the same plain id', () => {
     expect(lineCameraId('{"camera_id":"a","value":1}')).toBe('a');
     expect(lineCameraId('[{"camera_id" : "a"},{"camera_id":"a"}]')).toBe('a');
