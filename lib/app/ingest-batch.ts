@@ -52,6 +52,9 @@ export interface BatchResult {
 
 export { StateConflictError };
 
+/** Cameras processed at once when `IngestDeps.concurrency` is not set. */
+export const DEFAULT_CAMERA_CONCURRENCY = 16;
+
 export async function ingestBatch(records: readonly IngestRecord[], deps: IngestDeps): Promise<BatchResult> {
   const now = deps.now ?? Date.now;
   const nowMs = now();
@@ -101,7 +104,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
     await deps.cohortEpochs.load(cohorts.values());
   }
   const cameras = [...byCamera.entries()];
-  const limit = Math.max(1, deps.concurrency ?? 16);
+  const limit = Math.max(1, deps.concurrency ?? DEFAULT_CAMERA_CONCURRENCY);
   let next = 0;
   const worker = async () => {
     while (next < cameras.length) {
