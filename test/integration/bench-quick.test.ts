@@ -46,6 +46,12 @@ const KEYS = [
   'fleetLingerS',
   'fleetEventsLost',
   'fleetCapacityCameras',
+  'fleetLambdaUsdPerMillionEvents',
+  'fleetLambdaMotoUsdPerMillionEvents',
+  'fleetModelledBatchMs',
+  'fleetHandlerCpuMs',
+  'fleetWruPerCameraWrite',
+  'fleetLargestItemBytes',
   'detectors',
   'nabDevStandardScore',
   'machine',
@@ -93,6 +99,9 @@ describe('npm run bench -- --quick', () => {
     expect(r.fleetAddedDelayS).toBeLessThanOrEqual(r.fleetLingerS);
     expect(r.fleetUsdPerMillionEvents).toBeLessThan(r.fleetUnpackedUsdPerMillionEvents);
     expect(r.fleetFloorUsdPerMillionEvents).toBeLessThan(r.fleetUsdPerMillionEvents);
+    // WRU per camera write counts the cohort updates on top of the camera PutItems: at least 1.
+    expect(r.fleetWruPerCameraWrite).toBeGreaterThanOrEqual(1);
+    expect(r.fleetLargestItemBytes).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/\(d\) CloudWatch/);
 
     const names: string[] = r.detectors.map((d: { name: string }) => d.name);
