@@ -32,6 +32,8 @@ const KEYS = [
   'backtestEventsPerSec',
   'cohorts',
   'sdkOnlyInitMs',
+  'coldInitCpuMs',
+  'sdkOnlyInitCpuMs',
   'fleetUsdPerMillionEvents',
   'fleetUsdPerCameraMonth',
   'fleetUnpackedUsdPerMillionEvents',
