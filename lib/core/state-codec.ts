@@ -33,7 +33,8 @@ const TS_BYTES = 6; // ms since 1970 fit 48 bits until the year 10889
  */
 const REST_DICTIONARIES: readonly string[] = [
   '',
-  '"Thermal""Depth"{"f":false,"e":1}"inFlight":{"triggerId":"","since":17"silences":[],"reset":{"Rgb":17"ce":{"Rgb":17' +
+  '"gp":{"Rgb.LatencyMs":[17"lf":{"Rgb.Accuracy":17"mo":{"Rgb":1}"tl":"cw":{"Rgb":17' +
+    '"Thermal""Depth"{"f":false,"e":1}"inFlight":{"triggerId":"","since":17"silences":[],"reset":{"Rgb":17"ce":{"Rgb":17' +
     '"outbox":[]"x":1"k":"","f":17"act":"RetrainingRequested","d":["drift-ewma"]"reason":"","metric":"DriftScore","until":17' +
     '"cooldown":{"RetrainingRequested":17"HyperparameterTuningRequested":17,"SlaBreached":17},' +
     '"latency-p95@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"SlaBreached","h":"P"},' +
