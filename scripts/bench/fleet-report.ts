@@ -189,7 +189,7 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
   rows.push([
     `capacity of the default stack: maxConcurrency ${STACK_DEFAULTS.maxConcurrency} × batch / measured batch time × linger`,
     `${n(capacity)} cameras`,
-    `${n(messagesPerSecond, 0)} messages/s (on moto)`,
+    `${n(messagesPerSecond, 0)} messages/s (on moto); ${n(Math.floor(((STACK_DEFAULTS.maxConcurrency * packed.medianBatchMessages) / (packed.medianModelledBatchMs / 1000)) * (DEFAULT_LINGER_MS / 1000)))} cameras at the billed batch time`,
     '',
     '',
     '',
