@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { ENV, FUNCTION_BUNDLING } from '../../lib/resources.js';
+import { DEFAULTS as STACK_DEFAULTS } from '../../lib/stack/stack-config.js';
 
 /** The stack's bundling options (lib/resources.ts FUNCTION_BUNDLING), as esbuild options. */
 const STACK_BUNDLING: BuildOptions = {
@@ -83,7 +84,9 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
     });
     await build({ ...STACK_BUNDLING, entryPoints: [emptySrc], outfile: empty, logLevel: 'error' });
     // Module init reads its configuration; the values only need to be present (no call is made).
+    // The default policy is what the stack sets (and parsed at init, as in Lambda).
     const env = {
+      [ENV.defaultPolicy]: STACK_DEFAULTS.defaultPolicy,
       [ENV.tableName]: 'bench',
       [ENV.eventBusName]: 'bench',
       [ENV.deadLetterQueueUrl]: 'http://127.0.0.1:1/000000000000/bench',
