@@ -1,8 +1,10 @@
 // What every monitor Lambda builds once per container: SDK clients and the adapters over them.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CameraStateStore } from '../lib/adapters/state-store.js';
+import { FirehoseHistoryRecorder } from '../lib/adapters/history-firehose.js';
 import { CohortEpochCache, DynamoCohortStore } from '../lib/adapters/cohort-store.js';
 import { cohortSignalApplier } from '../lib/app/cohort-signals.js';
 import {
@@ -26,6 +28,7 @@ export function monitorWiring(obs: Observability) {
     dynamodb: traced(obs, new DynamoDBClient({})),
     eventBridge: traced(obs, new EventBridgeClient({})),
     sqs: traced(obs, new SQSClient({})),
+    firehose: traced(obs, new FirehoseClient({})),
   };
   const tableName = requireEnv(ENV.tableName);
   const defaultJson = process.env[ENV.defaultPolicy];
@@ -45,6 +48,13 @@ export function monitorWiring(obs: Observability) {
   const cohorts = new DynamoCohortStore(clients.dynamodb, tableName);
   const policy = () => policies.lookup();
   const cohortCache = new CohortEpochCache(cohorts);
+  // The metric history, when the stack keeps one (context history=false leaves the variable unset).
+  const historyStream = process.env[ENV.historyStreamName];
+  const history = historyStream
+    ? new FirehoseHistoryRecorder(clients.firehose, historyStream, {
+        onError: (message) => obs.logger.warn(message, { stream: historyStream }),
+      })
+    : undefined;
   return {
     clients,
     deps: {
@@ -54,6 +64,7 @@ export function monitorWiring(obs: Observability) {
       cohorts,
       cohortSignals: cohortSignalApplier({ cohorts, publisher, policy, onHead: cohortCache.remember }),
       cohortEpochs: cohortCache,
+      ...(history ? { history } : {}),
     },
   };
 }

@@ -24,6 +24,14 @@ export interface ResourceNames {
   /** Prefix of every alarm name. */
   alarmPrefix: string;
   outboxSweepRule: string;
+  /** Metric history (docs/history-replay.md): Firehose stream, Glue database and table, Athena workgroup. */
+  historyStream: string;
+  historyDatabase: string;
+  historyTable: string;
+  historyWorkgroup: string;
+  /** The distributed replay's state machine. */
+  replayStateMachine: string;
+
   /** Optional training-pipeline targets (CDK context): a rule per target on the monitor bus, and its DLQ. */
   sageMakerPipelineRule: string;
   sageMakerPipelineDeadLetterQueue: string;
@@ -61,8 +69,78 @@ export function resourceNames(stage: string): ResourceNames {
     alarmTopic: `${p}-alarms`,
     dashboard: `${p}-monitor`,
     alarmPrefix: `${p}-`,
+    historyStream: `${p}-history`,
+    // Glue and Athena names: letters, digits and underscores (a hyphen needs quoting in SQL).
+    historyDatabase: `visutility_${stage.replace(/-/g, '_')}`,
+    historyTable: 'history',
+    historyWorkgroup: `${p}-history`,
+    replayStateMachine: `${p}-replay`,
   };
 }
+
+/** The local stack's history bucket (deployed stacks let CloudFormation name it: bucket names are global). */
+export const localHistoryBucket = (stage: string) => `visutility-${stage}-history`;
+
+/**
+ * Metric history layout (docs/history-replay.md), shared by the stack (Firehose prefix, Glue table), the
+ * ingest adapter (packed JSON records), the local delivery and the history reader.
+ * Objects: `events/camera_bucket=07/dt=YYYY-MM-DD/modality=Rgb/model_version=det-v3/<name>.parquet`,
+ * Hive-style, so Athena prunes on each and a reader lists only the prefixes it needs. The camera bucket
+ * (shardOf(camera_id, cameraBuckets)) lets a replay worker read only its cameras: a camera's replay
+ * needs all its events in one place.
+ */
+export const HISTORY = {
+  eventsPrefix: 'events/',
+  /** Records Firehose could not convert or partition, with its error type in the key. */
+  errorsPrefix: 'errors/',
+  /** Locally only: what moto's Firehose delivers as is (it neither converts nor partitions). */
+  incomingPrefix: 'incoming/',
+  athenaResultsPrefix: 'athena-results/',
+  /** The distributed replay's manifests and results. */
+  replayPrefix: 'replay/',
+  /** The replay worker Lambda: memory (more memory, more CPU for the shard step) and timeout. */
+  replayWorkerMemoryMb: 2048,
+  replayWorkerTimeoutSeconds: 900,
+  /**
+   * Camera buckets. Firehose's dynamic partitioning holds at most 500 partitions open at once by default
+   * (a quota): buckets × model versions × dates in flight (2 around midnight) must stay below it.
+   */
+  cameraBuckets: 16,
+  /** Partition value for events without a model_version. */
+  noModelVersion: '__none__',
+  /**
+   * Parquet columns: name, Glue type, key in the packed JSON record (short keys: Firehose bills the
+   * bytes sent). The partition columns are not stored in the objects, only in their keys.
+   */
+  columns: [
+    { name: 'id', type: 'string', jsonKey: 'i' },
+    { name: 'ts', type: 'bigint', jsonKey: 't' },
+    { name: 'camera_id', type: 'string', jsonKey: 'c' },
+    { name: 'metric', type: 'string', jsonKey: 'm' },
+    { name: 'value', type: 'double', jsonKey: 'v' },
+    { name: 'sample_count', type: 'int', jsonKey: 'n' },
+  ],
+  partitionColumns: [
+    { name: 'camera_bucket', type: 'string', jsonKey: 'b' },
+    { name: 'dt', type: 'string', jsonKey: 'd' },
+    { name: 'modality', type: 'string', jsonKey: 'o' },
+    { name: 'model_version', type: 'string', jsonKey: 'mv' },
+  ],
+  /** Firehose: a record is billed in 5 KB steps and holds at most 1,000 KiB; a call takes 500 records, 4 MiB. */
+  billedRecordBytes: 5 * 1024,
+  maxRecordBytes: 1000 * 1024,
+  maxBatchRecords: 500,
+  maxBatchBytes: 4 * 1024 * 1024,
+  /** Tries of PutRecordBatch for records Firehose refused (throttling, service errors), then counted dropped. */
+  putAttempts: 3,
+  /** Firehose buffering: the largest (fewest, largest objects; dynamic partitioning needs ≥ 64 MiB). */
+  bufferSeconds: 900,
+  bufferMiB: 128,
+  /** Defaults of the CDK context keys history, historyRetentionDays, historyColdAfterDays. */
+  retentionDays: 365,
+  /** After this many days objects move to S3 Glacier Instant Retrieval (Athena and GetObject still read them). */
+  coldAfterDays: 30,
+} as const;
 
 /** State table: one item per camera, partition key = `camera#<camera_id>`. */
 export const STATE_TABLE = {
@@ -223,6 +301,10 @@ export const ENV = {
   policyCacheSeconds: 'POLICY_CACHE_SECONDS',
   /** The stack's datasetLocatorTemplate: the publisher fills each trigger's datasetLocator from it. */
   datasetLocatorTemplate: 'DATASET_LOCATOR_TEMPLATE',
+  /** The replay worker's bucket (the history bucket: run documents under HISTORY.replayPrefix). */
+  replayBucket: 'REPLAY_BUCKET',
+  /** The history's Firehose stream; unset when the stack keeps no history. */
+  historyStreamName: 'HISTORY_STREAM_NAME',
 } as const;
 
 export const POLICY_CACHE_SECONDS = 30;

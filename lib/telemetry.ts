@@ -6,7 +6,12 @@
 export const METRICS_NAMESPACE = 'VisuTilityMonitor';
 
 /** Powertools service name per function: the `service` dimension and the `service` log key. */
-export const SERVICE = { ingest: 'ingest', lifecycle: 'model-lifecycle', outboxSweep: 'outbox-sweep' } as const;
+export const SERVICE = {
+  ingest: 'ingest',
+  lifecycle: 'model-lifecycle',
+  outboxSweep: 'outbox-sweep',
+  replayWorker: 'replay-worker',
+} as const;
 
 export const DIMENSION = { service: 'service', stage: 'stage', triggerType: 'TriggerType' } as const;
 
@@ -19,6 +24,8 @@ export const METRIC = {
   eventsDuplicate: 'EventsDuplicate',
   /** Events older than the window they belong to (late or too late to apply). */
   eventsLate: 'EventsLate',
+  /** Events older than the policy's allowed lateness behind their stream's newest: counted, not applied. */
+  eventsTooLate: 'EventsTooLate',
   /** Triggers published, one series per TriggerType dimension value. */
   triggers: 'Triggers',
   /** Conditional writes that found the camera's state changed by another writer. */
@@ -35,6 +42,10 @@ export const METRIC = {
   lifecycleApplied: 'LifecycleEventsApplied',
   /** Lifecycle events rejected to the model-lifecycle dead-letter queue. */
   lifecycleRejected: 'LifecycleEventsRejected',
+  /** Accepted events handed to the metric history (Firehose). */
+  historyRecorded: 'HistoryEventsRecorded',
+  /** Accepted events the history write gave up on after retries: missing from the history. */
+  historyDropped: 'HistoryEventsDropped',
   /** Triggers the outbox sweep found unpublished past the grace period, and published. */
   outboxSwept: 'OutboxTriggersSwept',
 } as const;

@@ -49,6 +49,12 @@ const program = new Command('demo')
     '--fleet',
     'the fleet-decisions demo instead: three models, a staggered drift, a lone camera (docs/fleet-decisions.md)',
   )
+  .option(
+    '--upload-minutes <n>',
+    "with --fleet: minutes of events per camera upload, a period's uploads shuffled (1-60)",
+    positiveInt('--upload-minutes'),
+    10,
+  )
   .parse();
 const opts = program.opts<{
   cameras: number;
@@ -58,6 +64,7 @@ const opts = program.opts<{
   report: string;
   progress: boolean;
   fleet?: boolean;
+  uploadMinutes: number;
 }>();
 
 const simClock = (p: DemoProgress) =>
@@ -119,8 +126,11 @@ function progressReporter(interactive: boolean) {
 }
 
 async function fleetMain(): Promise<number> {
-  console.log(`VisuTility Monitor fleet-decisions demo: 3 models, 61 cameras, 3 simulated hours, seed ${opts.seed}`);
-  const run = await runFleetDemo({ seed: opts.seed });
+  if (opts.uploadMinutes > 60) throw new Error(`--upload-minutes must be 1-60, got ${opts.uploadMinutes}`);
+  console.log(
+    `VisuTility Monitor fleet-decisions demo: 3 models, 61 cameras, 3 simulated hours, ${opts.uploadMinutes}-minute uploads, seed ${opts.seed}`,
+  );
+  const run = await runFleetDemo({ seed: opts.seed, uploadMinutes: opts.uploadMinutes });
   const reportPath = resolve(opts.report.replace(/demo-report\.html$/, 'fleet-demo-report.html'));
   await writeHtmlReport(reportPath, fleetDemoReport(run));
   console.log(formatFleetSummary(run));
@@ -155,6 +165,10 @@ async function main(): Promise<number> {
   console.log(escapeForDisplay(formatClosedLoop(run.closedLoop), { keepLineBreaks: true }));
   console.log('');
   console.log(`report: ${reportPath}`);
+  if (run.history)
+    console.log(
+      `metric history: ${run.history.events} accepted events (redeliveries included) in ${run.history.written} Parquet objects in moto's S3 (docs/history-replay.md)`,
+    );
   console.log(`wall time: ${(run.wallMs / 1000).toFixed(1)} s for ${opts.hours} simulated hours`);
   if (!run.summary.ok) {
     console.error('demo FAILED: the monitor did not do what the scenarios expect (see PROBLEMS above)');

@@ -11,6 +11,10 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SimulatedTrainingPipeline } from '../lib/local/training-pipeline.js';
 import { INGEST, OUTBOX_SWEEP } from '../lib/resources.js';
 import { LocalEventSourceMapping, type BatchOutcome } from '../lib/local/event-source-mapping.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { deliverLocalHistory } from '../lib/local/history-delivery.js';
+import { ReplayWorkerLoop } from '../lib/local/replay-worker-loop.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../lib/local/local-stack.js';
 import { startMoto } from '../lib/local/moto-server.js';
 
@@ -41,6 +45,17 @@ const program = new Command('local')
     30,
   )
   .option('--no-training-pipeline', 'leave the retraining queue to your own consumer')
+  .option(
+    '--history-delivery-seconds <s>',
+    "how often the metric history moto's Firehose received is written to Parquet (Firehose's buffering, deployed)",
+    (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 1)
+        throw new InvalidArgumentError(`--history-delivery-seconds must be ≥ 1, got ${JSON.stringify(v)}`);
+      return n;
+    },
+    10,
+  )
   .parse();
 const opts = program.opts<{
   stackFile: string;
@@ -48,6 +63,7 @@ const opts = program.opts<{
   visibilityTimeout: number;
   trainingSeconds: number;
   trainingPipeline: boolean;
+  historyDeliverySeconds: number;
 }>();
 
 /**
@@ -153,6 +169,37 @@ async function main() {
         .catch((err: Error) => console.error(`outbox-sweep failed: ${err.message}`));
     }, OUTBOX_SWEEP.everyMinutes * 60_000);
     sweeper.unref();
+    if (stack.historyBucket) {
+      const s3 = new S3Client({ ...localClientConfig(moto.endpoint), forcePathStyle: true });
+      // The distributed replay's tasks (vmon backtest --from local --distributed): the worker Lambda's part.
+      mappings.push(
+        new ReplayWorkerLoop({
+          sqs,
+          sfn: new SFNClient(localClientConfig(moto.endpoint)),
+          s3,
+          queueUrl: stack.replayTaskQueueUrl!,
+          bucket: stack.historyBucket,
+          onTask: (step, ok, error) =>
+            console.log(`${new Date().toISOString()} replay-worker: ${step} ${ok ? 'done' : `failed: ${error}`}`),
+        }).start(),
+      );
+      let delivering = false;
+      setInterval(() => {
+        if (delivering) return;
+        delivering = true;
+        deliverLocalHistory(s3, stack.historyBucket!)
+          .then((r) => {
+            if (r.events)
+              console.log(
+                `${new Date().toISOString()} history: ${r.events} event(s) delivered as ${r.written} Parquet object(s)${r.failedLines ? `, ${r.failedLines} line(s) to errors/` : ''}`,
+              );
+          })
+          .catch((err: Error) => console.error(`history delivery failed: ${err.message}`))
+          .finally(() => {
+            delivering = false;
+          });
+      }, opts.historyDeliverySeconds * 1000).unref();
+    }
     await mkdir(dirname(stackFile), { recursive: true });
     // Written whole, then renamed: a reader polling for the file never sees half of it.
     await writeFile(`${stackFile}.tmp`, `${JSON.stringify(stack, null, 2)}\n`, 'utf8');

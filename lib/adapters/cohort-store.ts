@@ -39,6 +39,8 @@ const SUMMARY = 's#';
 /** Head attributes: decision fields as JSON, their version, last update. */
 const H = { decision: 'd', version: 'hv', updatedAt: STATE_TABLE.pendingOutboxIndex.sortKey.name };
 const SUMMARY_FIELDS = ['v', 'n', 'a', 'b', 'r', 't'] as const;
+/** The summary's part of the cohort watermark (absent in summaries written before it: read as 0). */
+const SUMMARY_WATERMARK = 'w';
 /** The summary's cohort-prior part (cohort-prior.ts), as compact text: one short string per shard. */
 const SUMMARY_PRIOR = 'p';
 
@@ -70,6 +72,7 @@ function headFromItem(item: Item | undefined): VersionedHead {
       const summary = Object.fromEntries(
         SUMMARY_FIELDS.map((f) => [f, Number(m[f]?.N ?? 0)]),
       ) as unknown as ShardSummary;
+      if (m[SUMMARY_WATERMARK]?.N !== undefined) summary.w = Number(m[SUMMARY_WATERMARK]!.N);
       const prior = m[SUMMARY_PRIOR]?.S;
       if (prior) summary.p = decodeMetricNumbers(prior) as ShardPrior;
       head.shards[name.slice(SUMMARY.length)] = summary;
@@ -148,6 +151,7 @@ export class DynamoCohortStore implements CohortStore {
             ':sum': {
               M: {
                 ...Object.fromEntries(SUMMARY_FIELDS.map((f) => [f, n(summary[f])])),
+                ...(summary.w !== undefined ? { [SUMMARY_WATERMARK]: n(summary.w) } : {}),
                 ...(summary.p ? { [SUMMARY_PRIOR]: { S: encodeMetricNumbers(summary.p) } } : {}),
               },
             },
@@ -281,7 +285,7 @@ export class DynamoCohortStore implements CohortStore {
 export class CohortEpochCache {
   private readonly cache = new Map<
     string,
-    { at: number; epoch: number; priors: Partial<Record<MetricKind, BaselinePrior>> }
+    { at: number; epoch: number; priors: Partial<Record<MetricKind, BaselinePrior>>; wait?: number }
   >();
 
   constructor(
@@ -301,7 +305,12 @@ export class CohortEpochCache {
     await Promise.all(
       [...wanted].map(async ([key, c]) => {
         const { head } = await this.store.loadHead(c);
-        this.cache.set(key, { at: this.now(), epoch: head.epoch, priors: cohortPriorOf(head) });
+        this.cache.set(key, {
+          at: this.now(),
+          epoch: head.epoch,
+          priors: cohortPriorOf(head),
+          ...(head.wait !== undefined ? { wait: head.wait } : {}),
+        });
       }),
     );
   }
@@ -310,7 +319,12 @@ export class CohortEpochCache {
   remember = (c: CohortKey, head: CohortHead): void => {
     const hit = this.cache.get(`${c.modality}#${c.modelVersion}`);
     if (hit && head.epoch === hit.epoch) hit.priors = cohortPriorOf(head);
+    if (hit && head.wait !== undefined && head.wait > (hit.wait ?? -Infinity)) hit.wait = head.wait;
   };
+
+  /** The watermark the cohort waits for (undefined: none, or not loaded yet). */
+  waitOf = (modelVersion: string, modality: Modality): number | undefined =>
+    this.cache.get(`${modality}#${modelVersion}`)?.wait;
 
   /** The cached epoch (undefined: not loaded yet; loaded on the camera's next batch). */
   epochOf = (modelVersion: string, modality: Modality): number | undefined =>

@@ -205,10 +205,19 @@ export function recordBatch(obs: Observability, result: BatchResult, publishFail
   count(METRIC.eventsRejected, result.rejected);
   count(METRIC.eventsDuplicate, result.duplicates);
   count(METRIC.eventsLate, result.late + result.tooLate);
+  count(METRIC.eventsTooLate, result.tooLate);
   count(METRIC.stateConflicts, result.conflicts);
   count(METRIC.publishFailures, publishFailures);
   count(METRIC.cameraFailures, result.cameraErrors.length);
   count(METRIC.detectorErrors, result.detectorErrors.length);
+  if (result.history) {
+    count(METRIC.historyRecorded, result.history.recorded);
+    count(METRIC.historyDropped, result.history.dropped);
+    if (result.history.dropped > 0)
+      logger.error('events missing from the history: Firehose refused them after retries', {
+        dropped: result.history.dropped,
+      });
+  }
   count(
     METRIC.triggersSuppressed,
     Object.values(result.suppressed).reduce((a, n) => a + (n ?? 0), 0),

@@ -5,15 +5,19 @@
 import {
   affectedMembers,
   closeCohortEpisode,
+  cohortWatermark,
   cohortCounts,
   decideCohort,
   judgeLoneCamera,
+  MAX_WAITING,
   openCohortEpisode,
   summarizeShard,
+  summaryWatermark,
   type AffectedMember,
   type CohortHead,
   type CohortKey,
   type CohortSignal,
+  type LoneVerdict,
   type ShardSummary,
 } from '../core/cohort.js';
 import type { Modality } from '../core/metric-event.js';
@@ -154,7 +158,8 @@ export async function applyCohortSignals(
     deps.onHead?.(cohort, current.head);
     current = await flushHeadOutbox(cohort, current, deps, nowMs, outcome);
     current = await decide(cohort, current, policy, deps, nowMs, outcome);
-    await judge(signal, shard, s, current, policy, deps, outcome);
+    current = await judge(signal, shard, s, current, policy, deps, nowMs, outcome);
+    await releaseWaiting(cohort, current, deps, nowMs, outcome);
   }
   return outcome;
 }
@@ -222,6 +227,92 @@ function exactCounts(members: readonly AffectedMember[], head: CohortHead, affec
   return { affected, active, share: active > 0 ? affected / active : 0, at };
 }
 
+/**
+ * Writes the head's waiting list (conditional; a lost write is retried on the current head): `edit` returns
+ * the new list, or null when nothing is to change.
+ */
+async function commitWaiting(
+  cohort: CohortKey,
+  current: VersionedHead,
+  edit: (head: CohortHead) => { waiting: [string, number][]; wait?: number } | null,
+  deps: CohortDeps,
+  nowMs: number,
+  outcome: CohortOutcome,
+): Promise<VersionedHead> {
+  for (let attempt = 1; attempt <= MAX_HEAD_ATTEMPTS; attempt++) {
+    const change = edit(current.head);
+    if (!change) return current;
+    const head: CohortHead = structuredClone(current.head);
+    if (change.wait !== undefined) head.wait = change.wait;
+    if (change.waiting.length > 0) head.waiting = change.waiting;
+    else delete head.waiting;
+    const w = await deps.cohorts.commitHead(cohort, head, current.version, nowMs);
+    if (w.ok) return { head, version: w.version };
+    outcome.headConflicts++;
+    current = w.current;
+  }
+  return current;
+}
+
+/** Asks the members for the watermark `until` (head.wait) and lists the camera as waiting on it. */
+const askWatermark = (
+  cohort: CohortKey,
+  current: VersionedHead,
+  cameraId: string,
+  until: number,
+  deps: CohortDeps,
+  nowMs: number,
+  outcome: CohortOutcome,
+) =>
+  commitWaiting(
+    cohort,
+    current,
+    (head) => {
+      const waiting = head.waiting ?? [];
+      if ((head.wait ?? -Infinity) >= until && waiting.some(([id]) => id === cameraId)) return null;
+      return {
+        waiting: [...waiting.filter(([id]) => id !== cameraId), [cameraId, until] as [string, number]].slice(
+          -MAX_WAITING,
+        ),
+        wait: Math.max(head.wait ?? -Infinity, until),
+      };
+    },
+    deps,
+    nowMs,
+    outcome,
+  );
+
+/**
+ * The lone-camera test for one member's newest record: publishes its anomaly or dismisses it (marked
+ * judged either way), or, waiting on the watermark, lists it in the head (judged once it passes).
+ */
+async function judgeMember(
+  cohort: CohortKey,
+  me: AffectedMember,
+  shard: number,
+  members: readonly AffectedMember[],
+  current: VersionedHead,
+  policy: Policy,
+  deps: CohortDeps,
+  nowMs: number,
+  outcome: CohortOutcome,
+): Promise<VersionedHead> {
+  const verdict: LoneVerdict = current.head.open
+    ? { kind: 'dismiss', why: 'cohort episode open' }
+    : judgeLoneCamera(me, members, current.head, cohort, policy);
+  if (verdict.kind === 'wait')
+    return verdict.until === undefined
+      ? current
+      : askWatermark(cohort, current, me.cameraId, verdict.until, deps, nowMs, outcome);
+  // Publish before marking: a crash in between publishes the same triggerId again, never loses it.
+  if (verdict.kind === 'anomaly') {
+    await deps.publisher.publish([verdict.trigger]);
+    outcome.published.push(verdict.trigger);
+  }
+  await deps.cohorts.markJudged(cohort, shard, me.cameraId, me.rec.k!);
+  return current;
+}
+
 async function judge(
   signal: CohortSignal,
   shard: number,
@@ -229,26 +320,74 @@ async function judge(
   current: VersionedHead,
   policy: Policy,
   deps: CohortDeps,
+  nowMs: number,
   outcome: CohortOutcome,
-) {
+): Promise<VersionedHead> {
   const rec = signal.rec;
-  if (rec.a !== 1 || rec.k === undefined || rec.f === undefined) return;
-  if (s.judged.get(signal.cameraId) === rec.k) return;
+  if (rec.a !== 1 || rec.k === undefined || rec.f === undefined) return current;
+  if (s.judged.get(signal.cameraId) === rec.k) return current;
   // Only the camera's newest record is judged (a stale one may no longer hold).
   const stored = s.members.find((m) => m.cameraId === signal.cameraId);
-  if (stored && stored.rec.q !== rec.q) return;
-  if (rec.l < rec.f + policy.cohort.confirmSeconds * 1000) return;
-  const me = { cameraId: signal.cameraId, rec };
-  const verdict = current.head.open
-    ? ({ kind: 'dismiss', why: 'cohort episode open' } as const)
-    : judgeLoneCamera(me, (await deps.cohorts.members(signal.cohort)).members, current.head, signal.cohort, policy);
-  if (verdict.kind === 'wait') return;
-  // Publish before marking: a crash in between publishes the same triggerId again, never loses it.
-  if (verdict.kind === 'anomaly') {
-    await deps.publisher.publish([verdict.trigger]);
-    outcome.published.push(verdict.trigger);
+  if (stored && stored.rec.q !== rec.q) return current;
+  if (rec.l < rec.f + policy.cohort.confirmSeconds * 1000) return current;
+  const members = current.head.open ? [] : (await deps.cohorts.members(signal.cohort)).members;
+  return judgeMember(
+    signal.cohort,
+    { cameraId: signal.cameraId, rec },
+    shard,
+    members,
+    current,
+    policy,
+    deps,
+    nowMs,
+    outcome,
+  );
+}
+
+/**
+ * Judges the cameras waiting on the watermark once it has passed their time: the summaries say when it may
+ * have (no read); the members then decide. Rare: only while a lone camera waits.
+ */
+async function releaseWaiting(
+  cohort: CohortKey,
+  current: VersionedHead,
+  deps: CohortDeps,
+  nowMs: number,
+  outcome: CohortOutcome,
+) {
+  const waiting = current.head.waiting ?? [];
+  if (waiting.length === 0) return;
+  const hint = current.head.open ? Infinity : summaryWatermark(current.head);
+  if (!waiting.some(([, until]) => until <= hint)) return;
+  const all = await deps.cohorts.members(cohort);
+  const watermark = cohortWatermark(all.members);
+  const done = new Set<string>();
+  for (const [cameraId, until] of waiting) {
+    const me = all.members.find((m) => m.cameraId === cameraId);
+    // Gone, healthy again, judged meanwhile (its own record), or a newer episode: nothing to wait for.
+    if (me?.rec.a !== 1 || me.rec.k === undefined || all.judged.get(cameraId) === me.rec.k) {
+      done.add(cameraId);
+      continue;
+    }
+    if (!current.head.open && until > watermark) continue;
+    const policy = deps.policyFor(cameraId, cohort.modality);
+    const shard = shardOf(cameraId, deps.cohorts.shardCount);
+    // Judged, or still waiting for another reason (behind its cohort): its own next record takes it up.
+    current = await judgeMember(cohort, me, shard, all.members, current, policy, deps, nowMs, outcome);
+    done.add(cameraId);
   }
-  await deps.cohorts.markJudged(signal.cohort, shard, signal.cameraId, rec.k);
+  if (done.size === 0) return;
+  await commitWaiting(
+    cohort,
+    current,
+    (head) => {
+      const left = (head.waiting ?? []).filter(([id]) => !done.has(id));
+      return left.length === (head.waiting ?? []).length ? null : { waiting: left };
+    },
+    deps,
+    nowMs,
+    outcome,
+  );
 }
 
 /**

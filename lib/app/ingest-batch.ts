@@ -14,7 +14,7 @@ import type { Modality } from '../core/metric-event.js';
 import type { Trigger } from '../core/trigger.js';
 import { StateConflictError, updateCamera, type CameraUpdateDeps } from './camera-update.js';
 import { emptyCohortOutcome, mergeCohortOutcome, type CohortOutcome } from './cohort-signals.js';
-import type { Clock, DeadLetter, DeadLetterSink, PolicyProvider } from './ports.js';
+import type { Clock, DeadLetter, DeadLetterSink, HistoryRecorder, HistoryWrite, PolicyProvider } from './ports.js';
 
 export interface IngestRecord {
   messageId: string;
@@ -30,6 +30,8 @@ export interface IngestDeps extends CameraUpdateDeps {
   concurrency?: number;
   /** Cohort reset epochs (the model-scope closed loop); loaded for the batch's cohorts before applying. */
   cohortEpochs?: CohortContext & { load(cohorts: Iterable<CohortKey>): Promise<void> };
+  /** The metric history: every event of a camera whose write committed, after the writes. */
+  history?: HistoryRecorder;
 }
 
 export interface BatchResult {
@@ -48,6 +50,8 @@ export interface BatchResult {
   detectorErrors: ApplyStats['detectorErrors'];
   /** Cohort member records applied, stale ones, cohort triggers published. */
   cohort?: CohortOutcome;
+  /** The history write of the batch's accepted events (absent without a history). */
+  history?: HistoryWrite;
 }
 
 export { StateConflictError };
@@ -112,12 +116,14 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   const cameras = [...byCamera.entries()];
   const limit = Math.max(1, deps.concurrency ?? DEFAULT_CAMERA_CONCURRENCY);
   let next = 0;
+  const accepted: MetricEvent[] = [];
   const worker = async () => {
     while (next < cameras.length) {
       const [cameraId, group] = cameras[next++]!;
       try {
         const source: PolicySource = typeof policy === 'function' ? (m: Modality) => policy(cameraId, m) : policy;
         await processCamera(cameraId, group.events, source, deps, nowMs, result);
+        accepted.push(...group.events);
       } catch (err) {
         result.cameraErrors.push({ cameraId, error: `${(err as Error).name}: ${(err as Error).message}` });
         for (const id of group.messageIds) failed.add(id);
@@ -125,6 +131,8 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, cameras.length) }, worker));
+  // After the state writes and never failing the batch: failed cameras' events come back with their records.
+  if (deps.history && accepted.length > 0) result.history = await deps.history.record(accepted);
   result.failedMessageIds = [...failed];
   return result;
 }

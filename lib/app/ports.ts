@@ -3,7 +3,7 @@
 // by MemoryStateStore (lib/local/memory-state-store.ts); PipelineExecutionParameters by
 // SageMakerPipelineExecutions. lib/app imports no implementation.
 import type { CameraState } from '../core/camera-state.js';
-import type { Modality, Rejection } from '../core/metric-event.js';
+import type { MetricEvent, Modality, Rejection } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
 import type { Trigger } from '../core/trigger.js';
 
@@ -41,6 +41,21 @@ export interface DeadLetter {
 export interface DeadLetterSink {
   /** Sends every letter; returns the source message ids whose letters could not be sent. */
   send(letters: readonly DeadLetter[], nowMs: number): Promise<Set<string>>;
+}
+
+/** What became of one batch's history write. */
+export interface HistoryWrite {
+  recorded: number;
+  /** Events given up on after retries: missing from the history (counted by a metric with an alarm). */
+  dropped: number;
+}
+
+/**
+ * Where accepted events are kept for replay (the metric history: Firehose to S3). Best effort and after
+ * the state write: it never throws, and a failure never fails the batch (docs/delivery-guarantees.md).
+ */
+export interface HistoryRecorder {
+  record(events: readonly MetricEvent[]): Promise<HistoryWrite>;
 }
 
 /** The parameters a SageMaker pipeline execution was started with (ListPipelineParametersForExecution). */

@@ -122,7 +122,12 @@ export function groupByCamera(events: readonly SentEvent[]): Map<string, SentEve
 }
 
 /** Random faults per AWS call, `rate` per command shared among its kinds. */
-export function chaosFaultRules(rate: number): { dynamodb: FaultRule[]; eventBridge: FaultRule[]; sqs: FaultRule[] } {
+export function chaosFaultRules(rate: number): {
+  dynamodb: FaultRule[];
+  eventBridge: FaultRule[];
+  sqs: FaultRule[];
+  firehose: FaultRule[];
+} {
   const each = (command: string, kinds: FaultRule['fault'][], r = rate) =>
     kinds.map((fault) => ({ command, fault, probability: r / kinds.length }));
   return {
@@ -136,5 +141,7 @@ export function chaosFaultRules(rate: number): { dynamodb: FaultRule[]; eventBri
       ...each('PutEvents', ['crash'], rate),
     ],
     sqs: each('SendMessageBatch', ['throttle']),
+    // The metric history: the adapter retries, then counts what it drops.
+    firehose: each('PutRecordBatch', ['throttle', 'server-error']),
   };
 }

@@ -2,11 +2,13 @@
 // metric events (with producer duplicates and some bad input) to the ingest queue; the local
 // event-source mapping drives the real ingest handler, whose own SDK clients get random faults
 // (DynamoDB throttling, 5xx, lost responses and conflicts; PutEvents partial failures, 5xx and lost
-// responses; dead-letter throttling; crashes after the state write). Afterwards it checks the
+// responses; dead-letter throttling; Firehose throttling and 5xx on the history; crashes after the
+// state write). Afterwards it checks the
 // contract from the outside: every valid event sent is in its camera's window exactly once (lost
 // must be 0); once the outbox sweep has run as the deployed schedule would, every episode the states
 // record as published has its triggers on the bus and no suppressed one has any (read through the
-// catch-all tap rule; lib/core/episode-audit.ts); every bad part is in the dead-letter queue. Then it
+// catch-all tap rule; lib/core/episode-audit.ts); every bad part is in the dead-letter queue; every
+// applied event is in the metric history (moto's S3 after the local delivery) once after dedup. Then it
 // measures what the guarantees cost in DynamoDB writes, fault-free (write-cost.ts). Stops all it started.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -20,12 +22,15 @@ import { auditEpisodes, type EpisodeAudit } from '../core/episode-audit.js';
 import { idTag } from '../core/stream-window.js';
 import { driftPolicy, parsePolicy } from '../core/policy.js';
 import { parseBody } from '../core/metric-event.js';
-import { DEAD_LETTER_ATTRIBUTES, OUTBOX_SWEEP } from '../resources.js';
+import { DEAD_LETTER_ATTRIBUTES, HISTORY, OUTBOX_SWEEP } from '../resources.js';
 import { crashable, injectFaults, seededRandom } from '../local/faults.js';
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { createLocalStack, functionEnv, localClientConfig, type LocalStack } from '../local/local-stack.js';
 import { LocalEventSourceMapping } from '../local/event-source-mapping.js';
 import { drainQueue, queueDepth } from '../local/queues.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { readHistory } from '../history/reader.js';
+import { deliverLocalHistory } from '../local/history-delivery.js';
 import { CHAOS_BASE_MS, chaosFaultRules, chaosFleet, chaosMessages, groupByCamera } from './chaos-fleet.js';
 import { measureWriteCost, type WriteCost } from './write-cost.js';
 
@@ -92,14 +97,16 @@ async function faultedRun(
     injectFaults(fn.clients.dynamodb, rules.dynamodb, faultRandom),
     injectFaults(fn.clients.eventBridge, rules.eventBridge, faultRandom),
     injectFaults(fn.clients.sqs, rules.sqs, faultRandom),
+    injectFaults(fn.clients.firehose, rules.firehose, faultRandom),
   ];
-  const tally = { applied: 0, duplicates: 0, tooLate: 0, writes: 0, conflicts: 0 };
+  const tally = { applied: 0, duplicates: 0, tooLate: 0, writes: 0, conflicts: 0, historyDropped: 0 };
   const onBatchResult = (r: BatchResult) => {
     tally.applied += r.applied;
     tally.duplicates += r.duplicates;
     tally.tooLate += r.tooLate;
     tally.writes += r.writes;
     tally.conflicts += r.conflicts;
+    tally.historyDropped += r.history?.dropped ?? 0;
   };
   const mapping = new LocalEventSourceMapping(sqs, crashable(fn.createIngestHandler({ onBatchResult })), {
     queueUrl: stack.ingestQueueUrl,
@@ -192,6 +199,7 @@ async function faultedRun(
     );
     const parked = events.filter((e) => !appliedIds.has(e.id) && parkedIds.has(e.id)).length;
     const sentBodies = new Set(order);
+    const history = await historyCheck(stack, appliedIds, parkedIds, new Set(events.map((e) => e.id)));
 
     const sent = events.length;
     const totalDeliveries = [...deliveries.values()].reduce((a, b) => a + b, 0);
@@ -223,6 +231,9 @@ async function faultedRun(
       'every message parked by SQS redrive is intact (a body that was sent)': redriven.every((m) =>
         sentBodies.has(m.Body ?? ''),
       ),
+      // The metric history: every applied event in S3 exactly once after dedup by id, and nothing else.
+      '0 events missing from the history (every applied event stored, once after dedup)':
+        history.missing === 0 && history.unknown === 0,
     };
     return {
       summary,
@@ -238,6 +249,11 @@ async function faultedRun(
         tooLate: tally.tooLate,
         stateWrites: tally.writes,
         conflicts: tally.conflicts,
+        historyStored: history.stored,
+        historyMissing: history.missing,
+        historyAwaitingRedrive: history.awaitingRedrive,
+        historyStoredTwice: history.storedTwice,
+        historyDroppedCounted: tally.historyDropped,
         ...mapping.counters,
         faultsInjected,
       },
@@ -249,6 +265,35 @@ async function faultedRun(
     fn.clients.dynamodb.destroy();
     fn.clients.eventBridge.destroy();
     fn.clients.sqs.destroy();
+    fn.clients.firehose.destroy();
+  }
+}
+
+/**
+ * Delivers what moto's Firehose received (the local stand-in for Firehose's delivery), reads the whole
+ * history back and compares it with the applied events: missing ones, ids never sent, and events stored
+ * more than once (a redelivered message records its events again: dedup by id removes them). An event
+ * applied by a receive that then failed, of a message SQS finally parked, was never accepted: the
+ * history gets it when the message is redriven (counted apart, not missing).
+ */
+async function historyCheck(stack: LocalStack, applied: Set<string>, parked: Set<string>, sentIds: Set<string>) {
+  const s3 = new S3Client({ ...localClientConfig(stack.endpoint), forcePathStyle: true });
+  try {
+    await deliverLocalHistory(s3, stack.historyBucket!);
+    const ids: string[] = [];
+    for await (const batch of readHistory({ s3, bucket: stack.historyBucket!, prefix: HISTORY.eventsPrefix }))
+      for (const e of batch) ids.push(e.id);
+    const stored = new Set(ids);
+    const absent = [...applied].filter((id) => !stored.has(id));
+    return {
+      stored: stored.size,
+      missing: absent.filter((id) => !parked.has(id)).length,
+      awaitingRedrive: absent.filter((id) => parked.has(id)).length,
+      unknown: [...stored].filter((id) => !sentIds.has(id)).length,
+      storedTwice: ids.length - stored.size,
+    };
+  } finally {
+    s3.destroy();
   }
 }
 

@@ -1,54 +1,33 @@
-// `vmon backtest`: replays a history of metric events through the production core (parseBody /
-// validateEvent, then applyEvents per camera with the policy) and reports the triggers it would
-// have fired. State stays in memory per camera: no encode/decode between events.
-import { applyEvents, emptyState, type CameraState, type CohortContext } from '../core/camera-state.js';
-import { parseBody, validateEvent, type MetricEvent } from '../core/metric-event.js';
-import type { MetricKind, Modality } from '../core/metric-event.js';
-import type { Policy } from '../core/policy.js';
+// `vmon backtest`: replays a history of metric events through the production core with the streaming
+// replay engine (lib/replay: parseBody / validateEvent, applyEvents per camera with the policy, cohort
+// decisions through the live use case), on one core or on worker threads, and reports the triggers it
+// would have fired.
+import type { CameraState } from '../core/camera-state.js';
+import type { MetricEvent, MetricKind, Modality } from '../core/metric-event.js';
+import type { CohortHead, CohortKey } from '../core/cohort.js';
 import { isModelScope, triggerSubject, type Trigger, type TriggerDetail } from '../core/trigger.js';
 import {
-  AFFECTED_REFRESH_MS,
-  cohortPriorOf,
-  type CohortHead,
-  type CohortKey,
-  type CohortSignal,
-} from '../core/cohort.js';
-import { applyCohortSignals, emptyCohortOutcome } from '../app/cohort-signals.js';
-import { InMemoryCohortStore } from '../adapters/cohort-memory.js';
+  replay,
+  replayCameras,
+  ShardReplayer,
+  type PolicyFor,
+  type ReplayPolicies,
+  type ReplayResult,
+} from '../replay/engine.js';
+import { eventSource, fileSource } from '../replay/sources.js';
+import { defaultWorkers, replayParallel } from '../replay/parallel.js';
 import type { ReportChart, ReportDocument } from '../report/html-report.js';
 import { detectorLines, type StreamPoint } from '../report/detector-lines.js';
-import { readEventFile, type EventFileFormat, type EventLine, type SeriesOptions } from './event-file.js';
+import { readEventFile, type EventFileFormat, type SeriesOptions } from './event-file.js';
 import { iso, num } from './format.js';
 import type { Labels } from './labels.js';
 import { SCORE_COLUMNS, scoreRow, type DetectorScore } from './backtest-score.js';
 
-/** The policy for a camera + modality (a fixed policy, or scoped policies resolved as the Lambda does). */
-export type PolicyFor = (cameraId: string, modality: Modality) => Policy;
-
-export interface BacktestTotals {
-  events: number;
-  applied: number;
-  duplicates: number;
-  late: number;
-  tooLate: number;
-  /** Breaches held back by the alert lifecycle (cooldown, silences, retrain in flight). */
-  suppressed: number;
-  rejected: number;
-  cameras: number;
-  triggers: number;
-  detectorErrors: number;
-}
-
-export interface RejectedLine {
-  /** the file, when the input is a folder */
-  file?: string;
-  line: number;
-  index: number | null;
-  reason: string;
-}
+export type { PolicyFor, RejectedLine, ReplayTotals as BacktestTotals } from '../replay/engine.js';
+import type { RejectedLine, ReplayTotals } from '../replay/engine.js';
 
 export interface BacktestResult {
-  totals: BacktestTotals;
+  totals: ReplayTotals;
   /** In order of the event time that decided them (detail.lastEventAt), then camera. */
   triggers: Trigger[];
   rejected: RejectedLine[];
@@ -58,226 +37,77 @@ export interface BacktestResult {
   states: Map<string, CameraState>;
   /** Every cohort the history touched, with its final head. */
   cohorts: { cohort: CohortKey; head: CohortHead }[];
-  /** The valid events per camera, kept for charts. */
+  /** Valid events per camera. */
+  eventCounts: Map<string, number>;
+  /** The valid events per camera, when kept (charts, label scoring); empty otherwise. */
   eventsByCamera: Map<string, MetricEvent[]>;
+  /** Events later than the reorder window behind their camera's newest (applied as live applies a late event). */
+  reordered: number;
   elapsedMs: number;
 }
 
-/** Collects events per camera, then runs each camera's history through applyEvents once. */
-export class Backtest {
-  private readonly byCamera = new Map<string, MetricEvent[]>();
-  private readonly rejected: RejectedLine[] = [];
-  private events = 0;
-  private rejectedCount = 0;
-  private readonly started = performance.now();
-
-  constructor(
-    private readonly policyFor: PolicyFor,
-    private readonly nowMs: number = Date.now(),
-    private readonly keepRejected = 1000,
-  ) {}
-
-  add(event: MetricEvent): void {
-    let list = this.byCamera.get(event.camera_id);
-    if (!list) this.byCamera.set(event.camera_id, (list = []));
-    list.push(event);
-    this.events++;
-  }
-
-  reject(r: RejectedLine): void {
-    this.rejectedCount++;
-    if (this.rejected.length < this.keepRejected) this.rejected.push(r);
-  }
-
-  /** One line of an event file, read the way the Lambda reads a message body. */
-  addLine(l: EventLine): void {
-    const file = l.file ? { file: l.file } : {};
-    if ('error' in l) {
-      this.reject({ ...file, line: l.line, index: null, reason: l.error });
-      return;
-    }
-    if ('text' in l) {
-      const parsed = parseBody(l.text, this.nowMs);
-      for (const e of parsed.events) this.add(e);
-      for (const r of parsed.rejections) this.reject({ ...file, line: l.line, index: r.index, reason: r.reason });
-      return;
-    }
-    const r = validateEvent(l.object, this.nowMs);
-    if ('event' in r) this.add(r.event);
-    else
-      this.reject({
-        ...file,
-        line: l.line,
-        index: null,
-        reason: r.errors
-          .map((e) => (e.path && !e.message.startsWith(e.path) ? `${e.path}: ${e.message}` : e.message))
-          .join('; '),
-      });
-  }
-
-  /** The valid events collected so far, and how many lines or events were rejected. */
-  collected(): { events: MetricEvent[]; rejected: number } {
-    return { events: [...this.byCamera.values()].flat(), rejected: this.rejectedCount };
-  }
-
-  private newTotals(): BacktestTotals {
-    return {
-      events: this.events,
-      applied: 0,
-      duplicates: 0,
-      late: 0,
-      tooLate: 0,
-      suppressed: 0,
-      rejected: this.rejectedCount,
-      cameras: this.byCamera.size,
-      triggers: 0,
-      detectorErrors: 0,
-    };
-  }
-
-  /**
-   * Each camera's events in event-time order, cut in slices of AFFECTED_REFRESH_MS as batches arrive live
-   * (cohort member records are made per slice): slice index → events.
-   */
-  private slices(): Map<string, Map<number, MetricEvent[]>> {
-    const out = new Map<string, Map<number, MetricEvent[]>>();
-    for (const [cameraId, events] of this.byCamera) {
-      // Event-time order once, up front; applyEvents sorts too, and a sorted input is its cheap case.
-      events.sort((a, b) => a.ts - b.ts);
-      const bySlice = new Map<number, MetricEvent[]>();
-      for (const e of events) {
-        const k = Math.floor(e.ts / AFFECTED_REFRESH_MS);
-        const list = bySlice.get(k);
-        if (list) list.push(e);
-        else bySlice.set(k, [e]);
-      }
-      out.set(cameraId, bySlice);
-    }
-    return out;
-  }
-
-  /** One camera's slice through the production step; its member records go to `signals`. */
-  private applySlice(
-    cameraId: string,
-    state: CameraState,
-    events: readonly MetricEvent[],
-    acc: { totals: BacktestTotals; triggers: Trigger[]; signals: CohortSignal[] },
-    cohorts?: CohortContext,
-  ): void {
-    const r = applyEvents(state, events, (modality) => this.policyFor(cameraId, modality), cohorts);
-    const { totals } = acc;
-    acc.triggers.push(...r.triggers);
-    totals.applied += r.stats.applied;
-    totals.duplicates += r.stats.duplicates;
-    totals.late += r.stats.late;
-    totals.tooLate += r.stats.tooLate;
-    for (const n of Object.values(r.stats.suppressed)) totals.suppressed += n ?? 0;
-    totals.detectorErrors += r.stats.detectorErrors.length;
-    if (state.signals) acc.signals.push(...state.signals);
-    delete state.signals;
-  }
-
-  private finish(
-    totals: BacktestTotals,
-    triggers: Trigger[],
-    states: Map<string, CameraState>,
-  ): Omit<BacktestResult, 'cohorts'> {
-    let first = Infinity,
-      last = -Infinity;
-    for (const events of this.byCamera.values())
-      if (events.length) {
-        first = Math.min(first, events[0]!.ts);
-        last = Math.max(last, events[events.length - 1]!.ts);
-      }
-    triggers.sort(
-      (x, y) =>
-        x.detail.lastEventAt.localeCompare(y.detail.lastEventAt) ||
-        triggerSubject(x.detail).localeCompare(triggerSubject(y.detail)) ||
-        String(x.detail.detector ?? '').localeCompare(String(y.detail.detector ?? '')),
-    );
-    totals.triggers = triggers.length;
-    return {
-      totals,
-      triggers,
-      rejected: this.rejected,
-      states,
-      eventsByCamera: this.byCamera,
-      firstEventMs: Number.isFinite(first) ? first : null,
-      lastEventMs: Number.isFinite(last) ? last : null,
-      elapsedMs: performance.now() - this.started,
-    };
-  }
-
-  /** Every camera's history alone: camera decisions only, no cohort prior (tune and NAB scoring use this). */
-  runCameras(): BacktestResult & { signals: CohortSignal[] } {
-    const acc = { totals: this.newTotals(), triggers: [] as Trigger[], signals: [] as CohortSignal[] };
-    const states = new Map<string, CameraState>();
-    for (const [cameraId, bySlice] of this.slices()) {
-      const state = emptyState();
-      for (const events of bySlice.values()) this.applySlice(cameraId, state, events, acc);
-      states.set(cameraId, state);
-    }
-    return { ...this.finish(acc.totals, acc.triggers, states), cohorts: [], signals: acc.signals };
-  }
-
-  /**
-   * Camera and cohort decisions as live: every camera's slices in event-time order across the fleet; after
-   * each slice the member records made in it go through the live use case (an in-memory store), and a camera
-   * whose chart has no baseline yet arms on its cohort's prior as the head then holds it (cohort-prior.ts).
-   */
-  async run(): Promise<BacktestResult> {
-    const acc = { totals: this.newTotals(), triggers: [] as Trigger[], signals: [] as CohortSignal[] };
-    const cohorts = new InMemoryCohortStore();
-    const context: CohortContext = {
-      epochOf: () => undefined, // a history holds no lifecycle events: nothing resets
-      priorOf: (modelVersion, modality, metric) => {
-        const p = cohortPriorOf(cohorts.headOf({ modelVersion, modality }))[metric];
-        return p && { mean: p.mean, sigma: p.sigma, n: p.n };
-      },
-    };
-    const slices = this.slices();
-    const order = [...new Set([...slices.values()].flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
-    const states = new Map<string, CameraState>([...slices.keys()].map((id) => [id, emptyState()]));
-    const published: Trigger[] = [];
-    const outcome = emptyCohortOutcome();
-    for (const k of order) {
-      for (const [cameraId, bySlice] of slices) {
-        const events = bySlice.get(k);
-        if (events) this.applySlice(cameraId, states.get(cameraId)!, events, acc, context);
-      }
-      const signals = acc.signals.splice(0);
-      signals.sort((a, b) => a.rec.l - b.rec.l || a.cameraId.localeCompare(b.cameraId) || a.rec.q - b.rec.q);
-      await applyCohortSignals(
-        signals,
-        { cohorts, publisher: { publish: async (ts) => void published.push(...ts) }, policyFor: this.policyFor },
-        this.nowMs,
-        outcome,
-      );
-    }
-    const { totals, triggers } = acc;
-    totals.suppressed += outcome.suppressed;
-    // A trigger republished from an outbox is one decision.
-    const seen = new Set(triggers.map((t) => t.detail.triggerId));
-    for (const t of published)
-      if (!seen.has(t.detail.triggerId)) {
-        seen.add(t.detail.triggerId);
-        triggers.push(t);
-      }
-    return { ...this.finish(totals, triggers, states), cohorts: cohorts.cohorts() };
-  }
+/** The engine's result with maps, as the CLI and the report use it. */
+export function backtestResultOf(r: ReplayResult, elapsedMs: number): BacktestResult {
+  return {
+    totals: r.totals,
+    triggers: r.triggers,
+    rejected: r.rejected,
+    firstEventMs: r.firstEventMs,
+    lastEventMs: r.lastEventMs,
+    states: new Map(r.states ?? []),
+    cohorts: r.cohorts,
+    eventCounts: new Map(r.eventCounts),
+    eventsByCamera: new Map(r.events ?? []),
+    reordered: r.reordered,
+    elapsedMs,
+  };
 }
 
-/** Backtests a whole file. `onBytes` reports progress through the file. */
+/** Events per camera a report's charts show at most (its first ones): memory stays bounded per camera. */
+export const REPORT_EVENTS_PER_CAMERA = 100_000;
+
+/** Under this much file per worker, threads cost more than they save: fewer workers (at least one). */
+export const MIN_BYTES_PER_WORKER = 4 << 20;
+
+/**
+ * Backtests a whole file, streamed. `workers` (default: the core count, fewer for a small file) shards
+ * the cameras over worker threads; the result is the same with any count. `onBytes` reports progress
+ * (one process only). `keepEventsPerCamera`: events kept for charts and label scoring.
+ */
 export async function backtestFile(
   path: string,
   format: EventFileFormat,
-  policyFor: PolicyFor,
-  opts: { nowMs?: number; onBytes?: (n: number) => void; series?: SeriesOptions } = {},
-): Promise<BacktestResult> {
-  const bt = new Backtest(policyFor, opts.nowMs);
-  for await (const batch of readEventFile(path, format, opts.onBytes, opts.series))
-    for (const line of batch) bt.addLine(line);
-  return bt.run();
+  policies: ReplayPolicies,
+  opts: {
+    nowMs?: number;
+    onBytes?: (n: number) => void;
+    workers?: number;
+    fileBytes?: number;
+    keepEventsPerCamera?: number;
+    series?: SeriesOptions;
+  } = {},
+): Promise<BacktestResult & { workers: number }> {
+  const started = performance.now();
+  const nowMs = opts.nowMs ?? Date.now();
+  const workers = Math.max(
+    1,
+    Math.min(opts.workers ?? Number.POSITIVE_INFINITY, workerCount(opts.workers, opts.fileBytes)),
+  );
+  const o = { policies, nowMs, keepEventsPerCamera: opts.keepEventsPerCamera ?? 0 };
+  const r =
+    workers === 1
+      ? await replay(fileSource(path, format, opts.onBytes, opts.series), o)
+      : await replayParallel(
+          { file: path, format, ...(opts.series ? { series: opts.series } : {}) },
+          { ...o, workers },
+        );
+  return { ...backtestResultOf(r, performance.now() - started), workers };
+}
+
+function workerCount(asked: number | undefined, bytes: number | undefined): number {
+  if (asked !== undefined) return asked;
+  const cores = defaultWorkers();
+  return bytes === undefined ? cores : Math.min(cores, Math.floor(bytes / MIN_BYTES_PER_WORKER));
 }
 
 /** Reads and validates a whole event file without running any policy (vmon tune). */
@@ -286,29 +116,47 @@ export async function readHistory(
   format: EventFileFormat,
   series?: SeriesOptions,
 ): Promise<{ events: MetricEvent[]; rejected: number }> {
-  const bt = new Backtest(() => {
-    throw new Error('no policy: reading only');
+  const { events, rejected } = await collectEvents(path, format, series);
+  return { events, rejected };
+}
+
+/** The valid events of a file, in file order (parsed as the ingest function parses a body). */
+async function collectEvents(path: string, format: EventFileFormat, series?: SeriesOptions) {
+  const events: MetricEvent[] = [];
+  // A replayer only for its parsing: its add() is replaced by collecting.
+  const r = new ShardReplayer({
+    policies: () => {
+      throw new Error('no policy: reading only');
+    },
   });
-  for await (const batch of readEventFile(path, format, undefined, series)) for (const line of batch) bt.addLine(line);
-  return bt.collected();
+  r.add = (e) => void events.push(e);
+  for await (const batch of readEventFile(path, format, undefined, series)) for (const l of batch) r.addLine(l);
+  return { events, rejected: r.rejectedCount };
 }
 
 /** Backtests events already in memory, camera decisions only (tune, NAB scoring, the bench). */
 export function backtestEvents(events: Iterable<MetricEvent>, policyFor: PolicyFor): BacktestResult {
-  const bt = new Backtest(policyFor);
-  for (const e of events) bt.add(e);
-  const { signals: _signals, ...result } = bt.runCameras();
-  return result;
+  const started = performance.now();
+  return backtestResultOf(
+    replayCameras(events, { policies: policyFor, keepEventsPerCamera: Number.POSITIVE_INFINITY }),
+    performance.now() - started,
+  );
 }
 
 /** Backtests events already in memory with cohort decisions (the fleet tests compare it with live). */
-export function backtestEventsWithCohorts(
+export async function backtestEventsWithCohorts(
   events: Iterable<MetricEvent>,
   policyFor: PolicyFor,
 ): Promise<BacktestResult> {
-  const bt = new Backtest(policyFor);
-  for (const e of events) bt.add(e);
-  return bt.run();
+  const started = performance.now();
+  const list = [...events];
+  return backtestResultOf(
+    await replay(
+      eventSource(() => [list]),
+      { policies: policyFor, keepEventsPerCamera: Number.POSITIVE_INFINITY },
+    ),
+    performance.now() - started,
+  );
 }
 
 const TRIGGER_COLUMNS = [
@@ -353,7 +201,7 @@ export const triggerRow = (t: Trigger): string[] => {
 export const TRIGGER_TABLE_COLUMNS = TRIGGER_COLUMNS;
 
 /** The totals as the report's table names them. */
-const TOTAL_LABELS: Record<keyof BacktestTotals, string> = {
+const TOTAL_LABELS: Record<keyof ReplayTotals, string> = {
   events: 'events read',
   applied: 'applied',
   duplicates: 'duplicates (same id, dropped)',
@@ -383,9 +231,9 @@ export function backtestReport(
   const charts: ReportChart[] = [];
   const labelled = [...(opts.labels?.entries() ?? [])].filter(([, w]) => w.length > 0).map(([c]) => c);
   const cameras = [
-    ...labelled.filter((c) => result.eventsByCamera.has(c)),
+    ...labelled.filter((c) => result.eventCounts.has(c)),
     ...triggersByCamera.keys(),
-    ...[...result.eventsByCamera.keys()].filter((c) => !triggersByCamera.has(c)).sort(),
+    ...[...result.eventCounts.keys()].filter((c) => !triggersByCamera.has(c)).sort(),
   ];
   const charted = new Set<string>();
   for (const cameraId of cameras) {
@@ -468,13 +316,13 @@ export function backtestReport(
       {
         title: 'Totals',
         columns: ['measure', 'count'],
-        rows: Object.entries(totals).map(([k, v]) => [TOTAL_LABELS[k as keyof BacktestTotals] ?? k, v]),
+        rows: Object.entries(totals).map(([k, v]) => [TOTAL_LABELS[k as keyof ReplayTotals] ?? k, v]),
       },
       { title: 'Triggers by action', columns: ['action', 'count'], rows: [...byAction].map(([k, v]) => [k, v]) },
       {
         title: 'Triggers by camera',
         columns: ['camera', 'events', 'triggers'],
-        rows: [...triggersByCamera].map(([c, ts]) => [c, result.eventsByCamera.get(c)?.length ?? 0, ts.length]),
+        rows: [...triggersByCamera].map(([c, ts]) => [c, result.eventCounts.get(c) ?? 0, ts.length]),
       },
       {
         title: `Triggers${result.triggers.length > 500 ? ' (first 500)' : ''}`,

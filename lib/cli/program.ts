@@ -11,7 +11,13 @@ import { formatCohortViews, loadCohortViews } from './cohort-state.js';
 import { addSilence, clearSilences } from '../app/silences.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { escapeForDisplay, jsonForDisplay } from '../core/display-text.js';
-import { backtestFile, backtestReport, TRIGGER_TABLE_COLUMNS, triggerRow } from './backtest.js';
+import {
+  backtestFile,
+  backtestReport,
+  REPORT_EVENTS_PER_CAMERA,
+  TRIGGER_TABLE_COLUMNS,
+  triggerRow,
+} from './backtest.js';
 import {
   formatDeadLetter,
   formatDeadLetterList,
@@ -29,6 +35,15 @@ import { loadPolicyFile, loadScopedPolicies, readPolicyFile } from './policy-fil
 import { alignLabels, readLabelFile } from './labels.js';
 import { SCORE_COLUMNS, scoreBacktest, scoreRow } from './backtest-score.js';
 import { registerTune } from './tune-command.js';
+import {
+  addHistoryOptions,
+  backtestDistributed,
+  backtestHistory,
+  progressLine,
+  historyOnlyOptions,
+  historySpecOf,
+  type HistoryCliOptions,
+} from './history-backtest.js';
 import { deletePolicy, effectivePolicy, formatPolicyList, getPolicy, listPolicies, putPolicy } from './policy.js';
 import type { PolicyFor } from './backtest.js';
 import { formatSendSummary, sendFile } from './send.js';
@@ -208,6 +223,7 @@ stops the command (exit 2) naming the line number and the field. Example:
           lingerMs?: number;
           json?: boolean;
           progress: boolean;
+          workers?: number;
         },
         cmd: Command,
       ) => {
@@ -233,17 +249,16 @@ stops the command (exit 2) naming the line number and the field. Example:
       },
     );
 
-  program
+  const backtestCommand = program
     .command('backtest')
     .description(
       'replay a history of events through the production detectors and policy, offline; print the triggers it would have fired (and, with --report, write an HTML report)',
     )
-    .argument('<file>', 'events: .jsonl or .csv as for send, a timestamp,value .csv (one stream), or a folder of them')
-    .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
-    .option(
-      '--modality <modality>',
-      `for a timestamp,value CSV: ${MODALITIES.join(' | ')} (default: from the file name)`,
+    .argument(
+      '[file]',
+      'events: .jsonl or .csv as for send, a timestamp,value .csv (one stream), or a folder of them (or --from: the metric history)',
     )
+    .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
     .option('--metric <metric>', `for a timestamp,value CSV: ${METRICS.join(' | ')} (default: from the file name)`)
     .option('--policy <file>', 'policy JSON for every camera (default: the built-in fleet default policy)')
     .option(
@@ -273,6 +288,12 @@ stops the command (exit 2) naming the line number and the field. Example:
     )
     .option('--json', 'print the result as JSON')
     .option('--no-progress', 'no progress bar')
+    .option(
+      '--workers <n>',
+      'worker threads the cameras are sharded over (default: the core count, one per 4 MB of file); the result is the same with any count',
+      positiveInt('--workers'),
+    );
+  addHistoryOptions(backtestCommand)
     .addHelpText(
       'after',
       `
@@ -281,14 +302,19 @@ applied in event-time order by the same core code (applyEvents) the function run
 included (cooldown, suppression while a retrain is in flight; completions are not in the file).
 No report is written unless --report is given. A CSV whose header is timestamp,value holds one
 stream: its camera, modality and metric come from --camera/--modality/--metric, else from the file
-name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path inside it). Examples:
+name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path inside it).
+The file is streamed: memory grows with the cameras, not the events (--report and --labels keep
+each camera's events for charts and scoring). A camera's events may be out of order by up to an
+hour; an event later than that is applied as the ingest function applies a late event. Examples:
   vmon backtest last-month.jsonl --policy policy.json --report report.html
-  vmon backtest test/fixtures/nab-dev/data --modality Rgb --metric DriftScore --labels test/fixtures/nab-dev/labels.json`,
+  vmon backtest test/fixtures/nab-dev/data --modality Rgb --metric DriftScore --labels test/fixtures/nab-dev/labels.json
+  vmon backtest --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --model det-v3
+  vmon backtest --from local`,
     )
     .action(
       async (
-        file: string,
-        o: {
+        fileArg: string | undefined,
+        o: HistoryCliOptions & {
           policy?: string;
           storedPolicies?: boolean;
           policies?: string;
@@ -302,11 +328,19 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
           strict?: boolean;
           json?: boolean;
           progress: boolean;
+          workers?: number;
         },
         cmd: Command,
       ) => {
-        const format = inputFormatOf(file, o.format);
-        const size = await checkReadable(file, true);
+        if (fileArg !== undefined && o.from !== undefined) throw usageError('give an event file or --from, not both');
+        if (o.from === undefined && historyOnlyOptions(o).length)
+          throw usageError(`${historyOnlyOptions(o).join(', ')} apply only with --from`);
+        const g = cmd.optsWithGlobals<{ stackFile?: string; region?: string }>();
+        const history = o.from ? await historySpecOf({ ...o, stackFile: g.stackFile, region: g.region }) : undefined;
+        const file = fileArg ?? o.from;
+        if (file === undefined) throw usageError('give an event file or --from s3://<bucket>/<prefix>/ | --from local');
+        const format = history ? 'jsonl' : inputFormatOf(file, o.format);
+        const size = history ? 0 : await checkReadable(file, true);
         const policy: Policy = o.policy ? await loadPolicyFile(o.policy) : DEFAULT_POLICY;
         let policyFor: PolicyFor = () => policy;
         let stored: Map<string, Policy> | undefined;
@@ -321,19 +355,41 @@ name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path i
           policyFor = (cameraId, modality) => resolvePolicy(scoped, cameraId, modality, policy);
         }
         let labels = o.labels ? await readLabelFile(o.labels) : undefined;
-        const bar = progressBar(io, o.progress && !o.json, 'reading', size, 'bytes');
+        const bar = progressBar(io, o.progress && !o.json && !history, 'reading', size, 'bytes');
         let read = 0;
-        const result = await backtestFile(file, format, policyFor, {
-          series: { camera: o.camera, modality: o.modality, metric: o.metric },
-          onBytes: (n) => {
-            read += n;
-            bar.update(read);
-          },
-        });
+        const reportFile = reportPath('backtest', history ? 'history' : file, o.report);
+        const keepEventsPerCamera = labels ? Number.POSITIVE_INFINITY : reportFile ? REPORT_EVENTS_PER_CAMERA : 0;
+        const policies = { policy, ...(stored ? { scoped: Object.fromEntries(stored) } : {}) };
+        if (o.distributed && (labels || reportFile))
+          throw usageError('--distributed gives triggers and totals: --labels and --report need a local backtest');
+        const result = history
+          ? o.distributed
+            ? await (o.from === 'local'
+                ? backtestDistributed(await resolveTarget({ local: true, stackFile: g.stackFile }), history, policies, {
+                    shards: o.shards,
+                    onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
+                  })
+                : withTarget(cmd, (_c, t) =>
+                    backtestDistributed(t, history, policies, {
+                      shards: o.shards,
+                      onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
+                    }),
+                  ))
+            : await backtestHistory(history, policies, { workers: o.workers, keepEventsPerCamera })
+          : await backtestFile(file, format, policies, {
+              series: { camera: o.camera, modality: o.modality, metric: o.metric },
+              onBytes: (n) => {
+                read += n;
+                bar.update(read);
+              },
+              workers: o.workers,
+              fileBytes: size,
+              // Label scoring needs every event, charts some; a plain backtest keeps none.
+              keepEventsPerCamera,
+            });
         bar.stop();
         if (labels) labels = alignLabels(labels, result.eventsByCamera.keys());
         const scores = labels ? scoreBacktest(result, labels, policyFor) : undefined;
-        const reportFile = reportPath('backtest', file, o.report);
         if (reportFile)
           await writeHtmlReport(
             reportFile,

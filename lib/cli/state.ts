@@ -52,7 +52,10 @@ function keyed(title: string, record: Record<string, unknown> | undefined): stri
   return [`${title}:`, ...entries.map(([k, v]) => `  ${escapeForDisplay(k)}  ${inline(v, k)}`)];
 }
 
-const KNOWN = new Set(['streams', 'det', 'alerts', 'mv', 'ms', 'outbox', 'cooldown', 'silences', 'inFlight', 'reset']);
+const KNOWN = new Set([
+  ...['streams', 'det', 'alerts', 'mv', 'ms', 'outbox', 'cooldown', 'silences', 'inFlight', 'reset'],
+  ...['tl', 'gp', 'lf', 'mo', 'cw'], // lateness and the cohort watermark: the "late events" lines
+]);
 
 export function formatCameraState(view: CameraStateView): string {
   const { state } = view;
@@ -141,6 +144,7 @@ export function formatCameraState(view: CameraStateView): string {
   out.push(
     `  current model since: ${since.length ? since.map(([m, at]) => `${m} at ${iso(at as number)}`).join(', ') : 'no events yet'}`,
   );
+  out.push(...latenessLines(state));
   out.push('');
   out.push(...keyed('detector state (baselines, running statistics)', state.det as Record<string, unknown>));
   out.push(...keyed('model versions', state.mv as Record<string, unknown>));
@@ -156,6 +160,22 @@ export function formatCameraState(view: CameraStateView): string {
     else out.push(`${k}: ${inline(v, k)}`);
   }
   return out.join('\n');
+}
+
+/** Events too late to apply and the gaps still open for late uploads (lib/core/lateness.ts); none: no lines. */
+function latenessLines(state: CameraState): string[] {
+  const out: string[] = [];
+  if (state.tl) out.push(`  too late: ${state.tl} event(s) older than the allowed lateness, counted and not applied`);
+  for (const [key, gaps] of Object.entries(state.gp ?? {}))
+    for (let i = 0; i < gaps.length; i += 2)
+      out.push(
+        `  gap awaiting late events: ${key} ${gaps[i] === 0 ? 'before' : `${iso(gaps[i]!)} →`} ${iso(gaps[i + 1]!)}`,
+      );
+  for (const [key, floor] of Object.entries(state.lf ?? {}))
+    out.push(`  ${key}: events at or before ${iso(floor)} are too late (older gaps forgotten)`);
+  for (const [m, wait] of Object.entries(state.cw ?? {}))
+    out.push(`  ${m}: reported past its cohort's watermark ${iso(wait as number)}`);
+  return out;
 }
 
 /** Why the current episode was suppressed, from its recorded outcome. */

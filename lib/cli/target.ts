@@ -29,6 +29,9 @@ export interface Target {
   eventBusName: string;
   retrainingQueueUrl: string;
   tapQueueUrl?: string;
+  /** The metric history's bucket and the replay state machine (absent when the stack keeps no history). */
+  historyBucket?: string;
+  replayStateMachineArn?: string;
 }
 
 const LOCAL_KEYS = [
@@ -86,6 +89,8 @@ async function localTarget(file: string): Promise<Target> {
     eventBusName: data.eventBusName as string,
     retrainingQueueUrl: data.retrainingQueueUrl as string,
     ...(typeof data.tapQueueUrl === 'string' ? { tapQueueUrl: data.tapQueueUrl } : {}),
+    ...(typeof data.historyBucket === 'string' ? { historyBucket: data.historyBucket } : {}),
+    ...(typeof data.replayStateMachineArn === 'string' ? { replayStateMachineArn: data.replayStateMachineArn } : {}),
   };
 }
 
@@ -114,6 +119,8 @@ async function awsTarget(stackName: string, region: string | undefined): Promise
       eventBusName: outputs.EventBusName!,
       retrainingQueueUrl: outputs.RetrainingQueueUrl!,
       ...(outputs.TapQueueUrl ? { tapQueueUrl: outputs.TapQueueUrl } : {}),
+      ...(outputs.HistoryBucketName ? { historyBucket: outputs.HistoryBucketName } : {}),
+      ...(outputs.ReplayStateMachineArn ? { replayStateMachineArn: outputs.ReplayStateMachineArn } : {}),
     };
   } catch (err) {
     if (err instanceof CliError) throw err;

@@ -6,6 +6,13 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { METRICS, type MetricKind } from '../core/metric-event.js';
 import { writeHtmlReport } from '../report/html-report.js';
 import { readHistory } from './backtest.js';
+import {
+  addHistoryOptions,
+  collectHistory,
+  historyOnlyOptions,
+  historySpecOf,
+  type HistoryCliOptions,
+} from './history-backtest.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { checkReadable, inputFormatOf } from './event-file.js';
 import { plural, table } from './format.js';
@@ -13,7 +20,26 @@ import { println, type CliIO } from './io.js';
 import { alignLabels, readLabelFile } from './labels.js';
 import { loadPolicyFile } from './policy-file.js';
 import type { Policy } from '../core/policy.js';
-import { describeAsWritten, scoreAsWritten, TUNE_COLUMNS, tune, tuneReport, tuneRow, type TunedKind } from './tune.js';
+import { defaultWorkers } from '../replay/parallel.js';
+import {
+  describeAsWritten,
+  evaluateCandidatesParallel,
+  scoreAsWritten,
+  TUNE_COLUMNS,
+  tune,
+  tuneReport,
+  tuneRow,
+  type TunedKind,
+} from './tune.js';
+
+/** Under this much history per worker, threads cost more than they save (each replays it per candidate). */
+const MIN_BYTES_PER_TUNE_WORKER = 256 << 10;
+
+const workersArg = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--workers must be a whole number ≥ 1, got ${v}`);
+  return n;
+};
 
 const budgetArg = (v: string) => {
   const n = Number(v);
@@ -26,14 +52,16 @@ const budgetArg = (v: string) => {
 export type ScopePolicyLoader = (cmd: Command, scope: string) => Promise<{ policy: Policy; from: string }>;
 
 export function registerTune(program: Command, io: CliIO, scopePolicy?: ScopePolicyLoader): void {
-  program
+  const tuneCommand = program
     .command('tune')
     .description(
       'search the parameters of the sequential charts on a labelled history; write the policy that meets a false-alarm budget with the shortest delay',
     )
-    .argument('<history>', 'events: .jsonl or .csv, a timestamp,value .csv, or a folder of them, as for backtest')
+    .argument(
+      '[history]',
+      'events: .jsonl or .csv, a timestamp,value .csv, or a folder of them, as for backtest (or --from: the metric history)',
+    )
     .option('--camera <id>', 'for a timestamp,value CSV: the camera (default: the file name)')
-    .option('--modality <modality>', 'for a timestamp,value CSV: Rgb | Thermal | Depth (default: from the file name)')
     .requiredOption('--labels <file>', 'labelled incident windows per camera (JSON or CSV, as for backtest --labels)')
     .requiredOption('--budget <n>', 'false alarms allowed per camera per week', budgetArg)
     .option('--detectors <kinds>', 'comma-separated kinds to search: cusum, ewma', 'cusum,ewma')
@@ -60,6 +88,12 @@ export function registerTune(program: Command, io: CliIO, scopePolicy?: ScopePol
     )
     .option('--no-report', 'no HTML report (the default)')
     .option('--json', 'print the result as JSON')
+    .option(
+      '--workers <n>',
+      'worker threads the candidates are spread over (default: the core count, one per 256 KB of history); the result is the same with any count',
+      workersArg,
+    );
+  addHistoryOptions(tuneCommand, { distributed: false })
     .addHelpText(
       'after',
       `
@@ -70,12 +104,13 @@ the default) with only its cusum/ewma charts on the metric replaced, and its des
 vmon backtest --policy of that file reports for the tuned detector. Exit 1 when no candidate meets
 the budget. Example:
   vmon tune history.jsonl --labels incidents.csv --budget 0.5 --out tuned.json
+  vmon tune --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --labels incidents.csv --budget 0.5
   vmon --local policy put fleet tuned.json`,
     )
     .action(
       async (
-        history: string,
-        o: {
+        historyArg: string | undefined,
+        o: HistoryCliOptions & {
           labels: string;
           budget: number;
           detectors: string;
@@ -90,6 +125,7 @@ the budget. Example:
           policiesOut?: string;
           report?: string | boolean;
           json?: boolean;
+          workers?: number;
         },
         cmd: Command,
       ) => {
@@ -102,6 +138,13 @@ the budget. Example:
               : undefined
             : undefined;
         const kinds = o.detectors.split(',').map((k) => k.trim());
+        if (historyArg !== undefined && o.from !== undefined)
+          throw usageError('give a history file or --from, not both');
+        if (o.from === undefined && historyOnlyOptions(o).length)
+          throw usageError(`${historyOnlyOptions(o).join(', ')} apply only with --from`);
+        const history = historyArg ?? o.from;
+        if (history === undefined)
+          throw usageError('give a history file or --from s3://<bucket>/<prefix>/ | --from local');
         for (const k of kinds)
           if (k !== 'cusum' && k !== 'ewma')
             throw usageError(`--detectors takes cusum and ewma, got ${JSON.stringify(k)}`);
@@ -109,29 +152,38 @@ the budget. Example:
           throw usageError(`--metric must be one of ${METRICS.join(' | ')}, got ${JSON.stringify(o.metric)}`);
         if (o.direction !== undefined && o.direction !== 'up' && o.direction !== 'down')
           throw usageError(`--direction must be up or down, got ${JSON.stringify(o.direction)}`);
-        const format = inputFormatOf(history, o.format);
-        await checkReadable(history, true);
+        const g = cmd.optsWithGlobals<{ stackFile?: string; region?: string }>();
+        const spec = o.from ? await historySpecOf({ ...o, stackFile: g.stackFile, region: g.region }) : undefined;
+        const format = spec ? 'jsonl' : inputFormatOf(history, o.format);
+        const bytes = spec ? 0 : await checkReadable(history, true);
         const read = await readLabelFile(o.labels);
-        const { events, rejected } = await readHistory(history, format, {
-          camera: o.camera,
-          modality: o.modality,
-          metric: o.metric,
-        });
+        const series = { camera: o.camera, modality: o.modality, metric: o.metric };
+        // The metric history is read once into memory here (as a file is): candidates run in this process.
+        const { events, rejected } = spec ? await collectHistory(spec) : await readHistory(history, format, series);
         const labels = alignLabels(read, new Set(events.map((e) => e.camera_id)));
-        const r = tune(events, labels, {
+        const opts = {
           kinds: kinds as TunedKind[],
           metric: o.metric as MetricKind,
           budget: o.budget,
           direction: o.direction as 'up' | 'down' | undefined,
           ...(base ? { base } : {}),
-        });
+        };
+        const workers = spec
+          ? 1
+          : (o.workers ?? Math.max(1, Math.min(defaultWorkers(), Math.floor(bytes / MIN_BYTES_PER_TUNE_WORKER))));
+        const r = tune(
+          events,
+          labels,
+          opts,
+          workers > 1 ? await evaluateCandidatesParallel(history, format, labels, opts, workers, series) : undefined,
+        );
         if (r.policy && r.tunedDetector) {
           const written = await scoreAsWritten(r.policy, r.tunedDetector, events, labels);
           r.policy = describeAsWritten(r.policy, r.tunedDetector, written);
           for (const [scope, p] of Object.entries(r.scopedPolicies ?? {}))
             r.scopedPolicies![scope] = scope === 'fleet' ? r.policy : describeAsWritten(p, r.tunedDetector, written);
         }
-        const reportFile = reportPath('tune', history, o.report);
+        const reportFile = reportPath('tune', spec ? 'history' : history, o.report);
         if (reportFile) await writeHtmlReport(reportFile, tuneReport(r, history));
         if (r.policy) await writeFile(o.out, `${JSON.stringify(r.policy, null, 2)}\n`);
         if (r.scopedPolicies && o.policiesOut)

@@ -12,7 +12,9 @@ import { DEFAULT_POLICY, harmfulDirection, parsePolicy, type Policy, type Policy
 import { policyPriors } from '../core/priors.js';
 import type { CohortPrior } from '../core/cohort-prior.js';
 import type { ReportDocument } from '../report/html-report.js';
-import { backtestEvents, backtestEventsWithCohorts } from './backtest.js';
+import { WorkerPool } from '../replay/parallel.js';
+import { backtestEvents, backtestEventsWithCohorts, readHistory } from './backtest.js';
+import type { EventFileFormat, SeriesOptions } from './event-file.js';
 import { ALL_DETECTORS, SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorScore } from './backtest-score.js';
 import type { Labels } from './labels.js';
 import { num } from './format.js';
@@ -88,44 +90,110 @@ const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')}`;
 
+export interface TuneOptions {
+  kinds: TunedKind[];
+  metric: MetricKind;
+  budget: number;
+  direction?: 'up' | 'down';
+  id?: string;
+  /** the policy to start from (the scope's current one); the built-in default when absent */
+  base?: Policy;
+}
+
+const specOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>) => ({
+  id: `${opts.metric.toLowerCase()}-${kind}`,
+  kind,
+  metric: opts.metric,
+  action: 'RetrainingRequested' as const,
+  direction: opts.direction ?? harmfulDirection(opts.metric),
+  ...params,
+});
+
+/** The candidates of the search, in the grid's order. */
+export const tuneGrid = (kinds: readonly TunedKind[]) =>
+  kinds.flatMap((kind) => TUNE_GRID[kind].map((params) => ({ kind, params })));
+
+/** Each candidate replayed (the engine, every camera alone) and scored against the labels. */
+export function evaluateCandidates(
+  events: readonly MetricEvent[],
+  labels: Labels,
+  grid: readonly { kind: TunedKind; params: Record<string, number> }[],
+  opts: TuneOptions,
+): TuneCandidate[] {
+  const candidates: TuneCandidate[] = [];
+  for (const { kind, params } of grid) {
+    // Cooldown 0 and a non-retrain action: every firing is seen, none held back by the lifecycle.
+    const policy = parsePolicy({
+      id: 'tune',
+      detectors: [{ ...specOf(opts, kind, params), action: 'HyperparameterTuningRequested' }],
+      cooldownSeconds: 0,
+      retrainScope: 'camera', // scored per camera against its labels
+    } as PolicyInput);
+    const result = backtestEvents(events, () => policy);
+    const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);
+    if (!score) continue;
+    const perWeek = score.falseAlarmsPerDay * 7;
+    candidates.push({ kind, params, score, falseAlarmsPerCameraWeek: perWeek, withinBudget: perWeek <= opts.budget });
+  }
+  return candidates;
+}
+
+/** A worker's share of the candidates: it reads the history itself (lib/replay/parallel.ts). */
+export async function evaluateCandidatesTask(args: {
+  file: string;
+  format: EventFileFormat;
+  series?: SeriesOptions;
+  labels: Labels;
+  grid: { kind: TunedKind; params: Record<string, number> }[];
+  opts: TuneOptions;
+}): Promise<TuneCandidate[]> {
+  const { events } = await readHistory(args.file, args.format, args.series);
+  return evaluateCandidates(events, args.labels, args.grid, args.opts);
+}
+
+/** The candidates spread over `workers` worker threads, each reading the file once; the grid's order kept. */
+export async function evaluateCandidatesParallel(
+  file: string,
+  format: EventFileFormat,
+  labels: Labels,
+  opts: TuneOptions,
+  workers: number,
+  series?: SeriesOptions,
+): Promise<TuneCandidate[]> {
+  const grid = tuneGrid(opts.kinds);
+  const shares = Array.from({ length: Math.min(workers, grid.length) }, (_, w) =>
+    grid.filter((_, i) => i % workers === w),
+  );
+  const pool = new WorkerPool(shares.length);
+  try {
+    const done = await Promise.all(
+      shares.map((share) =>
+        pool.call<TuneCandidate[]>(import.meta.url, 'evaluateCandidatesTask', {
+          file,
+          format,
+          ...(series ? { series } : {}),
+          labels,
+          grid: share,
+          // The base policy is not needed to score candidates (each runs alone).
+          opts: { ...opts, base: undefined },
+        }),
+      ),
+    );
+    // Back in the grid's order (a candidate without a score is left out, as in one process).
+    const key = (c: { kind: string; params: Record<string, number> }) => `${c.kind} ${JSON.stringify(c.params)}`;
+    const byKey = new Map(done.flat().map((c) => [key(c), c]));
+    return grid.map((g) => byKey.get(key(g))).filter((c): c is TuneCandidate => c !== undefined);
+  } finally {
+    await pool.close();
+  }
+}
+
 export function tune(
   events: readonly MetricEvent[],
   labels: Labels,
-  opts: {
-    kinds: TunedKind[];
-    metric: MetricKind;
-    budget: number;
-    direction?: 'up' | 'down';
-    id?: string;
-    /** the policy to start from (the scope's current one); the built-in default when absent */
-    base?: Policy;
-  },
+  opts: TuneOptions,
+  candidates: TuneCandidate[] = evaluateCandidates(events, labels, tuneGrid(opts.kinds), opts),
 ): TuneResult {
-  const direction = opts.direction ?? harmfulDirection(opts.metric);
-  const specOf = (kind: TunedKind, params: Record<string, number>) => ({
-    id: `${opts.metric.toLowerCase()}-${kind}`,
-    kind,
-    metric: opts.metric,
-    action: 'RetrainingRequested' as const,
-    direction,
-    ...params,
-  });
-  const candidates: TuneCandidate[] = [];
-  for (const kind of opts.kinds)
-    for (const params of TUNE_GRID[kind]) {
-      // Cooldown 0 and a non-retrain action: every firing is seen, none held back by the lifecycle.
-      const policy = parsePolicy({
-        id: 'tune',
-        detectors: [{ ...specOf(kind, params), action: 'HyperparameterTuningRequested' }],
-        cooldownSeconds: 0,
-        retrainScope: 'camera', // scored per camera against its labels
-      } as PolicyInput);
-      const result = backtestEvents(events, () => policy);
-      const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);
-      if (!score) continue;
-      const perWeek = score.falseAlarmsPerDay * 7;
-      candidates.push({ kind, params, score, falseAlarmsPerCameraWeek: perWeek, withinBudget: perWeek <= opts.budget });
-    }
   const ranked = candidates
     .filter((c) => c.withinBudget)
     .sort(
@@ -150,11 +218,11 @@ export function tune(
       replaced: [],
     };
   const base = opts.base ?? DEFAULT_POLICY;
-  const tunedId = specOf(best.kind, best.params).id;
+  const tunedId = specOf(opts, best.kind, best.params).id;
   const policyInput = (prior?: { mean: number; sigma: number; n: number }) =>
     completePolicy(
       base,
-      { ...specOf(best.kind, best.params), ...(prior ? { prior } : {}) } as DetectorInput & {
+      { ...specOf(opts, best.kind, best.params), ...(prior ? { prior } : {}) } as DetectorInput & {
         id: string;
         metric: MetricKind;
       },

@@ -12,6 +12,7 @@ import {
   type Policy,
 } from './policy.js';
 import { idTag, insertEntry, type WindowEntry } from './stream-window.js';
+import { cadenceOf, fillGap, gapAt, GAP_CADENCES, isGap, pruneGaps, type Gaps } from './lateness.js';
 import {
   episodeId,
   isoTime,
@@ -81,6 +82,20 @@ export interface CameraState {
   signals?: CohortSignal[];
   /** The cohort reset epoch (event ms) applied, by modality: a newer cohort epoch resets the baselines lazily. */
   ce?: Partial<Record<Modality, number>>;
+  /** The cohort watermark wanted (CohortHead.wait) this camera has reported past, by modality (~25 bytes). */
+  cw?: Partial<Record<Modality, number>>;
+  /**
+   * Gaps by stream key (lateness.ts): spans within the allowed lateness where no event was applied yet,
+   * kept only while an upload is missing (~47 bytes a gap). Before `ms` (the modality's first event) is a
+   * gap of every stream of the modality, unless `mo` says `ms` moved (a new model or a reset).
+   */
+  gp?: Record<string, Gaps>;
+  /** By modality: `ms` moved after the first event (so events before it may have been applied). */
+  mo?: Partial<Record<Modality, 1>>;
+  /** By stream key: events at or before this time are too late (gaps forgotten past MAX_GAPS). */
+  lf?: Record<string, number>;
+  /** Events too late to apply (older than the allowed lateness, or than the stream's floor), ever. */
+  tl?: number;
 }
 
 export type SuppressionReason = 'silenced' | 'retrain-in-flight' | 'cooldown' | 'model-scope';
@@ -140,6 +155,8 @@ export interface CohortContext {
   epochOf(modelVersion: string, modality: Modality): number | undefined;
   /** The cohort's baseline of a metric (cohort-prior.ts), when known: a chart with no baseline yet arms on it. */
   priorOf?(modelVersion: string, modality: Modality, metric: MetricKind): BaselinePrior | undefined;
+  /** The watermark the cohort waits for (CohortHead.wait), when known: passing it sends a record once. */
+  waitOf?(modelVersion: string, modality: Modality): number | undefined;
 }
 
 /** Detectors that count for cohorts: drift and accuracy regression (SLA breaches stay per camera). */
@@ -284,6 +301,7 @@ export function applyEvents(
   const cameraId = events[0]?.camera_id;
   if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
   let clock = cameraClock(state);
+  const gapsTouched = new Set<string>();
 
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
@@ -295,21 +313,33 @@ export function applyEvents(
     // Stored as float32 so that encode/decode is lossless and results never depend on batch splits;
     // streams no window detector reads keep only keys (NaN value) for dedup.
     const value = windowSize > 0 ? Math.fround(event.value) : NaN;
-    const outcome = insertEntry(entries, { ts: event.ts, tag: tags[index]!, value }, capacity);
+    const prevNewest = entries.length > 0 ? entries[entries.length - 1]!.ts : undefined;
+    const inserted = insertEntry(entries, { ts: event.ts, tag: tags[index]!, value }, capacity);
+    // Older than every held entry: new iff in one of the stream's gaps within the allowed lateness.
+    const outcome = inserted === 'too-late' ? beyondWindow(state, key, event.ts, entries, policy) : inserted;
     if (outcome === 'duplicate') {
       stats.duplicates++;
       continue;
     }
     if (outcome === 'too-late') {
       stats.tooLate++;
+      state.tl = (state.tl ?? 0) + 1;
       continue;
     }
     stats.applied++;
     touched.add(event.modality);
+    trackGaps(state, key, event.ts, outcome, prevNewest, entries);
+    gapsTouched.add(key);
     if (event.ts > clock) clock = event.ts;
-    if (outcome === 'late') stats.late++;
+    if (outcome !== 'newest') stats.late++;
+    // Applied once, and older than every entry the window holds (it would have left it by now in order):
+    // no window changes, and sequential charts only take events newer than their stream's newest.
+    if (outcome === 'backfill') continue;
     if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
-      if (state.mv[event.modality] !== undefined) (state.ms ??= {})[event.modality] = event.ts; // a new model starts
+      if (state.mv[event.modality] !== undefined) {
+        (state.ms ??= {})[event.modality] = event.ts; // a new model starts
+        (state.mo ??= {})[event.modality] = 1;
+      }
       // The camera leaves its old cohort (a record for it at the end of the batch).
       const old = state.mv[event.modality];
       if (old !== undefined) left.set(event.modality, old);
@@ -373,11 +403,86 @@ export function applyEvents(
       }
     }
   }
+  for (const key of gapsTouched) pruneStreamGaps(state, key, policyFor(parseStreamKey(key).modality));
   for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
   if (cameraId !== undefined)
     for (const m of touched)
-      cohortSignal(state, cameraId, m, policyFor(m), lastStat[m], stats.applied > 0, left.get(m), before.get(m));
+      cohortSignal(
+        state,
+        cameraId,
+        m,
+        policyFor(m),
+        lastStat[m],
+        stats.applied > 0,
+        left.get(m),
+        before.get(m),
+        cohorts,
+      );
   return { state, triggers, stats };
+}
+
+/** Before the modality's first event: no event of its streams was applied (while `ms` has not moved). */
+const beforeFirst = (state: CameraState, modality: Modality, ts: number) =>
+  !state.mo?.[modality] && state.ms?.[modality] !== undefined && ts < state.ms[modality]!;
+
+/** An event older than every entry its stream holds: applied once if in a gap within the allowed lateness. */
+function beyondWindow(
+  state: CameraState,
+  key: string,
+  ts: number,
+  entries: readonly WindowEntry[],
+  policy: Policy,
+): 'backfill' | 'duplicate' | 'too-late' {
+  const newest = entries[entries.length - 1]!.ts;
+  if (ts < newest - policy.allowedLatenessMs || ts <= (state.lf?.[key] ?? -Infinity)) return 'too-late';
+  const gaps = state.gp?.[key];
+  if (gaps && gapAt(gaps, ts) >= 0) return 'backfill';
+  return beforeFirst(state, parseStreamKey(key).modality, ts) ? 'backfill' : 'duplicate';
+}
+
+/** Keeps the stream's gaps true: a jump past the newest opens one, an event applied in one fills it. */
+function trackGaps(
+  state: CameraState,
+  key: string,
+  ts: number,
+  outcome: 'newest' | 'late' | 'backfill',
+  prevNewest: number | undefined,
+  entries: readonly WindowEntry[],
+) {
+  if (outcome === 'newest') {
+    if (prevNewest === undefined) return;
+    // Cadence from the entries before this one (it is the last held).
+    if (isGap(entries, ts - prevNewest, entries.length - 1)) ((state.gp ??= {})[key] ??= []).push(prevNewest, ts);
+    return;
+  }
+  const gaps = state.gp?.[key];
+  const i = gaps ? gapAt(gaps, ts) : -1;
+  if (i >= 0) {
+    fillGap(gaps!, i, ts, GAP_CADENCES * cadenceOf(entries));
+    return;
+  }
+  const { modality } = parseStreamKey(key);
+  if (!beforeFirst(state, modality, ts)) return;
+  // Older than the modality's first event: it becomes the first, and what lies between is a gap of
+  // every stream of the modality (this one from this event on, the others from just before it).
+  const first = state.ms![modality]!;
+  for (const k of Object.keys(state.streams)) {
+    if (!k.startsWith(`${modality}.`) || state.streams[k]!.length === 0) continue;
+    const from = k === key ? ts : ts - 1;
+    if (k === key && first - ts <= GAP_CADENCES * cadenceOf(entries)) continue;
+    (state.gp ??= {})[k] = [from, first, ...(state.gp?.[k] ?? [])];
+  }
+  state.ms![modality] = ts;
+}
+
+function pruneStreamGaps(state: CameraState, key: string, policy: Policy) {
+  const gaps = state.gp?.[key];
+  const entries = state.streams[key];
+  if (!gaps || !entries?.length) return;
+  const floor = pruneGaps(gaps, entries[entries.length - 1]!.ts - policy.allowedLatenessMs);
+  if (floor !== undefined) (state.lf ??= {})[key] = Math.max(state.lf?.[key] ?? -Infinity, floor);
+  if (gaps.length === 0) delete state.gp![key];
+  if (state.gp && Object.keys(state.gp).length === 0) delete state.gp;
 }
 
 /**
@@ -478,6 +583,7 @@ function cohortSignal(
   applied: boolean,
   leftVersion: string | undefined,
   prev: CohortView | undefined,
+  cohorts: CohortContext | undefined,
 ) {
   if (!applied || policy.retrainScope !== 'model') return;
   const now = cohortView(state, modality, policy);
@@ -491,11 +597,16 @@ function cohortSignal(
   const bucket = Math.floor(now.newest / COHORT_BUCKET_MS);
   if (leftVersion !== undefined) {
     emit(leftVersion, { a: 0, l: now.newest, b: bucket, r: state.ce?.[modality] ?? 0, x: 1 });
-    delete state.ce?.[modality]; // the reset epoch belonged to the old cohort
+    delete state.ce?.[modality]; // the reset epoch and watermark belonged to the old cohort
+    delete state.cw?.[modality];
   }
   if (now.mv === undefined) return;
   const before = prev && Number.isFinite(prev.newest) ? prev.newest : undefined;
+  // The cohort waits for its members to pass a watermark (a lone camera's confirmation): report once past it.
+  const wait = cohorts?.waitOf?.(now.mv, modality);
+  const watermarkDue = wait !== undefined && now.newest >= wait && (state.cw?.[modality] ?? -Infinity) < wait;
   const due =
+    watermarkDue ||
     before === undefined ||
     prev?.mv !== now.mv ||
     prev.affected !== now.affected ||
@@ -517,6 +628,7 @@ function cohortSignal(
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
   if (known.length) rec.s = Object.fromEntries(known);
   if (now.baselineCount > 0) rec.p = now.baselines;
+  if (wait !== undefined && now.newest >= wait) (state.cw ??= {})[modality] = wait;
   emit(now.mv, rec);
 }
 
@@ -609,6 +721,7 @@ export function applyModelLifecycle(
     if (Object.keys(state.streams).some((k) => k.startsWith(`${m}.`))) {
       state.reset[m] = signal.at;
       (state.ms ??= {})[m] = signal.at;
+      (state.mo ??= {})[m] = 1;
     }
     if (signal.modelVersion !== undefined && state.mv[m] !== undefined) state.mv[m] = signal.modelVersion;
   }

@@ -75,6 +75,8 @@ export interface ShardSummary {
   r: number;
   /** Newest event time in the shard (ms). */
   t: number;
+  /** Oldest newest-event time among the shard's active members (its part of the cohort's watermark). */
+  w?: number;
   /** Per metric, the median baseline of the shard's healthy active members (cohort-prior.ts). */
   p?: ShardPrior;
 }
@@ -93,17 +95,28 @@ export function summarizeShard(members: Iterable<MemberRecord>, version: number)
     t = Math.max(t, m.l);
   }
   let n = 0,
-    a = 0;
+    a = 0,
+    w = Infinity;
   const healthy: MemberRecord[] = [];
   for (const m of list) {
     if (!isActive(m, b)) continue;
     a++;
+    w = Math.min(w, m.l);
     if (m.a === 1 && m.r >= r) n++;
     // The prior: only cameras with no drift/regression alert, baselines learned under the newest epoch.
     else if (m.a !== 1 && m.r >= r && m.p) healthy.push(m);
   }
   const p = summarizePrior(healthy);
-  return { v: version, n, a, b: Number.isFinite(b) ? b : 0, r, t, ...(p ? { p } : {}) };
+  return {
+    v: version,
+    n,
+    a,
+    b: Number.isFinite(b) ? b : 0,
+    r,
+    t,
+    ...(Number.isFinite(w) ? { w } : {}),
+    ...(p ? { p } : {}),
+  };
 }
 
 export interface CohortHead {
@@ -123,7 +136,24 @@ export interface CohortHead {
   cooldown: Partial<Record<ActionType, number>>;
   /** Cohort triggers decided by a committed head write and not yet known to be published (the outbox). */
   outbox: Trigger[];
+  /** The open episode's first affected time (event ms): where its span starts. */
+  from?: number;
+  /** The newest closed episodes' spans of event time, `[episode, from, to]` (EPISODE_SPANS of them). */
+  spans?: [number, number, number][];
+  /**
+   * Watermark wanted (event ms): a lone camera waits until every active member has reported past this
+   * time; a member whose newest event passes it sends its record once (CameraState.cw).
+   */
+  wait?: number;
+  /** The cameras waiting on the watermark, `[cameraId, until]` (judged as soon as it passes `until`). */
+  waiting?: [string, number][];
 }
+
+/** Cameras a head lists as waiting on the watermark, at most. */
+export const MAX_WAITING = 20;
+
+/** Closed episodes whose span a late camera's affected time is checked against. */
+export const EPISODE_SPANS = 4;
 
 export const emptyHead = (): CohortHead => ({ shards: {}, ep: 0, open: false, epoch: 0, cooldown: {}, outbox: [] });
 
@@ -156,6 +186,33 @@ export function cohortPriorOf(head: CohortHead): Partial<Record<MetricKind, Coho
   const summaries = Object.values(head.shards);
   const newest = Math.max(0, ...summaries.map((s) => s.b));
   return cohortPriors(summaries.filter((s) => s.b >= newest - 1 && s.r >= head.epoch));
+}
+
+/**
+ * The cohort's low watermark: the oldest newest-event time among its active members (those that reported
+ * in the cohort's newest activity bucket or the one before; idle cameras are left out, so one dead camera
+ * does not stall it). Every active member's events up to it have been applied, so its record shows its
+ * state at that time or later.
+ */
+export function cohortWatermark(members: readonly AffectedMember[], exclude?: string): number {
+  const newest = Math.max(0, ...members.filter((m) => !m.rec.x).map((m) => m.rec.b));
+  let watermark = Infinity;
+  for (const m of members)
+    if (m.cameraId !== exclude && isActive(m.rec, newest)) watermark = Math.min(watermark, m.rec.l);
+  return watermark;
+}
+
+/**
+ * The watermark from the shard summaries (no shard read): the lowest of the fresh shards' `w`. Lower than
+ * or equal to the members' (a shard's active members are counted against its own newest bucket), so
+ * reaching a time here is a cheap hint to check the members themselves.
+ */
+export function summaryWatermark(head: CohortHead): number {
+  const summaries = Object.values(head.shards);
+  const newest = Math.max(0, ...summaries.map((s) => s.b));
+  let watermark = Infinity;
+  for (const s of summaries) if (s.b >= newest - 1) watermark = Math.min(watermark, s.w ?? 0);
+  return watermark;
 }
 
 export type CohortMove = 'open' | 'close' | null;
@@ -221,6 +278,8 @@ export function openCohortEpisode(
   head.open = true;
   head.action = action;
   head.openedAt = at;
+  const first = Math.min(...affected.map((m) => m.rec.f ?? m.rec.l));
+  head.from = Number.isFinite(first) ? Math.min(first, at) : at;
   let suppressed: 'retrain-in-flight' | 'cooldown' | undefined;
   if (action === 'RetrainingRequested' && head.inFlight) {
     if (at < head.inFlight.since + policy.inFlightTimeoutSeconds * 1000) suppressed = 'retrain-in-flight';
@@ -251,10 +310,14 @@ export function closeCohortEpisode(
   const wasPublished = head.published;
   const action = head.action;
   const openedAt = head.openedAt ?? at;
+  head.spans = [...(head.spans ?? []), [head.ep, head.from ?? openedAt, at] as [number, number, number]].slice(
+    -EPISODE_SPANS,
+  );
   head.open = false;
   delete head.published;
   delete head.action;
   delete head.openedAt;
+  delete head.from;
   if (!wasPublished) return null;
   const episode = cohortEpisodeId(cohort, head.ep);
   return {
@@ -342,16 +405,21 @@ export function robustZ(x: number, values: readonly number[], minMad: number): P
 
 export type LoneVerdict =
   | { kind: 'anomaly'; trigger: Trigger }
-  /** Not yet: the delay has not passed or the peers have not caught up. */
-  | { kind: 'wait' }
+  /**
+   * Not yet: the delay has not passed, the camera is behind its cohort (a backlog), or the cohort's
+   * watermark has not reached `until` (the confirmation time).
+   */
+  | { kind: 'wait'; until?: number }
   /** Decided against (part of a model episode, or not an outlier): never asked again for this episode. */
   | { kind: 'dismiss'; why: string };
 
 /**
  * The lone-camera test for one affected camera. The camera must have been affected for
- * `confirmSeconds` of event time, at least `minPeers` healthy active peers must have reported past that
- * point, the cohort must not be open or over its share, and the camera's statistic must sit more than
- * `outlierZ` robust z from its healthy peers' (a fleet-wide change moves their median too).
+ * `confirmSeconds` of event time and be active (not a backlog behind its cohort); the cohort's watermark
+ * (every active peer) must have passed that point, so the peers' records show them at that time or later;
+ * the cohort must not be open or over its share, the camera's affected time must not fall in a recent
+ * model episode's span, and its statistic must sit more than `outlierZ` robust z from its healthy peers'
+ * (a fleet-wide change moves their median too).
  */
 export function judgeLoneCamera(
   camera: AffectedMember,
@@ -367,11 +435,15 @@ export function judgeLoneCamera(
   const confirmAt = rec.f + c.confirmSeconds * 1000;
   if (rec.l < confirmAt) return { kind: 'wait' };
   const newest = Math.max(0, ...members.filter((m) => !m.rec.x).map((m) => m.rec.b));
+  // A backlog: compared with its peers once it has caught up (its own newer records).
+  if (!isActive(rec, newest)) return { kind: 'wait' };
+  // The camera drifted while its model did: part of that model episode, not an anomaly.
+  const span = head.spans?.find(([, from, to]) => rec.f! >= from - c.confirmSeconds * 1000 && rec.f! <= to);
+  if (span) return { kind: 'dismiss', why: `part of model episode ${span[0]}` };
   const active = members.filter((m) => m.cameraId !== camera.cameraId && isActive(m.rec, newest));
   const healthy = active.filter((m) => m.rec.a !== 1 || m.rec.r < head.epoch);
   if (active.length < c.minPeers) return { kind: 'dismiss', why: `${active.length} active peers < ${c.minPeers}` };
-  const caughtUp = active.filter((m) => m.rec.l >= confirmAt);
-  if (caughtUp.length < c.minPeers) return { kind: 'wait' };
+  if (cohortWatermark(members, camera.cameraId) < confirmAt) return { kind: 'wait', until: confirmAt };
   if (healthy.length < c.minPeers) return { kind: 'dismiss', why: `${healthy.length} healthy peers < ${c.minPeers}` };
   const affectedCount = active.length - healthy.length + 1;
   if (affectedCount / (active.length + 1) >= c.minShare) return { kind: 'dismiss', why: 'cohort share reached' };

@@ -461,14 +461,44 @@ function arrayElementTexts(text: string): string[] {
  * Parses one SQS message body. Never throws: every part that is not a valid event comes back as a
  * Rejection with its reason, and the valid events of the same body are kept.
  */
+/** One element (or the whole body) validated; `raw` only when the body may hold bad UTF-8 (it is then searched). */
+function validateItem(
+  item: unknown,
+  prefix: string,
+  nowMs: number,
+  raw: (() => string) | null,
+): { event: MetricEvent } | { errors: FieldError[] } {
+  const badPath = raw ? badUtf8Path(item, raw()) : null;
+  // The path is made of the producer's own keys, which may hold the very characters at fault.
+  const bad = badPath === null ? null : escapeForDisplay(badPath);
+  if (bad !== null)
+    return {
+      errors: [
+        {
+          path: prefix && bad ? `${prefix}.${bad}` : prefix || bad,
+          message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}`,
+        },
+      ],
+    };
+  const r = validateEvent(item, nowMs);
+  if ('event' in r) return r;
+  return { errors: r.errors.map((e) => ({ ...e, path: `${prefix}${e.path ? (prefix ? '.' : '') + e.path : ''}` })) };
+}
+
+const rejection = (index: number | null, raw: string, errors: FieldError[]): Rejection => ({
+  index,
+  raw,
+  errors,
+  reason: summarize(errors),
+});
+
+// No closure is made on the path of a valid body (parsing is the replay's hot path too: lib/replay).
 export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody {
   const events: MetricEvent[] = [];
   const rejections: Rejection[] = [];
-  const reject = (index: number | null, raw: string, errors: FieldError[]) =>
-    rejections.push({ index, raw, errors, reason: summarize(errors) });
 
   if (body.trim().length === 0) {
-    reject(null, body, [{ path: '', message: 'body is empty' }]);
+    rejections.push(rejection(null, body, [{ path: '', message: 'body is empty' }]));
     return { events, rejections };
   }
   // A leading byte order mark is allowed by RFC 8259 and some producers write one.
@@ -480,60 +510,41 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     const message = BAD_UTF8_RE.test(text)
       ? `body ${BAD_UTF8_MESSAGE} and is not valid JSON`
       : `body is not valid JSON: ${escapeForDisplay((err as Error).message)}${/(?<![\w"])-?(NaN|Infinity)(?![\w"])/.test(text) ? ' (NaN and Infinity are not JSON numbers)' : ''}`;
-    reject(null, body, [{ path: '', message }]);
+    rejections.push(rejection(null, body, [{ path: '', message }]));
     return { events, rejections };
   }
   const maybeBadUtf8 = MAYBE_BAD_UTF8_RE.test(text);
-  const validate = (
-    item: unknown,
-    prefix: string,
-    raw: () => string,
-  ): { event: MetricEvent } | { errors: FieldError[] } => {
-    const badPath = maybeBadUtf8 ? badUtf8Path(item, raw()) : null;
-    // The path is made of the producer's own keys, which may hold the very characters at fault.
-    const bad = badPath === null ? null : escapeForDisplay(badPath);
-    if (bad !== null)
-      return {
-        errors: [
-          {
-            path: prefix && bad ? `${prefix}.${bad}` : prefix || bad,
-            message: `${bad || 'value'} ${BAD_UTF8_MESSAGE}`,
-          },
-        ],
-      };
-    const r = validateEvent(item, nowMs);
-    if ('event' in r) return r;
-    return { errors: r.errors.map((e) => ({ ...e, path: `${prefix}${e.path ? (prefix ? '.' : '') + e.path : ''}` })) };
-  };
   if (!Array.isArray(decoded)) {
-    const r = validate(decoded, '', () => text);
+    const r = validateItem(decoded, '', nowMs, maybeBadUtf8 ? () => text : null);
     if ('event' in r) events.push(r.event);
-    else reject(null, body, r.errors);
+    else rejections.push(rejection(null, body, r.errors));
     return { events, rejections };
   }
   if (decoded.length === 0) {
-    reject(null, body, [{ path: '', message: 'body is an empty array' }]);
+    rejections.push(rejection(null, body, [{ path: '', message: 'body is an empty array' }]));
     return { events, rejections };
   }
   // Element texts (for byte-exact dead letters) are only cut out when something is rejected.
   let texts: string[] | undefined;
   const rawOf = (index: number) => (texts ??= arrayElementTexts(text))[index] ?? '';
   const seen = new Set<string>();
-  decoded.forEach((item, index) => {
-    const r = validate(item, `[${index}]`, () => rawOf(index));
+  for (let index = 0; index < decoded.length; index++) {
+    const r = validateItem(decoded[index], `[${index}]`, nowMs, maybeBadUtf8 ? () => rawOf(index) : null);
     if (!('event' in r)) {
-      reject(index, rawOf(index), r.errors);
-      return;
+      rejections.push(rejection(index, rawOf(index), r.errors));
+      continue;
     }
     if (seen.has(r.event.id)) {
-      reject(index, rawOf(index), [
-        { path: `[${index}].id`, message: `duplicate id ${r.event.id} within one message` },
-      ]);
-      return;
+      rejections.push(
+        rejection(index, rawOf(index), [
+          { path: `[${index}].id`, message: `duplicate id ${r.event.id} within one message` },
+        ]),
+      );
+      continue;
     }
     seen.add(r.event.id);
     events.push(r.event);
-  });
+  }
   if (rejections.length > MAX_REJECTED_PARTS_PER_BODY) {
     // One letter instead of thousands; it holds the valid events too, which is harmless on redrive
     // because applying an event twice has no effect.
@@ -543,12 +554,14 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       .join('; ');
     const count = rejections.length;
     rejections.length = 0;
-    reject(null, body, [
-      {
-        path: '',
-        message: `${count} of ${decoded.length} array elements rejected (the whole body is kept; its ${events.length} valid events were applied); first: ${first}`,
-      },
-    ]);
+    rejections.push(
+      rejection(null, body, [
+        {
+          path: '',
+          message: `${count} of ${decoded.length} array elements rejected (the whole body is kept; its ${events.length} valid events were applied); first: ${first}`,
+        },
+      ]),
+    );
   }
   return { events, rejections };
 }

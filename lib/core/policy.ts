@@ -15,6 +15,7 @@ import { latencyQuantile } from './detectors/latency-quantile.js';
 import { regression } from './detectors/regression.js';
 import { cusum } from './detectors/cusum.js';
 import { ewma } from './detectors/ewma.js';
+import { DEFAULT_ALLOWED_LATENESS_MS } from './lateness.js';
 
 export const ACTIONS = ['RetrainingRequested', 'HyperparameterTuningRequested', 'SlaBreached'] as const;
 export type ActionType = (typeof ACTIONS)[number];
@@ -182,6 +183,11 @@ export const PolicySchema = z
     cooldownSeconds: withDefault(nonNegative(), 3600),
     /** A retrain that never reports completion stops suppressing new ones after this long. */
     inFlightTimeoutSeconds: withDefault(positive(), 86_400),
+    /**
+     * How far (ms) an event may be behind its stream's newest and still be applied exactly once (lateness.ts).
+     * Default 3 h: an hourly upload retried once, after the next one, with an hour to spare.
+     */
+    allowedLatenessMs: withDefault(count(0, 7 * 86_400_000), DEFAULT_ALLOWED_LATENESS_MS),
     /**
      * "model": drift/regression on a camera with a known model version goes to its cohort, which decides
      * once per model (default). "camera": every camera decides for itself (per-camera fine-tuning).

@@ -6,13 +6,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoCohortStore } from '../adapters/cohort-store.js';
+import { CameraStateStore } from '../adapters/state-store.js';
 import { cohortCounts } from '../core/cohort.js';
 import { DEFAULT_POLICY } from '../core/policy.js';
 import { LocalEventSourceMapping } from '../local/event-source-mapping.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../local/local-stack.js';
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { drainQueue, queueDepth } from '../local/queues.js';
-import { cohortFleetRounds, demoCohorts, type CohortPlan } from '../sim/cohort-fleet.js';
+import { cohortCameraId, demoCohorts, type CohortPlan } from '../sim/cohort-fleet.js';
+import { uploadRounds, type UploadCamera } from '../sim/upload-patterns.js';
 import type { ReportDocument } from '../report/html-report.js';
 import { ENV } from '../resources.js';
 
@@ -38,6 +40,9 @@ export interface FleetDemoRun {
   rows: CohortOutcomeRow[];
   events: PublishedEvent[];
   messages: number;
+  uploadMinutes: number;
+  /** Events too late to apply, over every camera (the offline backlog and the retried uploads must be 0). */
+  tooLate: number;
   threshold: number;
   elapsedMs: number;
   ok: boolean;
@@ -56,15 +61,19 @@ function verdict(row: Omit<CohortOutcomeRow, 'ok'>): boolean {
 
 /** One run per process: the ingest handler module reads its environment once. */
 export async function runFleetDemo(
-  opts: { seed?: number; minutes?: number; timeoutMs?: number } = {},
+  opts: { seed?: number; minutes?: number; uploadMinutes?: number; timeoutMs?: number } = {},
 ): Promise<FleetDemoRun> {
   const started = Date.now();
   const deadline = started + (opts.timeoutMs ?? 600_000);
   const plans = demoCohorts();
-  const rounds = cohortFleetRounds(plans, {
+  const uploadMinutes = opts.uploadMinutes ?? 10;
+  // Each camera uploads its last `uploadMinutes` of events per message; a period's uploads arrive shuffled
+  // (docs/fleet-decisions.md#watermarks): decisions must not depend on the order.
+  const cameras = demoUploaders(plans, uploadMinutes);
+  const rounds = uploadRounds(cameras, {
     startMs: FLEET_DEMO_START,
     minutes: opts.minutes ?? 180,
-    chunkMinutes: 10,
+    uploadMinutes,
     seed: opts.seed ?? 42,
   });
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -94,7 +103,7 @@ export async function runFleetDemo(
     const cohorts = new DynamoCohortStore(ddb, stack.tableName);
     const share = new Map<string, { t: number; value: number }[]>(plans.map((p) => [p.modelVersion, []]));
     let messages = 0;
-    for (const round of rounds) {
+    for (const [k, round] of rounds.entries()) {
       for (let i = 0; i < round.length; i += 10) {
         const chunk = round.slice(i, i + 10);
         const r = await sqs.send(
@@ -111,7 +120,7 @@ export async function runFleetDemo(
         if (Date.now() > deadline) throw new Error('fleet demo timed out waiting for the ingest queue to drain');
         await new Promise((r) => setTimeout(r, 100));
       }
-      const at = round[0]!.atMs;
+      const at = FLEET_DEMO_START + ((k + 1) * uploadMinutes - 1) * MIN;
       for (const p of plans) {
         const { head } = await cohorts.loadHead({ modelVersion: p.modelVersion, modality: 'Rgb' });
         share.get(p.modelVersion)!.push({ t: at, value: cohortCounts(head).share });
@@ -126,6 +135,9 @@ export async function runFleetDemo(
       seen.add(e.detail.triggerId);
       events.push({ type: e['detail-type'], detail: e.detail });
     }
+    const states = new CameraStateStore(ddb, stack.tableName);
+    let tooLate = 0;
+    for (const c of cameras) tooLate += (await states.load(c.cameraId)).state.tl ?? 0;
     const rows = plans.map((plan) => {
       const mine = events.filter((e) => e.detail.modelVersion === plan.modelVersion);
       const row = {
@@ -142,13 +154,38 @@ export async function runFleetDemo(
       rows,
       events,
       messages,
+      uploadMinutes,
+      tooLate,
       threshold: DEFAULT_POLICY.cohort.minShare,
       elapsedMs: Date.now() - started,
-      ok: rows.every((r) => r.ok),
+      ok: rows.every((r) => r.ok) && tooLate === 0,
     };
   } finally {
     for (const c of cleanups.reverse()) await c();
   }
+}
+
+/**
+ * The demo's cameras as uploaders: one drifting det-v4 camera is offline from minute 60 to 120 and uploads
+ * its backlog first when back; two cls-v1 cameras have an upload retried after their next one (the first
+ * attempt lost, or delivered too).
+ */
+export function demoUploaders(plans: readonly CohortPlan[], uploadMinutes: number): UploadCamera[] {
+  const at = (min: number) => Math.floor(min / uploadMinutes) * uploadMinutes;
+  return plans.flatMap((plan) =>
+    Array.from({ length: plan.cameras }, (_, c): UploadCamera => {
+      const onsetMin = plan.onsets.get(c);
+      return {
+        cameraId: cohortCameraId(plan.modelVersion, c),
+        modelVersion: plan.modelVersion,
+        ...(onsetMin !== undefined ? { onsetMin } : {}),
+        ...(plan.modelVersion === 'det-v4' && c === 1 ? { offline: { fromMin: at(60), toMin: at(120) } } : {}),
+        ...(plan.modelVersion === 'cls-v1' && c < 2
+          ? { retried: [{ periodMin: at(60 + 30 * c), firstLost: c === 0 }] }
+          : {}),
+      };
+    }),
+  );
 }
 
 const minutesIn = (ms: number) => `${Math.round((ms - FLEET_DEMO_START) / MIN)} min`;
@@ -182,11 +219,16 @@ export function formatFleetSummary(run: FleetDemoRun): string {
   }
   lines.push('');
   lines.push(`threshold: share ≥ ${run.threshold} of active cameras and ≥ ${DEFAULT_POLICY.cohort.minCameras} cameras`);
-  lines.push('share over time (every 30 min of event time):');
+  lines.push(`uploads: every camera sends ${run.uploadMinutes} min of events per message, shuffled within each period`);
+  lines.push(
+    `late uploads: det-v4-cam0001 offline 60-120 min (backlog first on return), cls-v1-cam0000/0001 each retry an upload after their next: ${run.tooLate} events too late`,
+  );
+  const every = Math.max(1, Math.round(30 / run.uploadMinutes));
+  lines.push(`share over time (every ${every * run.uploadMinutes} min of event time):`);
   for (const r of run.rows)
     lines.push(
       `  ${r.plan.modelVersion.padEnd(6)} ${r.share
-        .filter((_, i) => i % 3 === 2)
+        .filter((_, i) => i % every === every - 1)
         .map((s) => `${minutesIn(s.t)}: ${s.value.toFixed(2)}`)
         .join('  ')}`,
     );

@@ -15,6 +15,8 @@ import { LocalEventSourceMapping, type BatchOutcome } from '../local/event-sourc
 import { injectFaults, type FaultRule } from '../local/faults.js';
 import { drainQueue, queueDepth } from '../local/queues.js';
 import { createLocalStack, functionEnv, localClientConfig } from '../local/local-stack.js';
+import { deliverLocalHistory, type DeliveryResult } from '../local/history-delivery.js';
+import { S3Client } from '@aws-sdk/client-s3';
 import { startMoto, type MotoServer } from '../local/moto-server.js';
 import { FleetSimulator, type FleetOptions, type SimMessage } from '../sim/fleet-simulator.js';
 import { scenario } from '../sim/scenarios.js';
@@ -66,6 +68,8 @@ export interface DemoRun {
   policy: MonitorPolicy;
   /** The closed-loop phase after the fleet run (one model through the simulated training pipeline). */
   closedLoop: ClosedLoopResult;
+  /** The metric history the run left in moto's S3 (after the local delivery), as `vmon backtest --from local` reads it. */
+  history?: DeliveryResult;
 }
 
 const DEFAULTS = {
@@ -392,6 +396,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
     progress.triggers = tap.triggers.length;
     report();
 
+    // The metric history: what moto's Firehose received, written as Parquet (Firehose's step, locally).
+    let history: DeliveryResult | undefined;
+    if (stack.historyBucket) {
+      const s3 = new S3Client({ ...localClientConfig(moto.endpoint), forcePathStyle: true });
+      try {
+        history = await deliverLocalHistory(s3, stack.historyBucket);
+      } finally {
+        s3.destroy();
+      }
+    }
+
     const letters = await readDeadLetters(sqs, stack.deadLetterQueueUrl);
     const redrivenIds = new Set(letters.filter((l) => l.reason === undefined).map((l) => l.messageId));
     const rejectedBySource = new Set(letters.filter((l) => l.reason !== undefined).map((l) => l.sourceMessageId));
@@ -450,6 +465,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoRun> {
       wallMs: Date.now() - started,
       mapping: { ...mapping.counters },
       policy,
+      ...(history ? { history } : {}),
     };
   } finally {
     for (const c of cleanups.reverse()) {

@@ -7,8 +7,15 @@ import {
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { replayDefinition } from '../replay-cloud/definition.js';
 import {
+  ENV,
+  HISTORY,
   INGEST,
+  localHistoryBucket,
   LIFECYCLE_PATTERN,
   RETRAINING_PATTERN,
   sageMakerExecutionPattern,
@@ -30,6 +37,12 @@ export interface LocalStack {
   tapQueueUrl: string;
   lifecycleQueueUrl: string;
   lifecycleDeadLetterQueueUrl: string;
+  /** The metric history (absent with `history: false`): bucket and Firehose stream. */
+  historyBucket?: string;
+  historyStreamName?: string;
+  /** The distributed replay (with the history): its state machine and the queue its tasks arrive on. */
+  replayStateMachineArn?: string;
+  replayTaskQueueUrl?: string;
 }
 
 export function localClientConfig(endpoint: string) {
@@ -43,6 +56,8 @@ export interface LocalStackOptions {
   maxReceiveCount?: number;
   /** As the stack's sageMakerPipelineArn: rules on the default bus bring its results to the lifecycle queue. */
   sageMakerPipelineArn?: string;
+  /** Keep a metric history (moto S3 + Firehose, lib/local/history-delivery.ts); default true, as deployed. */
+  history?: boolean;
 }
 
 async function queueArn(sqs: SQSClient, url: string): Promise<string> {
@@ -56,6 +71,9 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
   const sqs = new SQSClient(cfg);
   const ddb = new DynamoDBClient(cfg);
   const eb = new EventBridgeClient(cfg);
+  const s3 = new S3Client({ ...cfg, forcePathStyle: true });
+  const firehose = new FirehoseClient(cfg);
+  const sfn = new SFNClient(cfg);
   try {
     const dlq = await sqs.send(
       new CreateQueueCommand({
@@ -147,7 +165,45 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
       const arn = await queueArn(sqs, url);
       await eb.send(new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'queue', Arn: arn }] }));
     }
+    let history:
+      | { historyBucket: string; historyStreamName: string; replayStateMachineArn: string; replayTaskQueueUrl: string }
+      | undefined;
+    if (opts.history ?? true) {
+      const bucket = localHistoryBucket(opts.stage ?? 'local');
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      // moto delivers each PutRecordBatch as one object under the prefix, unconverted: the local delivery takes it from there.
+      await firehose.send(
+        new CreateDeliveryStreamCommand({
+          DeliveryStreamName: names.historyStream,
+          DeliveryStreamType: 'DirectPut',
+          ExtendedS3DestinationConfiguration: {
+            BucketARN: `arn:aws:s3:::${bucket}`,
+            RoleARN: 'arn:aws:iam::123456789012:role/local-history-delivery',
+            Prefix: HISTORY.incomingPrefix,
+          },
+        }),
+      );
+      // The replay state machine runs on moto's interpreter, its tasks as SQS callbacks (lib/replay-cloud/definition.ts).
+      await enableStateMachineExecution(endpoint);
+      const tasks = await sqs.send(new CreateQueueCommand({ QueueName: `${names.replayStateMachine}-tasks` }));
+      const machine = await sfn.send(
+        new CreateStateMachineCommand({
+          name: names.replayStateMachine,
+          roleArn: 'arn:aws:iam::123456789012:role/local-replay',
+          definition: JSON.stringify(
+            replayDefinition({ task: { kind: 'sqs-callback', queueUrl: tasks.QueueUrl! }, bucket }),
+          ),
+        }),
+      );
+      history = {
+        historyBucket: bucket,
+        historyStreamName: names.historyStream,
+        replayStateMachineArn: machine.stateMachineArn!,
+        replayTaskQueueUrl: tasks.QueueUrl!,
+      };
+    }
     return {
+      ...history,
       endpoint,
       region: LOCAL_REGION,
       ingestQueueUrl: ingest.QueueUrl!,
@@ -163,7 +219,20 @@ export async function createLocalStack(endpoint: string, opts: LocalStackOptions
     sqs.destroy();
     ddb.destroy();
     eb.destroy();
+    s3.destroy();
+    firehose.destroy();
+    sfn.destroy();
   }
+}
+
+/** moto runs state machines only when told to (its Step Functions otherwise only records executions). */
+export async function enableStateMachineExecution(endpoint: string): Promise<void> {
+  const r = await fetch(`${endpoint}/moto-api/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }),
+  });
+  if (!r.ok) throw new Error(`moto refused its Step Functions configuration: HTTP ${r.status}`);
 }
 
 /** Environment the ingest function reads, pointing at a local stack. */
@@ -177,5 +246,6 @@ export function functionEnv(stack: LocalStack): Record<string, string> {
     EVENT_BUS_NAME: stack.eventBusName,
     DEAD_LETTER_QUEUE_URL: stack.deadLetterQueueUrl,
     LIFECYCLE_DEAD_LETTER_QUEUE_URL: stack.lifecycleDeadLetterQueueUrl,
+    ...(stack.historyStreamName ? { [ENV.historyStreamName]: stack.historyStreamName } : {}),
   };
 }

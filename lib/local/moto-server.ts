@@ -49,6 +49,8 @@ export async function startMoto(
   const child: ChildProcess = spawn(join(PROJECT_ROOT, '.venv/bin/python'), argv, {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
+    // moto's Step Functions interpreter calls S3 and SQS (Map ItemReader, task integrations) on this port.
+    env: { ...process.env, MOTO_PORT: String(port) },
   });
   const proc = superviseEmulator(child);
   const endpoint = `http://127.0.0.1:${port}`;

@@ -29,6 +29,7 @@ import {
   resourceNames,
 } from '../resources.js';
 import { METRIC, SERVICE } from '../telemetry.js';
+import { MetricHistory } from './history.js';
 import { MonitorFunction } from './monitor-function.js';
 import { MonitorOperations } from './operations.js';
 import { PipelineTargets, sageMakerLoopRules } from './pipeline-targets.js';
@@ -146,6 +147,18 @@ export class MonitorStack extends Stack {
     const sageMakerPipeline = config.pipelineTargets.find((t) => t.kind === 'sageMakerPipeline');
     if (sageMakerPipeline) sageMakerLoopRules(this, names, sageMakerPipeline.arn, lifecycleQueue, ruleDeadLetterQueue);
 
+    // --- Metric history (context history=false: none, and the function writes none) ---
+    const history = config.history
+      ? new MetricHistory(this, 'History', {
+          names,
+          retentionDays: config.historyRetentionDays,
+          coldAfterDays: config.historyColdAfterDays,
+          stage: config.stage,
+          logLevel: config.logLevel,
+          logRetentionDays: config.logRetentionDays,
+        })
+      : undefined;
+
     // --- Ingest function ---
     const functionDefaults = {
       stage: config.stage,
@@ -169,8 +182,9 @@ export class MonitorStack extends Stack {
       environment: {
         ...monitorEnvironment(table, bus, config.defaultPolicy, config.datasetLocatorTemplate),
         [ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
+        ...(history ? { [ENV.historyStreamName]: names.historyStream } : {}),
       },
-      permissions: monitorPermissions(table, bus, deadLetterQueue),
+      permissions: [...monitorPermissions(table, bus, deadLetterQueue), ...(history ? [history.putPermission()] : [])],
     });
     ingest.function.addEventSource(eventSource(ingestQueue));
 
@@ -230,7 +244,13 @@ export class MonitorStack extends Stack {
     ops.addRow(
       new GraphWidget({
         title: 'Events per minute',
-        left: [m(METRIC.eventsProcessed), m(METRIC.eventsRejected), m(METRIC.eventsDuplicate), m(METRIC.eventsLate)],
+        left: [
+          m(METRIC.eventsProcessed),
+          m(METRIC.eventsRejected),
+          m(METRIC.eventsDuplicate),
+          m(METRIC.eventsLate),
+          m(METRIC.eventsTooLate),
+        ],
         width: 12,
       }),
       new GraphWidget({ title: 'Triggers per minute, by type', left: [ops.triggersByType()], width: 12 }),
@@ -301,6 +321,7 @@ export class MonitorStack extends Stack {
       }),
       threshold: 0,
     });
+    history?.addAlarms(ops, names.historyStream);
     const pipelineTargets = new PipelineTargets(this, 'PipelineTargets', {
       names,
       bus,

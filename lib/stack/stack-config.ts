@@ -3,7 +3,7 @@
 // No CDK imports: the parser is plain data in, data out, so it is unit-tested without synthesis.
 import { ACTIONS, DEFAULT_POLICY, parsePolicy, PolicyError } from '../core/policy.js';
 import { datasetLocatorProblems, TRIGGER_SCOPES, type TriggerScope } from '../core/trigger.js';
-import { INGEST, PIPELINE_TARGET_DEFAULTS } from '../resources.js';
+import { HISTORY, INGEST, PIPELINE_TARGET_DEFAULTS } from '../resources.js';
 
 export type ProducerPrincipal = { kind: 'account'; accountId: string } | { kind: 'arn'; arn: string };
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -36,6 +36,12 @@ export interface StackConfig {
   pipelineTargets: PipelineTarget[];
   /** Template of each trigger's datasetLocator, e.g. s3://bucket/frames/{modelVersion}/{cameraId}/{from}/{to}. */
   datasetLocatorTemplate?: string;
+  /** The metric history (docs/history-replay.md): Firehose → Parquet in S3, Glue table, Athena workgroup, replay state machine. */
+  history: boolean;
+  /** Days history objects are kept (0: forever). */
+  historyRetentionDays: number;
+  /** Days before history objects move to S3 Glacier Instant Retrieval (0: never). */
+  historyColdAfterDays: number;
 }
 
 /** CloudWatch Logs retention periods (days) AWS accepts. */
@@ -55,6 +61,9 @@ export const DEFAULTS = {
   logRetentionDays: 30,
   archiveRetentionDays: 30,
   oldestMessageAlarmSeconds: 300,
+  history: true,
+  historyRetentionDays: HISTORY.retentionDays,
+  historyColdAfterDays: HISTORY.coldAfterDays,
 } satisfies Partial<StackConfig>;
 
 /** Every context key the stack reads. */
@@ -78,6 +87,9 @@ export const CONTEXT_KEYS = [
   'stateMachineDetailTypes',
   'stateMachineScopes',
   'datasetLocatorTemplate',
+  'history',
+  'historyRetentionDays',
+  'historyColdAfterDays',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -304,6 +316,35 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
     else datasetLocatorTemplate = rawTemplate as string;
   }
 
+  let history: boolean = DEFAULTS.history;
+  const rawHistory = given('history');
+  if (rawHistory !== undefined) {
+    if (rawHistory === true || rawHistory === 'true') history = true;
+    else if (rawHistory === false || rawHistory === 'false') history = false;
+    else problems.push(`history: must be true or false, got ${show(rawHistory)}`);
+  }
+  const historyRetentionDays = int(
+    'historyRetentionDays',
+    DEFAULTS.historyRetentionDays,
+    0,
+    36500,
+    ' (0 keeps the history forever)',
+  );
+  const historyColdAfterDays = int(
+    'historyColdAfterDays',
+    DEFAULTS.historyColdAfterDays,
+    0,
+    36500,
+    ' (0 keeps the history in S3 Standard)',
+  );
+  if (historyColdAfterDays > 0 && historyRetentionDays > 0 && historyColdAfterDays >= historyRetentionDays)
+    problems.push(
+      `historyColdAfterDays: must be below historyRetentionDays (${historyRetentionDays}) or 0, got ${historyColdAfterDays}`,
+    );
+  if (!history)
+    for (const key of ['historyRetentionDays', 'historyColdAfterDays'] as const)
+      if (given(key) !== undefined) problems.push(`${key}: applies only with history=true`);
+
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
     stage,
@@ -320,6 +361,9 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
     oldestMessageAlarmSeconds,
     pipelineTargets,
     ...(datasetLocatorTemplate !== undefined ? { datasetLocatorTemplate } : {}),
+    history,
+    historyRetentionDays,
+    historyColdAfterDays,
   };
 }
 

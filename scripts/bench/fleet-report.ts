@@ -19,6 +19,7 @@ import {
 import { DEFAULT_CAMERA_CONCURRENCY } from '../../lib/app/ingest-batch.js';
 import { AWS_CALL_LATENCY_MS } from './aws-latency.js';
 import { PRICES } from './prices.js';
+import { historyUsdPerCameraMonth, measureHistoryBytes, REFERENCE_HISTORY } from './history-cost.js';
 import type { Row } from './table.js';
 
 export interface FleetSizes {
@@ -76,6 +77,9 @@ export interface FleetSection {
     /** WRU per camera PutItem (cohort updates included) and the largest item written, bytes. */
     fleetWruPerCameraWrite: number;
     fleetLargestItemBytes: number;
+    /** The metric history per camera-month, a year kept (scripts/bench/history-cost.ts). */
+    fleetHistoryUsdPerCameraMonth: number;
+    fleetHistoryParquetBytesPerEvent: number;
   };
   packed: FleetRun;
   unpacked: FleetRun;
@@ -207,6 +211,26 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
     ]);
   }
 
+  // The metric history: bytes measured on simulated events, a full default batch per PutRecordBatch.
+  const historyBytes = measureHistoryBytes();
+  const history = historyUsdPerCameraMonth(
+    {
+      ...REFERENCE_HISTORY,
+      cameras: shape.cameras,
+      intervalS: shape.intervalS,
+      eventsPerBatch: STACK_DEFAULTS.batchSize * Math.max(1, (5 * DEFAULT_LINGER_MS) / 1000 / shape.intervalS),
+    },
+    historyBytes,
+  );
+  rows.push([
+    `(f) metric history: Firehose (ingest ${usd(history.firehoseIngest)}, Parquet ${usd(history.formatConversion)}, partitioning ${usd(history.dynamicPartitioning)}) + S3 a year, Glacier IR after ${REFERENCE_HISTORY.coldAfterDays} d (${usd(history.storage)} + requests ${usd(history.requests)}) per fleet-month`,
+    `${usd(history.usdPerCameraMonth)}/camera-month`,
+    `${n(historyBytes.lineBytesPerEvent)} B/event sent, ${n(historyBytes.parquetBytesPerEvent, 1)} B/event in Parquet (${n(historyBytes.objectEvents)}-row object)`,
+    `(f)/(a) ${x(history.usdPerCameraMonth, oursMonth)}`,
+    '≤$0.02/camera-month',
+    met(history.usdPerCameraMonth <= 0.02),
+  ]);
+
   const sizesAxis = [100, 1_000, 10_000, 100_000, 1_000_000];
   const line = (f: (cams: number) => number) => `[${sizesAxis.map((c) => Number(f(c).toFixed(4))).join(', ')}]`;
   const lingers = [10, 60, 300];
@@ -249,6 +273,8 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
       fleetHandlerCpuMs: packed.medianCpuMs,
       fleetWruPerCameraWrite: packed.writeUnits / packed.writes,
       fleetLargestItemBytes: packed.maxItemBytes,
+      fleetHistoryUsdPerCameraMonth: history.usdPerCameraMonth,
+      fleetHistoryParquetBytesPerEvent: historyBytes.parquetBytesPerEvent,
     },
     packed,
     unpacked,

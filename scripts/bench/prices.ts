@@ -21,6 +21,21 @@ export const PRICES = {
     usdPer1kPutRequests: 0.01,
     maxValuesPerRequest: 1000,
   },
+  // Metric history (scripts/bench/history-cost.ts): Firehose Direct PUT to S3, first ingest tier.
+  history: {
+    firehoseUsdPerGbIngested: 0.029,
+    firehoseBilledRecordBytes: 5 * 1024, // each record rounded up to 5 KB
+    firehoseUsdPerGbConverted: 0.018, // JSON → Parquet
+    firehoseUsdPerGbPartitioned: 0.02, // dynamic partitioning, per GB processed
+    firehoseUsdPer1kObjects: 0.005, // dynamic partitioning, per 1,000 objects delivered
+    firehoseUsdPerJqHour: 0.07,
+    // Not published: an assumption (jq over a ~130-byte object), shown as its own line.
+    firehoseJqSecondsPerRecord: 2e-6,
+    s3StandardUsdPerGbMonth: 0.023,
+    s3GlacierIrUsdPerGbMonth: 0.004,
+    s3UsdPer1kPut: 0.005,
+    s3UsdPer1kGlacierIrTransition: 0.02,
+  },
 } as const;
 
 /** Billable requests for one API call carrying `payloadBytes` (SQS and EventBridge: per 64 KB chunk). */

@@ -19,6 +19,7 @@ import { benchInProcess } from './in-process.js';
 import { PRICES } from './prices.js';
 import { formatTable, type Row } from './table.js';
 import { benchCohortBurst, benchCohortCost, type BurstResult, type CohortCostResult } from './cohorts.js';
+import { benchWatermarks } from './watermarks.js';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
@@ -43,6 +44,7 @@ const P = quick
       cohortCost: { cameras: 12, batches: 3 },
       burst: { cameras: 100, invocations: 4 },
       fleet: { packed: { cameras: 60, durationS: 120 }, unpacked: { cameras: 30, durationS: 10 } },
+      watermarks: { seeds: 2 },
     }
   : {
       inProcess: { cameras: 1000, batches: 50, rounds: 3 },
@@ -56,6 +58,7 @@ const P = quick
       cohortCost: { cameras: 60, batches: 40 },
       burst: { cameras: 2000, invocations: 8 },
       fleet: { packed: { cameras: 1000, durationS: 240 }, unpacked: { cameras: 200, durationS: 30 } },
+      watermarks: { seeds: 20 },
     };
 
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -112,6 +115,7 @@ const dynamoDbLocal = startDynamoDbLocal();
 dynamoDbLocal.catch(() => undefined); // awaited (and reported) by the cross-check
 const detectors = await time('detector Monte Carlo', () => benchDetectors(P.det));
 const nab = await time('NAB dev backtest', () => benchNab());
+const watermarks = await time('cohort watermarks, upload patterns', () => benchWatermarks(P.watermarks));
 
 const env = await time('moto', () => startCountedMoto());
 let mixes: MixResult[] = [];
@@ -199,6 +203,8 @@ const results = {
   e2eEvents: e2e.e2eEvents,
   backtestEventsPerSec: Math.round(backtest.eventsPerSec),
   cohorts: { cost: cohortCost!, burst: burst! },
+  watermarkAddedDelayS: watermarks.watermarkAddedDelayS,
+  watermarks: watermarks.patterns,
   ...fleet.results,
   detectors: detectors.map((d) => ({
     name: d.name,
@@ -400,6 +406,25 @@ section('Fleet decisions (docs/fleet-decisions.md; moto, real adapters)');
     '',
     '1 trigger, 0 lost',
     met(b.modelTriggers === 1 && b.lost === 0 && b.cameraRetrains === 0),
+  ]);
+}
+section('Cohort watermarks (docs/fleet-decisions.md#watermarks; in-memory use cases, 50 cameras, 40 % drifting)');
+for (const p of watermarks.patterns) {
+  rows.push([
+    `${p.uploadMinutes}-min uploads, shuffled: model decision after the true crossing (median, ${p.seeds} seeds)`,
+    `${n(p.modelDelayS)} s`,
+    `${p.modelRetrains} retrain(s), ${p.driftAnomalies} anomalies for drifting cameras`,
+    '',
+    p.uploadMinutes === 1 ? `≤ 300 s, 0 anomalies` : '0 anomalies',
+    met((p.uploadMinutes !== 1 || p.modelDelayS <= 300) && p.driftAnomalies === 0 && p.modelRetrains === p.seeds),
+  ]);
+  rows.push([
+    `${p.uploadMinutes}-min uploads: lone camera judged past its confirmation (median)`,
+    `${n(p.loneJudgedAfterConfirmS)} s`,
+    `${p.loneAnomalies} anomalies for ${p.seeds} lone cameras`,
+    '',
+    '1 per lone camera',
+    met(p.loneAnomalies === p.seeds),
   ]);
 }
 section(fleet.title);

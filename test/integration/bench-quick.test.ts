@@ -31,6 +31,8 @@ const KEYS = [
   'e2eEvents',
   'backtestEventsPerSec',
   'cohorts',
+  'watermarkAddedDelayS',
+  'watermarks',
   'sdkOnlyInitMs',
   'coldInitCpuMs',
   'sdkOnlyInitCpuMs',
@@ -54,6 +56,8 @@ const KEYS = [
   'fleetHandlerCpuMs',
   'fleetWruPerCameraWrite',
   'fleetLargestItemBytes',
+  'fleetHistoryUsdPerCameraMonth',
+  'fleetHistoryParquetBytesPerEvent',
   'detectors',
   'nabDevStandardScore',
   'machine',
@@ -72,7 +76,7 @@ describe('npm run bench -- --quick', () => {
 
     const r = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(r).sort()).toEqual([...KEYS].sort());
-    for (const k of KEYS.filter((k) => !['mixes', 'cohorts', 'detectors', 'machine', 'at'].includes(k))) {
+    for (const k of KEYS.filter((k) => !['mixes', 'cohorts', 'watermarks', 'detectors', 'machine', 'at'].includes(k))) {
       expect(typeof r[k], k).toBe('number');
       expect(Number.isFinite(r[k]), k).toBe(true);
     }
@@ -80,6 +84,9 @@ describe('npm run bench -- --quick', () => {
     // Fleet decisions: the burst of one cohort gives exactly one model trigger and loses no camera.
     expect(r.cohorts.burst).toMatchObject({ modelTriggers: 1, lost: 0, cameraRetrains: 0 });
     expect(r.cohorts.cost.withCohorts.writesPer1k).toBeGreaterThan(0);
+    // Cohort watermarks: no anomaly for drifting cameras under any upload pattern, one per lone camera.
+    for (const p of r.watermarks) expect(p).toMatchObject({ driftAnomalies: 0, loneAnomalies: p.seeds });
+    expect(r.watermarkAddedDelayS).toBeLessThanOrEqual(300);
     expect(r.e2eEventsLost).toBe(0);
     // Counted, not timed: the 100-event mix batches 100 events per camera into about one write.
     expect(r.mixes.map((m: { eventsPerCameraPerBatch: number }) => m.eventsPerCameraPerBatch)).toEqual([1, 10, 100]);

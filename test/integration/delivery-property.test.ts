@@ -61,6 +61,8 @@ import { sweepOutboxes } from '../../lib/app/outbox-sweep.js';
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
 const PATH = process.env.PROPERTY_PATH;
+/** Room for the drawn runs: a run takes up to ~1 s on a loaded 2-core machine. */
+const timeoutFor = (floorMs: number) => Math.max(floorMs, RUNS * 2_500);
 const THRESHOLD = 0.7;
 const NOW = BASE_TIME + 3600_000;
 
@@ -317,33 +319,37 @@ const projection = (s: CameraState) => ({
 });
 
 describe('exactly-once effect under duplicates, batch splits, concurrency and faults', () => {
-  it(`matches one clean sequential run (seed ${SEED}, ${RUNS} runs)`, async () => {
-    let faultsInjected = 0;
-    await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        const prefix = `p${++runNo}`;
-        const policy = policyFor(s.windowSize);
-        const w = buildWorkload(s, prefix);
-        const reference = sequentialRun(w, policy);
-        const before = faults.dynamodb.total() + faults.eventBridge.total();
-        const run = await concurrentRun(s, w, policy);
-        faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
-        expectNoEmulatorArtefact(run.writesAckedTwice);
+  it(
+    `matches one clean sequential run (seed ${SEED}, ${RUNS} runs)`,
+    async () => {
+      let faultsInjected = 0;
+      await fc.assert(
+        fc.asyncProperty(scenario, async (s) => {
+          const prefix = `p${++runNo}`;
+          const policy = policyFor(s.windowSize);
+          const w = buildWorkload(s, prefix);
+          const reference = sequentialRun(w, policy);
+          const before = faults.dynamodb.total() + faults.eventBridge.total();
+          const run = await concurrentRun(s, w, policy);
+          faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
+          expectNoEmulatorArtefact(run.writesAckedTwice);
 
-        for (const cam of w.cameras) {
-          expect(projection((await readCamera(aws, cam)).state), cam).toEqual(
-            projection(reference.states.get(cam) ?? emptyState()),
-          );
-        }
-        const published = (await drainTap(aws, prefix)).map((d) => d.triggerId);
-        expect(new Set(published)).toEqual(reference.triggerIds);
-        expect(reference.triggerIds.size).toBe(w.expectedEpisodes);
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) },
-    );
-    // The runs did exercise the fault paths.
-    expect(faultsInjected).toBeGreaterThan(0);
-  }, 240_000);
+          for (const cam of w.cameras) {
+            expect(projection((await readCamera(aws, cam)).state), cam).toEqual(
+              projection(reference.states.get(cam) ?? emptyState()),
+            );
+          }
+          const published = (await drainTap(aws, prefix)).map((d) => d.triggerId);
+          expect(new Set(published)).toEqual(reference.triggerIds);
+          expect(reference.triggerIds.size).toBe(w.expectedEpisodes);
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) },
+      );
+      // The runs did exercise the fault paths.
+      expect(faultsInjected).toBeGreaterThan(0);
+    },
+    timeoutFor(240_000),
+  );
 });
 
 // ---- cohort decisions ----------------------------------------------------------------------
@@ -359,48 +365,52 @@ const cohortPolicyFor = (windowSize: number, cameras: number): Policy =>
   });
 
 describe('exactly-once cohort decisions under the same duplicates, splits, concurrency and faults', () => {
-  it(`one model-scope trigger iff at least minCameras cameras drift (seed ${SEED}, ${RUNS} runs)`, async () => {
-    let faultsInjected = 0;
-    const cohortScenario = scenario.map((s) => ({
-      ...s,
-      windowSize: 3,
-      // 2-6 cameras of one model; Thermal stays healthy so that only the Rgb cohort can open.
-      cameras: [...s.cameras, ...s.cameras].map((c, i) => ({
-        rgb: {
-          ...c.rgb,
-          drifting: c.rgb.drifting > 0 ? Math.max(3, c.rgb.drifting) : 0,
-          healthy: c.rgb.healthy + (i % 3),
-        },
-        thermal: { ...c.thermal, drifting: 0 },
-      })),
-    }));
-    await fc.assert(
-      fc.asyncProperty(cohortScenario, async (s) => {
-        const prefix = `q${++runNo}`;
-        const modelVersion = `${prefix}-mv`;
-        const policy = cohortPolicyFor(s.windowSize, s.cameras.length);
-        const w = buildWorkload(s, prefix, modelVersion);
-        const drifting = s.cameras.filter((c) => c.rgb.drifting > 0).length;
-        const before = faults.dynamodb.total() + faults.eventBridge.total();
-        const run = await concurrentRun(s, w, policy);
-        faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
-        expectNoEmulatorArtefact(run.writesAckedTwice);
+  it(
+    `one model-scope trigger iff at least minCameras cameras drift (seed ${SEED}, ${RUNS} runs)`,
+    async () => {
+      let faultsInjected = 0;
+      const cohortScenario = scenario.map((s) => ({
+        ...s,
+        windowSize: 3,
+        // 2-6 cameras of one model; Thermal stays healthy so that only the Rgb cohort can open.
+        cameras: [...s.cameras, ...s.cameras].map((c, i) => ({
+          rgb: {
+            ...c.rgb,
+            drifting: c.rgb.drifting > 0 ? Math.max(3, c.rgb.drifting) : 0,
+            healthy: c.rgb.healthy + (i % 3),
+          },
+          thermal: { ...c.thermal, drifting: 0 },
+        })),
+      }));
+      await fc.assert(
+        fc.asyncProperty(cohortScenario, async (s) => {
+          const prefix = `q${++runNo}`;
+          const modelVersion = `${prefix}-mv`;
+          const policy = cohortPolicyFor(s.windowSize, s.cameras.length);
+          const w = buildWorkload(s, prefix, modelVersion);
+          const drifting = s.cameras.filter((c) => c.rgb.drifting > 0).length;
+          const before = faults.dynamodb.total() + faults.eventBridge.total();
+          const run = await concurrentRun(s, w, policy);
+          faultsInjected += faults.dynamodb.total() + faults.eventBridge.total() - before;
+          expectNoEmulatorArtefact(run.writesAckedTwice);
 
-        const cohort = { modelVersion, modality: 'Rgb' as const };
-        const expected = drifting >= 2 ? [cohortTriggerId(cohort, 1, 'RetrainingRequested')] : [];
-        expect(new Set((await drainTap(aws, prefix)).map((d) => d.triggerId))).toEqual(new Set(expected));
-        const store = new DynamoCohortStore(aws.ddb, aws.stack.tableName);
-        const { head } = await store.loadHead(cohort);
-        expect(head.ep).toBe(expected.length);
-        expect(head.outbox).toEqual([]);
-        const members = (await store.members(cohort)).members;
-        expect(members.filter((m) => m.rec.a === 1)).toHaveLength(drifting);
-        const reporting = s.cameras.filter((c) => c.rgb.healthy + c.rgb.drifting + c.rgb.latency > 0).length;
-        expect(cohortCounts(head)).toMatchObject({ affected: drifting, active: reporting });
-        for (const cam of w.cameras) expect((await readCamera(aws, cam)).state.signals, cam).toBeUndefined();
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) },
-    );
-    expect(faultsInjected).toBeGreaterThan(0);
-  }, 300_000);
+          const cohort = { modelVersion, modality: 'Rgb' as const };
+          const expected = drifting >= 2 ? [cohortTriggerId(cohort, 1, 'RetrainingRequested')] : [];
+          expect(new Set((await drainTap(aws, prefix)).map((d) => d.triggerId))).toEqual(new Set(expected));
+          const store = new DynamoCohortStore(aws.ddb, aws.stack.tableName);
+          const { head } = await store.loadHead(cohort);
+          expect(head.ep).toBe(expected.length);
+          expect(head.outbox).toEqual([]);
+          const members = (await store.members(cohort)).members;
+          expect(members.filter((m) => m.rec.a === 1)).toHaveLength(drifting);
+          const reporting = s.cameras.filter((c) => c.rgb.healthy + c.rgb.drifting + c.rgb.latency > 0).length;
+          expect(cohortCounts(head)).toMatchObject({ affected: drifting, active: reporting });
+          for (const cam of w.cameras) expect((await readCamera(aws, cam)).state.signals, cam).toBeUndefined();
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) },
+      );
+      expect(faultsInjected).toBeGreaterThan(0);
+    },
+    timeoutFor(300_000),
+  );
 });

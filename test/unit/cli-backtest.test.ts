@@ -192,7 +192,7 @@ describe('vmon backtest', () => {
     expect(strict.stdout).toMatch(/line 4: id must be a UUID/);
     const usage = await runVmon(['backtest']);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/missing required argument 'file'/);
+    expect(usage.stderr).toContain('give an event file or --from s3://<bucket>/<prefix>/ | --from local');
   });
 });
 

@@ -1,4 +1,4 @@
-// Covers `vmon backtest --labels` / `--policies` and `vmon tune` in process (no AWS): windows read
+// Covers `vmon backtest --labels` / `--policies` and `vmon tune` in process (no AWS), on 1-3 worker threads: windows read
 // from JSON (NAB style and list) and CSV, per-detector scores (detected, missed, false alarms, NAB
 // score), scoped policies from a file, bad label files refused naming the field, the tuned policy
 // complete (the default with only the tuned chart replaced) and described by its own backtest as
@@ -200,6 +200,40 @@ describe('vmon tune', () => {
     // the scoped file is what backtest --policies takes
     const bt = await runVmon(['backtest', join(dir, 'h.jsonl'), '--policies', scoped, '--no-report', '--json']);
     expect(bt.code, bt.stderr).toBe(0);
+  });
+
+  it('on 1, 2 and 3 worker threads, every candidate scores the same (backtest too)', async () => {
+    const args = (cmd: string, n: number) =>
+      cmd === 'tune'
+        ? [
+            'tune',
+            join(dir, 'h.jsonl'),
+            '--labels',
+            join(dir, 'labels.json'),
+            '--budget',
+            '1',
+            '--out',
+            join(dir, `w${n}.json`),
+            '--json',
+            '--workers',
+            String(n),
+          ]
+        : ['backtest', join(dir, 'h.jsonl'), '--labels', join(dir, 'labels.json'), '--json', '--workers', String(n)];
+    for (const cmd of ['tune', 'backtest']) {
+      const runs = [];
+      for (const n of [1, 2, 3]) {
+        const run = await runVmon(args(cmd, n));
+        expect(run.code, run.stderr).toBe(0);
+        const r = JSON.parse(run.stdout);
+        delete r.out;
+        delete r.elapsedMs;
+        delete r.eventsPerSecond;
+        runs.push(r);
+      }
+      expect((runs[0].candidates ?? runs[0].scores).length).toBeGreaterThan(0);
+      expect(runs[1]).toEqual(runs[0]);
+      expect(runs[2]).toEqual(runs[0]);
+    }
   });
 
   it('exits 1 when no candidate meets the budget, and 2 on a bad budget', async () => {
