@@ -2,7 +2,8 @@
 // the rest as JSON, deflated when the item would otherwise pass 1 KB (a second write unit).
 // Pure: returns bytes and text; the state store adapter maps them to attributes.
 // Versions, all still read: streams v1 (u32 or, flagged per stream, f64 ages; f64 newest time) and
-// v2 (flagged in the stream count byte: 6-byte newest time, varint gaps between entries); the rest
+// v2 (flagged in the stream count byte: 6-byte newest time, varint gaps between entries, and the
+// stream's lateness gaps and floor as varints, else kept in the JSON); the rest
 // as JSON text or, since v2, as raw DEFLATE of the same JSON behind a byte naming its preset
 // dictionary (REST_DICTIONARIES: append a new one, never edit one in use).
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -20,6 +21,11 @@ const VALUES_KEPT = 0x80;
 const WIDE_AGES = 0x40;
 /** v2 marker in the stream count byte (v1 counts are at most 15 streams: 3 modalities × 5 metrics). */
 const STREAMS_V2 = 0x80;
+/** v2 metric-byte flags: the stream's open gaps follow its entries (count of bounds, then each as a varint
+ * back from the newest), then its too-late floor (a varint back from the newest). See lateness.ts. */
+const HAS_GAPS = 0x40;
+const HAS_FLOOR = 0x20;
+const METRIC_BITS = 0x1f;
 /** Detector-state numbers are stored to this many significant digits. */
 const DIGITS = 9;
 const MAX_AGE = 0xffffffff;
@@ -84,11 +90,44 @@ const varintBytes = (x: number) => {
  * entry oldest first: the gap to the next entry (ms, varint; 0 for the newest), id tag (u16) and,
  * when kept, the value (f32). Exact at any age; a gap of one interval takes 2 to 3 bytes, not 4.
  */
-export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Array {
+/** A stream's lateness state (CameraState `gp` and `lf`, lateness.ts) packed with its entries. */
+export interface StreamLateness {
+  gaps?: Record<string, number[]>;
+  floors?: Record<string, number>;
+}
+
+const exactTime = (ts: number) => Number.isInteger(ts) && ts >= 0 && ts < 2 ** 48;
+const newestOf = (entries: WindowEntry[]) => entries[entries.length - 1]!.ts;
+
+/**
+ * The gaps and floors the v2 streams can hold exactly (a stream with entries; integer times at or
+ * before its newest; at most 255 bounds); anything else stays in the JSON.
+ */
+export function packableLateness(streams: Record<string, WindowEntry[]>, l: StreamLateness): StreamLateness {
+  const out: StreamLateness = {};
+  const fits = (key: string, ts: number) => {
+    const entries = streams[key];
+    return entries !== undefined && entries.length > 0 && exactTime(ts) && ts <= newestOf(entries);
+  };
+  for (const [key, gaps] of Object.entries(l.gaps ?? {}))
+    if (gaps.length > 0 && gaps.length <= 255 && gaps.every((ts) => fits(key, ts))) (out.gaps ??= {})[key] = gaps;
+  for (const [key, floor] of Object.entries(l.floors ?? {})) if (fits(key, floor)) (out.floors ??= {})[key] = floor;
+  return out;
+}
+
+const pushVarint = (buf: Uint8Array, o: number, x: number) => {
+  for (; x >= 128; x = Math.floor(x / 128)) buf[o++] = (x % 128) | 0x80;
+  buf[o++] = x;
+  return o;
+};
+
+export function encodeStreams(streams: Record<string, WindowEntry[]>, lateness: StreamLateness = {}): Uint8Array {
   const keys = Object.keys(streams).filter((k) => streams[k]!.length > 0);
   // Times v2 cannot hold exactly (before 1970, past 2^48 ms, fractional): the v1 layout, still read.
-  const exact = (ts: number) => Number.isInteger(ts) && ts >= 0 && ts < 2 ** 48;
-  if (!keys.every((k) => streams[k]!.every((e) => exact(e.ts)))) return encodeStreamsV1(streams);
+  if (!keys.every((k) => streams[k]!.every((e) => exactTime(e.ts)))) {
+    if (lateness.gaps || lateness.floors) throw new Error('stream lateness needs the v2 layout');
+    return encodeStreamsV1(streams);
+  }
   const kept = new Map(keys.map((k) => [k, streams[k]!.some((e) => !Number.isNaN(e.value))]));
   let size = 1;
   for (const k of keys) {
@@ -97,6 +136,11 @@ export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Arra
     size += 3 + TS_BYTES + entries.length * (2 + (kept.get(k) ? VALUE : 0));
     for (let i = 0; i < entries.length; i++)
       size += varintBytes(i + 1 < entries.length ? entries[i + 1]!.ts - entries[i]!.ts : 0);
+    const newest = newestOf(entries);
+    const gaps = lateness.gaps?.[k];
+    if (gaps) size += 1 + gaps.reduce((n, ts) => n + varintBytes(newest - ts), 0);
+    const floor = lateness.floors?.[k];
+    if (floor !== undefined) size += varintBytes(newest - floor);
   }
   const buf = new Uint8Array(size);
   const view = new DataView(buf.buffer);
@@ -108,15 +152,21 @@ export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Arra
     const values = kept.get(k)!;
     const newest = entries[entries.length - 1]!.ts;
     view.setUint8(o++, MODALITIES.indexOf(modality));
-    view.setUint8(o++, METRICS.indexOf(metric) | (values ? VALUES_KEPT : 0));
+    const gaps = lateness.gaps?.[k];
+    const floor = lateness.floors?.[k];
+    view.setUint8(
+      o++,
+      METRICS.indexOf(metric) |
+        (values ? VALUES_KEPT : 0) |
+        (gaps ? HAS_GAPS : 0) |
+        (floor !== undefined ? HAS_FLOOR : 0),
+    );
     view.setUint8(o++, entries.length);
     view.setUint16(o, Math.floor(newest / 2 ** 32));
     view.setUint32(o + 2, newest % 2 ** 32);
     o += TS_BYTES;
     for (let i = 0; i < entries.length; i++) {
-      let gap = i + 1 < entries.length ? entries[i + 1]!.ts - entries[i]!.ts : 0;
-      for (; gap >= 128; gap = Math.floor(gap / 128)) buf[o++] = (gap % 128) | 0x80;
-      buf[o++] = gap;
+      o = pushVarint(buf, o, i + 1 < entries.length ? entries[i + 1]!.ts - entries[i]!.ts : 0);
       view.setUint16(o, entries[i]!.tag);
       o += 2;
       if (values) {
@@ -124,6 +174,11 @@ export function encodeStreams(streams: Record<string, WindowEntry[]>): Uint8Arra
         o += 4;
       }
     }
+    if (gaps) {
+      buf[o++] = gaps.length;
+      for (const ts of gaps) o = pushVarint(buf, o, newest - ts);
+    }
+    if (floor !== undefined) o = pushVarint(buf, o, newest - floor);
   }
   return buf;
 }
@@ -176,13 +231,14 @@ export function encodeStreamsV1(streams: Record<string, WindowEntry[]>): Uint8Ar
   return buf;
 }
 
-export function decodeStreams(buf: Uint8Array): Record<string, WindowEntry[]> {
+/** Stream entries of either layout; a v2 stream's gaps and floor go into `lateness` when given. */
+export function decodeStreams(buf: Uint8Array, lateness?: StreamLateness): Record<string, WindowEntry[]> {
   const out: Record<string, WindowEntry[]> = {};
   if (buf.length === 0) return out;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let o = 0;
   const first = view.getUint8(o++);
-  if (first & STREAMS_V2) return decodeStreamsV2(buf, view, first & ~STREAMS_V2);
+  if (first & STREAMS_V2) return decodeStreamsV2(buf, view, first & ~STREAMS_V2, lateness);
   const count = first;
   for (let s = 0; s < count; s++) {
     const modality = MODALITIES[view.getUint8(o++)];
@@ -212,14 +268,28 @@ export function decodeStreams(buf: Uint8Array): Record<string, WindowEntry[]> {
   return out;
 }
 
-function decodeStreamsV2(buf: Uint8Array, view: DataView, count: number): Record<string, WindowEntry[]> {
+function decodeStreamsV2(
+  buf: Uint8Array,
+  view: DataView,
+  count: number,
+  lateness?: StreamLateness,
+): Record<string, WindowEntry[]> {
   const out: Record<string, WindowEntry[]> = {};
   let o = 1;
+  const varint = () => {
+    let x = 0;
+    for (let scale = 1; ; scale *= 128) {
+      if (o >= buf.length) throw new Error('corrupt stream entry');
+      const b = buf[o++]!;
+      x += (b & 0x7f) * scale;
+      if (b < 0x80) return x;
+    }
+  };
   for (let s = 0; s < count; s++) {
     const modality = MODALITIES[view.getUint8(o++)];
     const metricByte = view.getUint8(o++);
     const values = (metricByte & VALUES_KEPT) !== 0;
-    const metric = METRICS[metricByte & ~VALUES_KEPT];
+    const metric = METRICS[metricByte & METRIC_BITS];
     if (!modality || !metric) throw new Error('corrupt stream header');
     const n = view.getUint8(o++);
     const newest = view.getUint16(o) * 2 ** 32 + view.getUint32(o + 2);
@@ -227,14 +297,7 @@ function decodeStreamsV2(buf: Uint8Array, view: DataView, count: number): Record
     const gaps = new Array<number>(n);
     const entries = new Array<WindowEntry>(n);
     for (let i = 0; i < n; i++) {
-      let gap = 0;
-      for (let scale = 1; ; scale *= 128) {
-        if (o >= buf.length) throw new Error('corrupt stream entry');
-        const b = buf[o++]!;
-        gap += (b & 0x7f) * scale;
-        if (b < 0x80) break;
-      }
-      gaps[i] = gap;
+      gaps[i] = varint();
       const tag = view.getUint16(o);
       o += 2;
       let value = NaN;
@@ -249,7 +312,18 @@ function decodeStreamsV2(buf: Uint8Array, view: DataView, count: number): Record
       entries[i]!.ts = ts;
       if (i > 0) ts -= gaps[i - 1]!;
     }
-    out[streamKey(modality, metric)] = entries;
+    const key = streamKey(modality, metric);
+    out[key] = entries;
+    if (metricByte & HAS_GAPS) {
+      const bounds = buf[o++]!;
+      const open: number[] = [];
+      for (let i = 0; i < bounds; i++) open.push(newest - varint());
+      if (lateness) (lateness.gaps ??= {})[key] = open;
+    }
+    if (metricByte & HAS_FLOOR) {
+      const floor = newest - varint();
+      if (lateness) (lateness.floors ??= {})[key] = floor;
+    }
   }
   return out;
 }
@@ -275,8 +349,21 @@ export function encodeState(
     compact.signals = state.signals.map(({ cameraId: id, ...r }) => (id === cameraId ? r : { cameraId: id, ...r }));
   const round = (_k: string, v: unknown) =>
     typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(DIGITS)) : v;
+  // Gaps and floors ride with their stream, as varints back from its newest entry (not 13-digit JSON).
+  let lateness: StreamLateness = {};
+  if ((state.gp || state.lf) && Object.values(streams).every((es) => es.every((e) => exactTime(e.ts)))) {
+    lateness = packableLateness(streams, { gaps: state.gp, floors: state.lf });
+    const rest = <T>(all: Record<string, T> | undefined, packed: Record<string, T> | undefined) =>
+      Object.fromEntries(Object.entries(all ?? {}).filter(([k]) => !packed || !(k in packed)));
+    for (const [name, left] of [
+      ['gp', rest(state.gp, lateness.gaps)],
+      ['lf', rest(state.lf, lateness.floors)],
+    ] as const)
+      if (Object.keys(left).length > 0) compact[name] = left;
+      else delete compact[name];
+  }
   const json = JSON.stringify(compact, round);
-  const packed = encodeStreams(streams);
+  const packed = encodeStreams(streams, lateness);
   const room = budgetBytes - packed.length;
   const bytes = json.length > room / 3 ? Buffer.byteLength(json, 'utf8') : json.length; // UTF-8 ≤ 3 per unit
   if (bytes > room) {
@@ -294,6 +381,11 @@ export function decodeState(encoded: Partial<EncodedState> | undefined, cameraId
   else if (encoded.rest) Object.assign(state, JSON.parse(encoded.rest));
   if (cameraId !== undefined && state.signals)
     state.signals = state.signals.map((sig) => (sig.cameraId === undefined ? { ...sig, cameraId } : sig));
-  if (encoded.streams) state.streams = decodeStreams(encoded.streams);
+  if (encoded.streams) {
+    const lateness: StreamLateness = {};
+    state.streams = decodeStreams(encoded.streams, lateness);
+    if (lateness.gaps) state.gp = { ...state.gp, ...lateness.gaps };
+    if (lateness.floors) state.lf = { ...state.lf, ...lateness.floors };
+  }
   return state;
 }
