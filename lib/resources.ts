@@ -146,7 +146,7 @@ export const HISTORY = {
 export const STATE_TABLE = {
   partitionKey: { name: 'pk', type: 'S' as const },
   /** Attribute names of a camera item. */
-  attributes: { version: 'v', streams: 'w', rest: 's', updatedAt: 'u' },
+  attributes: { version: 'v', streams: 'w', rest: 's', restDeflated: 'z', updatedAt: 'u' },
   cameraKey: (cameraId: string) => `camera#${cameraId}`,
   /** One item holds every scoped policy, so a change is one conditional write and never half-applied. */
   policiesKey: 'policies',

@@ -20,5 +20,8 @@ export function itemSizeBytes(item: Record<string, AttributeValue>): number {
   return Object.entries(item).reduce((s, [k, v]) => s + Buffer.byteLength(k, 'utf8') + valueSize(v), 0);
 }
 
+/** Bytes one write request unit covers. */
+export const ITEM_BYTES_PER_WRITE_UNIT = 1024;
+
 export const writeCapacityUnits = (item: Record<string, AttributeValue>) =>
-  Math.max(1, Math.ceil(itemSizeBytes(item) / 1024));
+  Math.max(1, Math.ceil(itemSizeBytes(item) / ITEM_BYTES_PER_WRITE_UNIT));

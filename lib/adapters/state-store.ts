@@ -11,13 +11,18 @@ import { decodeState, encodeState } from '../core/state-codec.js';
 import type { CameraState } from '../core/camera-state.js';
 import type { SaveResult, StateStore, VersionedState } from '../app/ports.js';
 import { STATE_TABLE } from '../resources.js';
+import { ITEM_BYTES_PER_WRITE_UNIT, itemSizeBytes } from './item-size.js';
 
 const A = STATE_TABLE.attributes;
 
-function fromItem(item: Record<string, AttributeValue> | undefined): VersionedState {
+/** The state and version a stored camera item holds (every codec version). */
+export function fromItem(item: Record<string, AttributeValue> | undefined): VersionedState {
   if (!item) return { state: decodeState(undefined), version: 0 };
   return {
-    state: decodeState({ streams: item[A.streams]?.B, rest: item[A.rest]?.S }),
+    state: decodeState(
+      { streams: item[A.streams]?.B, rest: item[A.rest]?.S, restZ: item[A.restDeflated]?.B },
+      item[STATE_TABLE.partitionKey.name]?.S?.slice(STATE_TABLE.cameraKey('').length),
+    ),
     version: Number(item[A.version]?.N ?? 0),
   };
 }
@@ -29,16 +34,19 @@ export function cameraItem(
   version: number,
   nowMs: number,
 ): Record<string, AttributeValue> {
-  const enc = encodeState(state);
   const item: Record<string, AttributeValue> = {
     [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) },
     [A.version]: { N: String(version) },
-    [A.rest]: { S: enc.rest },
     [A.updatedAt]: { N: String(nowMs) },
   };
-  if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
   if (state.outbox.length > 0 || (state.signals?.length ?? 0) > 0)
     item[STATE_TABLE.pendingOutboxIndex.partitionKey.name] = { S: STATE_TABLE.pendingOutboxIndex.value };
+  // What is left of one write unit for the state: the codec deflates its JSON past that.
+  const budget = ITEM_BYTES_PER_WRITE_UNIT - itemSizeBytes(item) - A.streams.length - A.rest.length;
+  const enc = encodeState(state, budget, cameraId);
+  if (enc.restZ) item[A.restDeflated] = { B: enc.restZ };
+  else item[A.rest] = { S: enc.rest };
+  if (enc.streams.length > 1) item[A.streams] = { B: enc.streams };
   return item;
 }
 
@@ -49,6 +57,7 @@ function sameItem(stored: Record<string, AttributeValue>, item: Record<string, A
     stored[A.version]?.N === item[A.version]?.N &&
     stored[A.updatedAt]?.N === item[A.updatedAt]?.N &&
     stored[A.rest]?.S === item[A.rest]?.S &&
+    bytes(stored[A.restDeflated]) === bytes(item[A.restDeflated]) &&
     bytes(stored[A.streams]) === bytes(item[A.streams])
   );
 }

@@ -56,6 +56,9 @@ export interface BatchResult {
 
 export { StateConflictError };
 
+/** Cameras processed at once when `IngestDeps.concurrency` is not set. */
+export const DEFAULT_CAMERA_CONCURRENCY = 16;
+
 export async function ingestBatch(records: readonly IngestRecord[], deps: IngestDeps): Promise<BatchResult> {
   const now = deps.now ?? Date.now;
   const nowMs = now();
@@ -83,11 +86,17 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   for (const rec of records) {
     const parsed = parseBody(rec.body, nowMs);
     for (const rejection of parsed.rejections) letters.push({ sourceMessageId: rec.messageId, rejection });
+    // A message is mostly one camera's (producers pack per camera): look the group up on a change only.
+    let camera: string | undefined;
+    let g: { events: MetricEvent[]; messageIds: Set<string> } | undefined;
     for (const e of parsed.events) {
-      let g = byCamera.get(e.camera_id);
-      if (!g) byCamera.set(e.camera_id, (g = { events: [], messageIds: new Set() }));
+      if (e.camera_id !== camera || !g) {
+        camera = e.camera_id;
+        g = byCamera.get(camera);
+        if (!g) byCamera.set(camera, (g = { events: [], messageIds: new Set() }));
+        g.messageIds.add(rec.messageId);
+      }
       g.events.push(e);
-      g.messageIds.add(rec.messageId);
     }
     result.events += parsed.events.length;
   }
@@ -105,7 +114,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
     await deps.cohortEpochs.load(cohorts.values());
   }
   const cameras = [...byCamera.entries()];
-  const limit = Math.max(1, deps.concurrency ?? 16);
+  const limit = Math.max(1, deps.concurrency ?? DEFAULT_CAMERA_CONCURRENCY);
   let next = 0;
   const accepted: MetricEvent[] = [];
   const worker = async () => {

@@ -1,13 +1,15 @@
 // The state-store port in memory, with the same conditional-write semantics as the DynamoDB table:
 // a save lands only on the expected version, and a conflict hands back the current state. Each
-// camera's state is kept encoded, so every load and save pays decode and encode as on DynamoDB.
+// camera's state is kept as the very item the table would hold (cameraItem), so every load and save
+// pays decode and encode, and the deflate of a large state, as on DynamoDB.
 // Used by the in-process bench and the use-case unit tests.
 import type { SaveResult, StateStore, VersionedState } from '../app/ports.js';
 import type { CameraState } from '../core/camera-state.js';
-import { decodeState, encodeState, type EncodedState } from '../core/state-codec.js';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { cameraItem, fromItem } from '../adapters/state-store.js';
 
 interface StoredItem {
-  encoded: EncodedState;
+  item: Record<string, AttributeValue>;
   version: number;
   updatedAtMs: number;
   /** The outbox held triggers when written (the table's sparse pending-outbox index). */
@@ -21,14 +23,14 @@ export class MemoryStateStore implements StateStore {
 
   async load(cameraId: string): Promise<VersionedState> {
     const item = this.items.get(cameraId);
-    return { state: decodeState(item?.encoded), version: item?.version ?? 0 };
+    return { state: fromItem(item?.item).state, version: item?.version ?? 0 };
   }
 
   async save(cameraId: string, state: CameraState, expected: number, nowMs: number): Promise<SaveResult> {
     if ((this.items.get(cameraId)?.version ?? 0) !== expected) return { ok: false, current: await this.load(cameraId) };
     const version = expected + 1;
     this.items.set(cameraId, {
-      encoded: encodeState(state),
+      item: cameraItem(cameraId, state, version, nowMs),
       version,
       updatedAtMs: nowMs,
       pendingOutbox: state.outbox.length > 0,

@@ -16,6 +16,8 @@ import {
   modelUsdPerMillionEvents,
   type FleetRun,
 } from './fleet.js';
+import { DEFAULT_CAMERA_CONCURRENCY } from '../../lib/app/ingest-batch.js';
+import { AWS_CALL_LATENCY_MS } from './aws-latency.js';
 import { PRICES } from './prices.js';
 import { historyUsdPerCameraMonth, measureHistoryBytes, REFERENCE_HISTORY } from './history-cost.js';
 import type { Row } from './table.js';
@@ -65,6 +67,16 @@ export interface FleetSection {
     fleetLingerS: number;
     fleetEventsLost: number;
     fleetCapacityCameras: number;
+    /** Lambda $ per million events as billed: CPU time + round trips × documented AWS latencies. */
+    fleetLambdaUsdPerMillionEvents: number;
+    /** Lambda $ per million events at the durations measured on moto (reference only). */
+    fleetLambdaMotoUsdPerMillionEvents: number;
+    /** Median modelled invocation on AWS, ms, and its CPU part. */
+    fleetModelledBatchMs: number;
+    fleetHandlerCpuMs: number;
+    /** WRU per camera PutItem (cohort updates included) and the largest item written, bytes. */
+    fleetWruPerCameraWrite: number;
+    fleetLargestItemBytes: number;
     /** The metric history per camera-month, a year kept (scripts/bench/history-cost.ts). */
     fleetHistoryUsdPerCameraMonth: number;
     fleetHistoryParquetBytesPerEvent: number;
@@ -171,17 +183,17 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
     met(packed.lost === 0 && unpacked.lost === 0),
   ]);
   rows.push([
-    `Lambda time on moto: median batch (messages), median DynamoDB round trip`,
-    `${n(packed.medianBatchMs)} ms (${packed.medianBatchMessages})`,
-    `${n(packed.medianDynamoDbCallMs, 1)} ms per DynamoDB call`,
-    '',
+    `Lambda time billed: median batch (messages) = handler CPU + round trips (DynamoDB ${packed.medianCalls.DynamoDB} calls over ≤${DEFAULT_CAMERA_CONCURRENCY} cameras at a time) × ${AWS_CALL_LATENCY_MS.DynamoDB} ms`,
+    `${n(packed.medianModelledBatchMs)} ms (${packed.medianBatchMessages}); CPU ${n(packed.medianCpuMs)} ms; Lambda ${usd(packed.usd.lambda)}/M`,
+    `on moto ${n(packed.medianBatchMs)} ms, ${n(packed.medianDynamoDbCallMs, 1)} ms per DynamoDB call; Lambda ${usd(packed.motoLambdaUsdPerMillionEvents)}/M`,
+    `moto/billed ${x(packed.medianBatchMs, packed.medianModelledBatchMs)}`,
     '',
     '',
   ]);
   rows.push([
     `capacity of the default stack: maxConcurrency ${STACK_DEFAULTS.maxConcurrency} × batch / measured batch time × linger`,
     `${n(capacity)} cameras`,
-    `${n(messagesPerSecond, 0)} messages/s (on moto)`,
+    `${n(messagesPerSecond, 0)} messages/s (on moto); ${n(Math.floor(((STACK_DEFAULTS.maxConcurrency * packed.medianBatchMessages) / (packed.medianModelledBatchMs / 1000)) * (DEFAULT_LINGER_MS / 1000)))} cameras at the billed batch time`,
     '',
     '',
     '',
@@ -255,6 +267,12 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
       fleetLingerS: DEFAULT_LINGER_MS / 1000,
       fleetEventsLost: packed.lost + unpacked.lost,
       fleetCapacityCameras: capacity,
+      fleetLambdaUsdPerMillionEvents: packed.usd.lambda,
+      fleetLambdaMotoUsdPerMillionEvents: packed.motoLambdaUsdPerMillionEvents,
+      fleetModelledBatchMs: packed.medianModelledBatchMs,
+      fleetHandlerCpuMs: packed.medianCpuMs,
+      fleetWruPerCameraWrite: packed.writeUnits / packed.writes,
+      fleetLargestItemBytes: packed.maxItemBytes,
       fleetHistoryUsdPerCameraMonth: history.usdPerCameraMonth,
       fleetHistoryParquetBytesPerEvent: historyBytes.parquetBytesPerEvent,
     },

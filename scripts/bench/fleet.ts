@@ -3,7 +3,8 @@
 // local stack on moto, the local event-source mapping (lib/local/event-source-mapping.ts) and the
 // real ingest handler (functions/ingest.ts). Billed units are counted at the SDK clients: SQS
 // requests per 64 KiB chunk (sends, the poller's receives and deletes), Lambda invocations and
-// GB-s from measured handler time, DynamoDB WRU/RRU by item size, EventBridge entries. Run as its
+// GB-s from the handler's CPU time plus its round trips × AWS latencies (aws-latency.ts; the moto
+// duration kept beside it), DynamoDB WRU/RRU by item size, EventBridge entries. Run as its
 // own process (`tsx scripts/bench/fleet.ts --quick`): the handler module reads its environment once.
 import { type ReceiveMessageCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
 import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
@@ -21,6 +22,8 @@ import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js
 import { startMoto } from '../../lib/local/moto-server.js';
 import { mulberry32, normal, seededUuid } from '../../lib/sim/prng.js';
 import { INGEST, STATE_TABLE } from '../../lib/resources.js';
+import { DEFAULT_CAMERA_CONCURRENCY } from '../../lib/app/ingest-batch.js';
+import { type AWS_CALL_LATENCY_MS, InvocationMeter, modelledDurationMs, type InvocationCost } from './aws-latency.js';
 import { countRequests, newCounter } from './capacity.js';
 import { LAMBDA_MEMORY_MB, median } from './ddb-cost.js';
 import { PRICES, billedChunks, dollars, type CostBreakdown } from './prices.js';
@@ -63,6 +66,17 @@ export interface FleetRun {
   medianBatchMessages: number;
   /** Median round trip of the handler's DynamoDB calls (on moto). */
   medianDynamoDbCallMs: number;
+  /** GB-s billed from the durations measured on moto (reference only). */
+  motoGbSeconds: number;
+  /** Lambda $ per million events at the moto durations (reference only). */
+  motoLambdaUsdPerMillionEvents: number;
+  /** Handler CPU time per invocation (median), ms: the in-process part of the modelled duration. */
+  medianCpuMs: number;
+  /** Modelled duration on AWS (median): CPU + critical-path round trips × AWS_CALL_LATENCY_MS. */
+  medianModelledBatchMs: number;
+  /** Handler calls per invocation (median) per service. */
+  medianCalls: Record<keyof typeof AWS_CALL_LATENCY_MS, number>;
+  /** GB-s billed from the modelled durations: what `usd.lambda` is priced from. */
   gbSeconds: number;
   writes: number;
   writeUnits: number;
@@ -165,13 +179,30 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
       return out;
     });
 
+    // Lambda time without the emulator: each call counted per invocation, CPU time per invocation.
+    const meter = new InvocationMeter();
+    ingest.clients.dynamodb.middlewareStack.add(meter.middleware('DynamoDB'), {
+      step: 'initialize',
+      name: 'fleetMeter',
+    });
+    ingest.clients.eventBridge.middlewareStack.add(meter.middleware('EventBridge'), {
+      step: 'initialize',
+      name: 'fleetMeter',
+    });
+    ingest.clients.sqs.middlewareStack.add(meter.middleware('SQS'), { step: 'initialize', name: 'fleetMeter' });
+    const costs: InvocationCost[] = [];
+
     const durations: number[] = [];
     const batchMessages: number[] = [];
     let acknowledged = 0;
     const counted = async (event: SQSEvent) => {
+      const cameras = new Set<string>();
+      for (const rec of event.Records)
+        for (const e of JSON.parse(rec.body) as { camera_id?: string }[]) cameras.add(String(e.camera_id));
       const t0 = performance.now();
-      const r = await ingest.handler(event);
+      const { value: r, cost } = await meter.run(cameras.size, () => ingest.handler(event));
       durations.push(performance.now() - t0);
+      costs.push(cost);
       batchMessages.push(event.Records.length);
       const failed = new Set(r.batchItemFailures.map((f) => f.itemIdentifier));
       for (const rec of event.Records) {
@@ -260,7 +291,10 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
     while (acknowledged < events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await mapping.stop();
 
-    const gbSeconds = durations.reduce((s, ms) => s + Math.ceil(ms) / 1000, 0) * (LAMBDA_MEMORY_MB / 1024);
+    const billedGbS = (ms: number[]) => ms.reduce((s, d) => s + Math.ceil(d) / 1000, 0) * (LAMBDA_MEMORY_MB / 1024);
+    const motoGbSeconds = billedGbS(durations);
+    const modelled = costs.map((c) => modelledDurationMs(c, DEFAULT_CAMERA_CONCURRENCY));
+    const gbSeconds = billedGbS(modelled);
     const writes = counter.calls['DynamoDB.PutItem'] ?? 0;
     sqs.dlq = (counter.calls['SQS.SendMessage'] ?? 0) + (counter.calls['SQS.SendMessageBatch'] ?? 0);
     const perM = (x: number) => (x / events) * 1e6;
@@ -272,6 +306,14 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
       readUnits: perM(counter.readUnits),
       eventBridgeEvents: perM(counter.eventBridgeEntries),
     });
+    const motoLambda = dollars({
+      sqsRequests: 0,
+      lambdaInvocations: perM(durations.length),
+      lambdaGbSeconds: perM(motoGbSeconds),
+      writeUnits: 0,
+      readUnits: 0,
+      eventBridgeEvents: 0,
+    }).lambda;
     return {
       packing: o.packing,
       lingerMs: o.lingerMs,
@@ -287,6 +329,15 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
       medianBatchMs: median(durations),
       medianBatchMessages: median(batchMessages),
       medianDynamoDbCallMs: median(ddbCallMs),
+      motoGbSeconds,
+      motoLambdaUsdPerMillionEvents: motoLambda,
+      medianCpuMs: median(costs.map((c) => c.cpuMs)),
+      medianModelledBatchMs: median(modelled),
+      medianCalls: {
+        DynamoDB: median(costs.map((c) => c.calls.DynamoDB)),
+        SQS: median(costs.map((c) => c.calls.SQS)),
+        EventBridge: median(costs.map((c) => c.calls.EventBridge)),
+      },
       gbSeconds,
       writes,
       writeUnits: counter.writeUnits,

@@ -352,6 +352,8 @@ const results = {
   coldInitMs: cold.coldInitMs,
   emptyInitMs: cold.emptyInitMs,
   sdkOnlyInitMs: cold.sdkOnlyInitMs,
+  coldInitCpuMs: cold.coldInitCpuMs,
+  sdkOnlyInitCpuMs: cold.sdkOnlyInitCpuMs,
   e2eEventsPerSec: Math.round(e2e.e2eEventsPerSec),
   e2eEventsLost: e2e.e2eEventsLost + Math.max(e2e.stateMismatches, 0),
   e2eEvents: e2e.e2eEvents,
@@ -491,6 +493,14 @@ rows.push([
   `${x(cold.coldInitMs, cold.emptyInitMs)} empty, ${x(cold.coldInitMs, cold.sdkOnlyInitMs)} SDK-only`,
   '≤2× empty',
   met(cold.coldInitMs <= 2 * cold.emptyInitMs),
+]);
+rows.push([
+  `module init CPU time (user + system), same processes (ms)`,
+  n(cold.coldInitCpuMs, 1),
+  `SDK clients only ${n(cold.sdkOnlyInitCpuMs, 1)}`,
+  `${x(cold.coldInitCpuMs, cold.sdkOnlyInitCpuMs)} SDK-only`,
+  '≤1.25× SDK-only',
+  met(cold.coldInitCpuMs <= 1.25 * cold.sdkOnlyInitCpuMs),
 ]);
 
 section('End to end on the local stack (moto + local event-source mapping + real handler)');

@@ -42,6 +42,8 @@ const KEYS = [
   'watermarkAddedDelayS',
   'watermarks',
   'sdkOnlyInitMs',
+  'coldInitCpuMs',
+  'sdkOnlyInitCpuMs',
   'fleetUsdPerMillionEvents',
   'fleetUsdPerCameraMonth',
   'fleetUnpackedUsdPerMillionEvents',
@@ -56,6 +58,12 @@ const KEYS = [
   'fleetLingerS',
   'fleetEventsLost',
   'fleetCapacityCameras',
+  'fleetLambdaUsdPerMillionEvents',
+  'fleetLambdaMotoUsdPerMillionEvents',
+  'fleetModelledBatchMs',
+  'fleetHandlerCpuMs',
+  'fleetWruPerCameraWrite',
+  'fleetLargestItemBytes',
   'fleetHistoryUsdPerCameraMonth',
   'fleetHistoryParquetBytesPerEvent',
   'detectors',
@@ -110,6 +118,9 @@ describe('npm run bench -- --quick', () => {
     expect(r.fleetAddedDelayS).toBeLessThanOrEqual(r.fleetLingerS);
     expect(r.fleetUsdPerMillionEvents).toBeLessThan(r.fleetUnpackedUsdPerMillionEvents);
     expect(r.fleetFloorUsdPerMillionEvents).toBeLessThan(r.fleetUsdPerMillionEvents);
+    // WRU per camera write counts the cohort updates on top of the camera PutItems: at least 1.
+    expect(r.fleetWruPerCameraWrite).toBeGreaterThanOrEqual(1);
+    expect(r.fleetLargestItemBytes).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/\(d\) CloudWatch/);
 
     const names: string[] = r.detectors.map((d: { name: string }) => d.name);

@@ -1,0 +1,220 @@
+// Covers the camera item at its largest (issue 24): a camera state learnt over two days of all five
+// metrics with daily cycles under the default policy (the DriftScore chart's hourly profile
+// included), then drawn at its largest by fast-check: a 128-character camera id, a model version up
+// to 32 characters, every alert firing with its full episode history, cooldowns, a retrain in
+// flight, detector numbers redrawn at the precision they are stored with, stream entries at the
+// reference rate (10 s ± jitter) with drawn tags and values, the watermark state (too-late count,
+// cohort watermark, stream floors, and open gaps on some draws), with and without the cohort member
+// record a write carries once per activity hour. Checks the stored item (lib/adapters/state-store.ts
+// cameraItem, sized by lib/adapters/item-size.ts) is ≤ 1,024 B (one write unit) in steady state,
+// at most two units with a member record or open gaps, and reads back exactly; and that items
+// written before the compact codec (lib/core/state-codec.ts v1) still read.
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { itemSizeBytes, writeCapacityUnits } from '../../lib/adapters/item-size.js';
+import { cameraItem, fromItem } from '../../lib/adapters/state-store.js';
+import { type CameraState, EPISODE_HISTORY, applyEvents, emptyState } from '../../lib/core/camera-state.js';
+import type { CohortSignal } from '../../lib/core/cohort.js';
+import { MAX_CAMERA_ID_LENGTH, MAX_MODEL_VERSION_LENGTH, METRICS, parseBody } from '../../lib/core/metric-event.js';
+import { ACTIONS, DEFAULT_POLICY } from '../../lib/core/policy.js';
+import { STATE_TABLE } from '../../lib/resources.js';
+
+const START = Date.parse('2026-11-20T00:00:00Z');
+const STEP_MS = 120_000; // a camera's 5 metrics every 2 minutes: two days in 1,440 batches
+const SIM_MV = 'v'.repeat(MAX_MODEL_VERSION_LENGTH);
+const SIM_ID = 's'.repeat(MAX_CAMERA_ID_LENGTH);
+
+let template: CameraState;
+let signal: CohortSignal | undefined;
+
+/** Two days of one camera, every metric on a daily cycle; the state and a member record it made. */
+function learntState(): { state: CameraState; signal?: CohortSignal } {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+  const state = emptyState();
+  let last: CohortSignal | undefined;
+  for (let t = START; t < START + 2 * 86_400_000; ) {
+    const wire = [];
+    for (let k = 0; k < 30; k++, t += STEP_MS / 5) {
+      const metric = METRICS[k % 5]!;
+      const cycle = Math.sin((2 * Math.PI * (t % 86_400_000)) / 86_400_000);
+      const value =
+        metric === 'LatencyMs'
+          ? 80 + 20 * cycle + 5 * gauss()
+          : metric === 'DriftScore'
+            ? 0.3 + 0.1 * cycle + 0.02 * gauss()
+            : Math.min(1, 0.9 + 0.03 * cycle + 0.01 * gauss());
+      wire.push({
+        id: randomUUID(),
+        timestamp: new Date(t).toISOString(),
+        camera_id: SIM_ID,
+        modality: 'Rgb',
+        metric,
+        value: Number(Math.max(0, value).toFixed(4)),
+        model_version: SIM_MV,
+        ...(metric === 'DriftScore' || metric === 'LatencyMs' ? {} : { sample_count: 200 }),
+      });
+    }
+    applyEvents(state, parseBody(JSON.stringify(wire), t + 1000).events, DEFAULT_POLICY);
+    if (state.signals?.length) last = state.signals.at(-1);
+    delete state.signals; // applied and cleared after the write
+    state.outbox = []; // published and cleared
+  }
+  return { state, signal: last };
+}
+
+/** Significant digits of a stored number (the detectors round their state; the codec keeps ≤ 9). */
+const digitsOf = (x: number) =>
+  Math.min(
+    9,
+    x
+      .toPrecision(17)
+      .replace(/e.*$/, '')
+      .replace(/^-?0?\.?0*/, '')
+      .replace('.', '')
+      .replace(/0+$/, '').length || 1,
+  );
+
+/** Every non-integer number in `v` redrawn at its own magnitude and precision (same JSON length or more). */
+function redraw(v: unknown, next: () => number): unknown {
+  if (typeof v === 'number' && !Number.isInteger(v)) {
+    const d = digitsOf(v);
+    const mag = v === 0 ? 1 : 10 ** Math.floor(Math.log10(Math.abs(v)));
+    return Number(((Math.sign(v) || 1) * mag * (1 + 8.999 * next())).toPrecision(d));
+  }
+  if (Array.isArray(v)) return v.map((x) => redraw(x, next));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redraw(x, next)]));
+  return v;
+}
+
+/** A string of `n` printable ASCII characters other than space (the most bytes a 1-byte id can be). */
+const ascii = (n: number) =>
+  fc
+    .array(fc.integer({ min: 0x21, max: 0x7e }), { minLength: n, maxLength: n })
+    .map((cs) => String.fromCharCode(...cs));
+
+const largest = fc.record({
+  cameraId: ascii(MAX_CAMERA_ID_LENGTH),
+  modelVersion: fc.integer({ min: 1, max: 32 }).chain(ascii),
+  numbers: fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { minLength: 64, maxLength: 64 }),
+  // The reference rate: each metric every 10 s, give or take the producer's jitter.
+  gapMs: fc.integer({ min: 1_000, max: 15_000 }),
+  jitterMs: fc.array(fc.integer({ min: 0, max: 999 }), { minLength: 256, maxLength: 256 }),
+  tags: fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 256, maxLength: 256 }),
+  values: fc.array(fc.float({ min: 0, max: 1e4, noNaN: true }), { minLength: 256, maxLength: 256 }),
+  withSignal: fc.boolean(),
+  // Watermark state (lateness.ts): too-late count, cohort watermark passed, `ms` moved, stream floors,
+  // and open gaps (spans an upload may still fill, within the allowed lateness) on some streams.
+  tooLate: fc.integer({ min: 0, max: 9_999_999 }),
+  floors: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+  gaps: fc.array(fc.array(fc.integer({ min: 1, max: 3 * 3_600_000 }), { maxLength: 4 }), {
+    minLength: 5,
+    maxLength: 5,
+  }),
+});
+
+describe('camera item at its largest', () => {
+  beforeAll(() => {
+    const learnt = learntState();
+    template = learnt.state;
+    signal = learnt.signal;
+  }, 60_000);
+
+  it('the learnt state has the hourly profile, every metric, sequential chart state and a member record', () => {
+    expect(Object.keys(template.streams)).toHaveLength(5);
+    expect(JSON.stringify(template.det)).toMatch(/"hm":\[/);
+    expect(Object.keys(template.det).length).toBeGreaterThanOrEqual(2);
+    expect(signal).toBeDefined();
+  });
+
+  it('stores in at most 1,024 B (one write unit) and reads back exactly', () => {
+    fc.assert(
+      fc.property(largest, (d) => {
+        let i = 0;
+        const next = () => d.numbers[i++ % d.numbers.length]!;
+        const state = structuredClone(template);
+        state.det = JSON.parse(
+          JSON.stringify(redraw(state.det, next)).replaceAll(SIM_MV, () => JSON.stringify(d.modelVersion).slice(1, -1)),
+        );
+        state.mv = { Rgb: d.modelVersion };
+        // Every alert the policy has for this modality firing, with its full outcome history.
+        for (const key of DEFAULT_POLICY.detectors.map((det) => `${det.id}@Rgb`))
+          state.alerts[key] = {
+            f: true,
+            e: 99_999,
+            at: START + 2 * 86_400_000,
+            p: true,
+            a: 'HyperparameterTuningRequested',
+            h: 'PCSRMPCS'.slice(0, EPISODE_HISTORY),
+          };
+        state.cooldown = Object.fromEntries(ACTIONS.map((a) => [a, START + 3 * 86_400_000]));
+        state.inFlight = { triggerId: randomUUID(), since: START + 86_400_000 };
+        state.ms = { Rgb: START };
+        state.reset = { Rgb: START };
+        state.ce = { Rgb: START };
+        let j = 0;
+        for (const entries of Object.values(state.streams)) {
+          let ts = START + 2 * 86_400_000;
+          for (let k = entries.length - 1; k >= 0; k--, j++) {
+            const e = entries[k]!;
+            e.ts = ts;
+            e.tag = d.tags[j]!;
+            if (!Number.isNaN(e.value)) e.value = Math.fround(d.values[j]!);
+            ts -= d.gapMs + d.jitterMs[j]!;
+          }
+        }
+        const newest = START + 2 * 86_400_000;
+        state.tl = d.tooLate;
+        state.cw = { Rgb: newest - 60_000 };
+        state.mo = { Rgb: 1 };
+        for (const [k, key] of Object.keys(state.streams).entries()) {
+          if (d.floors[k]) (state.lf ??= {})[key] = newest - 3 * 3_600_000 - k;
+          // Open gaps: ascending [from, to) pairs behind the stream's newest.
+          const cuts = [...new Set(d.gaps[k]!)].sort((a, b) => b - a).map((back) => newest - back);
+          if (cuts.length >= 2) (state.gp ??= {})[key] = cuts.slice(0, cuts.length - (cuts.length % 2));
+        }
+        if (d.withSignal && signal)
+          state.signals = [
+            {
+              ...(redraw(signal, next) as CohortSignal),
+              cameraId: d.cameraId,
+              cohort: { ...signal.cohort, modelVersion: d.modelVersion },
+            },
+          ];
+        const item = cameraItem(d.cameraId, state, 123_456, START + 2 * 86_400_000);
+        const bytes = itemSizeBytes(item);
+        // Every steady-state write fits one unit; the one a camera makes per activity hour with its
+        // cohort member record, and those while an upload is missing (open gaps), may take a second.
+        const transient = d.withSignal || state.gp !== undefined;
+        if (transient) expect(writeCapacityUnits(item), `${bytes} B`).toBeLessThanOrEqual(2);
+        else expect(bytes, `${bytes} B`).toBeLessThanOrEqual(1024);
+        expect(fromItem(item).state).toEqual(state);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('reads an item written before the deflated JSON and the v2 streams (text JSON, v1 streams)', async () => {
+    const { encodeStreamsV1 } = await import('../../lib/core/state-codec.js');
+    const state = structuredClone(template);
+    const { streams, ...rest } = state;
+    const old = {
+      [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(SIM_ID) },
+      [STATE_TABLE.attributes.version]: { N: '7' },
+      [STATE_TABLE.attributes.rest]: { S: JSON.stringify(rest) },
+      [STATE_TABLE.attributes.streams]: { B: encodeStreamsV1(streams) },
+      [STATE_TABLE.attributes.updatedAt]: { N: '1' },
+    };
+    const read = fromItem(old);
+    expect(read.version).toBe(7);
+    expect(read.state.streams).toEqual(state.streams);
+    expect(read.state.det).toEqual(state.det);
+    // The same state written today: deflated JSON, v2 streams, ≥ 500 B smaller.
+    const now = cameraItem(SIM_ID, state, 8, 1);
+    expect(now[STATE_TABLE.attributes.restDeflated]?.B).toBeDefined();
+    expect(itemSizeBytes(old) - itemSizeBytes(now)).toBeGreaterThan(500);
+    expect(fromItem(now).state).toEqual(fromItem(old).state);
+  });
+});
