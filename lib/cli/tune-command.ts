@@ -172,7 +172,8 @@ the budget. Example:
         const bytes = spec ? 0 : await checkReadable(history, true);
         const read = await readLabelFile(o.labels);
         const series = { camera: o.camera, modality: o.modality, metric: o.metric };
-        // The metric history is read once into memory here (as a file is): candidates run in this process.
+        // The metric history is read once into memory here (as a file is): the priors, the as-written score,
+        // and the candidates in this process unless --distributed.
         const { events, rejected } = spec ? await collectHistory(spec) : await readHistory(history, format, series);
         const labels = alignLabels(read, new Set(events.map((e) => e.camera_id)));
         const opts = {
