@@ -3,7 +3,14 @@
 // detector's metric in one modality; cameras missing from the labels count as having no incident.
 import { isModelScope } from '../core/trigger.js';
 import type { MetricEvent } from '../core/metric-event.js';
-import { NAB_PROFILES, scoreSeries, summarize, type NabProfile, type ScoreSummary } from '../core/scoring.js';
+import {
+  NAB_PROFILES,
+  scoreSeries,
+  summarize,
+  type NabProfile,
+  type ScoreSummary,
+  type SeriesScore,
+} from '../core/scoring.js';
 import type { BacktestResult, PolicyFor } from './backtest.js';
 import type { Labels } from './labels.js';
 import { num } from './format.js';
@@ -32,6 +39,21 @@ export function scoreBacktest(
   policyFor: PolicyFor,
   profile: NabProfile = NAB_PROFILES.standard,
 ): DetectorScore[] {
+  return [...scoreSeriesByDetector(result, labels, policyFor, profile)]
+    .sort(([a], [b]) => (a === ALL_DETECTORS ? 1 : b === ALL_DETECTORS ? -1 : a.localeCompare(b)))
+    .map(([detector, scores]) => ({ detector, ...summarize(scores.map(([, s]) => s)) }));
+}
+
+/**
+ * Each scored series (camera, stream) per detector, in the order of the result's cameras: what
+ * scoreBacktest summarizes. A distributed tune's shards return theirs (lib/replay-cloud/tune-steps.ts).
+ */
+export function scoreSeriesByDetector(
+  result: Pick<BacktestResult, 'triggers' | 'eventsByCamera'>,
+  labels: Labels,
+  policyFor: PolicyFor,
+  profile: NabProfile = NAB_PROFILES.standard,
+): Map<string, [camera: string, score: SeriesScore][]> {
   // detections by detector id → camera → stream key
   const detections = new Map<string, Map<string, Map<string, number[]>>>();
   const push = (detector: string, camera: string, stream: string, t: number) => {
@@ -50,13 +72,15 @@ export function scoreBacktest(
     push(t.detail.detector, t.detail.cameraId, stream, at);
     push(ALL_DETECTORS, t.detail.cameraId, stream, at);
   }
-  const perDetector = new Map<string, ReturnType<typeof scoreSeries>[]>();
-  const add = (d: string, s: ReturnType<typeof scoreSeries>) => {
+  const perDetector = new Map<string, [string, SeriesScore][]>();
+  let camera = '';
+  const add = (d: string, s: SeriesScore) => {
     const list = perDetector.get(d) ?? [];
-    list.push(s);
+    list.push([camera, s]);
     perDetector.set(d, list);
   };
-  for (const [camera, events] of result.eventsByCamera) {
+  for (const [cameraId, events] of result.eventsByCamera) {
+    camera = cameraId;
     const times = streamTimes(events);
     const windows = labels.get(camera) ?? [];
     const watchedByAny = new Set<string>();
@@ -84,9 +108,7 @@ export function scoreBacktest(
         );
     }
   }
-  return [...perDetector]
-    .sort(([a], [b]) => (a === ALL_DETECTORS ? 1 : b === ALL_DETECTORS ? -1 : a.localeCompare(b)))
-    .map(([detector, scores]) => ({ detector, ...summarize(scores) }));
+  return perDetector;
 }
 
 const minutes = (ms: number | null) => (ms === null ? '-' : num(ms / 60_000));

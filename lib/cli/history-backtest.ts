@@ -4,7 +4,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { type Command, InvalidArgumentError } from 'commander';
-import { runDistributedReplay, type ReplayProgress } from '../replay-cloud/run.js';
+import { runDistributedReplay, runDistributedTune, type ReplayProgress } from '../replay-cloud/run.js';
+import type { TuneResultDocument } from '../replay-cloud/tune-steps.js';
+import type { Labels } from './labels.js';
+import { candidateOf, type GridPoint, type TuneCandidate, type TuneOptions } from './tune-candidate.js';
 import { HISTORY } from '../resources.js';
 import { CliError, EXIT } from './errors.js';
 import type { Target } from './target.js';
@@ -37,7 +40,7 @@ export interface HistoryCliOptions {
   region?: string;
 }
 
-/** The history options of backtest and tune (tune runs in this process: no --distributed). */
+/** The history options of backtest and tune (`distributed: false`: no --distributed, --shards). */
 export function addHistoryOptions(cmd: Command, o: { distributed?: boolean } = {}): Command {
   cmd
     .option(
@@ -117,37 +120,89 @@ export async function backtestDistributed(
   policies: ReplayPolicies,
   opts: { shards?: number; nowMs?: number; onProgress?: (p: ReplayProgress) => void } = {},
 ): Promise<BacktestResult & { workers: number; executionArn: string }> {
-  if (!target.replayStateMachineArn || !target.historyBucket)
-    throw new CliError(
-      `${target.description} has no replay state machine: deploy it with the history on (context history=true)`,
-      EXIT.unreachable,
-    );
   const started = performance.now();
-  const s3 = new S3Client({ ...target.clientConfig, ...(target.kind === 'local' ? { forcePathStyle: true } : {}) });
-  const sfn = new SFNClient(target.clientConfig);
   const shards = opts.shards ?? DEFAULT_DISTRIBUTED_SHARDS;
-  try {
-    const r = await runDistributedReplay({
-      sfn,
-      s3,
-      stateMachineArn: target.replayStateMachineArn,
-      bucket: target.historyBucket,
+  const r = await onReplayMachine(target, (machine) =>
+    runDistributedReplay({
+      ...machine,
       history: spec,
       policies,
       shards,
       ...(opts.nowMs !== undefined ? { nowMs: opts.nowMs } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
-    return { ...backtestResultOf(r, performance.now() - started), workers: shards, executionArn: r.executionArn };
+    }),
+  );
+  return { ...backtestResultOf(r, performance.now() - started), workers: shards, executionArn: r.executionArn };
+}
+
+/** The target's replay state machine and history bucket, with clients for the run. */
+async function onReplayMachine<T>(
+  target: Target,
+  fn: (m: { sfn: SFNClient; s3: S3Client; stateMachineArn: string; bucket: string }) => Promise<T>,
+): Promise<T> {
+  if (!target.replayStateMachineArn || !target.historyBucket)
+    throw new CliError(
+      `${target.description} has no replay state machine: deploy it with the history on (context history=true)`,
+      EXIT.unreachable,
+    );
+  const s3 = new S3Client({ ...target.clientConfig, ...(target.kind === 'local' ? { forcePathStyle: true } : {}) });
+  const sfn = new SFNClient(target.clientConfig);
+  try {
+    return await fn({ sfn, s3, stateMachineArn: target.replayStateMachineArn, bucket: target.historyBucket });
   } finally {
     s3.destroy();
     sfn.destroy();
   }
 }
 
+/**
+ * The tune's candidates scored on the target's replay state machine (each shard replays its cameras once
+ * per candidate): the same list, in the grid's order, as evaluateCandidates on `events` (the history the
+ * spec names, as collected here: its camera order fixes the order the series are summed in).
+ */
+export async function evaluateCandidatesDistributed(
+  target: Target,
+  spec: HistorySourceSpec,
+  events: readonly MetricEvent[],
+  labels: Labels,
+  grid: GridPoint[],
+  opts: TuneOptions,
+  o: { shards?: number; onProgress?: (p: ReplayProgress) => void } = {},
+): Promise<TuneCandidate[]> {
+  const { base: _base, ...searched } = opts;
+  const doc = await onReplayMachine(target, (machine) =>
+    runDistributedTune({
+      ...machine,
+      history: spec,
+      shards: o.shards ?? DEFAULT_DISTRIBUTED_SHARDS,
+      tune: { grid, labels: [...labels], opts: searched },
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    }),
+  );
+  return candidatesOf(doc, events, opts.budget);
+}
+
+/** A distributed tune's result document as candidates: each one's series summed in the events' camera order. */
+export function candidatesOf(doc: TuneResultDocument, events: readonly MetricEvent[], budget: number): TuneCandidate[] {
+  const order = new Map<string, number>();
+  for (const e of events) if (!order.has(e.camera_id)) order.set(e.camera_id, order.size);
+  const rank = (camera: string) => order.get(camera) ?? Number.MAX_SAFE_INTEGER;
+  return doc.grid
+    .map((point, i) => {
+      // Stable: a camera's series (all from one shard) keep their stream order.
+      const series = [...(doc.candidates[i] ?? [])].sort((a, b) => rank(a[0]) - rank(b[0]));
+      return candidateOf(
+        point,
+        series.map(([, s]) => s),
+        budget,
+      );
+    })
+    .filter((c): c is TuneCandidate => c !== undefined);
+}
+
 /** One progress line: round, shards done and failed. */
-export const progressLine = (p: ReplayProgress) =>
-  `distributed replay: ${p.status.toLowerCase()}, round ${p.round}: ${p.succeeded}/${p.total} shards done, ${p.failed} failed, ${p.running} running`;
+export const progressLine = (p: ReplayProgress, run: 'replay' | 'tune' = 'replay') =>
+  `distributed ${run}: ${p.status.toLowerCase()}, round ${p.round}: ${p.succeeded}/${p.total} shards done, ${p.failed} failed, ${p.running} running`;
 
 /** Backtests the history the spec names: `workers` threads, each reading its shard's camera buckets. */
 export async function backtestHistory(

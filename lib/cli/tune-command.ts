@@ -9,10 +9,13 @@ import { readHistory } from './backtest.js';
 import {
   addHistoryOptions,
   collectHistory,
+  evaluateCandidatesDistributed,
   historyOnlyOptions,
   historySpecOf,
+  progressLine,
   type HistoryCliOptions,
 } from './history-backtest.js';
+import { resolveTarget } from './target.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { checkReadable, inputFormatOf } from './event-file.js';
 import { plural, table } from './format.js';
@@ -25,6 +28,7 @@ import {
   describeAsWritten,
   evaluateCandidatesParallel,
   scoreAsWritten,
+  tuneGrid,
   TUNE_COLUMNS,
   tune,
   tuneReport,
@@ -100,7 +104,7 @@ export function registerTune(program: Command, io: CliIO, scopePolicy?: ScopePol
       'worker threads the candidates are spread over (default: the core count, one per 256 KB of history); the result is the same with any count',
       workersArg,
     );
-  addHistoryOptions(tuneCommand, { distributed: false })
+  addHistoryOptions(tuneCommand)
     .addHelpText(
       'after',
       `
@@ -112,6 +116,7 @@ vmon backtest --policy of that file reports for the tuned detector. Exit 1 when 
 the budget. Example:
   vmon tune history.jsonl --labels incidents.csv --budget 0.5 --out tuned.json
   vmon tune --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --labels incidents.csv --budget 0.5
+  vmon tune --from local --distributed --shards 4 --labels incidents.csv --budget 0.5
   vmon --local policy put fleet tuned.json`,
     )
     .action(
@@ -161,13 +166,14 @@ the budget. Example:
           throw usageError(`--direction must be up, down or both, got ${JSON.stringify(o.direction)}`);
         if (o.direction === 'both' && kinds.some((k) => k !== 'mean-shift'))
           throw usageError('--direction both watches both sides in one decision: only with --detectors mean-shift');
-        const g = cmd.optsWithGlobals<{ stackFile?: string; region?: string }>();
+        const g = cmd.optsWithGlobals<{ local?: boolean; stackFile?: string; stack?: string; region?: string }>();
         const spec = o.from ? await historySpecOf({ ...o, stackFile: g.stackFile, region: g.region }) : undefined;
         const format = spec ? 'jsonl' : inputFormatOf(history, o.format);
         const bytes = spec ? 0 : await checkReadable(history, true);
         const read = await readLabelFile(o.labels);
         const series = { camera: o.camera, modality: o.modality, metric: o.metric };
-        // The metric history is read once into memory here (as a file is): candidates run in this process.
+        // The metric history is read once into memory here (as a file is): the priors, the as-written score,
+        // and the candidates in this process unless --distributed.
         const { events, rejected } = spec ? await collectHistory(spec) : await readHistory(history, format, series);
         const labels = alignLabels(read, new Set(events.map((e) => e.camera_id)));
         const opts = {
@@ -180,12 +186,29 @@ the budget. Example:
         const workers = spec
           ? 1
           : (o.workers ?? Math.max(1, Math.min(defaultWorkers(), Math.floor(bytes / MIN_BYTES_PER_TUNE_WORKER))));
-        const r = tune(
-          events,
-          labels,
-          opts,
-          workers > 1 ? await evaluateCandidatesParallel(history, format, labels, opts, workers, series) : undefined,
-        );
+        // --distributed: the candidates on the stack's replay state machine; selection and policy here, as in process.
+        const candidates =
+          spec && o.distributed
+            ? await evaluateCandidatesDistributed(
+                await resolveTarget(
+                  o.from === 'local'
+                    ? { local: true, stackFile: g.stackFile }
+                    : { local: g.local, stackFile: g.stackFile, stack: g.stack, region: g.region },
+                ),
+                spec,
+                events,
+                labels,
+                tuneGrid(opts.kinds),
+                opts,
+                {
+                  ...(o.shards !== undefined ? { shards: o.shards } : {}),
+                  onProgress: (p) => !o.json && println(io.stderr, progressLine(p, 'tune')),
+                },
+              )
+            : workers > 1
+              ? await evaluateCandidatesParallel(history, format, labels, opts, workers, series)
+              : undefined;
+        const r = tune(events, labels, opts, candidates);
         if (r.policy && r.tunedDetector) {
           const written = await scoreAsWritten(r.policy, r.tunedDetector, events, labels);
           r.policy = describeAsWritten(r.policy, r.tunedDetector, written);

@@ -9,18 +9,28 @@
 // no cohort). Cameras with one get their cohort's prior live (lib/core/cohort-prior.ts), which a policy
 // prior would override; their cohorts' offline priors are in the result (`cohortPriors`) for reference.
 import type { MetricEvent, MetricKind, Modality } from '../core/metric-event.js';
-import { DEFAULT_POLICY, harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
+import { DEFAULT_POLICY, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
 import { policyPriors } from '../core/priors.js';
 import type { CohortPrior } from '../core/cohort-prior.js';
 import type { ReportDocument } from '../report/html-report.js';
 import { WorkerPool } from '../replay/parallel.js';
-import { backtestEvents, backtestEventsWithCohorts, readHistory } from './backtest.js';
+import { backtestEventsWithCohorts, readHistory } from './backtest.js';
 import type { EventFileFormat, SeriesOptions } from './event-file.js';
-import { ALL_DETECTORS, SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorScore } from './backtest-score.js';
+import { SCORE_COLUMNS, scoreBacktest, scoreRow, type DetectorScore } from './backtest-score.js';
+import {
+  budgetOf,
+  candidateOf,
+  candidateSeries,
+  specOf,
+  type GridPoint,
+  type TuneCandidate,
+  type TunedKind,
+  type TuneOptions,
+} from './tune-candidate.js';
 import type { Labels } from './labels.js';
 import { num } from './format.js';
 
-export type TunedKind = 'cusum' | 'ewma' | 'mean-shift';
+export type { TuneCandidate, TunedKind, TuneOptions } from './tune-candidate.js';
 
 /** The search grid: thresholds from sensitive to conservative, at the usual reference values. */
 export const TUNE_GRID: Record<TunedKind, Record<string, number>[]> = {
@@ -32,16 +42,6 @@ export const TUNE_GRID: Record<TunedKind, Record<string, number>[]> = {
   // i.i.d. noise, so the history says which nominal budget keeps the measured rate within --budget.
   'mean-shift': [0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3].map((budget) => ({ budget })),
 };
-
-export interface TuneCandidate {
-  kind: TunedKind;
-  params: Record<string, number>;
-  score: DetectorScore;
-  falseAlarmsPerCameraWeek: number;
-  /** outside the labelled windows, per 1,000 events: what --budget bounds */
-  falseAlarmsPer1k: number;
-  withinBudget: boolean;
-}
 
 export interface TuneResult {
   metric: MetricKind;
@@ -97,35 +97,6 @@ const label = (c: Pick<TuneCandidate, 'kind' | 'params'>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')}`;
 
-export interface TuneOptions {
-  kinds: TunedKind[];
-  metric: MetricKind;
-  budget: number;
-  direction?: 'up' | 'down' | 'both';
-  id?: string;
-  /** the policy to start from (the scope's current one); the built-in default when absent */
-  base?: Policy;
-}
-
-// A mean-shift decision's parameter is the policy's budget for the metric, not a field of its own.
-const specOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>) => ({
-  id: `${opts.metric.toLowerCase()}-${kind}`,
-  kind,
-  metric: opts.metric,
-  action: 'RetrainingRequested' as const,
-  direction: opts.direction ?? harmfulDirection(opts.metric),
-  ...(kind === 'mean-shift' ? {} : params),
-});
-const budgetOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>, base?: Policy) =>
-  kind === 'mean-shift'
-    ? {
-        falseAlarmBudget: {
-          ...(base?.falseAlarmBudget ?? {}),
-          byMetric: { ...base?.falseAlarmBudget.byMetric, [opts.metric]: params.budget },
-        },
-      }
-    : {};
-
 /** The candidates of the search, in the grid's order. */
 export const tuneGrid = (kinds: readonly TunedKind[]) =>
   kinds.flatMap((kind) => TUNE_GRID[kind].map((params) => ({ kind, params })));
@@ -134,33 +105,18 @@ export const tuneGrid = (kinds: readonly TunedKind[]) =>
 export function evaluateCandidates(
   events: readonly MetricEvent[],
   labels: Labels,
-  grid: readonly { kind: TunedKind; params: Record<string, number> }[],
+  grid: readonly GridPoint[],
   opts: TuneOptions,
 ): TuneCandidate[] {
-  const candidates: TuneCandidate[] = [];
-  for (const { kind, params } of grid) {
-    // Cooldown 0 and a non-retrain action: every firing is seen, none held back by the lifecycle.
-    const policy = parsePolicy({
-      id: 'tune',
-      detectors: [{ ...specOf(opts, kind, params), action: 'HyperparameterTuningRequested' }],
-      ...budgetOf(opts, kind, params),
-      cooldownSeconds: 0,
-      retrainScope: 'camera', // scored per camera against its labels
-    } as PolicyInput);
-    const result = backtestEvents(events, () => policy);
-    const score = scoreBacktest(result, labels, () => policy).find((s) => s.detector === ALL_DETECTORS);
-    if (!score) continue;
-    const perWeek = score.falseAlarmsPerDay * 7;
-    candidates.push({
-      kind,
-      params,
-      score,
-      falseAlarmsPerCameraWeek: perWeek,
-      falseAlarmsPer1k: score.falseAlarmsPer1k,
-      withinBudget: score.falseAlarmsPer1k <= opts.budget,
-    });
-  }
-  return candidates;
+  return grid
+    .map((point) =>
+      candidateOf(
+        point,
+        candidateSeries(events, labels, point, opts).map(([, s]) => s),
+        opts.budget,
+      ),
+    )
+    .filter((c): c is TuneCandidate => c !== undefined);
 }
 
 /** A worker's share of the candidates: it reads the history itself (lib/replay/parallel.ts). */

@@ -1,4 +1,4 @@
-// Starts a distributed replay on the stack's state machine and waits for it: writes the run document
+// Starts a distributed replay (or tune) on the stack's state machine and waits for it: writes the run document
 // and the first manifest (one item per shard) under the history bucket's replay/ prefix, starts the
 // execution, reports progress (shards done / failed, from the Map Run), and fetches the result document.
 import { randomUUID } from 'node:crypto';
@@ -13,23 +13,33 @@ import {
 import type { HistorySourceSpec } from '../history/source.js';
 import type { ReplayPolicies, ReplayResult } from '../replay/engine.js';
 import { HISTORY } from '../resources.js';
-import { getJson, manifestKeyOf, putJson, runKeyOf, type MergeStepOutput, type ReplayRun } from './steps.js';
+import { getJson, manifestKeyOf, putJson, runKeyOf, type MergeStepOutput, type RunDocument } from './steps.js';
+import type { TuneResultDocument, TuneRun } from './tune-steps.js';
 
-export interface DistributedReplayOptions {
+/** Where and how a run goes: the machine, the bucket, and the waiting. */
+export interface DistributedRunOptions {
   sfn: SFNClient;
   s3: S3Client;
   stateMachineArn: string;
   /** The history bucket (run documents go under its replay/ prefix). */
   bucket: string;
   history: HistorySourceSpec;
-  policies: ReplayPolicies;
   /** Shards (Map items, one worker each). */
   shards: number;
-  nowMs?: number;
   pollMs?: number;
   /** Gives up waiting after this long (the execution goes on). */
   timeoutMs?: number;
   onProgress?: (p: ReplayProgress) => void;
+}
+
+export interface DistributedReplayOptions extends DistributedRunOptions {
+  policies: ReplayPolicies;
+  nowMs?: number;
+}
+
+/** A tune's candidates (lib/replay-cloud/tune-steps.ts) on the same machine. */
+export interface DistributedTuneOptions extends DistributedRunOptions {
+  tune: Pick<TuneRun, 'grid' | 'labels' | 'opts'>;
 }
 
 export interface ReplayProgress {
@@ -49,17 +59,35 @@ export class DistributedReplayError extends Error {
 export async function runDistributedReplay(
   o: DistributedReplayOptions,
 ): Promise<ReplayResult & { rounds: number; executionArn: string }> {
-  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-  const runPrefix = `${HISTORY.replayPrefix}${runId}/`;
-  const run: ReplayRun = {
+  return runOnMachine<ReplayResult & { rounds: number }>(o, (runPrefix) => ({
     runPrefix,
     history: o.history,
     policies: o.policies,
     nowMs: o.nowMs ?? Date.now(),
     shards: o.shards,
-  };
+  }));
+}
+
+/** A distributed tune: every shard's scored series per candidate (the CLI sums them, tune-command.ts). */
+export function runDistributedTune(o: DistributedTuneOptions): Promise<TuneResultDocument & { executionArn: string }> {
+  return runOnMachine<TuneResultDocument>(o, (runPrefix) => ({
+    mode: 'tune',
+    runPrefix,
+    history: o.history,
+    shards: o.shards,
+    ...o.tune,
+  }));
+}
+
+/** Writes the run document and first manifest, starts the execution, reports progress, fetches the result document. */
+async function runOnMachine<T>(
+  o: DistributedRunOptions,
+  runOf: (runPrefix: string) => RunDocument,
+): Promise<T & { executionArn: string }> {
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const runPrefix = `${HISTORY.replayPrefix}${runId}/`;
   const runKey = runKeyOf(runPrefix);
-  await putJson(o.s3, o.bucket, runKey, run);
+  await putJson(o.s3, o.bucket, runKey, runOf(runPrefix));
   const manifestKey = manifestKeyOf(runPrefix, 1);
   await putJson(
     o.s3,
@@ -86,7 +114,7 @@ export async function runDistributedReplay(
     if (d.status === 'SUCCEEDED') {
       const out = JSON.parse(d.output ?? '{}') as MergeStepOutput;
       if (!out.resultKey) throw new DistributedReplayError(`execution ${executionArn} ended without a result document`);
-      const result = await getJson<ReplayResult & { rounds: number }>(o.s3, o.bucket, out.resultKey);
+      const result = await getJson<T>(o.s3, o.bucket, out.resultKey);
       return { ...result, executionArn };
     }
     if (d.status && d.status !== 'RUNNING')

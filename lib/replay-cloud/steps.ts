@@ -4,6 +4,7 @@
 // its ShardResult to S3; the merge step reads every shard's latest result, makes the cohort decisions
 // (mergeShards) and either writes the result document or names the shards to run again with the
 // priors it wrote (the engine's rounds). Inputs and outputs are small JSON; results go through S3.
+// A run document with `mode: "tune"` makes them a distributed tune's steps (tune-steps.ts).
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { historySource, type HistorySourceSpec } from '../history/source.js';
 import {
@@ -16,9 +17,11 @@ import {
   type ShardResult,
 } from '../replay/engine.js';
 import type { ReplayStep } from './definition.js';
+import { mergeTuneShards, tuneShard, type TuneRun, type TuneShardResult } from './tune-steps.js';
 
 /** What a replay replays: written once by the starter (run.ts) at `runKey`, read by every step. */
 export interface ReplayRun {
+  mode?: 'replay';
   /** Where this run's manifests, shard results and result document go (ends with '/'). */
   runPrefix: string;
   history: HistorySourceSpec;
@@ -27,6 +30,9 @@ export interface ReplayRun {
   nowMs: number;
   shards: number;
 }
+
+/** The run document: a replay, or a tune's candidates (lib/replay-cloud/tune-steps.ts) on the same machine. */
+export type RunDocument = ReplayRun | TuneRun;
 
 export interface ShardStepInput {
   runKey: string;
@@ -37,7 +43,10 @@ export interface ShardStepOutput {
   shard: number;
   round: number;
   events: number;
-  triggers: number;
+  /** A replay's triggers. */
+  triggers?: number;
+  /** A tune's candidates replayed. */
+  candidates?: number;
 }
 export interface MergeStepInput {
   runKey: string;
@@ -85,7 +94,12 @@ export async function runReplayStep(
 }
 
 export async function shardStep(s3: S3Client, bucket: string, input: ShardStepInput): Promise<ShardStepOutput> {
-  const run = await getJson<ReplayRun>(s3, bucket, input.runKey);
+  const run = await getJson<RunDocument>(s3, bucket, input.runKey);
+  if (run.mode === 'tune') {
+    const result = await tuneShard(run, input.shard);
+    await putJson(s3, bucket, shardKeyOf(run.runPrefix, input.round, input.shard), result);
+    return { shard: input.shard, round: input.round, events: result.events, candidates: run.grid.length };
+  }
   const shard = { index: input.shard, count: run.shards };
   const priors =
     input.round > 1 ? await getJson<PriorTimeline>(s3, bucket, priorsKeyOf(run.runPrefix, input.round)) : undefined;
@@ -101,7 +115,11 @@ export async function shardStep(s3: S3Client, bucket: string, input: ShardStepIn
 }
 
 /** Every shard's latest result (a rerun replaces its earlier round). */
-async function latestShardResults(s3: S3Client, bucket: string, run: ReplayRun): Promise<ShardResult[]> {
+async function latestShardResults<T = ShardResult>(
+  s3: S3Client,
+  bucket: string,
+  run: Pick<RunDocument, 'runPrefix' | 'shards'>,
+): Promise<T[]> {
   const latest = new Map<number, string>();
   let token: string | undefined;
   do {
@@ -118,11 +136,18 @@ async function latestShardResults(s3: S3Client, bucket: string, run: ReplayRun):
   } while (token);
   const missing = Array.from({ length: run.shards }, (_, i) => i).filter((i) => !latest.has(i));
   if (missing.length) throw new Error(`merge: no result for shard(s) ${missing.join(', ')} of ${run.shards}`);
-  return Promise.all([...latest.values()].map((key) => getJson<ShardResult>(s3, bucket, key)));
+  return Promise.all([...latest.values()].map((key) => getJson<T>(s3, bucket, key)));
 }
 
 export async function mergeStep(s3: S3Client, bucket: string, input: MergeStepInput): Promise<MergeStepOutput> {
-  const run = await getJson<ReplayRun>(s3, bucket, input.runKey);
+  const run = await getJson<RunDocument>(s3, bucket, input.runKey);
+  if (run.mode === 'tune') {
+    // One round: candidates replay every camera alone (no cohort priors to settle).
+    const doc = mergeTuneShards(run, await latestShardResults<TuneShardResult>(s3, bucket, run));
+    const resultKey = resultKeyOf(run.runPrefix);
+    await putJson(s3, bucket, resultKey, doc);
+    return { runKey: input.runKey, round: input.round, done: true, resultKey };
+  }
   const results = await latestShardResults(s3, bucket, run);
   const m = await mergeShards(results, { policies: run.policies, nowMs: run.nowMs });
   if (m.rerun.length === 0) {

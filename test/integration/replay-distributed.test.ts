@@ -7,8 +7,11 @@
 // its result document equals the in-process replay of the same history (triggers with their ids,
 // totals, cohort heads), cameras joining cohorts late making a second round (the Choice looping back
 // to the Map) included; `vmon backtest --from local --distributed` (progress on stderr, the same
-// triggerIds as the local backtest). Also: a shard that fails fails the execution with the step's error.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// triggerIds as the local backtest); `vmon tune --from local --distributed --shards 3` (the same machine,
+// run document mode "tune": shards replay their cameras per candidate, the merge gathers the scored
+// series) giving the same candidates, best and complete policy as `vmon tune --from local`.
+// Also: a shard that fails fails the execution with the step's error.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -34,6 +37,8 @@ let s3: S3Client;
 let sfn: SFNClient;
 let loop: ReplayWorkerLoop;
 let spec: HistorySourceSpec;
+/** NAB-style labels of the first fleet: a window from each incident's onset, none for the others. */
+let labels: Record<string, [string, string][]>;
 const policies = { policy: DEFAULT_POLICY };
 const NOW = Date.parse('2027-01-01T00:00:00Z');
 
@@ -53,7 +58,16 @@ beforeAll(async () => {
       for (const e of parseBody(m.body, m.sendAtMs + 60_000).events)
         events.push({ ...e, camera_id: `${prefix}${e.camera_id}` });
   };
-  simulate(new FleetSimulator({ cameras: 24, hours: 10, seed: 11, startMs: start }), '');
+  const fleet = new FleetSimulator({ cameras: 24, hours: 10, seed: 11, startMs: start });
+  labels = Object.fromEntries(
+    fleet.cameras.map((c) => [
+      c.id,
+      c.onsetMs === null
+        ? []
+        : [[new Date(c.onsetMs).toISOString(), new Date(c.onsetMs + 2 * 3_600_000).toISOString()] as [string, string]],
+    ]),
+  );
+  simulate(fleet, '');
   simulate(new FleetSimulator({ cameras: 10, hours: 4, seed: 12, startMs: start + 6 * 3_600_000 }), 'late-');
   events.sort((a, b) => a.ts - b.ts);
   for (let i = 0; i < events.length; i += 2000) await recorder.record(events.slice(i, i + 2000));
@@ -143,6 +157,54 @@ describe('distributed replay on moto Step Functions', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('tunes from vmon tune --from local --distributed to the in-process tune: candidates, best, policy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmon-tune-'));
+    try {
+      const stackFile = join(dir, 'stack.json');
+      const labelFile = join(dir, 'labels.json');
+      await writeFile(stackFile, JSON.stringify(aws.stack));
+      await writeFile(labelFile, JSON.stringify(labels));
+      const common = ['--stack-file', stackFile, 'tune', '--from', 'local', '--labels', labelFile, '--budget', '5'];
+      const onMachine = await runVmon([
+        ...common,
+        '--distributed',
+        '--shards',
+        '3',
+        '--json',
+        '--out',
+        join(dir, 'a.json'),
+      ]);
+      const here = await runVmon([...common, '--json', '--out', join(dir, 'b.json')]);
+      expect(here.code, here.stderr).toBe(0);
+      expect(onMachine.code, onMachine.stderr).toBe(0);
+      const a = JSON.parse(onMachine.stdout) as Record<string, unknown> & {
+        candidates: { score: { detected: number; falseAlarms: number } }[];
+      };
+      const b = JSON.parse(here.stdout) as typeof a;
+      // The search is not trivial: candidates detect windows and raise false alarms.
+      expect(b.candidates.length).toBeGreaterThan(30);
+      expect(b.candidates.some((c) => c.score.detected > 0)).toBe(true);
+      expect(b.candidates.some((c) => c.score.falseAlarms > 0)).toBe(true);
+      for (const key of ['events', 'best', 'candidates', 'policy', 'tunedDetector', 'replaced', 'cohortPriors'])
+        expect(a[key], key).toEqual(b[key]);
+      expect(await readFile(join(dir, 'a.json'), 'utf8')).toBe(await readFile(join(dir, 'b.json'), 'utf8'));
+      // Without --json: the shards done and failed on stderr, as backtest --distributed shows them.
+      const shown = await runVmon([
+        ...common,
+        '--detectors',
+        'cusum',
+        '--distributed',
+        '--shards',
+        '2',
+        '--out',
+        join(dir, 'c.json'),
+      ]);
+      expect(shown.stderr).toMatch(/distributed tune: succeeded, round 1: 2\/2 shards done, 0 failed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('fails the execution, naming the error, when a shard fails', async () => {
     await expect(
