@@ -68,6 +68,15 @@ const KEYS = [
   'fleetHistoryParquetBytesPerEvent',
   'detectors',
   'nabDevStandardScore',
+  'nabDevFalseAlarmsPer1k',
+  'nabDevNoAnomalyDailyFirings',
+  'nabDevSingleChartsScore',
+  'nabDevTuned',
+  'armedAfterValues',
+  'armedAfterValuesWithPrior',
+  'decisionBudgetPer1k',
+  'decisionArl0',
+  'decisionArl1',
   'machine',
   'at',
 ];
@@ -85,12 +94,25 @@ describe('npm run bench -- --quick', () => {
     const r = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(r).sort()).toEqual([...KEYS].sort());
     for (const k of KEYS.filter(
-      (k) => !['mixes', 'cohorts', 'watermarks', 'detectors', 'machine', 'at', 'replay'].includes(k),
+      (k) =>
+        ![
+          'mixes',
+          'cohorts',
+          'watermarks',
+          'detectors',
+          'machine',
+          'at',
+          'replay',
+          'decisionArl1',
+          'nabDevTuned',
+        ].includes(k),
     )) {
       expect(typeof r[k], k).toBe('number');
       expect(Number.isFinite(r[k]), k).toBe(true);
     }
     expect(r.e2eEvents).toBeGreaterThan(0);
+    // The per-metric decision arms within 50 values (counted, not timed).
+    expect(r.armedAfterValues).toBeLessThanOrEqual(50);
     // Fleet decisions: the burst of one cohort gives exactly one model trigger and loses no camera.
     expect(r.cohorts.burst).toMatchObject({ modelTriggers: 1, lost: 0, cameraRetrains: 0 });
     expect(r.cohorts.cost.withCohorts.writesPer1k).toBeGreaterThan(0);
