@@ -3,9 +3,30 @@
 // earlier ones. Cameras can be offline (their backlog arrives later, in order) and an upload can be retried
 // after the camera's next one (its first attempt lost, or delivered too). Seeded: same seed, same arrivals.
 // Events: one DriftScore per camera every `intervalSeconds`, the wire format producers send.
+import { parsePolicy } from '../core/policy.js';
 import { Prng } from './prng.js';
 
 const MIN = 60_000;
+
+/**
+ * The policy these scenarios are judged with (the watermark bench and the fleet-decision tests): a window
+ * mean of 3 DriftScores over 0.7 asks for a retrain, at model scope (the default `retrainScope`), no cooldown.
+ */
+export const COHORT_DRIFT_POLICY = parsePolicy({
+  id: 'cohort-drift',
+  detectors: [
+    {
+      id: 'drift-mean',
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      action: 'RetrainingRequested',
+      windowSize: 3,
+      threshold: 0.7,
+      hysteresis: 0.05,
+    },
+  ],
+  cooldownSeconds: 0,
+});
 
 export interface UploadCamera {
   cameraId: string;

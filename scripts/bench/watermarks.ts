@@ -9,25 +9,15 @@
 // - a lone drifting camera among 20 peers: how far past its confirmation time its own event time was when
 //   it was judged (it waits until every active peer has reported past that time).
 import { inMemoryFleet } from '../../lib/local/fleet-in-memory.js';
-import { parsePolicy } from '../../lib/core/policy.js';
-import { staggeredCohort, uploadRounds, type UploadCamera } from '../../lib/sim/upload-patterns.js';
+import {
+  staggeredCohort,
+  uploadRounds,
+  type UploadCamera,
+  COHORT_DRIFT_POLICY,
+} from '../../lib/sim/upload-patterns.js';
 
 const START = Date.parse('2026-11-27T00:00:00Z');
-const POLICY = parsePolicy({
-  id: 'watermark-bench',
-  detectors: [
-    {
-      id: 'drift-mean',
-      kind: 'window-mean',
-      metric: 'DriftScore',
-      action: 'RetrainingRequested',
-      windowSize: 3,
-      threshold: 0.7,
-      hysteresis: 0.05,
-    },
-  ],
-  cooldownSeconds: 0,
-});
+const POLICY = COHORT_DRIFT_POLICY;
 
 export interface WatermarkPatternResult {
   uploadMinutes: number;

@@ -15,7 +15,6 @@ import { applyCohortSignals, cohortSignalApplier, shardOf } from '../../lib/app/
 import { ingestBatch, type IngestDeps } from '../../lib/app/ingest-batch.js';
 import { handleModelLifecycle } from '../../lib/app/model-lifecycle.js';
 import { cohortCounts, type CohortSignal } from '../../lib/core/cohort.js';
-import { parsePolicy } from '../../lib/core/policy.js';
 import { parseBody } from '../../lib/core/metric-event.js';
 import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
 import { seededRandom } from '../../lib/local/faults.js';
@@ -26,23 +25,10 @@ import { runVmon, tempDir, writeStackFile } from './cli-support.js';
 import { BASE_TIME } from '../support/fixtures.js';
 import { drain, startLocalAws, type LocalAws } from '../support/local-aws.js';
 import { schemaErrors } from '../support/schemas.js';
+import { COHORT_DRIFT_POLICY } from '../../lib/sim/upload-patterns.js';
 
 const MIN = 60_000;
-const POLICY = parsePolicy({
-  id: 'fleet-test',
-  detectors: [
-    {
-      id: 'drift-mean',
-      kind: 'window-mean',
-      metric: 'DriftScore',
-      action: 'RetrainingRequested',
-      windowSize: 3,
-      threshold: 0.7,
-      hysteresis: 0.05,
-    },
-  ],
-  cooldownSeconds: 0,
-});
+const POLICY = COHORT_DRIFT_POLICY;
 
 let aws: LocalAws;
 let deps: IngestDeps;

@@ -13,26 +13,16 @@ import { cohortSignalApplier } from '../../lib/app/cohort-signals.js';
 import { ingestBatch, type IngestDeps } from '../../lib/app/ingest-batch.js';
 import { backtestEventsWithCohorts } from '../../lib/cli/backtest.js';
 import { parseBody } from '../../lib/core/metric-event.js';
-import { parsePolicy } from '../../lib/core/policy.js';
-import { staggeredCohort, uploadRounds, type UploadCamera } from '../../lib/sim/upload-patterns.js';
+import {
+  staggeredCohort,
+  uploadRounds,
+  type UploadCamera,
+  COHORT_DRIFT_POLICY,
+} from '../../lib/sim/upload-patterns.js';
 import { drain, startLocalAws, type LocalAws } from '../support/local-aws.js';
 
 const START = Date.parse('2026-11-27T00:00:00Z');
-const POLICY = parsePolicy({
-  id: 'watermark-test',
-  detectors: [
-    {
-      id: 'drift-mean',
-      kind: 'window-mean',
-      metric: 'DriftScore',
-      action: 'RetrainingRequested',
-      windowSize: 3,
-      threshold: 0.7,
-      hysteresis: 0.05,
-    },
-  ],
-  cooldownSeconds: 0,
-});
+const POLICY = COHORT_DRIFT_POLICY;
 
 let aws: LocalAws;
 let deps: IngestDeps;

@@ -23,29 +23,20 @@ import {
   type MemberRecord,
 } from '../../lib/core/cohort.js';
 import { parseBody } from '../../lib/core/metric-event.js';
-import { DEFAULT_POLICY, parsePolicy, type Policy } from '../../lib/core/policy.js';
+import { DEFAULT_POLICY, type Policy } from '../../lib/core/policy.js';
 import type { Trigger } from '../../lib/core/trigger.js';
 import { inMemoryFleet } from '../../lib/local/fleet-in-memory.js';
-import { staggeredCohort, uploadRounds, type UploadCamera } from '../../lib/sim/upload-patterns.js';
+import {
+  staggeredCohort,
+  uploadRounds,
+  type UploadCamera,
+  COHORT_DRIFT_POLICY,
+} from '../../lib/sim/upload-patterns.js';
 
 const START = Date.parse('2026-11-27T00:00:00Z');
 const PATTERNS = [1, 30, 60];
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
-const POLICY = parsePolicy({
-  id: 'watermarks',
-  detectors: [
-    {
-      id: 'drift-mean',
-      kind: 'window-mean',
-      metric: 'DriftScore',
-      action: 'RetrainingRequested',
-      windowSize: 3,
-      threshold: 0.7,
-      hysteresis: 0.05,
-    },
-  ],
-  cooldownSeconds: 0,
-});
+const POLICY = COHORT_DRIFT_POLICY;
 
 async function run(cameras: UploadCamera[], minutes: number, uploadMinutes: number, seed: number, policy: Policy) {
   const fleet = inMemoryFleet(policy);

@@ -9,29 +9,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CameraState } from '../../lib/core/camera-state.js';
-import { parsePolicy } from '../../lib/core/policy.js';
 import { inMemoryFleet } from '../../lib/local/fleet-in-memory.js';
-import { uploadRounds, type UploadCamera } from '../../lib/sim/upload-patterns.js';
+import { uploadRounds, type UploadCamera, COHORT_DRIFT_POLICY } from '../../lib/sim/upload-patterns.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 12);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
 const START = Date.parse('2026-11-27T00:00:00Z');
 const MINUTES = 300;
-const POLICY = parsePolicy({
-  id: 'burst-property',
-  detectors: [
-    {
-      id: 'drift-mean',
-      kind: 'window-mean',
-      metric: 'DriftScore',
-      action: 'RetrainingRequested',
-      windowSize: 3,
-      threshold: 0.7,
-      hysteresis: 0.05,
-    },
-  ],
-  cooldownSeconds: 0,
-});
+const POLICY = COHORT_DRIFT_POLICY;
 
 const projection = (s: CameraState) => ({
   streams: s.streams,
