@@ -58,7 +58,15 @@ async function sendAt(minute: number, values: number[], model_version: string) {
   await aws.sqs.send(
     new SendMessageCommand({ QueueUrl: aws.stack.ingestQueueUrl, MessageBody: JSON.stringify(events) }),
   );
-  clock = BASE_TIME + (minute + values.length - 1) * 60_000;
+  const newest = BASE_TIME + (minute + values.length - 1) * 60_000;
+  // The pipeline trains against this clock: advance it only once the events are applied, so a deployment
+  // never lands before the events sent ahead of it (at a tie in event time the old model's event applied
+  // after the deployment would put its version back, and the outcome would depend on arrival order).
+  await waitFor(
+    async () => (await cameras().load('camT')).state.streams['Rgb.DriftScore']?.at(-1)?.ts ?? 0,
+    (ts) => ts >= newest,
+  );
+  clock = newest;
 }
 
 describe('simulated training pipeline (local loop)', () => {
