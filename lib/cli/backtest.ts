@@ -84,6 +84,8 @@ export async function backtestFile(
     fileBytes?: number;
     keepEventsPerCamera?: number;
     series?: SeriesOptions;
+    /** The replay engine's `reorderMs` (default 1 h). */
+    reorderMs?: number | undefined;
   } = {},
 ): Promise<BacktestResult & { workers: number }> {
   const started = performance.now();
@@ -92,7 +94,12 @@ export async function backtestFile(
     1,
     Math.min(opts.workers ?? Number.POSITIVE_INFINITY, workerCount(opts.workers, opts.fileBytes)),
   );
-  const o = { policies, nowMs, keepEventsPerCamera: opts.keepEventsPerCamera ?? 0 };
+  const o = {
+    policies,
+    nowMs,
+    keepEventsPerCamera: opts.keepEventsPerCamera ?? 0,
+    ...(opts.reorderMs !== undefined ? { reorderMs: opts.reorderMs } : {}),
+  };
   const r =
     workers === 1
       ? await replay(fileSource(path, format, opts.onBytes, opts.series), o)

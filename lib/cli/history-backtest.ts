@@ -118,7 +118,12 @@ export async function backtestDistributed(
   target: Target,
   spec: HistorySourceSpec,
   policies: ReplayPolicies,
-  opts: { shards?: number; nowMs?: number; onProgress?: (p: ReplayProgress) => void } = {},
+  opts: {
+    shards?: number;
+    nowMs?: number;
+    reorderMs?: number | undefined;
+    onProgress?: (p: ReplayProgress) => void;
+  } = {},
 ): Promise<BacktestResult & { workers: number; executionArn: string }> {
   const started = performance.now();
   const shards = opts.shards ?? DEFAULT_DISTRIBUTED_SHARDS;
@@ -129,6 +134,7 @@ export async function backtestDistributed(
       policies,
       shards,
       ...(opts.nowMs !== undefined ? { nowMs: opts.nowMs } : {}),
+      ...(opts.reorderMs !== undefined ? { reorderMs: opts.reorderMs } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     }),
   );
@@ -208,7 +214,7 @@ export const progressLine = (p: ReplayProgress, run: 'replay' | 'tune' = 'replay
 export async function backtestHistory(
   spec: HistorySourceSpec,
   policies: ReplayPolicies,
-  opts: { nowMs?: number; workers?: number; keepEventsPerCamera?: number } = {},
+  opts: { nowMs?: number; workers?: number; keepEventsPerCamera?: number; reorderMs?: number | undefined } = {},
 ): Promise<BacktestResult & { workers: number }> {
   const started = performance.now();
   const workers = Math.max(1, opts.workers ?? defaultWorkers());
@@ -218,6 +224,7 @@ export async function backtestHistory(
       policies,
       nowMs: opts.nowMs ?? Date.now(),
       keepEventsPerCamera: opts.keepEventsPerCamera ?? 0,
+      ...(opts.reorderMs !== undefined ? { reorderMs: opts.reorderMs } : {}),
       workers,
     },
   );

@@ -74,6 +74,12 @@ of CloudFormation stack --stack, default ${DEFAULT_STACK_NAME}), or --local for 
 "npm run local" runs (connection details in ${DEFAULT_STACK_FILE}).`;
 
 const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
+/** A duration such as 30m, 2h or 1d, in ms; `option` names the flag in the error. */
+function durationMs(option: string, text: string): number {
+  const m = DURATION.exec(text);
+  if (!m) throw usageError(`${option} must look like 30m, 2h or 1d, got ${JSON.stringify(text)}`);
+  return Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
 function silenceEnd(until: string | undefined, duration: string | undefined, nowMs = Date.now()): number {
   if ((until === undefined) === (duration === undefined))
     throw usageError('give exactly one of --until <RFC 3339 time> or --for <duration>');
@@ -82,9 +88,7 @@ function silenceEnd(until: string | undefined, duration: string | undefined, now
     if (typeof t === 'string') throw usageError(`--until ${JSON.stringify(until)} ${t}`);
     return t;
   }
-  const m = DURATION.exec(duration!);
-  if (!m) throw usageError(`--for must look like 30m, 2h or 1d, got ${JSON.stringify(duration)}`);
-  return nowMs + Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return nowMs + durationMs('--for', duration!);
 }
 function parseMetric(text: string): MetricKind {
   if (!(METRICS as readonly string[]).includes(text))
@@ -292,6 +296,11 @@ stops the command (exit 2) naming the line number and the field. Example:
       '--workers <n>',
       'worker threads the cameras are sharded over (default: the core count, one per 4 MB of file); the result is the same with any count',
       positiveInt('--workers'),
+    )
+    .option(
+      '--reorder <duration>',
+      "how far out of order a camera's events may be and still be applied in event-time order, e.g. 30m, 6h (default 1h); memory grows with it",
+      (text: string) => durationMs('--reorder', text),
     );
   addHistoryOptions(backtestCommand)
     .addHelpText(
@@ -305,7 +314,7 @@ stream: its camera, modality and metric come from --camera/--modality/--metric, 
 name <camera>[.<Modality>][.<Metric>].csv (in a folder, the camera is the path inside it).
 The file is streamed: memory grows with the cameras, not the events (--report and --labels keep
 each camera's events for charts and scoring). A camera's events may be out of order by up to an
-hour; an event later than that is applied as the ingest function applies a late event. Examples:
+hour (--reorder); an event later than that is applied as the ingest function applies a late event. Examples:
   vmon backtest last-month.jsonl --policy policy.json --report report.html
   vmon backtest test/fixtures/nab-dev/data --modality Rgb --metric DriftScore --labels test/fixtures/nab-dev/labels.json
   vmon backtest --from s3://my-history-bucket/events/ --since 2026-11-01 --until 2026-12-01 --model det-v3
@@ -329,6 +338,7 @@ hour; an event later than that is applied as the ingest function applies a late 
           json?: boolean;
           progress: boolean;
           workers?: number;
+          reorder?: number;
         },
         cmd: Command,
       ) => {
@@ -367,15 +377,21 @@ hour; an event later than that is applied as the ingest function applies a late 
             ? await (o.from === 'local'
                 ? backtestDistributed(await resolveTarget({ local: true, stackFile: g.stackFile }), history, policies, {
                     shards: o.shards,
+                    reorderMs: o.reorder,
                     onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
                   })
                 : withTarget(cmd, (_c, t) =>
                     backtestDistributed(t, history, policies, {
                       shards: o.shards,
+                      reorderMs: o.reorder,
                       onProgress: (p) => !o.json && println(io.stderr, progressLine(p)),
                     }),
                   ))
-            : await backtestHistory(history, policies, { workers: o.workers, keepEventsPerCamera })
+            : await backtestHistory(history, policies, {
+                workers: o.workers,
+                keepEventsPerCamera,
+                reorderMs: o.reorder,
+              })
           : await backtestFile(file, format, policies, {
               series: { camera: o.camera, modality: o.modality, metric: o.metric },
               onBytes: (n) => {
@@ -386,6 +402,7 @@ hour; an event later than that is applied as the ingest function applies a late 
               fileBytes: size,
               // Label scoring needs every event, charts some; a plain backtest keeps none.
               keepEventsPerCamera,
+              reorderMs: o.reorder,
             });
         bar.stop();
         if (labels) labels = alignLabels(labels, result.eventsByCamera.keys());

@@ -35,6 +35,8 @@ export interface DistributedRunOptions {
 export interface DistributedReplayOptions extends DistributedRunOptions {
   policies: ReplayPolicies;
   nowMs?: number;
+  /** The replay engine's `reorderMs` in every shard (default 1 h). */
+  reorderMs?: number;
 }
 
 /** A tune's candidates (lib/replay-cloud/tune-steps.ts) on the same machine. */
@@ -64,6 +66,7 @@ export async function runDistributedReplay(
     history: o.history,
     policies: o.policies,
     nowMs: o.nowMs ?? Date.now(),
+    ...(o.reorderMs !== undefined ? { reorderMs: o.reorderMs } : {}),
     shards: o.shards,
   }));
 }

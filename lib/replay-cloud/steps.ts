@@ -28,6 +28,8 @@ export interface ReplayRun {
   policies: ReplayPolicies;
   /** The same "now" for every shard and the merge (the engine's requirement). */
   nowMs: number;
+  /** The replay engine's `reorderMs` (absent: its default). */
+  reorderMs?: number;
   shards: number;
 }
 
@@ -106,6 +108,7 @@ export async function shardStep(s3: S3Client, bucket: string, input: ShardStepIn
   const result = await replayCameraShard(historySource(run.history, shard), {
     policies: run.policies,
     nowMs: run.nowMs,
+    ...(run.reorderMs !== undefined ? { reorderMs: run.reorderMs } : {}),
     shard,
     ...(priors ? { priors } : {}),
     keepStates: false,

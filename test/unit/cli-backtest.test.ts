@@ -193,6 +193,38 @@ describe('vmon backtest', () => {
     const usage = await runVmon(['backtest']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('give an event file or --from s3://<bucket>/<prefix>/ | --from local');
+    const reorder = await runVmon(['backtest', join(dir, 'events.jsonl'), '--reorder', '2 hours']);
+    expect(reorder).toMatchObject({ code: 2, stderr: 'vmon: --reorder must look like 30m, 2h or 1d, got "2 hours"\n' });
+  });
+
+  it('--reorder: events later than the default hour are applied in event-time order within a wider window', async () => {
+    // A camera's first two hours arrive after its next two (an offline camera's backlog behind newer uploads).
+    const hours = series('cam09', 'DriftScore', [...Array(360).fill(0.2), ...Array(360).fill(0.9)], START, 20_000);
+    const file = join(dir, 'late.jsonl');
+    const run = async (events: WireMetricEvent[], ...extra: string[]) => {
+      await writeFile(file, toJsonl(events));
+      const r = await runVmon([
+        'backtest',
+        file,
+        '--policy',
+        join(dir, 'policy.json'),
+        '--json',
+        '--workers',
+        '1',
+        ...extra,
+      ]);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const late = [...hours.slice(360), ...hours.slice(0, 360)];
+    const byDefault = await run(late);
+    const wide = await run(late, '--reorder', '5h');
+    const sorted = await run(hours);
+    expect(byDefault.reordered).toBeGreaterThan(0);
+    expect(wide.reordered).toBe(0);
+    expect(wide.triggers).toEqual(sorted.triggers);
+    expect(wide.totals).toEqual(sorted.totals);
+    expect(byDefault.totals).not.toEqual(sorted.totals);
   });
 });
 
