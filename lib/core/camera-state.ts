@@ -335,7 +335,14 @@ export function applyEvents(
     // Applied once, and older than every entry the window holds (it would have left it by now in order):
     // no window changes, and sequential charts only take events newer than their stream's newest.
     if (outcome === 'backfill') continue;
-    if (event.model_version !== undefined && outcome === 'newest' && state.mv[event.modality] !== event.model_version) {
+    // A version change needs an event newer than the current model's start: an old-model event at or
+    // before a deployment (the same minute, or another metric's stream still behind) does not undo it.
+    if (
+      event.model_version !== undefined &&
+      outcome === 'newest' &&
+      state.mv[event.modality] !== event.model_version &&
+      (state.mv[event.modality] === undefined || event.ts > (state.ms?.[event.modality] ?? Number.NEGATIVE_INFINITY))
+    ) {
       if (state.mv[event.modality] !== undefined) {
         (state.ms ??= {})[event.modality] = event.ts; // a new model starts
         (state.mo ??= {})[event.modality] = 1;

@@ -1,6 +1,7 @@
 // Covers the alert lifecycle in the pure core: cooldown per camera + action, silences (camera and
 // camera + metric), retrain-in-flight suppression and its timeout, escalation by policy, the closed
-// loop (model deployed → baselines reset, alerts resolved, suppression lifted), the per-episode
+// loop (model deployed → baselines reset, alerts resolved, suppression lifted; not undone by an
+// old-model event at the deployment's time), the per-episode
 // record of published vs suppressed (and why), and the lifecycle clock under reordering (the
 // camera's newest event time applied, so a late event cannot land in a window that has passed).
 import { describe, expect, it } from 'vitest';
@@ -138,6 +139,27 @@ describe('retrain in flight', () => {
     expect(s.reset.Rgb).toBe(BASE_TIME + 5000);
     // old (pre-deploy) values no longer count; a new breach asks for a retrain again
     expect(step(s, p, 6, { i: 6, value: 0.9 }).triggers.map((t) => t.detailType)).toEqual(['RetrainingRequested']);
+  });
+});
+
+describe('model version', () => {
+  it('a deployment is not undone by an old-model event at its time, nor by an older one on another stream', () => {
+    const s = emptyState(),
+      p = policy({ cooldownSeconds: 0 });
+    step(s, p, 0, { i: 0, value: 0.1, model_version: 'v1' });
+    step(s, p, 0, { ...up(0), value: 50, model_version: 'v1' });
+    step(s, p, 5, { i: 5, value: 0.1, model_version: 'v1' });
+    applyModelLifecycle(s, 'cam', { type: 'ModelDeployed', at: BASE_TIME + 5000, modelVersion: 'v2' }, () => p);
+    expect(s.mv.Rgb).toBe('v2');
+    // The old model's event at the deployment's own second (a tie), and one on the latency stream, which is
+    // still behind (newest for its stream, older than the deployment): the camera stays on v2.
+    step(s, p, 5, { i: 5, value: 0.2, model_version: 'v1' });
+    step(s, p, 3, { ...up(3), value: 50, model_version: 'v1' });
+    expect(s.mv.Rgb).toBe('v2');
+    // Events after the deployment say which model runs: v1 again is taken as a roll-back.
+    step(s, p, 6, { i: 6, value: 0.1, model_version: 'v1' });
+    expect(s.mv.Rgb).toBe('v1');
+    expect(s.ms?.Rgb).toBe(BASE_TIME + 6000);
   });
 });
 
