@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { WireMetricEvent } from '../../lib/core/metric-event.js';
+import type { PolicyInput } from '../../lib/core/policy.js';
 
 /** One event exactly as existing producers send it (nanosecond timestamp included). */
 export const WIRE_EXAMPLE =
@@ -65,3 +66,36 @@ export const retrainOnDrift = (windowSize: number, threshold = 0.5) => ({
     },
   ],
 });
+
+/**
+ * Per-camera decisions for the backtest and replay tests: a window mean of 3 DriftScores over 0.7 asks for a
+ * retrain, a latency p90 over 200 ms is an SLA breach; no cooldown (cohorts have their own policy:
+ * COHORT_DRIFT_POLICY in lib/sim/upload-patterns.ts).
+ */
+export const CAMERA_DRIFT_SLA_POLICY = {
+  id: 'test-policy',
+  retrainScope: 'camera',
+  detectors: [
+    {
+      id: 'drift-mean',
+      kind: 'window-mean',
+      metric: 'DriftScore',
+      action: 'RetrainingRequested',
+      windowSize: 3,
+      threshold: 0.7,
+      hysteresis: 0,
+      requireFullWindow: true,
+    },
+    {
+      id: 'latency-p90',
+      kind: 'latency-quantile',
+      metric: 'LatencyMs',
+      action: 'SlaBreached',
+      windowSize: 5,
+      quantile: 0.9,
+      slaMs: 200,
+      hysteresis: 0.1,
+    },
+  ],
+  cooldownSeconds: 0,
+} as const satisfies PolicyInput;

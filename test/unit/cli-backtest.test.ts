@@ -9,35 +9,10 @@ import { parseCsvRecord } from '../../lib/cli/event-file.js';
 import { downsample, renderHtmlReport } from '../../lib/report/html-report.js';
 import { expectGolden, normalise, runVmon, series, tempDir, toJsonl } from '../integration/cli-support.js';
 import type { WireMetricEvent } from '../../lib/core/metric-event.js';
+import { CAMERA_DRIFT_SLA_POLICY } from '../support/fixtures.js';
 
 const START = Date.parse('2026-01-05T00:00:00Z');
-const POLICY = {
-  id: 'test-policy',
-  retrainScope: 'camera', // per-camera decisions: the cohort path has its own tests (fleet-decisions)
-  detectors: [
-    {
-      id: 'drift-mean',
-      kind: 'window-mean',
-      metric: 'DriftScore',
-      action: 'RetrainingRequested',
-      windowSize: 3,
-      threshold: 0.7,
-      hysteresis: 0,
-      requireFullWindow: true,
-    },
-    {
-      id: 'latency-p90',
-      kind: 'latency-quantile',
-      metric: 'LatencyMs',
-      action: 'SlaBreached',
-      windowSize: 5,
-      quantile: 0.9,
-      slaMs: 200,
-      hysteresis: 0.1,
-    },
-  ],
-  cooldownSeconds: 0,
-};
+const POLICY = CAMERA_DRIFT_SLA_POLICY;
 
 let dir: string;
 let events: WireMetricEvent[];

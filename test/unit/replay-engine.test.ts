@@ -27,6 +27,7 @@ import { eventSource, fileSource } from '../../lib/replay/sources.js';
 import { cohortFleetRounds, demoCohorts } from '../../lib/sim/cohort-fleet.js';
 import { series, tempDir } from '../integration/cli-support.js';
 import { referenceBacktest } from '../support/reference-backtest.js';
+import { CAMERA_DRIFT_SLA_POLICY } from '../support/fixtures.js';
 
 const NOW = Date.parse('2027-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -88,33 +89,7 @@ describe('the engine gives the whole-history backtest’s result', () => {
       ...series('cam03', 'DriftScore', Array(12).fill(0.3), start),
     ];
     const events = parseBody(JSON.stringify(wire), NOW).events;
-    const policy = parsePolicy({
-      id: 'test-policy',
-      retrainScope: 'camera',
-      detectors: [
-        {
-          id: 'drift-mean',
-          kind: 'window-mean',
-          metric: 'DriftScore',
-          action: 'RetrainingRequested',
-          windowSize: 3,
-          threshold: 0.7,
-          hysteresis: 0,
-          requireFullWindow: true,
-        },
-        {
-          id: 'latency-p90',
-          kind: 'latency-quantile',
-          metric: 'LatencyMs',
-          action: 'SlaBreached',
-          windowSize: 5,
-          quantile: 0.9,
-          slaMs: 200,
-          hysteresis: 0.1,
-        },
-      ],
-      cooldownSeconds: 0,
-    } as PolicyInput);
+    const policy = parsePolicy(CAMERA_DRIFT_SLA_POLICY);
     const ref = await referenceBacktest(events, () => policy, { nowMs: NOW });
     expect(ref.triggers.length).toBe(4); // two episodes, each fired and resolved
     for (const [how, r] of await everyWay(events, policy, dir, 'small')) {
