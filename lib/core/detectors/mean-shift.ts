@@ -140,12 +140,13 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     let breach = Math.max(lu, ld) > 1 && gate;
     if (st.fh !== undefined) {
       // A held first-day breach: dropped once its side's sums are back to 0 (the level came back to
-      // where it left), fired once the daily question is settled and its side is still beyond a
-      // threshold (a level that moved and stayed), held meanwhile.
+      // where it left: a daily cycle's turn, or noise), fired once the daily question is settled if
+      // its side is still beyond a threshold (a level that moved and stayed), held meanwhile. (A level
+      // that comes back slowly, as a cycle's tail may, is not beyond a threshold by then.)
       const held = st.fh === 1 ? lu : ld;
       if (held === 0) delete st.fh;
       else if (st.a && firstDaySettled(st.a)) {
-        breach = held > 1 && gate;
+        breach = held > 1 && (c.minShift <= 0 || st.fh * moved >= c.minShift);
         if (breach) st.f = st.fh;
         delete st.fh;
       } else breach = false;
