@@ -1,7 +1,7 @@
 // Covers the per-metric decision (`mean-shift`, lib/core/detectors/mean-shift.ts) and its budget:
 // thresholds derived from the policy's false-alarm budget by the Markov chain (run-length.ts, checked
 // against the textbook CUSUM), the budget split over a metric's decisions, policies without the new
-// field still parsing, arming after its 50-value warm-up (a prior: from the 2nd value, on its own level), both directions in one decision, a level
+// field still parsing (the previous default, with its drift-ewma chart, running as written), arming after its 50-value warm-up (a prior: from the 2nd value, on its own level), both directions in one decision, a level
 // shift caught and a lone spike not, the first-day rule (a breach in a stream's first day held until
 // its daily question is settled: a daily cycle's first turn never fires, a level that stays fires a day
 // after the first value; "decide" and the frozen baseline fire at once), and a Monte Carlo check that
@@ -87,6 +87,54 @@ describe('the false-alarm budget', () => {
     expect(l2).toBeGreaterThan(h2!);
     // both directions share the same budget: each side's charts get higher thresholds
     expect(shiftThresholds(0.5, 'both')[0]).toBeGreaterThan(h1!);
+  });
+  it('runs a policy stored with the previous default (its drift-ewma chart) as written', () => {
+    const stored = {
+      schemaVersion: 1,
+      id: 'default',
+      detectors: [
+        {
+          id: 'drift-window-mean',
+          metric: 'DriftScore',
+          action: 'RetrainingRequested',
+          kind: 'window-mean',
+          windowSize: 10,
+          threshold: 0.7,
+        },
+        {
+          id: 'drift-ewma',
+          metric: 'DriftScore',
+          action: 'RetrainingRequested',
+          kind: 'ewma',
+          warmup: 90,
+          minShift: 0.12,
+          adaptRate: 0.02,
+          lambda: 0.15,
+          L: 2.75,
+        },
+        {
+          id: 'accuracy-regression',
+          metric: 'Accuracy',
+          action: 'HyperparameterTuningRequested',
+          kind: 'regression',
+          escalate: { ifFiring: ['drift-window-mean', 'drift-ewma'], action: 'RetrainingRequested' },
+        },
+      ],
+      cooldownSeconds: 0,
+      retrainScope: 'camera',
+    };
+    const p = parsePolicy(stored);
+    expect(p.detectors.map((d) => `${d.id}:${d.kind}`)).toEqual([
+      'drift-window-mean:window-mean',
+      'drift-ewma:ewma',
+      'accuracy-regression:regression',
+    ]);
+    expect(p.falseAlarmBudget.per1kEvaluations).toBe(0.5);
+    // Its EWMA decides after its own 90 values and catches a 0.2 rise (past its 0.12 gate, under the 0.7 level).
+    const { fired } = feed(p, [...noise(13, 150, 0.2, 0.02), ...noise(14, 30, 0.4, 0.02)]);
+    const first = fired.find((f) => f.trigger.detailType === 'RetrainingRequested')!;
+    expect(first.trigger.detail.detector).toBe('drift-ewma');
+    expect(first.i).toBeGreaterThanOrEqual(150);
   });
   it('refuses a budget out of range, naming the field', () => {
     expect(() => policy([decision()], { falseAlarmBudget: { per1kEvaluations: 0 } })).toThrow(
