@@ -147,10 +147,7 @@ const MeanShiftSpec = z.strictObject({
    * value): "hold" fires it then if the level has not come back (a daily cycle's first turn comes
    * back); "decide" fires at once.
    */
-  firstDay: withDefault(
-    z.enum(['hold', 'decide'], { error: () => 'must be "hold" or "decide"' }),
-    'hold',
-  ),
+  firstDay: withDefault(z.enum(['hold', 'decide'], { error: () => 'must be "hold" or "decide"' }), 'hold'),
 });
 
 export const DetectorSpecSchema = z.discriminatedUnion(

@@ -141,6 +141,9 @@ describe('the false-alarm budget', () => {
       /falseAlarmBudget\.per1kEvaluations: must be in \(0, 100\]/,
     );
     expect(() => policy([decision({ direction: 'sideways' })])).toThrow(/direction: must be "up", "down" or "both"/);
+    expect(() => policy([decision({ firstDay: 'later' })])).toThrow(
+      /detectors\[0\]\.firstDay: must be "hold" or "decide"/,
+    );
   });
 });
 
