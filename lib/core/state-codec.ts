@@ -55,7 +55,7 @@ const REST_DICTIONARIES: readonly string[] = [
     '"cooldown":{"RetrainingRequested":17"HyperparameterTuningRequested":17,"SlaBreached":17},' +
     '"latency-p95@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"SlaBreached","h":"P"},' +
     '"drift-window-mean@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"RetrainingRequested","h":"P"},' +
-    '{"det":{"accuracy-regression@Rgb":{"mv":"","bn":1000,"bs":,"cn":,"cs":},"drift-mean-shift@Rgb":{"a":{"n":,"m":0.,"s":0.0,"r":0.,"p":,"q":0.,"v":,"c":,"h0":,"t0":,"hm":[0.,0.,0.,0.],"hs":[0.0,0.0,0.0],"sp":0.0,"sl":0.0,"hc":,"hn":,"hk":1},"ew":0.0,"tu":0.0,"td":0.0,"u":[0.,0.],"ro":0.,"fh":1,"f":1,"cp":17}},' +
+    '{"det":{"accuracy-regression@Rgb":{"mv":"","bn":1000,"bs":,"cn":,"cs":},"drift-mean-shift@Rgb":{"a":{"n":,"m":0.,"s":0.0,"r":0.,"p":,"q":0.,"v":,"c":,"h0":,"t0":,"hm":[0.,0.,0.,0.],"hs":[0.0,0.0,0.0],"sp":0.0,"sl":0.0,"hc":,"hn":,"hk":1},"ew":0.0,"tu":0.0,"td":0.0,"u":[0.,0.],"ro":0.,"fd":1,"fh":1,"f":1,"cp":17}},' +
     '"alerts":{"accuracy-regression@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"HyperparameterTuningRequested","h":"P"},"drift-mean-shift@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"RetrainingRequested","h":"PCSR"}},' +
     '"mv":{"Rgb":""},"ms":{"Rgb":17},"signals":[{"cohort":{"modelVersion":"","modality":"Rgb"},"rec":{"q":17,"a":0,"l":17,"b":,"r":0,"s":{"accuracy-regression":0.0,"drift-window-mean":0.,"drift-mean-shift":0.},"p":{"DriftScore":[0.,0.0],"LatencyMs":[,]}}}]}',
 ];

@@ -57,6 +57,8 @@ export interface MeanShiftState extends SequentialBaselineState {
   cp?: number;
   /** direction of a first-day breach held until the stream's daily question is settled */
   fh?: 1 | -1;
+  /** 1 while the daily question a held first-day breach opened is not settled: later breaches are held too */
+  fd?: 1;
 }
 
 /** The normal's mass beyond +SHIFT_CLIP: what the thresholds assume of an in-control stream. */
@@ -151,13 +153,17 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
         delete st.fh;
       } else breach = false;
     } else if (breach && st.f === undefined) {
-      // A first-day breach starts the hourly means; by default it is held until they settle the question.
-      const firstDay = st.a !== undefined && firstDayBreach(st.a, c);
-      if (firstDay && (c.firstDay ?? 'hold') === 'hold') {
+      // A first-day breach starts the hourly means; by default it is held until they settle the question,
+      // and so is any later breach before then (fd: a first-day breach started them).
+      const hold = (c.firstDay ?? 'hold') === 'hold';
+      const started = st.a !== undefined && firstDayBreach(st.a, c);
+      if (started && hold) st.fd = 1;
+      if (hold && st.fd === 1) {
         st.fh = dir;
         breach = false;
       } else st.f = dir;
     }
+    if (st.fd !== undefined && st.fh === undefined && (!st.a || firstDaySettled(st.a))) delete st.fd;
     // Resolves when the firing direction's sums are back to 0 (or, outside an episode, all of them).
     const firing = st.f === 1 ? st.u : st.f === -1 ? st.d : undefined;
     const clear = firing ? firing.every((x) => x === 0) : lu === 0 && ld === 0;
