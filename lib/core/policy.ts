@@ -142,6 +142,12 @@ const MeanShiftSpec = z.strictObject({
   direction: z.optional(z.enum(['up', 'down', 'both'], { error: () => 'must be "up", "down" or "both"' })),
   /** Values learnt before it decides (self-starting after them: the same false-alarm rate). */
   warmup: withDefault(count(5, 10_000), 50),
+  /**
+   * A breach in the stream's first day, before its daily question is settled (a day after its first
+   * value): "hold" fires it then if the level has not come back (a daily cycle's first turn comes
+   * back); "decide" fires at once.
+   */
+  firstDay: withDefault(z.enum(['hold', 'decide'], { error: () => 'must be "hold" or "decide"' }), 'hold'),
 });
 
 export const DetectorSpecSchema = z.discriminatedUnion(
@@ -399,8 +405,9 @@ export function driftPolicy(windowSize: number, threshold: number): Policy {
 }
 
 /**
- * Fleet default. Drift → retrain (window mean for any level over 0.7, plus a one-sided EWMA gated
- * on a 0.12 practical shift, for a fast change from the camera's own normal);
+ * Fleet default. Drift → retrain (window mean for any level over 0.7, plus the metric's mean-shift
+ * decision at the policy's false-alarm budget, gated on a 0.12 practical shift, for a fast change from
+ * the camera's own normal);
  * a moderate accuracy drop without drift → tuning, escalated to retrain with drift or when severe;
  * p95 latency over 250 ms → SLA.
  */
@@ -419,18 +426,18 @@ export const DEFAULT_POLICY_INPUT: PolicyInput = {
       hysteresis: 0.05,
     },
     {
-      id: 'drift-ewma',
-      kind: 'ewma',
+      id: 'drift-mean-shift',
+      kind: 'mean-shift',
       metric: 'DriftScore',
       action: 'RetrainingRequested',
-      lambda: 0.15,
-      L: 2.75,
-      // Armed after 90 values (3 h of 2-minute summaries) instead of 200, its level following the
-      // evening within about 50 values (adaptRate 0.02): with the 0.12 gate, healthy cameras stay
-      // quiet through their first night, before the hourly model has its 2 days (npm run demo).
-      warmup: 90,
+      // The metric's decision at the policy's false-alarm budget, armed after 50 values (100 minutes of
+      // 2-minute summaries). Its level follows the evening within about 50 values (adaptRate 0.02) and
+      // it acts on a practical shift of 0.12 only: healthy cameras stay quiet through their first
+      // night, before the hourly model has its day (npm run demo). A camera's first day is decided at
+      // once (firstDay "decide"): a new camera that drifts must not wait a day.
       adaptRate: 0.02,
       minShift: 0.12,
+      firstDay: 'decide',
     },
     {
       id: 'accuracy-regression',
@@ -442,7 +449,7 @@ export const DEFAULT_POLICY_INPUT: PolicyInput = {
       drop: 0.05,
       z: 4,
       severeDrop: 0.15,
-      escalate: { ifFiring: ['drift-window-mean', 'drift-ewma'], action: 'RetrainingRequested' },
+      escalate: { ifFiring: ['drift-window-mean', 'drift-mean-shift'], action: 'RetrainingRequested' },
     },
     {
       id: 'latency-p95',

@@ -48,6 +48,16 @@ const REST_DICTIONARIES: readonly string[] = [
     '{"det":{"accuracy-regression@Rgb":{"mv":"","bn":1000,"bs":,"cn":,"cs":},"drift-ewma@Rgb":{"z":0.,"t":,"a":{"n":,"m":0.,"s":0.0,"r":0.,"p":,"q":0.,"v":,"h0":,"t0":,"hm":[0.,0.,0.,0.],"hs":[0.0,0.0,0.0],"sp":0.0,"hc":,"hn":,"hk":1},"ew":0.0,"cp":17}},' +
     '"alerts":{"accuracy-regression@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"HyperparameterTuningRequested","h":"P"},"drift-ewma@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"RetrainingRequested","h":"P"}},' +
     '"mv":{"Rgb":""},"ms":{"Rgb":17},"signals":[{"cohort":{"modelVersion":"","modality":"Rgb"},"rec":{"q":17,"a":0,"l":17,"b":,"r":0,"s":{"accuracy-regression":0.0,"drift-window-mean":0.,"drift-ewma":0.},"p":{"DriftScore":[0.,0.0],"LatencyMs":[,]}}}]}',
+  // v2: the default policy's drift decision is mean-shift (drift-mean-shift), with its state's keys.
+  '"gp":{"Rgb.LatencyMs":[17"lf":{"Rgb.Accuracy":17"mo":{"Rgb":1}"tl":"cw":{"Rgb":17' +
+    '"Thermal""Depth"{"f":false,"e":1}"inFlight":{"triggerId":"","since":17"silences":[],"reset":{"Rgb":17"ce":{"Rgb":17' +
+    '"outbox":[]"x":1"k":"","f":17"act":"RetrainingRequested","d":["drift-mean-shift"]"reason":"","metric":"DriftScore","until":17' +
+    '"cooldown":{"RetrainingRequested":17"HyperparameterTuningRequested":17,"SlaBreached":17},' +
+    '"latency-p95@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"SlaBreached","h":"P"},' +
+    '"drift-window-mean@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"RetrainingRequested","h":"P"},' +
+    '{"det":{"accuracy-regression@Rgb":{"mv":"","bn":1000,"bs":,"cn":,"cs":},"drift-mean-shift@Rgb":{"a":{"n":,"m":0.,"s":0.0,"r":0.,"p":,"q":0.,"v":,"c":,"h0":,"t0":,"hm":[0.,0.,0.,0.],"hs":[0.0,0.0,0.0],"sp":0.0,"sl":0.0,"hc":,"hn":,"hk":1},"ew":0.0,"tu":0.0,"td":0.0,"u":[0.,0.],"ro":0.,"fd":1,"fh":1,"f":1,"cp":17}},' +
+    '"alerts":{"accuracy-regression@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"HyperparameterTuningRequested","h":"P"},"drift-mean-shift@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"RetrainingRequested","h":"PCSR"}},' +
+    '"mv":{"Rgb":""},"ms":{"Rgb":17},"signals":[{"cohort":{"modelVersion":"","modality":"Rgb"},"rec":{"q":17,"a":0,"l":17,"b":,"r":0,"s":{"accuracy-regression":0.0,"drift-window-mean":0.,"drift-mean-shift":0.},"p":{"DriftScore":[0.,0.0],"LatencyMs":[,]}}}]}',
 ];
 const dictionaryOf = (version: number) => {
   const text = REST_DICTIONARIES[version];

@@ -144,7 +144,7 @@ export const STANDARDIZED: Record<
     metric: 'DriftScore',
     overrides: { minShift: 0 },
     label: (c) =>
-      `budget ${c.falseAlarmsPer1k} per 1,000, k 0.5 + k 1 CUSUMs ${c.direction}, armed after ${c.warmup} values; minShift gate off`,
+      `budget ${c.falseAlarmsPer1k} per 1,000, k 0.5 + k 1 CUSUMs ${c.direction}, armed after ${c.warmup} values, first day ${c.firstDay}; minShift gate off`,
   },
   'latency-quantile': {
     metric: 'LatencyMs',
@@ -217,10 +217,10 @@ export function detectorCases(): DetectorCase[] {
       metric: std.metric,
     });
   }
-  // The fleet default's own sequential charts (tuned for the demo's daily cycle, gate off here).
+  // The fleet default's own sequential decisions (tuned for the demo's daily cycle, gate off here).
   for (const spec of DEFAULT_POLICY.detectors) {
     const std = STANDARDIZED[spec.kind];
-    if (!std || 'skip' in std || (spec.kind !== 'cusum' && spec.kind !== 'ewma')) continue;
+    if (!std || 'skip' in std || !['cusum', 'ewma', 'mean-shift'].includes(spec.kind)) continue;
     const config = standardizedConfig(spec.kind, std, spec) as Record<string, unknown>;
     cases.push({
       name: `default policy ${spec.id} (${std.label(config)}, adaptRate ${config.adaptRate})`,
@@ -270,7 +270,9 @@ function runLength(c: DetectorCase, shift: number, burnIn: number, gauss: () => 
     for (let step = 0; step < (cap + burnIn) * 10 && !restart; step++) {
       const shifted = evaluated >= burnIn && (burnIn > 0 || evaluated > 0 || step === 0);
       const value = (shifted ? shift : 0) + gauss();
-      event.ts = step * 1000;
+      // One value every 5 minutes, as in the long-run rows: a day (the first-day rule, the daily
+      // model) is 288 values.
+      event.ts = step * LONG_RUN_STEP_MS;
       event.value = value;
       insertEntry(window, { ts: event.ts, tag: step & 0xffff, value: Math.fround(value) }, capacity);
       const r = c.detector.update(state, { event, outcome: 'newest', window, firing: false }, c.config);

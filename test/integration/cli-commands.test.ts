@@ -288,7 +288,7 @@ describe('vmon policy', () => {
     const refused = await vmon('policy', 'put', 'camera:cam01', join(dir, 'policy.json'));
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
-      /removes 4 detectors its cameras run now \(drift-window-mean, drift-ewma, accuracy-regression, latency-p95; from the built-in default/,
+      /removes 4 detectors its cameras run now \(drift-window-mean, drift-mean-shift, accuracy-regression, latency-p95; from the built-in default/,
     );
     expect((await vmon('policy', 'get', 'camera:cam01')).code).toBe(4);
     const put = await vmon('policy', 'put', 'camera:cam01', join(dir, 'policy.json'), '--yes');
@@ -308,7 +308,7 @@ describe('vmon policy', () => {
     const dflt = JSON.parse((await vmon('policy', 'default')).stdout);
     expect(dflt.detectors.map((d: { id: string }) => d.id)).toEqual([
       'drift-window-mean',
-      'drift-ewma',
+      'drift-mean-shift',
       'accuracy-regression',
       'latency-p95',
     ]);

@@ -10,6 +10,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../../lib/core/policy.js';
 import { runDemo, type DemoRun } from '../../lib/demo/run-demo.js';
 import { demoReport } from '../../lib/demo/report.js';
 import { falseTriggerBudget, formatSummary } from '../../lib/demo/summary.js';
@@ -22,6 +23,8 @@ const REPORT = resolve('reports/test/demo-report.html');
 const SCREENSHOT = resolve('reports/test/demo-report.png');
 let run: DemoRun;
 const HOURS = 13;
+/** The default policy's drift decision (its per-metric `mean-shift`), whatever its id. */
+const DRIFT_DECISION = DEFAULT_POLICY.detectors.find((d) => d.metric === 'DriftScore' && d.kind === 'mean-shift')!.id;
 
 beforeAll(async () => {
   run = await runDemo({
@@ -63,10 +66,10 @@ describe('npm run demo, small', () => {
     expect(night?.falseTriggersAtNight).toBe(0);
     expect(run.summary.falseTriggersOnHealthy).toBe(0);
     expect(formatSummary(run.summary)).toContain('night (18:00-06:00 local): 1 whole night(s) in the run');
-    // Drift caught by the drift-ewma chart (armed after 90 values), not the window mean's 0.7 level.
+    // Drift caught by the drift decision (armed after 50 values), not the window mean's 0.7 level.
     const drift = run.sim.cameras.find((c) => c.scenario === 'drift')!;
     const caught = run.triggers.find((t) => t.cameraId === drift.id && t.detailType === 'RetrainingRequested');
-    expect(caught?.detector, JSON.stringify(run.triggers.filter((t) => t.cameraId === drift.id))).toBe('drift-ewma');
+    expect(caught?.detector, JSON.stringify(run.triggers.filter((t) => t.cameraId === drift.id))).toBe(DRIFT_DECISION);
     expect(run.summary.rows.find((r) => r.scenario === 'drift')!.delayMinutes!.max).toBeLessThanOrEqual(20);
   });
 
@@ -158,15 +161,15 @@ describe('the demo report in headless chromium', () => {
         expect(Math.abs(pin.drawn[1] - pin.expected[1]), `${c.title} pin y`).toBeLessThan(1);
       }
     }
-    // The drift camera's triggers come from drift-ewma: pinned on its statistic (right axis, σ), at or
+    // The drift camera's triggers come from the drift decision: pinned on its statistic (right axis), at or
     // above the limit it crossed, not below the window mean's 0.7 line.
     const driftDoc = doc.charts!.find((c) => c.title.endsWith('· drift'))!;
-    const ewmaPins = driftDoc.markers!.filter(
-      (m) => m.label.includes('drift-ewma') && m.label.startsWith('Retraining'),
+    const decisionPins = driftDoc.markers!.filter(
+      (m) => m.label.includes(DRIFT_DECISION) && m.label.startsWith('Retraining'),
     );
-    expect(ewmaPins.length).toBeGreaterThan(0);
-    const limit = driftDoc.series.find((x) => x.name === 'drift-ewma limit')!.points;
-    for (const m of ewmaPins) {
+    expect(decisionPins.length).toBeGreaterThan(0);
+    const limit = driftDoc.series.find((x) => x.name === `${DRIFT_DECISION} limit`)!.points;
+    for (const m of decisionPins) {
       expect(m.axis).toBe('right');
       const at = limit.filter((p) => p.t <= m.t).at(-1)!;
       expect(m.value!).toBeGreaterThanOrEqual(at.value - 1e-9);

@@ -164,7 +164,7 @@ describe('vmon tune', () => {
       expect(c.score.detected).toBeLessThanOrEqual(r.best.score.detected);
     // Complete: the default with only its sequential DriftScore chart replaced (a policy replaces the whole scope).
     const policy = parsePolicy(JSON.parse(await readFile(out, 'utf8')));
-    expect(r.replaced).toEqual(['drift-ewma']);
+    expect(r.replaced).toEqual(['drift-mean-shift']);
     expect(policy.detectors.map((d) => d.id)).toEqual([
       'drift-window-mean',
       r.tunedDetector,

@@ -1,8 +1,11 @@
 // Covers the per-metric decision (`mean-shift`, lib/core/detectors/mean-shift.ts) and its budget:
 // thresholds derived from the policy's false-alarm budget by the Markov chain (run-length.ts, checked
 // against the textbook CUSUM), the budget split over a metric's decisions, policies without the new
-// field still parsing, arming after its 50-value warm-up (a prior: from the 2nd value, on its own level), both directions in one decision, a level
-// shift caught and a lone spike not, and a Monte Carlo check that the whole decision keeps its budget.
+// field still parsing (the previous default, with its drift-ewma chart, running as written), arming after its 50-value warm-up (a prior: from the 2nd value, on its own level), both directions in one decision, a level
+// shift caught and a lone spike not, the first-day rule (a breach in a stream's first day held until
+// its daily question is settled: a daily cycle's first turn never fires, a level that stays fires a day
+// after the first value; "decide" and the frozen baseline fire at once), and a Monte Carlo check that
+// the whole decision keeps its budget.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, detectorConfig, parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
 import { cusumArl0, cusumThreshold, tToNormal } from '../../lib/core/detectors/run-length.js';
@@ -24,6 +27,32 @@ const noise = (seed: number, n: number, mean = 0.2, sd = 0.01) => {
   const r = rng(seed);
   return Array.from({ length: n }, () => mean + sd * r.normal());
 };
+
+/** The decision (daily seasonality, its default) on 5-minute values from midnight: breach indexes, change points. */
+function run(values: number[], over: Record<string, unknown>) {
+  const c = detectorConfig(
+    policy([decision({ seasonality: 'daily', ...over })]).detectors[0]!,
+  ) as unknown as MeanShiftConfig;
+  let state: ReturnType<typeof meanShift.update>['state'] | undefined;
+  const breaches: number[] = [];
+  const changePointAt: number[] = [];
+  let firing = false;
+  values.forEach((value, i) => {
+    const out = meanShift.update(
+      state,
+      { event: { ts: i * 300_000, value } as never, outcome: 'newest', window: [], firing },
+      c,
+    );
+    state = out.state;
+    const ev = out.evaluation;
+    if (ev?.breach && !firing) {
+      breaches.push(i);
+      changePointAt.push(((ev.details as { changePointMs?: number }).changePointMs ?? NaN) / 300_000);
+    }
+    if (ev) firing = ev.breach || (firing && !ev.clear);
+  });
+  return { breaches, changePointAt };
+}
 
 describe('run lengths from the Markov chain', () => {
   it('matches the textbook CUSUM within a few percent and inverts to the threshold', () => {
@@ -59,11 +88,62 @@ describe('the false-alarm budget', () => {
     // both directions share the same budget: each side's charts get higher thresholds
     expect(shiftThresholds(0.5, 'both')[0]).toBeGreaterThan(h1!);
   });
+  it('runs a policy stored with the previous default (its drift-ewma chart) as written', () => {
+    const stored = {
+      schemaVersion: 1,
+      id: 'default',
+      detectors: [
+        {
+          id: 'drift-window-mean',
+          metric: 'DriftScore',
+          action: 'RetrainingRequested',
+          kind: 'window-mean',
+          windowSize: 10,
+          threshold: 0.7,
+        },
+        {
+          id: 'drift-ewma',
+          metric: 'DriftScore',
+          action: 'RetrainingRequested',
+          kind: 'ewma',
+          warmup: 90,
+          minShift: 0.12,
+          adaptRate: 0.02,
+          lambda: 0.15,
+          L: 2.75,
+        },
+        {
+          id: 'accuracy-regression',
+          metric: 'Accuracy',
+          action: 'HyperparameterTuningRequested',
+          kind: 'regression',
+          escalate: { ifFiring: ['drift-window-mean', 'drift-ewma'], action: 'RetrainingRequested' },
+        },
+      ],
+      cooldownSeconds: 0,
+      retrainScope: 'camera',
+    };
+    const p = parsePolicy(stored);
+    expect(p.detectors.map((d) => `${d.id}:${d.kind}`)).toEqual([
+      'drift-window-mean:window-mean',
+      'drift-ewma:ewma',
+      'accuracy-regression:regression',
+    ]);
+    expect(p.falseAlarmBudget.per1kEvaluations).toBe(0.5);
+    // Its EWMA decides after its own 90 values and catches a 0.2 rise (past its 0.12 gate, under the 0.7 level).
+    const { fired } = feed(p, [...noise(13, 150, 0.2, 0.02), ...noise(14, 30, 0.4, 0.02)]);
+    const first = fired.find((f) => f.trigger.detailType === 'RetrainingRequested')!;
+    expect(first.trigger.detail.detector).toBe('drift-ewma');
+    expect(first.i).toBeGreaterThanOrEqual(150);
+  });
   it('refuses a budget out of range, naming the field', () => {
     expect(() => policy([decision()], { falseAlarmBudget: { per1kEvaluations: 0 } })).toThrow(
       /falseAlarmBudget\.per1kEvaluations: must be in \(0, 100\]/,
     );
     expect(() => policy([decision({ direction: 'sideways' })])).toThrow(/direction: must be "up", "down" or "both"/);
+    expect(() => policy([decision({ firstDay: 'later' })])).toThrow(
+      /detectors\[0\]\.firstDay: must be "hold" or "decide"/,
+    );
   });
 });
 
@@ -132,6 +212,37 @@ describe('the decision on a stream', () => {
     values[300] = 5; // 480σ
     values[301] = 0.2 + 0.5 * (5 - 0.2);
     expect(feed(policy([decision({ direction: 'both' })]), values).fired).toHaveLength(0);
+  });
+  it("holds a breach in the stream's first day: a day/night cycle met after a quiet night is never fired on", () => {
+    // 5-minute values from midnight: a quiet night, 09:00-18:00 at 3× the level (NAB's daily square
+    // wave, with noise), three days. The first morning is a breach; it is held, and dropped when the
+    // level comes back in the evening; the cycle is then the hourly means' to predict.
+    const r = rng(11);
+    const values = Array.from({ length: 3 * 288 }, (_, i) => {
+      const hour = (i % 288) / 12;
+      return (hour >= 9 && hour < 18 ? 60 : 20) + r.normal();
+    });
+    const breaches = (over: Record<string, unknown>) => run(values, over).breaches;
+    expect(breaches({})).toEqual([]);
+    // Deciding at once fires on the first morning (what the hold is for).
+    const decided = breaches({ firstDay: 'decide' })[0]!;
+    expect(decided).toBeGreaterThanOrEqual(108); // 09:00
+    expect(decided).toBeLessThan(120);
+  });
+  it('fires a level that moved in the first day and stayed once the day is over, with the change point where it moved', () => {
+    const r = rng(12);
+    const values = Array.from({ length: 400 }, (_, i) => (i >= 100 ? 0.23 : 0.2) + 0.01 * r.normal());
+    const held = run(values, {});
+    expect(held.breaches[0]).toBe(288); // a day after the first value: the daily question settled
+    expect(held.changePointAt[0]).toBeGreaterThanOrEqual(100);
+    expect(held.changePointAt[0]).toBeLessThan(110);
+    const decided = run(values, { firstDay: 'decide' }).breaches[0]!;
+    expect(decided).toBeGreaterThanOrEqual(100);
+    expect(decided).toBeLessThan(110);
+    // The frozen baseline (the seed's charts) has no daily question: it fires at once too.
+    const frozen = run(values, { baseline: 'frozen' }).breaches[0]!;
+    expect(frozen).toBeGreaterThanOrEqual(100);
+    expect(frozen).toBeLessThan(110);
   });
   it('keeps the whole decision (both directions) near its budget on i.i.d. noise', () => {
     // 40,000 evaluations at 2 per 1,000: about 80 expected; Poisson noise allows well under 1.5×.

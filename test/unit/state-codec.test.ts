@@ -1,6 +1,6 @@
 // Covers the compact state encoding: lossless round trip, one item ≤ 1 KB (1 WCU) at default
-// settings with every metric, detector state and the longest camera id, and what an alert's
-// episode-outcome record adds to it.
+// settings with every metric, detector state and the longest camera id, what an alert's
+// episode-outcome record adds to it, and that a state deflated with an older dictionary still reads.
 import { describe, expect, it } from 'vitest';
 import { applyEvents, emptyState, EPISODE_HISTORY } from '../../lib/core/camera-state.js';
 import { parseBody } from '../../lib/core/metric-event.js';
@@ -10,6 +10,9 @@ import { wireEvent } from '../support/fixtures.js';
 import { rng } from '../support/streams.js';
 import { cameraItem } from '../../lib/adapters/state-store.js';
 import { itemSizeBytes, writeCapacityUnits } from '../../lib/adapters/item-size.js';
+
+/** The default policy's drift decision (its per-metric mean-shift). */
+const DRIFT_DECISION = DEFAULT_POLICY.detectors.find((d) => d.metric === 'DriftScore' && d.kind === 'mean-shift')!.id;
 
 /**
  * A camera after 1,200 events on all five metrics under the default policy (detector state
@@ -84,10 +87,36 @@ describe('state codec', () => {
     const camera = 'c'.repeat(32);
     const state = fiveMetricState(camera);
     const size = () => itemSizeBytes(cameraItem(camera, state, 123456, Date.now()));
-    state.alerts['drift-ewma@Rgb'] = { f: false, e: 1234 };
+    const key = `${DRIFT_DECISION}@Rgb`;
+    state.alerts[key] = { f: false, e: 1234 };
     const withoutRecord = size();
-    state.alerts['drift-ewma@Rgb'].h = 'PCSRPCSRPCSR'.slice(0, EPISODE_HISTORY);
+    state.alerts[key].h = 'PCSRPCSRPCSR'.slice(0, EPISODE_HISTORY);
     expect(size() - withoutRecord).toBeLessThanOrEqual(EPISODE_HISTORY + 7);
     expect(size()).toBeLessThanOrEqual(1024);
+  });
+
+  it('reads a state deflated with the previous dictionary (v1, the drift-ewma default), bytes frozen when it was current', () => {
+    const restZ = Buffer.from(
+      'AYMnWhyJzsTQyBic8CwMjRBpzxKUcsHJz8gUJA5JgibGhtBUCGKA05CpETgtGuoZGCGSjqERaqLBH5vGsOi0NDU2MDU1NTIAWU5szDoHK9XW1gIA',
+      'base64',
+    );
+    expect(restZ[0]).toBe(1);
+    const state = decodeState({ restZ });
+    expect(state.det['drift-ewma@Rgb']).toEqual({
+      z: 0.4123,
+      t: 812,
+      a: { n: 900, m: 0.2512, s: 0.0431, r: 0.31, p: 0.52, q: 1.02 },
+      ew: 0.012,
+    });
+    expect(state.alerts['drift-ewma@Rgb']).toEqual({
+      f: true,
+      e: 3,
+      at: 1795305552000,
+      p: true,
+      a: 'RetrainingRequested',
+      h: 'PCS',
+    });
+    // New items take the newest dictionary.
+    expect(encodeState(state, 10).restZ![0]).toBe(2);
   });
 });

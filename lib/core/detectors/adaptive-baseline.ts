@@ -156,13 +156,23 @@ const awaitingDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
  * question is settled as usual a day after the stream's first value: a cycle is then predicted from
  * its second turn on, a level that moved and stays is charted against the level as before.
  */
-export function firstDayBreach(b: AdaptiveBaseline, c: AdaptiveBaselineConfig): void {
-  if (c.seasonality !== 'daily' || b.h0 !== undefined || b.hk !== undefined || b.t0 === undefined) return;
-  if (b.n <= c.warmup) return;
+export function firstDayBreach(b: AdaptiveBaseline, c: AdaptiveBaselineConfig): boolean {
+  if (!inFirstDay(b, c)) return false;
   delete b.hc;
   delete b.hn;
   b.h0 = b.n;
+  return true;
 }
+
+/**
+ * The stream's first day, before any daily model: armed, its first value less than a day ago (t0 is
+ * dropped a day after it while no hourly means run), no hourly means started.
+ */
+export const inFirstDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
+  c.seasonality === 'daily' && b.h0 === undefined && b.hk === undefined && b.t0 !== undefined && b.n > c.warmup;
+
+/** Whether the daily question a first-day breach opened is settled: hourly means kept or dropped. */
+export const firstDaySettled = (b: AdaptiveBaseline) => b.hk !== undefined || b.h0 === undefined;
 
 /** Amplitude of the first daily harmonic of the residuals, in σ of the level's residuals. */
 function dailyAmplitude(b: AdaptiveBaseline): number {
@@ -205,6 +215,7 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
       delete b.hs;
       delete b.sp;
       delete b.h0;
+      delete b.t0; // a day has passed: no first day any more
       return;
     }
   }

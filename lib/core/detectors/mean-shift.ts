@@ -9,7 +9,7 @@
 // clipped at 2.5σ (one value can never fire it); a level that moves and stays adds up.
 import { significant } from '../significant.js';
 import type { Detector } from './detector.js';
-import { firstDayBreach, rhoOf } from './adaptive-baseline.js';
+import { firstDayBreach, firstDaySettled, rhoOf } from './adaptive-baseline.js';
 import { cusumThreshold, normalCdf } from './run-length.js';
 import { baselineStep, type SequentialBaselineState, type SequentialConfig } from './standardizer.js';
 
@@ -34,6 +34,12 @@ export interface MeanShiftConfig extends Omit<SequentialConfig, 'direction'> {
   direction: ShiftDirection;
   /** false alarms per 1,000 evaluations this decision may spend (its share of the metric's budget) */
   falseAlarmsPer1k: number;
+  /**
+   * A breach in the stream's first day, before its daily question is settled: "hold" it until the
+   * question is (fire then if the shift is still there, drop it if the level came back first: a daily
+   * cycle's first turn); "decide" fires at once.
+   */
+  firstDay?: 'hold' | 'decide';
 }
 
 export interface MeanShiftState extends SequentialBaselineState {
@@ -49,6 +55,10 @@ export interface MeanShiftState extends SequentialBaselineState {
   f?: 1 | -1;
   /** event time (ms) when the firing direction's first sum last left 0: the estimated change point */
   cp?: number;
+  /** direction of a first-day breach held until the stream's daily question is settled */
+  fh?: 1 | -1;
+  /** 1 while the daily question a held first-day breach opened is not settled: later breaches are held too */
+  fd?: 1;
 }
 
 /** The normal's mass beyond +SHIFT_CLIP: what the thresholds assume of an in-control stream. */
@@ -129,11 +139,31 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     // The practical-significance gate, in the metric's units, on the watched side.
     const moved = c.baseline === 'frozen' ? (st.ew ?? mean) - mean : (st.ew ?? 0);
     const gate = c.minShift <= 0 || dir * moved >= c.minShift;
-    const breach = Math.max(lu, ld) > 1 && gate;
-    if (breach && st.f === undefined) {
-      st.f = dir;
-      if (st.a) firstDayBreach(st.a, c);
+    let breach = Math.max(lu, ld) > 1 && gate;
+    if (st.fh !== undefined) {
+      // A held first-day breach: dropped once its side's sums are back to 0 (the level came back to
+      // where it left: a daily cycle's turn, or noise), fired once the daily question is settled if
+      // its side is still beyond a threshold (a level that moved and stayed), held meanwhile. (A level
+      // that comes back slowly, as a cycle's tail may, is not beyond a threshold by then.)
+      const held = st.fh === 1 ? lu : ld;
+      if (held === 0) delete st.fh;
+      else if (st.a && firstDaySettled(st.a)) {
+        breach = held > 1 && (c.minShift <= 0 || st.fh * moved >= c.minShift);
+        if (breach) st.f = st.fh;
+        delete st.fh;
+      } else breach = false;
+    } else if (breach && st.f === undefined) {
+      // A first-day breach starts the hourly means; by default it is held until they settle the question,
+      // and so is any later breach before then (fd: a first-day breach started them).
+      const hold = (c.firstDay ?? 'hold') === 'hold';
+      const started = st.a !== undefined && firstDayBreach(st.a, c);
+      if (started && hold) st.fd = 1;
+      if (hold && st.fd === 1) {
+        st.fh = dir;
+        breach = false;
+      } else st.f = dir;
     }
+    if (st.fd !== undefined && st.fh === undefined && (!st.a || firstDaySettled(st.a))) delete st.fd;
     // Resolves when the firing direction's sums are back to 0 (or, outside an episode, all of them).
     const firing = st.f === 1 ? st.u : st.f === -1 ? st.d : undefined;
     const clear = firing ? firing.every((x) => x === 0) : lu === 0 && ld === 0;
