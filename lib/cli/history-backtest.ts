@@ -175,13 +175,12 @@ export async function evaluateCandidatesDistributed(
   opts: TuneOptions,
   o: { shards?: number; onProgress?: (p: ReplayProgress) => void } = {},
 ): Promise<TuneCandidate[]> {
-  const { base: _base, ...searched } = opts;
   const doc = await onReplayMachine(target, (machine) =>
     runDistributedTune({
       ...machine,
       history: spec,
       shards: o.shards ?? DEFAULT_DISTRIBUTED_SHARDS,
-      tune: { grid, labels: [...labels], opts: searched },
+      tune: { grid, labels: [...labels], opts },
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     }),
   );

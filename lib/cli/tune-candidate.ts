@@ -2,7 +2,7 @@
 // alone) and its scored series against the labels. Apart from tune.ts so that the distributed tune's
 // shard step (lib/replay-cloud/tune-steps.ts) runs the same code without the CLI's worker threads.
 import type { MetricEvent, MetricKind } from '../core/metric-event.js';
-import { harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
+import { DEFAULT_POLICY, harmfulDirection, parsePolicy, type Policy, type PolicyInput } from '../core/policy.js';
 import { summarize, type SeriesScore } from '../core/scoring.js';
 import { replayCameras } from '../replay/engine.js';
 import { ALL_DETECTORS, scoreSeriesByDetector, type DetectorScore } from './backtest-score.js';
@@ -32,15 +32,30 @@ export interface TuneOptions {
 
 export type GridPoint = { kind: TunedKind; params: Record<string, number> };
 
-// A mean-shift decision's parameter is the policy's budget for the metric, not a field of its own.
-export const specOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>) => ({
-  id: `${opts.metric.toLowerCase()}-${kind}`,
-  kind,
-  metric: opts.metric,
-  action: 'RetrainingRequested' as const,
-  direction: opts.direction ?? harmfulDirection(opts.metric),
-  ...(kind === 'mean-shift' ? {} : params),
-});
+/**
+ * A candidate's chart: the base policy's chart of the same kind on the metric, if any, keeps its other
+ * settings (warm-up, adaptRate, gates, first-day rule), so the policy written is the one searched.
+ * A mean-shift decision's parameter is the policy's budget for the metric, not a field of its own.
+ */
+export const specOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>) => {
+  const like = (opts.base ?? DEFAULT_POLICY).detectors.find((d) => d.kind === kind && d.metric === opts.metric);
+  const {
+    id: _id,
+    action: _action,
+    escalate: _escalate,
+    prior: _prior,
+    ...settings
+  } = (like ?? {}) as Record<string, unknown>;
+  return {
+    ...settings,
+    id: `${opts.metric.toLowerCase()}-${kind}`,
+    kind,
+    metric: opts.metric,
+    action: 'RetrainingRequested' as const,
+    direction: opts.direction ?? harmfulDirection(opts.metric),
+    ...(kind === 'mean-shift' ? {} : params),
+  };
+};
 export const budgetOf = (opts: TuneOptions, kind: TunedKind, params: Record<string, number>, base?: Policy) =>
   kind === 'mean-shift'
     ? {

@@ -155,8 +155,8 @@ export async function evaluateCandidatesParallel(
           ...(series ? { series } : {}),
           labels,
           grid: share,
-          // The base policy is not needed to score candidates (each runs alone).
-          opts: { ...opts, base: undefined },
+          // The base policy goes along: a candidate keeps the settings of its kind's chart in it (specOf).
+          opts,
         }),
       ),
     );

@@ -20,8 +20,8 @@ export interface TuneRun {
   grid: GridPoint[];
   /** Labels by camera (lib/cli/labels.ts), as entries. */
   labels: [camera: string, windows: LabelledWindow[]][];
-  /** Without `base`: candidates are scored alone. */
-  opts: Omit<TuneOptions, 'base'>;
+  /** With `base`: a candidate keeps the settings of its kind's chart in it (specOf). */
+  opts: TuneOptions;
 }
 
 /** Per candidate (the grid's order), the scored series of the cameras, each camera's in stream order. */

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { num } from '../../lib/cli/format.js';
 import { parseLabels } from '../../lib/cli/labels.js';
-import { parsePolicy } from '../../lib/core/policy.js';
+import { DEFAULT_POLICY, parsePolicy } from '../../lib/core/policy.js';
+import { searchPolicy, specOf } from '../../lib/cli/tune-candidate.js';
 import { fleetPriors, policyPriors } from '../../lib/core/priors.js';
 import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 import { runVmon, series, tempDir, toJsonl } from '../integration/cli-support.js';
@@ -136,6 +137,19 @@ describe('vmon backtest --labels', () => {
 });
 
 describe('vmon tune', () => {
+  it("searches and writes a chart with the settings of the base policy's chart of its kind", () => {
+    const opts = { kinds: ['mean-shift' as const], metric: 'DriftScore' as const, budget: 1 };
+    const base = DEFAULT_POLICY.detectors.find((d) => d.id === 'drift-mean-shift')!;
+    const kept = { adaptRate: 0.02, minShift: 0.12, firstDay: 'decide', warmup: 50 };
+    expect(base).toMatchObject(kept);
+    expect(specOf(opts, 'mean-shift', { budget: 2 })).toMatchObject({ ...kept, id: 'driftscore-mean-shift' });
+    const searched = searchPolicy(opts, { kind: 'mean-shift', params: { budget: 2 } });
+    expect(searched.detectors[0]).toMatchObject(kept);
+    expect(searched.falseAlarmBudget.byMetric?.DriftScore).toBe(2);
+    // No chart of that kind in the base: the kind's own defaults, the grid point's parameters.
+    expect(specOf({ ...opts, kinds: ['cusum'] }, 'cusum', { k: 0.5, h: 4 })).not.toHaveProperty('adaptRate');
+  });
+
   it('writes the policy that meets the budget, scoped policies, and the trade-off report', async () => {
     const out = join(dir, 'tuned.json');
     const scoped = join(dir, 'tuned-scoped.json');
