@@ -49,14 +49,24 @@ const isConditionFailure = (err: unknown) =>
 
 const n = (x: number): AttributeValue => ({ N: String(x) });
 
+/** A member record as stored in its shard (the attribute `c#<camera>`). */
+function memberValue(rec: MemberRecord): AttributeValue {
+  const { q, ...rest } = rec;
+  return { M: { q: n(q), j: { S: JSON.stringify(rest.p ? { ...rest, p: encodeMetricNumbers(rest.p) } : rest) } } };
+}
+
+function memberFromValue(value: AttributeValue): MemberRecord {
+  const rec = { ...JSON.parse(value.M?.j?.S ?? '{}'), q: Number(value.M?.q?.N ?? 0) } as MemberRecord;
+  if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
+  return rec;
+}
+
 function shardFromItem(item: Item | undefined): ShardState {
   const out: ShardState = { version: Number(item?.sv?.N ?? 0), members: [], judged: new Map() };
   for (const [name, value] of Object.entries(item ?? {})) {
-    if (name.startsWith(MEMBER) && value.M) {
-      const rec = { ...JSON.parse(value.M.j?.S ?? '{}'), q: Number(value.M.q?.N ?? 0) } as MemberRecord;
-      if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
-      out.members.push({ cameraId: name.slice(MEMBER.length), rec });
-    } else if (name.startsWith(JUDGED) && value.S) out.judged.set(name.slice(JUDGED.length), value.S);
+    if (name.startsWith(MEMBER) && value.M)
+      out.members.push({ cameraId: name.slice(MEMBER.length), rec: memberFromValue(value) });
+    else if (name.startsWith(JUDGED) && value.S) out.judged.set(name.slice(JUDGED.length), value.S);
   }
   return out;
 }
@@ -98,30 +108,31 @@ export class DynamoCohortStore implements CohortStore {
     return { [PK]: { S: COHORT.shardKey(c.modality, c.modelVersion, k) } };
   }
 
-  async applyMember(signal: CohortSignal, k: number): Promise<ShardState & { applied: boolean }> {
-    const { q, ...rest } = signal.rec;
+  async applyMember(
+    signal: CohortSignal,
+    k: number,
+  ): Promise<ShardState & { applied: boolean; before?: MemberRecord }> {
+    const name = `${MEMBER}${signal.cameraId}`;
+    const value = memberValue(signal.rec);
     this.counters.memberWrites++;
     try {
+      // The item before the write: with the record set in it, it is the item after (the write is atomic),
+      // and it gives the record replaced, so the use case can tell whether the shard's summary moved.
       const r = await this.ddb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.shardKey(signal.cohort, k),
           UpdateExpression: 'SET #c = :rec, #sv = if_not_exists(#sv, :zero) + :one',
           ConditionExpression: 'attribute_not_exists(#c) OR #c.#q < :q',
-          ExpressionAttributeNames: { '#c': `${MEMBER}${signal.cameraId}`, '#q': 'q', '#sv': 'sv' },
-          ExpressionAttributeValues: {
-            ':rec': {
-              M: { q: n(q), j: { S: JSON.stringify(rest.p ? { ...rest, p: encodeMetricNumbers(rest.p) } : rest) } },
-            },
-            ':q': n(q),
-            ':zero': n(0),
-            ':one': n(1),
-          },
-          ReturnValues: 'ALL_NEW',
+          ExpressionAttributeNames: { '#c': name, '#q': 'q', '#sv': 'sv' },
+          ExpressionAttributeValues: { ':rec': value, ':q': n(signal.rec.q), ':zero': n(0), ':one': n(1) },
+          ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { ...shardFromItem(r.Attributes), applied: true };
+      const old = r.Attributes ?? {};
+      const after = shardFromItem({ ...old, [name]: value, sv: n(Number(old.sv?.N ?? 0) + 1) });
+      return { ...after, applied: true, ...(old[name]?.M ? { before: memberFromValue(old[name]!) } : {}) };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const old = (err as ConditionalCheckFailedException).Item;

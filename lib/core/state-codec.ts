@@ -9,6 +9,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { METRICS, MODALITIES } from './metric-event.js';
 import { emptyState, parseStreamKey, streamKey, type CameraState } from './camera-state.js';
+import { COHORT_BUCKET_MS, type CohortKey, type MemberRecord } from './cohort.js';
 import type { WindowEntry } from './stream-window.js';
 
 const STREAM_HEADER = 1 + 1 + 1 + 8; // v1: modality, metric (flag bits below), count, newest ts (f64)
@@ -344,9 +345,24 @@ export function encodeState(
     const empty = Array.isArray(v) ? v.length === 0 : v && typeof v === 'object' && Object.keys(v).length === 0;
     if (!empty) compact[k] = v;
   }
-  // A member record names its camera: the item's own key already does (put back on decode).
+  // A member record names its camera: the item's own key already does (put back on decode). What
+  // follows from the item is stored only when it differs: the sequence and bucket (2 × l + a, l's hour),
+  // the cohort's model version (the camera's for the modality) and reset epoch (the camera's applied one).
+  // The plain-registration mark is not kept: a record re-applied from the outbox always updates its head.
   if (cameraId !== undefined && state.signals?.length)
-    compact.signals = state.signals.map(({ cameraId: id, ...r }) => (id === cameraId ? r : { cameraId: id, ...r }));
+    compact.signals = state.signals.map(({ cameraId: id, reg: _reg, cohort, rec: full }) => {
+      const { q, b, r, ...rec } = full;
+      const stored = {
+        cohort: cohort.modelVersion === state.mv[cohort.modality] ? { modality: cohort.modality } : cohort,
+        rec: {
+          ...(q === 2 * rec.l + rec.a ? {} : { q }),
+          ...rec,
+          ...(b === Math.floor(rec.l / COHORT_BUCKET_MS) ? {} : { b }),
+          ...(r === (state.ce?.[cohort.modality] ?? 0) ? {} : { r }),
+        },
+      };
+      return id === cameraId ? stored : { cameraId: id, ...stored };
+    });
   const round = (_k: string, v: unknown) =>
     typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(DIGITS)) : v;
   // Gaps and floors ride with their stream, as varints back from its newest entry (not 13-digit JSON).
@@ -379,8 +395,15 @@ export function decodeState(encoded: Partial<EncodedState> | undefined, cameraId
   if (!encoded) return state;
   if (encoded.restZ) Object.assign(state, JSON.parse(inflateRest(encoded.restZ)));
   else if (encoded.rest) Object.assign(state, JSON.parse(encoded.rest));
-  if (cameraId !== undefined && state.signals)
-    state.signals = state.signals.map((sig) => (sig.cameraId === undefined ? { ...sig, cameraId } : sig));
+  if (state.signals)
+    state.signals = state.signals.map((sig) => {
+      const rec = sig.rec as Partial<MemberRecord> & Pick<MemberRecord, 'a' | 'l'>;
+      rec.q ??= 2 * rec.l + rec.a;
+      rec.b ??= Math.floor(rec.l / COHORT_BUCKET_MS);
+      rec.r ??= state.ce?.[sig.cohort.modality] ?? 0;
+      (sig.cohort as Partial<CohortKey>).modelVersion ??= state.mv[sig.cohort.modality];
+      return sig.cameraId === undefined && cameraId !== undefined ? { ...sig, cameraId } : sig;
+    });
   if (encoded.streams) {
     const lateness: StreamLateness = {};
     state.streams = decodeStreams(encoded.streams, lateness);
