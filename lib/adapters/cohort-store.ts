@@ -12,6 +12,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
+  COHORT_BUCKET_MS,
   cohortPriorOf,
   emptyHead,
   type CohortHead,
@@ -49,14 +50,37 @@ const isConditionFailure = (err: unknown) =>
 
 const n = (x: number): AttributeValue => ({ N: String(x) });
 
-/** A member record as stored in its shard (the attribute `c#<camera>`). */
-function memberValue(rec: MemberRecord): AttributeValue {
-  const { q, ...rest } = rec;
-  return { M: { q: n(q), j: { S: JSON.stringify(rest.p ? { ...rest, p: encodeMetricNumbers(rest.p) } : rest) } } };
+/**
+ * A member record as stored in its shard (the attribute `c#<camera>`): its sequence `q` as a number (the
+ * write's condition reads it), the rest as JSON without what `q` gives (newest time l = ⌊q/2⌋, affected =
+ * q mod 2, bucket = l's hour) and without a zero reset epoch; no JSON at all when nothing is left (a
+ * healthy camera's plain registration before its charts have warmed up). A shard write is billed by the
+ * shard item's size, so every byte here is paid by every member write to the shard.
+ */
+export function memberValue(rec: MemberRecord): AttributeValue {
+  const { q, a, l, b, r, ...rest } = rec;
+  const derived = q === 2 * l + a && b === Math.floor(l / COHORT_BUCKET_MS);
+  const json = {
+    ...(derived ? {} : { a, l, b }),
+    ...(r !== 0 ? { r } : {}),
+    ...rest,
+    ...(rest.p ? { p: encodeMetricNumbers(rest.p) } : {}),
+  };
+  return { M: { q: n(q), ...(Object.keys(json).length > 0 ? { j: { S: JSON.stringify(json) } } : {}) } };
 }
 
-function memberFromValue(value: AttributeValue): MemberRecord {
-  const rec = { ...JSON.parse(value.M?.j?.S ?? '{}'), q: Number(value.M?.q?.N ?? 0) } as MemberRecord;
+/** Reads both forms: records written before issue 24 hold a, l, b and r in their JSON. */
+export function memberFromValue(value: AttributeValue): MemberRecord {
+  const q = Number(value.M?.q?.N ?? 0);
+  const l = Math.floor(q / 2);
+  const rec = {
+    a: q % 2,
+    l,
+    b: Math.floor(l / COHORT_BUCKET_MS),
+    r: 0,
+    ...JSON.parse(value.M?.j?.S ?? '{}'),
+    q,
+  } as MemberRecord;
   if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
   return rec;
 }

@@ -81,7 +81,7 @@ export async function updateCamera<R>(
     // events come back (conflict retry, redelivery) and make the same or a newer record. That saves the
     // outbox's index entry, the clearing write and the record's bytes in the item, once per camera-hour.
     // Records still pending from an earlier update (committed) go first, so each cohort hears them in order.
-    if (deps.cohortSignals && state.signals && state.signals.some((s, i) => i >= pendingSignals && s.reg)) {
+    if (deps.cohortSignals && state.signals?.some((s, i) => i >= pendingSignals && s.reg)) {
       const ahead = state.signals.filter((s, i) => i < pendingSignals || s.reg);
       const out = await deps.cohortSignals(ahead, nowMs);
       cohort = cohort ? mergeCohortOutcome(cohort, out) : out;

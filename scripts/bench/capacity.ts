@@ -144,11 +144,13 @@ export function countRequests(
         // without either it is a small head write.
         if (name === 'DynamoDB.UpdateItem') {
           const got = out.output.Attributes as Record<string, AttributeValue> | undefined;
-          const bytes = got
-            ? input.ReturnValues === 'ALL_OLD'
-              ? Math.max(itemSizeBytes(got), itemSizeBytes(itemAfterSet(got, input)))
-              : itemSizeBytes(got)
-            : 0;
+          // ALL_OLD returns nothing for an item the write creates: the item after is its key and the SETs.
+          const bytes =
+            input.ReturnValues === 'ALL_OLD'
+              ? Math.max(itemSizeBytes(got ?? {}), itemSizeBytes(itemAfterSet({ ...input.Key, ...got }, input)))
+              : got
+                ? itemSizeBytes(got)
+                : 0;
           const units = writeUnits(bytes || 1);
           const pk = input.Key?.[partitionKey]?.S ?? keyOf(input.Key);
           c.writes.push({ key: pk, bytes, units, kind: writeKind(pk, false) });

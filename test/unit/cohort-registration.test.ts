@@ -4,8 +4,9 @@
 // entry; records still pending from an earlier update go first, in order; the cohort head is written only
 // when the shard's summary moves in what decisions read (summaryMoved in lib/core/cohort.ts, used by
 // lib/app/cohort-signals.ts); a crash after the shard write and before the head write is made good when
-// the events come back (the record applies as stale and writes its summary); and records that are not
-// plain registrations (an affected camera) still ride in the outbox.
+// the events come back (the record applies as stale and writes its summary); records that are not
+// plain registrations (an affected camera) still ride in the outbox; and a member record is stored in its
+// shard without what its sequence gives (lib/adapters/cohort-store.ts), records of the old form still read.
 import { describe, expect, it } from 'vitest';
 import { updateCamera, type CameraUpdateDeps } from '../../lib/app/camera-update.js';
 import { cohortSignalApplier } from '../../lib/app/cohort-signals.js';
@@ -22,6 +23,8 @@ import {
 } from '../../lib/core/cohort.js';
 import { DEFAULT_POLICY } from '../../lib/core/policy.js';
 import { MemoryStateStore } from '../../lib/local/memory-state-store.js';
+import { memberFromValue, memberValue } from '../../lib/adapters/cohort-store.js';
+import { itemSizeBytes } from '../../lib/adapters/item-size.js';
 import type { SaveResult } from '../../lib/app/ports.js';
 
 const COHORT: CohortKey = { modelVersion: 'det-v4', modality: 'Rgb' };
@@ -205,5 +208,38 @@ describe('a camera registering with its cohort', () => {
       { outbox: 0, signals: 0 },
     ]);
     expect(out.cohort?.applied).toBe(1);
+  });
+});
+
+describe('a member record in its shard item', () => {
+  it('a plain registration is its sequence alone; the rest is kept; both read back whole', () => {
+    const plain = record(at(HOUR, 3));
+    const stored = memberValue(plain);
+    expect(stored.M?.j).toBeUndefined();
+    expect(memberFromValue(stored)).toEqual(plain);
+    const full = record(at(HOUR, 7), {
+      a: 1,
+      r: at(HOUR - 5, 0),
+      d: ['drift-ewma'],
+      f: at(HOUR, 1),
+      k: 'e1',
+      s: { 'drift-ewma': 0.4321 },
+      p: { DriftScore: [0.3, 0.02] },
+    });
+    expect(memberFromValue(memberValue(full))).toEqual(full);
+  });
+
+  it('reads records written before issue 24 (a, l, b, r in the JSON), and the new form is smaller', () => {
+    const rec = record(at(HOUR, 3), { s: { 'drift-ewma': 0.4321 } });
+    const { q, ...rest } = rec;
+    const old = { M: { q: { N: String(q) }, j: { S: JSON.stringify(rest) } } };
+    expect(memberFromValue(old)).toEqual(rec);
+    // A record whose fields do not follow from its sequence keeps them.
+    const odd = { ...rec, b: 7 };
+    expect(memberFromValue(memberValue(odd))).toEqual(odd);
+    // The same record, old form and new: the new one drops a, l, b and r (≥ 30 bytes of the ~70).
+    expect(itemSizeBytes({ 'c#cam-000001': memberValue(rec) })).toBeLessThan(
+      itemSizeBytes({ 'c#cam-000001': old }) - 30,
+    );
   });
 });
