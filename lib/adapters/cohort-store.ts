@@ -64,6 +64,7 @@ export function memberValue(rec: MemberRecord): AttributeValue {
     ...(derived ? {} : { a, l, b }),
     ...(r !== 0 ? { r } : {}),
     ...rest,
+    ...(rest.s ? { s: encodeStats(rest.s) } : {}),
     ...(rest.p ? { p: encodeMetricNumbers(rest.p) } : {}),
   };
   return { M: { q: n(q), ...(Object.keys(json).length > 0 ? { j: { S: JSON.stringify(json) } } : {}) } };
@@ -82,8 +83,41 @@ export function memberFromValue(value: AttributeValue): MemberRecord {
     q,
   } as MemberRecord;
   if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
+  if (typeof rec.s === 'string') rec.s = decodeStats(rec.s);
   return rec;
 }
+
+/**
+ * The default policy's drift and regression detector ids, by the index that stands for them in a stored
+ * record (`~0`). Frozen: records written with it must read forever; append, never reorder.
+ */
+const KNOWN_DETECTORS: readonly string[] = ['drift-window-mean', 'drift-ewma', 'accuracy-regression'];
+
+/**
+ * Detector statistics as `id:value,id:value`, a shipped detector's id as `~index` (a policy's ids are
+ * a-z, 0-9 and "-": policy.ts, so `~` never starts one): ~60 bytes under their JSON with the default
+ * policy, in a record that every write to the shard pays for.
+ */
+const encodeStats = (s: Record<string, number>) =>
+  Object.entries(s)
+    .map(([id, v]) => {
+      const known = KNOWN_DETECTORS.indexOf(id);
+      return `${known >= 0 ? `~${known}` : id}:${v}`;
+    })
+    .join(',');
+const decodeStats = (text: string): Record<string, number> =>
+  Object.fromEntries(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => {
+        const at = kv.lastIndexOf(':');
+        const id = kv.slice(0, at);
+        const known = id.startsWith('~') ? KNOWN_DETECTORS[Number(id.slice(1))] : undefined;
+        if (id.startsWith('~') && known === undefined) throw new Error(`member record: unknown detector ${id}`);
+        return [known ?? id, Number(kv.slice(at + 1))];
+      }),
+  );
 
 function shardFromItem(item: Item | undefined): ShardState {
   const out: ShardState = { version: Number(item?.sv?.N ?? 0), members: [], judged: new Map() };

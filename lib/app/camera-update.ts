@@ -1,12 +1,11 @@
 // The one way camera state changes: load → mutate (pure) → conditional write carrying the new
 // triggers in the outbox → publish → clear the outbox. Shared by ingest and the model lifecycle.
-// A camera's plain cohort registrations go to the cohort just before the write (lib/app/cohort-signals.ts).
 import type { CameraState } from '../core/camera-state.js';
 import type { Trigger } from '../core/trigger.js';
 import { backoffMs, sleep } from '../core/retry.js';
 import type { StateStore, TriggerSink } from './ports.js';
 import type { CohortSignal } from '../core/cohort.js';
-import { type CohortOutcome, mergeCohortOutcome } from './cohort-signals.js';
+import type { CohortOutcome } from './cohort-signals.js';
 
 /** Applies a camera's committed member records to their cohorts (lib/app/cohort-signals.ts). */
 export type CohortSignalApplier = (signals: readonly CohortSignal[], nowMs: number) => Promise<CohortOutcome>;
@@ -65,29 +64,15 @@ export async function updateCamera<R>(
   let writes = 0,
     conflicts = 0;
   let current = await deps.store.load(cameraId);
-  let cohort: CohortOutcome | undefined;
   for (let attempt = 1; ; attempt++) {
     // Each attempt works on a freshly decoded state (a conflict returns the current item), so no copy.
     const state = current.state;
     const pending = state.outbox;
-    const pendingSignals = state.signals?.length ?? 0;
     const m = mutate(state);
     // Without a cohort applier nothing would read the records: keep them out of the item.
     if (!deps.cohortSignals) delete state.signals;
     state.outbox = [...pending, ...m.triggers];
     let version = current.version;
-    // Plain activity registrations go to the cohort before the state write, not through the outbox: the
-    // shard write is idempotent (a record counts only over an older one), and if this write fails the
-    // events come back (conflict retry, redelivery) and make the same or a newer record. That saves the
-    // outbox's index entry, the clearing write and the record's bytes in the item, once per camera-hour.
-    // Records still pending from an earlier update (committed) go first, so each cohort hears them in order.
-    if (deps.cohortSignals && state.signals?.some((s, i) => i >= pendingSignals && s.reg)) {
-      const ahead = state.signals.filter((s, i) => i < pendingSignals || s.reg);
-      const out = await deps.cohortSignals(ahead, nowMs);
-      cohort = cohort ? mergeCohortOutcome(cohort, out) : out;
-      state.signals = state.signals.filter((s) => !ahead.includes(s));
-      if (state.signals.length === 0) delete state.signals;
-    }
     if (m.changed || m.triggers.length > 0) {
       const saved = await deps.store.save(cameraId, state, current.version, nowMs);
       writes++;
@@ -102,12 +87,10 @@ export async function updateCamera<R>(
     }
     const published = state.outbox;
     const signals = state.signals ?? [];
+    let cohort: CohortOutcome | undefined;
     if (published.length > 0 || signals.length > 0) {
       if (published.length > 0) await deps.publisher.publish(published);
-      if (signals.length > 0 && deps.cohortSignals) {
-        const out = await deps.cohortSignals(signals, nowMs);
-        cohort = cohort ? mergeCohortOutcome(cohort, out) : out;
-      }
+      if (signals.length > 0 && deps.cohortSignals) cohort = await deps.cohortSignals(signals, nowMs);
       state.outbox = [];
       delete state.signals;
       // Clearing is best effort: if another writer got in first, it republishes the same triggerIds.

@@ -627,8 +627,9 @@ function cohortSignal(
     if (now.act) rec.act = now.act;
   }
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
-  // Six significant digits: the peers' robust z needs no more, and the record is smaller where it waits.
-  if (known.length) rec.s = Object.fromEntries(known.map(([k, v]) => [k, Number(v.toPrecision(6))]));
+  // Four significant digits (as the baselines): the peers' robust z needs no more (its MAD is floored at
+  // minMad), and every write to the camera's cohort shard pays for the record's bytes.
+  if (known.length) rec.s = Object.fromEntries(known.map(([k, v]) => [k, Number(v.toPrecision(4))]));
   if (now.baselineCount > 0) rec.p = now.baselines;
   if (wait !== undefined && now.newest >= wait) (state.cw ??= {})[modality] = wait;
   // A healthy record that answers no watermark and follows no move between cohorts: a plain registration.

@@ -61,9 +61,9 @@ export interface CohortSignal {
   cameraId: string;
   rec: MemberRecord;
   /**
-   * 1: a plain activity registration (healthy, not a watermark answer, not a "left" record). The camera
-   * sends it to its cohort before its state write instead of through its outbox, and the cohort head
-   * hears of it only when the shard's summary moves in a way decisions read (`summaryMoved`).
+   * 1: a plain activity registration (healthy, not a watermark answer, not a "left" record): the cohort
+   * head hears of it only when the shard's summary moves in a way decisions read (`summaryMoved`). Not
+   * stored with the outbox: a record applied again from a stored outbox always writes its summary.
    */
   reg?: 1;
 }

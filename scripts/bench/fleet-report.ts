@@ -200,7 +200,7 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
   const c = packed.cohortCost;
   rows.push([
     `WRU per camera write, steady state at ${n(shape.cameras)} cameras: (state WRU/write × ${n(steady.writesPerCameraHour, 0)} writes + one cohort registration) per camera-hour`,
-    `${n(steady.unitsPerCameraWrite, 3)} (state ${n(steady.stateUnitsPerWrite, 3)}; registration ${n(steady.bookkeepingUnitsPerCameraHour, 2)} WRU: member write ${steady.referenceMemberWriteUnits} to a ${n(steady.referenceShardBytes)} B shard of ${n(steady.referenceMembersPerShard, 0)} members × ${n(c.bytesPerMember, 0)} B, head ${n(steady.headWritesPerCameraHour, 4)} × ${steady.headWriteUnits}, outbox ${n(steady.outboxUnitsPerRegistration, 2)})`,
+    `${n(steady.unitsPerCameraWrite, 3)} (state ${n(steady.stateUnitsPerWrite, 3)}; registration ${n(steady.bookkeepingUnitsPerCameraHour, 2)} WRU: member write ${steady.referenceMemberWriteUnits} to a ${n(steady.referenceShardBytes)} B shard of ${n(steady.referenceMembersPerShard, 0)} members × ${n(Math.max(c.bytesPerMember, c.warmedBytesPerMember), 0)} B (a warmed-up camera's record; ${n(c.bytesPerMember, 0)} B in the run), head ${n(steady.headWritesPerCameraHour, 4)} × ${steady.headWriteUnits}, outbox ${n(steady.outboxUnitsPerRegistration, 2)})`,
     `in the run ${n(steady.unitsPerCameraWriteInRun, 3)}: ${c.registrations} registrations at ${n(steady.unitsPerRegistrationInRun, 2)} WRU (shard ${c.shard.units}, head ${c.head.units}, clearing ${c.clearing.units}, index ${c.indexUnits}, failed ${c.failedUnits}) over ${c.camera.writes} state writes`,
     '',
     '≤1.1',

@@ -27,6 +27,11 @@ import { DEFAULT_CAMERA_CONCURRENCY } from '../../lib/app/ingest-batch.js';
 import { type AWS_CALL_LATENCY_MS, InvocationMeter, modelledDurationMs, type InvocationCost } from './aws-latency.js';
 import { countRequests, newCounter, type RequestCounter, type WriteKind, writeUnits } from './capacity.js';
 import { itemSizeBytes } from '../../lib/adapters/item-size.js';
+import { memberValue } from '../../lib/adapters/cohort-store.js';
+import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
+import type { CohortSignal } from '../../lib/core/cohort.js';
+import { parseBody } from '../../lib/core/metric-event.js';
+import { DEFAULT_POLICY } from '../../lib/core/policy.js';
 import { LAMBDA_MEMORY_MB, median } from './ddb-cost.js';
 import { PRICES, billedChunks, dollars, type CostBreakdown } from './prices.js';
 
@@ -128,6 +133,12 @@ export interface CohortCost {
   shardsPerCohort: number;
   /** Measured on the shard items the run left: bytes per member record, and per shard item without members. */
   bytesPerMember: number;
+  /**
+   * Bytes per member record of a warmed-up camera (its detectors' statistics and charts' baselines in
+   * the record, as every camera of a running fleet has): `warmedMemberBytes`. The run's cameras are too
+   * young for them, so the reference shard is sized with this.
+   */
+  warmedBytesPerMember: number;
   shardBaseBytes: number;
   /** Largest cohort head item at the end of the run. */
   headBytes: number;
@@ -162,7 +173,8 @@ export interface SteadyState {
 /** Steady state per camera-hour at `cameras` (DEFAULT_FLEET) from what a run measured. */
 export function steadyStateWru(c: CohortCost, lingerMs: number, cameras = DEFAULT_FLEET.cameras): SteadyState {
   const members = cameras / Math.max(1, c.cohorts) / c.shardsPerCohort;
-  const referenceShardBytes = Math.round(c.shardBaseBytes + members * c.bytesPerMember);
+  const perMember = Math.max(c.bytesPerMember, c.warmedBytesPerMember);
+  const referenceShardBytes = Math.round(c.shardBaseBytes + members * perMember);
   const referenceMemberWriteUnits = writeUnits(referenceShardBytes);
   const headWriteUnits = writeUnits(c.headBytes);
   const headWritesPerCameraHour = c.shardsPerCohort / (cameras / Math.max(1, c.cohorts));
@@ -188,6 +200,46 @@ export function steadyStateWru(c: CohortCost, lingerMs: number, cameras = DEFAUL
     unitsPerCameraWriteInRun: (c.camera.units + bookkeepingInRun) / Math.max(1, c.camera.writes),
     unitsPerRegistrationInRun: bookkeepingInRun / registrations,
   };
+}
+
+/**
+ * The member record a camera of the run's shape sends once warmed up: one camera per modality, 4 hours
+ * of its 5 metrics every `intervalS` at the run's value distribution, through the camera step
+ * (`applyEvents`, default policy) one linger at a time; its newest registration stored as a shard stores
+ * it (`memberValue`), named as the run names cameras. Mean bytes over the modalities (one cohort each).
+ */
+export function warmedMemberBytes(prefix: string, intervalS: number, lingerMs: number): number {
+  const rand = mulberry32(23);
+  const gauss = normal(rand);
+  const cameraId = `${prefix}-${String(0).padStart(6, '0')}`;
+  const start = Date.parse('2026-12-01T00:00:00Z');
+  const sizes = MODALITIES.map((modality) => {
+    const state = emptyState();
+    let last: CohortSignal | undefined;
+    for (let t = start; t < start + 4 * 3_600_000; ) {
+      const wire: Record<string, unknown>[] = [];
+      for (const end = t + lingerMs; t < end; t += (intervalS * 1000) / METRICS_PER_CAMERA) {
+        const metric = METRICS[wire.length % METRICS_PER_CAMERA]!;
+        wire.push({
+          id: seededUuid(rand),
+          timestamp: new Date(t).toISOString(),
+          camera_id: cameraId,
+          modality,
+          metric,
+          value: metricValue(metric, gauss()),
+          model_version: 'm-1',
+          ...(metric === 'DriftScore' || metric === 'LatencyMs' ? {} : { sample_count: 200 }),
+        });
+      }
+      applyEvents(state, parseBody(JSON.stringify(wire), t).events, DEFAULT_POLICY);
+      for (const sig of state.signals ?? []) if (sig.reg) last = sig;
+      delete state.signals;
+      state.outbox = [];
+    }
+    if (!last) throw new Error(`fleet: no member record from a ${modality} camera`);
+    return itemSizeBytes({ [`c#${cameraId}`]: memberValue(last.rec) });
+  });
+  return sizes.reduce((a, b) => a + b, 0) / sizes.length;
 }
 
 /** Sizes of the cohort items a run left in the table: bytes per member record, shard base, largest head. */
@@ -449,6 +501,7 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
       // Member writes return the shard (bytes known); judged marks do not.
       registrations: counter.writes.filter((w) => w.kind === 'shard' && w.bytes > 0).length,
       shardsPerCohort: COHORT.shards,
+      warmedBytesPerMember: warmedMemberBytes(o.prefix, o.intervalS, o.lingerMs),
       ...items,
     };
     sqs.dlq = (counter.calls['SQS.SendMessage'] ?? 0) + (counter.calls['SQS.SendMessageBatch'] ?? 0);
