@@ -52,34 +52,39 @@ const n = (x: number): AttributeValue => ({ N: String(x) });
 
 /**
  * A member record as stored in its shard (the attribute `c#<camera>`): its sequence `q` as a number (the
- * write's condition reads it), the rest as JSON without what `q` gives (newest time l = ⌊q/2⌋, affected =
- * q mod 2, bucket = l's hour) and without a zero reset epoch; no JSON at all when nothing is left (a
- * healthy camera's plain registration before its charts have warmed up). A shard write is billed by the
- * shard item's size, so every byte here is paid by every member write to the shard.
+ * write's condition reads it), the detector statistics `s` and baselines `p` as compact text, and JSON
+ * `j` of the rest without what `q` gives (newest time l = ⌊q/2⌋, affected = q mod 2, bucket = l's hour)
+ * and without a zero reset epoch; no JSON at all when nothing is left (a healthy camera's registration).
+ * A shard write is billed by the shard item's size, so every byte here is paid by every member write
+ * to the shard.
  */
 export function memberValue(rec: MemberRecord): AttributeValue {
-  const { q, a, l, b, r, ...rest } = rec;
+  const { q, a, l, b, r, s, p, ...rest } = rec;
   const derived = q === 2 * l + a && b === Math.floor(l / COHORT_BUCKET_MS);
-  const json = {
-    ...(derived ? {} : { a, l, b }),
-    ...(r !== 0 ? { r } : {}),
-    ...rest,
-    ...(rest.s ? { s: encodeStats(rest.s) } : {}),
-    ...(rest.p ? { p: encodeMetricNumbers(rest.p) } : {}),
+  const json = { ...(derived ? {} : { a, l, b }), ...(r !== 0 ? { r } : {}), ...rest };
+  return {
+    M: {
+      q: n(q),
+      ...(s && Object.keys(s).length > 0 ? { s: { S: encodeStats(s) } } : {}),
+      ...(p ? { p: { S: encodeMetricNumbers(p) } } : {}),
+      ...(Object.keys(json).length > 0 ? { j: { S: JSON.stringify(json) } } : {}),
+    },
   };
-  return { M: { q: n(q), ...(Object.keys(json).length > 0 ? { j: { S: JSON.stringify(json) } } : {}) } };
 }
 
-/** Reads both forms: records written before issue 24 hold a, l, b and r in their JSON. */
+/** Reads every form: records written before issue 24 hold a, l, b, r, s and p in their JSON. */
 export function memberFromValue(value: AttributeValue): MemberRecord {
-  const q = Number(value.M?.q?.N ?? 0);
+  const m = value.M ?? {};
+  const q = Number(m.q?.N ?? 0);
   const l = Math.floor(q / 2);
   const rec = {
     a: q % 2,
     l,
     b: Math.floor(l / COHORT_BUCKET_MS),
     r: 0,
-    ...JSON.parse(value.M?.j?.S ?? '{}'),
+    ...JSON.parse(m.j?.S ?? '{}'),
+    ...(m.s?.S !== undefined ? { s: m.s.S } : {}),
+    ...(m.p?.S !== undefined ? { p: m.p.S } : {}),
     q,
   } as MemberRecord;
   if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
