@@ -59,7 +59,7 @@ export class InMemoryCohortStore implements CohortStore {
       s.members.set(signal.cameraId, structuredClone(signal.rec));
       s.version++;
     }
-    return { ...this.state(s), applied };
+    return { ...this.state(s), applied, ...(applied && old ? { before: structuredClone(old) } : {}) };
   }
 
   async putSummary(c: CohortKey, k: number, summary: ShardSummary) {

@@ -12,6 +12,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
+  COHORT_BUCKET_MS,
   cohortPriorOf,
   emptyHead,
   type CohortHead,
@@ -49,14 +50,86 @@ const isConditionFailure = (err: unknown) =>
 
 const n = (x: number): AttributeValue => ({ N: String(x) });
 
+/**
+ * A member record as stored in its shard (the attribute `c#<camera>`): its sequence `q` as a number (the
+ * write's condition reads it), the detector statistics `s` and baselines `p` as compact text, and JSON
+ * `j` of the rest without what `q` gives (newest time l = ⌊q/2⌋, affected = q mod 2, bucket = l's hour)
+ * and without a zero reset epoch; no JSON at all when nothing is left (a healthy camera's registration).
+ * A shard write is billed by the shard item's size, so every byte here is paid by every member write
+ * to the shard.
+ */
+export function memberValue(rec: MemberRecord): AttributeValue {
+  const { q, a, l, b, r, s, p, ...rest } = rec;
+  const derived = q === 2 * l + a && b === Math.floor(l / COHORT_BUCKET_MS);
+  const json = { ...(derived ? {} : { a, l, b }), ...(r !== 0 ? { r } : {}), ...rest };
+  return {
+    M: {
+      q: n(q),
+      ...(s && Object.keys(s).length > 0 ? { s: { S: encodeStats(s) } } : {}),
+      ...(p ? { p: { S: encodeMetricNumbers(p) } } : {}),
+      ...(Object.keys(json).length > 0 ? { j: { S: JSON.stringify(json) } } : {}),
+    },
+  };
+}
+
+/** Reads every form: records written before issue 24 hold a, l, b, r, s and p in their JSON. */
+export function memberFromValue(value: AttributeValue): MemberRecord {
+  const m = value.M ?? {};
+  const q = Number(m.q?.N ?? 0);
+  const l = Math.floor(q / 2);
+  const rec = {
+    a: q % 2,
+    l,
+    b: Math.floor(l / COHORT_BUCKET_MS),
+    r: 0,
+    ...JSON.parse(m.j?.S ?? '{}'),
+    ...(m.s?.S !== undefined ? { s: m.s.S } : {}),
+    ...(m.p?.S !== undefined ? { p: m.p.S } : {}),
+    q,
+  } as MemberRecord;
+  if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
+  if (typeof rec.s === 'string') rec.s = decodeStats(rec.s);
+  return rec;
+}
+
+/**
+ * The default policy's drift and regression detector ids, by the index that stands for them in a stored
+ * record (`~0`). Frozen: records written with it must read forever; append, never reorder.
+ */
+const KNOWN_DETECTORS: readonly string[] = ['drift-window-mean', 'drift-ewma', 'accuracy-regression'];
+
+/**
+ * Detector statistics as `id:value,id:value`, a shipped detector's id as `~index` (a policy's ids are
+ * a-z, 0-9 and "-": policy.ts, so `~` never starts one): ~60 bytes under their JSON with the default
+ * policy, in a record that every write to the shard pays for.
+ */
+const encodeStats = (s: Record<string, number>) =>
+  Object.entries(s)
+    .map(([id, v]) => {
+      const known = KNOWN_DETECTORS.indexOf(id);
+      return `${known >= 0 ? `~${known}` : id}:${v}`;
+    })
+    .join(',');
+const decodeStats = (text: string): Record<string, number> =>
+  Object.fromEntries(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => {
+        const at = kv.lastIndexOf(':');
+        const id = kv.slice(0, at);
+        const known = id.startsWith('~') ? KNOWN_DETECTORS[Number(id.slice(1))] : undefined;
+        if (id.startsWith('~') && known === undefined) throw new Error(`member record: unknown detector ${id}`);
+        return [known ?? id, Number(kv.slice(at + 1))];
+      }),
+  );
+
 function shardFromItem(item: Item | undefined): ShardState {
   const out: ShardState = { version: Number(item?.sv?.N ?? 0), members: [], judged: new Map() };
   for (const [name, value] of Object.entries(item ?? {})) {
-    if (name.startsWith(MEMBER) && value.M) {
-      const rec = { ...JSON.parse(value.M.j?.S ?? '{}'), q: Number(value.M.q?.N ?? 0) } as MemberRecord;
-      if (typeof rec.p === 'string') rec.p = decodeMetricNumbers(rec.p) as MetricBaselines;
-      out.members.push({ cameraId: name.slice(MEMBER.length), rec });
-    } else if (name.startsWith(JUDGED) && value.S) out.judged.set(name.slice(JUDGED.length), value.S);
+    if (name.startsWith(MEMBER) && value.M)
+      out.members.push({ cameraId: name.slice(MEMBER.length), rec: memberFromValue(value) });
+    else if (name.startsWith(JUDGED) && value.S) out.judged.set(name.slice(JUDGED.length), value.S);
   }
   return out;
 }
@@ -98,30 +171,31 @@ export class DynamoCohortStore implements CohortStore {
     return { [PK]: { S: COHORT.shardKey(c.modality, c.modelVersion, k) } };
   }
 
-  async applyMember(signal: CohortSignal, k: number): Promise<ShardState & { applied: boolean }> {
-    const { q, ...rest } = signal.rec;
+  async applyMember(
+    signal: CohortSignal,
+    k: number,
+  ): Promise<ShardState & { applied: boolean; before?: MemberRecord }> {
+    const name = `${MEMBER}${signal.cameraId}`;
+    const value = memberValue(signal.rec);
     this.counters.memberWrites++;
     try {
+      // The item before the write: with the record set in it, it is the item after (the write is atomic),
+      // and it gives the record replaced, so the use case can tell whether the shard's summary moved.
       const r = await this.ddb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.shardKey(signal.cohort, k),
           UpdateExpression: 'SET #c = :rec, #sv = if_not_exists(#sv, :zero) + :one',
           ConditionExpression: 'attribute_not_exists(#c) OR #c.#q < :q',
-          ExpressionAttributeNames: { '#c': `${MEMBER}${signal.cameraId}`, '#q': 'q', '#sv': 'sv' },
-          ExpressionAttributeValues: {
-            ':rec': {
-              M: { q: n(q), j: { S: JSON.stringify(rest.p ? { ...rest, p: encodeMetricNumbers(rest.p) } : rest) } },
-            },
-            ':q': n(q),
-            ':zero': n(0),
-            ':one': n(1),
-          },
-          ReturnValues: 'ALL_NEW',
+          ExpressionAttributeNames: { '#c': name, '#q': 'q', '#sv': 'sv' },
+          ExpressionAttributeValues: { ':rec': value, ':q': n(signal.rec.q), ':zero': n(0), ':one': n(1) },
+          ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { ...shardFromItem(r.Attributes), applied: true };
+      const old = r.Attributes ?? {};
+      const after = shardFromItem({ ...old, [name]: value, sv: n(Number(old.sv?.N ?? 0) + 1) });
+      return { ...after, applied: true, ...(old[name]?.M ? { before: memberFromValue(old[name]!) } : {}) };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const old = (err as ConditionalCheckFailedException).Item;

@@ -18,7 +18,9 @@ import {
   type CohortKey,
   type CohortSignal,
   type LoneVerdict,
+  type MemberRecord,
   type ShardSummary,
+  summaryMoved,
 } from '../core/cohort.js';
 import type { Modality } from '../core/metric-event.js';
 import type { Policy } from '../core/policy.js';
@@ -42,8 +44,11 @@ export interface VersionedHead {
 /** Where cohorts live. Every write is idempotent or conditional; none is a read-modify-write retried under load. */
 export interface CohortStore {
   readonly shardCount: number;
-  /** Writes the member record if it is newer than the stored one; returns the shard either way. */
-  applyMember(signal: CohortSignal, shard: number): Promise<ShardState & { applied: boolean }>;
+  /**
+   * Writes the member record if it is newer than the stored one; returns the shard either way (after the
+   * write), and when applied, the camera's record the write replaced (`before`; absent for a new member).
+   */
+  applyMember(signal: CohortSignal, shard: number): Promise<ShardState & { applied: boolean; before?: MemberRecord }>;
   /** Writes a shard summary over an older one; returns the head (current either way). */
   putSummary(cohort: CohortKey, shard: number, summary: ShardSummary): Promise<VersionedHead>;
   loadHead(cohort: CohortKey): Promise<VersionedHead>;
@@ -80,6 +85,8 @@ export interface CohortOutcome {
   headConflicts: number;
   /** Summary writes dropped because a newer summary was there. */
   staleSummaries: number;
+  /** Plain registrations whose shard summary did not move: no head write, nothing to decide. */
+  quietRegistrations: number;
   /** Decisions held back by cohort cooldown / in-flight retrain. */
   suppressed: number;
 }
@@ -90,6 +97,7 @@ export const emptyCohortOutcome = (): CohortOutcome => ({
   published: [],
   headConflicts: 0,
   staleSummaries: 0,
+  quietRegistrations: 0,
   suppressed: 0,
 });
 
@@ -99,6 +107,7 @@ export function mergeCohortOutcome(into: CohortOutcome, from: CohortOutcome): Co
   into.published.push(...from.published);
   into.headConflicts += from.headConflicts;
   into.staleSummaries += from.staleSummaries;
+  into.quietRegistrations += from.quietRegistrations;
   into.suppressed += from.suppressed;
   return into;
 }
@@ -153,6 +162,12 @@ export async function applyCohortSignals(
       s.members.map((m) => m.rec),
       s.version,
     );
+    // A plain registration that moved nothing the decisions read: the head keeps its summary. A record
+    // applied again (after a crash, or redelivered) always writes it, so a summary lost with a crash is made good.
+    if (signal.reg && s.applied && !summaryMoved(summaryBefore(s, cameraId), summary)) {
+      outcome.quietRegistrations++;
+      continue;
+    }
     let current = await deps.cohorts.putSummary(cohort, shard, summary);
     if (current.head.shards[shard]?.v !== summary.v) outcome.staleSummaries++;
     deps.onHead?.(cohort, current.head);
@@ -162,6 +177,14 @@ export async function applyCohortSignals(
     await releaseWaiting(cohort, current, deps, nowMs, outcome);
   }
   return outcome;
+}
+
+/** The shard's summary before an applied member write (the camera's previous record in place of the new one). */
+function summaryBefore(s: ShardState & { before?: MemberRecord }, cameraId: string): ShardSummary {
+  const recs: MemberRecord[] = [];
+  for (const m of s.members) if (m.cameraId !== cameraId) recs.push(m.rec);
+  if (s.before) recs.push(s.before);
+  return summarizeShard(recs, s.version - 1);
 }
 
 /** Publishes what a committed head write decided and clears it (best effort: a later applier or the sweep retries). */

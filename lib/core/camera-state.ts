@@ -595,11 +595,12 @@ function cohortSignal(
   if (!applied || policy.retrainScope !== 'model') return;
   const now = cohortView(state, modality, policy);
   if (!Number.isFinite(now.newest)) return;
-  const emit = (cohortMv: string, rec: Omit<MemberRecord, 'q'>) =>
+  const emit = (cohortMv: string, rec: Omit<MemberRecord, 'q'>, reg = false) =>
     (state.signals ??= []).push({
       cohort: { modelVersion: cohortMv, modality },
       cameraId,
       rec: { q: 2 * rec.l + rec.a, ...rec },
+      ...(reg ? { reg: 1 as const } : {}),
     });
   const bucket = Math.floor(now.newest / COHORT_BUCKET_MS);
   if (leftVersion !== undefined) {
@@ -633,10 +634,13 @@ function cohortSignal(
     if (now.act) rec.act = now.act;
   }
   const known = Object.entries(stats ?? {}).filter(([, v]) => Number.isFinite(v));
-  if (known.length) rec.s = Object.fromEntries(known);
+  // Four significant digits (as the baselines): the peers' robust z needs no more (its MAD is floored at
+  // minMad), and every write to the camera's cohort shard pays for the record's bytes.
+  if (known.length) rec.s = Object.fromEntries(known.map(([k, v]) => [k, Number(v.toPrecision(4))]));
   if (now.baselineCount > 0) rec.p = now.baselines;
   if (wait !== undefined && now.newest >= wait) (state.cw ??= {})[modality] = wait;
-  emit(now.mv, rec);
+  // A healthy record that answers no watermark and follows no move between cohorts: a plain registration.
+  emit(now.mv, rec, now.affected === 0 && !watermarkDue && leftVersion === undefined);
 }
 
 /**

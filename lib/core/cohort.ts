@@ -60,6 +60,12 @@ export interface CohortSignal {
   cohort: CohortKey;
   cameraId: string;
   rec: MemberRecord;
+  /**
+   * 1: a plain activity registration (healthy, not a watermark answer, not a "left" record): the cohort
+   * head hears of it only when the shard's summary moves in a way decisions read (`summaryMoved`). Not
+   * stored with the outbox: a record applied again from a stored outbox always writes its summary.
+   */
+  reg?: 1;
 }
 
 export interface ShardSummary {
@@ -82,6 +88,20 @@ export interface ShardSummary {
 }
 
 const isActive = (m: MemberRecord, newestBucket: number) => !m.x && m.b >= newestBucket - 1;
+
+/**
+ * Whether a shard's summary changed in what the cohort's decisions read from the head: affected and
+ * active counts, newest bucket, reset epoch, and how many cameras back each metric's prior. The
+ * watermark part (`w`), newest time (`t`) and the prior's levels may lag until the next such change (at
+ * the latest the shard's next activity bucket): a lower `w` only delays the watermark hint, exact counts
+ * come from the members before any decision, and the prior is a median of slowly moving baselines.
+ */
+export function summaryMoved(before: ShardSummary, after: ShardSummary): boolean {
+  if (before.n !== after.n || before.a !== after.a || before.b !== after.b || before.r !== after.r) return true;
+  const metrics = new Set([...Object.keys(before.p ?? {}), ...Object.keys(after.p ?? {})]) as Set<MetricKind>;
+  for (const m of metrics) if (before.p?.[m]?.[2] !== after.p?.[m]?.[2]) return true;
+  return false;
+}
 
 /** The summary of one shard's members (they come back with the shard update). */
 export function summarizeShard(members: Iterable<MemberRecord>, version: number): ShardSummary {

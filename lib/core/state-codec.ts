@@ -5,10 +5,11 @@
 // v2 (flagged in the stream count byte: 6-byte newest time, varint gaps between entries, and the
 // stream's lateness gaps and floor as varints, else kept in the JSON); the rest
 // as JSON text or, since v2, as raw DEFLATE of the same JSON behind a byte naming its preset
-// dictionary (REST_DICTIONARIES: append a new one, never edit one in use).
+// dictionary and window (REST_DICTIONARIES, WINDOW_BITS: append a new one, never edit one in use).
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { METRICS, MODALITIES } from './metric-event.js';
 import { emptyState, parseStreamKey, streamKey, type CameraState } from './camera-state.js';
+import { COHORT_BUCKET_MS, type CohortKey, type MemberRecord } from './cohort.js';
 import type { WindowEntry } from './stream-window.js';
 
 const STREAM_HEADER = 1 + 1 + 1 + 8; // v1: modality, metric (flag bits below), count, newest ts (f64)
@@ -37,7 +38,7 @@ const TS_BYTES = 6; // ms since 1970 fit 48 bits until the year 10889
  * third off the deflated size. Frozen: items written with one must read forever, so a better one
  * is appended under the next byte and written from then on. Most frequent last (shortest distance).
  */
-const REST_DICTIONARIES: readonly string[] = [
+export const REST_DICTIONARIES: readonly string[] = [
   '',
   '"gp":{"Rgb.LatencyMs":[17"lf":{"Rgb.Accuracy":17"mo":{"Rgb":1}"tl":"cw":{"Rgb":17' +
     '"Thermal""Depth"{"f":false,"e":1}"inFlight":{"triggerId":"","since":17"silences":[],"reset":{"Rgb":17"ce":{"Rgb":17' +
@@ -59,25 +60,30 @@ const REST_DICTIONARIES: readonly string[] = [
     '"alerts":{"accuracy-regression@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"HyperparameterTuningRequested","h":"P"},"drift-mean-shift@Rgb":{"f":true,"e":,"at":17,"p":true,"a":"RetrainingRequested","h":"PCSR"}},' +
     '"mv":{"Rgb":""},"ms":{"Rgb":17},"signals":[{"cohort":{"modelVersion":"","modality":"Rgb"},"rec":{"q":17,"a":0,"l":17,"b":,"r":0,"s":{"accuracy-regression":0.0,"drift-window-mean":0.,"drift-mean-shift":0.},"p":{"DriftScore":[0.,0.0],"LatencyMs":[,]}}}]}',
 ];
+/**
+ * The deflate window by version byte: version 1 used a 1 KB window, so only its dictionary's last 1 KB;
+ * version 2 is the same dictionary with a 32 KB window (all of it, and back-references across the whole
+ * JSON). A larger window reads a smaller one's streams, so every version inflates with 32 KB.
+ */
+const WINDOW_BITS: readonly number[] = [15, 10, 15];
 const dictionaryOf = (version: number) => {
-  const text = REST_DICTIONARIES[version];
-  if (text === undefined) throw new Error(`state JSON deflated with unknown dictionary ${version}`);
+  const text = REST_DICTIONARIES[version === 2 ? 1 : version];
+  if (text === undefined || WINDOW_BITS[version] === undefined)
+    throw new Error(`state JSON deflated with unknown dictionary ${version}`);
   return Buffer.from(text, 'utf8');
 };
-const DEFLATE = { level: 9, windowBits: 10, memLevel: 4 } as const;
+const DEFLATE = { level: 9, memLevel: 9 } as const;
 /** Deflates the state JSON with the newest dictionary, its version byte first. */
 function deflateRest(json: string): Uint8Array {
-  const version = REST_DICTIONARIES.length - 1;
-  const z = deflateRawSync(json, { ...DEFLATE, dictionary: dictionaryOf(version) });
+  const version = WINDOW_BITS.length - 1;
+  const z = deflateRawSync(json, { ...DEFLATE, windowBits: WINDOW_BITS[version], dictionary: dictionaryOf(version) });
   const out = new Uint8Array(1 + z.length);
   out[0] = version;
   out.set(z, 1);
   return out;
 }
 const inflateRest = (packed: Uint8Array) =>
-  inflateRawSync(packed.subarray(1), { windowBits: DEFLATE.windowBits, dictionary: dictionaryOf(packed[0]!) }).toString(
-    'utf8',
-  );
+  inflateRawSync(packed.subarray(1), { windowBits: 15, dictionary: dictionaryOf(packed[0]!) }).toString('utf8');
 
 export interface EncodedState {
   /** Packed stream entries. */
@@ -354,9 +360,24 @@ export function encodeState(
     const empty = Array.isArray(v) ? v.length === 0 : v && typeof v === 'object' && Object.keys(v).length === 0;
     if (!empty) compact[k] = v;
   }
-  // A member record names its camera: the item's own key already does (put back on decode).
+  // A member record names its camera: the item's own key already does (put back on decode). What
+  // follows from the item is stored only when it differs: the sequence and bucket (2 × l + a, l's hour),
+  // the cohort's model version (the camera's for the modality) and reset epoch (the camera's applied one).
+  // The plain-registration mark is not kept: a record re-applied from the outbox always updates its head.
   if (cameraId !== undefined && state.signals?.length)
-    compact.signals = state.signals.map(({ cameraId: id, ...r }) => (id === cameraId ? r : { cameraId: id, ...r }));
+    compact.signals = state.signals.map(({ cameraId: id, reg: _reg, cohort, rec: full }) => {
+      const { q, b, r, ...rec } = full;
+      const stored = {
+        cohort: cohort.modelVersion === state.mv[cohort.modality] ? { modality: cohort.modality } : cohort,
+        rec: {
+          ...(q === 2 * rec.l + rec.a ? {} : { q }),
+          ...rec,
+          ...(b === Math.floor(rec.l / COHORT_BUCKET_MS) ? {} : { b }),
+          ...(r === (state.ce?.[cohort.modality] ?? 0) ? {} : { r }),
+        },
+      };
+      return id === cameraId ? stored : { cameraId: id, ...stored };
+    });
   const round = (_k: string, v: unknown) =>
     typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(DIGITS)) : v;
   // Gaps and floors ride with their stream, as varints back from its newest entry (not 13-digit JSON).
@@ -389,8 +410,15 @@ export function decodeState(encoded: Partial<EncodedState> | undefined, cameraId
   if (!encoded) return state;
   if (encoded.restZ) Object.assign(state, JSON.parse(inflateRest(encoded.restZ)));
   else if (encoded.rest) Object.assign(state, JSON.parse(encoded.rest));
-  if (cameraId !== undefined && state.signals)
-    state.signals = state.signals.map((sig) => (sig.cameraId === undefined ? { ...sig, cameraId } : sig));
+  if (state.signals)
+    state.signals = state.signals.map((sig) => {
+      const rec = sig.rec as Partial<MemberRecord> & Pick<MemberRecord, 'a' | 'l'>;
+      rec.q ??= 2 * rec.l + rec.a;
+      rec.b ??= Math.floor(rec.l / COHORT_BUCKET_MS);
+      rec.r ??= state.ce?.[sig.cohort.modality] ?? 0;
+      (sig.cohort as Partial<CohortKey>).modelVersion ??= state.mv[sig.cohort.modality];
+      return sig.cameraId === undefined && cameraId !== undefined ? { ...sig, cameraId } : sig;
+    });
   if (encoded.streams) {
     const lateness: StreamLateness = {};
     state.streams = decodeStreams(encoded.streams, lateness);

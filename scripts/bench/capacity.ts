@@ -2,6 +2,7 @@
 // middleware on the real clients (the same clients the code under test uses).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { itemSizeBytes } from '../../lib/adapters/item-size.js';
+import { COHORT, STATE_TABLE } from '../../lib/resources.js';
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -19,8 +20,19 @@ export interface RequestCounter {
   calls: Record<string, number>;
   writeUnits: number;
   readUnits: number;
-  /** Every PutItem: the item's partition key value, its size and the units it was billed. */
-  writes: { key: string; bytes: number; units: number }[];
+  /**
+   * Every PutItem and UpdateItem: the item's partition key value, its size (PutItem; UpdateItem: the
+   * larger of before and after when known, else 0), the units it was billed and what it wrote
+   * (`writeKind`).
+   */
+  writes: { key: string; bytes: number; units: number; kind: WriteKind }[];
+  /** Units of writes whose condition failed (billed by the item's size, like a write that lands). */
+  failedWriteUnits: number;
+  /**
+   * Units of the pending-outbox index (KEYS_ONLY, ≤ 1 KB an entry): one to add an entry, one to remove
+   * it, two to move it (its sort key `u` changes), none for items outside the index.
+   */
+  indexWriteUnits: number;
   /** SQS message bodies sent (bytes), for per-64 KB-chunk billing. */
   sentBodyBytes: number[];
   eventBridgeEntries: number;
@@ -31,6 +43,8 @@ export const newCounter = (): RequestCounter => ({
   writeUnits: 0,
   readUnits: 0,
   writes: [],
+  failedWriteUnits: 0,
+  indexWriteUnits: 0,
   sentBodyBytes: [],
   eventBridgeEntries: 0,
 });
@@ -47,6 +61,33 @@ interface MiddlewareClient {
 const keyOf = (key: Record<string, AttributeValue> | undefined) => JSON.stringify(key ?? {});
 
 /**
+ * What a write to the state table is, by its key (lib/resources.ts): a camera's state write, the
+ * clearing write of the same update (same update time `u` as the item it replaces: updateCamera writes
+ * both with one clock reading), a cohort shard (member record) or head write, anything else.
+ */
+export type WriteKind = 'camera' | 'clearing' | 'shard' | 'head' | 'other';
+
+function writeKind(key: string, sameUpdate: boolean): WriteKind {
+  if (key.startsWith(STATE_TABLE.cameraKey(''))) return sameUpdate ? 'clearing' : 'camera';
+  if (key.startsWith(COHORT.shardPrefix)) return 'shard';
+  if (key.startsWith(COHORT.headPrefix)) return 'head';
+  return 'other';
+}
+
+/** The item an UpdateItem of plain `SET #name = :value` pairs leaves, from the item before it. */
+// biome-ignore lint/suspicious/noExplicitAny: the command input is untyped here
+function itemAfterSet(before: Record<string, AttributeValue>, input: any): Record<string, AttributeValue> {
+  const after = { ...before };
+  const set = /(#\w+)\s*=\s*(:\w+)\s*(?:,|$)/g;
+  for (const m of String(input.UpdateExpression ?? '').matchAll(set)) {
+    const name = input.ExpressionAttributeNames?.[m[1]!];
+    const value = input.ExpressionAttributeValues?.[m[2]!];
+    if (name && value) after[name] = value;
+  }
+  return after;
+}
+
+/**
  * Counts every request the client sends and, for DynamoDB, the capacity units it would be billed by
  * item size. `partitionKey` names the key attribute, to remember each item's last written size.
  */
@@ -56,7 +97,9 @@ export function countRequests(
   counter: () => RequestCounter,
   partitionKey = 'pk',
 ): void {
-  const stored = new Map<string, number>();
+  const stored = new Map<string, { bytes: number; indexed: boolean; u?: string }>();
+  const indexKey = STATE_TABLE.pendingOutboxIndex.partitionKey.name;
+  const sortKey = STATE_TABLE.pendingOutboxIndex.sortKey.name;
   client.middlewareStack.add(
     // biome-ignore lint/suspicious/noExplicitAny: command input and output differ per command
     (next: (a: { input: any }) => Promise<{ output: any }>, context: { commandName: string }) =>
@@ -73,20 +116,44 @@ export function countRequests(
         if (name === 'DynamoDB.PutItem') {
           const key = keyOf({ [partitionKey]: input.Item[partitionKey] });
           const bytes = itemSizeBytes(input.Item);
-          const units = writeUnits(bytes, stored.get(key) ?? 0);
-          c.writes.push({ key: input.Item[partitionKey]?.S ?? key, bytes, units });
+          const before = stored.get(key);
+          const units = writeUnits(bytes, before?.bytes ?? 0);
+          const u = input.Item[sortKey]?.N as string | undefined;
+          const pk = input.Item[partitionKey]?.S ?? key;
+          c.writes.push({ key: pk, bytes, units, kind: writeKind(pk, before?.u !== undefined && before.u === u) });
           c.writeUnits += units;
           // Counted before sending: a failed condition still consumes the write units.
           const out = await next(args);
-          stored.set(key, bytes);
+          const indexed = input.Item[indexKey] !== undefined;
+          c.indexWriteUnits += (before?.indexed ? 1 : 0) + (indexed ? 1 : 0);
+          stored.set(key, { bytes, indexed, ...(u !== undefined ? { u } : {}) });
           return out;
         }
-        const out = await next(args);
-        // Cohort items (fleet decisions): an update is billed by the larger of the item before and after;
-        // the adapters ask for the item after (ALL_NEW) where it matters, else it is a small head write.
+        // biome-ignore lint/suspicious/noExplicitAny: command output differs per command
+        let out: { output: any };
+        try {
+          out = await next(args);
+        } catch (err) {
+          // A failed condition is billed by the item's size too (the adapters ask for the item back).
+          const item = (err as { Item?: Record<string, AttributeValue> }).Item;
+          if (name === 'DynamoDB.UpdateItem') c.failedWriteUnits += writeUnits(item ? itemSizeBytes(item) : 0);
+          throw err;
+        }
+        // Cohort items (fleet decisions): an update is billed by the larger of the item before and after.
+        // The adapters ask for the item after (ALL_NEW) or before (ALL_OLD, plain SETs: after computed);
+        // without either it is a small head write.
         if (name === 'DynamoDB.UpdateItem') {
-          const units = writeUnits(out.output.Attributes ? itemSizeBytes(out.output.Attributes) : 1);
-          c.writes.push({ key: input.Key?.[partitionKey]?.S ?? keyOf(input.Key), bytes: 0, units });
+          const got = out.output.Attributes as Record<string, AttributeValue> | undefined;
+          // ALL_OLD returns nothing for an item the write creates: the item after is its key and the SETs.
+          const bytes =
+            input.ReturnValues === 'ALL_OLD'
+              ? Math.max(itemSizeBytes(got ?? {}), itemSizeBytes(itemAfterSet({ ...input.Key, ...got }, input)))
+              : got
+                ? itemSizeBytes(got)
+                : 0;
+          const units = writeUnits(bytes || 1);
+          const pk = input.Key?.[partitionKey]?.S ?? keyOf(input.Key);
+          c.writes.push({ key: pk, bytes, units, kind: writeKind(pk, false) });
           c.writeUnits += units;
         }
         if (name === 'DynamoDB.BatchGetItem')

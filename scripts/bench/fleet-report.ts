@@ -14,6 +14,7 @@ import {
   eventsPerCameraMonth,
   floorUsdPerMillionEvents,
   modelUsdPerMillionEvents,
+  steadyStateWru,
   type FleetRun,
 } from './fleet.js';
 import { DEFAULT_CAMERA_CONCURRENCY } from '../../lib/app/ingest-batch.js';
@@ -74,8 +75,21 @@ export interface FleetSection {
     /** Median modelled invocation on AWS, ms, and its CPU part. */
     fleetModelledBatchMs: number;
     fleetHandlerCpuMs: number;
-    /** WRU per camera PutItem (cohort updates included) and the largest item written, bytes. */
+    /**
+     * WRU per camera state write in steady state at the reference fleet (fleet.ts `steadyStateWru`): state
+     * units per write × writes per camera-hour, plus one cohort registration per camera-hour at the
+     * reference cohort size, over the writes per camera-hour. The run's own ratio (every registration
+     * charged to a few minutes of writes) is `fleetWruPerCameraWriteInRun`.
+     */
     fleetWruPerCameraWrite: number;
+    fleetWruPerCameraWriteInRun: number;
+    /** Cohort bookkeeping WRU per registration: in the run, and at the reference fleet's cohort size. */
+    fleetWruPerRegistrationInRun: number;
+    fleetWruPerRegistration: number;
+    /** Member records per shard item and its size at the reference fleet (from the measured bytes per member). */
+    fleetReferenceMembersPerShard: number;
+    fleetReferenceShardBytes: number;
+    /** The largest camera item written, bytes. */
     fleetLargestItemBytes: number;
     /** The metric history per camera-month, a year kept (scripts/bench/history-cost.ts). */
     fleetHistoryUsdPerCameraMonth: number;
@@ -109,6 +123,7 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
   const perCameraMonth = (usdPerM: number) => (usdPerM * eventsPerCameraMonth(shape.intervalS)) / 1e6;
   const fixedPerCamera = STACK_FIXED_USD_PER_MONTH / shape.cameras;
   const ours = packed.usdPerMillionEvents;
+  const steady = steadyStateWru(packed.cohortCost, DEFAULT_LINGER_MS, shape.cameras);
   const oursMonth = perCameraMonth(ours) + fixedPerCamera;
   const cloudWatch = cloudWatchUsdPerCameraMonth(shape);
   const floor = floorUsdPerMillionEvents(packed.avgEventBytes, shape.intervalS, DEFAULT_LINGER_MS);
@@ -181,6 +196,15 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
     '',
     '0',
     met(packed.lost === 0 && unpacked.lost === 0),
+  ]);
+  const c = packed.cohortCost;
+  rows.push([
+    `WRU per camera write, steady state at ${n(shape.cameras)} cameras: (state WRU/write × ${n(steady.writesPerCameraHour, 0)} writes + one cohort registration) per camera-hour`,
+    `${n(steady.unitsPerCameraWrite, 3)} (state ${n(steady.stateUnitsPerWrite, 3)}; registration ${n(steady.bookkeepingUnitsPerCameraHour, 2)} WRU: member write ${steady.referenceMemberWriteUnits} to a ${n(steady.referenceShardBytes)} B shard of ${n(steady.referenceMembersPerShard, 0)} members × ${n(Math.max(c.bytesPerMember, c.warmedBytesPerMember), 0)} B (a warmed-up camera's record; ${n(c.bytesPerMember, 0)} B in the run), head ${n(steady.headWritesPerCameraHour, 4)} × ${steady.headWriteUnits}, outbox ${n(steady.outboxUnitsPerRegistration, 2)})`,
+    `in the run ${n(steady.unitsPerCameraWriteInRun, 3)}: ${c.registrations} registrations at ${n(steady.unitsPerRegistrationInRun, 2)} WRU (shard ${c.shard.units}, head ${c.head.units}, clearing ${c.clearing.units}, index ${c.indexUnits}, failed ${c.failedUnits}) over ${c.camera.writes} state writes`,
+    '',
+    '≤1.1',
+    met(steady.unitsPerCameraWrite <= 1.1),
   ]);
   rows.push([
     `Lambda time billed: median batch (messages) = handler CPU + round trips (DynamoDB ${packed.medianCalls.DynamoDB} calls over ≤${DEFAULT_CAMERA_CONCURRENCY} cameras at a time) × ${AWS_CALL_LATENCY_MS.DynamoDB} ms`,
@@ -271,7 +295,12 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
       fleetLambdaMotoUsdPerMillionEvents: packed.motoLambdaUsdPerMillionEvents,
       fleetModelledBatchMs: packed.medianModelledBatchMs,
       fleetHandlerCpuMs: packed.medianCpuMs,
-      fleetWruPerCameraWrite: packed.writeUnits / packed.writes,
+      fleetWruPerCameraWrite: steady.unitsPerCameraWrite,
+      fleetWruPerCameraWriteInRun: steady.unitsPerCameraWriteInRun,
+      fleetWruPerRegistrationInRun: steady.unitsPerRegistrationInRun,
+      fleetWruPerRegistration: steady.bookkeepingUnitsPerCameraHour,
+      fleetReferenceMembersPerShard: steady.referenceMembersPerShard,
+      fleetReferenceShardBytes: steady.referenceShardBytes,
       fleetLargestItemBytes: packed.maxItemBytes,
       fleetHistoryUsdPerCameraMonth: history.usdPerCameraMonth,
       fleetHistoryParquetBytesPerEvent: historyBytes.parquetBytesPerEvent,

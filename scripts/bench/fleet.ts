@@ -9,6 +9,7 @@
 import { type ReceiveMessageCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
 import type { SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { VirtualClock } from '../../lib/client/clock.js';
 import {
   MetricPublisher,
@@ -21,10 +22,16 @@ import { createLocalStack, functionEnv, localClientConfig } from '../../lib/loca
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import { startMoto } from '../../lib/local/moto-server.js';
 import { mulberry32, normal, seededUuid } from '../../lib/sim/prng.js';
-import { INGEST, STATE_TABLE } from '../../lib/resources.js';
+import { COHORT, INGEST, STATE_TABLE } from '../../lib/resources.js';
 import { DEFAULT_CAMERA_CONCURRENCY } from '../../lib/app/ingest-batch.js';
 import { type AWS_CALL_LATENCY_MS, InvocationMeter, modelledDurationMs, type InvocationCost } from './aws-latency.js';
-import { countRequests, newCounter } from './capacity.js';
+import { countRequests, newCounter, type RequestCounter, type WriteKind, writeUnits } from './capacity.js';
+import { itemSizeBytes } from '../../lib/adapters/item-size.js';
+import { memberValue } from '../../lib/adapters/cohort-store.js';
+import { applyEvents, emptyState } from '../../lib/core/camera-state.js';
+import type { CohortSignal } from '../../lib/core/cohort.js';
+import { parseBody } from '../../lib/core/metric-event.js';
+import { DEFAULT_POLICY } from '../../lib/core/policy.js';
 import { LAMBDA_MEMORY_MB, median } from './ddb-cost.js';
 import { PRICES, billedChunks, dollars, type CostBreakdown } from './prices.js';
 
@@ -82,7 +89,10 @@ export interface FleetRun {
   writeUnits: number;
   reads: number;
   readUnits: number;
+  /** Largest camera item written (state and clearing writes; cohort items are not camera items). */
   maxItemBytes: number;
+  /** Writes by what they wrote, and what a cohort registration costs (`steadyStateWru`). */
+  cohortCost: CohortCost;
   eventBridgeEntries: number;
   /** Longest an event waited in its publisher (virtual time, send time − event time), s. */
   maxHoldS: number;
@@ -93,6 +103,186 @@ export interface FleetRun {
 }
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** The reference fleet the steady-state figures are for (docs/fleet-cost.md). */
+export const DEFAULT_FLEET = { cameras: 10_000, intervalS: 10, camerasPerHost: 50 };
+
+/** Writes of one kind in a run: how many and the units billed. */
+export interface WriteTally {
+  writes: number;
+  units: number;
+}
+
+/**
+ * The run's DynamoDB writes by kind (`WriteKind` in capacity.ts) and the cohort items it left, measured
+ * on moto: what one cohort registration cost in the run, and the shard and head sizes the reference
+ * fleet's cohorts would have.
+ */
+export interface CohortCost {
+  camera: WriteTally;
+  clearing: WriteTally;
+  shard: WriteTally;
+  head: WriteTally;
+  /** Pending-outbox index entries added and removed (KEYS_ONLY, 1 unit each). */
+  indexUnits: number;
+  /** Units of writes whose condition failed (a redelivered record, a lost head race). */
+  failedUnits: number;
+  /** Member records written to shards (each camera's registrations and other records). */
+  registrations: number;
+  cohorts: number;
+  shardsPerCohort: number;
+  /** Measured on the shard items the run left: bytes per member record, and per shard item without members. */
+  bytesPerMember: number;
+  /**
+   * Bytes per member record of a warmed-up camera (its detectors' statistics and charts' baselines in
+   * the record, as every camera of a running fleet has): `warmedMemberBytes`. The run's cameras are too
+   * young for them, so the reference shard is sized with this.
+   */
+  warmedBytesPerMember: number;
+  shardBaseBytes: number;
+  /** Largest cohort head item at the end of the run. */
+  headBytes: number;
+}
+
+/** What cohort bookkeeping costs at the reference fleet's cohort size, per camera-hour (one registration each). */
+export interface SteadyState {
+  /** Members per shard at the reference fleet (its cameras spread over the run's cohorts). */
+  referenceMembersPerShard: number;
+  referenceShardBytes: number;
+  /** One member write to a shard of that size. */
+  referenceMemberWriteUnits: number;
+  /**
+   * Head writes per camera-hour: in steady state a shard's summary moves once per activity bucket (its
+   * newest bucket), so S head writes per cohort-hour; registrations in between leave it alone.
+   */
+  headWritesPerCameraHour: number;
+  headWriteUnits: number;
+  /** Clearing writes, index entries and failed conditions per registration, as measured in the run. */
+  outboxUnitsPerRegistration: number;
+  bookkeepingUnitsPerCameraHour: number;
+  stateUnitsPerWrite: number;
+  writesPerCameraHour: number;
+  /** (state units per write × writes per hour + bookkeeping per camera-hour) / writes per hour. */
+  unitsPerCameraWrite: number;
+  /** The run's own ratio: every unit billed / camera state writes (first-sight registrations included). */
+  unitsPerCameraWriteInRun: number;
+  /** Bookkeeping units per registration in the run (shard, head, clearing, index, failed conditions). */
+  unitsPerRegistrationInRun: number;
+}
+
+/** Steady state per camera-hour at `cameras` (DEFAULT_FLEET) from what a run measured. */
+export function steadyStateWru(c: CohortCost, lingerMs: number, cameras = DEFAULT_FLEET.cameras): SteadyState {
+  const members = cameras / Math.max(1, c.cohorts) / c.shardsPerCohort;
+  const perMember = Math.max(c.bytesPerMember, c.warmedBytesPerMember);
+  const referenceShardBytes = Math.round(c.shardBaseBytes + members * perMember);
+  const referenceMemberWriteUnits = writeUnits(referenceShardBytes);
+  const headWriteUnits = writeUnits(c.headBytes);
+  const headWritesPerCameraHour = c.shardsPerCohort / (cameras / Math.max(1, c.cohorts));
+  const registrations = Math.max(1, c.registrations);
+  const outboxUnitsPerRegistration = (c.clearing.units + c.indexUnits + c.failedUnits) / registrations;
+  const bookkeepingUnitsPerCameraHour =
+    referenceMemberWriteUnits + headWritesPerCameraHour * headWriteUnits + outboxUnitsPerRegistration;
+  const stateUnitsPerWrite = c.camera.units / Math.max(1, c.camera.writes);
+  const writesPerCameraHour = 3_600_000 / lingerMs;
+  const bookkeepingInRun = c.shard.units + c.head.units + c.clearing.units + c.indexUnits + c.failedUnits;
+  return {
+    referenceMembersPerShard: members,
+    referenceShardBytes,
+    referenceMemberWriteUnits,
+    headWritesPerCameraHour,
+    headWriteUnits,
+    outboxUnitsPerRegistration,
+    bookkeepingUnitsPerCameraHour,
+    stateUnitsPerWrite,
+    writesPerCameraHour,
+    unitsPerCameraWrite:
+      (stateUnitsPerWrite * writesPerCameraHour + bookkeepingUnitsPerCameraHour) / writesPerCameraHour,
+    unitsPerCameraWriteInRun: (c.camera.units + bookkeepingInRun) / Math.max(1, c.camera.writes),
+    unitsPerRegistrationInRun: bookkeepingInRun / registrations,
+  };
+}
+
+/**
+ * The member record a camera of the run's shape sends once warmed up: one camera per modality, 4 hours
+ * of its 5 metrics every `intervalS` at the run's value distribution, through the camera step
+ * (`applyEvents`, default policy) one linger at a time; its newest registration stored as a shard stores
+ * it (`memberValue`), named as the run names cameras. Mean bytes over the modalities (one cohort each).
+ */
+export function warmedMemberBytes(prefix: string, intervalS: number, lingerMs: number): number {
+  const rand = mulberry32(23);
+  const gauss = normal(rand);
+  const cameraId = `${prefix}-${String(0).padStart(6, '0')}`;
+  const start = Date.parse('2026-12-01T00:00:00Z');
+  const sizes = MODALITIES.map((modality) => {
+    const state = emptyState();
+    let last: CohortSignal | undefined;
+    for (let t = start; t < start + 4 * 3_600_000; ) {
+      const wire: Record<string, unknown>[] = [];
+      for (const end = t + lingerMs; t < end; t += (intervalS * 1000) / METRICS_PER_CAMERA) {
+        const metric = METRICS[wire.length % METRICS_PER_CAMERA]!;
+        wire.push({
+          id: seededUuid(rand),
+          timestamp: new Date(t).toISOString(),
+          camera_id: cameraId,
+          modality,
+          metric,
+          value: metricValue(metric, gauss()),
+          model_version: 'm-1',
+          ...(metric === 'DriftScore' || metric === 'LatencyMs' ? {} : { sample_count: 200 }),
+        });
+      }
+      applyEvents(state, parseBody(JSON.stringify(wire), t).events, DEFAULT_POLICY);
+      for (const sig of state.signals ?? []) if (sig.reg) last = sig;
+      delete state.signals;
+      state.outbox = [];
+    }
+    if (!last) throw new Error(`fleet: no member record from a ${modality} camera`);
+    return itemSizeBytes({ [`c#${cameraId}`]: memberValue(last.rec) });
+  });
+  return sizes.reduce((a, b) => a + b, 0) / sizes.length;
+}
+
+/** Sizes of the cohort items a run left in the table: bytes per member record, shard base, largest head. */
+async function measureCohortItems(ddb: DynamoDBClient, tableName: string) {
+  let members = 0,
+    memberBytes = 0,
+    shards = 0,
+    shardBytes = 0,
+    headBytes = 0;
+  const cohorts = new Set<string>();
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const r = await ddb.send(new ScanCommand({ TableName: tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    for (const item of r.Items ?? []) {
+      const pk = item[STATE_TABLE.partitionKey.name]?.S ?? '';
+      if (pk.startsWith(COHORT.shardPrefix)) {
+        shards++;
+        shardBytes += itemSizeBytes(item);
+        for (const [name, value] of Object.entries(item))
+          if (name.startsWith('c#')) {
+            members++;
+            memberBytes += itemSizeBytes({ [name]: value });
+          }
+      } else if (pk.startsWith(COHORT.headPrefix)) {
+        cohorts.add(pk);
+        headBytes = Math.max(headBytes, itemSizeBytes(item));
+      }
+    }
+    start = r.LastEvaluatedKey;
+  } while (start);
+  const bytesPerMember = members > 0 ? memberBytes / members : 0;
+  return {
+    cohorts: cohorts.size,
+    bytesPerMember,
+    shardBaseBytes: shards > 0 ? (shardBytes - memberBytes) / shards : 0,
+    headBytes,
+  };
+}
+
+const tally = (ws: RequestCounter['writes'], kind: WriteKind): WriteTally => {
+  const of = ws.filter((w) => w.kind === kind);
+  return { writes: of.length, units: of.reduce((s, w) => s + w.units, 0) };
+};
 
 /** One camera's metric value, as workload.ts draws them. */
 function metricValue(metric: MetricKind, g: number): number {
@@ -295,14 +485,32 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
     const motoGbSeconds = billedGbS(durations);
     const modelled = costs.map((c) => modelledDurationMs(c, DEFAULT_CAMERA_CONCURRENCY));
     const gbSeconds = billedGbS(modelled);
-    const writes = counter.calls['DynamoDB.PutItem'] ?? 0;
+    const cameraWrites = counter.writes.filter((w) => w.kind === 'camera' || w.kind === 'clearing');
+    const writes = cameraWrites.length;
+    const scanner = new DynamoDBClient(cfg);
+    const items = await measureCohortItems(scanner, stack.tableName);
+    scanner.destroy();
+    const shardWrites = tally(counter.writes, 'shard');
+    const cohortCost: CohortCost = {
+      camera: tally(counter.writes, 'camera'),
+      clearing: tally(counter.writes, 'clearing'),
+      shard: shardWrites,
+      head: tally(counter.writes, 'head'),
+      indexUnits: counter.indexWriteUnits,
+      failedUnits: counter.failedWriteUnits,
+      // Member writes return the shard (bytes known); judged marks do not.
+      registrations: counter.writes.filter((w) => w.kind === 'shard' && w.bytes > 0).length,
+      shardsPerCohort: COHORT.shards,
+      warmedBytesPerMember: warmedMemberBytes(o.prefix, o.intervalS, o.lingerMs),
+      ...items,
+    };
     sqs.dlq = (counter.calls['SQS.SendMessage'] ?? 0) + (counter.calls['SQS.SendMessageBatch'] ?? 0);
     const perM = (x: number) => (x / events) * 1e6;
     const usd = dollars({
       sqsRequests: perM(sqs.send + sqs.receive + sqs.delete + sqs.dlq),
       lambdaInvocations: perM(durations.length),
       lambdaGbSeconds: perM(gbSeconds),
-      writeUnits: perM(counter.writeUnits),
+      writeUnits: perM(counter.writeUnits + counter.indexWriteUnits + counter.failedWriteUnits),
       readUnits: perM(counter.readUnits),
       eventBridgeEvents: perM(counter.eventBridgeEntries),
     });
@@ -340,10 +548,11 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetRun> {
       },
       gbSeconds,
       writes,
-      writeUnits: counter.writeUnits,
+      writeUnits: counter.writeUnits + counter.indexWriteUnits + counter.failedWriteUnits,
       reads: counter.calls['DynamoDB.GetItem'] ?? 0,
       readUnits: counter.readUnits,
-      maxItemBytes: Math.max(0, ...counter.writes.map((w) => w.bytes)),
+      maxItemBytes: Math.max(0, ...cameraWrites.map((w) => w.bytes)),
+      cohortCost,
       eventBridgeEntries: counter.eventBridgeEntries,
       maxHoldS: maxHoldMs / 1000,
       writesPerEvent: writes / events,
@@ -418,8 +627,6 @@ export function modelUsdPerMillionEvents(measured: FleetRun, intervalS: number, 
   const sqsPerEvent = (requestsPer10Messages / (10 * eventsPerMessage)) * (PRICES.sqs.usdPerMillionRequests / 1e6);
   return perMessage / eventsPerMessage + sqsPerEvent * 1e6;
 }
-
-export const DEFAULT_FLEET = { cameras: 10_000, intervalS: 10, camerasPerHost: 50 };
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
   const arg = (name: string, fallback: number) => {

@@ -63,6 +63,11 @@ const KEYS = [
   'fleetModelledBatchMs',
   'fleetHandlerCpuMs',
   'fleetWruPerCameraWrite',
+  'fleetWruPerCameraWriteInRun',
+  'fleetWruPerRegistrationInRun',
+  'fleetWruPerRegistration',
+  'fleetReferenceMembersPerShard',
+  'fleetReferenceShardBytes',
   'fleetLargestItemBytes',
   'fleetHistoryUsdPerCameraMonth',
   'fleetHistoryParquetBytesPerEvent',
@@ -141,8 +146,19 @@ describe('npm run bench -- --quick', () => {
     expect(r.fleetAddedDelayS).toBeLessThanOrEqual(r.fleetLingerS);
     expect(r.fleetUsdPerMillionEvents).toBeLessThan(r.fleetUnpackedUsdPerMillionEvents);
     expect(r.fleetFloorUsdPerMillionEvents).toBeLessThan(r.fleetUsdPerMillionEvents);
-    // WRU per camera write counts the cohort updates on top of the camera PutItems: at least 1.
+    // WRU per camera write counts the cohort updates on top of the camera PutItems: at least 1. The
+    // steady-state figure charges one registration per camera-hour (60 writes at a 60 s linger), at the
+    // reference fleet's shard size (10,000 cameras over the run's 3 cohorts and 32 shards), so it sits
+    // below the run's own ratio, which charges every camera's registration to its 2 writes.
     expect(r.fleetWruPerCameraWrite).toBeGreaterThanOrEqual(1);
+    expect(r.fleetWruPerCameraWriteInRun).toBeGreaterThan(r.fleetWruPerCameraWrite);
+    expect(r.fleetReferenceMembersPerShard).toBeCloseTo(r.fleetCameras / 3 / 32, 6);
+    expect(r.fleetReferenceShardBytes).toBeGreaterThan(r.fleetReferenceMembersPerShard * 20);
+    // One registration costs at least its member write, billed at the reference shard's size.
+    expect(r.fleetWruPerRegistration).toBeGreaterThanOrEqual(Math.ceil(r.fleetReferenceShardBytes / 1024));
+    expect(r.fleetWruPerRegistrationInRun).toBeGreaterThanOrEqual(1);
+    // A state write is at least one unit, so the steady figure is at least 1 + a registration over 60 writes.
+    expect(r.fleetWruPerCameraWrite).toBeGreaterThanOrEqual(1 + r.fleetWruPerRegistration / 60 - 1e-9);
     expect(r.fleetLargestItemBytes).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/\(d\) CloudWatch/);
 
