@@ -62,12 +62,12 @@ export const REST_DICTIONARIES: readonly string[] = [
 ];
 /**
  * The deflate window by version byte: version 1 used a 1 KB window, so only its dictionary's last 1 KB;
- * version 2 is the same dictionary with a 32 KB window (all of it, and back-references across the whole
- * JSON). A larger window reads a smaller one's streams, so every version inflates with 32 KB.
+ * version 2 (its own dictionary) a 32 KB window: all of the dictionary, and back-references across the
+ * whole JSON. A larger window reads a smaller one's streams, so every version inflates with 32 KB.
  */
 const WINDOW_BITS: readonly number[] = [15, 10, 15];
 const dictionaryOf = (version: number) => {
-  const text = REST_DICTIONARIES[version === 2 ? 1 : version];
+  const text = REST_DICTIONARIES[version];
   if (text === undefined || WINDOW_BITS[version] === undefined)
     throw new Error(`state JSON deflated with unknown dictionary ${version}`);
   return Buffer.from(text, 'utf8');
