@@ -169,7 +169,7 @@ export const STATE_TABLE = {
  * the item's size), more reads when a decision is near.
  */
 export const COHORT = {
-  shards: 32,
+  shards: 128,
   headPrefix: 'cohort#',
   shardPrefix: 'cohort-shard#',
   headKey: (modality: string, modelVersion: string) => `cohort#${modality}#${modelVersion}`,

@@ -96,7 +96,12 @@ export function memberFromValue(value: AttributeValue): MemberRecord {
  * The default policy's drift and regression detector ids, by the index that stands for them in a stored
  * record (`~0`). Frozen: records written with it must read forever; append, never reorder.
  */
-const KNOWN_DETECTORS: readonly string[] = ['drift-window-mean', 'drift-ewma', 'accuracy-regression'];
+const KNOWN_DETECTORS: readonly string[] = [
+  'drift-window-mean',
+  'drift-ewma',
+  'accuracy-regression',
+  'drift-mean-shift',
+];
 
 /**
  * Detector statistics as `id:value,id:value`, a shipped detector's id as `~index` (a policy's ids are

@@ -148,7 +148,7 @@ describe('npm run bench -- --quick', () => {
     expect(r.fleetFloorUsdPerMillionEvents).toBeLessThan(r.fleetUsdPerMillionEvents);
     // WRU per camera write counts the cohort updates on top of the camera PutItems: at least 1. The
     // steady-state figure charges one registration per camera-hour (60 writes at a 60 s linger), at the
-    // reference fleet's shard size (10,000 cameras over the run's 3 cohorts and 32 shards), so it sits
+    // reference fleet's shard size (10,000 cameras over the run's 3 cohorts and 128 shards), so it sits
     // below the run's own ratio, which charges every camera's registration to its 2 writes.
     expect(r.fleetWruPerCameraWrite).toBeGreaterThanOrEqual(1);
     expect(r.fleetWruPerCameraWriteInRun).toBeGreaterThan(r.fleetWruPerCameraWrite);

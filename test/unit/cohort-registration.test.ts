@@ -182,11 +182,16 @@ describe('a member record in its shard item', () => {
     });
     expect(memberFromValue(memberValue(full))).toEqual(full);
     // Shipped detectors' ids are stored as their index; a policy's own ids as they are.
-    const stats = { 'drift-window-mean': 0.3215, 'accuracy-regression': -0.01044, 'my-drift-2': 1.5 };
+    const stats = {
+      'drift-window-mean': 0.3215,
+      'accuracy-regression': -0.01044,
+      'drift-mean-shift': 0.7,
+      'my-drift-2': 1.5,
+    };
     const withStats = record(at(HOUR, 9), { s: stats });
     expect(memberValue(withStats).M).toEqual({
       q: { N: String(withStats.q) },
-      s: { S: '~0:0.3215,~2:-0.01044,my-drift-2:1.5' },
+      s: { S: '~0:0.3215,~2:-0.01044,~3:0.7,my-drift-2:1.5' },
     });
     expect(memberFromValue(memberValue(withStats))).toEqual(withStats);
   });
