@@ -351,13 +351,13 @@ export function applyEvents(
   let clock = cameraClock(state);
   const gapsTouched = new Set<string>();
 
-  let planned: Policy | undefined;
+  let planFor: Policy | undefined;
   let plan: PolicyPlan | undefined;
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
     const policy = policyFor(event.modality);
-    if (policy !== planned) {
-      planned = policy;
+    if (policy !== planFor) {
+      planFor = policy;
       plan = planOf(policy);
     }
     const key = streamKey(event.modality, event.metric);
@@ -404,28 +404,27 @@ export function applyEvents(
     const window = resetAt === undefined ? entries : entries.filter((e) => e.ts > resetAt);
     if (window.length === 0) continue;
 
-    for (const d of plan!.byMetric[event.metric] ?? []) {
-      const akey = d.alertKeys[event.modality];
+    for (const planned of plan!.byMetric[event.metric] ?? []) {
+      const akey = planned.alertKeys[event.modality];
       if (akey === undefined) continue;
-      const spec = d.spec;
+      const spec = planned.spec;
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
-        const config = chartConfig(state, spec, d.config, akey, event.modality, cohorts);
-        const r = d.detector.update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
+        const config = chartConfig(state, spec, planned.config, akey, event.modality, cohorts);
+        const r = planned.detector.update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
         if (r.state === null || r.state === undefined) delete state.det[akey];
         else state.det[akey] = r.state;
         const ev = r.evaluation;
         if (!ev) continue;
-        if (d.forCohort) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
+        if (planned.forCohort) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
         if (!alert.f && ev.breach) {
           const actionType = chooseAction(spec, ev, state, event.modality);
           alert.f = true;
           alert.e += 1;
           alert.at = event.ts;
           alert.a = actionType;
-          const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
           const modelScope =
-            policy.retrainScope === 'model' && state.mv[event.modality] !== undefined && countsForCohort(spec);
+            policy.retrainScope === 'model' && state.mv[event.modality] !== undefined && planned.forCohort;
           const why = modelScope ? 'model-scope' : suppression(state, actionType, event.metric, clock, policy);
           recordOutcome(alert, why ?? 'published');
           if (why) {
@@ -434,6 +433,8 @@ export function applyEvents(
             continue;
           }
           alert.p = true;
+          // A name-based UUID (SHA-1): only made for a trigger that is published.
+          const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
           const d = detail(state, event, spec, policy, ev, epi, actionType);
           triggers.push({ detailType: actionType, detail: d });
           if (policy.cooldownSeconds > 0) state.cooldown[actionType] = clock + policy.cooldownSeconds * 1000;
