@@ -1,10 +1,32 @@
-// Covers lib/core/stream-window.ts quantile: the typed insertion / native sort it uses, and the
+// Covers lib/core/stream-window.ts: idTag gives the bits of FNV-1a as first written (stored tags), and quantile: the typed insertion / native sort it uses, and the
 // top-end selection it takes for tail quantiles (the latency SLA's p95), give the same type-7
 // quantile as sorting a copy with a comparator, for window-sized and larger inputs, and leave
 // their input untouched.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quantile } from '../../lib/core/stream-window.js';
+import { idTag, quantile } from '../../lib/core/stream-window.js';
+
+/** FNV-1a as first written: the stored tags of every item depend on these exact bits. */
+const referenceTag = (id: string) => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h ^ (h >>> 16)) & 0xffff;
+};
+
+describe('idTag', () => {
+  it('gives the tags of FNV-1a as first written (ids, empty, non-ASCII)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uuid(), fc.string(), fc.string({ unit: 'binary' })), (id) => {
+        expect(idTag(id)).toBe(referenceTag(id));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(idTag('')).toBe(referenceTag(''));
+  });
+});
 
 const reference = (values: number[], q: number) => {
   const s = [...values].sort((a, b) => a - b);
