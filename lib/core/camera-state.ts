@@ -412,8 +412,9 @@ export function applyEvents(
       try {
         const config = chartConfig(state, spec, planned.config, akey, event.modality, cohorts);
         const r = planned.detector.update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
-        if (r.state === null || r.state === undefined) delete state.det[akey];
-        else state.det[akey] = r.state;
+        if (r.state === null || r.state === undefined) {
+          if (state.det[akey] !== undefined) delete state.det[akey]; // stateless detectors: nothing to delete
+        } else state.det[akey] = r.state;
         const ev = r.evaluation;
         if (!ev) continue;
         if (planned.forCohort) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
