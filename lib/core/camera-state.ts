@@ -21,7 +21,7 @@ import {
   UNKNOWN_MODEL_VERSION,
   type Trigger,
 } from './trigger.js';
-import type { Evaluation } from './detectors/detector.js';
+import type { DetectorInput, Evaluation } from './detectors/detector.js';
 import { AFFECTED_REFRESH_MS, COHORT_BUCKET_MS, type CohortSignal, type MemberRecord } from './cohort.js';
 import { adaptiveConfig, cameraBaselines, type MetricBaselines } from './cohort-prior.js';
 import type { BaselinePrior } from './detectors/adaptive-baseline.js';
@@ -353,6 +353,8 @@ export function applyEvents(
 
   let planFor: Policy | undefined;
   let plan: PolicyPlan | undefined;
+  // One detector input for the batch, refilled per call (detectors never keep it): no object per call.
+  const input: DetectorInput = { event: events[0]!, outcome: 'newest', window: [], firing: false };
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
     const policy = policyFor(event.modality);
@@ -411,7 +413,11 @@ export function applyEvents(
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
         const config = chartConfig(state, spec, planned.config, akey, event.modality, cohorts);
-        const r = planned.detector.update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
+        input.event = event;
+        input.outcome = outcome;
+        input.window = window;
+        input.firing = alert.f;
+        const r = planned.detector.update(state.det[akey], input, config);
         if (r.state === null || r.state === undefined) {
           if (state.det[akey] !== undefined) delete state.det[akey]; // stateless detectors: nothing to delete
         } else state.det[akey] = r.state;

@@ -110,40 +110,32 @@ function twoDigits(t: string, i: number): number {
     b = digit(t, i + 1);
   return a >= 0 && b >= 0 ? a * 10 + b : -1;
 }
+// The date part of the last time read and its day number: a message's events mostly share a day.
+let cachedDateText = '';
+let cachedDays = 0;
 function rfc3339FastPath(t: string): number | null {
   const n = t.length;
   if (n < 20 || n > 35) return null;
-  const hi = twoDigits(t, 0),
-    lo = twoDigits(t, 2);
-  if (hi < 0 || lo < 0) return null;
+  let days: number;
+  if (cachedDateText !== '' && t.startsWith(cachedDateText)) days = cachedDays;
+  else {
+    const hi = twoDigits(t, 0),
+      lo = twoDigits(t, 2);
+    if (hi < 0 || lo < 0 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return null;
+    const year = hi * 100 + lo,
+      month = twoDigits(t, 5),
+      day = twoDigits(t, 8);
+    if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+    days = daysFromCivil(year, month, day);
+    cachedDateText = t.slice(0, 10);
+    cachedDays = days;
+  }
   const sep = t.charCodeAt(10);
-  if (
-    t.charCodeAt(4) !== 45 ||
-    t.charCodeAt(7) !== 45 ||
-    (sep !== 84 && sep !== 116 && sep !== 32) ||
-    t.charCodeAt(13) !== 58 ||
-    t.charCodeAt(16) !== 58
-  )
-    return null;
-  const year = hi * 100 + lo,
-    month = twoDigits(t, 5),
-    day = twoDigits(t, 8),
-    hour = twoDigits(t, 11),
+  if ((sep !== 84 && sep !== 116 && sep !== 32) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return null;
+  const hour = twoDigits(t, 11),
     minute = twoDigits(t, 14),
     second = twoDigits(t, 17);
-  if (
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysIn(year, month) ||
-    hour < 0 ||
-    hour > 23 ||
-    minute < 0 ||
-    minute > 59 ||
-    second < 0 ||
-    second > 60
-  )
-    return null;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
   let i = 19,
     ms = 0;
   if (t.charCodeAt(i) === 46) {
@@ -165,7 +157,7 @@ function rfc3339FastPath(t: string): number | null {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return null;
     offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
   } else return null;
-  const seconds = ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60 + Math.min(second, 59);
+  const seconds = ((days * 24 + hour) * 60 + minute) * 60 + Math.min(second, 59);
   return seconds * 1000 + ms - offsetMin * 60_000;
 }
 
