@@ -659,7 +659,10 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       }
       event = r.event;
     }
-    if (seen.has(event.id)) {
+    // One hash lookup: the set grows unless the id is already in it.
+    const distinct = seen.size;
+    seen.add(event.id);
+    if (seen.size === distinct) {
       rejections.push(
         rejection(index, rawOf(index), [
           { path: `[${index}].id`, message: `duplicate id ${event.id} within one message` },
@@ -667,7 +670,6 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       );
       continue;
     }
-    seen.add(event.id);
     events.push(event);
   }
   if (rejections.length > MAX_REJECTED_PARTS_PER_BODY) {
