@@ -1,12 +1,13 @@
 // What every monitor Lambda builds once per container: SDK clients and the adapters over them.
+// The metric history (Firehose) is the ingest's alone: functions/ingest.ts builds it and passes it in,
+// so the other functions neither load nor create a Firehose client at init.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CameraStateStore } from '../lib/adapters/state-store.js';
-import { FirehoseHistoryRecorder } from '../lib/adapters/history-firehose.js';
 import { CohortEpochCache, DynamoCohortStore } from '../lib/adapters/cohort-store.js';
 import { cohortSignalApplier } from '../lib/app/cohort-signals.js';
+import type { HistoryRecorder } from '../lib/app/ports.js';
 import {
   ObservedDeadLetterQueue,
   ObservedTriggerPublisher,
@@ -20,15 +21,14 @@ import { ENV, POLICY_CACHE_SECONDS } from '../lib/resources.js';
 
 /**
  * Clients and adapters from the function's environment. The clients are traced and the publisher
- * and dead-letter adapters log by triggerId / messageId.
+ * and dead-letter adapters log by triggerId / messageId. `history` records accepted events (ingest).
  */
-export function monitorWiring(obs: Observability) {
+export function monitorWiring(obs: Observability, history?: HistoryRecorder) {
   // Exported by each handler so tests can add fault-injection middleware to these very clients.
   const clients = {
     dynamodb: traced(obs, new DynamoDBClient({})),
     eventBridge: traced(obs, new EventBridgeClient({})),
     sqs: traced(obs, new SQSClient({})),
-    firehose: traced(obs, new FirehoseClient({})),
   };
   const tableName = requireEnv(ENV.tableName);
   const defaultJson = process.env[ENV.defaultPolicy];
@@ -48,13 +48,6 @@ export function monitorWiring(obs: Observability) {
   const cohorts = new DynamoCohortStore(clients.dynamodb, tableName);
   const policy = () => policies.lookup();
   const cohortCache = new CohortEpochCache(cohorts);
-  // The metric history, when the stack keeps one (context history=false leaves the variable unset).
-  const historyStream = process.env[ENV.historyStreamName];
-  const history = historyStream
-    ? new FirehoseHistoryRecorder(clients.firehose, historyStream, {
-        onError: (message) => obs.logger.warn(message, { stream: historyStream }),
-      })
-    : undefined;
   return {
     clients,
     deps: {

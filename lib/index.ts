@@ -19,7 +19,7 @@ export { VirtualClock, realClock, type PublisherClock } from './client/clock.js'
 export {
   METRICS,
   MODALITIES,
-  MetricEventSchema,
+  metricEventSchema,
   parseBody,
   toWire,
   validateEvent,

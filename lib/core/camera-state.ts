@@ -21,7 +21,7 @@ import {
   UNKNOWN_MODEL_VERSION,
   type Trigger,
 } from './trigger.js';
-import type { Evaluation } from './detectors/detector.js';
+import type { DetectorInput, Evaluation } from './detectors/detector.js';
 import { AFFECTED_REFRESH_MS, COHORT_BUCKET_MS, type CohortSignal, type MemberRecord } from './cohort.js';
 import { adaptiveConfig, cameraBaselines, type MetricBaselines } from './cohort-prior.js';
 import type { BaselinePrior } from './detectors/adaptive-baseline.js';
@@ -182,13 +182,61 @@ export const emptyState = (): CameraState => ({
   outbox: [],
 });
 
-export const streamKey = (modality: Modality, metric: MetricKind) => `${modality}.${metric}`;
+// Every stream key made once: a key built per event (a template string) costs an allocation, a hash
+// and a string-table lookup on each property access, which was most of the apply loop's own time.
+const STREAM_KEYS = Object.fromEntries(
+  MODALITIES.map((m) => [m, Object.fromEntries(METRICS.map((k) => [k, `${m}.${k}`]))]),
+) as Record<Modality, Record<MetricKind, string>>;
+const STREAM_KEY_PARTS = new Map<string, { readonly modality: Modality; readonly metric: MetricKind }>(
+  MODALITIES.flatMap((modality) => METRICS.map((metric) => [STREAM_KEYS[modality][metric], { modality, metric }])),
+);
+
+export const streamKey = (modality: Modality, metric: MetricKind): string =>
+  STREAM_KEYS[modality]?.[metric] ?? `${modality}.${metric}`;
 export const alertKey = (detectorId: string, modality: Modality) => `${detectorId}@${modality}`;
 
 export function parseStreamKey(key: string): { modality: Modality; metric: MetricKind } {
-  const [modality, metric] = key.split('.') as [Modality, MetricKind];
-  if (!MODALITIES.includes(modality) || !METRICS.includes(metric)) throw new Error(`bad stream key ${key}`);
-  return { modality, metric };
+  const parts = STREAM_KEY_PARTS.get(key);
+  if (!parts) throw new Error(`bad stream key ${key}`);
+  return { modality: parts.modality, metric: parts.metric };
+}
+
+/** What the apply loop needs of a policy's detector, derived once per policy (parsed policies are never mutated). */
+interface DetectorPlan {
+  spec: DetectorSpec;
+  detector: (typeof DETECTORS)[DetectorSpec['kind']];
+  config: unknown;
+  /** The alert key by modality; absent for a modality the detector does not apply to. */
+  alertKeys: Partial<Record<Modality, string>>;
+  forCohort: boolean;
+}
+interface PolicyPlan {
+  /** The policy's detectors by metric, in policy order. */
+  byMetric: Record<MetricKind, DetectorPlan[]>;
+  windowSize: Record<MetricKind, number>;
+}
+const plans = new WeakMap<Policy, PolicyPlan>();
+function planOf(policy: Policy): PolicyPlan {
+  let plan = plans.get(policy);
+  if (plan) return plan;
+  const sizes = windowSizes(policy);
+  plan = {
+    byMetric: Object.fromEntries(METRICS.map((m) => [m, []])) as unknown as Record<MetricKind, DetectorPlan[]>,
+    windowSize: Object.fromEntries(METRICS.map((m) => [m, sizes[m] ?? 0])) as Record<MetricKind, number>,
+  };
+  for (const spec of policy.detectors) {
+    const alertKeys: Partial<Record<Modality, string>> = {};
+    for (const m of MODALITIES) if (appliesTo(spec, m)) alertKeys[m] = alertKey(spec.id, m);
+    plan.byMetric[spec.metric].push({
+      spec,
+      detector: DETECTORS[spec.kind],
+      config: detectorConfig(spec),
+      alertKeys,
+      forCohort: countsForCohort(spec),
+    });
+  }
+  plans.set(policy, plan);
+  return plan;
 }
 
 export type PolicySource = Policy | ((modality: Modality) => Policy);
@@ -303,12 +351,20 @@ export function applyEvents(
   let clock = cameraClock(state);
   const gapsTouched = new Set<string>();
 
+  let planFor: Policy | undefined;
+  let plan: PolicyPlan | undefined;
+  // One detector input for the batch, refilled per call (detectors never keep it): no object per call.
+  const input: DetectorInput = { event: events[0]!, outcome: 'newest', window: [], firing: false };
   for (const index of timeOrder(events, tags)) {
     const event = events[index]!;
     const policy = policyFor(event.modality);
+    if (policy !== planFor) {
+      planFor = policy;
+      plan = planOf(policy);
+    }
     const key = streamKey(event.modality, event.metric);
     const entries = (state.streams[key] ??= []);
-    const windowSize = windowSizes(policy)[event.metric] ?? 0;
+    const windowSize = plan!.windowSize[event.metric] ?? 0;
     const capacity = Math.max(DEDUP_DEPTH, windowSize);
     // Stored as float32 so that encode/decode is lossless and results never depend on batch splits;
     // streams no window detector reads keep only keys (NaN value) for dedup.
@@ -357,27 +413,32 @@ export function applyEvents(
     const window = resetAt === undefined ? entries : entries.filter((e) => e.ts > resetAt);
     if (window.length === 0) continue;
 
-    for (const spec of policy.detectors) {
-      if (spec.metric !== event.metric || !appliesTo(spec, event.modality)) continue;
-      const akey = alertKey(spec.id, event.modality);
+    for (const planned of plan!.byMetric[event.metric] ?? []) {
+      const akey = planned.alertKeys[event.modality];
+      if (akey === undefined) continue;
+      const spec = planned.spec;
       const alert = (state.alerts[akey] ??= { f: false, e: 0 });
       try {
-        const config = chartConfig(state, spec, akey, event.modality, cohorts);
-        const r = DETECTORS[spec.kind].update(state.det[akey], { event, outcome, window, firing: alert.f }, config);
-        if (r.state === null || r.state === undefined) delete state.det[akey];
-        else state.det[akey] = r.state;
+        const config = chartConfig(state, spec, planned.config, akey, event.modality, cohorts);
+        input.event = event;
+        input.outcome = outcome;
+        input.window = window;
+        input.firing = alert.f;
+        const r = planned.detector.update(state.det[akey], input, config);
+        if (r.state === null || r.state === undefined) {
+          if (state.det[akey] !== undefined) delete state.det[akey]; // stateless detectors: nothing to delete
+        } else state.det[akey] = r.state;
         const ev = r.evaluation;
         if (!ev) continue;
-        if (countsForCohort(spec)) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
+        if (planned.forCohort) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
         if (!alert.f && ev.breach) {
           const actionType = chooseAction(spec, ev, state, event.modality);
           alert.f = true;
           alert.e += 1;
           alert.at = event.ts;
           alert.a = actionType;
-          const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
           const modelScope =
-            policy.retrainScope === 'model' && state.mv[event.modality] !== undefined && countsForCohort(spec);
+            policy.retrainScope === 'model' && state.mv[event.modality] !== undefined && planned.forCohort;
           const why = modelScope ? 'model-scope' : suppression(state, actionType, event.metric, clock, policy);
           recordOutcome(alert, why ?? 'published');
           if (why) {
@@ -386,6 +447,8 @@ export function applyEvents(
             continue;
           }
           alert.p = true;
+          // A name-based UUID (SHA-1): only made for a trigger that is published.
+          const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
           const d = detail(state, event, spec, policy, ev, epi, actionType);
           triggers.push({ detailType: actionType, detail: d });
           if (policy.cooldownSeconds > 0) state.cooldown[actionType] = clock + policy.cooldownSeconds * 1000;
@@ -502,11 +565,11 @@ function pruneStreamGaps(state: CameraState, key: string, policy: Policy) {
 function chartConfig(
   state: CameraState,
   spec: DetectorSpec,
+  config: unknown,
   akey: string,
   modality: Modality,
   cohorts: CohortContext | undefined,
 ): unknown {
-  const config = detectorConfig(spec);
   if (!cohorts?.priorOf) return config;
   const sequential = adaptiveConfig(spec);
   if (!sequential || sequential.prior) return config;
@@ -514,7 +577,7 @@ function chartConfig(
   const mv = state.mv[modality];
   if ((own && own.n >= sequential.warmup) || mv === undefined) return config;
   const prior = cohorts.priorOf(mv, modality, spec.metric);
-  return prior ? { ...config, prior } : config;
+  return prior ? { ...(config as Record<string, unknown>), prior } : config;
 }
 
 function streamNewest(state: CameraState, modality: Modality): number {

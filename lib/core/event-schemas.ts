@@ -2,7 +2,7 @@
 // module is for tooling and tests, never bundled into a function). `npm run schemas` writes them
 // as JSON Schema files to schemas/; a test keeps the files in step with this code.
 import * as z from 'zod'; // namespace import keeps zod's locales out of Lambda bundles
-import { METRICS, MODALITIES, MetricEventSchema } from './metric-event.js';
+import { METRICS, MODALITIES, metricEventSchema } from './metric-event.js';
 import { ACTIONS, PolicySchema } from './policy.js';
 import { TRIGGER_SCHEMA_VERSION, TRIGGER_SCOPES } from './trigger.js';
 
@@ -157,7 +157,7 @@ export const ModelLifecycleDetailSchema = z.object({
 
 /** Every schema file, by name: `in.*` read by the monitor, `out.*` published on the bus. */
 export const EVENT_SCHEMAS: Record<string, { schema: z.core.$ZodType; title: string }> = {
-  'in.MetricEvent': { schema: MetricEventSchema, title: 'MetricEvent (SQS body: one object or an array of them)' },
+  'in.MetricEvent': { schema: metricEventSchema(), title: 'MetricEvent (SQS body: one object or an array of them)' },
   'in.RetrainingCompleted': {
     schema: ModelLifecycleDetailSchema,
     title: 'RetrainingCompleted detail (put on the monitor bus by the pipeline)',

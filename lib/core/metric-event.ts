@@ -110,40 +110,32 @@ function twoDigits(t: string, i: number): number {
     b = digit(t, i + 1);
   return a >= 0 && b >= 0 ? a * 10 + b : -1;
 }
+// The date part of the last time read and its day number: a message's events mostly share a day.
+let cachedDateText = '';
+let cachedDays = 0;
 function rfc3339FastPath(t: string): number | null {
   const n = t.length;
   if (n < 20 || n > 35) return null;
-  const hi = twoDigits(t, 0),
-    lo = twoDigits(t, 2);
-  if (hi < 0 || lo < 0) return null;
+  let days: number;
+  if (cachedDateText !== '' && t.startsWith(cachedDateText)) days = cachedDays;
+  else {
+    const hi = twoDigits(t, 0),
+      lo = twoDigits(t, 2);
+    if (hi < 0 || lo < 0 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return null;
+    const year = hi * 100 + lo,
+      month = twoDigits(t, 5),
+      day = twoDigits(t, 8);
+    if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+    days = daysFromCivil(year, month, day);
+    cachedDateText = t.slice(0, 10);
+    cachedDays = days;
+  }
   const sep = t.charCodeAt(10);
-  if (
-    t.charCodeAt(4) !== 45 ||
-    t.charCodeAt(7) !== 45 ||
-    (sep !== 84 && sep !== 116 && sep !== 32) ||
-    t.charCodeAt(13) !== 58 ||
-    t.charCodeAt(16) !== 58
-  )
-    return null;
-  const year = hi * 100 + lo,
-    month = twoDigits(t, 5),
-    day = twoDigits(t, 8),
-    hour = twoDigits(t, 11),
+  if ((sep !== 84 && sep !== 116 && sep !== 32) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return null;
+  const hour = twoDigits(t, 11),
     minute = twoDigits(t, 14),
     second = twoDigits(t, 17);
-  if (
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysIn(year, month) ||
-    hour < 0 ||
-    hour > 23 ||
-    minute < 0 ||
-    minute > 59 ||
-    second < 0 ||
-    second > 60
-  )
-    return null;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
   let i = 19,
     ms = 0;
   if (t.charCodeAt(i) === 46) {
@@ -165,7 +157,7 @@ function rfc3339FastPath(t: string): number | null {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return null;
     offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
   } else return null;
-  const seconds = ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60 + Math.min(second, 59);
+  const seconds = ((days * 24 + hour) * 60 + minute) * 60 + Math.min(second, 59);
   return seconds * 1000 + ms - offsetMin * 60_000;
 }
 
@@ -197,58 +189,70 @@ const requiredString = (what: string, expected: string) =>
       i.input === undefined ? `${what} is required` : `${what} must be ${expected}, got ${describe(i.input)}`,
   });
 
-export const MetricEventSchema = z.looseObject({
-  id: requiredString('id', 'a string UUID').check(
-    z.regex(UUID_RE, { message: 'id must be a UUID (8-4-4-4-12 hex digits)' }),
-  ),
-  timestamp: requiredString('timestamp', 'an RFC 3339 string'),
-  camera_id: requiredString('camera_id', 'a string').check(
-    z.minLength(1, { message: 'camera_id must not be empty' }),
-    z.maxLength(MAX_CAMERA_ID_LENGTH, { message: `camera_id must be at most ${MAX_CAMERA_ID_LENGTH} characters` }),
-    z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'camera_id must not contain control characters' }),
-    noFormatCharacters('camera_id'),
-    z.refine((s) => s.trim().length > 0, { message: 'camera_id must not be blank' }),
-  ),
-  modality: z.enum(MODALITIES, {
-    error: (i) =>
-      i.input === undefined
-        ? 'modality is required'
-        : `modality must be one of ${MODALITIES.join(' | ')}, got ${describe(i.input)}`,
-  }),
-  metric: z.enum(METRICS, {
-    error: (i) =>
-      i.input === undefined
-        ? 'metric is required'
-        : `metric must be one of ${METRICS.join(' | ')}, got ${describe(i.input)}`,
-  }),
-  value: finiteNumber('value'),
-  model_version: z.optional(
-    z.string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` }).check(
-      z.minLength(1, { message: 'model_version must not be empty' }),
-      z.maxLength(MAX_MODEL_VERSION_LENGTH, {
-        message: `model_version must be at most ${MAX_MODEL_VERSION_LENGTH} characters`,
-      }),
-      z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'model_version must not contain control characters' }),
-      noFormatCharacters('model_version'),
+const buildMetricEventSchema = () =>
+  z.looseObject({
+    id: requiredString('id', 'a string UUID').check(
+      z.regex(UUID_RE, { message: 'id must be a UUID (8-4-4-4-12 hex digits)' }),
     ),
-  ),
-  sample_count: z.optional(
-    z
-      .int({
-        error: (i) =>
-          typeof i.input === 'number'
-            ? 'sample_count must be an integer'
-            : `sample_count must be an integer >= 0, got ${describe(i.input)}`,
-      })
-      .check(
-        z.minimum(0, { message: 'sample_count must be >= 0' }),
-        z.maximum(MAX_SAMPLE_COUNT, {
-          error: (i) =>
-            `sample_count ${i.input} is above the maximum of ${MAX_SAMPLE_COUNT} labelled samples per event`,
+    timestamp: requiredString('timestamp', 'an RFC 3339 string'),
+    camera_id: requiredString('camera_id', 'a string').check(
+      z.minLength(1, { message: 'camera_id must not be empty' }),
+      z.maxLength(MAX_CAMERA_ID_LENGTH, { message: `camera_id must be at most ${MAX_CAMERA_ID_LENGTH} characters` }),
+      z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'camera_id must not contain control characters' }),
+      noFormatCharacters('camera_id'),
+      z.refine((s) => s.trim().length > 0, { message: 'camera_id must not be blank' }),
+    ),
+    modality: z.enum(MODALITIES, {
+      error: (i) =>
+        i.input === undefined
+          ? 'modality is required'
+          : `modality must be one of ${MODALITIES.join(' | ')}, got ${describe(i.input)}`,
+    }),
+    metric: z.enum(METRICS, {
+      error: (i) =>
+        i.input === undefined
+          ? 'metric is required'
+          : `metric must be one of ${METRICS.join(' | ')}, got ${describe(i.input)}`,
+    }),
+    value: finiteNumber('value'),
+    model_version: z.optional(
+      z.string({ error: (i) => `model_version must be a string, got ${describe(i.input)}` }).check(
+        z.minLength(1, { message: 'model_version must not be empty' }),
+        z.maxLength(MAX_MODEL_VERSION_LENGTH, {
+          message: `model_version must be at most ${MAX_MODEL_VERSION_LENGTH} characters`,
         }),
+        z.refine((s) => !CONTROL_CHARS_RE.test(s), { message: 'model_version must not contain control characters' }),
+        noFormatCharacters('model_version'),
       ),
-  ),
-});
+    ),
+    sample_count: z.optional(
+      z
+        .int({
+          error: (i) =>
+            typeof i.input === 'number'
+              ? 'sample_count must be an integer'
+              : `sample_count must be an integer >= 0, got ${describe(i.input)}`,
+        })
+        .check(
+          z.minimum(0, { message: 'sample_count must be >= 0' }),
+          z.maximum(MAX_SAMPLE_COUNT, {
+            error: (i) =>
+              `sample_count ${i.input} is above the maximum of ${MAX_SAMPLE_COUNT} labelled samples per event`,
+          }),
+        ),
+    ),
+  });
+
+let metricEventSchemaBuilt: ReturnType<typeof buildMetricEventSchema> | undefined;
+/**
+ * The wire event's zod schema: the reference definition, and the source of the error messages for
+ * events the hand-written checks decline. Built on first use, not at module load: building it was
+ * about 40 % of the ingest bundle's own init, and a batch of valid events never needs it.
+ */
+export function metricEventSchema(): ReturnType<typeof buildMetricEventSchema> {
+  metricEventSchemaBuilt ??= buildMetricEventSchema();
+  return metricEventSchemaBuilt;
+}
 
 /** One metric event in the wire format (the original Rust `MetricEvent` as serde serializes it). */
 export interface WireMetricEvent {
@@ -305,37 +309,23 @@ function rangeError(metric: MetricKind, value: number): string | null {
   return null;
 }
 
-type SchemaOutput = z.infer<typeof MetricEventSchema>;
+type SchemaOutput = z.infer<ReturnType<typeof metricEventSchema>>;
 const MODALITY_SET: ReadonlySet<unknown> = new Set(MODALITIES);
 const METRIC_SET: ReadonlySet<unknown> = new Set(METRICS);
 
 /**
  * The schema's checks written out by hand for the hot path (about 5× faster than safeParse).
- * It only ever accepts what MetricEventSchema accepts; anything else returns null and goes through
+ * It only ever accepts what metricEventSchema() accepts; anything else returns null and goes through
  * the schema, which produces the error messages. test/unit/metric-event-fast-path.test.ts holds them equal.
  */
 export function schemaFastPath(o: Record<string, unknown>): SchemaOutput | null {
   const { id, timestamp, camera_id, modality, metric, value, model_version, sample_count } = o;
-  if (typeof id !== 'string' || !UUID_RE.test(id)) return null;
+  if (typeof id !== 'string' || uuidCase(id) === 0) return null;
   if (typeof timestamp !== 'string') return null;
-  if (
-    typeof camera_id !== 'string' ||
-    camera_id.length < 1 ||
-    camera_id.length > MAX_CAMERA_ID_LENGTH ||
-    FORBIDDEN_ID_CHAR_RE.test(camera_id) ||
-    camera_id.trim().length === 0
-  )
-    return null;
+  if (!validCameraId(camera_id)) return null;
   if (!MODALITY_SET.has(modality) || !METRIC_SET.has(metric)) return null;
   if (typeof value !== 'number' || !Number.isFinite(value)) return null;
-  if (
-    model_version !== undefined &&
-    (typeof model_version !== 'string' ||
-      model_version.length < 1 ||
-      model_version.length > MAX_MODEL_VERSION_LENGTH ||
-      FORBIDDEN_ID_CHAR_RE.test(model_version))
-  )
-    return null;
+  if (model_version !== undefined && !validModelVersion(model_version)) return null;
   if (
     sample_count !== undefined &&
     (typeof sample_count !== 'number' ||
@@ -347,13 +337,134 @@ export function schemaFastPath(o: Record<string, unknown>): SchemaOutput | null 
   return o as SchemaOutput;
 }
 
+/**
+ * 1 for a UUID (8-4-4-4-12 hex digits) in lower case, 2 for one with upper-case digits, 0 for
+ * anything else. Character codes rather than UUID_RE: this runs once per event on the hot path.
+ */
+function uuidCase(s: string): 0 | 1 | 2 {
+  if (
+    s.length !== 36 ||
+    s.charCodeAt(8) !== 45 ||
+    s.charCodeAt(13) !== 45 ||
+    s.charCodeAt(18) !== 45 ||
+    s.charCodeAt(23) !== 45
+  )
+    return 0;
+  let kinds = 0;
+  for (let i = 0; i < 36; i++) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) continue;
+    const c = s.charCodeAt(i);
+    const kind = c < 128 ? HEX_DIGIT_KIND[c]! : 0;
+    if (kind === 0) return 0;
+    kinds |= kind;
+  }
+  return kinds === 1 ? 1 : 2;
+}
+/** By character code: 1 for 0-9 and a-f, 2 for A-F, 0 for anything else (a table: 3× faster than comparisons). */
+const HEX_DIGIT_KIND = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) HEX_DIGIT_KIND[c] = 1;
+for (let c = 97; c <= 102; c++) HEX_DIGIT_KIND[c] = 1;
+for (let c = 65; c <= 70; c++) HEX_DIGIT_KIND[c] = 2;
+
+// The last id that passed: a message holds one camera's events, so its id is checked once, not per event.
+let lastValidCameraId = '';
+let lastValidModelVersion = '';
+function validCameraId(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  if (v === lastValidCameraId) return true;
+  if (v.length < 1 || v.length > MAX_CAMERA_ID_LENGTH || FORBIDDEN_ID_CHAR_RE.test(v) || v.trim().length === 0)
+    return false;
+  lastValidCameraId = v;
+  return true;
+}
+function validModelVersion(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  if (v === lastValidModelVersion) return true;
+  if (v.length < 1 || v.length > MAX_MODEL_VERSION_LENGTH || FORBIDDEN_ID_CHAR_RE.test(v)) return false;
+  lastValidModelVersion = v;
+  return true;
+}
+
+/**
+ * The whole of validateEvent for an ordinary valid event, in one pass without the schema, the
+ * timestamp regex or intermediate objects. Null for anything else, which validateEvent then decides
+ * (and explains): it accepts exactly what validateEvent accepts, with the same result.
+ */
+function fastEvent(o: Record<string, unknown>, nowMs: number): MetricEvent | null {
+  const { id, timestamp, camera_id, modality, metric, value, model_version, sample_count } = o;
+  if (typeof id !== 'string') return null;
+  const idCase = uuidCase(id);
+  if (idCase === 0 || typeof timestamp !== 'string') return null;
+  const ts = rfc3339FastPath(timestamp);
+  if (ts === null || ts < EARLIEST_TIMESTAMP_MS || ts > nowMs + MAX_FUTURE_SKEW_MS) return null;
+  if (!validCameraId(camera_id) || !MODALITY_SET.has(modality)) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  // rangeError, by metric
+  if (metric === 'Accuracy' || metric === 'Precision' || metric === 'Recall') {
+    if (value < 0 || value > 1) return null;
+  } else if (metric === 'DriftScore' || metric === 'LatencyMs') {
+    if (value < 0) return null;
+  } else return null;
+  if (model_version !== undefined && !validModelVersion(model_version)) return null;
+  if (
+    sample_count !== undefined &&
+    (typeof sample_count !== 'number' ||
+      !Number.isInteger(sample_count) ||
+      sample_count < 0 ||
+      sample_count > MAX_SAMPLE_COUNT)
+  )
+    return null;
+  const lowerId = idCase === 1 ? id : id.toLowerCase();
+  const cam = camera_id as string,
+    mod = modality as Modality,
+    met = metric as MetricKind;
+  // One literal per optional field set (the fields in validateEvent's order), not fields added one by one.
+  if (model_version === undefined)
+    return sample_count === undefined
+      ? { id: lowerId, timestamp, ts, camera_id: cam, modality: mod, metric: met, value }
+      : {
+          id: lowerId,
+          timestamp,
+          ts,
+          camera_id: cam,
+          modality: mod,
+          metric: met,
+          value,
+          sample_count: sample_count as number,
+        };
+  return sample_count === undefined
+    ? {
+        id: lowerId,
+        timestamp,
+        ts,
+        camera_id: cam,
+        modality: mod,
+        metric: met,
+        value,
+        model_version: model_version as string,
+      }
+    : {
+        id: lowerId,
+        timestamp,
+        ts,
+        camera_id: cam,
+        modality: mod,
+        metric: met,
+        value,
+        model_version: model_version as string,
+        sample_count: sample_count as number,
+      };
+}
+
 /** Validates one decoded JSON value as a MetricEvent. `nowMs` bounds the future skew. */
 export function validateEvent(input: unknown, nowMs: number): { event: MetricEvent } | { errors: FieldError[] } {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return { errors: [{ path: '', message: `event must be a JSON object, got ${describe(input)}` }] };
+  const fast = fastEvent(input as Record<string, unknown>, nowMs);
+  if (fast !== null) return { event: fast };
   let e = schemaFastPath(input as Record<string, unknown>);
   if (e === null) {
-    const r = MetricEventSchema.safeParse(input);
+    const r = metricEventSchema().safeParse(input);
     if (!r.success) {
       return { errors: r.error.issues.map((i) => ({ path: i.path.join('.') || '', message: i.message })) };
     }
@@ -396,8 +507,13 @@ export const MAX_REJECTED_PARTS_PER_BODY = 10;
 const BAD_UTF8_RE = /\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const BAD_UTF8_MESSAGE = 'is not valid UTF-8 (replacement character U+FFFD or lone surrogate found)';
-/** Nothing in a text without these can decode to bad UTF-8: the common case skips the per-value walk. */
-const MAYBE_BAD_UTF8_RE = /\uFFFD|[\uD800-\uDFFF]|\\u[dD][89abcdefABCDEF]/;
+// Nothing in a text without these can decode to bad UTF-8: the common case skips the per-value walk.
+// Two tests rather than one alternation: on a Latin-1 body the character class fails at once and
+// includes() finds no escape, 6× faster than scanning the alternation over the body.
+const RAW_BAD_UTF8_RE = /[\uD800-\uDFFF\uFFFD]/;
+const SURROGATE_ESCAPE_RE = /\\u[dD][89abcdefABCDEF]/;
+const maybeBadUtf8Text = (text: string) =>
+  RAW_BAD_UTF8_RE.test(text) || (text.includes('\\u') && SURROGATE_ESCAPE_RE.test(text));
 
 /**
  * Path of the first key or string value that no UTF-8 text can hold (a lone surrogate, e.g. from a
@@ -513,7 +629,7 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
     rejections.push(rejection(null, body, [{ path: '', message }]));
     return { events, rejections };
   }
-  const maybeBadUtf8 = MAYBE_BAD_UTF8_RE.test(text);
+  const maybeBadUtf8 = maybeBadUtf8Text(text);
   if (!Array.isArray(decoded)) {
     const r = validateItem(decoded, '', nowMs, maybeBadUtf8 ? () => text : null);
     if ('event' in r) events.push(r.event);
@@ -529,21 +645,32 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
   const rawOf = (index: number) => (texts ??= arrayElementTexts(text))[index] ?? '';
   const seen = new Set<string>();
   for (let index = 0; index < decoded.length; index++) {
-    const r = validateItem(decoded[index], `[${index}]`, nowMs, maybeBadUtf8 ? () => rawOf(index) : null);
-    if (!('event' in r)) {
-      rejections.push(rejection(index, rawOf(index), r.errors));
-      continue;
+    const item: unknown = decoded[index];
+    // The common case first: a valid event in a body that cannot hold bad UTF-8 (no wrapper objects).
+    let event =
+      !maybeBadUtf8 && typeof item === 'object' && item !== null && !Array.isArray(item)
+        ? fastEvent(item as Record<string, unknown>, nowMs)
+        : null;
+    if (event === null) {
+      const r = validateItem(item, `[${index}]`, nowMs, maybeBadUtf8 ? () => rawOf(index) : null);
+      if (!('event' in r)) {
+        rejections.push(rejection(index, rawOf(index), r.errors));
+        continue;
+      }
+      event = r.event;
     }
-    if (seen.has(r.event.id)) {
+    // One hash lookup: the set grows unless the id is already in it.
+    const distinct = seen.size;
+    seen.add(event.id);
+    if (seen.size === distinct) {
       rejections.push(
         rejection(index, rawOf(index), [
-          { path: `[${index}].id`, message: `duplicate id ${r.event.id} within one message` },
+          { path: `[${index}].id`, message: `duplicate id ${event.id} within one message` },
         ]),
       );
       continue;
     }
-    seen.add(r.event.id);
-    events.push(r.event);
+    events.push(event);
   }
   if (rejections.length > MAX_REJECTED_PARTS_PER_BODY) {
     // One letter instead of thousands; it holds the valid events too, which is harmless on redrive

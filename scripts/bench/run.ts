@@ -8,13 +8,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../../lib/local/moto-server.js';
 import { BACKTEST_LABEL, benchBacktest } from './backtest.js';
-import { benchColdStart } from './cold-start.js';
+import { benchColdStart, type ColdStartResult } from './cold-start.js';
 import { benchMix, benchNaive, crossCheckCapacity, LAMBDA_MEMORY_MB, type MixResult } from './ddb-cost.js';
 import { benchDetectorSection, detectorResults, detectorRows } from './detector-section.js';
 import type { E2eResult } from './e2e.js';
 import { startCountedMoto, startDynamoDbLocal } from './emulators.js';
 import { benchFleet, type FleetSection } from './fleet-report.js';
-import { benchInProcess } from './in-process.js';
+import { benchInProcess, type InProcessResult } from './in-process.js';
 import { PRICES } from './prices.js';
 import { formatTable, type Row } from './table.js';
 import { benchCohortBurst, benchCohortCost, type BurstResult, type CohortCostResult } from './cohorts.js';
@@ -32,11 +32,13 @@ const onlyArg = process.argv.indexOf('--only');
 /**
  * `--only fleet`: the fleet cost section (and the naive port it compares with); `--only detectors`:
  * detection quality (Monte Carlo, the per-metric decision, NAB dev); `--only replay`: the replay section
- * (fleet-month included). Each is merged into the results file.
+ * (fleet-month included); `--only hotpath`: the ingest path in process and the cold start (no emulator).
+ * Each is merged into the results file.
  */
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
-if (only !== undefined && only !== 'fleet' && only !== 'detectors' && only !== 'replay')
-  throw new Error(`--only: the sections that run alone are fleet, detectors and replay, got ${only}`);
+const SECTIONS_ALONE = ['fleet', 'detectors', 'replay', 'hotpath'];
+if (only !== undefined && !SECTIONS_ALONE.includes(only))
+  throw new Error(`--only: the sections that run alone are ${SECTIONS_ALONE.join(', ')}, got ${only}`);
 /** `--fleet-month-small`: the fleet-month at 40 cameras × 7 days instead of 200 × 30 (a quick check). */
 const fleetMonthSmall = process.argv.includes('--fleet-month-small');
 const outArg = process.argv.indexOf('--out');
@@ -96,6 +98,91 @@ const time = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
   log(`${what}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   return r;
 };
+
+const n = (x: number, d = 0) =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a';
+const x = (a: number, b: number) => `${n(a / b, a / b >= 10 ? 0 : 2)}×`;
+const usd = (v: number) => `$${v < 0.1 ? v.toFixed(4) : v.toFixed(2)}`;
+const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+const inProcessRow = (inProcess: InProcessResult): Row => [
+  'ingest path in process (parse+validate+apply+encode/decode)',
+  n(inProcess.handlerEventsPerSec),
+  `JSON.parse floor ${n(inProcess.floorEventsPerSec)}`,
+  `floor/ours ${x(inProcess.floorEventsPerSec, inProcess.handlerEventsPerSec)}`,
+  '≥500k/s, ≤3× floor',
+  met(inProcess.handlerEventsPerSec >= 500_000 && inProcess.floorEventsPerSec / inProcess.handlerEventsPerSec <= 3),
+];
+const coldStartRows = (cold: ColdStartResult): Row[] => [
+  [
+    'bundle size',
+    `${n(cold.bundleBytes / 1024, 0)} KB`,
+    `SDK clients only ${n(cold.sdkOnlyBundleBytes / 1024, 0)} KB; empty ${cold.emptyBundleBytes} B`,
+    '',
+    '≤500 KB',
+    met(cold.bundleBytes <= 500 * 1024),
+  ],
+  [
+    `module init, median of ${cold.runs} fresh processes (ms)`,
+    n(cold.coldInitMs, 1),
+    `empty ${n(cold.emptyInitMs, 1)}; SDK clients only ${n(cold.sdkOnlyInitMs, 1)}`,
+    `${x(cold.coldInitMs, cold.emptyInitMs)} empty, ${x(cold.coldInitMs, cold.sdkOnlyInitMs)} SDK-only`,
+    '≤2× empty',
+    met(cold.coldInitMs <= 2 * cold.emptyInitMs),
+  ],
+  [
+    `module init CPU time (user + system), same processes (ms)`,
+    n(cold.coldInitCpuMs, 1),
+    `SDK clients only ${n(cold.sdkOnlyInitCpuMs, 1)}`,
+    `${x(cold.coldInitCpuMs, cold.sdkOnlyInitCpuMs)} SDK-only`,
+    '≤1.25× SDK-only',
+    met(cold.coldInitCpuMs <= 1.25 * cold.sdkOnlyInitCpuMs),
+  ],
+];
+const hotPathResults = (inProcess: InProcessResult, cold: ColdStartResult) => ({
+  handlerEventsPerSec: Math.round(inProcess.handlerEventsPerSec),
+  floorEventsPerSec: Math.round(inProcess.floorEventsPerSec),
+  bundleBytes: cold.bundleBytes,
+  coldInitMs: cold.coldInitMs,
+  emptyInitMs: cold.emptyInitMs,
+  sdkOnlyInitMs: cold.sdkOnlyInitMs,
+  coldInitCpuMs: cold.coldInitCpuMs,
+  sdkOnlyInitCpuMs: cold.sdkOnlyInitCpuMs,
+});
+const benchInProcessSection = () =>
+  time('ingest path in process', () =>
+    benchInProcess(
+      {
+        cameras: P.inProcess.cameras,
+        eventsPerMessage: 100,
+        messagesPerBatch: 100,
+        batches: P.inProcess.batches,
+        seed: 1,
+      },
+      P.inProcess.rounds,
+    ),
+  );
+
+if (only === 'hotpath') {
+  const inProcess = await benchInProcessSection();
+  const cold = await time('cold start', () => benchColdStart(P.coldRuns));
+  const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ ...previous, ...hotPathResults(inProcess, cold) }, null, 2)}\n`);
+  process.stdout.write(
+    formatTable(
+      ['measure', 'ours', 'reference', 'ratio', 'goal', ''],
+      [
+        { section: 'Ingest path in process (events/s)' },
+        inProcessRow(inProcess),
+        { section: 'Cold start (bundled as the stack bundles it)' },
+        ...coldStartRows(cold),
+      ],
+    ),
+  );
+  process.stdout.write(`\n${quick ? 'QUICK run' : 'full run'} of the hot path only; merged into ${out}\n`);
+  process.exit(0);
+}
 
 const fleetChartFile = join(PROJECT_ROOT, 'bench', 'fleet-chart.md');
 const writeFleetChart = (fleet: FleetSection) => {
@@ -253,18 +340,7 @@ if (only === 'replay') {
 
 // Timed sections first, on a quiet process; DynamoDB Local's JVM then starts while the untimed
 // Monte Carlo runs, and is used for the capacity cross-check.
-const inProcess = await time('ingest path in process', () =>
-  benchInProcess(
-    {
-      cameras: P.inProcess.cameras,
-      eventsPerMessage: 100,
-      messagesPerBatch: 100,
-      batches: P.inProcess.batches,
-      seed: 1,
-    },
-    P.inProcess.rounds,
-  ),
-);
+const inProcess = await benchInProcessSection();
 const backtest = await time('backtest replay', () => benchBacktest(P.backtest));
 const replaySection = await benchReplaySection();
 const cold = await time('cold start', () => benchColdStart(P.coldRuns));
@@ -325,8 +401,6 @@ writeFleetChart(fleet);
 const m100 = mixes.find((m) => m.eventsPerCameraPerBatch === 100)!;
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version };
 const results = {
-  handlerEventsPerSec: Math.round(inProcess.handlerEventsPerSec),
-  floorEventsPerSec: Math.round(inProcess.floorEventsPerSec),
   naiveEventsPerSec: Math.round(naive!.eventsPerSec),
   ddbWritesPer1kEvents: m100.ddbWritesPer1kEvents,
   ddbReadsPer1kEvents: m100.ddbReadsPer1kEvents,
@@ -348,12 +422,7 @@ const results = {
   })),
   usdPerMillionEvents: m100.usdPerMillionEvents,
   naiveUsdPerMillionEvents: naive!.usdPerMillionEvents,
-  bundleBytes: cold.bundleBytes,
-  coldInitMs: cold.coldInitMs,
-  emptyInitMs: cold.emptyInitMs,
-  sdkOnlyInitMs: cold.sdkOnlyInitMs,
-  coldInitCpuMs: cold.coldInitCpuMs,
-  sdkOnlyInitCpuMs: cold.sdkOnlyInitCpuMs,
+  ...hotPathResults(inProcess, cold),
   e2eEventsPerSec: Math.round(e2e.e2eEventsPerSec),
   e2eEventsLost: e2e.e2eEventsLost + Math.max(e2e.stateMismatches, 0),
   e2eEvents: e2e.e2eEvents,
@@ -371,23 +440,11 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
 // --- the table -------------------------------------------------------------------------------------
-const n = (x: number, d = 0) =>
-  Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a';
-const x = (a: number, b: number) => `${n(a / b, a / b >= 10 ? 0 : 2)}×`;
-const usd = (v: number) => `$${v < 0.1 ? v.toFixed(4) : v.toFixed(2)}`;
-const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const rows: Row[] = [];
 const section = (title: string) => rows.push({ section: title });
 
 section('Throughput (events/s)');
-rows.push([
-  'ingest path in process (parse+validate+apply+encode/decode)',
-  n(inProcess.handlerEventsPerSec),
-  `JSON.parse floor ${n(inProcess.floorEventsPerSec)}`,
-  `floor/ours ${x(inProcess.floorEventsPerSec, inProcess.handlerEventsPerSec)}`,
-  '≥500k/s, ≤3× floor',
-  met(inProcess.handlerEventsPerSec >= 500_000 && inProcess.floorEventsPerSec / inProcess.handlerEventsPerSec <= 3),
-]);
+rows.push(inProcessRow(inProcess));
 rows.push([
   'ours on moto (real adapters, 100 ev/camera/batch)',
   n(m100.eventsPerSecOnEmulator),
@@ -478,30 +535,7 @@ rows.push([
 ]);
 
 section('Cold start (bundled as the stack bundles it)');
-rows.push([
-  'bundle size',
-  `${n(cold.bundleBytes / 1024, 0)} KB`,
-  `SDK clients only ${n(cold.sdkOnlyBundleBytes / 1024, 0)} KB; empty ${cold.emptyBundleBytes} B`,
-  '',
-  '≤500 KB',
-  met(cold.bundleBytes <= 500 * 1024),
-]);
-rows.push([
-  `module init, median of ${cold.runs} fresh processes (ms)`,
-  n(cold.coldInitMs, 1),
-  `empty ${n(cold.emptyInitMs, 1)}; SDK clients only ${n(cold.sdkOnlyInitMs, 1)}`,
-  `${x(cold.coldInitMs, cold.emptyInitMs)} empty, ${x(cold.coldInitMs, cold.sdkOnlyInitMs)} SDK-only`,
-  '≤2× empty',
-  met(cold.coldInitMs <= 2 * cold.emptyInitMs),
-]);
-rows.push([
-  `module init CPU time (user + system), same processes (ms)`,
-  n(cold.coldInitCpuMs, 1),
-  `SDK clients only ${n(cold.sdkOnlyInitCpuMs, 1)}`,
-  `${x(cold.coldInitCpuMs, cold.sdkOnlyInitCpuMs)} SDK-only`,
-  '≤1.25× SDK-only',
-  met(cold.coldInitCpuMs <= 1.25 * cold.sdkOnlyInitCpuMs),
-]);
+rows.push(...coldStartRows(cold));
 
 section('End to end on the local stack (moto + local event-source mapping + real handler)');
 rows.push([

@@ -1,9 +1,10 @@
 // Covers `npm run bench -- --quick` (scripts/bench): it runs every section end to end on moto and
-// DynamoDB Local, and writes results with exactly the documented flat keys, counts that hold
+// DynamoDB Local, and writes results with exactly the documented flat keys (and `--only hotpath`
+// merges just the in-process and cold-start ones), counts that hold
 // (no event lost end to end, capacity units as DynamoDB Local reports them), a detector row for
 // every registered kind and sane sanity rows. Timings are printed by the bench, never asserted.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,18 @@ const KEYS = [
   'decisionArl1',
   'machine',
   'at',
+];
+
+/** What `--only hotpath` writes (the in-process and cold-start sections), all among KEYS. */
+const HOT_PATH_KEYS = [
+  'handlerEventsPerSec',
+  'floorEventsPerSec',
+  'bundleBytes',
+  'coldInitMs',
+  'emptyInitMs',
+  'sdkOnlyInitMs',
+  'coldInitCpuMs',
+  'sdkOnlyInitCpuMs',
 ];
 
 describe('npm run bench -- --quick', () => {
@@ -194,4 +207,18 @@ describe('npm run bench -- --quick', () => {
     expect(r.machine).toMatchObject({ cores: expect.any(Number), node: expect.stringMatching(/^v\d+/) });
     expect(Number.isNaN(Date.parse(r.at))).toBe(false);
   }, 240_000);
+
+  it('--only hotpath merges just the in-process and cold-start keys into the results file', () => {
+    const out = join(dir, 'hotpath.json');
+    writeFileSync(out, `${JSON.stringify({ kept: 1 })}\n`);
+    const run = spawnSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--only', 'hotpath', '--out', out], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/ingest path in process/);
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(r).sort()).toEqual([...HOT_PATH_KEYS, 'kept'].sort());
+    for (const k of HOT_PATH_KEYS) expect(r[k], k).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -1,10 +1,11 @@
 // Covers the hot-path shortcuts in metric-event.ts: the hand-written schema check never accepts
-// what the zod schema refuses (and does accept ordinary events), and the timestamp parser agrees
+// what the zod schema refuses (and does accept ordinary events), validateEvent's one-pass path
+// gives exactly the event the schema path gives, and the timestamp parser agrees
 // with Date.UTC on every well-formed time and still explains malformed ones.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  MetricEventSchema,
+  metricEventSchema,
   parseRfc3339,
   schemaFastPath,
   validateEvent,
@@ -75,8 +76,64 @@ describe('schemaFastPath', () => {
         if (drop) delete e[field];
         else e[field] = v;
         const fast = schemaFastPath(e) !== null;
-        if (fast) expect(MetricEventSchema.safeParse(e).success).toBe(true);
+        if (fast) expect(metricEventSchema().safeParse(e).success).toBe(true);
       }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('validateEvent accepts only what the schema and the timestamp and range checks accept, with the same event', () => {
+    const fields = ['id', 'timestamp', 'camera_id', 'modality', 'metric', 'value', 'model_version', 'sample_count'];
+    const now = Date.now();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...fields),
+        fc.oneof(
+          anyValue,
+          fc.constantFrom(
+            '6F9619FF-8B86-D011-B42D-00C04FC964FF',
+            '6f9619ff-8b86-d011-b42d-00c04fc964fG',
+            '6f9619ff-8b86-d011-b42d00c04fc964ff0',
+            '2026-11-27T08:15:30.123456789Z',
+            '2026-11-27T08:15:30+02:00',
+            '2026-02-29T00:00:00Z',
+            '1999-12-31T23:59:59Z',
+            '2999-01-01T00:00:00Z',
+            1.5,
+            -0.1,
+          ),
+        ),
+        fc.constantFrom(...METRICS),
+        fc.boolean(),
+        (field, v, metric, drop) => {
+          const e: Record<string, unknown> = {
+            ...wireEvent({ metric, value: 0.5 }),
+            model_version: 'm',
+            sample_count: 3,
+          };
+          if (drop) delete e[field];
+          else e[field] = v;
+          const r = validateEvent(e, now);
+          const parsed = metricEventSchema().safeParse(e);
+          if (!('event' in r)) return;
+          expect(parsed.success).toBe(true);
+          const ts = parseRfc3339(e.timestamp as string);
+          expect(typeof ts).toBe('number');
+          const want: Record<string, unknown> = {
+            id: (e.id as string).toLowerCase(),
+            timestamp: e.timestamp,
+            ts,
+            camera_id: e.camera_id,
+            modality: e.modality,
+            metric: e.metric,
+            value: e.value,
+          };
+          if (e.model_version !== undefined) want.model_version = e.model_version;
+          if (e.sample_count !== undefined) want.sample_count = e.sample_count;
+          expect(r.event).toStrictEqual(want);
+          expect(Object.keys(r.event)).toEqual(Object.keys(want));
+        },
+      ),
       { numRuns: 3000 },
     );
   });

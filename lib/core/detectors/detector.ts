@@ -2,6 +2,7 @@
 import type { MetricEvent } from '../metric-event.js';
 import type { InsertOutcome, WindowEntry } from '../stream-window.js';
 
+/** Valid during the update call only: the apply loop refills one input object for every call. */
 export interface DetectorInput {
   event: MetricEvent;
   /** 'newest' events advance the stream; 'late' ones only joined the window. */

@@ -19,6 +19,12 @@ export const latencyQuantile: Detector<LatencyQuantileConfig, null> = {
     const values = lastValues(input.window, c.windowSize);
     if (values.length < c.minSamples) return { state: null, evaluation: null };
     const q = quantile(values, c.quantile);
+    let windowMax = -Infinity,
+      windowMin = Infinity;
+    for (const v of values) {
+      windowMax = Math.max(windowMax, v);
+      windowMin = Math.min(windowMin, v);
+    }
     return {
       state: null,
       evaluation: {
@@ -30,8 +36,8 @@ export const latencyQuantile: Detector<LatencyQuantileConfig, null> = {
         details: {
           quantile: c.quantile,
           windowSize: c.windowSize,
-          windowMax: Math.max(...values),
-          windowMin: Math.min(...values),
+          windowMax,
+          windowMin,
           firstEventMs: input.window[input.window.length - values.length]!.ts,
           lastEventMs: input.window[input.window.length - 1]!.ts,
         },
