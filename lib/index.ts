@@ -31,6 +31,12 @@ export {
   type Rejection,
   type WireMetricEvent,
 } from './core/metric-event.js';
+import { metricEventSchema } from './core/metric-event.js';
+/**
+ * The wire event's zod schema, as before issue 24 (built when the package loads; the functions import
+ * the core directly and build it on first use: `metricEventSchema()`).
+ */
+export const MetricEventSchema = metricEventSchema();
 export {
   EVENT_SOURCE,
   isModelScope,

@@ -2,6 +2,7 @@
 // controls or other invisible format characters are refused on both validation paths with a reason
 // naming the code point; displays escape the characters ids may keep; sample_count is bounded; and
 // the regression detector caps the weight of any single value.
+import { MetricEventSchema } from '../../lib/index.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -102,6 +103,7 @@ describe('ids with bidi controls and other invisible format characters', () => {
       const e = accuracy({ camera_id: id, model_version: `${id}-v2` });
       expect(schemaFastPath(e)).not.toBeNull();
       expect(metricEventSchema().safeParse(e).success).toBe(true);
+      expect(MetricEventSchema.safeParse(e).success).toBe(true); // the package's export, as before
     }
   });
 
