@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DETECTORS } from '../../lib/core/policy.js';
+import { COHORT } from '../../lib/resources.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmon-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -165,7 +166,7 @@ describe('npm run bench -- --quick', () => {
     // below the run's own ratio, which charges every camera's registration to its 2 writes.
     expect(r.fleetWruPerCameraWrite).toBeGreaterThanOrEqual(1);
     expect(r.fleetWruPerCameraWriteInRun).toBeGreaterThan(r.fleetWruPerCameraWrite);
-    expect(r.fleetReferenceMembersPerShard).toBeCloseTo(r.fleetCameras / 3 / 32, 6);
+    expect(r.fleetReferenceMembersPerShard).toBeCloseTo(r.fleetCameras / 3 / COHORT.shards, 6);
     expect(r.fleetReferenceShardBytes).toBeGreaterThan(r.fleetReferenceMembersPerShard * 20);
     // One registration costs at least its member write, billed at the reference shard's size.
     expect(r.fleetWruPerRegistration).toBeGreaterThanOrEqual(Math.ceil(r.fleetReferenceShardBytes / 1024));
