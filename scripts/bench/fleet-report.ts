@@ -15,6 +15,7 @@ import {
   floorUsdPerMillionEvents,
   modelUsdPerMillionEvents,
   steadyStateWru,
+  steadyUsdPerMillionEvents,
   type FleetRun,
 } from './fleet.js';
 import { DEFAULT_CAMERA_CONCURRENCY } from '../../lib/app/ingest-batch.js';
@@ -55,6 +56,13 @@ export interface FleetSection {
   results: {
     fleetUsdPerMillionEvents: number;
     fleetUsdPerCameraMonth: number;
+    /**
+     * A running fleet's $ (fleet.ts `steadyUsdPerMillionEvents`): one state write per camera per linger at
+     * `fleetWruPerCameraWrite`, the run's reads per write, Lambda, EventBridge and SQS; the fixed stack per
+     * camera in the camera-month. The two keys above are the run's own (first registrations included).
+     */
+    fleetSteadyUsdPerMillionEvents: number;
+    fleetSteadyUsdPerCameraMonth: number;
     fleetUnpackedUsdPerMillionEvents: number;
     fleetCloudWatchUsdPerCameraMonth: number;
     fleetFloorUsdPerMillionEvents: number;
@@ -125,6 +133,8 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
   const ours = packed.usdPerMillionEvents;
   const steady = steadyStateWru(packed.cohortCost, DEFAULT_LINGER_MS, shape.cameras);
   const oursMonth = perCameraMonth(ours) + fixedPerCamera;
+  const steadyUsd = steadyUsdPerMillionEvents(packed, steady, shape.intervalS, DEFAULT_LINGER_MS);
+  const steadyMonth = perCameraMonth(steadyUsd) + fixedPerCamera;
   const cloudWatch = cloudWatchUsdPerCameraMonth(shape);
   const floor = floorUsdPerMillionEvents(packed.avgEventBytes, shape.intervalS, DEFAULT_LINGER_MS);
   // Capacity: maxConcurrency invocations, each taking a measured batch in a measured time; a
@@ -180,6 +190,14 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
     `(a)/(e) ${x(ours, floor)}`,
     '≤1.5×',
     met(ours / floor <= 1.5),
+  ]);
+  rows.push([
+    `(a') defaults in steady state: one state write per camera per linger at ${n(steady.unitsPerCameraWrite, 3)} WRU (one cohort registration per camera-hour at the reference size) and ${n(packed.readUnits / Math.max(1, packed.writes), 2)} RRU, the run's Lambda, EventBridge and SQS; history not included`,
+    `${usd(steadyUsd)}/M; ${usd(steadyMonth)}/camera-month`,
+    `(a) in the run ${usd(ours)}/M (its ${packed.durationS} s carry every camera's first registration)`,
+    `(a')/(e) ${x(steadyUsd, floor)}`,
+    '≤$0.06/camera-month, ≤1.5× the floor',
+    met(steadyMonth <= 0.06 && steadyUsd / floor <= 1.5),
   ]);
   rows.push([
     '(a) writes per event; added detection delay (longest hold in a publisher, virtual clock)',
@@ -279,6 +297,8 @@ export function benchFleet(sizes: FleetSizes, naiveUsdPerMillionEvents: number):
     results: {
       fleetUsdPerMillionEvents: ours,
       fleetUsdPerCameraMonth: oursMonth,
+      fleetSteadyUsdPerMillionEvents: steadyUsd,
+      fleetSteadyUsdPerCameraMonth: steadyMonth,
       fleetUnpackedUsdPerMillionEvents: unpacked.usdPerMillionEvents,
       fleetCloudWatchUsdPerCameraMonth: cloudWatch,
       fleetFloorUsdPerMillionEvents: floor,

@@ -618,14 +618,40 @@ export function floorUsdPerMillionEvents(avgEventBytes: number, intervalS: numbe
 export function modelUsdPerMillionEvents(measured: FleetRun, intervalS: number, lingerMs: number): number {
   const perMessage =
     (measured.usd.dynamodb + measured.usd.lambda + measured.usd.eventBridge) * (measured.events / measured.messages);
-  const eventsPerMessage = Math.max(1, (METRICS_PER_CAMERA * lingerMs) / 1000 / intervalS);
-  const chunk = PRICES.sqs.billedChunkBytes;
-  const bytesPerEvent = measured.avgEventBytes + 1;
-  // A batch of 10 messages is one request per 64 KiB; a receive the same; one delete per 10.
-  const batchBytes = 10 * eventsPerMessage * bytesPerEvent;
-  const requestsPer10Messages = 2 * Math.ceil(batchBytes / chunk) + 1;
-  const sqsPerEvent = (requestsPer10Messages / (10 * eventsPerMessage)) * (PRICES.sqs.usdPerMillionRequests / 1e6);
-  return perMessage / eventsPerMessage + sqsPerEvent * 1e6;
+  return perMessage / eventsPerMessageAt(intervalS, lingerMs) + sqsUsdPerMillionEvents(measured, intervalS, lingerMs);
+}
+
+const eventsPerMessageAt = (intervalS: number, lingerMs: number) =>
+  Math.max(1, (METRICS_PER_CAMERA * lingerMs) / 1000 / intervalS);
+
+/** SQS $/million events when each camera sends one message per linger (send and receive per 64 KiB, delete per 10). */
+function sqsUsdPerMillionEvents(measured: FleetRun, intervalS: number, lingerMs: number): number {
+  const eventsPerMessage = eventsPerMessageAt(intervalS, lingerMs);
+  const batchBytes = 10 * eventsPerMessage * (measured.avgEventBytes + 1);
+  const requestsPer10Messages = 2 * Math.ceil(batchBytes / PRICES.sqs.billedChunkBytes) + 1;
+  return (requestsPer10Messages / (10 * eventsPerMessage)) * PRICES.sqs.usdPerMillionRequests;
+}
+
+/**
+ * $/million events of a running fleet (steady state): a run's Lambda and EventBridge per message, SQS as
+ * above, and DynamoDB as one state write per camera per linger at the steady-state WRU per write (`steady`:
+ * the state write plus one cohort registration per camera-hour at the reference cohort size) plus the
+ * run's read units per write (on the high side: the run's first-sight registrations read too). The run's
+ * own figure charges every camera's first registration to its few minutes.
+ */
+export function steadyUsdPerMillionEvents(
+  measured: FleetRun,
+  steady: Pick<SteadyState, 'unitsPerCameraWrite'>,
+  intervalS: number,
+  lingerMs: number,
+): number {
+  const eventsPerMessage = eventsPerMessageAt(intervalS, lingerMs);
+  const perMessage = (measured.usd.lambda + measured.usd.eventBridge) * (measured.events / measured.messages);
+  const readUnitsPerWrite = measured.readUnits / Math.max(1, measured.writes);
+  const dynamodb =
+    steady.unitsPerCameraWrite * PRICES.dynamodb.usdPerMillionWriteUnits +
+    readUnitsPerWrite * PRICES.dynamodb.usdPerMillionReadUnits;
+  return (perMessage + dynamodb) / eventsPerMessage + sqsUsdPerMillionEvents(measured, intervalS, lingerMs);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

@@ -66,6 +66,8 @@ const KEYS = [
   'fleetHandlerCpuMs',
   'fleetWruPerCameraWrite',
   'fleetWruPerCameraWriteInRun',
+  'fleetSteadyUsdPerMillionEvents',
+  'fleetSteadyUsdPerCameraMonth',
   'fleetWruPerRegistrationInRun',
   'fleetWruPerRegistration',
   'fleetReferenceMembersPerShard',
@@ -160,6 +162,10 @@ describe('npm run bench -- --quick', () => {
     expect(r.fleetAddedDelayS).toBeLessThanOrEqual(r.fleetLingerS);
     expect(r.fleetUsdPerMillionEvents).toBeLessThan(r.fleetUnpackedUsdPerMillionEvents);
     expect(r.fleetFloorUsdPerMillionEvents).toBeLessThan(r.fleetUsdPerMillionEvents);
+    // Steady state: the floor's one write per camera per linger at ≥ 1 WRU, so above the floor, and below
+    // the run's own figure, which pays every camera's first registration in 2 minutes.
+    expect(r.fleetSteadyUsdPerMillionEvents).toBeGreaterThan(r.fleetFloorUsdPerMillionEvents);
+    expect(r.fleetSteadyUsdPerMillionEvents).toBeLessThan(r.fleetUsdPerMillionEvents);
     // WRU per camera write counts the cohort updates on top of the camera PutItems: at least 1. The
     // steady-state figure charges one registration per camera-hour (60 writes at a 60 s linger), at the
     // reference fleet's shard size (10,000 cameras over the run's 3 cohorts and 128 shards), so it sits
