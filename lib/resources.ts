@@ -305,6 +305,11 @@ export const ENV = {
   replayBucket: 'REPLAY_BUCKET',
   /** The history's Firehose stream; unset when the stack keeps no history. */
   historyStreamName: 'HISTORY_STREAM_NAME',
+  /**
+   * 'true': the Powertools Tracer (X-Ray SDK) records a subsegment per SDK call (the stack's
+   * `sdkTracing` context). In a bundle its value is fixed when the bundle is built (FUNCTION_BUNDLING.define).
+   */
+  sdkTracing: 'VMON_SDK_TRACING',
 } as const;
 
 export const POLICY_CACHE_SECONDS = 30;
@@ -320,4 +325,9 @@ export const FUNCTION_BUNDLING = {
   sourceMap: false,
   externalModules: ['@aws-sdk/*'],
   banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+  /**
+   * esbuild `define`: the bundle is built for the stack's `sdkTracing` setting, so with it off (the
+   * default) the X-Ray SDK is not in the bundle at all, neither evaluated nor even parsed at init.
+   */
+  define: (sdkTracing: boolean) => ({ [`process.env.${ENV.sdkTracing}`]: JSON.stringify(String(sdkTracing)) }),
 } as const;

@@ -1,15 +1,19 @@
 // Powertools for AWS Lambda wiring: structured logs (cameraId / messageId / triggerId keys), EMF
-// metrics with bounded dimensions (never a camera id), and X-Ray tracing of the SDK clients.
+// metrics with bounded dimensions (never a camera id), and, when the stack turns SDK tracing on, X-Ray
+// subsegments for the SDK clients. Lambda active tracing records each invocation without any SDK in
+// the function; the Powertools Tracer (the X-Ray SDK) is loaded only when ENV.sdkTracing is 'true'.
 // Outside Lambda it stays quiet and harmless: the tracer disables itself (no X-Ray daemon needed),
 // metrics are only printed when a namespace is configured, and logs default to ERROR.
+import { createRequire as requireFrom } from 'node:module';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { BatchResult } from '../app/ingest-batch.js';
 import type { SweepResult } from '../app/outbox-sweep.js';
 import type { LifecycleResult } from '../app/model-lifecycle.js';
 import type { Trigger } from '../core/trigger.js';
+import { ENV } from '../resources.js';
 import { DIMENSION, METRIC, POWERTOOLS_ENV } from '../telemetry.js';
 import { DeadLetterQueue } from './dead-letter.js';
 import type { DeadLetter } from '../app/ports.js';
@@ -18,7 +22,8 @@ import { TriggerPublisher, TriggerPublishError } from './trigger-publisher.js';
 export interface Observability {
   logger: Logger;
   metrics: Metrics;
-  tracer: Tracer;
+  /** The Powertools Tracer when SDK tracing is on; undefined (and the X-Ray SDK not loaded) when off. */
+  tracer?: Tracer;
   /** False when no metrics namespace is configured (local runs): stored metrics are dropped, not printed. */
   metricsEnabled: boolean;
 }
@@ -26,7 +31,29 @@ export interface Observability {
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Builds the three Powertools utilities for one function from its environment. */
+/**
+ * The Powertools Tracer, loaded on demand. Its CommonJS build through `require`: in a function bundle
+ * that is esbuild's own require of a bundled module, evaluated only here (an ESM import would put the
+ * tracer's `node:http` import at the top of the bundle, whose ESM facade alone costs ~20 ms of init).
+ * Unbundled (tsx, vitest) Node's require loads the same build. `process.env.VMON_SDK_TRACING` is
+ * written out (ENV.sdkTracing) because a bundle has it replaced by the stack's setting
+ * (FUNCTION_BUNDLING.define): built with tracing off, esbuild drops this require and the X-Ray SDK
+ * is not in the bundle at all.
+ */
+function loadTracer(): typeof import('@aws-lambda-powertools/tracer') | undefined {
+  return process.env.VMON_SDK_TRACING === 'true'
+    ? typeof require === 'function'
+      ? require('@aws-lambda-powertools/tracer')
+      : requireFrom(import.meta.url)('@aws-lambda-powertools/tracer')
+    : undefined;
+}
+
+/** Whether SDK calls are traced: the stack's `sdkTracing` (off by default). */
+export function sdkTracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[ENV.sdkTracing] === 'true';
+}
+
+/** Builds the Powertools utilities for one function from its environment. */
 export function createObservability(serviceName: string, env: NodeJS.ProcessEnv = process.env): Observability {
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   const namespace = env[POWERTOOLS_ENV.metricsNamespace];
@@ -38,21 +65,27 @@ export function createObservability(serviceName: string, env: NodeJS.ProcessEnv 
     : inLambda
       ? 'INFO'
       : 'ERROR';
+  const logger = new Logger({ serviceName, logLevel, ...(stage ? { persistentKeys: { stage } } : {}) });
+  const tracerModule = sdkTracingEnabled(env) ? loadTracer() : undefined;
+  if (sdkTracingEnabled(env) && !tracerModule)
+    logger.warn(
+      `${ENV.sdkTracing}=true, but this bundle was built without SDK tracing (deploy with -c sdkTracing=true)`,
+    );
   return {
-    logger: new Logger({ serviceName, logLevel, ...(stage ? { persistentKeys: { stage } } : {}) }),
+    logger,
     metrics: new Metrics({
       serviceName,
       ...(namespace ? { namespace } : {}),
       ...(stage ? { defaultDimensions: { [DIMENSION.stage]: stage } } : {}),
     }),
-    tracer: new Tracer({ serviceName }),
+    ...(tracerModule ? { tracer: new tracerModule.Tracer({ serviceName }) } : {}),
     metricsEnabled: Boolean(namespace),
   };
 }
 
 /**
- * Runs one invocation: Lambda context on the logs, a `## handler` trace subsegment, the cold-start
- * metric, and a metrics flush whatever happens.
+ * Runs one invocation: Lambda context on the logs, a `## handler` trace subsegment with the cold-start
+ * and service annotations (SDK tracing on), the cold-start metric, and a metrics flush whatever happens.
  */
 export async function instrumented<T>(
   obs: Observability,
@@ -61,9 +94,9 @@ export async function instrumented<T>(
 ): Promise<T> {
   const { logger, metrics, tracer } = obs;
   if (context) logger.addContext(context);
-  const segment = tracer.getSegment();
-  const subsegment = tracer.isTracingEnabled() && segment ? segment.addNewSubsegment('## handler') : undefined;
-  if (subsegment) {
+  const segment = tracer?.isTracingEnabled() ? tracer.getSegment() : undefined;
+  const subsegment = segment?.addNewSubsegment('## handler');
+  if (tracer && subsegment) {
     tracer.setSegment(subsegment);
     tracer.annotateColdStart();
     tracer.addServiceNameAnnotation();
@@ -73,20 +106,20 @@ export async function instrumented<T>(
     return await run();
   } catch (err) {
     logger.error('invocation failed; the whole batch returns to the queue', err as Error);
-    if (subsegment) tracer.addErrorAsMetadata(err as Error);
+    if (subsegment) tracer?.addErrorAsMetadata(err as Error);
     throw err;
   } finally {
     subsegment?.close();
-    if (subsegment && segment) tracer.setSegment(segment);
+    if (subsegment && segment) tracer?.setSegment(segment);
     if (obs.metricsEnabled) metrics.publishStoredMetrics();
     else metrics.clearMetrics();
     logger.resetKeys();
   }
 }
 
-/** Patches an SDK v3 client so each call is a trace subsegment (a no-op when tracing is off). */
+/** Patches an SDK v3 client so each call is a trace subsegment (a no-op when SDK tracing is off). */
 export function traced<C extends object>(obs: Observability, client: C): C {
-  return obs.tracer.captureAWSv3Client(client);
+  return obs.tracer ? obs.tracer.captureAWSv3Client(client) : client;
 }
 
 /** A TriggerPublisher that logs each trigger by triggerId and counts those that failed to publish. */

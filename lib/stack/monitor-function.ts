@@ -1,12 +1,13 @@
 // One call for a monitor Lambda: bundled handler from functions/, its own log group with retention,
 // an explicit least-privilege role (own log streams, X-Ray, plus the statements given), active
-// tracing and the Powertools environment. Adding a function is one `new MonitorFunction(...)`.
+// tracing (SDK-call subsegments only with `sdkTracing`) and the Powertools environment. Adding a
+// function is one `new MonitorFunction(...)`.
 import { fileURLToPath } from 'node:url';
 import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { FUNCTION_BUNDLING } from '../resources.js';
+import { ENV, FUNCTION_BUNDLING } from '../resources.js';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, POWERTOOLS_ENV } from '../telemetry.js';
@@ -26,6 +27,8 @@ export interface MonitorFunctionProps {
   environment?: Record<string, string>;
   /** Everything the function may do beyond writing its own logs and traces. */
   permissions?: PolicyStatement[];
+  /** X-Ray subsegments per SDK call (the stack's `sdkTracing`, default off); the bundle is built for it. */
+  sdkTracing?: boolean;
 }
 
 const handlerFile = (name: string) => fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
@@ -39,6 +42,7 @@ export class MonitorFunction extends Construct {
   constructor(scope: Construct, id: string, props: MonitorFunctionProps) {
     super(scope, id);
     this.serviceName = props.serviceName;
+    const sdkTracing = props.sdkTracing ?? false;
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetentionDays as RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -73,8 +77,13 @@ export class MonitorFunction extends Construct {
         [POWERTOOLS_ENV.metricsNamespace]: METRICS_NAMESPACE,
         [POWERTOOLS_ENV.logLevel]: props.logLevel,
         [POWERTOOLS_ENV.stage]: props.stage,
-        // Responses can be large (every failed record id); traces keep timings, not payloads.
-        [POWERTOOLS_ENV.tracerCaptureResponse]: 'false',
+        ...(sdkTracing
+          ? {
+              [ENV.sdkTracing]: 'true',
+              // Responses can be large (every failed record id); traces keep timings, not payloads.
+              [POWERTOOLS_ENV.tracerCaptureResponse]: 'false',
+            }
+          : {}),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -83,6 +92,7 @@ export class MonitorFunction extends Construct {
         target: FUNCTION_BUNDLING.target,
         externalModules: [...FUNCTION_BUNDLING.externalModules],
         banner: FUNCTION_BUNDLING.banner,
+        define: FUNCTION_BUNDLING.define(sdkTracing),
       },
     });
     // CDK makes the function depend on its role, which it already references by GetAtt (cfn-lint

@@ -166,6 +166,7 @@ export class MonitorStack extends Stack {
       timeout: Duration.seconds(INGEST.functionTimeoutSeconds),
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
+      sdkTracing: config.sdkTracing,
     };
     const eventSource = (queue: IQueue) =>
       new SqsEventSource(queue, {

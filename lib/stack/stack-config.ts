@@ -42,6 +42,11 @@ export interface StackConfig {
   historyRetentionDays: number;
   /** Days before history objects move to S3 Glacier Instant Retrieval (0: never). */
   historyColdAfterDays: number;
+  /**
+   * X-Ray subsegments for every SDK call (the Powertools Tracer in the functions). Off: Lambda active
+   * tracing still records each invocation, and the X-Ray SDK is left out of the function bundles.
+   */
+  sdkTracing: boolean;
 }
 
 /** CloudWatch Logs retention periods (days) AWS accepts. */
@@ -64,6 +69,7 @@ export const DEFAULTS = {
   history: true,
   historyRetentionDays: HISTORY.retentionDays,
   historyColdAfterDays: HISTORY.coldAfterDays,
+  sdkTracing: false,
 } satisfies Partial<StackConfig>;
 
 /** Every context key the stack reads. */
@@ -90,6 +96,7 @@ export const CONTEXT_KEYS = [
   'history',
   'historyRetentionDays',
   'historyColdAfterDays',
+  'sdkTracing',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -316,13 +323,15 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
     else datasetLocatorTemplate = rawTemplate as string;
   }
 
-  let history: boolean = DEFAULTS.history;
-  const rawHistory = given('history');
-  if (rawHistory !== undefined) {
-    if (rawHistory === true || rawHistory === 'true') history = true;
-    else if (rawHistory === false || rawHistory === 'false') history = false;
-    else problems.push(`history: must be true or false, got ${show(rawHistory)}`);
-  }
+  const bool = (key: ContextKey, fallback: boolean): boolean => {
+    const v = given(key);
+    if (v === undefined) return fallback;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    problems.push(`${key}: must be true or false, got ${show(v)}`);
+    return fallback;
+  };
+  const history = bool('history', DEFAULTS.history);
   const historyRetentionDays = int(
     'historyRetentionDays',
     DEFAULTS.historyRetentionDays,
@@ -344,6 +353,7 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
   if (!history)
     for (const key of ['historyRetentionDays', 'historyColdAfterDays'] as const)
       if (given(key) !== undefined) problems.push(`${key}: applies only with history=true`);
+  const sdkTracing = bool('sdkTracing', DEFAULTS.sdkTracing);
 
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
@@ -364,6 +374,7 @@ export function parseStackConfig(get: (key: ContextKey) => unknown): StackConfig
     history,
     historyRetentionDays,
     historyColdAfterDays,
+    sdkTracing,
   };
 }
 

@@ -1,5 +1,5 @@
 // (4) Cold start: functions/ingest.ts bundled as the stack bundles it (FUNCTION_BUNDLING: esbuild,
-// ESM, minified, node24, the AWS SDK left to the runtime's copy), its size, and its module-init time
+// ESM, minified, node24, the AWS SDK left to the runtime's copy, SDK tracing as the stack's default), its size, and its module-init time
 // in fresh Node processes (the SDK loaded from node_modules, as the runtime loads its own) next to an
 // empty handler bundled the same way. Wall time and CPU time both: on a loaded shared machine the
 // wall time of a 200 ms import swings by 2× between runs, its CPU time by a few per cent.
@@ -21,6 +21,7 @@ const STACK_BUNDLING: BuildOptions = {
   target: FUNCTION_BUNDLING.target,
   external: [...FUNCTION_BUNDLING.externalModules],
   banner: { js: FUNCTION_BUNDLING.banner },
+  define: FUNCTION_BUNDLING.define(STACK_DEFAULTS.sdkTracing),
 };
 
 export interface ColdStartResult {
