@@ -5,9 +5,17 @@
 // cold-start and service annotations, records a thrown error on it, closes it and restores the parent.
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Subsegment } from 'aws-xray-sdk-core';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { createObservability, instrumented, sdkTracingEnabled, traced } from '../../lib/adapters/observability.js';
 import { ENV, FUNCTION_BUNDLING } from '../../lib/resources.js';
+
+/** An X-Ray (sub)segment with the fields this test reads from its document. */
+type Subsegment = NonNullable<ReturnType<Tracer['getSegment']>> & {
+  name: string;
+  annotations?: Record<string, unknown>;
+  cause?: unknown;
+  end_time?: number;
+};
 
 const loadedModules = () => Object.keys(createRequire(import.meta.url).cache);
 const xrayLoaded = () => loadedModules().some((path) => path.includes('aws-xray-sdk-core'));
