@@ -47,6 +47,7 @@ describe('cdk synth', () => {
       stateMachineDetailTypes: 'RetrainingRequested,HyperparameterTuningRequested',
       stateMachineScopes: 'model',
       datasetLocatorTemplate: 's3://frames-bucket/frames/{modelVersion}/{cameraId}/{from}/{to}',
+      sdkTracing: 'true',
     });
     const templates = readdirSync(outdir)
       .filter((f) => f.endsWith('.template.json'))
