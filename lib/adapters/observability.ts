@@ -34,7 +34,7 @@ type LogLevel = (typeof LOG_LEVELS)[number];
 /**
  * The Powertools Tracer, loaded on demand. Its CommonJS build through `require`: in a function bundle
  * that is esbuild's own require of a bundled module, evaluated only here (an ESM import would put the
- * tracer's `node:http` import at the top of the bundle, whose ESM facade alone costs ~20 ms of init).
+ * tracer's `node:http` import at the top of the bundle, whose ESM facade alone costs ~10 ms of init).
  * Unbundled (tsx, vitest) Node's require loads the same build. `process.env.VMON_SDK_TRACING` is
  * written out (ENV.sdkTracing) because a bundle has it replaced by the stack's setting
  * (FUNCTION_BUNDLING.define): built with tracing off, esbuild drops this require and the X-Ray SDK
