@@ -79,7 +79,7 @@ export async function updateCamera<R>(
     // A plain registration is not stored: made from the committed state, it is made again from it when
     // the camera's messages come back (ingest-batch.ts), so it needs neither the pending-outbox index
     // entry nor a clearing write. Every other record rides in the outbox (docs/fleet-decisions.md).
-    const outboxSignals = signals.filter((s) => !s.reg);
+    const outboxSignals = signals.length > 0 ? signals.filter((s) => !s.reg) : signals;
     if (outboxSignals.length > 0) state.signals = outboxSignals;
     else delete state.signals;
     let version = current.version;
