@@ -33,7 +33,11 @@ export function createIngestHandler(opts: IngestHandlerOptions = {}) {
     instrumented(obs, context, async () => {
       publisher.takeFailures(); // count this invocation's failures only
       const result = await ingestBatch(
-        event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
+        event.Records.map((r) => ({
+          messageId: r.messageId,
+          body: r.body,
+          receiveCount: Number(r.attributes?.ApproximateReceiveCount ?? 1),
+        })),
         wiring.deps,
       );
       opts.onBatchResult?.(result);

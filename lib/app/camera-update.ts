@@ -1,5 +1,6 @@
 // The one way camera state changes: load → mutate (pure) → conditional write carrying the new
 // triggers in the outbox → publish → clear the outbox. Shared by ingest and the model lifecycle.
+// A camera's plain cohort registrations are applied after the write without being stored in it.
 import type { CameraState } from '../core/camera-state.js';
 import type { Trigger } from '../core/trigger.js';
 import { backoffMs, sleep } from '../core/retry.js';
@@ -68,10 +69,19 @@ export async function updateCamera<R>(
     // Each attempt works on a freshly decoded state (a conflict returns the current item), so no copy.
     const state = current.state;
     const pending = state.outbox;
+    // What the stored item holds for after the write: a left-over outbox is published and cleared.
+    let stored = pending.length > 0 || (state.signals?.length ?? 0) > 0;
     const m = mutate(state);
     // Without a cohort applier nothing would read the records: keep them out of the item.
     if (!deps.cohortSignals) delete state.signals;
     state.outbox = [...pending, ...m.triggers];
+    const signals = state.signals ?? [];
+    // A plain registration is not stored: made from the committed state, it is made again from it when
+    // the camera's messages come back (ingest-batch.ts), so it needs neither the pending-outbox index
+    // entry nor a clearing write. Every other record rides in the outbox (docs/fleet-decisions.md).
+    const outboxSignals = signals.length > 0 ? signals.filter((s) => !s.reg) : signals;
+    if (outboxSignals.length > 0) state.signals = outboxSignals;
+    else delete state.signals;
     let version = current.version;
     if (m.changed || m.triggers.length > 0) {
       const saved = await deps.store.save(cameraId, state, current.version, nowMs);
@@ -84,13 +94,13 @@ export async function updateCamera<R>(
         continue;
       }
       version = saved.version;
+      stored = state.outbox.length > 0 || outboxSignals.length > 0;
     }
     const published = state.outbox;
-    const signals = state.signals ?? [];
     let cohort: CohortOutcome | undefined;
-    if (published.length > 0 || signals.length > 0) {
-      if (published.length > 0) await deps.publisher.publish(published);
-      if (signals.length > 0 && deps.cohortSignals) cohort = await deps.cohortSignals(signals, nowMs);
+    if (published.length > 0) await deps.publisher.publish(published);
+    if (signals.length > 0 && deps.cohortSignals) cohort = await deps.cohortSignals(signals, nowMs);
+    if (stored) {
       state.outbox = [];
       delete state.signals;
       // Clearing is best effort: if another writer got in first, it republishes the same triggerIds.

@@ -1,8 +1,9 @@
 // The ingest story: an SQS batch of metric messages → validated events → per-camera state
 // (one conditional write per camera per batch) → triggers on the bus; bad parts to dead-letter.
-// Knows nothing of Lambda or SQS event shapes beyond { messageId, body }.
+// Knows nothing of Lambda or SQS event shapes beyond { messageId, body, receiveCount }.
 import {
   applyEvents,
+  registrationsAgain,
   type ApplyStats,
   type CohortContext,
   type PolicySource,
@@ -19,6 +20,8 @@ import type { Clock, DeadLetter, DeadLetterSink, HistoryRecorder, HistoryWrite, 
 export interface IngestRecord {
   messageId: string;
   body: string;
+  /** Deliveries of the message so far (SQS ApproximateReceiveCount; 1 when absent). */
+  receiveCount?: number;
 }
 
 export interface IngestDeps extends CameraUpdateDeps {
@@ -81,20 +84,21 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   const failed = new Set<string>();
 
   // 1. Parse; bad parts go to dead-letter on first receive, with their reason.
-  const byCamera = new Map<string, { events: MetricEvent[]; messageIds: Set<string> }>();
+  const byCamera = new Map<string, CameraGroup>();
   const letters: DeadLetter[] = [];
   for (const rec of records) {
     const parsed = parseBody(rec.body, nowMs);
     for (const rejection of parsed.rejections) letters.push({ sourceMessageId: rec.messageId, rejection });
     // A message is mostly one camera's (producers pack per camera): look the group up on a change only.
     let camera: string | undefined;
-    let g: { events: MetricEvent[]; messageIds: Set<string> } | undefined;
+    let g: CameraGroup | undefined;
     for (const e of parsed.events) {
       if (e.camera_id !== camera || !g) {
         camera = e.camera_id;
         g = byCamera.get(camera);
         if (!g) byCamera.set(camera, (g = { events: [], messageIds: new Set() }));
         g.messageIds.add(rec.messageId);
+        if ((rec.receiveCount ?? 1) > 1) g.again = true;
       }
       g.events.push(e);
     }
@@ -122,7 +126,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
       const [cameraId, group] = cameras[next++]!;
       try {
         const source: PolicySource = typeof policy === 'function' ? (m: Modality) => policy(cameraId, m) : policy;
-        await processCamera(cameraId, group.events, source, deps, nowMs, result);
+        await processCamera(cameraId, group, source, deps, nowMs, result);
         accepted.push(...group.events);
       } catch (err) {
         result.cameraErrors.push({ cameraId, error: `${(err as Error).name}: ${(err as Error).message}` });
@@ -137,9 +141,16 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   return result;
 }
 
+/** One camera's part of a batch; `again`: one of its messages was delivered before. */
+interface CameraGroup {
+  events: MetricEvent[];
+  messageIds: Set<string>;
+  again?: boolean;
+}
+
 async function processCamera(
   cameraId: string,
-  events: MetricEvent[],
+  { events, again }: CameraGroup,
   policy: PolicySource,
   deps: IngestDeps,
   nowMs: number,
@@ -149,6 +160,12 @@ async function processCamera(
     cameraId,
     (state) => {
       const r = applyEvents(state, events, policy, deps.cohortEpochs);
+      // Messages back after a failure (redelivered; or, all duplicates, a producer's retry or a
+      // dead-letter redrive): the plain registration they made may not have reached the cohort.
+      if (deps.cohortSignals && (again || (r.stats.applied === 0 && r.stats.duplicates > 0))) {
+        const records = registrationsAgain(state, cameraId, modalitiesOf(events), policy);
+        if (records.length > 0) (state.signals ??= []).push(...records);
+      }
       return { changed: r.stats.applied > 0, triggers: r.triggers, result: r.stats };
     },
     deps,
@@ -166,4 +183,8 @@ async function processCamera(
   result.detectorErrors.push(...stats.detectorErrors);
   result.triggers.push(...out.triggers);
   if (out.cohort) mergeCohortOutcome((result.cohort ??= emptyCohortOutcome()), out.cohort);
+}
+
+function* modalitiesOf(events: readonly MetricEvent[]): Generator<Modality> {
+  for (const e of events) yield e.modality;
 }

@@ -707,6 +707,40 @@ function cohortSignal(
 }
 
 /**
+ * A healthy camera's registration made again from its state, for each of `modalities` where the camera
+ * belongs to a cohort: what a plain registration, which is not stored with the state, may have lost when
+ * the camera's messages come back (redelivered, or all duplicates). Its sequence is at least that of any
+ * registration the committed state sent, so applying it again is a no-op or brings the shard up to date.
+ * Without the detectors' last statistics (not kept in the state); an affected camera's records ride in its
+ * outbox, so it gets none here. Not marked plain: a record applied again always writes its summary.
+ */
+export function registrationsAgain(
+  state: CameraState,
+  cameraId: string,
+  modalities: Iterable<Modality>,
+  source: PolicySource,
+): CohortSignal[] {
+  const out: CohortSignal[] = [];
+  for (const modality of new Set(modalities)) {
+    const policy = typeof source === 'function' ? source(modality) : source;
+    if (policy.retrainScope !== 'model') continue;
+    const now = cohortView(state, modality, policy);
+    if (now.mv === undefined || now.affected || !Number.isFinite(now.newest)) continue;
+    if (state.signals?.some((s) => s.cohort.modality === modality && s.cohort.modelVersion === now.mv)) continue;
+    const rec: MemberRecord = {
+      q: 2 * now.newest,
+      a: 0,
+      l: now.newest,
+      b: Math.floor(now.newest / COHORT_BUCKET_MS),
+      r: state.ce?.[modality] ?? 0,
+    };
+    if (now.baselineCount > 0) rec.p = now.baselines;
+    out.push({ cohort: { modelVersion: now.mv, modality }, cameraId, rec });
+  }
+  return out;
+}
+
+/**
  * The lazy half of the model-scope closed loop: a cohort whose reset epoch is newer than the one this
  * camera applied resets the camera's baselines for that modality, as a camera-scope RetrainingCompleted would.
  */

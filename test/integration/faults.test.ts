@@ -3,7 +3,10 @@
 // middleware (DynamoDB throttling, 5xx, lost responses and conditional conflicts; PutEvents partial
 // failures and 5xx; SQS dead-letter throttling; a crash after the state write). Each scenario checks
 // that every event is counted exactly once in its camera's window, that each trigger reaches the bus
-// (read through the catch-all tap rule) with one stable triggerId, and that the fault did fire.
+// (read through the catch-all tap rule) with one stable triggerId, and that the fault did fire. A crash
+// before a camera's plain cohort registration (not stored with the state) reaches its shard: the
+// redelivery makes it again from the state; the handler passes SQS's receive count on, so a redelivered
+// message with new events makes it again too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ReceiveMessageCommand,
@@ -13,9 +16,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { LocalEventSourceMapping } from '../../lib/local/event-source-mapping.js';
 import type { CameraState } from '../../lib/core/camera-state.js';
-import { DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../../lib/resources.js';
+import { COHORT, DEAD_LETTER_ATTRIBUTES, STATE_TABLE } from '../../lib/resources.js';
+import { DynamoCohortStore } from '../../lib/adapters/cohort-store.js';
+import { cohortCounts } from '../../lib/core/cohort.js';
 import { readCamera, startLocalAws, useFunctionEnv, type LocalAws } from '../support/local-aws.js';
 import { sqsRecord, wireEvent } from '../support/fixtures.js';
+import { randomUUID } from 'node:crypto';
 import type { WireMetricEvent } from '../../lib/core/metric-event.js';
 import { crashable, injectFaults, type FaultInjector, type FaultRule } from '../../lib/local/faults.js';
 
@@ -393,5 +399,56 @@ describe('crashes', () => {
     expect(new Set(ids).size).toBe(1);
     expect(hits()).toEqual([1]);
     expect(crashes.get(id)).toBe(1);
+  });
+  it("a crash before the camera's plain cohort registration reaches its shard: the redelivery makes it again", async ({
+    expect,
+  }) => {
+    const cam = 'f-crash-registration';
+    const cohort = { modelVersion: 'f-mv-crash', modality: 'Rgb' as const };
+    const toShard = (input: Record<string, unknown>) => {
+      const key = cameraKeyOf(input) ?? '';
+      return key.startsWith(`${COHORT.shardPrefix}${cohort.modality}#`) && key.endsWith(`#${cohort.modelVersion}`);
+    };
+    const hits = use('dynamodb', { command: 'UpdateItem', fault: 'crash', times: 1, when: toShard });
+    const events = series(cam, LOW, { model_version: cohort.modelVersion });
+    const id = await send(JSON.stringify(events));
+    await settled(cam, 'Rgb.DriftScore', events, 0);
+    const store = new DynamoCohortStore(aws.ddb, aws.stack.tableName);
+    await waitFor('the registration in its shard and head', async () => {
+      const members = (await store.members(cohort)).members;
+      const { head } = await store.loadHead(cohort);
+      return members.some((m) => m.cameraId === cam) && cohortCounts(head).active === 1;
+    });
+    expect(hits()).toEqual([1]);
+    expect(crashes.get(id)).toBe(1);
+    expect((await readState(cam))?.signals).toBeUndefined();
+  });
+
+  it('the handler passes the receive count on: a redelivered message with new events makes the registration again', async ({
+    expect,
+  }) => {
+    const cam = 'f-receive-count';
+    const cohort = { modelVersion: 'f-mv-count', modality: 'Rgb' as const };
+    const store = new DynamoCohortStore(aws.ddb, aws.stack.tableName);
+    // Its own hour (09:06:40 on): the three messages' events stay in one activity bucket.
+    let second = 4_000;
+    const record = (values: number[], receiveCount: string) => {
+      const events = values.map((value) =>
+        wireEvent({ camera_id: cam, value, i: second++, model_version: cohort.modelVersion }),
+      );
+      const r = sqsRecord(JSON.stringify(events), randomUUID());
+      r.attributes.ApproximateReceiveCount = receiveCount;
+      return r;
+    };
+    const newest = async () => (await store.members(cohort)).members.find((m) => m.cameraId === cam)?.rec.l;
+    await handler({ Records: [record(LOW, '1')] });
+    const registered = await newest();
+    expect(registered).toBeDefined();
+    // Newer events in the same hour: no registration due, the shard keeps the first one.
+    await handler({ Records: [record(LOW, '1')] });
+    expect(await newest()).toBe(registered);
+    // The same, delivered before: the camera's registration is made again from its state.
+    await handler({ Records: [record(LOW, '2')] });
+    expect(await newest()).toBeGreaterThan(registered!);
   });
 });

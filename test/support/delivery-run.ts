@@ -1,5 +1,5 @@
 // Shared by the delivery property tests: the in-process stand-in for Lambda's SQS poller (N workers
-// taking batches, failed records and crashed invocations redelivered), moto with faulty clients, and
+// taking batches, failed records and crashed invocations redelivered with their receive count), moto with faulty clients, and
 // the triggers on the bus as the catch-all tap rule received them.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -60,12 +60,14 @@ export async function deliverConcurrently(
       const batch = queue.splice(0, batchSizes[b++ % batchSizes.length]!);
       deliveries++;
       if (deliveries > maxDeliveries) throw new Error(`no progress: more than ${maxDeliveries} deliveries`);
+      // A record that comes back has been received once more (SQS ApproximateReceiveCount).
+      const again = (rec: IngestRecord) => ({ ...rec, receiveCount: (rec.receiveCount ?? 1) + 1 });
       try {
         const r = await invoke(batch);
         const failed = new Set(r.failedMessageIds);
-        queue.push(...batch.filter((rec) => failed.has(rec.messageId)));
+        queue.push(...batch.filter((rec) => failed.has(rec.messageId)).map(again));
       } catch {
-        queue.push(...batch); // the invocation died: the whole batch comes back
+        queue.push(...batch.map(again)); // the invocation died: the whole batch comes back
       }
       // Let the other workers' redeliveries interleave.
       await new Promise((r) => setImmediate(r));

@@ -1,13 +1,17 @@
 // Covers what a camera's hourly cohort registration costs (issue 24, docs/fleet-decisions.md "Storage")
-// on in-memory ports: the record rides in the camera's outbox (lib/app/camera-update.ts), is applied and
-// cleared; the cohort head is written only when the shard's summary moves in what decisions read
-// (summaryMoved in lib/core/cohort.ts, used by lib/app/cohort-signals.ts), so registrations within an
-// hour leave it alone; a crash after the shard write and before the head write is made good when the
-// record is applied again from the outbox (stale in the shard, so its summary is written); and a member
-// record is stored in its shard without what its sequence gives (lib/adapters/cohort-store.ts), records
-// of the old form still read.
+// on in-memory ports: a plain registration is applied after the camera's state write without being
+// stored in it (lib/app/camera-update.ts: one write, no pending-outbox entry, no clearing write), while
+// every other record rides in the outbox and is cleared; the cohort head is written only when the
+// shard's summary moves in what decisions read (summaryMoved in lib/core/cohort.ts, used by
+// lib/app/cohort-signals.ts), so registrations within an hour leave it alone; a failure after the state
+// write (before the shard write, or between the shard and head writes) is made good when the camera's
+// messages come back (lib/app/ingest-batch.ts: redelivered, or all duplicates as after a dead-letter
+// redrive), from the camera's state (registrationsAgain in lib/core/camera-state.ts), also when a newer
+// message of the camera got in first; and a member record is stored in its shard without what its
+// sequence gives (lib/adapters/cohort-store.ts), records of the old form still read.
 import { describe, expect, it } from 'vitest';
 import { updateCamera, type CameraUpdateDeps } from '../../lib/app/camera-update.js';
+import { ingestBatch, type IngestRecord } from '../../lib/app/ingest-batch.js';
 import { cohortSignalApplier } from '../../lib/app/cohort-signals.js';
 import { InMemoryCohortStore } from '../../lib/adapters/cohort-memory.js';
 import type { CameraState } from '../../lib/core/camera-state.js';
@@ -25,6 +29,8 @@ import { MemoryStateStore } from '../../lib/local/memory-state-store.js';
 import { memberFromValue, memberValue } from '../../lib/adapters/cohort-store.js';
 import { itemSizeBytes } from '../../lib/adapters/item-size.js';
 import type { SaveResult } from '../../lib/app/ports.js';
+import { BASE_TIME, wireEvent } from '../support/fixtures.js';
+import { RecordingDeadLetterSink } from '../support/memory-ports.js';
 
 const COHORT: CohortKey = { modelVersion: 'det-v4', modality: 'Rgb' };
 const HOUR = Math.floor(Date.parse('2026-12-01T10:00:00Z') / COHORT_BUCKET_MS);
@@ -51,14 +57,26 @@ class CountingStore extends MemoryStateStore {
   }
 }
 
-/** A cohort store whose head summary write fails `failures` times (a crash between the two writes). */
+/** A cohort store whose head summary write (or shard write) fails `failures` times: a crash after the state write. */
 class CrashingCohortStore extends InMemoryCohortStore {
   summaryWrites = 0;
-  constructor(private failures: number) {
+  memberWrites = 0;
+  constructor(
+    private failures: number,
+    private readonly at: 'head' | 'shard' = 'head',
+  ) {
     super(4);
   }
+  override async applyMember(signal: CohortSignal, shard: number) {
+    if (this.at === 'shard' && this.failures > 0) {
+      this.failures--;
+      throw new Error('crashed before the shard write');
+    }
+    this.memberWrites++;
+    return super.applyMember(signal, shard);
+  }
   override async putSummary(c: CohortKey, k: number, s: ShardSummary) {
-    if (this.failures > 0) {
+    if (this.at === 'head' && this.failures > 0) {
       this.failures--;
       throw new Error('crashed before the head write');
     }
@@ -108,17 +126,29 @@ describe('summaryMoved', () => {
 });
 
 describe('a camera registering with its cohort', () => {
-  it('the record rides in the outbox, is applied, then cleared; the shard has it', async () => {
+  it('a plain registration is applied after the state write, not stored: one write, no clearing write', async () => {
     const store = new CountingStore();
     const cohorts = new InMemoryCohortStore(4);
     const out = await updateCamera('cam-1', making([registration('cam-1', at(HOUR, 3))]), deps(store, cohorts), 1);
+    expect(store.saved).toEqual([{ outbox: 0, signals: 0 }]);
+    expect(out.writes).toBe(1);
+    expect(await store.pendingOutboxes(Number.POSITIVE_INFINITY, 10)).toEqual([]);
+    const members = await cohorts.members(COHORT);
+    expect(members.members.map((m) => m.cameraId)).toEqual(['cam-1']);
+    expect(out.cohort?.applied).toBe(1);
+  });
+
+  it('any other record rides in the outbox, is applied, then cleared', async () => {
+    const store = new CountingStore();
+    const cohorts = new InMemoryCohortStore(4);
+    const { reg: _plain, ...affected } = registration('cam-1', at(HOUR, 3));
+    affected.rec = record(at(HOUR, 3), { a: 1, d: ['drift-ewma'], f: at(HOUR, 1), k: 'e1' });
+    const out = await updateCamera('cam-1', making([affected]), deps(store, cohorts), 1);
     expect(store.saved).toEqual([
       { outbox: 0, signals: 1 },
       { outbox: 0, signals: 0 },
     ]);
     expect((await store.load('cam-1')).state.signals).toBeUndefined();
-    const members = await cohorts.members(COHORT);
-    expect(members.members.map((m) => m.cameraId)).toEqual(['cam-1']);
     expect(out.cohort?.applied).toBe(1);
   });
 
@@ -146,22 +176,97 @@ describe('a camera registering with its cohort', () => {
     expect(cohorts.summaryWrites).toBe(3);
     expect(Math.max(...(await head()).map((x) => x.b))).toBe(HOUR + 1);
   });
+});
 
-  it('a crash after the shard write and before the head write is made good by the re-applied record', async () => {
+describe('a registration lost after the state write is made again when the messages come back', () => {
+  const MV = 'det-v4';
+  const bodies = new Map<string, string>();
+  /** A message of healthy drift scores of `camera` at seconds `from`… under model version MV (the same body again by id). */
+  const message = (messageId: string, camera: string, from: number, receiveCount?: number): IngestRecord => {
+    let body = bodies.get(messageId);
+    if (body === undefined)
+      bodies.set(
+        messageId,
+        (body = JSON.stringify(
+          [0.1, 0.12, 0.11].map((value, k) => wireEvent({ camera_id: camera, value, i: from + k, model_version: MV })),
+        )),
+      );
+    return { messageId, body, ...(receiveCount ? { receiveCount } : {}) };
+  };
+  const cohort: CohortKey = { modelVersion: MV, modality: 'Rgb' };
+
+  function ingest(cohorts: InMemoryCohortStore) {
+    bodies.clear();
     const store = new CountingStore();
-    const cohorts = new CrashingCohortStore(1);
-    const d = deps(store, cohorts);
-    await expect(updateCamera('cam-1', making([registration('cam-1', at(HOUR, 3))]), d, 1)).rejects.toThrow(/crashed/);
-    // The record was committed with the state and stays in its outbox; the head never heard of it.
-    expect((await store.load('cam-1')).state.signals).toHaveLength(1);
-    expect((await cohorts.loadHead(COHORT)).head.shards).toEqual({});
-    // The next update (or the outbox sweep) applies it again: stale in the shard, so its summary is written.
-    const again = await updateCamera('cam-1', () => ({ changed: false, triggers: [], result: null }), d, 2);
+    const publisher = { publish: async () => {} };
+    const d = {
+      store,
+      publisher,
+      deadLetters: new RecordingDeadLetterSink(),
+      policy: () => DEFAULT_POLICY,
+      now: () => BASE_TIME + 3_600_000,
+      cohortSignals: cohortSignalApplier({ cohorts, publisher, policy: () => DEFAULT_POLICY }),
+    };
+    return { store, run: (records: IngestRecord[]) => ingestBatch(records, d) };
+  }
+  const active = async (cohorts: InMemoryCohortStore) =>
+    Object.values((await cohorts.loadHead(cohort)).head.shards).reduce((n, x) => n + x.a, 0);
+
+  it('between the shard and head writes: redelivered, all duplicates, its summary is written (no state write)', async () => {
+    const cohorts = new CrashingCohortStore(1, 'head');
+    const { store, run } = ingest(cohorts);
+    const first = await run([message('m1', 'cam-1', 0)]);
+    expect(first.failedMessageIds).toEqual(['m1']);
+    expect(store.saved).toEqual([{ outbox: 0, signals: 0 }]);
+    expect((await cohorts.members(cohort)).members.map((m) => m.cameraId)).toEqual(['cam-1']);
+    expect(await active(cohorts)).toBe(0);
+    const again = await run([message('m1', 'cam-1', 0, 2)]);
+    expect(again).toMatchObject({ applied: 0, duplicates: 3, writes: 0, failedMessageIds: [] });
     expect(again.cohort).toMatchObject({ stale: 1, quietRegistrations: 0 });
-    expect(cohorts.summaryWrites).toBe(1);
-    const summaries = Object.values((await cohorts.loadHead(COHORT)).head.shards);
-    expect(summaries.map((x) => x.a)).toEqual([1]);
-    expect((await store.load('cam-1')).state.signals).toBeUndefined();
+    expect(await active(cohorts)).toBe(1);
+  });
+
+  it('before the shard write, a newer message first: the redelivery applies it; so does a dead-letter redrive', async () => {
+    for (const receiveCount of [2, undefined]) {
+      const cohorts = new CrashingCohortStore(1, 'shard');
+      const { store, run } = ingest(cohorts);
+      expect((await run([message('m1', 'cam-1', 0)])).failedMessageIds).toEqual(['m1']);
+      // The camera's next message, same hour: no registration due, none made again.
+      const next = await run([message('m2', 'cam-1', 10)]);
+      expect(next.cohort).toMatchObject({ applied: 0, stale: 0 });
+      expect((await cohorts.members(cohort)).members).toEqual([]);
+      const back = await run([message('m1', 'cam-1', 0, receiveCount)]);
+      expect(back).toMatchObject({ applied: 0, writes: 0, failedMessageIds: [] });
+      expect(back.cohort).toMatchObject({ applied: 1 });
+      const [member] = (await cohorts.members(cohort)).members;
+      // Made from the state: the camera's newest event (second 12), healthy, not stored anywhere.
+      expect(member?.rec).toMatchObject({ a: 0, l: BASE_TIME + 12_000, q: 2 * (BASE_TIME + 12_000) });
+      expect(await active(cohorts)).toBe(1);
+      expect((await store.load('cam-1')).state.signals).toBeUndefined();
+    }
+  });
+
+  it('a redelivered message with new events: made again and carried in the outbox with the write', async () => {
+    const cohorts = new CrashingCohortStore(1, 'shard');
+    const { store, run } = ingest(cohorts);
+    await run([message('m1', 'cam-1', 0)]);
+    const back = await run([message('m1', 'cam-1', 0, 2), message('m3', 'cam-1', 20)]);
+    expect(back).toMatchObject({ applied: 3, failedMessageIds: [] });
+    expect(store.saved.slice(1)).toEqual([
+      { outbox: 0, signals: 1 },
+      { outbox: 0, signals: 0 },
+    ]);
+    expect((await cohorts.members(cohort)).members[0]?.rec.l).toBe(BASE_TIME + 22_000);
+    expect(await active(cohorts)).toBe(1);
+  });
+
+  it('a camera that is neither redelivered nor sending duplicates makes no record again', async () => {
+    const cohorts = new CrashingCohortStore(0);
+    const { run } = ingest(cohorts);
+    await run([message('m1', 'cam-1', 0)]);
+    const writes = cohorts.memberWrites;
+    await run([message('m2', 'cam-1', 10)]);
+    expect(cohorts.memberWrites).toBe(writes);
   });
 });
 

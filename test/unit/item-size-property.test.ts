@@ -7,9 +7,10 @@
 // cohort watermark, stream floors, and open gaps on some draws), with and without the cohort member
 // record the camera makes once per activity hour. Checks the stored item (lib/adapters/state-store.ts
 // cameraItem, sized by lib/adapters/item-size.ts) is ≤ 1,024 B (one write unit) in steady state and in
-// the update that makes the hourly record (lib/app/camera-update.ts: the write that carries it in the
-// outbox, the record stored without what its item gives) and with open gaps, and reads back exactly; and that items written before the compact codec (lib/core/state-codec.ts v1, and
-// JSON deflated with a 1 KB window) still read.
+// an update that makes a healthy member record the outbox carries (lib/app/camera-update.ts: the write
+// that carries it, the record stored without what its item gives; a plain registration is not carried)
+// and with open gaps, and reads back exactly; and that items written before the compact codec
+// (lib/core/state-codec.ts v1, and JSON deflated with a 1 KB window) still read.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -186,49 +187,58 @@ describe('camera item at its largest', () => {
         }
         let item = cameraItem(d.cameraId, state, 123_456, START + 2 * 86_400_000);
         if (d.withSignal && signal) {
-          // The update that makes the hourly member record (a plain registration): the write that
-          // carries it in the outbox, then the clearing write once the cohort has it.
+          // The update that makes a healthy camera's member record the outbox carries (one answering
+          // the cohort's watermark; a plain registration is applied without being stored: checked
+          // below): the write that carries it, then the clearing write once the cohort has it.
+          const { reg: _plain, ...made } = redraw(signal, next) as CohortSignal;
           const reg: CohortSignal = {
-            ...(redraw(signal, next) as CohortSignal),
+            ...made,
             cameraId: d.cameraId,
             cohort: { ...signal.cohort, modelVersion: d.modelVersion },
-            reg: 1,
           };
           reg.rec.l = newest - 60_000;
           reg.rec.q = 2 * reg.rec.l + reg.rec.a;
           reg.rec.b = Math.floor(reg.rec.l / COHORT_BUCKET_MS);
           reg.rec.r = state.ce?.Rgb ?? 0;
-          const written: Record<string, AttributeValue>[] = [];
-          const heard: CohortSignal[] = [];
-          await updateCamera(
-            d.cameraId,
-            (s) => {
-              (s.signals ??= []).push(reg);
-              return { changed: true, triggers: [], result: null };
-            },
-            {
-              store: {
-                load: async () => ({ state: structuredClone(state), version: 123_455 }),
-                save: async (id, st, expected, nowMs) => {
-                  written.push(cameraItem(id, st, expected + 1, nowMs));
-                  return { ok: true, version: expected + 1 };
+          const update = async (sig: CohortSignal) => {
+            const written: Record<string, AttributeValue>[] = [];
+            const heard: CohortSignal[] = [];
+            await updateCamera(
+              d.cameraId,
+              (s) => {
+                (s.signals ??= []).push(sig);
+                return { changed: true, triggers: [], result: null };
+              },
+              {
+                store: {
+                  load: async () => ({ state: structuredClone(state), version: 123_455 }),
+                  save: async (id, st, expected, nowMs) => {
+                    written.push(cameraItem(id, st, expected + 1, nowMs));
+                    return { ok: true, version: expected + 1 };
+                  },
+                  pendingOutboxes: async () => [],
                 },
-                pendingOutboxes: async () => [],
+                publisher: { publish: async () => {} },
+                cohortSignals: async (sigs) => {
+                  heard.push(...sigs);
+                  return emptyCohortOutcome();
+                },
               },
-              publisher: { publish: async () => {} },
-              cohortSignals: async (sigs) => {
-                heard.push(...sigs);
-                return emptyCohortOutcome();
-              },
-            },
-            newest,
-          );
-          expect(heard).toEqual([reg]);
+              newest,
+            );
+            expect(heard).toEqual([sig]);
+            return written;
+          };
+          const written = await update(reg);
           expect(written).toHaveLength(2);
           item = written[0]!;
-          // The carried record reads back whole (its `reg` mark is not stored: a re-applied record writes its summary).
-          const { reg: _mark, ...carried } = reg;
-          expect(fromItem(item).state.signals).toEqual([carried]);
+          // The carried record reads back whole.
+          expect(fromItem(item).state.signals).toEqual([reg]);
+          // The same record as a plain registration: one write, which does not carry it.
+          const plain = await update({ ...reg, reg: 1 });
+          expect(plain).toHaveLength(1);
+          expect(fromItem(plain[0]!).state.signals).toBeUndefined();
+          expect(itemSizeBytes(plain[0]!)).toBeLessThan(itemSizeBytes(item));
         }
         const bytes = itemSizeBytes(item);
         // Every write fits one unit: in steady state, carrying the hourly cohort member record, and while
