@@ -81,22 +81,24 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   const failed = new Set<string>();
 
   // 1. Parse; bad parts go to dead-letter on first receive, with their reason.
-  const byCamera = new Map<string, { events: MetricEvent[]; messageIds: Set<string> }>();
+  const byCamera = new Map<string, CameraGroup>();
   const letters: DeadLetter[] = [];
   for (const rec of records) {
     const parsed = parseBody(rec.body, nowMs);
     for (const rejection of parsed.rejections) letters.push({ sourceMessageId: rec.messageId, rejection });
     // A message is mostly one camera's (producers pack per camera): look the group up on a change only.
     let camera: string | undefined;
-    let g: { events: MetricEvent[]; messageIds: Set<string> } | undefined;
-    for (const e of parsed.events) {
+    let g: CameraGroup | undefined;
+    for (let i = 0; i < parsed.events.length; i++) {
+      const e = parsed.events[i]!;
       if (e.camera_id !== camera || !g) {
         camera = e.camera_id;
         g = byCamera.get(camera);
-        if (!g) byCamera.set(camera, (g = { events: [], messageIds: new Set() }));
+        if (!g) byCamera.set(camera, (g = { events: [], tags: [], messageIds: new Set() }));
         g.messageIds.add(rec.messageId);
       }
       g.events.push(e);
+      g.tags.push(parsed.tags[i]!);
     }
     result.events += parsed.events.length;
   }
@@ -122,7 +124,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
       const [cameraId, group] = cameras[next++]!;
       try {
         const source: PolicySource = typeof policy === 'function' ? (m: Modality) => policy(cameraId, m) : policy;
-        await processCamera(cameraId, group.events, source, deps, nowMs, result);
+        await processCamera(cameraId, group, source, deps, nowMs, result);
         accepted.push(...group.events);
       } catch (err) {
         result.cameraErrors.push({ cameraId, error: `${(err as Error).name}: ${(err as Error).message}` });
@@ -137,9 +139,16 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   return result;
 }
 
+/** One camera's events of the batch, their id tags (parseBody's) and the messages they came in. */
+interface CameraGroup {
+  events: MetricEvent[];
+  tags: number[];
+  messageIds: Set<string>;
+}
+
 async function processCamera(
   cameraId: string,
-  events: MetricEvent[],
+  { events, tags }: CameraGroup,
   policy: PolicySource,
   deps: IngestDeps,
   nowMs: number,
@@ -148,7 +157,7 @@ async function processCamera(
   const out = await updateCamera(
     cameraId,
     (state) => {
-      const r = applyEvents(state, events, policy, deps.cohortEpochs);
+      const r = applyEvents(state, events, policy, deps.cohortEpochs, tags);
       return { changed: r.stats.applied > 0, triggers: r.triggers, result: r.stats };
     },
     deps,

@@ -334,11 +334,13 @@ export function applyEvents(
   events: readonly MetricEvent[],
   source: PolicySource,
   cohorts?: CohortContext,
+  /** The events' id tags when the caller has them (parseBody hashes ids as it checks them). */
+  idTags?: readonly number[],
 ): { state: CameraState; triggers: Trigger[]; stats: ApplyStats } {
   const stats: ApplyStats = { applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, detectorErrors: [] };
   const triggers: Trigger[] = [];
   const policyFor = typeof source === 'function' ? source : () => source;
-  const tags = events.map((e) => idTag(e.id));
+  const tags = idTags ?? events.map((e) => idTag(e.id));
   const lastStat: Partial<Record<Modality, Record<string, number>>> = {};
   const touched = new Set<Modality>();
   const left = new Map<Modality, string>();

@@ -13,14 +13,23 @@ export interface WindowEntry {
 
 export type InsertOutcome = 'newest' | 'late' | 'duplicate' | 'too-late';
 
-/** 16-bit FNV-1a tag of an event id. */
-export function idTag(id: string): number {
+/** FNV-1a parameters (32-bit): stored tags depend on these exact bits. */
+export const FNV_OFFSET = 0x811c9dc5 | 0;
+export const FNV_PRIME = 0x01000193;
+
+/** 32-bit FNV-1a hash of an event id (an int32); idTag folds it to 16 bits. */
+export function idHash(id: string): number {
   // One expression per character on an int32 (3× faster than `h ^= c; h = Math.imul(h, p)`, same bits).
-  let h = 0x811c9dc5 | 0;
+  let h = FNV_OFFSET;
   const n = id.length;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 16)) & 0xffff;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ id.charCodeAt(i), FNV_PRIME);
+  return h;
 }
+/** The 16-bit tag of an id hashed by idHash (metric-event.ts hashes while it checks the UUID). */
+export const tagOfHash = (h: number) => (h ^ (h >>> 16)) & 0xffff;
+
+/** 16-bit FNV-1a tag of an event id. */
+export const idTag = (id: string): number => tagOfHash(idHash(id));
 
 const cmp = (a: { ts: number; tag: number }, b: { ts: number; tag: number }) => a.ts - b.ts || a.tag - b.tag;
 
