@@ -191,6 +191,12 @@ const STREAM_KEY_PARTS = new Map<string, { readonly modality: Modality; readonly
   MODALITIES.flatMap((modality) => METRICS.map((metric) => [STREAM_KEYS[modality][metric], { modality, metric }])),
 );
 
+/** A bit per known stream (0 for any other), for sets of streams as an int. */
+const STREAM_BITS = Object.fromEntries(
+  MODALITIES.map((m, i) => [m, Object.fromEntries(METRICS.map((k, j) => [k, 1 << (i * METRICS.length + j)]))]),
+) as Record<Modality, Record<MetricKind, number>>;
+const streamBit = (modality: Modality, metric: MetricKind): number => STREAM_BITS[modality]?.[metric] ?? 0;
+
 export const streamKey = (modality: Modality, metric: MetricKind): string =>
   STREAM_KEYS[modality]?.[metric] ?? `${modality}.${metric}`;
 export const alertKey = (detectorId: string, modality: Modality) => `${detectorId}@${modality}`;
@@ -342,16 +348,24 @@ export function applyEvents(
   const policyFor = typeof source === 'function' ? source : () => source;
   const tags = idTags ?? events.map((e) => idTag(e.id));
   const lastStat: Partial<Record<Modality, Record<string, number>>> = {};
+  // Modalities with an applied event, in order (a camera mostly has one: the set is only asked on a change).
   const touched = new Set<Modality>();
+  let lastTouched: Modality | undefined;
   const left = new Map<Modality, string>();
   // What the cohorts last heard is derived from the state before the batch (no extra bytes per camera).
   const before = new Map<Modality, CohortView>();
-  for (const e of events)
+  let lastModality: Modality | undefined;
+  for (const e of events) {
+    if (e.modality === lastModality) continue;
+    lastModality = e.modality;
     if (!before.has(e.modality)) before.set(e.modality, cohortView(state, e.modality, policyFor(e.modality)));
+  }
   const cameraId = events[0]?.camera_id;
   if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
   let clock = cameraClock(state);
-  const gapsTouched = new Set<string>();
+  // Streams with an applied event, in order: a bit per stream (streamIndex) spares a hash per event.
+  const gapsTouched: string[] = [];
+  let gapsTouchedBits = 0;
 
   let planFor: Policy | undefined;
   let plan: PolicyPlan | undefined;
@@ -385,9 +399,16 @@ export function applyEvents(
       continue;
     }
     stats.applied++;
-    touched.add(event.modality);
+    if (event.modality !== lastTouched) {
+      touched.add(event.modality);
+      lastTouched = event.modality;
+    }
     trackGaps(state, key, event.ts, outcome, prevNewest, entries);
-    gapsTouched.add(key);
+    const bit = streamBit(event.modality, event.metric);
+    if (bit === 0 || (gapsTouchedBits & bit) === 0) {
+      if (!gapsTouched.includes(key)) gapsTouched.push(key);
+      gapsTouchedBits |= bit;
+    }
     if (event.ts > clock) clock = event.ts;
     if (outcome !== 'newest') stats.late++;
     // Applied once, and older than every entry the window holds (it would have left it by now in order):

@@ -37,6 +37,19 @@ export interface RegressionState {
 
 const fresh = (mv?: string): RegressionState => ({ ...(mv !== undefined ? { mv } : {}), bn: 0, bs: 0, cn: 0, cs: 0 });
 
+// A value's weight is mostly the same from event to event (its sample count): its decay is kept.
+let lastWeight = Number.NaN,
+  lastHalfLife = Number.NaN,
+  lastDecay = 1;
+function decayFor(n: number, halfLife: number): number {
+  if (n !== lastWeight || halfLife !== lastHalfLife) {
+    lastWeight = n;
+    lastHalfLife = halfLife;
+    lastDecay = 2 ** (-n / halfLife);
+  }
+  return lastDecay;
+}
+
 export const regression: Detector<RegressionConfig, RegressionState> = {
   kind: 'regression',
   windowSize: () => 0,
@@ -52,7 +65,7 @@ export const regression: Detector<RegressionConfig, RegressionState> = {
       st.bs = significant(st.bs + e.value * n, 7);
       return { state: st, evaluation: null };
     }
-    const decay = 2 ** (-n / c.halfLifeSamples);
+    const decay = decayFor(n, c.halfLifeSamples);
     st.cn = significant(st.cn * decay + n, 7);
     st.cs = significant(st.cs * decay + e.value * n, 7);
     if (st.cn < c.minSamples) return { state: st, evaluation: null };
