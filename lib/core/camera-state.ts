@@ -497,7 +497,10 @@ export function applyEvents(
     }
   }
   for (const key of gapsTouched) pruneStreamGaps(state, key, policyFor(parseStreamKey(key).modality));
-  for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
+  for (const k of Object.keys(state.alerts)) {
+    const a = state.alerts[k]!;
+    if (!a.f && a.e === 0) delete state.alerts[k];
+  }
   if (cameraId !== undefined)
     for (const m of touched)
       cohortSignal(

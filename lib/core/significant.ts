@@ -17,17 +17,23 @@ const MARGIN = 1e-6;
  */
 export function significant(x: number, digits: number): number {
   const ax = x < 0 ? -x : x;
-  if (digits >= 1 && digits <= 9 && ax >= 1e-200 && ax <= 1e200) {
-    const k = digits - 1 - Math.floor(Math.log10(ax));
-    if (k >= -22 && k <= 22) {
-      const y = k >= 0 ? ax * POW10[k]! : ax / POW10[-k]!;
-      const fl = Math.floor(y);
-      const f = y - fl;
-      if (y >= POW10[digits - 1]! + MARGIN && y < POW10[digits]! - MARGIN && Math.abs(f - 0.5) > MARGIN) {
-        const n = f < 0.5 ? fl : fl + 1;
-        const r = k >= 0 ? n / POW10[k]! : n * POW10[-k]!;
-        return x < 0 ? -r : r;
-      }
+  if (digits >= 1 && digits <= 9 && ax >= 1e-13 && ax < 1e15) {
+    // The decade of ax by comparisons (cheaper than Math.log10); one off near a power of ten only
+    // fails the range check below and falls back.
+    let e = 0;
+    if (ax >= 1) while (ax >= POW10[e + 1]!) e++;
+    else {
+      e = -1;
+      while (ax * POW10[-e]! < 1) e--;
+    }
+    const k = digits - 1 - e;
+    const y = k >= 0 ? ax * POW10[k]! : ax / POW10[-k]!;
+    const fl = Math.floor(y);
+    const f = y - fl;
+    if (y >= POW10[digits - 1]! + MARGIN && y < POW10[digits]! - MARGIN && Math.abs(f - 0.5) > MARGIN) {
+      const n = f < 0.5 ? fl : fl + 1;
+      const r = k >= 0 ? n / POW10[k]! : n * POW10[-k]!;
+      return x < 0 ? -r : r;
     }
   }
   return Number(x.toPrecision(digits));

@@ -33,6 +33,13 @@ export const idTag = (id: string): number => tagOfHash(idHash(id));
 
 const cmp = (a: { ts: number; tag: number }, b: { ts: number; tag: number }) => a.ts - b.ts || a.tag - b.tag;
 
+/** Drops the oldest entries past `capacity`: one (the usual case) by shift, which allocates nothing. */
+function trimOldest(entries: WindowEntry[], capacity: number) {
+  const over = entries.length - capacity;
+  if (over === 1) entries.shift();
+  else if (over > 1) entries.splice(0, over);
+}
+
 /**
  * Inserts an entry into an ascending window holding at most `capacity` entries.
  * - 'duplicate': an entry with the same (ts, tag) is held: the event was applied before.
@@ -45,7 +52,7 @@ export function insertEntry(entries: WindowEntry[], entry: WindowEntry, capacity
   const n = entries.length;
   if (n === 0 || cmp(entry, entries[n - 1]!) > 0) {
     entries.push(entry);
-    if (entries.length > capacity) entries.splice(0, entries.length - capacity);
+    trimOldest(entries, capacity);
     return 'newest';
   }
   // binary search for the first entry >= entry
@@ -59,7 +66,7 @@ export function insertEntry(entries: WindowEntry[], entry: WindowEntry, capacity
   if (lo < n && cmp(entries[lo]!, entry) === 0) return 'duplicate';
   if (lo === 0 && n >= capacity) return 'too-late';
   entries.splice(lo, 0, entry);
-  if (entries.length > capacity) entries.splice(0, entries.length - capacity);
+  trimOldest(entries, capacity);
   return 'late';
 }
 
