@@ -125,7 +125,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
       try {
         const source: PolicySource = typeof policy === 'function' ? (m: Modality) => policy(cameraId, m) : policy;
         await processCamera(cameraId, group, source, deps, nowMs, result);
-        accepted.push(...group.events);
+        if (deps.history) accepted.push(...group.events);
       } catch (err) {
         result.cameraErrors.push({ cameraId, error: `${(err as Error).name}: ${(err as Error).message}` });
         for (const id of group.messageIds) failed.add(id);

@@ -377,21 +377,32 @@ function uuidHash(s: string): number {
     s.charCodeAt(23) !== 45
   )
     return -1;
-  let kinds = 0;
+  // One class per character, no test of its position: the four hyphens are where they must be (above),
+  // so exactly four hyphens in all means none elsewhere.
+  let kinds = 0,
+    hyphens = 0;
   let h = FNV_OFFSET;
   for (let i = 0; i < 36; i++) {
     const c = s.charCodeAt(i);
-    if (i !== 8 && i !== 13 && i !== 18 && i !== 23) {
-      const kind = c < 128 ? HEX_DIGIT_KIND[c]! : 0;
-      if (kind === 0) return -1;
-      kinds |= kind;
-      // A-F hash as a-f: the tag is the lower-cased id's.
-      h = Math.imul(h ^ (kind === 2 ? c + 32 : c), FNV_PRIME);
-    } else h = Math.imul(h ^ c, FNV_PRIME);
+    const kind = c < 128 ? UUID_CHAR_KIND[c]! : 0;
+    if (kind === 0) return -1;
+    kinds |= kind;
+    hyphens += kind & HYPHEN;
+    // A-F hash as a-f (+32): the tag is the lower-cased id's.
+    h = Math.imul(h ^ (c + ((kind & UPPER) << 4)), FNV_PRIME);
   }
-  uuidHadUpper = kinds !== 1;
+  if (hyphens !== 4 * HYPHEN) return -1;
+  uuidHadUpper = (kinds & UPPER) !== 0;
   return h >>> 0;
 }
+const UPPER = 2;
+const HYPHEN = 4;
+/** By character code: 1 for 0-9 and a-f, UPPER for A-F, HYPHEN for '-', 0 for anything else. */
+const UUID_CHAR_KIND = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) UUID_CHAR_KIND[c] = 1;
+for (let c = 97; c <= 102; c++) UUID_CHAR_KIND[c] = 1;
+for (let c = 65; c <= 70; c++) UUID_CHAR_KIND[c] = UPPER;
+UUID_CHAR_KIND[45] = HYPHEN;
 let uuidHadUpper = false;
 /** The id hash (idHash) of the event fastEvent returned last. */
 let fastEventHash = 0;

@@ -1,7 +1,8 @@
 // Covers parseBody's id bookkeeping in metric-event.ts: the id tags it hands the apply loop equal
 // stream-window.ts idTag of each accepted (lower-cased) id, for upper-case ids and for events the
 // one-pass check declines too; and its in-message duplicate check (a table on the id hash) refuses
-// exactly the repeated ids, across bodies of any size, and tells apart two ids with the same 32-bit hash.
+// exactly the repeated ids, across bodies of any size, and tells apart two ids with the same 32-bit hash;
+// malformed ids (hyphens out of place among them) still get the schema's message.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseBody } from '../../lib/core/metric-event.js';
@@ -55,6 +56,23 @@ describe('parseBody ids', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('refuses ids that are not UUIDs, hyphens out of place included, with the schema message', () => {
+    const bad = [
+      '6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d1-',
+      '6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b-d11',
+      '-f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d11',
+      '6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d1g',
+      '6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d1G',
+      '6f1c5a1e-3f7e-4c59-9a53-2f0c3f0b7d1\u00e9',
+      '6f1c5a1e3f7e-4c59-9a53-2f0c3f0b7d11-',
+    ];
+    for (const id of bad) {
+      const r = parseBody(JSON.stringify([wireEvent({ i: 1, id: JSON.parse(`"${id}"`) })]), NOW);
+      expect(r.events).toEqual([]);
+      expect(r.rejections.map((x) => x.reason)).toEqual(['[0].id: id must be a UUID (8-4-4-4-12 hex digits)']);
+    }
   });
 
   it('keeps two ids with the same hash, and refuses a repeat of either', () => {
