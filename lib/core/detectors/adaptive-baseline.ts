@@ -120,7 +120,18 @@ const roundToScale = (x: number, scale: number) =>
   Number(x.toFixed(Math.max(0, Math.min(12, 2 - Math.floor(Math.log10(scale))))));
 const spanMs = (b: AdaptiveBaseline, ts: number) => (b.t0 === undefined ? Infinity : ts - b.t0 * MINUTE_MS);
 
-const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
+/**
+ * Milliseconds into ts's UTC day: ((ts % DAY_MS) + DAY_MS) % DAY_MS, exactly. For an integer time by a
+ * division and an exact product (% on a time past 2^31 is a floating-point remainder: slow).
+ */
+function msOfDay(ts: number): number {
+  if (!Number.isSafeInteger(ts)) return ((ts % DAY_MS) + DAY_MS) % DAY_MS;
+  let r = ts - Math.floor(ts / DAY_MS) * DAY_MS;
+  if (r < 0) r += DAY_MS;
+  else if (r >= DAY_MS) r -= DAY_MS;
+  return r;
+}
+const hourOf = (ts: number) => Math.floor(msOfDay(ts) / 3_600_000);
 
 /** Whether the hourly means are in use: decided once, after a day, by whether they explained the spread. */
 const seasonalInUse = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
@@ -192,7 +203,7 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
   if (b.h0 === undefined) {
     // Watching the first daily harmonic of the residuals against the level (after the warm-up).
     if (b.n < c.warmup) return;
-    const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
+    const angle = (2 * Math.PI * msOfDay(ts)) / DAY_MS;
     const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
     const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
     b.hc = round3((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));

@@ -214,15 +214,26 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
         statistic: significant(Math.max(lu, ld), 4),
         threshold: 1,
         n: st.a?.n ?? st.b?.n ?? 0,
-        details: {
-          direction: dir === 1 ? 'up' : 'down',
-          thresholds: dir === 1 ? hu : hd,
-          falseAlarmsPer1k: c.falseAlarmsPer1k,
-          baselineMean: mean,
-          baselineSigma: sigma,
-          ...(st.cp !== undefined ? { changePointMs: st.cp } : {}),
-          lastEventMs: input.event.ts,
-        },
+        // Two literals rather than a spread of an optional field: this runs per value.
+        details:
+          st.cp !== undefined
+            ? {
+                direction: dir === 1 ? 'up' : 'down',
+                thresholds: dir === 1 ? hu : hd,
+                falseAlarmsPer1k: c.falseAlarmsPer1k,
+                baselineMean: mean,
+                baselineSigma: sigma,
+                changePointMs: st.cp,
+                lastEventMs: input.event.ts,
+              }
+            : {
+                direction: dir === 1 ? 'up' : 'down',
+                thresholds: dir === 1 ? hu : hd,
+                falseAlarmsPer1k: c.falseAlarmsPer1k,
+                baselineMean: mean,
+                baselineSigma: sigma,
+                lastEventMs: input.event.ts,
+              },
       },
     };
   },

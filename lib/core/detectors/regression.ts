@@ -83,14 +83,11 @@ export const regression: Detector<RegressionConfig, RegressionState> = {
         statistic: drop,
         threshold: c.drop,
         n: Math.round(st.cn),
-        details: {
-          baseline,
-          current,
-          zScore,
-          baselineSamples: st.bn,
-          ...(st.mv !== undefined ? { baselineModelVersion: st.mv } : {}),
-          lastEventMs: e.ts,
-        },
+        // Two literals rather than a spread of an optional field: this runs per value.
+        details:
+          st.mv !== undefined
+            ? { baseline, current, zScore, baselineSamples: st.bn, baselineModelVersion: st.mv, lastEventMs: e.ts }
+            : { baseline, current, zScore, baselineSamples: st.bn, lastEventMs: e.ts },
       },
     };
   },
