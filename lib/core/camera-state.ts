@@ -219,6 +219,8 @@ interface DetectorPlan {
 interface PolicyPlan {
   /** The policy's detectors by metric, in policy order. */
   byMetric: Record<MetricKind, DetectorPlan[]>;
+  /** The detectors that count for cohorts (countsForCohort), in policy order. */
+  forCohort: DetectorPlan[];
   windowSize: Record<MetricKind, number>;
 }
 const plans = new WeakMap<Policy, PolicyPlan>();
@@ -228,18 +230,21 @@ function planOf(policy: Policy): PolicyPlan {
   const sizes = windowSizes(policy);
   plan = {
     byMetric: Object.fromEntries(METRICS.map((m) => [m, []])) as unknown as Record<MetricKind, DetectorPlan[]>,
+    forCohort: [],
     windowSize: Object.fromEntries(METRICS.map((m) => [m, sizes[m] ?? 0])) as Record<MetricKind, number>,
   };
   for (const spec of policy.detectors) {
     const alertKeys: Partial<Record<Modality, string>> = {};
     for (const m of MODALITIES) if (appliesTo(spec, m)) alertKeys[m] = alertKey(spec.id, m);
-    plan.byMetric[spec.metric].push({
+    const planned: DetectorPlan = {
       spec,
       detector: DETECTORS[spec.kind],
       config: detectorConfig(spec),
       alertKeys,
       forCohort: countsForCohort(spec),
-    });
+    };
+    plan.byMetric[spec.metric].push(planned);
+    if (planned.forCohort) plan.forCohort.push(planned);
   }
   plans.set(policy, plan);
   return plan;
@@ -608,6 +613,15 @@ function chartConfig(
 
 function streamNewest(state: CameraState, modality: Modality): number {
   let newest = -Infinity;
+  // The modality's streams by their keys made once (no key string built per stream and call).
+  const keys = STREAM_KEYS[modality];
+  if (keys) {
+    for (const metric of METRICS) {
+      const entries = state.streams[keys[metric]];
+      if (entries?.length) newest = Math.max(newest, entries[entries.length - 1]!.ts);
+    }
+    return newest;
+  }
   for (const [key, entries] of Object.entries(state.streams))
     if (key.startsWith(`${modality}.`) && entries.length) newest = Math.max(newest, entries[entries.length - 1]!.ts);
   return newest;
@@ -638,9 +652,10 @@ function cohortView(state: CameraState, modality: Modality, policy: Policy): Coh
   let firstAt = Infinity;
   let act: ActionType | undefined;
   const detectors: string[] = [];
-  for (const spec of policy.detectors) {
-    if (!countsForCohort(spec) || !appliesTo(spec, modality)) continue;
-    const alert = state.alerts[alertKey(spec.id, modality)];
+  for (const { spec, alertKeys } of planOf(policy).forCohort) {
+    const key = alertKeys[modality]; // absent where the detector does not apply
+    if (key === undefined) continue;
+    const alert = state.alerts[key];
     if (!alert?.f) continue;
     detectors.push(spec.id);
     if ((alert.at ?? newest) < firstAt) {
