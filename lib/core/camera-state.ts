@@ -191,11 +191,13 @@ const STREAM_KEY_PARTS = new Map<string, { readonly modality: Modality; readonly
   MODALITIES.flatMap((modality) => METRICS.map((metric) => [STREAM_KEYS[modality][metric], { modality, metric }])),
 );
 
-/** A bit per known stream (0 for any other), for sets of streams as an int. */
-const STREAM_BITS = Object.fromEntries(
-  MODALITIES.map((m, i) => [m, Object.fromEntries(METRICS.map((k, j) => [k, 1 << (i * METRICS.length + j)]))]),
-) as Record<Modality, Record<MetricKind, number>>;
-const streamBit = (modality: Modality, metric: MetricKind): number => STREAM_BITS[modality]?.[metric] ?? 0;
+/** Each known stream's key and a bit of its own (for sets of streams as an int), by modality and metric. */
+const STREAMS = Object.fromEntries(
+  MODALITIES.map((m, i) => [
+    m,
+    Object.fromEntries(METRICS.map((k, j) => [k, { key: STREAM_KEYS[m][k], bit: 1 << (i * METRICS.length + j) }])),
+  ]),
+) as Record<Modality, Record<MetricKind, { readonly key: string; readonly bit: number }>>;
 
 export const streamKey = (modality: Modality, metric: MetricKind): string =>
   STREAM_KEYS[modality]?.[metric] ?? `${modality}.${metric}`;
@@ -383,7 +385,9 @@ export function applyEvents(
       planFor = policy;
       plan = planOf(policy);
     }
-    const key = streamKey(event.modality, event.metric);
+    // One lookup for the stream's key and bit (0 for a stream outside the known ones).
+    const stream = STREAMS[event.modality]?.[event.metric];
+    const key = stream?.key ?? streamKey(event.modality, event.metric);
     const entries = (state.streams[key] ??= []);
     const windowSize = plan!.windowSize[event.metric] ?? 0;
     const capacity = Math.max(DEDUP_DEPTH, windowSize);
@@ -409,7 +413,7 @@ export function applyEvents(
       lastTouched = event.modality;
     }
     trackGaps(state, key, event.ts, outcome, prevNewest, entries);
-    const bit = streamBit(event.modality, event.metric);
+    const bit = stream?.bit ?? 0;
     if (bit === 0 || (gapsTouchedBits & bit) === 0) {
       if (!gapsTouched.includes(key)) gapsTouched.push(key);
       gapsTouchedBits |= bit;
