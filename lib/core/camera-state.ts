@@ -449,13 +449,15 @@ export function applyEvents(
       const akey = planned.alertKeys[event.modality];
       if (akey === undefined) continue;
       const spec = planned.spec;
-      const alert = (state.alerts[akey] ??= { f: false, e: 0 });
+      // Made when it first fires, not as a placeholder per value: deleting the unused ones at the end
+      // turned the alerts into a slow dictionary object (for the encode and every later lookup).
+      const existing = state.alerts[akey];
       try {
         const config = chartConfig(state, spec, planned.config, akey, event.modality, cohorts);
         input.event = event;
         input.outcome = outcome;
         input.window = window;
-        input.firing = alert.f;
+        input.firing = existing?.f ?? false;
         const r = planned.detector.update(state.det[akey], input, config);
         if (r.state === null || r.state === undefined) {
           if (state.det[akey] !== undefined) delete state.det[akey]; // stateless detectors: nothing to delete
@@ -463,7 +465,8 @@ export function applyEvents(
         const ev = r.evaluation;
         if (!ev) continue;
         if (planned.forCohort) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
-        if (!alert.f && ev.breach) {
+        if (!existing?.f && ev.breach) {
+          const alert = (state.alerts[akey] ??= { f: false, e: 0 });
           const actionType = chooseAction(spec, ev, state, event.modality);
           alert.f = true;
           alert.e += 1;
@@ -485,7 +488,8 @@ export function applyEvents(
           triggers.push({ detailType: actionType, detail: d });
           if (policy.cooldownSeconds > 0) state.cooldown[actionType] = clock + policy.cooldownSeconds * 1000;
           if (actionType === 'RetrainingRequested') state.inFlight = { triggerId: d.triggerId, since: clock };
-        } else if (alert.f && ev.clear) {
+        } else if (existing?.f && ev.clear) {
+          const alert = existing;
           if (alert.p) {
             const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
             triggers.push({
