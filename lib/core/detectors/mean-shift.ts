@@ -164,7 +164,7 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     }
     if (up) st.u = step(st.u, zc, hu);
     if (down) st.d = step(st.d, -zc, hd);
-    if (!reference || Math.max(st.u?.[0] ?? 0, st.d?.[0] ?? 0) === 0) delete st.ro;
+    if (!reference || Math.max(st.u?.[0] ?? 0, st.d?.[0] ?? 0) === 0) st.ro = undefined;
     else st.ro ??= significant(mean, 6);
     const lu = level(st.u, hu),
       ld = level(st.d, hd);
@@ -179,11 +179,11 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
       // its side is still beyond a threshold (a level that moved and stayed), held meanwhile. (A level
       // that comes back slowly, as a cycle's tail may, is not beyond a threshold by then.)
       const held = st.fh === 1 ? lu : ld;
-      if (held === 0) delete st.fh;
+      if (held === 0) st.fh = undefined;
       else if (st.a && firstDaySettled(st.a)) {
         breach = held > 1 && (c.minShift <= 0 || st.fh * moved >= c.minShift);
         if (breach) st.f = st.fh;
-        delete st.fh;
+        st.fh = undefined;
       } else breach = false;
     } else if (breach && st.f === undefined) {
       // A first-day breach starts the hourly means; by default it is held until they settle the question,
@@ -196,15 +196,15 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
         breach = false;
       } else st.f = dir;
     }
-    if (st.fd !== undefined && st.fh === undefined && (!st.a || firstDaySettled(st.a))) delete st.fd;
+    if (st.fd !== undefined && st.fh === undefined && (!st.a || firstDaySettled(st.a))) st.fd = undefined;
     // Resolves when the firing direction's sums are back to 0 (or, outside an episode, all of them).
     const firing = st.f === 1 ? st.u : st.f === -1 ? st.d : undefined;
     const clear = firing ? firing.every((x) => x === 0) : lu === 0 && ld === 0;
-    if (clear) delete st.f;
+    if (clear) st.f = undefined;
     // The change point of the side that leads.
     const lead = dir === 1 ? (st.u?.[1] ?? 0) : (st.d?.[1] ?? 0);
     const leadBefore = dir === 1 ? before : beforeDown;
-    if (lead === 0) delete st.cp;
+    if (lead === 0) st.cp = undefined;
     else if (leadBefore === 0 || st.cp === undefined) st.cp = input.event.ts;
     return {
       state: st,
