@@ -114,41 +114,29 @@ function twoDigits(t: string, i: number): number {
 // The date part of the last time read and its day number: a message's events mostly share a day.
 let cachedDateText = '';
 let cachedDays = 0;
-// The last time's text up to its minute ("2026-11-27T08:15:", checked then) and that minute in ms:
-// a camera's events a second apart mostly share it too.
-let cachedMinuteText = '';
-let cachedMinuteMs = 0;
 function rfc3339FastPath(t: string): number | null {
   const n = t.length;
   if (n < 20 || n > 35) return null;
-  let minuteMs: number;
-  if (cachedMinuteText !== '' && t.startsWith(cachedMinuteText)) minuteMs = cachedMinuteMs;
+  let days: number;
+  if (cachedDateText !== '' && t.startsWith(cachedDateText)) days = cachedDays;
   else {
-    let days: number;
-    if (cachedDateText !== '' && t.startsWith(cachedDateText)) days = cachedDays;
-    else {
-      const hi = twoDigits(t, 0),
-        lo = twoDigits(t, 2);
-      if (hi < 0 || lo < 0 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return null;
-      const year = hi * 100 + lo,
-        month = twoDigits(t, 5),
-        day = twoDigits(t, 8);
-      if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
-      days = daysFromCivil(year, month, day);
-      cachedDateText = t.slice(0, 10);
-      cachedDays = days;
-    }
-    const sep = t.charCodeAt(10);
-    if ((sep !== 84 && sep !== 116 && sep !== 32) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return null;
-    const hour = twoDigits(t, 11),
-      minute = twoDigits(t, 14);
-    if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return null;
-    minuteMs = ((days * 24 + hour) * 60 + minute) * 60_000;
-    cachedMinuteText = t.slice(0, 17);
-    cachedMinuteMs = minuteMs;
+    const hi = twoDigits(t, 0),
+      lo = twoDigits(t, 2);
+    if (hi < 0 || lo < 0 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return null;
+    const year = hi * 100 + lo,
+      month = twoDigits(t, 5),
+      day = twoDigits(t, 8);
+    if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+    days = daysFromCivil(year, month, day);
+    cachedDateText = t.slice(0, 10);
+    cachedDays = days;
   }
-  const second = twoDigits(t, 17);
-  if (second < 0 || second > 60) return null;
+  const sep = t.charCodeAt(10);
+  if ((sep !== 84 && sep !== 116 && sep !== 32) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return null;
+  const hour = twoDigits(t, 11),
+    minute = twoDigits(t, 14),
+    second = twoDigits(t, 17);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
   let i = 19,
     ms = 0;
   if (t.charCodeAt(i) === 46) {
@@ -170,7 +158,8 @@ function rfc3339FastPath(t: string): number | null {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return null;
     offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
   } else return null;
-  return minuteMs + Math.min(second, 59) * 1000 + ms - offsetMin * 60_000;
+  const seconds = ((days * 24 + hour) * 60 + minute) * 60 + Math.min(second, 59);
+  return seconds * 1000 + ms - offsetMin * 60_000;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
