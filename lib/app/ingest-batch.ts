@@ -92,15 +92,17 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
     // A message is mostly one camera's (producers pack per camera): look the group up on a change only.
     let camera: string | undefined;
     let g: CameraGroup | undefined;
-    for (const e of parsed.events) {
+    for (let i = 0; i < parsed.events.length; i++) {
+      const e = parsed.events[i]!;
       if (e.camera_id !== camera || !g) {
         camera = e.camera_id;
         g = byCamera.get(camera);
-        if (!g) byCamera.set(camera, (g = { events: [], messageIds: new Set() }));
+        if (!g) byCamera.set(camera, (g = { events: [], tags: [], messageIds: new Set() }));
         g.messageIds.add(rec.messageId);
         if ((rec.receiveCount ?? 1) > 1) g.again = true;
       }
       g.events.push(e);
+      g.tags.push(parsed.tags[i]!);
     }
     result.events += parsed.events.length;
   }
@@ -127,7 +129,7 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
       try {
         const source: PolicySource = typeof policy === 'function' ? (m: Modality) => policy(cameraId, m) : policy;
         await processCamera(cameraId, group, source, deps, nowMs, result);
-        accepted.push(...group.events);
+        if (deps.history) accepted.push(...group.events);
       } catch (err) {
         result.cameraErrors.push({ cameraId, error: `${(err as Error).name}: ${(err as Error).message}` });
         for (const id of group.messageIds) failed.add(id);
@@ -141,16 +143,18 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   return result;
 }
 
-/** One camera's part of a batch; `again`: one of its messages was delivered before. */
+/** One camera's events of the batch, their id tags (parseBody's) and the messages they came in;
+ * `again`: one of its messages was delivered before. */
 interface CameraGroup {
   events: MetricEvent[];
+  tags: number[];
   messageIds: Set<string>;
   again?: boolean;
 }
 
 async function processCamera(
   cameraId: string,
-  { events, again }: CameraGroup,
+  { events, tags, again }: CameraGroup,
   policy: PolicySource,
   deps: IngestDeps,
   nowMs: number,
@@ -159,7 +163,7 @@ async function processCamera(
   const out = await updateCamera(
     cameraId,
     (state) => {
-      const r = applyEvents(state, events, policy, deps.cohortEpochs);
+      const r = applyEvents(state, events, policy, deps.cohortEpochs, tags);
       // Messages back after a failure (redelivered; or, all duplicates, a producer's retry or a
       // dead-letter redrive): the plain registration they made may not have reached the cohort.
       if (deps.cohortSignals && (again || (r.stats.applied === 0 && r.stats.duplicates > 0))) {

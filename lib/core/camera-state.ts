@@ -191,6 +191,14 @@ const STREAM_KEY_PARTS = new Map<string, { readonly modality: Modality; readonly
   MODALITIES.flatMap((modality) => METRICS.map((metric) => [STREAM_KEYS[modality][metric], { modality, metric }])),
 );
 
+/** Each known stream's key and a bit of its own (for sets of streams as an int), by modality and metric. */
+const STREAMS = Object.fromEntries(
+  MODALITIES.map((m, i) => [
+    m,
+    Object.fromEntries(METRICS.map((k, j) => [k, { key: STREAM_KEYS[m][k], bit: 1 << (i * METRICS.length + j) }])),
+  ]),
+) as Record<Modality, Record<MetricKind, { readonly key: string; readonly bit: number }>>;
+
 export const streamKey = (modality: Modality, metric: MetricKind): string =>
   STREAM_KEYS[modality]?.[metric] ?? `${modality}.${metric}`;
 export const alertKey = (detectorId: string, modality: Modality) => `${detectorId}@${modality}`;
@@ -213,6 +221,8 @@ interface DetectorPlan {
 interface PolicyPlan {
   /** The policy's detectors by metric, in policy order. */
   byMetric: Record<MetricKind, DetectorPlan[]>;
+  /** The detectors that count for cohorts (countsForCohort), in policy order. */
+  forCohort: DetectorPlan[];
   windowSize: Record<MetricKind, number>;
 }
 const plans = new WeakMap<Policy, PolicyPlan>();
@@ -222,18 +232,21 @@ function planOf(policy: Policy): PolicyPlan {
   const sizes = windowSizes(policy);
   plan = {
     byMetric: Object.fromEntries(METRICS.map((m) => [m, []])) as unknown as Record<MetricKind, DetectorPlan[]>,
+    forCohort: [],
     windowSize: Object.fromEntries(METRICS.map((m) => [m, sizes[m] ?? 0])) as Record<MetricKind, number>,
   };
   for (const spec of policy.detectors) {
     const alertKeys: Partial<Record<Modality, string>> = {};
     for (const m of MODALITIES) if (appliesTo(spec, m)) alertKeys[m] = alertKey(spec.id, m);
-    plan.byMetric[spec.metric].push({
+    const planned: DetectorPlan = {
       spec,
       detector: DETECTORS[spec.kind],
       config: detectorConfig(spec),
       alertKeys,
       forCohort: countsForCohort(spec),
-    });
+    };
+    plan.byMetric[spec.metric].push(planned);
+    if (planned.forCohort) plan.forCohort.push(planned);
   }
   plans.set(policy, plan);
   return plan;
@@ -334,22 +347,32 @@ export function applyEvents(
   events: readonly MetricEvent[],
   source: PolicySource,
   cohorts?: CohortContext,
+  /** The events' id tags when the caller has them (parseBody hashes ids as it checks them). */
+  idTags?: readonly number[],
 ): { state: CameraState; triggers: Trigger[]; stats: ApplyStats } {
   const stats: ApplyStats = { applied: 0, late: 0, duplicates: 0, tooLate: 0, suppressed: {}, detectorErrors: [] };
   const triggers: Trigger[] = [];
   const policyFor = typeof source === 'function' ? source : () => source;
-  const tags = events.map((e) => idTag(e.id));
+  const tags = idTags ?? events.map((e) => idTag(e.id));
   const lastStat: Partial<Record<Modality, Record<string, number>>> = {};
+  // Modalities with an applied event, in order (a camera mostly has one: the set is only asked on a change).
   const touched = new Set<Modality>();
+  let lastTouched: Modality | undefined;
   const left = new Map<Modality, string>();
   // What the cohorts last heard is derived from the state before the batch (no extra bytes per camera).
   const before = new Map<Modality, CohortView>();
-  for (const e of events)
+  let lastModality: Modality | undefined;
+  for (const e of events) {
+    if (e.modality === lastModality) continue;
+    lastModality = e.modality;
     if (!before.has(e.modality)) before.set(e.modality, cohortView(state, e.modality, policyFor(e.modality)));
+  }
   const cameraId = events[0]?.camera_id;
   if (cohorts && cameraId !== undefined) applyCohortEpochs(state, cameraId, cohorts, policyFor, triggers);
   let clock = cameraClock(state);
-  const gapsTouched = new Set<string>();
+  // Streams with an applied event, in order: a bit per stream (streamIndex) spares a hash per event.
+  const gapsTouched: string[] = [];
+  let gapsTouchedBits = 0;
 
   let planFor: Policy | undefined;
   let plan: PolicyPlan | undefined;
@@ -362,7 +385,9 @@ export function applyEvents(
       planFor = policy;
       plan = planOf(policy);
     }
-    const key = streamKey(event.modality, event.metric);
+    // One lookup for the stream's key and bit (0 for a stream outside the known ones).
+    const stream = STREAMS[event.modality]?.[event.metric];
+    const key = stream?.key ?? streamKey(event.modality, event.metric);
     const entries = (state.streams[key] ??= []);
     const windowSize = plan!.windowSize[event.metric] ?? 0;
     const capacity = Math.max(DEDUP_DEPTH, windowSize);
@@ -383,9 +408,16 @@ export function applyEvents(
       continue;
     }
     stats.applied++;
-    touched.add(event.modality);
+    if (event.modality !== lastTouched) {
+      touched.add(event.modality);
+      lastTouched = event.modality;
+    }
     trackGaps(state, key, event.ts, outcome, prevNewest, entries);
-    gapsTouched.add(key);
+    const bit = stream?.bit ?? 0;
+    if (bit === 0 || (gapsTouchedBits & bit) === 0) {
+      if (!gapsTouched.includes(key)) gapsTouched.push(key);
+      gapsTouchedBits |= bit;
+    }
     if (event.ts > clock) clock = event.ts;
     if (outcome !== 'newest') stats.late++;
     // Applied once, and older than every entry the window holds (it would have left it by now in order):
@@ -417,13 +449,15 @@ export function applyEvents(
       const akey = planned.alertKeys[event.modality];
       if (akey === undefined) continue;
       const spec = planned.spec;
-      const alert = (state.alerts[akey] ??= { f: false, e: 0 });
+      // Made when it first fires, not as a placeholder per value: deleting the unused ones at the end
+      // turned the alerts into a slow dictionary object (for the encode and every later lookup).
+      const existing = state.alerts[akey];
       try {
         const config = chartConfig(state, spec, planned.config, akey, event.modality, cohorts);
         input.event = event;
         input.outcome = outcome;
         input.window = window;
-        input.firing = alert.f;
+        input.firing = existing?.f ?? false;
         const r = planned.detector.update(state.det[akey], input, config);
         if (r.state === null || r.state === undefined) {
           if (state.det[akey] !== undefined) delete state.det[akey]; // stateless detectors: nothing to delete
@@ -431,7 +465,8 @@ export function applyEvents(
         const ev = r.evaluation;
         if (!ev) continue;
         if (planned.forCohort) (lastStat[event.modality] ??= {})[spec.id] = ev.statistic;
-        if (!alert.f && ev.breach) {
+        if (!existing?.f && ev.breach) {
+          const alert = (state.alerts[akey] ??= { f: false, e: 0 });
           const actionType = chooseAction(spec, ev, state, event.modality);
           alert.f = true;
           alert.e += 1;
@@ -453,7 +488,8 @@ export function applyEvents(
           triggers.push({ detailType: actionType, detail: d });
           if (policy.cooldownSeconds > 0) state.cooldown[actionType] = clock + policy.cooldownSeconds * 1000;
           if (actionType === 'RetrainingRequested') state.inFlight = { triggerId: d.triggerId, since: clock };
-        } else if (alert.f && ev.clear) {
+        } else if (existing?.f && ev.clear) {
+          const alert = existing;
           if (alert.p) {
             const epi = episodeId(event.camera_id, event.modality, spec.id, alert.e);
             triggers.push({
@@ -474,7 +510,10 @@ export function applyEvents(
     }
   }
   for (const key of gapsTouched) pruneStreamGaps(state, key, policyFor(parseStreamKey(key).modality));
-  for (const [k, a] of Object.entries(state.alerts)) if (!a.f && a.e === 0) delete state.alerts[k];
+  for (const k of Object.keys(state.alerts)) {
+    const a = state.alerts[k]!;
+    if (!a.f && a.e === 0) delete state.alerts[k];
+  }
   if (cameraId !== undefined)
     for (const m of touched)
       cohortSignal(
@@ -582,6 +621,15 @@ function chartConfig(
 
 function streamNewest(state: CameraState, modality: Modality): number {
   let newest = -Infinity;
+  // The modality's streams by their keys made once (no key string built per stream and call).
+  const keys = STREAM_KEYS[modality];
+  if (keys) {
+    for (const metric of METRICS) {
+      const entries = state.streams[keys[metric]];
+      if (entries?.length) newest = Math.max(newest, entries[entries.length - 1]!.ts);
+    }
+    return newest;
+  }
   for (const [key, entries] of Object.entries(state.streams))
     if (key.startsWith(`${modality}.`) && entries.length) newest = Math.max(newest, entries[entries.length - 1]!.ts);
   return newest;
@@ -612,9 +660,10 @@ function cohortView(state: CameraState, modality: Modality, policy: Policy): Coh
   let firstAt = Infinity;
   let act: ActionType | undefined;
   const detectors: string[] = [];
-  for (const spec of policy.detectors) {
-    if (!countsForCohort(spec) || !appliesTo(spec, modality)) continue;
-    const alert = state.alerts[alertKey(spec.id, modality)];
+  for (const { spec, alertKeys } of planOf(policy).forCohort) {
+    const key = alertKeys[modality]; // absent where the detector does not apply
+    if (key === undefined) continue;
+    const alert = state.alerts[key];
     if (!alert?.f) continue;
     detectors.push(spec.id);
     if ((alert.at ?? newest) < firstAt) {

@@ -33,16 +33,21 @@ export function cadenceOf(entries: readonly { ts: number }[], end = entries.leng
 
 /**
  * Whether `span` is a gap for a stream with these held entries (before `end`): wider than GAP_CADENCES
- * cadences. The hot path (in-order events) is settled by the smallest spacing, without a sort.
+ * cadences, i.e. than GAP_CADENCES times the median spacing (cadenceOf), without a sort.
  */
 export function isGap(entries: readonly { ts: number }[], span: number, end = entries.length): boolean {
-  let smallest = Infinity;
-  for (let i = 1; i < end; i++) {
+  // Not a gap iff the median spacing covers it, i.e. iff at least half (rounded up) of the positive
+  // spacings do: counted from the newest, it is settled as soon as half of all spacings do.
+  const half = end - 1 - ((end - 1) >> 1);
+  let covering = 0,
+    positive = 0;
+  for (let i = end - 1; i >= 1; i--) {
     const d = entries[i]!.ts - entries[i - 1]!.ts;
-    if (d > 0 && d < smallest) smallest = d;
+    if (d <= 0) continue;
+    positive++;
+    if (span <= GAP_CADENCES * d && ++covering >= half) return false;
   }
-  if (span <= GAP_CADENCES * smallest) return false;
-  return span > GAP_CADENCES * cadenceOf(entries, end);
+  return covering < positive - (positive >> 1);
 }
 
 /** Index (of its `from`) of the gap holding `ts`, or -1. */

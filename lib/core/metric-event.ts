@@ -4,6 +4,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { describeCodePoint, escapeForDisplay } from './display-text.js';
+import { FNV_OFFSET, FNV_PRIME, idHash, tagOfHash } from './stream-window.js';
 
 // zod/mini ships no messages; English ones for the few issues we do not word ourselves.
 z.config(en());
@@ -289,6 +290,8 @@ export interface Rejection {
 }
 export interface ParsedBody {
   events: MetricEvent[];
+  /** The 16-bit id tag of each event (stream-window.ts idTag), in order: hashed while the id is checked. */
+  tags: number[];
   rejections: Rejection[];
 }
 
@@ -360,6 +363,50 @@ function uuidCase(s: string): 0 | 1 | 2 {
   }
   return kinds === 1 ? 1 : 2;
 }
+/**
+ * The check of uuidCase and, in the same pass, the 32-bit FNV-1a hash of the lower-cased id
+ * (stream-window.ts idHash: the event's tag and its key for the in-message duplicate check); -1 for
+ * anything but a UUID. Whether it held upper-case digits is left in `uuidHadUpper`.
+ */
+function uuidHash(s: string): number {
+  if (
+    s.length !== 36 ||
+    s.charCodeAt(8) !== 45 ||
+    s.charCodeAt(13) !== 45 ||
+    s.charCodeAt(18) !== 45 ||
+    s.charCodeAt(23) !== 45
+  )
+    return -1;
+  // One class per character, no test of its position: the four hyphens are where they must be (above),
+  // so exactly four hyphens in all means none elsewhere.
+  let kinds = 0,
+    hyphens = 0;
+  let h = FNV_OFFSET;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    const kind = c < 128 ? UUID_CHAR_KIND[c]! : 0;
+    if (kind === 0) return -1;
+    kinds |= kind;
+    hyphens += kind & HYPHEN;
+    // A-F hash as a-f (+32): the tag is the lower-cased id's.
+    h = Math.imul(h ^ (c + ((kind & UPPER) << 4)), FNV_PRIME);
+  }
+  if (hyphens !== 4 * HYPHEN) return -1;
+  uuidHadUpper = (kinds & UPPER) !== 0;
+  return h >>> 0;
+}
+const UPPER = 2;
+const HYPHEN = 4;
+/** By character code: 1 for 0-9 and a-f, UPPER for A-F, HYPHEN for '-', 0 for anything else. */
+const UUID_CHAR_KIND = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) UUID_CHAR_KIND[c] = 1;
+for (let c = 97; c <= 102; c++) UUID_CHAR_KIND[c] = 1;
+for (let c = 65; c <= 70; c++) UUID_CHAR_KIND[c] = UPPER;
+UUID_CHAR_KIND[45] = HYPHEN;
+let uuidHadUpper = false;
+/** The id hash (idHash) of the event fastEvent returned last. */
+let fastEventHash = 0;
+
 /** By character code: 1 for 0-9 and a-f, 2 for A-F, 0 for anything else (a table: 3× faster than comparisons). */
 const HEX_DIGIT_KIND = new Uint8Array(128);
 for (let c = 48; c <= 57; c++) HEX_DIGIT_KIND[c] = 1;
@@ -393,8 +440,8 @@ function validModelVersion(v: unknown): boolean {
 function fastEvent(o: Record<string, unknown>, nowMs: number): MetricEvent | null {
   const { id, timestamp, camera_id, modality, metric, value, model_version, sample_count } = o;
   if (typeof id !== 'string') return null;
-  const idCase = uuidCase(id);
-  if (idCase === 0 || typeof timestamp !== 'string') return null;
+  const hash = uuidHash(id);
+  if (hash < 0 || typeof timestamp !== 'string') return null;
   const ts = rfc3339FastPath(timestamp);
   if (ts === null || ts < EARLIEST_TIMESTAMP_MS || ts > nowMs + MAX_FUTURE_SKEW_MS) return null;
   if (!validCameraId(camera_id) || !MODALITY_SET.has(modality)) return null;
@@ -414,7 +461,8 @@ function fastEvent(o: Record<string, unknown>, nowMs: number): MetricEvent | nul
       sample_count > MAX_SAMPLE_COUNT)
   )
     return null;
-  const lowerId = idCase === 1 ? id : id.toLowerCase();
+  const lowerId = uuidHadUpper ? id.toLowerCase() : id;
+  fastEventHash = hash | 0;
   const cam = camera_id as string,
     mod = modality as Modality,
     met = metric as MetricKind;
@@ -608,14 +656,59 @@ const rejection = (index: number | null, raw: string, errors: FieldError[]): Rej
   reason: summarize(errors),
 });
 
+/**
+ * The ids of one message's events so far, for its duplicate check: an open-addressing table on the
+ * id hash computed with the id's check (a Set of the id strings hashed every id once more), reused
+ * from body to body (a generation stamp empties it). Equal hashes are confirmed on the ids themselves.
+ */
+class IdSet {
+  private hashes = new Int32Array(0);
+  private indexes = new Int32Array(0);
+  private stamps = new Uint32Array(0);
+  private generation = 0;
+  private mask = 0;
+
+  /** Empties the set for up to `n` ids. */
+  reset(n: number): this {
+    const size = Math.max(64, 2 ** Math.ceil(Math.log2(2 * n)));
+    if (size > this.stamps.length) {
+      this.hashes = new Int32Array(size);
+      this.indexes = new Int32Array(size);
+      this.stamps = new Uint32Array(size);
+      this.generation = 0;
+    }
+    this.mask = this.stamps.length - 1;
+    if (++this.generation === 0xffffffff) {
+      this.stamps.fill(0);
+      this.generation = 1;
+    }
+    return this;
+  }
+
+  /** Adds the id of the event about to be `events.length`-th; false when an event of `events` has it. */
+  add(events: readonly MetricEvent[], id: string, hash: number): boolean {
+    const { hashes, indexes, stamps, generation, mask } = this;
+    let slot = hash & mask;
+    for (; stamps[slot] === generation; slot = (slot + 1) & mask)
+      if (hashes[slot] === hash && events[indexes[slot]!]!.id === id) return false;
+    stamps[slot] = generation;
+    hashes[slot] = hash;
+    indexes[slot] = events.length;
+    return true;
+  }
+}
+const ids = new IdSet();
+const idSet = (n: number) => ids.reset(n);
+
 // No closure is made on the path of a valid body (parsing is the replay's hot path too: lib/replay).
 export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody {
   const events: MetricEvent[] = [];
+  const tags: number[] = [];
   const rejections: Rejection[] = [];
 
   if (body.trim().length === 0) {
     rejections.push(rejection(null, body, [{ path: '', message: 'body is empty' }]));
-    return { events, rejections };
+    return { events, tags, rejections };
   }
   // A leading byte order mark is allowed by RFC 8259 and some producers write one.
   const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
@@ -627,23 +720,25 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       ? `body ${BAD_UTF8_MESSAGE} and is not valid JSON`
       : `body is not valid JSON: ${escapeForDisplay((err as Error).message)}${/(?<![\w"])-?(NaN|Infinity)(?![\w"])/.test(text) ? ' (NaN and Infinity are not JSON numbers)' : ''}`;
     rejections.push(rejection(null, body, [{ path: '', message }]));
-    return { events, rejections };
+    return { events, tags, rejections };
   }
   const maybeBadUtf8 = maybeBadUtf8Text(text);
   if (!Array.isArray(decoded)) {
     const r = validateItem(decoded, '', nowMs, maybeBadUtf8 ? () => text : null);
-    if ('event' in r) events.push(r.event);
-    else rejections.push(rejection(null, body, r.errors));
-    return { events, rejections };
+    if ('event' in r) {
+      events.push(r.event);
+      tags.push(tagOfHash(idHash(r.event.id)));
+    } else rejections.push(rejection(null, body, r.errors));
+    return { events, tags, rejections };
   }
   if (decoded.length === 0) {
     rejections.push(rejection(null, body, [{ path: '', message: 'body is an empty array' }]));
-    return { events, rejections };
+    return { events, tags, rejections };
   }
   // Element texts (for byte-exact dead letters) are only cut out when something is rejected.
   let texts: string[] | undefined;
   const rawOf = (index: number) => (texts ??= arrayElementTexts(text))[index] ?? '';
-  const seen = new Set<string>();
+  const seen = idSet(decoded.length);
   for (let index = 0; index < decoded.length; index++) {
     const item: unknown = decoded[index];
     // The common case first: a valid event in a body that cannot hold bad UTF-8 (no wrapper objects).
@@ -651,6 +746,7 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       !maybeBadUtf8 && typeof item === 'object' && item !== null && !Array.isArray(item)
         ? fastEvent(item as Record<string, unknown>, nowMs)
         : null;
+    let hash = fastEventHash;
     if (event === null) {
       const r = validateItem(item, `[${index}]`, nowMs, maybeBadUtf8 ? () => rawOf(index) : null);
       if (!('event' in r)) {
@@ -658,11 +754,9 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
         continue;
       }
       event = r.event;
+      hash = idHash(event.id);
     }
-    // One hash lookup: the set grows unless the id is already in it.
-    const distinct = seen.size;
-    seen.add(event.id);
-    if (seen.size === distinct) {
+    if (!seen.add(events, event.id, hash)) {
       rejections.push(
         rejection(index, rawOf(index), [
           { path: `[${index}].id`, message: `duplicate id ${event.id} within one message` },
@@ -671,6 +765,7 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       continue;
     }
     events.push(event);
+    tags.push(tagOfHash(hash));
   }
   if (rejections.length > MAX_REJECTED_PARTS_PER_BODY) {
     // One letter instead of thousands; it holds the valid events too, which is harmless on redrive
@@ -690,7 +785,7 @@ export function parseBody(body: string, nowMs: number = Date.now()): ParsedBody 
       ]),
     );
   }
-  return { events, rejections };
+  return { events, tags, rejections };
 }
 
 /** Serializes events back to the wire format (the producer's fields only). */

@@ -9,6 +9,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { METRICS, MODALITIES } from './metric-event.js';
 import { emptyState, parseStreamKey, streamKey, type CameraState } from './camera-state.js';
+import { significant } from './significant.js';
 import { COHORT_BUCKET_MS, type CohortKey, type MemberRecord } from './cohort.js';
 import type { WindowEntry } from './stream-window.js';
 
@@ -379,7 +380,7 @@ export function encodeState(
       return id === cameraId ? stored : { cameraId: id, ...stored };
     });
   const round = (_k: string, v: unknown) =>
-    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(DIGITS)) : v;
+    typeof v === 'number' && !Number.isInteger(v) ? significant(v, DIGITS) : v;
   // Gaps and floors ride with their stream, as varints back from its newest entry (not 13-digit JSON).
   let lateness: StreamLateness = {};
   if ((state.gp || state.lf) && Object.values(streams).every((es) => es.every((e) => exactTime(e.ts)))) {

@@ -3,12 +3,21 @@
 // uploads in reverse order; events beyond allowedLatenessMs are too late and counted in the state; after a
 // model change, events before its start are duplicates, never applied twice; gaps past MAX_GAPS move the
 // stream's floor; `vmon state` shows the too-late count and open gaps; and what the gaps cost in the camera
-// item at the reference rate (5 metrics every 10 s).
+// item at the reference rate (5 metrics every 10 s); isGap's early-settling count equals its definition
+// (wider than GAP_CADENCES times the median spacing, cadenceOf) on drawn streams.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cameraItem } from '../../lib/adapters/state-store.js';
 import { itemSizeBytes, writeCapacityUnits } from '../../lib/adapters/item-size.js';
 import { applyEvents, emptyState, type CameraState } from '../../lib/core/camera-state.js';
-import { DEFAULT_ALLOWED_LATENESS_MS, MAX_GAPS, pruneGaps } from '../../lib/core/lateness.js';
+import {
+  cadenceOf,
+  DEFAULT_ALLOWED_LATENESS_MS,
+  GAP_CADENCES,
+  isGap,
+  MAX_GAPS,
+  pruneGaps,
+} from '../../lib/core/lateness.js';
 import { METRICS, parseBody, type MetricKind } from '../../lib/core/metric-event.js';
 import { DEFAULT_POLICY, parsePolicy, type PolicyInput } from '../../lib/core/policy.js';
 import { formatCameraState } from '../../lib/cli/state.js';
@@ -129,6 +138,27 @@ describe('allowed lateness in time', () => {
     expect(writeCapacityUnits(cameraItem(CAMERA, inOrder, 1, START))).toBe(1);
     console.log(
       `camera item, 5 metrics every 10 s, default policy, 32-char id: ${size(inOrder)} B in order, ${size(missing)} B with an hourly upload missing (${perGap.toFixed(0)} B per stream gap, ${writeCapacityUnits(cameraItem(CAMERA, missing, 1, START))} WCU)`,
+    );
+  });
+});
+
+describe('isGap', () => {
+  it('is "wider than GAP_CADENCES median spacings" (cadenceOf), for any held entries and span', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 9000 })), {
+          maxLength: 24,
+        }),
+        fc.integer({ min: 0, max: 12_000 }),
+        fc.nat(),
+        (spacings, span, cut) => {
+          let ts = 1_767_225_600_000;
+          const entries = spacings.map((d) => ({ ts: (ts += d) }));
+          const end = entries.length === 0 ? 0 : cut % (entries.length + 1);
+          expect(isGap(entries, span, end)).toBe(span > GAP_CADENCES * cadenceOf(entries, end));
+        },
+      ),
+      { numRuns: 5_000 },
     );
   });
 });

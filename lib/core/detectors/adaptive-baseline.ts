@@ -120,7 +120,18 @@ const roundToScale = (x: number, scale: number) =>
   Number(x.toFixed(Math.max(0, Math.min(12, 2 - Math.floor(Math.log10(scale))))));
 const spanMs = (b: AdaptiveBaseline, ts: number) => (b.t0 === undefined ? Infinity : ts - b.t0 * MINUTE_MS);
 
-const hourOf = (ts: number) => Math.floor((((ts % DAY_MS) + DAY_MS) % DAY_MS) / 3_600_000);
+/**
+ * Milliseconds into ts's UTC day: ((ts % DAY_MS) + DAY_MS) % DAY_MS, exactly. For an integer time by a
+ * division and an exact product (% on a time past 2^31 is a floating-point remainder: slow).
+ */
+function msOfDay(ts: number): number {
+  if (!Number.isSafeInteger(ts)) return ((ts % DAY_MS) + DAY_MS) % DAY_MS;
+  let r = ts - Math.floor(ts / DAY_MS) * DAY_MS;
+  if (r < 0) r += DAY_MS;
+  else if (r >= DAY_MS) r -= DAY_MS;
+  return r;
+}
+const hourOf = (ts: number) => Math.floor(msOfDay(ts) / 3_600_000);
 
 /** Whether the hourly means are in use: decided once, after a day, by whether they explained the spread. */
 const seasonalInUse = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
@@ -158,8 +169,8 @@ const awaitingDay = (b: AdaptiveBaseline, c: AdaptiveBaselineConfig) =>
  */
 export function firstDayBreach(b: AdaptiveBaseline, c: AdaptiveBaselineConfig): boolean {
   if (!inFirstDay(b, c)) return false;
-  delete b.hc;
-  delete b.hn;
+  b.hc = undefined;
+  b.hn = undefined;
   b.h0 = b.n;
   return true;
 }
@@ -192,30 +203,30 @@ function learnSeasonal(b: AdaptiveBaseline, x: number, ts: number, c: AdaptiveBa
   if (b.h0 === undefined) {
     // Watching the first daily harmonic of the residuals against the level (after the warm-up).
     if (b.n < c.warmup) return;
-    const angle = (2 * Math.PI * (((ts % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
+    const angle = (2 * Math.PI * msOfDay(ts)) / DAY_MS;
     const d = clip(x - b.m, 4 * Math.max(b.s, c.minSigma));
     const rate = Math.max(c.adaptRate, 1 / (b.n - c.warmup + 1));
     b.hc = round3((b.hc ?? 0) + rate * (d * Math.cos(angle) - (b.hc ?? 0)));
     b.hn = round3((b.hn ?? 0) + rate * (d * Math.sin(angle) - (b.hn ?? 0)));
-    if (spanMs(b, ts) >= DAY_MS) delete b.t0;
+    if (spanMs(b, ts) >= DAY_MS) b.t0 = undefined;
     // A day of the stream and enough values that one draw cannot look like a cycle.
     if (spanMs(b, ts) < DAY_MS || b.n < c.warmup + HARMONIC_MIN_VALUES || dailyAmplitude(b) < 0.5) return;
-    delete b.hc;
-    delete b.hn;
+    b.hc = undefined;
+    b.hn = undefined;
     b.h0 = b.n;
     b.t0 = Math.floor(ts / MINUTE_MS);
   } else if (b.hk === undefined && spanMs(b, ts) >= DAY_MS && b.n >= c.warmup && b.sp !== undefined) {
     // Against the spread around the level over the same day (the level's scale may have been held
     // while a first-day cycle looked like a shift).
     const levelSpread = Math.max(b.s, b.sl ?? 0);
-    delete b.sl;
+    b.sl = undefined;
     if (b.sp < SEASONAL_GAIN * levelSpread) b.hk = SEASONAL;
     else {
-      delete b.hm;
-      delete b.hs;
-      delete b.sp;
-      delete b.h0;
-      delete b.t0; // a day has passed: no first day any more
+      b.hm = undefined;
+      b.hs = undefined;
+      b.sp = undefined;
+      b.h0 = undefined;
+      b.t0 = undefined; // a day has passed: no first day any more
       return;
     }
   }
@@ -292,7 +303,7 @@ export function observe(
       b.p = round3(clip((x - b.m) / Math.max(b.s, c.minSigma), 4));
       // Only the warm-up and the self-starting stretch need M2 (then dropped: a shorter item).
       if (b.n < selfStartEnd(c)) b.c = b.n;
-      else delete b.v;
+      else b.v = undefined;
       if (c.seasonality === 'daily' && b.r >= PERSISTENT) {
         // Strongly persistent: maybe part of a daily cycle. Hourly means from now; no chart for a day.
         b.h0 = b.n;
@@ -327,8 +338,8 @@ export function observe(
       if (b.c! >= selfStartEnd(c)) {
         b.m = significant(b.m, 6);
         b.s = significant(b.s, 6);
-        delete b.v;
-        delete b.c;
+        b.v = undefined;
+        b.c = undefined;
       }
     } else {
       b.m = significant(b.m + c.adaptRate * clip(d, 3 * s), 6);

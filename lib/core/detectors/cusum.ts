@@ -34,7 +34,7 @@ export const cusum: Detector<CusumConfig, CusumState> = {
     const step = c.direction === 'up' ? z - c.k : -z - c.k;
     const before = st.s;
     st.s = significant(Math.min(2 * c.h, Math.max(0, st.s + step)), 5);
-    if (st.s === 0) delete st.cp;
+    if (st.s === 0) st.cp = undefined;
     else if (before === 0) st.cp = input.event.ts;
     return {
       state: st,

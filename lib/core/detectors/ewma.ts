@@ -40,7 +40,7 @@ export const ewma: Detector<EwmaConfig, EwmaState> = {
     const limit = limitOf(c, st.t);
     const signed = c.direction === 'up' ? st.z : -st.z;
     const signedBefore = c.direction === 'up' ? before : -before;
-    if (signed <= 0) delete st.cp;
+    if (signed <= 0) st.cp = undefined;
     else if (signedBefore <= 0) st.cp = input.event.ts;
     return {
       state: st,

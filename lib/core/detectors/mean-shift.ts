@@ -68,22 +68,54 @@ const TAIL_STEPS = [1, 1.5, 2, 3, 4, 6];
 /** EW rate of the tail masses (a memory of 500 values, as slow as the scale's). */
 const TAIL_RATE = 0.002;
 
+// Solved once per budget, directions and tail step (the bisection is costly, and even its cache key
+// was a string built per call): frozen arrays, shared by every chart with the same decision.
+const thresholdCache = new Map<number, Map<ShiftDirection, (readonly number[])[]>>();
+
 /**
  * The thresholds of one direction's charts (one per SHIFT_K) for a decision's budget and directions,
  * solved for the stream's mass beyond the clip on that side (heavy tails: higher thresholds, the same
  * false-alarm rate); without it, for normal residuals.
  */
-export function shiftThresholds(falseAlarmsPer1k: number, direction: ShiftDirection, tail?: number): number[] {
+export function shiftThresholds(falseAlarmsPer1k: number, direction: ShiftDirection, tail?: number): readonly number[] {
+  // The largest tail step the stream's mass reaches (index 0, the normal's, when none or unknown).
+  let stepIndex = 0;
+  if (tail !== undefined)
+    for (let i = TAIL_STEPS.length - 1; i > 0; i--)
+      if (TAIL_STEPS[i]! * NORMAL_TAIL <= tail) {
+        stepIndex = i;
+        break;
+      }
+  let byDirection = thresholdCache.get(falseAlarmsPer1k);
+  if (!byDirection) thresholdCache.set(falseAlarmsPer1k, (byDirection = new Map()));
+  let bySteps = byDirection.get(direction);
+  if (!bySteps) byDirection.set(direction, (bySteps = []));
+  const cached = bySteps[stepIndex];
+  if (cached) return cached;
   const charts = CHARTS_PER_DIRECTION * (direction === 'both' ? 2 : 1);
   const arl0 = (1000 / falseAlarmsPer1k) * charts;
-  const step = tail === undefined ? 1 : (TAIL_STEPS.filter((m) => m * NORMAL_TAIL <= tail).pop() ?? 1);
-  return SHIFT_K.map((k) => cusumThreshold(k, arl0, SHIFT_CLIP, step === 1 ? undefined : step * NORMAL_TAIL));
+  const step = TAIL_STEPS[stepIndex]!;
+  const solved = Object.freeze(
+    SHIFT_K.map((k) => cusumThreshold(k, arl0, SHIFT_CLIP, step === 1 ? undefined : step * NORMAL_TAIL)),
+  );
+  bySteps[stepIndex] = solved;
+  return solved;
 }
 
-const step = (s: Sums | undefined, z: number, h: number[]): Sums =>
-  SHIFT_K.map((k, i) => significant(Math.min(2 * h[i]!, Math.max(0, (s?.[i] ?? 0) + z - k)), 4));
+/** One direction's sums after residual z (in place: the state is the detector's own, as its other fields). */
+function step(s: Sums | undefined, z: number, h: readonly number[]): Sums {
+  const out = s?.length === SHIFT_K.length ? s : new Array<number>(SHIFT_K.length);
+  for (let i = 0; i < SHIFT_K.length; i++)
+    out[i] = significant(Math.min(2 * h[i]!, Math.max(0, (s?.[i] ?? 0) + z - SHIFT_K[i]!)), 4);
+  return out;
+}
 /** How far a direction's charts are towards their thresholds (1: at a threshold). */
-const level = (s: Sums | undefined, h: number[]) => (s ? Math.max(...s.map((x, i) => x / h[i]!)) : 0);
+function level(s: Sums | undefined, h: readonly number[]): number {
+  if (!s) return 0;
+  let max = -Infinity;
+  for (let i = 0; i < s.length; i++) max = Math.max(max, s[i]! / h[i]!);
+  return max;
+}
 
 export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
   kind: 'mean-shift',
@@ -100,8 +132,9 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     // right after the warm-up would otherwise be learnt before the charts reach their thresholds.
     const holdAt = st.a?.c !== undefined ? HOLD_SELF_START : 1;
     const inControl = Math.max(level(st.u, hu), level(st.d, hd)) <= holdAt;
-    const base = { ...c, direction: 'up' as const };
-    const { z, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, base, inControl);
+    // The direction only sets baselineStep's own minShift gate, which this decision does not read (it
+    // gates below, on its firing side): the config goes as it is, not copied per value.
+    const { z, mean, sigma } = baselineStep(st, input.event.value, input.event.ts, c as SequentialConfig, inControl);
     if (z === null) return { state: st, evaluation: null };
     const before = st.u?.[1] ?? 0,
       beforeDown = st.d?.[1] ?? 0;
@@ -131,7 +164,7 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
     }
     if (up) st.u = step(st.u, zc, hu);
     if (down) st.d = step(st.d, -zc, hd);
-    if (!reference || Math.max(st.u?.[0] ?? 0, st.d?.[0] ?? 0) === 0) delete st.ro;
+    if (!reference || Math.max(st.u?.[0] ?? 0, st.d?.[0] ?? 0) === 0) st.ro = undefined;
     else st.ro ??= significant(mean, 6);
     const lu = level(st.u, hu),
       ld = level(st.d, hd);
@@ -146,11 +179,11 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
       // its side is still beyond a threshold (a level that moved and stayed), held meanwhile. (A level
       // that comes back slowly, as a cycle's tail may, is not beyond a threshold by then.)
       const held = st.fh === 1 ? lu : ld;
-      if (held === 0) delete st.fh;
+      if (held === 0) st.fh = undefined;
       else if (st.a && firstDaySettled(st.a)) {
         breach = held > 1 && (c.minShift <= 0 || st.fh * moved >= c.minShift);
         if (breach) st.f = st.fh;
-        delete st.fh;
+        st.fh = undefined;
       } else breach = false;
     } else if (breach && st.f === undefined) {
       // A first-day breach starts the hourly means; by default it is held until they settle the question,
@@ -163,15 +196,15 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
         breach = false;
       } else st.f = dir;
     }
-    if (st.fd !== undefined && st.fh === undefined && (!st.a || firstDaySettled(st.a))) delete st.fd;
+    if (st.fd !== undefined && st.fh === undefined && (!st.a || firstDaySettled(st.a))) st.fd = undefined;
     // Resolves when the firing direction's sums are back to 0 (or, outside an episode, all of them).
     const firing = st.f === 1 ? st.u : st.f === -1 ? st.d : undefined;
     const clear = firing ? firing.every((x) => x === 0) : lu === 0 && ld === 0;
-    if (clear) delete st.f;
+    if (clear) st.f = undefined;
     // The change point of the side that leads.
     const lead = dir === 1 ? (st.u?.[1] ?? 0) : (st.d?.[1] ?? 0);
     const leadBefore = dir === 1 ? before : beforeDown;
-    if (lead === 0) delete st.cp;
+    if (lead === 0) st.cp = undefined;
     else if (leadBefore === 0 || st.cp === undefined) st.cp = input.event.ts;
     return {
       state: st,
@@ -181,15 +214,26 @@ export const meanShift: Detector<MeanShiftConfig, MeanShiftState> = {
         statistic: significant(Math.max(lu, ld), 4),
         threshold: 1,
         n: st.a?.n ?? st.b?.n ?? 0,
-        details: {
-          direction: dir === 1 ? 'up' : 'down',
-          thresholds: dir === 1 ? hu : hd,
-          falseAlarmsPer1k: c.falseAlarmsPer1k,
-          baselineMean: mean,
-          baselineSigma: sigma,
-          ...(st.cp !== undefined ? { changePointMs: st.cp } : {}),
-          lastEventMs: input.event.ts,
-        },
+        // Two literals rather than a spread of an optional field: this runs per value.
+        details:
+          st.cp !== undefined
+            ? {
+                direction: dir === 1 ? 'up' : 'down',
+                thresholds: dir === 1 ? hu : hd,
+                falseAlarmsPer1k: c.falseAlarmsPer1k,
+                baselineMean: mean,
+                baselineSigma: sigma,
+                changePointMs: st.cp,
+                lastEventMs: input.event.ts,
+              }
+            : {
+                direction: dir === 1 ? 'up' : 'down',
+                thresholds: dir === 1 ? hu : hd,
+                falseAlarmsPer1k: c.falseAlarmsPer1k,
+                baselineMean: mean,
+                baselineSigma: sigma,
+                lastEventMs: input.event.ts,
+              },
       },
     };
   },

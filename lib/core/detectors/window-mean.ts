@@ -1,7 +1,6 @@
 // The original module's DriftDetector: mean of the last N values above a threshold.
 // Kept for compatibility; an episode starts when the mean first passes the threshold and ends
 // when it falls to or below threshold - hysteresis (the original alerted on every event above).
-import { lastValues, mean } from '../stream-window.js';
 import type { Detector } from './detector.js';
 
 export interface WindowMeanConfig {
@@ -17,11 +16,21 @@ export const windowMean: Detector<WindowMeanConfig, null> = {
   kind: 'window-mean',
   windowSize: (c) => c.windowSize,
   update(_state, input, c) {
-    const values = lastValues(input.window, c.windowSize);
-    if (c.requireFullWindow && values.length < c.windowSize) return { state: null, evaluation: null };
-    const m = mean(values);
-    const first = input.window[input.window.length - values.length]!;
-    const last = input.window[input.window.length - 1]!;
+    // The mean of lastValues(window, windowSize), summed in place (no array per value).
+    const w = input.window;
+    let sum = 0,
+      n = 0;
+    for (let i = Math.max(0, w.length - c.windowSize); i < w.length; i++) {
+      const v = w[i]!.value;
+      if (!Number.isNaN(v)) {
+        sum += v;
+        n++;
+      }
+    }
+    if (c.requireFullWindow && n < c.windowSize) return { state: null, evaluation: null };
+    const m = n ? sum / n : NaN;
+    const first = w[w.length - n]!;
+    const last = w[w.length - 1]!;
     return {
       state: null,
       evaluation: {
@@ -29,7 +38,7 @@ export const windowMean: Detector<WindowMeanConfig, null> = {
         clear: m <= c.threshold - (c.hysteresis ?? 0),
         statistic: m,
         threshold: c.threshold,
-        n: values.length,
+        n,
         details: { windowSize: c.windowSize, firstEventMs: first.ts, lastEventMs: last.ts },
       },
     };
