@@ -89,7 +89,17 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   for (const rec of records) {
     const parsed = parseBody(rec.body, nowMs);
     for (const rejection of parsed.rejections) letters.push({ sourceMessageId: rec.messageId, rejection });
-    // A message is mostly one camera's (producers pack per camera): look the group up on a change only.
+    // A message is mostly one camera's (producers pack per camera), and mostly the batch's only one for
+    // it: such a message's arrays become the group's as they are (no copy grown push by push).
+    const evs = parsed.events;
+    if (evs.length > 0 && !byCamera.has(evs[0]!.camera_id) && oneCamera(evs)) {
+      const g: CameraGroup = { events: evs, tags: parsed.tags, messageIds: new Set([rec.messageId]) };
+      if ((rec.receiveCount ?? 1) > 1) g.again = true;
+      byCamera.set(evs[0]!.camera_id, g);
+      result.events += evs.length;
+      continue;
+    }
+    // Otherwise look the group up on a change of camera only.
     let camera: string | undefined;
     let g: CameraGroup | undefined;
     for (let i = 0; i < parsed.events.length; i++) {
@@ -141,6 +151,12 @@ export async function ingestBatch(records: readonly IngestRecord[], deps: Ingest
   if (deps.history && accepted.length > 0) result.history = await deps.history.record(accepted);
   result.failedMessageIds = [...failed];
   return result;
+}
+
+function oneCamera(events: readonly MetricEvent[]): boolean {
+  const camera = events[0]!.camera_id;
+  for (let i = 1; i < events.length; i++) if (events[i]!.camera_id !== camera) return false;
+  return true;
 }
 
 /** One camera's events of the batch, their id tags (parseBody's) and the messages they came in;

@@ -258,13 +258,13 @@ export type PolicySource = Policy | ((modality: Modality) => Policy);
  * Indices of `events` in (event time, id tag) order. Tags sit in a side array rather than on copies
  * of the events: copying every event was the largest allocation on the ingest path.
  */
-function timeOrder(events: readonly MetricEvent[], tags: readonly number[]): number[] {
-  const order = events.map((_, i) => i);
+/** The events' indexes in time order, or null when they already are (the usual case: no array made). */
+function timeOrder(events: readonly MetricEvent[], tags: readonly number[]): number[] | null {
   let sorted = true;
   for (let i = 1; i < events.length && sorted; i++)
     sorted = (events[i - 1]!.ts - events[i]!.ts || tags[i - 1]! - tags[i]!) <= 0;
-  if (!sorted) order.sort((a, b) => events[a]!.ts - events[b]!.ts || tags[a]! - tags[b]!);
-  return order;
+  if (sorted) return null;
+  return events.map((_, i) => i).sort((a, b) => events[a]!.ts - events[b]!.ts || tags[a]! - tags[b]!);
 }
 
 function suppression(
@@ -378,7 +378,9 @@ export function applyEvents(
   let plan: PolicyPlan | undefined;
   // One detector input for the batch, refilled per call (detectors never keep it): no object per call.
   const input: DetectorInput = { event: events[0]!, outcome: 'newest', window: [], firing: false };
-  for (const index of timeOrder(events, tags)) {
+  const order = timeOrder(events, tags);
+  for (let k = 0; k < events.length; k++) {
+    const index = order === null ? k : order[k]!;
     const event = events[index]!;
     const policy = policyFor(event.modality);
     if (policy !== planFor) {
@@ -445,7 +447,9 @@ export function applyEvents(
     const window = resetAt === undefined ? entries : entries.filter((e) => e.ts > resetAt);
     if (window.length === 0) continue;
 
-    for (const planned of plan!.byMetric[event.metric] ?? []) {
+    const metricPlans = plan!.byMetric[event.metric];
+    for (let p = 0; p < metricPlans.length; p++) {
+      const planned = metricPlans[p]!;
       const akey = planned.alertKeys[event.modality];
       if (akey === undefined) continue;
       const spec = planned.spec;

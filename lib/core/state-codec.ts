@@ -322,7 +322,7 @@ function decodeStreamsV2(
         value = view.getFloat32(o);
         o += 4;
       }
-      entries[i] = { ts: 0, tag, value };
+      entries[i] = { ts: newest, tag, value }; // ts a double from the start (set below), not a Smi 0 widened later
     }
     let ts = newest;
     for (let i = n - 1; i >= 0; i--) {
