@@ -96,12 +96,17 @@ export class CameraStateStore implements StateStore {
     return out;
   }
 
-  async load(cameraId: string): Promise<VersionedState> {
+  /**
+   * An eventually consistent read: half the read units of a consistent one. Every write is
+   * conditional on the version read, so a stale item costs one failed condition, which returns the
+   * current item; it never loses or re-applies an event. (A camera's batches are a linger apart.)
+   */
+  async load(cameraId: string, consistent = false): Promise<VersionedState> {
     const r = await this.ddb.send(
       new GetItemCommand({
         TableName: this.tableName,
         Key: { [STATE_TABLE.partitionKey.name]: { S: STATE_TABLE.cameraKey(cameraId) } },
-        ConsistentRead: true,
+        ConsistentRead: consistent,
       }),
     );
     return fromItem(r.Item);
@@ -135,7 +140,7 @@ export class CameraStateStore implements StateStore {
         const attempts = (err as ConditionalCheckFailedException).$metadata?.attempts ?? 1;
         if (old && attempts > 1 && sameItem(old, item)) return { ok: true, version: next };
         // Some emulators omit the old item: read it then.
-        return { ok: false, current: old ? fromItem(old) : await this.load(cameraId) };
+        return { ok: false, current: old ? fromItem(old) : await this.load(cameraId, true) };
       }
       throw err;
     }
