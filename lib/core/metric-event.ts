@@ -340,19 +340,23 @@ export function schemaFastPath(o: Record<string, unknown>): SchemaOutput | null 
   return o as SchemaOutput;
 }
 
+/** 36 characters with the four hyphens of a UUID where they must be. */
+function uuidHyphens(s: string): boolean {
+  return (
+    s.length === 36 &&
+    s.charCodeAt(8) === 45 &&
+    s.charCodeAt(13) === 45 &&
+    s.charCodeAt(18) === 45 &&
+    s.charCodeAt(23) === 45
+  );
+}
+
 /**
  * 1 for a UUID (8-4-4-4-12 hex digits) in lower case, 2 for one with upper-case digits, 0 for
  * anything else. Character codes rather than UUID_RE: this runs once per event on the hot path.
  */
 function uuidCase(s: string): 0 | 1 | 2 {
-  if (
-    s.length !== 36 ||
-    s.charCodeAt(8) !== 45 ||
-    s.charCodeAt(13) !== 45 ||
-    s.charCodeAt(18) !== 45 ||
-    s.charCodeAt(23) !== 45
-  )
-    return 0;
+  if (!uuidHyphens(s)) return 0;
   let kinds = 0;
   for (let i = 0; i < 36; i++) {
     if (i === 8 || i === 13 || i === 18 || i === 23) continue;
@@ -369,14 +373,7 @@ function uuidCase(s: string): 0 | 1 | 2 {
  * anything but a UUID. Whether it held upper-case digits is left in `uuidHadUpper`.
  */
 function uuidHash(s: string): number {
-  if (
-    s.length !== 36 ||
-    s.charCodeAt(8) !== 45 ||
-    s.charCodeAt(13) !== 45 ||
-    s.charCodeAt(18) !== 45 ||
-    s.charCodeAt(23) !== 45
-  )
-    return -1;
+  if (!uuidHyphens(s)) return -1;
   // One class per character, no test of its position: the four hyphens are where they must be (above),
   // so exactly four hyphens in all means none elsewhere.
   let kinds = 0,

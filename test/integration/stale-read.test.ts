@@ -4,12 +4,9 @@
 // the item that failure returned, so every event lands once and a redelivered one is a duplicate.
 import type { GetItemCommandOutput } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestBatch, type IngestDeps } from '../../lib/app/ingest-batch.js';
-import { CameraStateStore } from '../../lib/adapters/state-store.js';
-import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
-import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
+import { ingestBatch } from '../../lib/app/ingest-batch.js';
 import { driftPolicy } from '../../lib/core/policy.js';
-import { startFaultyClients, type FaultyClients } from '../support/delivery-run.js';
+import { adapterDeps, startFaultyClients, type FaultyClients } from '../support/delivery-run.js';
 import { readCamera } from '../support/local-aws.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
 
@@ -24,13 +21,7 @@ afterAll(async () => {
 describe('a stale read of a camera item', () => {
   it('costs one failed condition, and every event still lands once', async () => {
     const { aws, clients } = env;
-    const deps: IngestDeps = {
-      store: new CameraStateStore(clients.dynamodb, aws.stack.tableName),
-      publisher: new TriggerPublisher(clients.eventBridge, aws.stack.eventBusName),
-      deadLetters: new DeadLetterQueue(clients.sqs, aws.stack.deadLetterQueueUrl),
-      policy: () => driftPolicy(3, 0.99),
-      now: () => BASE_TIME + 3_600_000,
-    };
+    const deps = adapterDeps(env, driftPolicy(3, 0.99), BASE_TIME + 3_600_000);
     const events = (from: number, camera = 'stale') =>
       [0.1, 0.2, 0.3].map((value, k) => wireEvent({ camera_id: camera, value, i: from + k }));
     const message = (id: string, body: unknown[]) => ({ messageId: id, body: JSON.stringify(body) });

@@ -3,12 +3,9 @@
 // adapter, the batch counts the events as applied once (what landed), not as duplicates, and the
 // stored window holds each event once. The fault is injected by SDK middleware on the real client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestBatch, type IngestDeps } from '../../lib/app/ingest-batch.js';
-import { CameraStateStore } from '../../lib/adapters/state-store.js';
-import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
-import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
+import { ingestBatch } from '../../lib/app/ingest-batch.js';
 import { driftPolicy } from '../../lib/core/policy.js';
-import { startFaultyClients, type FaultyClients } from '../support/delivery-run.js';
+import { adapterDeps, startFaultyClients, type FaultyClients } from '../support/delivery-run.js';
 import { readCamera } from '../support/local-aws.js';
 import { BASE_TIME, wireEvent } from '../support/fixtures.js';
 
@@ -22,14 +19,8 @@ afterAll(async () => {
 
 describe('a state write resent after it landed', () => {
   it('is reported as applied once, and the window holds each event once', async () => {
-    const { aws, clients, faults } = env;
-    const deps: IngestDeps = {
-      store: new CameraStateStore(clients.dynamodb, aws.stack.tableName),
-      publisher: new TriggerPublisher(clients.eventBridge, aws.stack.eventBusName),
-      deadLetters: new DeadLetterQueue(clients.sqs, aws.stack.deadLetterQueueUrl),
-      policy: () => driftPolicy(3, 0.99),
-      now: () => BASE_TIME + 3_600_000,
-    };
+    const { aws, faults } = env;
+    const deps = adapterDeps(env, driftPolicy(3, 0.99), BASE_TIME + 3_600_000);
     faults.dynamodb.setRules([{ command: 'PutItem', fault: 'resent-after-landing', times: 1 }]);
     const body = JSON.stringify([0.1, 0.2, 0.3].map((value, i) => wireEvent({ camera_id: 'resent', value, i })));
     const r = await ingestBatch([{ messageId: 'm1', body }], deps);

@@ -4,7 +4,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { BatchResult, IngestRecord } from '../../lib/app/ingest-batch.js';
+import type { BatchResult, IngestDeps, IngestRecord } from '../../lib/app/ingest-batch.js';
+import { CameraStateStore } from '../../lib/adapters/state-store.js';
+import { DeadLetterQueue } from '../../lib/adapters/dead-letter.js';
+import { TriggerPublisher } from '../../lib/adapters/trigger-publisher.js';
+import type { Policy } from '../../lib/core/policy.js';
 import type { TriggerDetail } from '../../lib/core/trigger.js';
 import { localClientConfig } from '../../lib/local/local-stack.js';
 import { startLocalAws, type LocalAws } from './local-aws.js';
@@ -16,6 +20,17 @@ export interface FaultyClients {
   clients: { dynamodb: DynamoDBClient; eventBridge: EventBridgeClient; sqs: SQSClient };
   faults: { dynamodb: FaultInjector; eventBridge: FaultInjector };
   stop(): Promise<void>;
+}
+
+/** The ingest use case's real adapters on the faulty clients, one policy, a fixed clock. */
+export function adapterDeps({ aws, clients }: FaultyClients, policy: Policy, nowMs: number): IngestDeps {
+  return {
+    store: new CameraStateStore(clients.dynamodb, aws.stack.tableName),
+    publisher: new TriggerPublisher(clients.eventBridge, aws.stack.eventBusName),
+    deadLetters: new DeadLetterQueue(clients.sqs, aws.stack.deadLetterQueueUrl),
+    policy: () => policy,
+    now: () => nowMs,
+  };
 }
 
 /** Starts moto with the stack, and SDK clients for the use case with fault-injection middleware. */
